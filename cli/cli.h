@@ -1,0 +1,44 @@
+/* Shared declarations of the nninit command-line tool: one cmd_<name>.c per
+ * subcommand, each using only the public header and these helpers. */
+#ifndef NNINIT_CLI_H
+#define NNINIT_CLI_H
+
+#include "nninit.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
+
+typedef struct cli_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv); /* argv[0] is the subcommand name */
+} cli_command;
+
+/* Subcommands (cmd_<name>.c). */
+int cmd_gen(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+
+/* Prints "nninit: <message>" on stderr. */
+void cli_error(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+/* Prints err->msg (or the status text) and returns the exit code for it:
+ * CLI_EXIT_USAGE for bad input named on the command line (EINVAL, ENOTFOUND,
+ * EOVERFLOW), CLI_EXIT_FAIL otherwise. */
+int cli_report(nninit_status s, const nninit_err *err);
+
+/* Strict number parsing of a whole option value; print an error naming
+ * `what` and return 0 on failure. */
+int cli_parse_u64(const char *what, const char *text, uint64_t *out); /* also accepts negative int64 (two's complement) */
+int cli_parse_int(const char *what, const char *text, long lo, long hi, int *out);
+int cli_parse_double(const char *what, const char *text, double *out);
+
+/* 1 if stderr is a terminal (progress output allowed). */
+int cli_stderr_is_tty(void);
+
+#endif

@@ -1,0 +1,88 @@
+/* Helpers shared by the subcommands: error output and strict option parsing. */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("nninit: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int cli_report(nninit_status s, const nninit_err *err)
+{
+    if (err && err->msg[0])
+        cli_error("%s", err->msg);
+    else
+        cli_error("%s", nninit_status_str(s));
+    switch (s) {
+    case NNINIT_EINVAL:
+    case NNINIT_ENOTFOUND:
+    case NNINIT_EOVERFLOW:
+        return CLI_EXIT_USAGE;
+    default:
+        return CLI_EXIT_FAIL;
+    }
+}
+
+int cli_parse_u64(const char *what, const char *text, uint64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    if (text[0] == '-') {
+        long long v = strtoll(text, &end, 0);
+        if (errno || end == text || *end) {
+            cli_error("%s '%s' is not an integer; expected a value in [-2^63, 2^64-1]", what, text);
+            return 0;
+        }
+        *out = (uint64_t)v; /* two's complement, as torch.manual_seed maps negatives */
+        return 1;
+    }
+    unsigned long long v = strtoull(text, &end, 0);
+    if (errno || end == text || *end || text[0] == '+' || text[0] == ' ') {
+        cli_error("%s '%s' is not an integer; expected a value in [-2^63, 2^64-1]", what, text);
+        return 0;
+    }
+    *out = (uint64_t)v;
+    return 1;
+}
+
+int cli_parse_int(const char *what, const char *text, long lo, long hi, int *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || end == text || *end || v < lo || v > hi) {
+        cli_error("%s '%s' is not an integer in [%ld, %ld]", what, text, lo, hi);
+        return 0;
+    }
+    *out = (int)v;
+    return 1;
+}
+
+int cli_parse_double(const char *what, const char *text, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno || end == text || *end || !isfinite(v)) {
+        cli_error("%s '%s' is not a finite number", what, text);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+int cli_stderr_is_tty(void) { return isatty(STDERR_FILENO); }

@@ -1,0 +1,118 @@
+/*
+ * Private declarations shared across src/ (never installed). Names are
+ * nninit__*, hidden from the shared library by -fvisibility=hidden.
+ */
+#ifndef NNINIT_INTERNAL_H
+#define NNINIT_INTERNAL_H
+
+#include "nninit.h"
+
+#include <float.h>
+#include <stdarg.h>
+#include <stdint.h>
+
+/* The stream format assumes IEEE binary32/binary64 evaluated at their own
+ * precision (no x87 excess precision). */
+#if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
+#error "nninit needs FLT_EVAL_METHOD == 0 (SSE2 or equivalent floating point)"
+#endif
+
+#if defined(__GNUC__)
+#define NNINIT__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define NNINIT__PRINTF(f, a)
+#endif
+
+/* ---- errors (status.c) ---- */
+
+/* Fills err (if not NULL) with code and a printf-formatted one-line message;
+ * returns code so callers can `return nninit__err(...)`. */
+nninit_status nninit__err(nninit_err *err, nninit_status code, const char *fmt, ...) NNINIT__PRINTF(3, 4);
+/* Same, recording errno for NNINIT_EIO. */
+nninit_status nninit__err_sys(nninit_err *err, int sys_errno, const char *fmt, ...) NNINIT__PRINTF(3, 4);
+void nninit__err_clear(nninit_err *err);
+
+/* ---- allocation (alloc.c): the one allocation path, overflow-checked ---- */
+
+/* malloc(count * size) or NULL on overflow/failure. */
+void *nninit__malloc_array(size_t count, size_t size);
+void *nninit__calloc_array(size_t count, size_t size);
+/* malloc for a string copy; NULL on failure. */
+char *nninit__strdup(const char *s);
+
+/* ---- Philox4x32-10 (rng_philox.c) ---- */
+
+/* Key of a 64-bit seed: (low 32 bits, high 32 bits). */
+void nninit__philox_key(uint64_t seed, uint32_t key[2]);
+
+/* Words [first, first + n) of the word sequence of (key, stream): word w is
+ * lane (w % 4) of block (w / 4), counter = (block lo, block hi, stream lo,
+ * stream hi). */
+void nninit__philox_words(const uint32_t key[2], uint64_t stream, uint64_t first, size_t n, uint32_t *out);
+
+/* ---- fixed-arithmetic transforms (fmath.c) ----
+ * Defined with separately rounded IEEE operations in a fixed order (no
+ * libm), so every platform and every SIMD path gives the same bits. */
+float nninit__logf(float x);                    /* x > 0, normal */
+double nninit__log(double x);                   /* x > 0, normal */
+void nninit__sincos2pif(float u, float *s, float *c); /* sin, cos of 2*pi*u, u in [0, 1) */
+void nninit__sincos2pi(double u, double *s, double *c);
+float nninit__ndtrif(float p);                  /* inverse normal CDF, p in (0, 1) */
+double nninit__ndtri(double p);
+double nninit__ndtr(double x);                  /* normal CDF Phi(x) */
+
+/* ---- Philox distributions (dist_philox.c) ----
+ * Element i of the (key, stream) sequence for each dtype; see docs/stream.md.
+ * `begin` is the first element index, n the count, out gets n elements. */
+void nninit__philox_uniform(const uint32_t key[2], uint64_t stream, nninit_dtype dtype, uint64_t begin,
+                            size_t n, double lo, double hi, void *out);
+void nninit__philox_normal(const uint32_t key[2], uint64_t stream, nninit_dtype dtype, uint64_t begin,
+                           size_t n, double mean, double std, void *out);
+void nninit__philox_trunc_normal(const uint32_t key[2], uint64_t stream, nninit_dtype dtype, uint64_t begin,
+                                 size_t n, double mean, double std, double a, double b, void *out);
+
+/* ---- orthogonalization (orthogonal.c, LAPACK geqrf + orgqr) ----
+ * m: (rows, cols) row-major, rows >= cols, replaced in place by Q * sign(diag R)
+ * (orthonormal columns). dtype F32 or F64. */
+nninit_status nninit__orthonormalize(nninit_dtype dtype, void *m, int64_t rows, int64_t cols, nninit_err *err);
+
+/* ---- the generator object (rng.c) ---- */
+
+typedef struct nninit__mt19937 {
+    uint32_t state[624];
+    int left; /* words left before the next twist (PyTorch's convention) */
+    int next;
+} nninit__mt19937;
+
+struct nninit_rng {
+    nninit_rng_kind kind;     /* as requested */
+    nninit_rng_kind resolved; /* after auto-detection of the torch variant */
+    uint64_t seed;
+    uint32_t key[2];          /* Philox key */
+    /* torch generator state */
+    nninit__mt19937 mt;
+    double normal_cache;      /* PyTorch's cached second Box-Muller value */
+    int normal_cache_valid;
+};
+
+/* ---- PyTorch CPU generator (rng_torch*.c) ---- */
+
+/* torch.manual_seed(seed): MT19937 seeded with seed mod 2^32, cache cleared. */
+void nninit__torch_seed(nninit_rng *rng, uint64_t seed);
+uint32_t nninit__torch_next32(nninit_rng *rng);
+uint64_t nninit__torch_next64(nninit_rng *rng);
+/* 1 if PyTorch 1.13 would dispatch its AVX2 kernels on this CPU. */
+int nninit__torch_cpu_has_avx2(void);
+/* Executes a resolved primitive the way the matching torch.nn.init call
+ * consumes and transforms the stream. */
+nninit_status nninit__torch_fill(nninit_rng *rng, const nninit_init *init, const nninit_prim *prim,
+                                 const nninit_shape *shape, nninit_dtype dtype, void *out, nninit_err *err);
+
+/* ---- misc ---- */
+
+/* Levenshtein distance, for "did you mean" suggestions. */
+int nninit__edit_distance(const char *a, const char *b);
+/* Number of online CPUs (>= 1). */
+int nninit__cpu_count(void);
+
+#endif /* NNINIT_INTERNAL_H */

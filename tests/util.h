@@ -1,0 +1,53 @@
+/* Shared test helpers: cmocka includes and double comparisons that print
+ * both values and the tolerance. */
+#ifndef NNINIT_TEST_UTIL_H
+#define NNINIT_TEST_UTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nninit.h"
+
+/* |a - b| <= tol, with both values and the tolerance printed on failure. */
+#define assert_close(a, b, tol) test_assert_close((double)(a), (double)(b), (double)(tol), #a, #b, __FILE__, __LINE__)
+static inline void test_assert_close(double a, double b, double tol, const char *sa, const char *sb,
+                                     const char *file, int line)
+{
+    if (!(fabs(a - b) <= tol)) {
+        print_error("%s = %.17g, %s = %.17g, |diff| = %.3g > tol %.3g\n", sa, a, sb, b, fabs(a - b), tol);
+        _fail(file, line);
+    }
+}
+
+/* Relative closeness: |a - b| <= rtol * max(|a|, |b|). */
+#define assert_rel_close(a, b, rtol) \
+    test_assert_close((double)(a), (double)(b), (double)(rtol) * fmax(fabs((double)(a)), fabs((double)(b))), #a, #b, __FILE__, __LINE__)
+
+/* Asserts status == NNINIT_OK, printing err.msg otherwise. */
+#define assert_ok(call, errp)                                                       \
+    do {                                                                            \
+        nninit_status st__ = (call);                                                \
+        if (st__ != NNINIT_OK) {                                                    \
+            print_error("%s -> %s: %s\n", #call, nninit_status_str(st__), (errp)->msg); \
+            _fail(__FILE__, __LINE__);                                              \
+        }                                                                           \
+    } while (0)
+
+/* Path of a fixture file under tests/fixtures, relative to the repo root
+ * (make check runs from there; NNINIT_FIXTURES overrides). */
+static inline const char *test_fixture(const char *name, char *buf, size_t cap)
+{
+    const char *dir = getenv("NNINIT_FIXTURES");
+    snprintf(buf, cap, "%s/%s", dir ? dir : "tests/fixtures", name);
+    return buf;
+}
+
+#endif
