@@ -115,4 +115,39 @@ int nninit__edit_distance(const char *a, const char *b);
 /* Number of online CPUs (>= 1). */
 int nninit__cpu_count(void);
 
+/* ---- file output and tensor files (io_atomic.c, io_npy.c) ---- */
+
+#include <stdio.h>
+
+/* "812 bytes", "3.1 GB" (decimal units) into buf; returns buf. */
+char *nninit__format_bytes(uint64_t n, char *buf, size_t cap);
+
+/* An output file written atomically: a temporary sibling ".NAME.tmp.PID.N",
+ * fsync'd and renamed over `path` by commit. Any failed write or commit
+ * removes the temporary and leaves the target untouched; after a failure or
+ * a commit the object holds nothing (abort is then a no-op). */
+typedef struct nninit__atomic {
+    FILE *f;
+    int fd;
+    char *path, *tmp;
+    uint64_t written; /* bytes accepted so far (for error messages) */
+} nninit__atomic;
+
+nninit_status nninit__atomic_open(nninit__atomic *a, const char *path, nninit_err *err);
+nninit_status nninit__atomic_write(nninit__atomic *a, const void *buf, size_t n, nninit_err *err);
+nninit_status nninit__atomic_commit(nninit__atomic *a, nninit_err *err);
+void nninit__atomic_abort(nninit__atomic *a); /* removes the temporary; NULL or done: no-op */
+
+/* Element count and byte size of a stored tensor: like nninit_shape_numel
+ * but dimensions of 0 are allowed (files may hold empty tensors).
+ * `what` names the file in messages. NNINIT_EINVAL / NNINIT_EOVERFLOW. */
+nninit_status nninit__tensor_bytes(const char *what, const nninit_shape *shape, nninit_dtype dtype,
+                                   uint64_t *numel, uint64_t *nbytes, nninit_err *err);
+
+/* The complete .npy v1.0 header NumPy 1.24 writes for (dtype, shape), into
+ * buf (cap >= 256 is always enough for 8 dims); *len gets its length, a
+ * multiple of 64. BF16 is stored as '<u2' (NumPy has no bfloat16). */
+nninit_status nninit__npy_header(nninit_dtype dtype, const nninit_shape *shape, char *buf, size_t cap,
+                                 size_t *len, nninit_err *err);
+
 #endif /* NNINIT_INTERNAL_H */
