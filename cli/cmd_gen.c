@@ -1,0 +1,262 @@
+/* nninit gen: fill one or more tensors with an initializer, write .npy. */
+#include "cli.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void gen_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: nninit gen SPEC --shape D0,D1,... [options] [--repeat SPEC --shape ... [options]]...\n"
+            "\n"
+            "Fill a tensor with the initializer SPEC and write it as NumPy .npy (or print it).\n"
+            "SPEC is a name (he_normal, GlorotUniform, kaiming_uniform_), a call with keywords\n"
+            "(VarianceScaling(scale=2.0, mode=\"fan_out\"), kaiming_normal_(a=0.1, mode=\"fan_out\")),\n"
+            "Keras serialized JSON ({\"class_name\": \"HeNormal\", \"config\": {...}}), or @FILE.\n"
+            "\n"
+            "per tensor:\n"
+            "  --shape D0,D1,...      dimensions, outermost first (required)\n"
+            "  --layout keras|torch   fan rule: keras (..., in, out) or torch (out, in, ...); default keras\n"
+            "  -o, --output FILE.npy  write the tensor atomically; without it values are printed\n"
+            "  --stats                print {\"fan_in\",\"fan_out\",\"mean\",\"std\",\"min\",\"max\",\"n\"} as one JSON line\n"
+            "  --stream N             Philox stream of this tensor (default: its position 0, 1, 2, ...)\n"
+            "global:\n"
+            "  --seed N               64-bit seed (negative values as torch.manual_seed takes them);\n"
+            "                         default %u\n"
+            "  --rng KIND             philox (default), torch, torch:default, torch:avx2, torch2,\n"
+            "                         torch2:default, torch2:avx2 (PyTorch's CPU stream, see docs/torch.md)\n"
+            "  --dtype float32|float64  default float32\n"
+            "  --threads N            worker threads (default: all CPUs); never changes the values\n"
+            "  --print-config         print the Keras JSON of SPEC and exit\n"
+            "  --repeat SPEC          draw another tensor after this one from the same generator\n"
+            "                         (e.g. a Linear's weight then its bias with --rng torch)\n"
+            "\n"
+            "Exit status: 0 success, 1 runtime failure, 2 usage error.\n",
+            (unsigned)NNINIT_DEFAULT_SEED);
+}
+
+typedef struct tensor_job {
+    const char *spec_text;
+    nninit_init init;
+    nninit_shape shape;
+    int has_shape;
+    nninit_layout layout;
+    const char *output;
+    int stats;
+    int has_stream;
+    uint64_t stream;
+    int64_t numel;
+} tensor_job;
+
+#define MAX_TENSORS 64
+
+static int print_values(const tensor_job *t, nninit_dtype dtype, const void *data)
+{
+    for (int64_t i = 0; i < t->numel; i++) {
+        if (dtype == NNINIT_F32)
+            printf("%.9g\n", (double)((const float *)data)[i]);
+        else
+            printf("%.17g\n", ((const double *)data)[i]);
+    }
+    return fflush(stdout) == 0 && !ferror(stdout);
+}
+
+int cmd_gen(int argc, char **argv)
+{
+    tensor_job jobs[MAX_TENSORS];
+    int n_jobs = 0;
+    uint64_t seed = NNINIT_DEFAULT_SEED;
+    nninit_rng_kind rng_kind = NNINIT_RNG_PHILOX;
+    nninit_dtype dtype = NNINIT_F32;
+    int threads = 0, print_config = 0;
+    nninit_err err = {0};
+    nninit_status st;
+
+    memset(jobs, 0, sizeof jobs);
+    tensor_job *cur = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+#define NEED_VALUE()                                                   \
+    do {                                                               \
+        if (!val) {                                                    \
+            cli_error("option '%s' needs a value; see 'nninit gen --help'", a); \
+            return CLI_EXIT_USAGE;                                     \
+        }                                                              \
+        i++;                                                           \
+    } while (0)
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            gen_usage(stdout);
+            return CLI_EXIT_OK;
+        } else if (!strcmp(a, "--repeat")) {
+            NEED_VALUE();
+            if (!cur) {
+                cli_error("--repeat comes after a first SPEC");
+                return CLI_EXIT_USAGE;
+            }
+            if (n_jobs == MAX_TENSORS) {
+                cli_error("at most %d tensors per command", MAX_TENSORS);
+                return CLI_EXIT_USAGE;
+            }
+            cur = &jobs[n_jobs++];
+            cur->spec_text = val;
+        } else if (!strcmp(a, "--shape")) {
+            NEED_VALUE();
+            if (!cur) {
+                cli_error("--shape comes after SPEC");
+                return CLI_EXIT_USAGE;
+            }
+            if ((st = nninit_shape_parse(val, &cur->shape, &err)) != NNINIT_OK)
+                return cli_report(st, &err);
+            cur->has_shape = 1;
+        } else if (!strcmp(a, "--layout")) {
+            NEED_VALUE();
+            if (!cur) {
+                cli_error("--layout comes after SPEC");
+                return CLI_EXIT_USAGE;
+            }
+            if ((st = nninit_layout_parse(val, &cur->layout, &err)) != NNINIT_OK)
+                return cli_report(st, &err);
+        } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+            NEED_VALUE();
+            if (!cur) {
+                cli_error("-o comes after SPEC");
+                return CLI_EXIT_USAGE;
+            }
+            cur->output = val;
+        } else if (!strcmp(a, "--stats")) {
+            if (!cur) {
+                cli_error("--stats comes after SPEC");
+                return CLI_EXIT_USAGE;
+            }
+            cur->stats = 1;
+        } else if (!strcmp(a, "--stream")) {
+            NEED_VALUE();
+            if (!cur) {
+                cli_error("--stream comes after SPEC");
+                return CLI_EXIT_USAGE;
+            }
+            if (!cli_parse_u64("--stream", val, &cur->stream))
+                return CLI_EXIT_USAGE;
+            cur->has_stream = 1;
+        } else if (!strcmp(a, "--seed")) {
+            NEED_VALUE();
+            if (!cli_parse_u64("--seed", val, &seed))
+                return CLI_EXIT_USAGE;
+        } else if (!strcmp(a, "--rng")) {
+            NEED_VALUE();
+            if ((st = nninit_rng_kind_parse(val, &rng_kind, &err)) != NNINIT_OK)
+                return cli_report(st, &err);
+        } else if (!strcmp(a, "--dtype")) {
+            NEED_VALUE();
+            if ((st = nninit_dtype_parse(val, &dtype, &err)) != NNINIT_OK)
+                return cli_report(st, &err);
+            if (dtype != NNINIT_F32 && dtype != NNINIT_F64) {
+                cli_error("--dtype %s: gen writes float32 or float64", val);
+                return CLI_EXIT_USAGE;
+            }
+        } else if (!strcmp(a, "--threads")) {
+            NEED_VALUE();
+            if (!cli_parse_int("--threads", val, 0, 256, &threads))
+                return CLI_EXIT_USAGE;
+        } else if (!strcmp(a, "--print-config")) {
+            print_config = 1;
+        } else if (a[0] == '-' && a[1] && !(a[1] >= '0' && a[1] <= '9')) {
+            cli_error("unknown option '%s'; see 'nninit gen --help'", a);
+            return CLI_EXIT_USAGE;
+        } else if (!cur) {
+            cur = &jobs[n_jobs++];
+            cur->spec_text = a;
+        } else {
+            cli_error("unexpected argument '%s'; give one SPEC (use --repeat for more tensors)", a);
+            return CLI_EXIT_USAGE;
+        }
+#undef NEED_VALUE
+    }
+    if (n_jobs == 0) {
+        gen_usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+
+    /* Validate every tensor before drawing anything, so nothing is written on bad input. */
+    for (int k = 0; k < n_jobs; k++) {
+        tensor_job *t = &jobs[k];
+        if ((st = nninit_init_parse(t->spec_text, &t->init, &err)) != NNINIT_OK)
+            return cli_report(st, &err);
+        if (print_config)
+            continue;
+        if (!t->has_shape) {
+            cli_error("%s: missing --shape; e.g. --shape 784,256", t->spec_text);
+            return CLI_EXIT_USAGE;
+        }
+        nninit_prim prim;
+        if ((st = nninit_resolve(&t->init, &t->shape, t->layout, &prim, &err)) != NNINIT_OK)
+            return cli_report(st, &err);
+        if ((st = nninit_shape_numel(&t->shape, &t->numel, &err)) != NNINIT_OK)
+            return cli_report(st, &err);
+        if (!t->has_stream)
+            t->stream = (uint64_t)k;
+    }
+    if (print_config) {
+        for (int k = 0; k < n_jobs; k++) {
+            char *json = NULL;
+            if ((st = nninit_init_to_json(&jobs[k].init, &json, &err)) != NNINIT_OK)
+                return cli_report(st, &err);
+            printf("%s\n", json);
+            nninit_free(json);
+        }
+        return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+    }
+
+    nninit_rng *rng = NULL;
+    if ((st = nninit_rng_new(rng_kind, seed, &rng, &err)) != NNINIT_OK)
+        return cli_report(st, &err);
+    int rc = CLI_EXIT_OK;
+    for (int k = 0; k < n_jobs && rc == CLI_EXIT_OK; k++) {
+        tensor_job *t = &jobs[k];
+        size_t es = nninit_dtype_size(dtype);
+        void *data = (uint64_t)t->numel <= SIZE_MAX / es ? malloc((size_t)t->numel * es) : NULL;
+        if (!data) {
+            char buf[200];
+            cli_error("shape %s: cannot allocate %.3g GB for the tensor",
+                      nninit_shape_format(&t->shape, buf, sizeof buf), (double)t->numel * (double)es / 1e9);
+            rc = CLI_EXIT_FAIL;
+            break;
+        }
+        nninit_fill_opts opts = nninit_fill_opts_default();
+        opts.layout = t->layout;
+        opts.dtype = dtype;
+        opts.stream = t->stream;
+        opts.threads = threads;
+        if ((st = nninit_fill(&t->init, &t->shape, &opts, rng, data, &err)) != NNINIT_OK) {
+            rc = cli_report(st, &err);
+        } else if (t->output && (st = nninit_npy_write(t->output, dtype, &t->shape, data, &err)) != NNINIT_OK) {
+            cli_report(st, &err); /* a failed write is a runtime failure */
+            rc = CLI_EXIT_FAIL;
+        } else if (t->stats) {
+            nninit_stats s;
+            int64_t fan_in = 0, fan_out = 0;
+            char fi[32] = "null", fo[32] = "null";
+            nninit_stats_compute(dtype, data, t->numel, &s, NULL);
+            if (nninit_fans(&t->shape, t->layout, &fan_in, &fan_out, NULL) == NNINIT_OK) {
+                snprintf(fi, sizeof fi, "%" PRId64, fan_in);
+                snprintf(fo, sizeof fo, "%" PRId64, fan_out);
+            }
+            printf("{\"fan_in\": %s, \"fan_out\": %s, \"mean\": %.17g, \"std\": %.17g, "
+                   "\"min\": %.17g, \"max\": %.17g, \"n\": %" PRId64 "}\n",
+                   fi, fo, s.mean, s.std, s.min, s.max, s.n);
+        } else if (!t->output && !print_values(t, dtype, data)) {
+            cli_error("writing to standard output failed");
+            rc = CLI_EXIT_FAIL;
+        }
+        free(data);
+    }
+    nninit_rng_free(rng);
+    if (fflush(stdout) != 0) {
+        cli_error("writing to standard output failed");
+        rc = CLI_EXIT_FAIL;
+    }
+    return rc;
+}

@@ -1,0 +1,314 @@
+/*
+ * nninit_fill / nninit_fill_range: run a resolved primitive over a tensor.
+ * Philox primitives are element-addressable, so any range, split over any
+ * number of threads, gives the bits of the same slice of the whole tensor.
+ * Structured primitives (orthogonal, sparse_) are computed whole.
+ */
+#include "internal.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Below this many elements a fill runs on the calling thread only. */
+#define PARALLEL_MIN (1 << 18)
+
+/* Word offset of the sparse_ mask keys inside the tensor's stream: far past
+ * any word the values use (tensors are < 2^61 elements). */
+#define SPARSE_KEY_BASE (UINT64_C(1) << 62)
+
+nninit_fill_opts nninit_fill_opts_default(void)
+{
+    nninit_fill_opts o;
+    o.layout = NNINIT_LAYOUT_KERAS;
+    o.dtype = NNINIT_F32;
+    o.stream = 0;
+    o.threads = 0;
+    return o;
+}
+
+static void put(nninit_dtype dtype, void *out, size_t i, double v)
+{
+    if (dtype == NNINIT_F32)
+        ((float *)out)[i] = (float)v;
+    else
+        ((double *)out)[i] = v;
+}
+
+/* Value of element idx of eye / dirac (no randomness). */
+static double eye_value(const nninit_prim *p, int64_t idx)
+{
+    int64_t r = idx / p->cols, c = idx % p->cols;
+    return r == c ? p->gain : 0.0;
+}
+
+static double dirac_value(const nninit_prim *p, const nninit_shape *shape, int64_t idx)
+{
+    /* torch dirac_: out_per_group = d0 / groups; for g, d < min(out_per_group, d1):
+     * w[g * out_per_group + d, d, k1 // 2, k2 // 2, ...] = 1 */
+    int64_t coord[NNINIT_MAX_DIMS];
+    for (int k = shape->ndim - 1; k >= 0; k--) {
+        coord[k] = idx % shape->dim[k];
+        idx /= shape->dim[k];
+    }
+    for (int k = 2; k < shape->ndim; k++)
+        if (coord[k] != shape->dim[k] / 2)
+            return 0.0;
+    int64_t out_per_group = shape->dim[0] / p->groups;
+    int64_t d = coord[0] % out_per_group;
+    int64_t lim = out_per_group < shape->dim[1] ? out_per_group : shape->dim[1];
+    return (coord[1] == d && d < lim) ? 1.0 : 0.0;
+}
+
+typedef struct job {
+    const nninit_prim *prim;
+    const nninit_shape *shape;
+    const uint32_t *key;
+    uint64_t stream;
+    nninit_dtype dtype;
+    int64_t begin, end; /* element range of the tensor */
+    void *out;          /* receives element `begin` at index 0 */
+} job;
+
+static void run_elementwise(const job *j)
+{
+    const nninit_prim *p = j->prim;
+    size_t n = (size_t)(j->end - j->begin);
+    switch (p->kind) {
+    case NNINIT_PRIM_CONSTANT:
+        for (size_t i = 0; i < n; i++)
+            put(j->dtype, j->out, i, p->value);
+        break;
+    case NNINIT_PRIM_UNIFORM:
+        nninit__philox_uniform(j->key, j->stream, j->dtype, (uint64_t)j->begin, n, p->lo, p->hi, j->out);
+        break;
+    case NNINIT_PRIM_NORMAL:
+        nninit__philox_normal(j->key, j->stream, j->dtype, (uint64_t)j->begin, n, p->mean, p->std, j->out);
+        break;
+    case NNINIT_PRIM_TRUNC_NORMAL:
+        nninit__philox_trunc_normal(j->key, j->stream, j->dtype, (uint64_t)j->begin, n, p->mean, p->std, p->a, p->b,
+                                    j->out);
+        break;
+    case NNINIT_PRIM_EYE:
+        for (size_t i = 0; i < n; i++)
+            put(j->dtype, j->out, i, eye_value(p, j->begin + (int64_t)i));
+        break;
+    case NNINIT_PRIM_DIRAC:
+        for (size_t i = 0; i < n; i++)
+            put(j->dtype, j->out, i, dirac_value(p, j->shape, j->begin + (int64_t)i));
+        break;
+    default: break;
+    }
+}
+
+static void *job_main(void *arg)
+{
+    run_elementwise(arg);
+    return NULL;
+}
+
+static int thread_count(int requested, int64_t n)
+{
+    int t = requested > 0 ? requested : nninit__cpu_count();
+    if (n < PARALLEL_MIN)
+        return 1;
+    int64_t max_useful = n / (PARALLEL_MIN / 4);
+    if (t > max_useful)
+        t = (int)max_useful;
+    return t < 1 ? 1 : (t > 256 ? 256 : t);
+}
+
+/* Splits [begin, end) into `threads` contiguous parts; element i always
+ * gets the same value, so the split only changes who computes it. */
+static nninit_status run_parallel(job base, int threads, nninit_err *err)
+{
+    if (threads <= 1) {
+        run_elementwise(&base);
+        return NNINIT_OK;
+    }
+    pthread_t tid[256];
+    job jobs[256];
+    size_t es = nninit_dtype_size(base.dtype);
+    int64_t n = base.end - base.begin;
+    int started = 0;
+    for (int t = 0; t < threads; t++) {
+        jobs[t] = base;
+        jobs[t].begin = base.begin + n * t / threads;
+        jobs[t].end = base.begin + n * (t + 1) / threads;
+        jobs[t].out = (char *)base.out + (size_t)(jobs[t].begin - base.begin) * es;
+        if (t == 0)
+            continue;
+        if (pthread_create(&tid[t], NULL, job_main, &jobs[t]) != 0)
+            break;
+        started = t;
+    }
+    /* parts whose thread could not start run here */
+    run_elementwise(&jobs[0]);
+    for (int t = started + 1; t < threads; t++)
+        run_elementwise(&jobs[t]);
+    for (int t = 1; t <= started; t++)
+        pthread_join(tid[t], NULL);
+    (void)err;
+    return NNINIT_OK;
+}
+
+static nninit_status fill_orthogonal(const nninit_prim *p, const uint32_t key[2], uint64_t stream, nninit_dtype dtype,
+                                     void *out, nninit_err *err)
+{
+    int64_t big = p->rows > p->cols ? p->rows : p->cols, small = p->rows > p->cols ? p->cols : p->rows;
+    size_t es = nninit_dtype_size(dtype);
+    size_t n = (size_t)(big * small);
+    void *m = nninit__malloc_array(n, es);
+    if (!m)
+        return nninit__err(err, NNINIT_ENOMEM, "orthogonal: out of memory for a %lld x %lld matrix",
+                           (long long)big, (long long)small);
+    if (!p->torch_flatten || p->rows >= p->cols) {
+        /* Keras draws the (max, min) matrix directly; torch draws (rows, cols),
+         * which is the same matrix when rows >= cols */
+        nninit__philox_normal(key, stream, dtype, 0, n, 0.0, 1.0, m);
+    } else {
+        /* torch draws (rows, cols) and factors its transpose (cols, rows) */
+        void *t = nninit__malloc_array(n, es);
+        if (!t) {
+            free(m);
+            return nninit__err(err, NNINIT_ENOMEM, "orthogonal: out of memory");
+        }
+        nninit__philox_normal(key, stream, dtype, 0, n, 0.0, 1.0, t);
+        for (int64_t r = 0; r < p->rows; r++)
+            for (int64_t c = 0; c < p->cols; c++)
+                memcpy((char *)m + (size_t)(c * p->rows + r) * es, (char *)t + (size_t)(r * p->cols + c) * es, es);
+        free(t);
+    }
+    nninit_status st = nninit__orthonormalize(dtype, m, big, small, err);
+    if (st == NNINIT_OK) {
+        /* m is (big, small) with orthonormal columns; the result is m when
+         * rows >= cols, else its transpose */
+        for (int64_t r = 0; r < p->rows; r++)
+            for (int64_t c = 0; c < p->cols; c++) {
+                size_t src = p->rows >= p->cols ? (size_t)(r * p->cols + c) : (size_t)(c * p->rows + r);
+                double v = dtype == NNINIT_F32 ? (double)((float *)m)[src] : ((double *)m)[src];
+                if (dtype == NNINIT_F32)
+                    ((float *)out)[r * p->cols + c] = ((float *)m)[src] * (float)p->gain;
+                else
+                    ((double *)out)[r * p->cols + c] = v * p->gain;
+            }
+    }
+    free(m);
+    return st;
+}
+
+typedef struct keyed {
+    uint64_t key;
+    int64_t row;
+} keyed;
+
+static int keyed_cmp(const void *a, const void *b)
+{
+    const keyed *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return x->row < y->row ? -1 : (x->row > y->row);
+}
+
+/* sparse_: N(0, std) values, then in each column the ceil(sparsity * rows)
+ * rows with the smallest 64-bit keys (words SPARSE_KEY_BASE + 2 (c rows + r)
+ * and +1 of the same stream; ties by row) are zeroed. */
+static nninit_status fill_sparse(const nninit_prim *p, const uint32_t key[2], uint64_t stream, nninit_dtype dtype,
+                                 void *out, nninit_err *err)
+{
+    size_t n = (size_t)(p->rows * p->cols);
+    nninit__philox_normal(key, stream, dtype, 0, n, 0.0, p->std, out);
+    int64_t zeros = (int64_t)ceil(p->sparsity * (double)p->rows);
+    if (zeros <= 0)
+        return NNINIT_OK;
+    keyed *k = nninit__malloc_array((size_t)p->rows, sizeof *k);
+    uint32_t *w = nninit__malloc_array((size_t)p->rows * 2, sizeof *w);
+    if (!k || !w) {
+        free(k);
+        free(w);
+        return nninit__err(err, NNINIT_ENOMEM, "sparse_: out of memory");
+    }
+    for (int64_t c = 0; c < p->cols; c++) {
+        nninit__philox_words(key, stream, SPARSE_KEY_BASE + 2 * (uint64_t)(c * p->rows), (size_t)p->rows * 2, w);
+        for (int64_t r = 0; r < p->rows; r++) {
+            k[r].key = ((uint64_t)w[2 * r] << 32) | w[2 * r + 1];
+            k[r].row = r;
+        }
+        qsort(k, (size_t)p->rows, sizeof *k, keyed_cmp);
+        for (int64_t z = 0; z < zeros && z < p->rows; z++)
+            put(dtype, out, (size_t)(k[z].row * p->cols + c), 0.0);
+    }
+    free(k);
+    free(w);
+    return NNINIT_OK;
+}
+
+static nninit_status check_args(const nninit_init *init, const nninit_shape *shape, const nninit_fill_opts *opts,
+                                const void *rng, const void *out, nninit_err *err)
+{
+    if (!init || !shape || !opts || !rng || !out)
+        return nninit__err(err, NNINIT_EMISUSE, "nninit_fill: NULL argument");
+    if (opts->dtype != NNINIT_F32 && opts->dtype != NNINIT_F64)
+        return nninit__err(err, NNINIT_EUNSUPPORTED, "cannot generate %s directly; generate float32 and convert",
+                           nninit_dtype_name(opts->dtype));
+    if (opts->layout != NNINIT_LAYOUT_KERAS && opts->layout != NNINIT_LAYOUT_TORCH)
+        return nninit__err(err, NNINIT_EINVAL, "unknown layout %d", (int)opts->layout);
+    (void)shape;
+    return NNINIT_OK;
+}
+
+nninit_status nninit_fill_range(const nninit_init *init, const nninit_shape *shape, const nninit_fill_opts *opts,
+                                const nninit_rng *rng, int64_t begin, int64_t end, void *out, nninit_err *err)
+{
+    nninit_status st = check_args(init, shape, opts, rng, out, err);
+    if (st != NNINIT_OK)
+        return st;
+    if (rng->kind != NNINIT_RNG_PHILOX)
+        return nninit__err(err, NNINIT_EUNSUPPORTED,
+                           "sub-ranges need the Philox generator; the torch generator is sequential");
+    nninit_prim p;
+    if ((st = nninit_resolve(init, shape, opts->layout, &p, err)) != NNINIT_OK)
+        return st;
+    int64_t numel;
+    nninit_shape_numel(shape, &numel, NULL);
+    if (begin < 0 || end < begin || end > numel)
+        return nninit__err(err, NNINIT_EINVAL, "range [%lld, %lld) is outside the tensor's %lld elements",
+                           (long long)begin, (long long)end, (long long)numel);
+    if (begin == end)
+        return NNINIT_OK;
+    if (p.kind == NNINIT_PRIM_ORTHOGONAL || p.kind == NNINIT_PRIM_SPARSE) {
+        size_t es = nninit_dtype_size(opts->dtype);
+        void *whole = (begin == 0 && end == numel) ? out : nninit__malloc_array((size_t)numel, es);
+        if (!whole)
+            return nninit__err(err, NNINIT_ENOMEM, "out of memory for a %lld-element tensor", (long long)numel);
+        st = p.kind == NNINIT_PRIM_ORTHOGONAL ? fill_orthogonal(&p, rng->key, opts->stream, opts->dtype, whole, err)
+                                             : fill_sparse(&p, rng->key, opts->stream, opts->dtype, whole, err);
+        if (whole != out) {
+            if (st == NNINIT_OK)
+                memcpy(out, (char *)whole + (size_t)begin * es, (size_t)(end - begin) * es);
+            free(whole);
+        }
+        return st;
+    }
+    job j = {&p, shape, rng->key, opts->stream, opts->dtype, begin, end, out};
+    return run_parallel(j, thread_count(opts->threads, end - begin), err);
+}
+
+nninit_status nninit_fill(const nninit_init *init, const nninit_shape *shape, const nninit_fill_opts *opts,
+                          nninit_rng *rng, void *out, nninit_err *err)
+{
+    nninit_status st = check_args(init, shape, opts, rng, out, err);
+    if (st != NNINIT_OK)
+        return st;
+    if (rng->kind != NNINIT_RNG_PHILOX) {
+        nninit_prim p;
+        if ((st = nninit_resolve(init, shape, opts->layout, &p, err)) != NNINIT_OK)
+            return st;
+        return nninit__torch_fill(rng, init, &p, shape, opts->dtype, out, err);
+    }
+    int64_t numel;
+    if ((st = nninit_shape_numel(shape, &numel, err)) != NNINIT_OK)
+        return st;
+    return nninit_fill_range(init, shape, opts, rng, 0, numel, out, err);
+}
