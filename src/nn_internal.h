@@ -61,6 +61,7 @@ struct nninit_net {
     int64_t batch;      /* rows of the last forward */
     int training;       /* mode of the last forward */
     int forward_done, backward_done;
+    const float *grad_out; /* borrowed: dout of the last backward */
     int64_t t;          /* optimizer steps taken (Adam bias correction) */
 };
 
