@@ -1,0 +1,671 @@
+/* nninit train: trains an MLP on an IDX classification data set
+ * (Fashion-MNIST by default) and reports per-epoch loss and accuracy;
+ * --compare runs the same recipe once per kernel initializer. */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_HIDDEN 256
+#define MAX_COMPARE 16
+
+typedef struct train_args {
+    const char *data, *model_path, *act, *init, *bias_init, *log_path, *compare, *layout;
+    int64_t hidden[MAX_HIDDEN];
+    int n_hidden;
+    int bn, json, standardize, quiet;
+    double dropout, val;
+    int64_t limit;
+    nninit_train_opts topts;
+    uint64_t seed;
+} train_args;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: nninit train [options]\n"
+            "Trains a multilayer perceptron on an IDX image data set and prints, per epoch:\n"
+            "epoch, train loss, train accuracy, test accuracy, seconds.\n\n"
+            "data:\n"
+            "  --data DIR          folder with {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]\n"
+            "                      (default $NNINIT_DATA, else /usr/share/datasets/fashion-mnist)\n"
+            "  --standardize       subtract the training mean, divide by its std (after x/255)\n"
+            "  --val FRACTION      hold out a seeded random fraction of the training set\n"
+            "  --limit N           use only the first N training images (quick runs)\n"
+            "model (flags):\n"
+            "  --layers W,W,...    hidden widths (default 256,256); the output has one unit per class\n"
+            "  --act NAME          relu (default), leaky_relu[(a)], elu[(a)], selu, gelu, swish|silu,\n"
+            "                      tanh, sigmoid, linear\n"
+            "  --init SPEC         kernel initializer of every dense layer (default glorot_uniform)\n"
+            "  --bias-init SPEC    bias initializer (default zeros)\n"
+            "  --bn                batch normalization before each hidden activation\n"
+            "  --dropout RATE      dropout after each hidden layer\n"
+            "  --layout keras|torch  fan convention and fill order of kernels (default keras)\n"
+            "model (file):\n"
+            "  --model FILE.json   layers with Keras-style configs (units, activation,\n"
+            "                      kernel_initializer, bias_initializer, use_bias); replaces the flags above\n"
+            "training:\n"
+            "  --optimizer sgd|adam  (default sgd)     --lr X (default 0.01)\n"
+            "  --momentum X        sgd momentum (default 0)   --nesterov\n"
+            "  --weight-decay X    coupled L2, as torch.optim (default 0)\n"
+            "  --schedule constant|step|cosine   --step-epochs N   --gamma X   --lr-min X\n"
+            "  --loss ce|mse       (default ce: softmax cross-entropy)\n"
+            "  --batch N (default 128)  --epochs N (default 10)  --seed N  --threads N (BLAS threads)\n"
+            "output:\n"
+            "  --log FILE.csv      per-epoch history, written atomically at the end\n"
+            "  --json              one JSON object on stdout at the end (epoch lines go to stderr)\n"
+            "  --quiet             no epoch lines\n"
+            "  --compare A,B,...   run once per kernel initializer (same seed, same data order)\n"
+            "                      and print a side-by-side table\n\n"
+            "Same seed and --threads give the same numbers bit for bit; another thread count\n"
+            "may change the last bits of the BLAS products and so the whole curve slightly.\n");
+}
+
+static int parse_widths(const char *text, train_args *a)
+{
+    a->n_hidden = 0;
+    if (!strcmp(text, "") || !strcmp(text, "none"))
+        return 1;
+    const char *p = text;
+    while (*p) {
+        char *end = NULL;
+        long long v = strtoll(p, &end, 10);
+        if (end == p || v < 1 || v > 16777216 || (*end && *end != ',') || a->n_hidden >= MAX_HIDDEN) {
+            cli_error("--layers '%s': expected comma-separated widths in 1 .. 16777216 (at most %d)", text, MAX_HIDDEN);
+            return 0;
+        }
+        a->hidden[a->n_hidden++] = v;
+        p = *end ? end + 1 : end;
+    }
+    return 1;
+}
+
+/* Splits a --compare list at commas outside parentheses, brackets and quotes. */
+static int split_specs(char *text, char **out, int cap)
+{
+    int n = 0, depth = 0;
+    char quote = 0;
+    char *start = text;
+    for (char *p = text;; p++) {
+        if (quote) {
+            if (*p == quote)
+                quote = 0;
+            else if (!*p)
+                return -1;
+            continue;
+        }
+        if (*p == '"' || *p == '\'')
+            quote = *p;
+        else if (*p == '(' || *p == '[' || *p == '{')
+            depth++;
+        else if (*p == ')' || *p == ']' || *p == '}')
+            depth--;
+        else if ((*p == ',' && depth == 0) || !*p) {
+            int last = !*p;
+            *p = '\0';
+            if (n >= cap || !*start)
+                return -1;
+            out[n++] = start;
+            start = p + 1;
+            if (last)
+                break;
+        }
+    }
+    return n;
+}
+
+static char *read_text_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        if (len + 1 >= cap) {
+            char *nb = cap > (64u << 20) ? NULL : realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t k = fread(buf + len, 1, cap - 1 - len, f);
+        len += k;
+        if (k == 0)
+            break;
+    }
+    if (buf && ferror(f)) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (buf)
+        buf[len] = '\0';
+    return buf;
+}
+
+/* ---- output ---- */
+
+typedef struct run_state {
+    const train_args *a;
+    nninit_epoch_stats *hist;
+    int done;        /* epochs finished */
+    int has_val, has_test;
+    FILE *lines;     /* epoch lines: stdout, stderr (--json) or NULL (--quiet, --compare) */
+    int tty;
+    const char *label;
+} run_state;
+
+static void on_step(int epoch, int64_t step, int64_t n_steps, void *user)
+{
+    run_state *r = user;
+    if (!r->tty)
+        return;
+    int64_t every = n_steps / 50 > 0 ? n_steps / 50 : 1;
+    if (step % every && step != n_steps)
+        return;
+    int filled = (int)(30 * step / n_steps);
+    fprintf(stderr, "\r%s%sepoch %d/%d [%.*s%*s] %lld/%lld", r->label ? r->label : "", r->label ? ": " : "", epoch,
+            r->a->topts.epochs, filled, "##############################", 30 - filled, "", (long long)step,
+            (long long)n_steps);
+    if (step == n_steps)
+        fputs("\r\033[K", stderr);
+    fflush(stderr);
+}
+
+static void on_epoch(const nninit_epoch_stats *s, void *user)
+{
+    run_state *r = user;
+    r->hist[r->done++] = *s;
+    if (!r->lines)
+        return;
+    if (s->epoch == 1)
+        fprintf(r->lines, "epoch  train_loss  train_acc%s  test_acc  seconds\n", r->has_val ? "  val_acc" : "");
+    fprintf(r->lines, "%5d  %10.4f  %9.4f", s->epoch, s->train_loss, s->train_acc);
+    if (r->has_val)
+        fprintf(r->lines, "  %7.4f", s->val_acc);
+    if (r->has_test)
+        fprintf(r->lines, "  %8.4f", s->test_acc);
+    else
+        fprintf(r->lines, "  %8s", "-");
+    fprintf(r->lines, "  %7.2f\n", s->seconds);
+    fflush(r->lines);
+}
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static void json_num(FILE *f, double v)
+{
+    if (isfinite(v))
+        fprintf(f, "%.9g", v);
+    else
+        fputs("null", f);
+}
+
+static void json_history(FILE *f, const nninit_epoch_stats *h, int n)
+{
+    fputc('[', f);
+    for (int i = 0; i < n; i++) {
+        fprintf(f, "%s{\"epoch\": %d, \"train_loss\": ", i ? ", " : "", h[i].epoch);
+        json_num(f, h[i].train_loss);
+        fputs(", \"train_acc\": ", f);
+        json_num(f, h[i].train_acc);
+        fputs(", \"val_loss\": ", f);
+        json_num(f, h[i].val_loss);
+        fputs(", \"val_acc\": ", f);
+        json_num(f, h[i].val_acc);
+        fputs(", \"test_loss\": ", f);
+        json_num(f, h[i].test_loss);
+        fputs(", \"test_acc\": ", f);
+        json_num(f, h[i].test_acc);
+        fputs(", \"seconds\": ", f);
+        json_num(f, h[i].seconds);
+        fputs(", \"lr\": ", f);
+        json_num(f, h[i].lr);
+        fputc('}', f);
+    }
+    fputc(']', f);
+}
+
+/* Writes the CSV history atomically: a temporary sibling, then rename. */
+static int write_log(const char *path, char **labels, nninit_epoch_stats **hist, const int *done, int n_runs)
+{
+    size_t len = strlen(path) + 32;
+    char *tmp = malloc(len);
+    if (!tmp)
+        return 0;
+    snprintf(tmp, len, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        cli_error("%s: cannot create the log (%s); expected a writable folder", path, strerror(errno));
+        free(tmp);
+        return 0;
+    }
+    int ok = fprintf(f, "%sepoch,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,seconds,lr\n",
+                     labels ? "init," : "") > 0;
+    for (int r = 0; r < n_runs; r++)
+        for (int i = 0; i < done[r]; i++) {
+            const nninit_epoch_stats *s = &hist[r][i];
+            if (labels) {
+                /* quote the spec: it may hold commas */
+                fputc('"', f);
+                for (const char *p = labels[r]; *p; p++) {
+                    if (*p == '"')
+                        fputc('"', f);
+                    fputc(*p, f);
+                }
+                fputs("\",", f);
+            }
+            ok &= fprintf(f, "%d,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.6f,%.9g\n", s->epoch, s->train_loss, s->train_acc,
+                          s->val_loss, s->val_acc, s->test_loss, s->test_acc, s->seconds, s->lr) > 0;
+        }
+    ok &= fflush(f) == 0;
+    ok &= fsync(fileno(f)) == 0;
+    ok &= fclose(f) == 0;
+    if (!ok || rename(tmp, path) != 0) {
+        cli_error("%s: writing the log failed (%s); nothing was written", path, strerror(errno));
+        remove(tmp);
+        free(tmp);
+        return 0;
+    }
+    free(tmp);
+    return 1;
+}
+
+/* ---- the run ---- */
+
+static int build_layers(const train_args *a, const char *model_text, const char *init, int64_t n_classes,
+                        nninit_layer_desc **layers, int *n_layers)
+{
+    nninit_err err;
+    nninit_status s;
+    if (model_text) {
+        s = nninit_model_parse_json(model_text, layers, n_layers, &err);
+        if (s == NNINIT_OK && init)
+            for (int i = 0; i < *n_layers; i++)
+                if ((*layers)[i].kind == NNINIT_LAYER_DENSE) {
+                    if (strlen(init) >= NNINIT_SPEC_MAX) {
+                        cli_error("initializer '%.40s...': too long; at most %d bytes", init, NNINIT_SPEC_MAX - 1);
+                        nninit_free(*layers);
+                        return CLI_EXIT_USAGE;
+                    }
+                    strcpy((*layers)[i].kernel_init, init);
+                }
+    } else {
+        nninit_mlp_desc m = nninit_mlp_desc_default();
+        m.n_hidden = a->n_hidden;
+        m.hidden = a->hidden;
+        m.n_outputs = n_classes;
+        m.kernel_init = init;
+        m.bias_init = a->bias_init;
+        m.bn = a->bn;
+        m.dropout = a->dropout;
+        s = nninit_act_parse(a->act, &m.act, &m.alpha, &err);
+        if (s == NNINIT_OK && m.act == NNINIT_ACT_SOFTMAX)
+            s = NNINIT_EINVAL, snprintf(err.msg, sizeof err.msg, "--act softmax: not a hidden activation; "
+                                                                 "expected relu, tanh, ...");
+        if (s == NNINIT_OK)
+            s = nninit_model_mlp(&m, layers, n_layers, &err);
+    }
+    if (s != NNINIT_OK)
+        return cli_report(s, &err);
+    /* A final softmax is folded into the cross-entropy, which takes logits. */
+    nninit_layer_desc *last = &(*layers)[*n_layers - 1];
+    if (a->topts.loss == NNINIT_LOSS_SOFTMAX_CE && last->act == NNINIT_ACT_SOFTMAX &&
+        (last->kind == NNINIT_LAYER_DENSE || last->kind == NNINIT_LAYER_ACTIVATION)) {
+        if (last->kind == NNINIT_LAYER_ACTIVATION && *n_layers > 1)
+            (*n_layers)--;
+        else
+            last->act = NNINIT_ACT_LINEAR;
+    }
+    return CLI_EXIT_OK;
+}
+
+static int parse_args(int argc, char **argv, train_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->topts = nninit_train_opts_default();
+    a->act = "relu";
+    a->seed = NNINIT_DEFAULT_SEED;
+    a->hidden[0] = a->hidden[1] = 256;
+    a->n_hidden = 2;
+    a->layout = "keras";
+    nninit_err err;
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int flag = !strcmp(o, "--bn") || !strcmp(o, "--json") || !strcmp(o, "--standardize") ||
+                   !strcmp(o, "--nesterov") || !strcmp(o, "--quiet") || !strcmp(o, "--help") || !strcmp(o, "-h");
+        if (!flag && !v) {
+            cli_error("%s: missing value; see 'nninit train --help'", o);
+            return CLI_EXIT_USAGE;
+        }
+        int ok = 1;
+        nninit_status s = NNINIT_OK;
+        if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
+            usage(stdout);
+            return -1;
+        } else if (!strcmp(o, "--bn"))
+            a->bn = 1;
+        else if (!strcmp(o, "--json"))
+            a->json = 1;
+        else if (!strcmp(o, "--standardize"))
+            a->standardize = 1;
+        else if (!strcmp(o, "--nesterov"))
+            a->topts.optim.nesterov = 1;
+        else if (!strcmp(o, "--quiet"))
+            a->quiet = 1;
+        else {
+            i++;
+            if (!strcmp(o, "--data"))
+                a->data = v;
+            else if (!strcmp(o, "--model"))
+                a->model_path = v;
+            else if (!strcmp(o, "--layers"))
+                ok = parse_widths(v, a);
+            else if (!strcmp(o, "--act"))
+                a->act = v;
+            else if (!strcmp(o, "--init"))
+                a->init = v;
+            else if (!strcmp(o, "--bias-init"))
+                a->bias_init = v;
+            else if (!strcmp(o, "--layout"))
+                a->layout = v;
+            else if (!strcmp(o, "--dropout"))
+                ok = cli_parse_double("--dropout", v, &a->dropout);
+            else if (!strcmp(o, "--val"))
+                ok = cli_parse_double("--val", v, &a->val);
+            else if (!strcmp(o, "--limit")) {
+                int n = 0;
+                ok = cli_parse_int("--limit", v, 1, 2000000000, &n);
+                a->limit = n;
+            } else if (!strcmp(o, "--optimizer"))
+                s = nninit_optimizer_parse(v, &a->topts.optim.kind, &err);
+            else if (!strcmp(o, "--lr"))
+                ok = cli_parse_double("--lr", v, &a->topts.optim.lr);
+            else if (!strcmp(o, "--momentum"))
+                ok = cli_parse_double("--momentum", v, &a->topts.optim.momentum);
+            else if (!strcmp(o, "--weight-decay"))
+                ok = cli_parse_double("--weight-decay", v, &a->topts.optim.weight_decay);
+            else if (!strcmp(o, "--schedule"))
+                s = nninit_schedule_parse(v, &a->topts.schedule, &err);
+            else if (!strcmp(o, "--step-epochs"))
+                ok = cli_parse_int("--step-epochs", v, 1, 1000000, &a->topts.step_epochs);
+            else if (!strcmp(o, "--gamma"))
+                ok = cli_parse_double("--gamma", v, &a->topts.step_gamma);
+            else if (!strcmp(o, "--lr-min"))
+                ok = cli_parse_double("--lr-min", v, &a->topts.lr_min);
+            else if (!strcmp(o, "--loss"))
+                s = nninit_loss_parse(v, &a->topts.loss, &err);
+            else if (!strcmp(o, "--batch")) {
+                int n = 0;
+                ok = cli_parse_int("--batch", v, 1, 1048576, &n);
+                a->topts.batch = n;
+            } else if (!strcmp(o, "--epochs"))
+                ok = cli_parse_int("--epochs", v, 1, 100000, &a->topts.epochs);
+            else if (!strcmp(o, "--seed"))
+                ok = cli_parse_u64("--seed", v, &a->seed);
+            else if (!strcmp(o, "--threads"))
+                ok = cli_parse_int("--threads", v, 1, 1024, &a->topts.threads);
+            else if (!strcmp(o, "--log"))
+                a->log_path = v;
+            else if (!strcmp(o, "--compare"))
+                a->compare = v;
+            else {
+                cli_error("unknown option '%s'; see 'nninit train --help'", o);
+                return CLI_EXIT_USAGE;
+            }
+        }
+        if (s != NNINIT_OK)
+            return cli_report(s, &err);
+        if (!ok)
+            return CLI_EXIT_USAGE;
+    }
+    if (a->val != 0.0 && !(a->val > 0.0 && a->val < 1.0)) {
+        cli_error("--val %g: expected a fraction in (0, 1)", a->val);
+        return CLI_EXIT_USAGE;
+    }
+    if (!(a->dropout >= 0.0 && a->dropout < 1.0)) {
+        cli_error("--dropout %g: expected 0 <= rate < 1", a->dropout);
+        return CLI_EXIT_USAGE;
+    }
+    if (a->model_path && (a->bn || a->dropout > 0.0 || a->bias_init)) {
+        cli_error("--model: the file describes the layers; drop --bn, --dropout and --bias-init (--init still "
+                  "overrides every kernel)");
+        return CLI_EXIT_USAGE;
+    }
+    a->topts.seed = a->seed;
+    return CLI_EXIT_OK;
+}
+
+static int load_data(const train_args *a, nninit_dataset *train, nninit_dataset *val, nninit_dataset *test)
+{
+    nninit_err err;
+    nninit_status s = nninit_dataset_load(a->data, "train", train, &err);
+    if (s == NNINIT_OK)
+        s = nninit_dataset_load(a->data, "t10k", test, &err);
+    if (s == NNINIT_OK && a->limit > 0 && a->limit < train->n)
+        train->n = a->limit;
+    if (s == NNINIT_OK && test->dim != train->dim)
+        s = NNINIT_EFORMAT, snprintf(err.msg, sizeof err.msg, "data: training images have %lld pixels, test images "
+                                     "%lld; expected the same", (long long)train->dim, (long long)test->dim);
+    if (s == NNINIT_OK && a->standardize)
+        s = nninit_dataset_standardize(train, test, NULL, NULL, &err);
+    if (s == NNINIT_OK && a->val > 0.0)
+        s = nninit_dataset_split(train, a->val, a->seed, val, &err);
+    if (s != NNINIT_OK) {
+        nninit_dataset_free(train);
+        nninit_dataset_free(test);
+        return cli_report(s, &err) == CLI_EXIT_USAGE && s != NNINIT_ENOTFOUND ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+    }
+    return CLI_EXIT_OK;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    train_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc != CLI_EXIT_OK)
+        return rc < 0 ? CLI_EXIT_OK : rc;
+    nninit_err err;
+    nninit_layout layout;
+    nninit_status s = nninit_layout_parse(a.layout, &layout, &err);
+    if (s != NNINIT_OK)
+        return cli_report(s, &err);
+    char *model_text = NULL;
+    if (a.model_path) {
+        model_text = read_text_file(a.model_path);
+        if (!model_text) {
+            cli_error("%s: cannot read the model file (%s)", a.model_path, strerror(errno));
+            return CLI_EXIT_USAGE;
+        }
+    }
+    char *specs[MAX_COMPARE];
+    char *compare_buf = NULL;
+    int n_runs = 1;
+    specs[0] = (char *)(uintptr_t)a.init;
+    if (a.compare) {
+        compare_buf = strdup(a.compare);
+        n_runs = compare_buf ? split_specs(compare_buf, specs, MAX_COMPARE) : -1;
+        if (n_runs < 1) {
+            cli_error("--compare '%s': expected 1 .. %d comma-separated initializers", a.compare, MAX_COMPARE);
+            free(compare_buf);
+            free(model_text);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    /* Check every model before the (slow) data load, so a typo fails at once. */
+    for (int r = 0; r < n_runs; r++) {
+        nninit_layer_desc *layers = NULL;
+        int n_layers = 0;
+        rc = build_layers(&a, model_text, specs[r], 10, &layers, &n_layers);
+        if (rc == CLI_EXIT_OK) {
+            nninit_net *net = NULL;
+            nninit_net_opts no = nninit_net_opts_default();
+            no.layout = layout;
+            s = nninit_net_new(16, layers, n_layers, &no, &net, &err);
+            nninit_net_free(net);
+            if (s != NNINIT_OK)
+                rc = cli_report(s, &err);
+        }
+        nninit_free(layers);
+        if (rc != CLI_EXIT_OK) {
+            free(compare_buf);
+            free(model_text);
+            return rc;
+        }
+    }
+    nninit_dataset train, val, test;
+    memset(&val, 0, sizeof val);
+    rc = load_data(&a, &train, &val, &test);
+    if (rc != CLI_EXIT_OK) {
+        free(compare_buf);
+        free(model_text);
+        return rc;
+    }
+    nninit_epoch_stats *hist[MAX_COMPARE];
+    int done[MAX_COMPARE] = {0};
+    char diverged[MAX_COMPARE][256] = {{0}};
+    memset(hist, 0, sizeof hist);
+    for (int r = 0; r < n_runs && rc == CLI_EXIT_OK; r++) {
+        done[r] = 0;
+        diverged[r][0] = '\0';
+        hist[r] = calloc((size_t)a.topts.epochs, sizeof *hist[r]);
+        nninit_layer_desc *layers = NULL;
+        int n_layers = 0;
+        nninit_net *net = NULL;
+        if (!hist[r]) {
+            cli_error("out of memory");
+            rc = CLI_EXIT_FAIL;
+            break;
+        }
+        rc = build_layers(&a, model_text, specs[r], train.n_classes, &layers, &n_layers);
+        if (rc != CLI_EXIT_OK)
+            break;
+        nninit_net_opts no = nninit_net_opts_default();
+        no.seed = a.seed;
+        no.layout = layout;
+        s = nninit_net_new(train.dim, layers, n_layers, &no, &net, &err);
+        nninit_free(layers);
+        if (s != NNINIT_OK) {
+            rc = cli_report(s, &err);
+            break;
+        }
+        run_state st = {&a, hist[r], 0, a.val > 0.0, 1, NULL, cli_stderr_is_tty(), a.compare ? specs[r] : NULL};
+        st.lines = a.quiet || a.compare ? NULL : a.json ? stderr : stdout;
+        nninit_train_opts to = a.topts;
+        to.on_epoch = on_epoch;
+        to.on_step = on_step;
+        to.user = &st;
+        if (a.compare && !a.quiet)
+            fprintf(stderr, "nninit: training with %s\n", specs[r]);
+        s = nninit_train(net, &train, a.val > 0.0 ? &val : NULL, &test, &to, hist[r], &err);
+        nninit_net_free(net);
+        done[r] = st.done;
+        if (s == NNINIT_ENUMERIC && a.compare) {
+            snprintf(diverged[r], sizeof diverged[r], "%s", err.msg);
+            cli_error("%s: %s", specs[r], err.msg);
+        } else if (s != NNINIT_OK) {
+            snprintf(diverged[r], sizeof diverged[r], "%s", err.msg);
+            rc = cli_report(s, &err);
+            n_runs = r + 1;
+        }
+    }
+    if (rc == CLI_EXIT_OK || done[0] > 0) {
+        if (a.log_path && !write_log(a.log_path, a.compare ? specs : NULL, hist, done, n_runs) && rc == CLI_EXIT_OK)
+            rc = CLI_EXIT_FAIL;
+        if (a.compare && !a.json && rc == CLI_EXIT_OK) {
+            /* side-by-side table: test accuracy per epoch, then summary rows */
+            printf("%-12s", "test_acc");
+            for (int r = 0; r < n_runs; r++)
+                printf("  %16.16s", specs[r]);
+            printf("\n");
+            for (int e = 0; e < a.topts.epochs; e++) {
+                printf("epoch %-6d", e + 1);
+                for (int r = 0; r < n_runs; r++)
+                    e < done[r] ? printf("  %16.4f", hist[r][e].test_acc) : printf("  %16s", "diverged");
+                printf("\n");
+            }
+            const char *rows[] = {"train_loss", "train_acc", "s/epoch"};
+            for (int k = 0; k < 3; k++) {
+                printf("%-12s", rows[k]);
+                for (int r = 0; r < n_runs; r++) {
+                    if (!done[r]) {
+                        printf("  %16s", "-");
+                        continue;
+                    }
+                    const nninit_epoch_stats *h = &hist[r][done[r] - 1];
+                    double sec = 0.0;
+                    for (int e = 0; e < done[r]; e++)
+                        sec += hist[r][e].seconds;
+                    printf("  %16.4f", k == 0 ? h->train_loss : k == 1 ? h->train_acc : sec / done[r]);
+                }
+                printf("\n");
+            }
+        }
+        if (a.json) {
+            fputs("{\"command\": \"train\", \"seed\": ", stdout);
+            printf("%llu, \"epochs\": %d, \"batch\": %lld, \"optimizer\": ", (unsigned long long)a.seed,
+                   a.topts.epochs, (long long)a.topts.batch);
+            json_str(stdout, nninit_optimizer_name(a.topts.optim.kind));
+            fputs(", \"lr\": ", stdout);
+            json_num(stdout, a.topts.optim.lr);
+            fputs(", \"runs\": [", stdout);
+            for (int r = 0; r < n_runs; r++) {
+                fputs(r ? ", {\"init\": " : "{\"init\": ", stdout);
+                if (specs[r])
+                    json_str(stdout, specs[r]);
+                else
+                    fputs(a.model_path ? "null" : "\"glorot_uniform\"", stdout);
+                fputs(", \"history\": ", stdout);
+                json_history(stdout, hist[r], done[r]);
+                fputs(", \"final_test_acc\": ", stdout);
+                json_num(stdout, done[r] && !diverged[r][0] ? hist[r][done[r] - 1].test_acc : (double)NAN);
+                fputs(", \"diverged\": ", stdout);
+                if (diverged[r][0])
+                    json_str(stdout, diverged[r]);
+                else
+                    fputs("null", stdout);
+                fputc('}', stdout);
+            }
+            fputs("]", stdout);
+            if (!a.compare) {
+                fputs(", \"final_test_acc\": ", stdout);
+                json_num(stdout, done[0] && !diverged[0][0] ? hist[0][done[0] - 1].test_acc : (double)NAN);
+            }
+            fputs("}\n", stdout);
+        }
+    }
+    for (int r = 0; r < MAX_COMPARE; r++)
+        free(hist[r]);
+    free(compare_buf);
+    free(model_text);
+    nninit_dataset_free(&train);
+    nninit_dataset_free(&val);
+    nninit_dataset_free(&test);
+    if (fflush(stdout) != 0 && rc == CLI_EXIT_OK) {
+        cli_error("stdout: write failed");
+        rc = CLI_EXIT_FAIL;
+    }
+    return rc;
+}
