@@ -448,21 +448,23 @@ nninit_status nninit_resolve(const nninit_init *in, const nninit_shape *shape, n
         break;
     case NNINIT_VARIANCE_SCALING: case NNINIT_GLOROT_NORMAL: case NNINIT_GLOROT_UNIFORM:
     case NNINIT_HE_NORMAL: case NNINIT_HE_UNIFORM: case NNINIT_LECUN_NORMAL: case NNINIT_LECUN_UNIFORM: {
-        double scale = in->scale, n;
-        if (in->mode == NNINIT_FAN_IN)
+        /* the named members fix (scale, mode, distribution) whatever the fields hold */
+        nninit_init fixed = in->kind == NNINIT_VARIANCE_SCALING ? *in : nninit_init_default(in->kind);
+        double scale = fixed.scale, n;
+        if (fixed.mode == NNINIT_FAN_IN)
             n = fmax(1.0, (double)fi);
-        else if (in->mode == NNINIT_FAN_OUT)
+        else if (fixed.mode == NNINIT_FAN_OUT)
             n = fmax(1.0, (double)fo);
         else
             n = fmax(1.0, ((double)fi + (double)fo) / 2.0);
         scale /= n;
-        if (in->distribution == NNINIT_DIST_TRUNCATED_NORMAL) {
+        if (fixed.distribution == NNINIT_DIST_TRUNCATED_NORMAL) {
             double stddev = sqrt(scale) / KERAS_TRUNC_STD;
             p.kind = NNINIT_PRIM_TRUNC_NORMAL;
             p.std = stddev;
             p.a = -2.0 * stddev;
             p.b = 2.0 * stddev;
-        } else if (in->distribution == NNINIT_DIST_UNTRUNCATED_NORMAL) {
+        } else if (fixed.distribution == NNINIT_DIST_UNTRUNCATED_NORMAL) {
             p.kind = NNINIT_PRIM_NORMAL;
             p.std = sqrt(scale);
             p.expected_std = p.std;

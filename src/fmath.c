@@ -11,10 +11,10 @@
  * correct rounding, or published constants (Wichura's AS 241).
  *
  * Measured accuracy (tests/test_fmath.c against long double libm over
- * 10^6 arguments): logf <= 1 ulp, log <= 1 ulp, sincos2pif <= 1 ulp
- * (absolute error <= 6e-8), sincos2pi <= 1 ulp (absolute <= 1.2e-16),
- * ndtri relative error <= 1e-15 in (1e-300, 1-1e-16), ndtr absolute
- * error <= 4e-16; the exact figures are printed by that test.
+ * 10^6 arguments each; the test prints the figures): logf 1.62 ulp,
+ * log 1.96 ulp, sincos2pif 1.64 ulp and sincos2pi 1.60 ulp of
+ * max(|sin|, |cos|) (absolute 9.8e-8 and 1.8e-16), ndtr absolute 5.0e-16
+ * on [-40, 40], ndtri relative 7.4e-16 for p in (2^-1053, 1).
  */
 #include "internal.h"
 
