@@ -52,7 +52,7 @@ static double val(nninit_dtype dt, const void *b, int64_t i)
 
 /* Normal CDF and truncated-normal moments for the reference distribution. */
 static double Phi(double x) { return 0.5 * erfc(-x / sqrt(2.0)); }
-static double phi(double x) { return exp(-0.5 * x * x) / sqrt(2.0 * M_PI); }
+static double phi(double x) { return exp(-0.5 * x * x) / sqrt(2.0 * 3.14159265358979323846); }
 
 typedef enum { D_UNIFORM, D_NORMAL, D_TRUNC } dist_t;
 typedef struct target {
