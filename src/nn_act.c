@@ -76,6 +76,68 @@ nninit_status nninit_act_parse(const char *text, nninit_act *act, double *alpha,
     return NNINIT_OK;
 }
 
+/* ReLU is on the hot path of every training step: these loops are written
+ * without branches (a random sign pattern defeats branch prediction) and,
+ * with GCC/Clang vector extensions, four lanes at a time (SSE2 baseline). The
+ * lanes compute exactly what the scalar tail computes. */
+#if defined(__GNUC__)
+typedef float v4sf __attribute__((vector_size(16)));
+typedef int32_t v4si __attribute__((vector_size(16)));
+#define HAVE_V4 1
+#else
+#define HAVE_V4 0
+#endif
+
+static float mask_f(float v, int keep)
+{
+    uint32_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    bits &= (uint32_t)0 - (uint32_t)keep;
+    memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+/* a = z > 0 ? z : 0 (NaN gives 0) */
+static void relu_fwd(const float *z, float *a, int64_t n)
+{
+    int64_t i = 0;
+#if HAVE_V4
+    const v4sf zero = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (; i + 4 <= n; i += 4) {
+        v4sf v;
+        v4si bits;
+        memcpy(&v, z + i, sizeof v);
+        v4si m = v > zero;
+        memcpy(&bits, &v, sizeof bits);
+        bits &= m;
+        memcpy(a + i, &bits, sizeof bits);
+    }
+#endif
+    for (; i < n; i++)
+        a[i] = mask_f(z[i], z[i] > 0.0f);
+}
+
+/* dz = z > 0 ? da : 0 */
+static void relu_bwd(const float *z, const float *da, float *dz, int64_t n)
+{
+    int64_t i = 0;
+#if HAVE_V4
+    const v4sf zero = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (; i + 4 <= n; i += 4) {
+        v4sf v, g;
+        v4si bits;
+        memcpy(&v, z + i, sizeof v);
+        memcpy(&g, da + i, sizeof g);
+        v4si m = v > zero;
+        memcpy(&bits, &g, sizeof bits);
+        bits &= m;
+        memcpy(dz + i, &bits, sizeof bits);
+    }
+#endif
+    for (; i < n; i++)
+        dz[i] = mask_f(da[i], z[i] > 0.0f);
+}
+
 static float sigmoidf_(float z)
 {
     /* Written so that exp never overflows: for z < 0 use e^z / (1 + e^z). */
@@ -114,8 +176,7 @@ void nninit_act_forward(nninit_act act, double alpha, const float *z, float *a, 
             memcpy(a, z, (size_t)total * sizeof *a);
         break;
     case NNINIT_ACT_RELU:
-        for (int64_t i = 0; i < total; i++)
-            a[i] = z[i] > 0.0f ? z[i] : 0.0f;
+        relu_fwd(z, a, total);
         break;
     case NNINIT_ACT_LEAKY_RELU:
         for (int64_t i = 0; i < total; i++)
@@ -164,8 +225,7 @@ void nninit_act_backward(nninit_act act, double alpha, const float *z, const flo
             memcpy(dz, da, (size_t)total * sizeof *dz);
         break;
     case NNINIT_ACT_RELU: /* derivative 0 at z = 0, as every framework takes it */
-        for (int64_t i = 0; i < total; i++)
-            dz[i] = z[i] > 0.0f ? da[i] : 0.0f;
+        relu_bwd(z, da, dz, total);
         break;
     case NNINIT_ACT_LEAKY_RELU:
         for (int64_t i = 0; i < total; i++)

@@ -90,19 +90,48 @@ static nninit_status check_opts(const nninit_optim_opts *o, double lr, nninit_er
     return NNINIT_OK;
 }
 
+#if defined(__GNUC__)
+typedef float v4sf __attribute__((vector_size(16)));
+#define HAVE_V4 1
+#else
+#define HAVE_V4 0
+#endif
+
+/* One SGD element; the vector loop below does exactly these operations. */
+static inline void sgd_one(float *w, float *v, const float *g, float wd, float mu, int nesterov, float lr)
+{
+    float gi = *g + wd * *w;
+    if (v) {
+        *v = mu * *v + gi; /* torch: the buffer starts as g, the same as mu * 0 + g */
+        gi = nesterov ? gi + mu * *v : *v;
+    }
+    *w -= lr * gi;
+}
+
 static void sgd_param(nninit__param *p, const nninit_optim_opts *o, float lr)
 {
     float wd = (float)o->weight_decay, mu = (float)o->momentum;
     float *w = p->value, *v = p->m1;
     const float *g = p->grad;
-    for (int64_t i = 0; i < p->n; i++) {
-        float gi = wd != 0.0f ? g[i] + wd * w[i] : g[i];
-        if (v) {
-            v[i] = mu * v[i] + gi; /* torch: the buffer starts as g, the same as mu * 0 + g */
-            gi = o->nesterov ? gi + mu * v[i] : v[i];
-        }
-        w[i] -= lr * gi;
+    int nesterov = o->nesterov;
+    int64_t i = 0;
+#if HAVE_V4
+    /* the optimizer step touches every parameter each step: four lanes at a time */
+    for (; v && i + 4 <= p->n; i += 4) {
+        v4sf wv, vv, gv;
+        memcpy(&wv, w + i, sizeof wv);
+        memcpy(&vv, v + i, sizeof vv);
+        memcpy(&gv, g + i, sizeof gv);
+        gv = gv + wd * wv;
+        vv = mu * vv + gv;
+        gv = nesterov ? gv + mu * vv : vv;
+        wv = wv - lr * gv;
+        memcpy(w + i, &wv, sizeof wv);
+        memcpy(v + i, &vv, sizeof vv);
     }
+#endif
+    for (; i < p->n; i++)
+        sgd_one(w + i, v ? v + i : NULL, g + i, wd, mu, nesterov, lr);
 }
 
 static void adam_param(nninit__param *p, const nninit_optim_opts *o, double lr, int64_t t)
