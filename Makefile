@@ -77,6 +77,21 @@ check: all $(TEST_BIN)
 asan:
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" LDFLAGS="-fsanitize=address,undefined" check
 
+# make fuzz: every tests/fuzz/fuzz_<parser>.c under libFuzzer + ASan/UBSan,
+# FUZZ_SECONDS each, starting from tests/fuzz/corpus/<parser>/ when present.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SRC = $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) src/internal.h include/nninit.h
+	@mkdir -p build-fuzz
+	$(FUZZ_CC) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -ffp-contract=off -D_POSIX_C_SOURCE=200809L \
+	    -Iinclude -Isrc $(shell $(PKG_CONFIG) --cflags $(DEPS)) -o $@ $< $(LIB_SRC) $(LIBS)
+fuzz: $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do n=$$(basename $$f); c=tests/fuzz/corpus/$${n#fuzz_}; \
+	  mkdir -p build-fuzz/corpus-$$n; echo "== $$n ($(FUZZ_SECONDS) s)"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 build-fuzz/corpus-$$n $$( [ -d $$c ] && echo $$c ) || exit 1; done
+
 $(BUILD)/bench/%: bench/%.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS)
@@ -111,6 +126,18 @@ uninstall:
 	      $(DESTDIR)$(BINDIR)/nninit
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
+
+# make crosscheck: where PyTorch is installed, regenerate the torch fixtures
+# into a temporary folder with live torch, replay them through test_torch and
+# the CLI contract test, then compare large tensors live (tools/torch_crosscheck.py).
+PYTHON ?= /usr/bin/python3
+.PHONY: crosscheck
+crosscheck: $(CLI) $(BUILD)/tests/test_torch
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(PYTHON) tools/make_torch_fixtures.py --out "$$tmp" && \
+	NNINIT_FIXTURES="$$tmp" $(BUILD)/tests/test_torch && \
+	NNINIT_FIXTURES="$$tmp" NNINIT=$(CLI) sh tests/cli/torch_gen.sh && \
+	$(PYTHON) tools/torch_crosscheck.py $(CLI)
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
