@@ -795,6 +795,278 @@ NNINIT_API nninit_status nninit_evaluate(nninit_net *net, const nninit_dataset *
 NNINIT_API void nninit_blas_set_threads(int n);
 NNINIT_API int nninit_blas_get_threads(void);
 
+/* ------------------------------------------------------------------------ */
+/* Theory: mean-field signal propagation (Poole et al. 2016, Schoenholz et   */
+/* al. 2017) and SVG line plots                                              */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * An infinitely wide dense net h_l = a_{l-1} W_l + b_l, a_l = phi(h_l), with
+ * sigma_w^2 = fan_in Var(W_ij) and sigma_b^2 = E[b_i^2]. Expectations over
+ * z ~ N(0, 1) use closed forms for linear, relu, leaky_relu and erf, and
+ * otherwise a composite Gauss-Legendre rule on z in [-12, 12] split at the
+ * activation's kink (48 panels x 16 points per side in 1-D, 16 x 10 per side
+ * and dimension in 2-D, the inner one split where phi(u2) has its kink),
+ * panels graded towards the split. Measured: 1-D moments agree with closed
+ * forms (erf) to 1e-13 relative for q in [1e-2, 1e4] and with SciPy's
+ * adaptive quadrature to 1e-11; 2-D ones with a 5x finer rule to 1e-14 for
+ * q <= 10 and with SciPy to 1e-9 (tests/test_theory.c). All functions are
+ * pure and reentrant.
+ */
+typedef enum nninit_theory_act {
+    NNINIT_THEORY_LINEAR = 0,
+    NNINIT_THEORY_RELU,
+    NNINIT_THEORY_LEAKY_RELU, /* alpha = negative slope */
+    NNINIT_THEORY_ELU,        /* alpha */
+    NNINIT_THEORY_SELU,
+    NNINIT_THEORY_GELU,       /* exact: x Phi(x) */
+    NNINIT_THEORY_SWISH,      /* x sigmoid(x) */
+    NNINIT_THEORY_TANH,
+    NNINIT_THEORY_SIGMOID,
+    NNINIT_THEORY_ERF,
+    NNINIT_THEORY_ACT_COUNT
+} nninit_theory_act;
+
+NNINIT_API const char *nninit_theory_act_name(nninit_theory_act act); /* "tanh", ... */
+/* Accepts the names above, "silu", and "leaky_relu(0.1)" / "elu(0.5)";
+ * *alpha gets the parameter or its default (0.2 leaky_relu, 1 elu, else 0). */
+NNINIT_API nninit_status nninit_theory_act_parse(const char *text, nninit_theory_act *act, double *alpha,
+                                                 nninit_err *err);
+/* The engine's activation as a theory activation; NNINIT_EUNSUPPORTED for softmax. */
+NNINIT_API nninit_status nninit_theory_act_from_act(nninit_act act, nninit_theory_act *out, nninit_err *err);
+
+/* Gaussian moments of phi at pre-activation variance q: h = sqrt(q) z. */
+typedef struct nninit_theory_moments {
+    double mean;   /* E[phi(h)] */
+    double m2;     /* E[phi(h)^2]: the length map is V(q) = sw2 m2 + sb2 */
+    double d2;     /* E[phi'(h)^2]: chi = sw2 d2 */
+    double dv;     /* E[phi'(h)^2 + phi(h) phi''(h)] = dm2/dq: V'(q) = sw2 dv */
+} nninit_theory_moments;
+
+NNINIT_API nninit_status nninit_theory_moments_at(nninit_theory_act act, double alpha, double q,
+                                                  nninit_theory_moments *out, nninit_err *err);
+
+/* Two pre-activations with variances q11, q22 and correlation c in [-1, 1]:
+ * *e_pp = E[phi(u1) phi(u2)], *e_dd = E[phi'(u1) phi'(u2)] (either may be NULL). */
+NNINIT_API nninit_status nninit_theory_corr(nninit_theory_act act, double alpha, double q11, double q22, double c,
+                                            double *e_pp, double *e_dd, nninit_err *err);
+
+typedef struct nninit_theory_net {
+    nninit_theory_act act;
+    double alpha;  /* leaky_relu slope, elu alpha */
+    double sw2;    /* sigma_w^2 >= 0 */
+    double sb2;    /* sigma_b^2 >= 0 */
+} nninit_theory_net;
+
+typedef enum nninit_theory_phase {
+    NNINIT_PHASE_ORDERED = 0, /* chi_1 < 1: inputs collapse together, gradients vanish */
+    NNINIT_PHASE_CRITICAL,    /* |chi_1 - 1| <= 1e-6: the edge of chaos */
+    NNINIT_PHASE_CHAOTIC,     /* chi_1 > 1: nearby inputs decorrelate, gradients explode */
+    NNINIT_PHASE_UNBOUNDED    /* no finite q*: the length grows without bound from q0 */
+} nninit_theory_phase;
+
+NNINIT_API const char *nninit_theory_phase_name(nninit_theory_phase p); /* "ordered", ... */
+
+typedef struct nninit_theory_point {
+    double q_star;   /* fixed point of the length map reached from q0 (+inf: none) */
+    double chi1;     /* sw2 E[phi'(sqrt(q*) z)^2]: slope of the correlation map at c = 1 */
+    double dv_dq;    /* V'(q*): slope of the length map at q* */
+    double c_star;   /* attracting fixed point of the correlation map (1 unless chaotic) */
+    double chi_c;    /* sw2 E[phi'(u1) phi'(u2)] at (q*, c*): slope of the correlation map at c* */
+    double xi_q;     /* -1/ln V'(q*)  (+inf when V'(q*) >= 1) */
+    double xi_c;     /* -1/ln chi_c   (+inf when chi_c >= 1) */
+    nninit_theory_phase phase;
+} nninit_theory_point;
+
+/*
+ * Fixed points, chi_1 and depth scales of `net` for inputs of second moment
+ * q0 > 0 (||x||^2 / n_in). q* is the limit of the length-map iteration from
+ * q0 (the nearest fixed point in the direction V(q0) - q0 points, found by
+ * bracketing and Brent's method to 1e-14 relative); with sb2 = 0 it may be 0
+ * (tanh at sw2 <= 1). c* = 1 unless chaotic, then the root of C(c) = c in
+ * [0, 1). NaN for quantities undefined in the unbounded phase.
+ * NNINIT_EINVAL for a bad act or negative/non-finite parameter.
+ */
+NNINIT_API nninit_status nninit_theory_analyze(const nninit_theory_net *net, double q0, nninit_theory_point *out,
+                                               nninit_err *err);
+
+/* One layer of the mean-field recursion through `depth` equal-width layers. */
+typedef struct nninit_theory_layer {
+    double q;         /* E[h_l^2]: pre-activation variance (h has mean 0) */
+    double c;         /* correlation of two inputs' pre-activations */
+    double act_mean;  /* E[a_l] */
+    double act_var;   /* Var(a_l) over units and inputs = m2 - mean^2 */
+    double chi;       /* sw2 E[phi'(h_l)^2]: backward gain of layer l */
+    double grad_out;  /* E[(dL/da_l)^2] relative to the output's (1 at the last layer) */
+    double grad_in;   /* E[(dL/da_{l-1})^2] = chi * grad_out */
+} nninit_theory_layer;
+
+/* out[0 .. depth): layer 1 gets q^1 = sw2 q0 + sb2 and c^1 = (sw2 c0 q0 +
+ * sb2) / q^1 (the input is not passed through phi); then q^l = V(q^{l-1}),
+ * c^l = (sw2 E[phi phi] + sb2) / q^l. c0 in [-1, 1]. A q that overflows
+ * stops the recursion with NNINIT_ENUMERIC. */
+NNINIT_API nninit_status nninit_theory_layers(const nninit_theory_net *net, double q0, double c0, int depth,
+                                              nninit_theory_layer *out, nninit_err *err);
+
+/* The sw2 on the order-to-chaos line (chi_1 = 1) at sb2 for inputs of second
+ * moment q0: closed form for linear (1), relu (2) and leaky_relu
+ * (2 / (1 + alpha^2)); otherwise Brent's method on chi_1(sw2) - 1 over
+ * [1e-3, 1e4] to 1e-12 relative. NNINIT_ENOTFOUND if chi_1 never reaches 1
+ * there. */
+NNINIT_API nninit_status nninit_theory_critical(nninit_theory_act act, double alpha, double sb2, double q0,
+                                                double *sw2, nninit_err *err);
+
+/*
+ * What an initializer means for the theory in a dense layer of (fan_in,
+ * fan_out) under Keras layout: *sw2 = fan_in * expected_std^2 of the
+ * resolved primitive, *mean = the weights' mean (mean-field theory assumes
+ * 0; a constant or shifted init breaks its assumptions). For a bias init
+ * pass fan_in = 0 and fan_out = the width: *sw2 then gets E[b^2] =
+ * std^2 + mean^2 (the sigma_b^2 the theory uses).
+ */
+NNINIT_API nninit_status nninit_theory_from_init(const nninit_init *init, int64_t fan_in, int64_t fan_out,
+                                                 double *sw2, double *mean, nninit_err *err);
+
+/* ---- SVG line plots (dependency-free; one or more panels side by side) ---- */
+
+typedef struct nninit_plot_series {
+    const char *label;  /* legend text (may be NULL) */
+    const double *x, *y;
+    int64_t n;
+    int dashed;         /* 1: dashed line (e.g. a prediction next to a measurement) */
+    int color;          /* palette index; -1: the series' position */
+} nninit_plot_series;
+
+typedef struct nninit_plot {
+    const char *title, *xlabel, *ylabel;
+    int log_x, log_y;   /* log10 axes (points <= 0 are skipped) */
+    const nninit_plot_series *series;
+    int n_series;
+} nninit_plot;
+
+/* The SVG document (NUL-terminated, free with nninit_free). Non-finite
+ * points break a line. NNINIT_EINVAL for no panel, NNINIT_ENOMEM. */
+NNINIT_API nninit_status nninit_svg_render(const nninit_plot *plots, int n_plots, char **svg, nninit_err *err);
+/* The same written atomically to path. NNINIT_EIO. */
+NNINIT_API nninit_status nninit_svg_write(const char *path, const nninit_plot *plots, int n_plots,
+                                          nninit_err *err);
+
+/* ------------------------------------------------------------------------ */
+/* Tensor files: safetensors (single or sharded), npz, folders of .npy       */
+/* ------------------------------------------------------------------------ */
+
+/* Element types a tensor file may hold: the safetensors dtype set. Values
+ * are only appended; names are the safetensors names ("F32", "BF16", ...). */
+typedef enum nninit_file_dtype {
+    NNINIT_FD_BOOL = 0, NNINIT_FD_F4, NNINIT_FD_F6_E2M3, NNINIT_FD_F6_E3M2, NNINIT_FD_U8, NNINIT_FD_I8,
+    NNINIT_FD_F8_E5M2, NNINIT_FD_F8_E4M3, NNINIT_FD_F8_E8M0, NNINIT_FD_I16, NNINIT_FD_U16, NNINIT_FD_F16,
+    NNINIT_FD_BF16, NNINIT_FD_I32, NNINIT_FD_U32, NNINIT_FD_F32, NNINIT_FD_C64, NNINIT_FD_F64, NNINIT_FD_I64,
+    NNINIT_FD_U64,
+    NNINIT_FD_COUNT
+} nninit_file_dtype;
+
+NNINIT_API const char *nninit_file_dtype_name(nninit_file_dtype d); /* "F32"; "?" if out of range */
+NNINIT_API int nninit_file_dtype_bits(nninit_file_dtype d);         /* 4 .. 64; 0 if out of range */
+NNINIT_API nninit_status nninit_file_dtype_parse(const char *name, nninit_file_dtype *out, nninit_err *err);
+/* The file dtype of a generation dtype (NNINIT_F32 -> NNINIT_FD_F32, ...). */
+NNINIT_API nninit_file_dtype nninit_file_dtype_of(nninit_dtype d);
+
+/* Converts n elements from a float, integer or BOOL type to F32, F64, BF16
+ * or F16, rounding once to nearest-even (as torch's .to() does); overflow
+ * gives inf, NaN stays NaN. in and out may be the same buffer only when
+ * the types have the same size. NNINIT_EUNSUPPORTED for other types. */
+NNINIT_API nninit_status nninit_convert(nninit_file_dtype from, const void *in, nninit_file_dtype to, void *out,
+                                        size_t n, nninit_err *err);
+
+typedef enum nninit_file_format {
+    NNINIT_FORMAT_SAFETENSORS = 0, /* one .safetensors, or shards + model.safetensors.index.json */
+    NNINIT_FORMAT_NPZ,             /* zip of NAME.npy members, stored (numpy.savez) */
+    NNINIT_FORMAT_NPZ_DEFLATED,    /* numpy.savez_compressed */
+    NNINIT_FORMAT_NPY_DIR,         /* a folder with one NAME.npy per tensor */
+    NNINIT_FORMAT_NPY,             /* (reading only) a single .npy */
+    NNINIT_FORMAT_SAFETENSORS_INDEX /* (reading only) a sharded checkpoint's index */
+} nninit_file_format;
+
+/* "safetensors", "npz", "npz-deflated", "npy-dir", "npy", "safetensors-index". */
+NNINIT_API const char *nninit_file_format_name(nninit_file_format f);
+NNINIT_API nninit_status nninit_file_format_parse(const char *name, nninit_file_format *out, nninit_err *err);
+
+/* One tensor to write. Names are UTF-8, 1..1024 bytes, unique, not
+ * "__metadata__"; for npz and npy-dir they must also be usable as file
+ * names (no '/', not "." or ".."). Data is C order, little-endian. */
+typedef struct nninit_tensor_desc {
+    const char *name;
+    nninit_file_dtype dtype;
+    nninit_shape shape; /* dims >= 0; 0-D allowed */
+} nninit_tensor_desc;
+
+/* Produces the bytes of tensor `index` (in the order given to the writer)
+ * into `out` (numel * bits / 8 bytes). Called once per tensor, in file
+ * order, so memory stays bounded by the largest tensor. */
+typedef nninit_status (*nninit_tensor_source)(void *user, size_t index, void *out, nninit_err *err);
+
+typedef struct nninit_write_opts {
+    nninit_file_format format;
+    /* safetensors: 0 = one file; else shards named as Hugging Face does
+     * (model-00001-of-00003.safetensors next to `path`, plus `path`.index.json
+     * i.e. model.safetensors.index.json), split in tensor order when adding
+     * a tensor would pass this many bytes; a tensor above it gets its own. */
+    uint64_t max_shard_size;
+    /* safetensors __metadata__ as "key", "value", ..., NULL, written sorted
+     * by key; NULL writes {"format": "pt"} (what Hugging Face loaders
+     * check); an empty list ({NULL}) writes no __metadata__ at all. */
+    const char *const *metadata;
+} nninit_write_opts;
+
+/* format safetensors, one file, no extra metadata. */
+NNINIT_API nninit_write_opts nninit_write_opts_default(void);
+
+/*
+ * Writes tensors t[0..n) to `path` in opts->format (a folder for npy-dir,
+ * created if missing). safetensors output is byte-identical to
+ * safetensors.torch.save_file for the same tensors and metadata of at most
+ * one key: descending dtype alignment then name, compact JSON, header
+ * padded with spaces to a multiple of 8. Every file is written atomically
+ * (temporary + fsync + rename); on failure no target is replaced, though a
+ * sharded or npy-dir write may have completed some files.
+ * NNINIT_EINVAL (bad name, duplicate, shape), NNINIT_EIO, NNINIT_ENOMEM,
+ * or the source's status.
+ */
+NNINIT_API nninit_status nninit_tensors_write(const char *path, const nninit_tensor_desc *t, size_t n,
+                                              const nninit_write_opts *opts, nninit_tensor_source src,
+                                              void *user, nninit_err *err);
+
+/* A tensor file opened for reading: the whole header/directory is
+ * validated at open (safetensors: every check of the reference reader,
+ * plus duplicate names and a tensor named "__metadata__"; npz: zip
+ * structure, sizes, CRC when read); data is read on demand. */
+typedef struct nninit_tensor_file nninit_tensor_file;
+
+typedef struct nninit_tensor_info {
+    const char *name;        /* lives until nninit_tensor_file_free */
+    nninit_file_dtype dtype;
+    nninit_shape shape;
+    uint64_t nbytes;
+    const char *file;        /* the file holding it (the shard for an index) */
+} nninit_tensor_info;
+
+/* Opens `path`, detecting the format from its content: safetensors,
+ * *.safetensors.index.json, npz, npy, or a folder of .npy files.
+ * NNINIT_ENOTFOUND, NNINIT_EFORMAT (with the first problem found), NNINIT_EIO. */
+NNINIT_API nninit_status nninit_tensor_file_open(const char *path, nninit_tensor_file **out, nninit_err *err);
+NNINIT_API void nninit_tensor_file_free(nninit_tensor_file *tf);
+NNINIT_API nninit_file_format nninit_tensor_file_format(const nninit_tensor_file *tf);
+/* Tensors in file order (safetensors: by offset; npz: member order). */
+NNINIT_API size_t nninit_tensor_file_count(const nninit_tensor_file *tf);
+NNINIT_API const nninit_tensor_info *nninit_tensor_file_info(const nninit_tensor_file *tf, size_t i);
+/* Index of `name` or NNINIT_ENOTFOUND. */
+NNINIT_API nninit_status nninit_tensor_file_find(const nninit_tensor_file *tf, const char *name, size_t *index,
+                                                 nninit_err *err);
+/* Reads tensor i into out (info->nbytes bytes, host byte order). */
+NNINIT_API nninit_status nninit_tensor_file_read(nninit_tensor_file *tf, size_t i, void *out, nninit_err *err);
+/* safetensors __metadata__ value for key, or NULL (first shard's for an index). */
+NNINIT_API const char *nninit_tensor_file_metadata(const nninit_tensor_file *tf, const char *key);
+
 #ifdef __cplusplus
 }
 #endif
