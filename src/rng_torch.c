@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__) || defined(__i386__)
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+#define NNINIT__HAVE_CPUID 1
 #include <cpuid.h>
 #endif
 
@@ -78,7 +79,7 @@ uint64_t nninit__torch_next64(nninit_rng *rng)
     return (hi << 32) | lo;
 }
 
-#if defined(__x86_64__) || defined(__i386__)
+#ifdef NNINIT__HAVE_CPUID
 static int cpu_avx2_fma(void)
 {
     unsigned a, b, c, d;
@@ -108,10 +109,10 @@ int nninit__torch_cpu_has_avx2(void)
 {
     /* ATen's get_cpu_capability(): ATEN_CPU_CAPABILITY=default forces the
      * DEFAULT kernels; otherwise AVX2 kernels when the CPU has AVX2 and FMA.
-     * AVX-512 machines also run the AVX2 distribution kernels: 1.13's
-     * REGISTER_DISPATCH leaves the AVX512 slot of normal_stub/uniform_stub
-     * empty and the dispatcher falls back to AVX2 (and Debian's 1.13.1
-     * reports "CPU capability usage: AVX2" on an AVX-512 machine). */
+     * AVX-512 machines also get the AVX2 bits: 1.13 uses the AVX512
+     * capability only when ATEN_CPU_CAPABILITY=avx512 asks for it, and even
+     * then normal_/uniform_/erfinv_ gave bits identical to the AVX2 kernels
+     * (measured with Debian's 1.13.1, see docs/torch.md). */
     const char *cap = getenv("ATEN_CPU_CAPABILITY");
     if (cap && !strcmp(cap, "default"))
         return 0;

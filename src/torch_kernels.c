@@ -375,7 +375,7 @@ double nninit__torch_erfinv(double y, int avx2)
 void nninit__torch_randperm(nninit_rng *rng, int v2, int64_t n, int64_t *perm)
 {
     /* 1.13: for every n, a forward Fisher-Yates swap with z = random() %
-     * (n - i). 2.x (pytorch/pytorch#143682, 2.6) keeps that for
+     * (n - i). 2.x (pytorch/pytorch#143682, 2025) keeps that for
      * n < UINT32_MAX / 20 and switches to the inside-out variant with
      * random64() above. */
     if (!v2 || n < (int64_t)(UINT32_MAX / 20)) {
