@@ -23,7 +23,7 @@ static int host_is_le(void)
     return b == 1;
 }
 
-static void swap_bytes(void *data, uint64_t numel, size_t width)
+void nninit__swap_bytes(void *data, uint64_t numel, size_t width)
 {
     unsigned char *p = data;
     for (uint64_t i = 0; i < numel; i++, p += width)
@@ -34,14 +34,14 @@ static void swap_bytes(void *data, uint64_t numel, size_t width)
         }
 }
 
-nninit_status nninit__tensor_bytes(const char *what, const nninit_shape *shape, nninit_dtype dtype,
+nninit_status nninit__tensor_bytes(const char *what, const nninit_shape *shape, nninit_file_dtype dtype,
                                    uint64_t *numel, uint64_t *nbytes, nninit_err *err)
 {
     if (shape->ndim < 0 || shape->ndim > NNINIT_MAX_DIMS)
         return nninit__err(err, NNINIT_EINVAL, "%s: %d dimensions; expected 0 to %d", what, shape->ndim,
                            NNINIT_MAX_DIMS);
-    size_t width = nninit_dtype_size(dtype);
-    if (width == 0)
+    uint64_t bits = (uint64_t)nninit_file_dtype_bits(dtype);
+    if (bits == 0)
         return nninit__err(err, NNINIT_EINVAL, "%s: unknown dtype %d; expected float32, float64, bfloat16 "
                            "or float16", what, (int)dtype);
     uint64_t n = 1;
@@ -60,29 +60,25 @@ nninit_status nninit__tensor_bytes(const char *what, const nninit_shape *shape, 
     }
     if (zero)
         n = 0;
-    if (n > (uint64_t)INT64_MAX / width || n * width > (uint64_t)SIZE_MAX)
-        return nninit__err(err, NNINIT_EOVERFLOW, "%s: %" PRIu64 " elements of %zu bytes overflow the "
-                           "address space", what, n, width);
+    if (n > (uint64_t)INT64_MAX / bits || (n * bits) / 8 > (uint64_t)SIZE_MAX)
+        return nninit__err(err, NNINIT_EOVERFLOW, "%s: %" PRIu64 " elements of %" PRIu64 " bits overflow the "
+                           "address space", what, n, bits);
+    if ((n * bits) % 8)
+        return nninit__err(err, NNINIT_EINVAL, "%s: %" PRIu64 " elements of %" PRIu64 " bits are not a whole "
+                           "number of bytes", what, n, bits);
     *numel = n;
-    *nbytes = n * width;
+    *nbytes = n * bits / 8;
     return NNINIT_OK;
 }
 
-static const char *descr_of(nninit_dtype dtype)
-{
-    switch (dtype) {
-    case NNINIT_F32: return "<f4";
-    case NNINIT_F64: return "<f8";
-    case NNINIT_F16: return "<f2";
-    case NNINIT_BF16: return "<u2";
-    }
-    return NULL;
-}
-
-nninit_status nninit__npy_header(nninit_dtype dtype, const nninit_shape *shape, char *buf, size_t cap,
+nninit_status nninit__npy_header(nninit_file_dtype dtype, const nninit_shape *shape, char *buf, size_t cap,
                                  size_t *len, nninit_err *err)
 {
     uint64_t numel, nbytes;
+    const char *descr = nninit__file_dtype_npy(dtype);
+    if (!descr)
+        return nninit__err(err, NNINIT_EUNSUPPORTED, "npy: dtype %s has no NumPy equivalent; use safetensors",
+                           nninit_file_dtype_name(dtype));
     nninit_status s = nninit__tensor_bytes("npy", shape, dtype, &numel, &nbytes, err);
     if (s != NNINIT_OK)
         return s;
@@ -91,7 +87,7 @@ nninit_status nninit__npy_header(nninit_dtype dtype, const nninit_shape *shape, 
      * then _wrap_header pads with spaces so that magic (8) + length (2) +
      * header + "\n" is a multiple of 64 (a whole 64 when already aligned). */
     char dict[400];
-    int n = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr_of(dtype));
+    int n = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
     for (int i = 0; i < shape->ndim; i++)
         n += snprintf(dict + n, sizeof dict - (size_t)n, i ? ", %" PRId64 : "%" PRId64, shape->dim[i]);
     n += snprintf(dict + n, sizeof dict - (size_t)n, "%s), }", shape->ndim == 1 ? "," : "");
@@ -123,11 +119,12 @@ nninit_status nninit_npy_write(const char *path, nninit_dtype dtype, const nnini
         return nninit__err(err, NNINIT_EMISUSE, "nninit_npy_write: path and shape must not be NULL");
     char header[256];
     size_t hlen;
-    nninit_status s = nninit__npy_header(dtype, shape, header, sizeof header, &hlen, err);
+    nninit_file_dtype fd = nninit_file_dtype_of(dtype);
+    nninit_status s = nninit__npy_header(fd, shape, header, sizeof header, &hlen, err);
     if (s != NNINIT_OK)
         return s;
     uint64_t numel, nbytes;
-    nninit__tensor_bytes(path, shape, dtype, &numel, &nbytes, NULL);
+    nninit__tensor_bytes(path, shape, fd, &numel, &nbytes, NULL);
     if (!data && nbytes)
         return nninit__err(err, NNINIT_EMISUSE, "%s: data is NULL for %" PRIu64 " elements", path, numel);
     nninit__atomic a;
@@ -145,7 +142,7 @@ nninit_status nninit_npy_write(const char *path, nninit_dtype dtype, const nnini
         for (uint64_t off = 0; s == NNINIT_OK && off < nbytes; off += sizeof tmp) {
             size_t chunk = nbytes - off < sizeof tmp ? (size_t)(nbytes - off) : sizeof tmp;
             memcpy(tmp, p + off, chunk);
-            swap_bytes(tmp, chunk / width, width);
+            nninit__swap_bytes(tmp, chunk / width, width);
             s = nninit__atomic_write(&a, tmp, chunk, err);
         }
     }
@@ -157,7 +154,7 @@ nninit_status nninit_npy_write(const char *path, nninit_dtype dtype, const nnini
 /* ---- reading ---- */
 
 typedef struct npy_info {
-    nninit_dtype dtype;
+    nninit_file_dtype dtype;
     int swap; /* stored big-endian */
     nninit_shape shape;
     uint64_t numel, nbytes;
@@ -250,30 +247,15 @@ static nninit_status bad_header(const char *what, const char *why, nninit_err *e
 static nninit_status parse_descr(const char *what, const char *s, int n, npy_info *info, nninit_err *err)
 {
     char d[8];
-    if (n < 3 || n > 4)
-        goto unsupported;
-    memcpy(d, s, (size_t)n);
-    d[n] = '\0';
-    char order = d[0];
-    if (order != '<' && order != '>' && order != '=')
-        goto unsupported;
-    int big = order == '>' || (order == '=' && !host_is_le());
-    const char *t = d + 1;
-    if (!strcmp(t, "f4"))
-        info->dtype = NNINIT_F32;
-    else if (!strcmp(t, "f8"))
-        info->dtype = NNINIT_F64;
-    else if (!strcmp(t, "f2"))
-        info->dtype = NNINIT_F16;
-    else if (!strcmp(t, "u2"))
-        info->dtype = NNINIT_BF16; /* nninit's convention: NumPy has no bfloat16 */
-    else
-        goto unsupported;
-    info->swap = big != !host_is_le();
-    return NNINIT_OK;
-unsupported:
+    if (n >= 3 && n <= 4) {
+        memcpy(d, s, (size_t)n);
+        d[n] = '\0';
+        if (nninit__file_dtype_from_npy(d, &info->dtype, &info->swap))
+            return NNINIT_OK;
+    }
     return nninit__err(err, NNINIT_EUNSUPPORTED, "%s: dtype '%.*s' is not supported; expected '<f4', '<f8', "
-                       "'<f2' (or '>' big-endian) or '<u2' (bfloat16 bits)", what, n > 16 ? 16 : n, s);
+                       "'<f2' (or '>' big-endian), '<u2' (bfloat16 bits) or an integer type", what,
+                       n > 16 ? 16 : n, s);
 }
 
 /* The header dict: exactly the keys descr, fortran_order, shape, each once,
@@ -380,38 +362,79 @@ static nninit_status check_size(const char *what, const npy_info *info, uint64_t
     return NNINIT_OK;
 }
 
-static void set_outputs(const npy_info *info, nninit_dtype *dtype, nninit_shape *shape)
+/* The public readers return only the generation dtypes. */
+static nninit_status public_dtype(const char *what, const npy_info *info, nninit_dtype *out, nninit_err *err)
 {
-    if (dtype)
-        *dtype = info->dtype;
-    if (shape)
-        *shape = info->shape;
+    switch (info->dtype) {
+    case NNINIT_FD_F32: *out = NNINIT_F32; return NNINIT_OK;
+    case NNINIT_FD_F64: *out = NNINIT_F64; return NNINIT_OK;
+    case NNINIT_FD_F16: *out = NNINIT_F16; return NNINIT_OK;
+    case NNINIT_FD_BF16: *out = NNINIT_BF16; return NNINIT_OK;
+    default:
+        return nninit__err(err, NNINIT_EUNSUPPORTED, "%s: dtype '%s' is not supported; expected '<f4', '<f8', "
+                           "'<f2' (or '>' big-endian) or '<u2' (bfloat16 bits)", what,
+                           nninit__file_dtype_npy(info->dtype));
+    }
+}
+
+static nninit_status parse_image(const char *what, const void *buf, size_t avail, uint64_t len, npy_info *info,
+                                 size_t *data_off, nninit_err *err)
+{
+    const unsigned char *p = buf;
+    size_t hstart, hlen;
+    memset(info, 0, sizeof *info);
+    nninit_status s = parse_preamble(what, p, avail, &hstart, &hlen, err);
+    if (s != NNINIT_OK)
+        return s;
+    if (avail - hstart < hlen)
+        return nninit__err(err, NNINIT_EFORMAT, "%s: file ends inside the .npy header (%zu of %zu bytes)", what,
+                           avail - hstart, hlen);
+    if ((s = parse_dict(what, (const char *)p + hstart, hlen, info, err)) != NNINIT_OK)
+        return s;
+    if ((s = check_size(what, info, len - hstart - hlen, err)) != NNINIT_OK)
+        return s;
+    *data_off = hstart + hlen;
+    return NNINIT_OK;
+}
+
+nninit_status nninit__npy_parse_header(const char *what, const void *buf, size_t avail, uint64_t len,
+                                       nninit_file_dtype *dtype, nninit_shape *shape, uint64_t *data_off,
+                                       uint64_t *nbytes, int *swap, nninit_err *err)
+{
+    npy_info info;
+    size_t off;
+    nninit_status s = parse_image(what, buf, avail, len, &info, &off, err);
+    if (s != NNINIT_OK)
+        return s;
+    *dtype = info.dtype;
+    *shape = info.shape;
+    *data_off = off;
+    *nbytes = info.nbytes;
+    *swap = info.swap;
+    return NNINIT_OK;
 }
 
 static nninit_status parse_named(const char *what, const void *buf, size_t len, nninit_dtype *dtype,
                                  nninit_shape *shape, void **data, nninit_err *err)
 {
-    const unsigned char *p = buf;
-    size_t hstart, hlen;
     npy_info info;
-    memset(&info, 0, sizeof info);
-    nninit_status s = parse_preamble(what, p, len, &hstart, &hlen, err);
+    size_t off;
+    nninit_dtype pd;
+    nninit_status s = parse_image(what, buf, len, len, &info, &off, err);
+    if (s == NNINIT_OK)
+        s = public_dtype(what, &info, &pd, err);
     if (s != NNINIT_OK)
-        return s;
-    if (len - hstart < hlen)
-        return nninit__err(err, NNINIT_EFORMAT, "%s: file ends inside the .npy header (%zu of %zu bytes)", what,
-                           len - hstart, hlen);
-    if ((s = parse_dict(what, (const char *)p + hstart, hlen, &info, err)) != NNINIT_OK)
-        return s;
-    if ((s = check_size(what, &info, len - hstart - hlen, err)) != NNINIT_OK)
         return s;
     void *out = malloc(info.nbytes ? (size_t)info.nbytes : 1);
     if (!out)
         return nninit__err(err, NNINIT_ENOMEM, "%s: out of memory for %" PRIu64 " bytes", what, info.nbytes);
-    memcpy(out, p + hstart + hlen, (size_t)info.nbytes);
+    memcpy(out, (const unsigned char *)buf + off, (size_t)info.nbytes);
     if (info.swap)
-        swap_bytes(out, info.numel, nninit_dtype_size(info.dtype));
-    set_outputs(&info, dtype, shape);
+        nninit__swap_bytes(out, info.numel, (size_t)nninit_file_dtype_bits(info.dtype) / 8);
+    if (dtype)
+        *dtype = pd;
+    if (shape)
+        *shape = info.shape;
     *data = out;
     return NNINIT_OK;
 }
@@ -473,6 +496,9 @@ nninit_status nninit_npy_read(const char *path, nninit_dtype *dtype, nninit_shap
         goto done;
     if ((s = check_size(path, &info, fsize - hstart - hlen, err)) != NNINIT_OK)
         goto done;
+    nninit_dtype pd;
+    if ((s = public_dtype(path, &info, &pd, err)) != NNINIT_OK)
+        goto done;
     out = malloc(info.nbytes ? (size_t)info.nbytes : 1);
     if (!out) {
         s = nninit__err(err, NNINIT_ENOMEM, "%s: out of memory for %" PRIu64 " bytes", path, info.nbytes);
@@ -485,8 +511,11 @@ nninit_status nninit_npy_read(const char *path, nninit_dtype *dtype, nninit_shap
         goto done;
     }
     if (info.swap)
-        swap_bytes(out, info.numel, nninit_dtype_size(info.dtype));
-    set_outputs(&info, dtype, shape);
+        nninit__swap_bytes(out, info.numel, (size_t)nninit_file_dtype_bits(info.dtype) / 8);
+    if (dtype)
+        *dtype = pd;
+    if (shape)
+        *shape = info.shape;
     *data = out;
     out = NULL;
 done:

@@ -138,7 +138,7 @@ static void test_header_matches_numpy(void **state)
         unsigned char *want = fixture(cases[i].file, &len);
         char got[256];
         nninit_err err;
-        assert_ok(nninit__npy_header(NNINIT_F32, &cases[i].shape, got, sizeof got, &hlen, &err), &err);
+        assert_ok(nninit__npy_header(NNINIT_FD_F32, &cases[i].shape, got, sizeof got, &hlen, &err), &err);
         assert_int_equal(hlen, len);
         assert_memory_equal(got, want, len);
         /* No data follows the header, so the reader must say so precisely. */
