@@ -121,6 +121,9 @@ nninit_init nninit_init_default(nninit_init_kind kind)
     in.distribution = NNINIT_DIST_TRUNCATED_NORMAL;
     in.nonlinearity = NNINIT_NL_LEAKY_RELU;
     switch (kind) {
+    case NNINIT_CONSTANT: /* Keras' value defaults to 0.0, so it is always "given" */
+        in.has_value = 1;
+        break;
     case NNINIT_RANDOM_NORMAL:
     case NNINIT_TRUNCATED_NORMAL:
         in.stddev = 0.05;

@@ -170,10 +170,12 @@ static nninit_status set_param(nninit_init *in, const param *p, const value *v, 
             *n = 0;
             return NNINIT_OK;
         }
-        if (v->kind == V_NUM && v->is_int) {
-            *n = 1;
-            ax[0] = (int)v->i64;
-            return NNINIT_OK;
+        value one = *v;
+        if (v->kind == V_NUM && v->is_int) { /* a single axis: same as a one-element list */
+            one.kind = V_LIST;
+            one.n_list = 1;
+            one.list[0] = v->i64;
+            v = &one;
         }
         if (v->kind != V_LIST || v->n_list == 0)
             return nninit__err(err, NNINIT_EINVAL, "%s: %s must be a list of axis indices or null", iname, p->name);
@@ -522,8 +524,9 @@ static nninit_status parse_json(const char *text, nninit_init *out, nninit_err *
     {
         if (strcmp(key, "class_name") && strcmp(key, "config") && strcmp(key, "module") &&
             strcmp(key, "registered_name")) {
-            json_decref(root);
-            return nninit__err(err, NNINIT_EINVAL, "initializer JSON: unexpected key '%s'", key);
+            st = nninit__err(err, NNINIT_EINVAL, "initializer JSON: unexpected key '%s'; expected class_name, config, module, registered_name", key);
+            json_decref(root); /* after formatting: key points into root */
+            return st;
         }
     }
     if (!json_is_string(cls)) {
@@ -534,11 +537,12 @@ static nninit_status parse_json(const char *text, nninit_init *out, nninit_err *
         const char *m = json_is_string(mod) ? json_string_value(mod) : "";
         if (strcmp(m, "keras.initializers") && strcmp(m, "keras.src.initializers") &&
             strncmp(m, "keras.src.initializers.", 23) && strcmp(m, "nninit.torch")) {
+            st = nninit__err(err, NNINIT_EINVAL,
+                             "initializer JSON: module '%s' is not keras.initializers; custom initializers are not "
+                             "supported",
+                             m);
             json_decref(root);
-            return nninit__err(err, NNINIT_EINVAL,
-                               "initializer JSON: module '%s' is not keras.initializers; custom initializers are not "
-                               "supported",
-                               m);
+            return st;
         }
     }
     nninit_init_kind kind;
