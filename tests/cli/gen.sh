@@ -1,0 +1,63 @@
+#!/bin/sh
+# CLI contract of `nninit gen` and `nninit list`: exit codes, one-line errors,
+# atomic output, --stats / --print-config formats, thread independence.
+set -u
+N=${NNINIT:-build/nninit}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+"$N" --help >/dev/null || fail "--help"
+"$N" --version | grep -q '^nninit [0-9]' || fail "--version"
+"$N" gen --help | grep -q -- '--shape' || fail "gen --help"
+"$N" list | grep -q '^glorot_uniform ' || fail "list"
+[ "$("$N" list --json | wc -l)" -eq 29 ] || fail "list --json has one line per initializer"
+
+"$N" nosuchcmd 2>"$T/err"; [ $? -eq 2 ] || fail "unknown command exit"
+"$N" gen glorot_unifrom --shape 3,3 >"$T/out" 2>"$T/err"; rc=$?
+[ $rc -eq 2 ] || fail "typo exit $rc"
+[ ! -s "$T/out" ] || fail "typo printed to stdout"
+grep -qx "nninit: unknown initializer 'glorot_unifrom'; did you mean 'glorot_uniform'?" "$T/err" || fail "typo message: $(cat "$T/err")"
+[ "$(wc -l <"$T/err")" -eq 1 ] || fail "error is one line"
+"$N" gen he_normal 2>"$T/err"; [ $? -eq 2 ] || fail "missing --shape"
+"$N" gen he_normal --shape 3,0 2>"$T/err"; [ $? -eq 2 ] || fail "zero dim"
+grep -q "every dimension must be >= 1" "$T/err" || fail "zero dim message"
+"$N" gen he_normal --shape 4294967296,4294967296 2>"$T/err"; [ $? -eq 2 ] || fail "overflow"
+"$N" gen Identity --shape 3,3,3 2>"$T/err"; [ $? -eq 2 ] || fail "identity 3-D"
+"$N" gen 'RandomNormal(stddev=-1)' --shape 3 2>"$T/err"; [ $? -eq 2 ] || fail "negative stddev"
+"$N" gen he_normal --shape 3 --bogus 2>"$T/err"; [ $? -eq 2 ] || fail "unknown option"
+"$N" gen he_normal --shape 3 --seed abc 2>"$T/err"; [ $? -eq 2 ] || fail "bad seed"
+"$N" gen kaiming_uniform_ --shape 10 --layout torch 2>"$T/err"; [ $? -eq 2 ] || fail "torch 1-D"
+
+# -o: .npy v1.0, atomic, an existing file survives a failed run
+"$N" gen he_normal --shape 3,3,8,16 --seed 7 -o "$T/w.npy" || fail "write npy"
+head -c 6 "$T/w.npy" | od -c | head -1 | grep -q 'N   U   M   P   Y' || fail "npy magic"
+cp "$T/w.npy" "$T/keep.npy"
+"$N" gen 'he_normal(' --shape 3,3,8,16 -o "$T/w.npy" 2>/dev/null; [ $? -eq 2 ] || fail "bad spec with -o"
+cmp -s "$T/w.npy" "$T/keep.npy" || fail "existing file was modified by a failed run"
+"$N" gen he_normal --shape 4 -o "$T/no/such/dir/w.npy" 2>"$T/err"; [ $? -eq 1 ] || fail "unwritable path exit"
+[ "$(ls "$T" | grep -c tmp)" -eq 0 ] || fail "temporary file left behind"
+
+# same seed -> same bytes, whatever the thread count
+"$N" gen he_normal --shape 3,3,8,16 --seed 7 --threads 1 -o "$T/t1.npy" || fail "t1"
+"$N" gen he_normal --shape 3,3,8,16 --seed 7 --threads 3 -o "$T/t3.npy" || fail "t3"
+cmp -s "$T/t1.npy" "$T/keep.npy" && cmp -s "$T/t3.npy" "$T/keep.npy" || fail "thread count changed the bytes"
+"$N" gen he_normal --shape 3,3,8,16 --seed 8 -o "$T/s8.npy" || fail "s8"
+cmp -s "$T/s8.npy" "$T/keep.npy" && fail "another seed gave the same bytes"
+"$N" gen random_normal --shape 5 --seed -1 >/dev/null || fail "negative seed"
+
+# --stats: one JSON line with the documented keys; fans follow the layout
+"$N" gen glorot_uniform --shape 784,256 --stats >"$T/s" || fail "stats"
+grep -q '^{"fan_in": 784, "fan_out": 256, "mean": .*"std": .*"min": .*"max": .*"n": 200704}$' "$T/s" || fail "stats format: $(cat "$T/s")"
+"$N" gen zeros --shape 256,784 --layout torch --stats | grep -q '"fan_in": 784, "fan_out": 256, "mean": 0,' || fail "torch fans"
+
+# --print-config: Keras 3 serialization, and it parses back
+"$N" gen glorot_uniform --print-config >"$T/c" || fail "print-config"
+grep -qx '{"module": "keras.initializers", "class_name": "GlorotUniform", "config": {"seed": null, "input_axes": null, "output_axes": null}, "registered_name": null}' "$T/c" || fail "print-config text: $(cat "$T/c")"
+"$N" gen "@$T/c" --shape 4,4 --stats >/dev/null || fail "@file spec"
+"$N" gen "$(cat "$T/c")" --shape 4,4 --stats >/dev/null || fail "inline JSON spec"
+
+# values printed without -o: one per line
+[ "$("$N" gen ones --shape 2,3 | wc -l)" -eq 6 ] || fail "printed values"
+[ "$("$N" gen ones --shape 2,3 | sort -u)" = "1" ] || fail "ones"
+exit 0
