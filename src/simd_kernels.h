@@ -1,0 +1,394 @@
+/*
+ * Vector Philox4x32-10 and the stream-v1 transforms, written once over a
+ * thin layer of vector operations and included by simd_avx2.c and
+ * simd_avx512.c, which define that layer (types vf/vi/vd, masks mf/md, the
+ * f_/i32_/i64_/d_ operations, VF_N floats and VD_N doubles a vector, the
+ * target attribute T and the entry name KERNEL_RUN).
+ *
+ * Every transform repeats the reference of dist_philox.c and fmath.c
+ * operation for operation: each mul, add, div and sqrt is a separately
+ * rounded IEEE operation (the file is compiled with -ffp-contract=off, and
+ * no FMA intrinsic appears), conversions are exact, and branches become
+ * selects of both sides. The inverse normal CDF's rare far tail (p below
+ * exp(-25)) is handed lane by lane to the scalar nninit__ndtri.
+ *
+ * Philox runs "half dense": each 64-bit lane holds one block's 32-bit word
+ * in its low half, so one unsigned 32x32->64 multiply gives both halves of
+ * the product (high halves of lanes hold garbage that no step reads).
+ * A group is 16 blocks = 64 words, NSET vectors of VD_N blocks.
+ */
+
+#define NSET (16 / VD_N)
+#define NVF (16 / VF_N) /* float vectors of one word index in a group */
+
+#define PHILOX_M0 0xD2511F53u
+#define PHILOX_M1 0xCD9E8D57u
+#define PHILOX_W0 0x9E3779B9u
+#define PHILOX_W1 0xBB67AE85u
+
+typedef struct pkeys {
+    vi k0[10], k1[10]; /* round keys (low 32 bits of each lane) */
+    vi m0, m1, c2, c3, lane, mask32;
+} pkeys;
+
+T static void philox_init(pkeys *pk, const nninit__dist *d)
+{
+    for (uint32_t r = 0; r < 10; r++) {
+        pk->k0[r] = i64_set((int64_t)(uint32_t)(d->key[0] + r * PHILOX_W0));
+        pk->k1[r] = i64_set((int64_t)(uint32_t)(d->key[1] + r * PHILOX_W1));
+    }
+    pk->m0 = i64_set(PHILOX_M0);
+    pk->m1 = i64_set(PHILOX_M1);
+    pk->c2 = i64_set((int64_t)(uint32_t)d->stream);
+    pk->c3 = i64_set((int64_t)(uint32_t)(d->stream >> 32));
+    pk->lane = i64_iota();
+    pk->mask32 = i64_set(0xffffffffll);
+}
+
+/* Blocks [block, block + 16): S[s][k] = word k of blocks block + s*VD_N + lane. */
+T static inline void philox16(const pkeys *pk, uint64_t block, vi S[NSET][4])
+{
+    vi c0[NSET], c1[NSET], c2[NSET], c3[NSET];
+#pragma GCC unroll 8
+    for (int s = 0; s < NSET; s++) {
+        vi b = i64_add(i64_set((int64_t)(block + (uint64_t)(s * VD_N))), pk->lane);
+        c0[s] = b;
+        c1[s] = i64_srli(b, 32);
+        c2[s] = pk->c2;
+        c3[s] = pk->c3;
+    }
+#pragma GCC unroll 10
+    for (int r = 0; r < 10; r++) {
+#pragma GCC unroll 8
+        for (int s = 0; s < NSET; s++) {
+            vi p0 = mul_epu32(c0[s], pk->m0);
+            vi p1 = mul_epu32(c2[s], pk->m1);
+            c0[s] = xor3(i64_srli(p1, 32), c1[s], pk->k0[r]);
+            c1[s] = p1;
+            c2[s] = xor3(i64_srli(p0, 32), c3[s], pk->k1[r]);
+            c3[s] = p0;
+        }
+    }
+#pragma GCC unroll 8
+    for (int s = 0; s < NSET; s++) {
+        S[s][0] = c0[s];
+        S[s][1] = c1[s];
+        S[s][2] = c2[s];
+        S[s][3] = c3[s];
+    }
+}
+
+/* 64-bit words hi:lo of two half-dense word vectors. */
+T static inline vi join64(const pkeys *pk, vi hi, vi lo) { return i_or(i64_slli(hi, 32), i_and(lo, pk->mask32)); }
+
+/* ---- float32 transforms (fmath.c nninit__logf, nninit__sincos2pif) ---- */
+
+T static inline vf logf_v(vf x)
+{
+    vi bits = f_bits(x);
+    vi e = i32_sub(i32_srli(bits, 23), i32_set(127));
+    vf m = f_from_bits(i_or(i_and(bits, i32_set(0x007fffff)), i32_set(0x3f800000)));
+    mf big = i32_gt(f_bits(m), i32_set(0x3fb504f3));
+    m = f_sel(big, f_mul(m, f_set(0.5f)), m);
+    e = i32_sel(big, i32_add(e, i32_set(1)), e);
+    const float LN2_HI = 0.693359375f;
+    const float LN2_LO = -2.12194440e-4f;
+    vf s = f_div(f_sub(m, f_set(1.0f)), f_add(m, f_set(1.0f)));
+    vf z = f_mul(s, s);
+    vf p = f_set(1.0f / 11.0f);
+    p = f_add(f_mul(p, z), f_set(1.0f / 9.0f));
+    p = f_add(f_mul(p, z), f_set(1.0f / 7.0f));
+    p = f_add(f_mul(p, z), f_set(1.0f / 5.0f));
+    p = f_add(f_mul(p, z), f_set(1.0f / 3.0f));
+    vf r = f_mul(s, z);
+    r = f_mul(r, p);
+    r = f_add(r, s);
+    r = f_mul(r, f_set(2.0f));
+    vf ef = f_from_i32(e);
+    return f_add(f_add(f_mul(ef, f_set(LN2_LO)), r), f_mul(ef, f_set(LN2_HI)));
+}
+
+T static inline void sincos2pif_v(vf u, vf *s, vf *c)
+{
+    vf t = f_mul(u, f_set(8.0f));
+    vi k = f_to_i32_trunc(t);
+    vf f = f_sub(t, f_from_i32(k));
+    vf g = f_sel(i_test32(k, i32_set(1)), f_sub(f_set(1.0f), f), f);
+    const float PI_4 = 0.785398163397448309616f;
+    vf y = f_mul(g, f_set(PI_4));
+    vf z = f_mul(y, y);
+    vf ps = f_set(1.0f / 362880.0f);
+    ps = f_sub(f_mul(ps, z), f_set(1.0f / 5040.0f));
+    ps = f_add(f_mul(ps, z), f_set(1.0f / 120.0f));
+    ps = f_sub(f_mul(ps, z), f_set(1.0f / 6.0f));
+    vf sy = f_mul(y, z);
+    sy = f_mul(sy, ps);
+    sy = f_add(sy, y);
+    vf pc = f_set(-1.0f / 3628800.0f);
+    pc = f_add(f_mul(pc, z), f_set(1.0f / 40320.0f));
+    pc = f_sub(f_mul(pc, z), f_set(1.0f / 720.0f));
+    pc = f_add(f_mul(pc, z), f_set(1.0f / 24.0f));
+    pc = f_sub(f_mul(pc, z), f_set(0.5f));
+    vf cy = f_mul(z, pc);
+    cy = f_add(cy, f_set(1.0f));
+    /* octants: swap for k in {1,2,5,6}, sin negative for k >= 4, cos for k in 2..5 */
+    mf swap = i_test32(i32_add(k, i32_set(1)), i32_set(2));
+    mf sneg = i_test32(k, i32_set(4));
+    mf cneg = i_test32(i32_add(k, i32_set(2)), i32_set(4));
+    *s = f_neg_if(sneg, f_sel(swap, cy, sy));
+    *c = f_neg_if(cneg, f_sel(swap, sy, cy));
+}
+
+/* ---- float64 transforms (fmath.c nninit__log, nninit__sincos2pi, nninit__ndtri) ---- */
+
+T static inline vd log_v(vd x)
+{
+    vi bits = d_bits(x);
+    vi e = i64_sub(i64_srli(bits, 52), i64_set(1023));
+    vd m = d_from_bits(i_or(i_and(bits, i64_set(0x000fffffffffffffll)), i64_set(0x3ff0000000000000ll)));
+    md big = i64_gt(d_bits(m), i64_set(0x3ff6a09e667f3bcdll));
+    m = d_sel(big, d_mul(m, d_set(0.5)), m);
+    e = i64_sel(big, i64_add(e, i64_set(1)), e);
+    const double LN2_HI = 6.93147180369123816490e-01;
+    const double LN2_LO = 1.90821492927058770002e-10;
+    vd s = d_div(d_sub(m, d_set(1.0)), d_add(m, d_set(1.0)));
+    vd z = d_mul(s, s);
+    vd p = d_set(1.0 / 21.0);
+    p = d_add(d_mul(p, z), d_set(1.0 / 19.0));
+    p = d_add(d_mul(p, z), d_set(1.0 / 17.0));
+    p = d_add(d_mul(p, z), d_set(1.0 / 15.0));
+    p = d_add(d_mul(p, z), d_set(1.0 / 13.0));
+    p = d_add(d_mul(p, z), d_set(1.0 / 11.0));
+    p = d_add(d_mul(p, z), d_set(1.0 / 9.0));
+    p = d_add(d_mul(p, z), d_set(1.0 / 7.0));
+    p = d_add(d_mul(p, z), d_set(1.0 / 5.0));
+    p = d_add(d_mul(p, z), d_set(1.0 / 3.0));
+    vd r = d_mul(s, z);
+    r = d_mul(r, p);
+    r = d_add(r, s);
+    r = d_mul(r, d_set(2.0));
+    vd ed = d_from_i64small(e);
+    return d_add(d_add(d_mul(ed, d_set(LN2_LO)), r), d_mul(ed, d_set(LN2_HI)));
+}
+
+T static inline void sincos2pi_v(vd u, vd *s, vd *c)
+{
+    vd t = d_mul(u, d_set(8.0));
+    vi k = d_to_i64_trunc(t);
+    vd f = d_sub(t, d_from_i64small(k));
+    vd g = d_sel(i64_test(k, i64_set(1)), d_sub(d_set(1.0), f), f);
+    const double PI_4 = 0.785398163397448309616;
+    vd y = d_mul(g, d_set(PI_4));
+    vd z = d_mul(y, y);
+    vd ps = d_set(1.0 / 355687428096000.0);
+    ps = d_sub(d_mul(ps, z), d_set(1.0 / 1307674368000.0));
+    ps = d_add(d_mul(ps, z), d_set(1.0 / 6227020800.0));
+    ps = d_sub(d_mul(ps, z), d_set(1.0 / 39916800.0));
+    ps = d_add(d_mul(ps, z), d_set(1.0 / 362880.0));
+    ps = d_sub(d_mul(ps, z), d_set(1.0 / 5040.0));
+    ps = d_add(d_mul(ps, z), d_set(1.0 / 120.0));
+    ps = d_sub(d_mul(ps, z), d_set(1.0 / 6.0));
+    vd sy = d_mul(y, z);
+    sy = d_mul(sy, ps);
+    sy = d_add(sy, y);
+    vd pc = d_set(-1.0 / 6402373705728000.0);
+    pc = d_add(d_mul(pc, z), d_set(1.0 / 20922789888000.0));
+    pc = d_sub(d_mul(pc, z), d_set(1.0 / 87178291200.0));
+    pc = d_add(d_mul(pc, z), d_set(1.0 / 479001600.0));
+    pc = d_sub(d_mul(pc, z), d_set(1.0 / 3628800.0));
+    pc = d_add(d_mul(pc, z), d_set(1.0 / 40320.0));
+    pc = d_sub(d_mul(pc, z), d_set(1.0 / 720.0));
+    pc = d_add(d_mul(pc, z), d_set(1.0 / 24.0));
+    pc = d_sub(d_mul(pc, z), d_set(0.5));
+    vd cy = d_mul(z, pc);
+    cy = d_add(cy, d_set(1.0));
+    md swap = i64_test(i64_add(k, i64_set(1)), i64_set(2));
+    md sneg = i64_test(k, i64_set(4));
+    md cneg = i64_test(i64_add(k, i64_set(2)), i64_set(4));
+    *s = d_neg_if(sneg, d_sel(swap, cy, sy));
+    *c = d_neg_if(cneg, d_sel(swap, sy, cy));
+}
+
+/* Wichura's AS 241 coefficients, the literals of fmath.c (highest first). */
+static const double NDTRI_A[8] = {2.5090809287301226727e+3, 3.3430575583588128105e+4, 6.7265770927008700853e+4,
+                                  4.5921953931549871457e+4, 1.3731693765509461125e+4, 1.9715909503065514427e+3,
+                                  1.3314166789178437745e+2, 3.3871328727963666080e+0};
+static const double NDTRI_B[8] = {5.2264952788528545610e+3, 2.8729085735721942674e+4, 3.9307895800092710610e+4,
+                                  2.1213794301586595867e+4, 5.3941960214247511077e+3, 6.8718700749205790830e+2,
+                                  4.2313330701600911252e+1, 1.0};
+static const double NDTRI_C[8] = {7.74545014278341407640e-4, 2.27238449892691845833e-2, 2.41780725177450611770e-1,
+                                  1.27045825245236838258e+0, 3.64784832476320460504e+0, 5.76949722146069140550e+0,
+                                  4.63033784615654529590e+0, 1.42343711074968357734e+0};
+static const double NDTRI_D[8] = {1.05075007164441684324e-9, 5.47593808499534494600e-4, 1.51986665636164571966e-2,
+                                  1.48103976427480074590e-1, 6.89767334985100004550e-1, 1.67638483018380384940e+0,
+                                  2.05319162663775882187e+0, 1.0};
+
+T static inline vd horner8_v(const double c[8], vd x)
+{
+    vd v = d_set(c[0]);
+#pragma GCC unroll 8
+    for (int i = 1; i < 8; i++)
+        v = d_add(d_mul(v, x), d_set(c[i]));
+    return v;
+}
+
+T static inline vd ndtri_v(vd p)
+{
+    vd q = d_sub(p, d_set(0.5));
+    md central = d_le(d_abs(q), d_set(0.425));
+    vd r = d_sub(d_set(0.180625), d_mul(q, q));
+    vd res = d_div(d_mul(q, horner8_v(NDTRI_A, r)), horner8_v(NDTRI_B, r));
+    if (md_all(central))
+        return res;
+    md neg = d_lt(q, d_set(0.0));
+    vd t = d_sel(neg, p, d_sub(d_set(1.0), p));
+    t = d_sqrt(d_neg(log_v(t)));
+    md near = d_le(t, d_set(5.0)); /* false for NaN, as the reference's r <= 5 */
+    t = d_sub(t, d_set(1.6));
+    vd v = d_div(horner8_v(NDTRI_C, t), horner8_v(NDTRI_D, t));
+    v = d_neg_if(neg, v);
+    md tail = md_andnot(central, near);
+    res = d_sel(tail, v, res);
+    unsigned far = md_bits(md_andnot(central, md_not(near)));
+    if (far) {
+        /* p < exp(-25) or NaN: the reference's other branch, lane by lane */
+        double pl[VD_N], rl[VD_N];
+        d_store(pl, p);
+        d_store(rl, res);
+        for (int i = 0; i < VD_N; i++)
+            if (far >> i & 1u)
+                rl[i] = nninit__ndtri(pl[i]);
+        res = d_load(rl);
+    }
+    return res;
+}
+
+/* ---- the transforms of dist_philox.c ---- */
+
+T static inline vf uniform_f32(const nninit__dist *d, vi w)
+{
+    vf u = f_mul(f_from_i32(i32_srli(w, 8)), f_set(0x1p-24f));
+    vf v = f_mul(u, f_set(d->width_f));
+    v = f_add(v, f_set(d->lo_f));
+    if (d->clamp_f)
+        v = f_sel(f_ge(v, f_set(d->hi_f)), f_set(d->below_hi_f), v);
+    return v;
+}
+
+T static inline vd uniform_f64(const nninit__dist *d, vi x)
+{
+    vd u = d_mul(d_from_u53(i64_srli(x, 11)), d_set(0x1p-53));
+    vd v = d_mul(u, d_set(d->width));
+    v = d_add(v, d_set(d->lo));
+    if (d->clamp)
+        v = d_sel(d_ge(v, d_set(d->hi)), d_set(d->below_hi), v);
+    return v;
+}
+
+T static inline void normal_f32(const nninit__dist *d, vi wr, vi wa, vf *z0, vf *z1)
+{
+    vf u1 = f_mul(f_from_i32(i32_add(i32_srli(wr, 8), i32_set(1))), f_set(0x1p-24f));
+    vf u2 = f_mul(f_from_i32(i32_srli(wa, 8)), f_set(0x1p-24f));
+    vf r = f_sqrt(f_mul(f_set(-2.0f), logf_v(u1)));
+    vf s, c;
+    sincos2pif_v(u2, &s, &c);
+    vf a = f_mul(r, c), b = f_mul(r, s);
+    a = f_mul(a, f_set(d->std_f));
+    b = f_mul(b, f_set(d->std_f));
+    *z0 = f_add(a, f_set(d->mean_f));
+    *z1 = f_add(b, f_set(d->mean_f));
+}
+
+T static inline void normal_f64(const nninit__dist *d, vi x1, vi x2, vd *z0, vd *z1)
+{
+    vd u1 = d_mul(d_from_u53(i64_add(i64_srli(x1, 11), i64_set(1))), d_set(0x1p-53));
+    vd u2 = d_mul(d_from_u53(i64_srli(x2, 11)), d_set(0x1p-53));
+    vd r = d_sqrt(d_mul(d_set(-2.0), log_v(u1)));
+    vd s, c;
+    sincos2pi_v(u2, &s, &c);
+    vd a = d_mul(r, c), b = d_mul(r, s);
+    a = d_mul(a, d_set(d->std));
+    b = d_mul(b, d_set(d->std));
+    *z0 = d_add(a, d_set(d->mean));
+    *z1 = d_add(b, d_set(d->mean));
+}
+
+/* u in (0, 1) -> the truncated normal value in double */
+T static inline vd trunc_from_u(const nninit__dist *d, vd u)
+{
+    vd p = d_mul(u, d_set(d->pwidth));
+    p = d_add(p, d_set(d->pa));
+    vd v = d_mul(ndtri_v(p), d_set(d->sgn_std));
+    v = d_add(v, d_set(d->mean));
+    v = d_sel(d_lt(v, d_set(d->a)), d_set(d->a), v);
+    v = d_sel(d_gt(v, d_set(d->b)), d_set(d->b), v);
+    return v;
+}
+
+T void KERNEL_RUN(const nninit__dist *d, uint64_t begin, size_t n, void *out)
+{
+    pkeys pk;
+    philox_init(&pk, d);
+    vi S[NSET][4];
+    if (d->dtype == NNINIT_F32) {
+        float *o = out;
+        uint64_t block0 = begin / 4; /* element i of every float32 transform lives in word i */
+        for (size_t g = 0; g < n / 64; g++, o += 64) {
+            philox16(&pk, block0 + 16 * g, S);
+            if (d->kind == NNINIT__DIST_TRUNC_NORMAL) {
+                vd half = d_set(0.5), scale = d_set(0x1p-32);
+#pragma GCC unroll 4
+                for (int v = 0; v < NVF; v++) {
+                    vf R[4];
+#pragma GCC unroll 4
+                    for (int k = 0; k < 4; k++) {
+                        vd lo = trunc_from_u(d, d_mul(d_add(d_from_u32lo(S[2 * v][k]), half), scale));
+                        vd hi = trunc_from_u(d, d_mul(d_add(d_from_u32lo(S[2 * v + 1][k]), half), scale));
+                        R[k] = f_from_pd2(lo, hi);
+                    }
+                    store_f32x4(o + 4 * VF_N * v, R[0], R[1], R[2], R[3]);
+                }
+                continue;
+            }
+#pragma GCC unroll 4
+            for (int v = 0; v < NVF; v++) {
+                vi W0 = pack_lo32(S[2 * v][0], S[2 * v + 1][0]), W1 = pack_lo32(S[2 * v][1], S[2 * v + 1][1]);
+                vi W2 = pack_lo32(S[2 * v][2], S[2 * v + 1][2]), W3 = pack_lo32(S[2 * v][3], S[2 * v + 1][3]);
+                vf R0, R1, R2, R3;
+                if (d->kind == NNINIT__DIST_UNIFORM) {
+                    R0 = uniform_f32(d, W0);
+                    R1 = uniform_f32(d, W1);
+                    R2 = uniform_f32(d, W2);
+                    R3 = uniform_f32(d, W3);
+                } else {
+                    /* pairs (word 0 radius, word 1 angle) and (word 2, word 3) */
+                    normal_f32(d, W0, W1, &R0, &R1);
+                    normal_f32(d, W2, W3, &R2, &R3);
+                }
+                store_f32x4(o + 4 * VF_N * v, R0, R1, R2, R3);
+            }
+        }
+    } else {
+        double *o = out;
+        uint64_t block0 = begin / 2; /* float64: two words an element, a normal pair a block */
+        for (size_t g = 0; g < n / 32; g++, o += 32) {
+            philox16(&pk, block0 + 16 * g, S);
+#pragma GCC unroll 8
+            for (int s = 0; s < NSET; s++) {
+                vi x01 = join64(&pk, S[s][0], S[s][1]), x23 = join64(&pk, S[s][2], S[s][3]);
+                vd D0, D1;
+                if (d->kind == NNINIT__DIST_UNIFORM) {
+                    D0 = uniform_f64(d, x01);
+                    D1 = uniform_f64(d, x23);
+                } else if (d->kind == NNINIT__DIST_NORMAL) {
+                    normal_f64(d, x01, x23, &D0, &D1);
+                } else {
+                    vd half = d_set(0.5), scale = d_set(0x1p-53);
+                    D0 = trunc_from_u(d, d_mul(d_add(d_from_u53(i64_srli(x01, 11)), half), scale));
+                    D1 = trunc_from_u(d, d_mul(d_add(d_from_u53(i64_srli(x23, 11)), half), scale));
+                }
+                store_f64x2(o + 2 * VD_N * s, D0, D1);
+            }
+        }
+    }
+}

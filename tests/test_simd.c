@@ -1,0 +1,171 @@
+/*
+ * Bit identity of every vector path with the scalar reference: each path
+ * this CPU can run (AVX2, AVX-512), forced through nninit__dist_run, against
+ * NNINIT__ISA_SCALAR, for every size 0..1000 at several start indices
+ * (group-aligned, ragged, across the 2^32-block counter carry), misaligned
+ * output pointers, float32 and float64, uniform / normal / truncated normal,
+ * with parameters that reach every branch (the uniform clamp below hi, the
+ * mirrored truncation interval, the inverse CDF's far tail). Paths the CPU
+ * lacks are reported and skipped: CI runs what it has.
+ */
+#include "util.h"
+
+#include "simd_internal.h"
+
+#define MAXN 1000
+
+typedef struct dcase {
+    const char *what;
+    nninit__dist_kind kind;
+    double p0, p1, a, b;
+} dcase;
+
+static const dcase CASES[] = {
+    {"uniform(-1, 2)", NNINIT__DIST_UNIFORM, -1.0, 2.0, 0, 0},
+    /* width of one ulp at 1: u * width + 1 rounds up to hi for half the
+     * draws, so the "v >= hi -> below hi" clamp runs (float32 and float64) */
+    {"uniform(1, 1+ulp)", NNINIT__DIST_UNIFORM, 1.0, 1.0000001192092896, 0, 0},
+    {"uniform(1, 1+2^-52)", NNINIT__DIST_UNIFORM, 1.0, 1.0 + 0x1p-52, 0, 0},
+    {"uniform(3, 3)", NNINIT__DIST_UNIFORM, 3.0, 3.0, 0, 0},
+    {"normal(0.5, 2)", NNINIT__DIST_NORMAL, 0.5, 2.0, 0, 0},
+    {"normal(0, 1)", NNINIT__DIST_NORMAL, 0.0, 1.0, 0, 0},
+    {"trunc(0, 1, -2, 2)", NNINIT__DIST_TRUNC_NORMAL, 0.0, 1.0, -2.0, 2.0},
+    {"trunc(0.5, 2, -1, 4) mirrored", NNINIT__DIST_TRUNC_NORMAL, 0.5, 2.0, -1.0, 4.0},
+    {"trunc(0, 1, -9, -8) far tail", NNINIT__DIST_TRUNC_NORMAL, 0.0, 1.0, -9.0, -8.0},
+    {"trunc(0, 1, -40, 40) wide", NNINIT__DIST_TRUNC_NORMAL, 0.0, 1.0, -40.0, 40.0},
+};
+
+/* start indices: aligned, ragged, large, and straddling block 2^32 (the
+ * counter's high word) for float32 (4 words a block) and float64 (2 a block) */
+static const uint64_t STARTS[] = {0, 1, 3, 31, 33, 63, 100, 1000003, (UINT64_C(1) << 34) - 517,
+                                  (UINT64_C(1) << 33) - 301};
+
+static void make(nninit__dist *d, const dcase *c, nninit_dtype dt, uint64_t seed, uint64_t stream)
+{
+    uint32_t key[2];
+    nninit__philox_key(seed, key);
+    if (c->kind == NNINIT__DIST_UNIFORM)
+        nninit__dist_uniform(d, key, stream, dt, c->p0, c->p1);
+    else if (c->kind == NNINIT__DIST_NORMAL)
+        nninit__dist_normal(d, key, stream, dt, c->p0, c->p1);
+    else
+        nninit__dist_trunc_normal(d, key, stream, dt, c->p0, c->p1, c->a, c->b);
+}
+
+static int paths_tested;
+
+static void check_path(nninit__isa isa)
+{
+    if (!nninit__isa_available(isa)) {
+        print_message("[   SKIP   ] %s: not available on this CPU/build\n", nninit__isa_name(isa));
+        return;
+    }
+    paths_tested++;
+    /* room for MAXN elements at any of 8 misalignments, float64 */
+    double *ref = malloc((MAXN + 8) * sizeof(double));
+    double *buf = malloc((MAXN + 16) * sizeof(double));
+    assert_non_null(ref);
+    assert_non_null(buf);
+    for (size_t ci = 0; ci < sizeof CASES / sizeof CASES[0]; ci++) {
+        for (int dt = 0; dt < 2; dt++) {
+            const nninit_dtype dtype = (nninit_dtype)dt;
+            const size_t es = nninit_dtype_size(dtype);
+            for (size_t si = 0; si < sizeof STARTS / sizeof STARTS[0]; si++) {
+                nninit__dist d;
+                /* a stream with both halves nonzero, so c2 and c3 matter */
+                make(&d, &CASES[ci], dtype, 0x9e3779b97f4a7c15ull + si, 0x0123456789abcdefull + ci);
+                uint64_t start = STARTS[si];
+                nninit__dist_run(&d, NNINIT__ISA_SCALAR, start, MAXN, ref);
+                for (size_t n = 0; n <= MAXN; n++) {
+                    /* output misaligned by 0..7 elements, guard bytes around it */
+                    size_t mis = n % 8;
+                    unsigned char *o = (unsigned char *)buf + mis * es;
+                    memset(buf, 0xA5, (MAXN + 16) * sizeof(double));
+                    nninit__dist_run(&d, isa, start, n, o);
+                    if (memcmp(o, ref, n * es) != 0) {
+                        size_t i = 0;
+                        while (memcmp(o + i * es, (unsigned char *)ref + i * es, es) == 0)
+                            i++;
+                        fail_msg("%s %s %s start %llu n %zu: element %zu differs from scalar", nninit__isa_name(isa),
+                                 CASES[ci].what, nninit_dtype_name(dtype), (unsigned long long)start, n, i);
+                    }
+                    for (size_t g = 0; g < mis * es; g++)
+                        assert_int_equal(((unsigned char *)buf)[g], 0xA5);
+                    for (size_t g = (mis + n) * es; g < (MAXN + 16) * sizeof(double); g++)
+                        if (((unsigned char *)buf)[g] != 0xA5)
+                            fail_msg("%s %s n %zu: wrote past the end", nninit__isa_name(isa), CASES[ci].what, n);
+                }
+            }
+        }
+    }
+    free(ref);
+    free(buf);
+}
+
+static void test_avx2(void **state)
+{
+    (void)state;
+    check_path(NNINIT__ISA_AVX2);
+}
+
+static void test_avx512(void **state)
+{
+    (void)state;
+    check_path(NNINIT__ISA_AVX512);
+}
+
+/* Long runs through the public entry points agree with the scalar path
+ * (whatever nninit__isa_best picks), including a multi-group body. */
+static void test_best_long(void **state)
+{
+    (void)state;
+    const size_t n = 100003;
+    float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    assert_non_null(a);
+    assert_non_null(b);
+    uint32_t key[2];
+    nninit__philox_key(7, key);
+    for (int kind = 0; kind < 3; kind++) {
+        nninit__dist d;
+        if (kind == 0)
+            nninit__dist_uniform(&d, key, 5, NNINIT_F32, -0.25, 0.25);
+        else if (kind == 1)
+            nninit__dist_normal(&d, key, 5, NNINIT_F32, 0.0, 0.02);
+        else
+            nninit__dist_trunc_normal(&d, key, 5, NNINIT_F32, 0.0, 0.02, -0.04, 0.04);
+        nninit__dist_run(&d, NNINIT__ISA_SCALAR, 12345, n, a);
+        nninit__dist_run(&d, nninit__isa_best(), 12345, n, b);
+        assert_memory_equal(a, b, n * sizeof *a);
+    }
+    free(a);
+    free(b);
+}
+
+static void test_isa_names(void **state)
+{
+    (void)state;
+    assert_string_equal(nninit__isa_name(NNINIT__ISA_SCALAR), "scalar");
+    assert_string_equal(nninit__isa_name(NNINIT__ISA_AVX2), "avx2");
+    assert_string_equal(nninit__isa_name(NNINIT__ISA_AVX512), "avx512");
+    assert_true(nninit__isa_available(NNINIT__ISA_SCALAR));
+    /* the environment caps the choice */
+    setenv("NNINIT_SIMD", "scalar", 1);
+    assert_int_equal(nninit__isa_best(), NNINIT__ISA_SCALAR);
+    unsetenv("NNINIT_SIMD");
+    nninit__isa best = nninit__isa_best();
+    assert_true(nninit__isa_available(best));
+    print_message("[   INFO   ] best path on this CPU: %s\n", nninit__isa_name(best));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_isa_names),
+        cmocka_unit_test(test_avx2),
+        cmocka_unit_test(test_avx512),
+        cmocka_unit_test(test_best_long),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    print_message("[   INFO   ] vector paths compared with scalar: %d\n", paths_tested);
+    return rc;
+}
