@@ -596,14 +596,19 @@ int cmd_train(int argc, char **argv)
             rc = CLI_EXIT_FAIL;
         if (a.compare && !a.json && rc == CLI_EXIT_OK) {
             /* side-by-side table: test accuracy per epoch, then summary rows */
+            int cw[MAX_COMPARE]; /* each column as wide as its spec, within reason */
+            for (int r = 0; r < n_runs; r++) {
+                int len = (int)strlen(specs[r]);
+                cw[r] = len < 9 ? 9 : len > 60 ? 60 : len;
+            }
             printf("%-12s", "test_acc");
             for (int r = 0; r < n_runs; r++)
-                printf("  %16.16s", specs[r]);
+                printf("  %*.*s", cw[r], cw[r], specs[r]);
             printf("\n");
             for (int e = 0; e < a.topts.epochs; e++) {
                 printf("epoch %-6d", e + 1);
                 for (int r = 0; r < n_runs; r++)
-                    e < done[r] ? printf("  %16.4f", hist[r][e].test_acc) : printf("  %16s", "diverged");
+                    e < done[r] ? printf("  %*.4f", cw[r], hist[r][e].test_acc) : printf("  %*s", cw[r], "diverged");
                 printf("\n");
             }
             const char *rows[] = {"train_loss", "train_acc", "s/epoch"};
@@ -611,14 +616,14 @@ int cmd_train(int argc, char **argv)
                 printf("%-12s", rows[k]);
                 for (int r = 0; r < n_runs; r++) {
                     if (!done[r]) {
-                        printf("  %16s", "-");
+                        printf("  %*s", cw[r], "-");
                         continue;
                     }
                     const nninit_epoch_stats *h = &hist[r][done[r] - 1];
                     double sec = 0.0;
                     for (int e = 0; e < done[r]; e++)
                         sec += hist[r][e].seconds;
-                    printf("  %16.4f", k == 0 ? h->train_loss : k == 1 ? h->train_acc : sec / done[r]);
+                    printf("  %*.4f", cw[r], k == 0 ? h->train_loss : k == 1 ? h->train_acc : sec / done[r]);
                 }
                 printf("\n");
             }
