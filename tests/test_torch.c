@@ -62,9 +62,57 @@ static void test_engine_known_values(void **state)
 }
 
 typedef struct fixture_stats {
-    int calls, exact, qr;
+    int calls, exact, qr, approx;
     double worst_qr; /* largest |diff| / max|value| over orthogonal_ calls */
 } fixture_stats;
+
+/* Which libm results a call's bits depend on (PyTorch calls libm in the same
+ * places): float functions (logf, sinf, cosf, erff, expf) and/or double ones
+ * (log, sin, cos, exp, erf). */
+enum { DEP_F32 = 1, DEP_F64 = 2 };
+
+static int starts(const char *spec, const char *name)
+{
+    size_t n = strlen(name);
+    return !strncmp(spec, name, n) && spec[n] == '(';
+}
+
+static int libm_dependence(const char *spec, const char *dt, int64_t numel, nninit_rng_kind kind)
+{
+    int f64 = !strcmp(dt, "float64");
+    int avx2 = kind == NNINIT_RNG_TORCH_AVX2 || kind == NNINIT_RNG_TORCH2_AVX2;
+    if (starts(spec, "trunc_normal_")) /* Phi via erf in double, then erfinv in the dtype */
+        return DEP_F64 | (f64 ? 0 : DEP_F32);
+    if (starts(spec, "normal_") || starts(spec, "kaiming_normal_") || starts(spec, "xavier_normal_") ||
+        starts(spec, "orthogonal_") || starts(spec, "sparse_")) {
+        if (numel < 16 || f64) /* scalar path (double) or the float64 block */
+            return DEP_F64;
+        return avx2 ? 0 : DEP_F32; /* the AVX2 float block is libm-free */
+    }
+    return 0; /* uniform family and fills */
+}
+
+/* The fingerprints tools/make_torch_fixtures.py stores (see there). */
+static void libm_fingerprints(uint64_t *f32, uint64_t *f64)
+{
+    unsigned char *b32 = malloc(65536 * 5 * 4), *b64 = malloc(65536 * 5 * 8);
+    assert_non_null(b32);
+    assert_non_null(b64);
+    const float tpf = (float)6.283185307179586;
+    for (int k = 0; k < 65536; k++) {
+        double x = (k + 0.5) / 65536;
+        float xf = (float)x;
+        float rf[5] = {logf(xf), sinf(tpf * xf), cosf(tpf * xf), expf(-16.0f * xf), erff(12.0f * xf - 6.0f)};
+        double rd[5] = {log(x), sin(6.283185307179586 * x), cos(6.283185307179586 * x), exp(-16 * x),
+                        erf(12 * x - 6)};
+        memcpy(b32 + (size_t)k * 20, rf, 20);
+        memcpy(b64 + (size_t)k * 40, rd, 40);
+    }
+    *f32 = fnv1a64(b32, 65536 * 5 * 4);
+    *f64 = fnv1a64(b64, 65536 * 5 * 8);
+    free(b32);
+    free(b64);
+}
 
 /* Replays every call of one manifest on `kind`; returns the number of calls
  * whose bits differ (orthogonal_: beyond tolerance). With `quiet` the first
@@ -110,8 +158,20 @@ static int replay(const char *variant, nninit_rng_kind kind, int quiet, fixture_
     char prev_case[64] = "";
     nninit_rng *rng = NULL;
     int bad = 0;
+    int libm_same = DEP_F32 | DEP_F64; /* libm parts that agree with the fixtures' */
     memset(fs, 0, sizeof *fs);
     while (fgets(line, sizeof line, f)) {
+        uint64_t want32, want64;
+        if (sscanf(line, "# libm %" SCNx64 " %" SCNx64, &want32, &want64) == 2) {
+            uint64_t have32, have64;
+            libm_fingerprints(&have32, &have64);
+            libm_same = (have32 == want32 ? DEP_F32 : 0) | (have64 == want64 ? DEP_F64 : 0);
+            if (libm_same != (DEP_F32 | DEP_F64) && !quiet)
+                print_message("note: this libm differs from the fixtures' (float %s, double %s); calls that "
+                              "depend on it are compared to a tolerance, the others bit for bit\n",
+                              have32 == want32 ? "same" : "differs", have64 == want64 ? "same" : "differs");
+            continue;
+        }
         if (line[0] == '#' || line[0] == '\n')
             continue;
         char cid[64], dt[16], spec[256], shp[64], check[8];
@@ -152,6 +212,36 @@ static int replay(const char *variant, nninit_rng_kind kind, int quiet, fixture_
             continue;
         }
         fs->calls++;
+        int dep = libm_dependence(spec, dt, numel, kind);
+        if (strcmp(check, "qr") != 0 && (dep & ~libm_same)) {
+            /* Another libm: last-bit differences in log/sin/cos/exp/erf
+             * move a value by a few ulps (erfinv's Newton steps and the
+             * Box-Muller products do not amplify them beyond ~8 ulps);
+             * 64 ulps of tolerance still catches any algorithmic error. */
+            fs->approx++;
+            double rtol = es == 4 ? 64 * 0x1p-24 : 64 * 0x1p-53;
+            for (size_t i = 0; i < stored; i++) {
+                double a, b;
+                if (es == 4) {
+                    float t;
+                    memcpy(&t, want + i * 4, 4);
+                    b = t;
+                    a = ((float *)out)[i];
+                } else {
+                    memcpy(&b, want + i * 8, 8);
+                    a = ((double *)out)[i];
+                }
+                if (!(fabs(a - b) <= rtol * fmax(fabs(b), 1e-3))) {
+                    bad++;
+                    if (!quiet)
+                        print_error("%s %s %s %s %s: element %zu is %.17g, torch %.17g (beyond libm tolerance)\n",
+                                    variant, cid, dt, spec, shp, i, a, b);
+                    break;
+                }
+            }
+            free(out);
+            continue;
+        }
         if (!strcmp(check, "qr")) {
             double vmax = 0, dmax = 0;
             for (size_t i = 0; i < stored; i++) {
@@ -218,8 +308,8 @@ static void test_fixtures_default(void **state)
     (void)state;
     fixture_stats fs;
     int bad = replay("default", NNINIT_RNG_TORCH_DEFAULT, 0, &fs);
-    print_message("default: %d calls (%d bit-exact, %d orthogonal_ worst %.3g), %d differ\n", fs.calls, fs.exact,
-                  fs.qr, fs.worst_qr, bad);
+    print_message("default: %d calls (%d bit-exact, %d within libm tolerance, %d orthogonal_ worst %.3g), %d differ\n",
+                  fs.calls, fs.exact, fs.approx, fs.qr, fs.worst_qr, bad);
     assert_true(fs.calls > 300);
     assert_int_equal(bad, 0);
 }
@@ -229,8 +319,8 @@ static void test_fixtures_avx2(void **state)
     (void)state;
     fixture_stats fs;
     int bad = replay("avx2", NNINIT_RNG_TORCH_AVX2, 0, &fs);
-    print_message("avx2: %d calls (%d bit-exact, %d orthogonal_ worst %.3g), %d differ\n", fs.calls, fs.exact, fs.qr,
-                  fs.worst_qr, bad);
+    print_message("avx2: %d calls (%d bit-exact, %d within libm tolerance, %d orthogonal_ worst %.3g), %d differ\n",
+                  fs.calls, fs.exact, fs.approx, fs.qr, fs.worst_qr, bad);
     assert_true(fs.calls > 300);
     assert_int_equal(bad, 0);
 }

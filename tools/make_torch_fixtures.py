@@ -55,6 +55,37 @@ def spec_of(fn, kw):
     return "%s(%s)" % (fn, ",".join("%s=%s" % (k, fmt(v)) for k, v in kw.items()))
 
 
+def libm_fingerprints():
+    """FNV-1a-64 of libm's results on fixed arguments, as tests/test_torch.c
+    computes them: the DEFAULT kernels, the float64 paths, the scalar path and
+    erfinv call libm, and libm builds (even glibc's FMA and non-FMA variants
+    of log/sin/cos/exp/erf) disagree in rare last bits. The C test requires
+    bit-exactness of libm-dependent calls only where its libm gives the same
+    fingerprints. Arguments: x_k = (k + 0.5) / 65536, k < 65536; log(x),
+    sin(2 pi x), cos(2 pi x), exp(-16 x), erf(12 x - 6), with 2 pi rounded to
+    the type and every argument exact or rounded once to the type."""
+    import ctypes
+    libm = ctypes.CDLL("libm.so.6")
+    out = []
+    for ctype, code, two_pi in ((ctypes.c_float, "f", struct.unpack("f", struct.pack("f", 2 * math.pi))[0]),
+                                (ctypes.c_double, "d", 2 * math.pi)):
+        suffix = "f" if code == "f" else ""
+        fns = []
+        for name in ("log", "sin", "cos", "exp", "erf"):
+            fn = getattr(libm, name + suffix)
+            fn.restype, fn.argtypes = ctype, [ctype]
+            fns.append(fn)
+        rnd = (lambda v: struct.unpack("f", struct.pack("f", v))[0]) if code == "f" else (lambda v: v)
+        raw = bytearray()
+        for k in range(65536):
+            x = (k + 0.5) / 65536
+            args = (x, rnd(two_pi * x), rnd(two_pi * x), -16 * x, 12 * x - 6)
+            for fn, arg in zip(fns, args):
+                raw += struct.pack("<" + code, fn(arg))
+        out.append(fnv1a64(raw))
+    return out
+
+
 def cases():
     """Yields (case_id, seed, dtype, [(fn, kwargs, shape), ...])."""
     s5 = math.sqrt(5)
@@ -129,6 +160,7 @@ def generate(variant, outdir):
 
     os.makedirs(os.path.join(outdir, "torch"), exist_ok=True)
     lines = ["# made by tools/make_torch_fixtures.py with torch %s, CPU capability %s" % (torch.__version__, cap),
+             "# libm %016x %016x" % tuple(libm_fingerprints()),
              "# case dtype seed spec shape fnv1a64 offset stored check"]
     blob = bytearray()
     for cid, seed, dt, steps in cases():
@@ -148,7 +180,7 @@ def generate(variant, outdir):
         f.write("\n".join(lines) + "\n")
     with open(os.path.join(outdir, "torch", variant + ".bin"), "wb") as f:
         f.write(bytes(blob))
-    print("%s: %d calls, %d bytes, capability %s" % (variant, len(lines) - 2, len(blob), cap))
+    print("%s: %d calls, %d bytes, capability %s" % (variant, len(lines) - 3, len(blob), cap))
 
 
 def main():
