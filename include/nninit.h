@@ -1067,6 +1067,167 @@ NNINIT_API nninit_status nninit_tensor_file_read(nninit_tensor_file *tf, size_t 
 /* safetensors __metadata__ value for key, or NULL (first shard's for an index). */
 NNINIT_API const char *nninit_tensor_file_metadata(const nninit_tensor_file *tf, const char *key);
 
+/* ------------------------------------------------------------------------ */
+/* Probe: measured signal propagation through a deep dense net               */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A stack of `depth` dense layers of `width` units, h_l = a_{l-1} W_l + b_l,
+ * [optional batch norm of h_l without affine parameters], a_l = act(h_l)
+ * [+ a_{l-1} with residual, where the widths agree], pushed with one batch
+ * and back-propagated. W_l and b_l are filled exactly as nninit_net_new
+ * would fill them (Philox seed, streams "dense_<l-1>/kernel" and
+ * "dense_<l-1>/bias", Keras layout). Statistics are over every (row, unit)
+ * entry of the batch, accumulated in double. The output gradient dL/da_L is
+ * standard normal (Philox stream "probe/grad") unless labels are given:
+ * then a linear head of n_classes units (same initializer) and softmax
+ * cross-entropy (mean over rows) supply it.
+ */
+typedef struct nninit_probe_opts {
+    int depth;                 /* >= 1 */
+    int64_t width;             /* >= 1 */
+    int64_t n_inputs;          /* 0: width */
+    int64_t batch;             /* default 256 */
+    nninit_act act;            /* default tanh */
+    double alpha;
+    const char *kernel_init;   /* SPEC, default "glorot_uniform" */
+    const char *bias_init;     /* SPEC, default "zeros" */
+    int bn, residual;
+    uint64_t seed;             /* default NNINIT_DEFAULT_SEED */
+    const float *x;            /* borrowed (batch, n_inputs); NULL: standard normal (stream "probe/input") */
+    const int32_t *labels;     /* borrowed (batch) in [0, n_classes); NULL: random output gradient */
+    int32_t n_classes;
+    int train_steps;           /* SGD steps before recounting distinct units (0: none) */
+    double lr;                 /* default 0.01 */
+    int jacobian_samples;      /* rows whose input-output Jacobian is decomposed (0: none) */
+} nninit_probe_opts;
+
+NNINIT_API nninit_probe_opts nninit_probe_opts_default(void);
+
+typedef struct nninit_probe_layer {
+    double pre_mean, pre_var;     /* the activation's input (after batch norm if any) */
+    double act_mean, act_var;     /* a_l */
+    double frac_dead;             /* relu: a == 0; NaN for other activations */
+    double frac_saturated;        /* tanh: |a| > 0.99; sigmoid: a < 0.01 or > 0.99; else NaN */
+    double grad_in_var;           /* Var(dL/da_{l-1}) */
+    double grad_out_var;          /* Var(dL/da_l) */
+    double grad_w_var;            /* Var(dL/dW_l) */
+    double fwd_gain;              /* pre_var / previous pre_var (layer 1: / Var(x)) */
+    double bwd_gain;              /* grad_in_var / grad_out_var */
+    /* distinct units: columns of W_l with b_l that agree with no other within
+     * 1e-5 of the layer's largest |value| (BLAS may round identical columns
+     * differently); after: -1 without training */
+    int64_t distinct_before, distinct_after;
+    /* mean-field predictions (NaN with bn or residual, which the theory here does not cover) */
+    double pred_pre_var, pred_act_var, pred_grad_in_var;
+} nninit_probe_layer;
+
+typedef enum nninit_probe_verdict {
+    NNINIT_VERDICT_VANISHING = 0, /* the variance falls by more than 10x over the depth */
+    NNINIT_VERDICT_STABLE,        /* within a factor 10 over the depth */
+    NNINIT_VERDICT_EXPLODING      /* rises by more than 10x over the depth */
+} nninit_probe_verdict;
+
+NNINIT_API const char *nninit_probe_verdict_name(nninit_probe_verdict v); /* "vanishing", ... */
+
+typedef struct nninit_probe_result {
+    int depth;
+    nninit_probe_layer *layers;       /* depth entries */
+    double input_var, input_m2;       /* Var(x), E[x^2] */
+    double fwd_gain_geo, bwd_gain_geo; /* geometric means per layer over layers 2..L */
+    nninit_probe_verdict fwd_verdict, bwd_verdict;
+    double sw2, sb2;                  /* of the hidden layers (nninit_theory_from_init) */
+    double loss;                      /* cross-entropy with labels, else NaN */
+    /* Jacobian of a_L with respect to x, for jacobian_samples rows: every
+     * singular value of every sample (n_sv = samples * min(n_inputs, width)) */
+    double *sv;
+    int64_t n_sv;
+    double sv_mean_sq, sv_max, sv_min;
+    double pred_sv_mean_sq;           /* prod_l sw2_l (n_out / n_in) E[act'(h_l)^2] from the predicted q^l */
+} nninit_probe_result;
+
+/*
+ * Runs the probe. *out: free with nninit_probe_result_free. Forward and
+ * backward use float32 sgemm (OpenBLAS), statistics double. The Jacobian is
+ * exact: forward-mode products J^T = I W_1 D_1 W_2 D_2 ... (D_l = diag
+ * act'(h_l) of the sample, plus I per residual layer) in float32, then the
+ * singular values by LAPACK dgesdd in double. NNINIT_EINVAL (bad options,
+ * initializer, labels), NNINIT_EUNSUPPORTED (softmax, Jacobian with bn),
+ * NNINIT_ENOMEM, NNINIT_ENUMERIC (non-finite values: the net overflowed).
+ */
+NNINIT_API nninit_status nninit_probe_run(const nninit_probe_opts *opts, nninit_probe_result **out,
+                                          nninit_err *err);
+NNINIT_API void nninit_probe_result_free(nninit_probe_result *r);
+
+/* ------------------------------------------------------------------------ */
+/* Whole models: Keras model JSON, PyTorch module recipes, nninit specs      */
+/* ------------------------------------------------------------------------ */
+
+/* The tensors of a model, each with its initializer, in the order the
+ * framework lists them (PyTorch state_dict order; Keras variable order). */
+typedef struct nninit_model nninit_model;
+
+typedef struct nninit_model_tensor {
+    const char *name;        /* "0.weight", "dense/kernel"; lives until nninit_model_free */
+    nninit_shape shape;
+    nninit_layout layout;
+    nninit_init init;
+    const char *spec;        /* the initializer as written in the source */
+    int is_int64;            /* an int64 counter of zeros (BatchNorm num_batches_tracked) */
+} nninit_model_tensor;
+
+/*
+ * A PyTorch module recipe such as
+ *   Sequential(Linear(784, 256), ReLU(), Linear(256, 10))
+ * with Linear, Conv1d/2d/3d, ConvTranspose1d/2d/3d, Embedding, RNN, LSTM,
+ * GRU, BatchNorm1d/2d/3d, LayerNorm, MultiheadAttention, nested
+ * Sequential, and parameter-free modules (ReLU, Dropout, Flatten, ...).
+ * Arguments are positional or keyword, as in PyTorch 1.13; each module's
+ * reset_parameters defaults and state_dict names apply.
+ * NNINIT_EINVAL with the position of the first problem.
+ */
+NNINIT_API nninit_status nninit_model_from_torch(const char *recipe, nninit_model **out, nninit_err *err);
+
+/* A Keras 3 model JSON (model.to_json(), or config.json of a .keras file):
+ * Sequential or Functional. Every *_initializer is taken as written. */
+NNINIT_API nninit_status nninit_model_from_keras(const char *json, nninit_model **out, nninit_err *err);
+
+/* nninit's own model spec:
+ *   {"layout": "keras", "tensors": [{"name": "w", "shape": [784, 256],
+ *    "init": "he_normal", "layout": "torch"}, ...],
+ *    "overrides": {"w": "zeros"}}
+ * "init" is any nninit_init_parse SPEC (string or Keras JSON object). */
+NNINIT_API nninit_status nninit_model_from_spec(const char *json, nninit_model **out, nninit_err *err);
+
+NNINIT_API void nninit_model_free(nninit_model *m);
+NNINIT_API size_t nninit_model_count(const nninit_model *m);
+/* Tensor i (0 <= i < count) or NULL. */
+NNINIT_API const nninit_model_tensor *nninit_model_tensor_at(const nninit_model *m, size_t i, nninit_model_tensor *buf);
+
+/* Replaces the initializer of tensor `name` (NNINIT_ENOTFOUND if absent). */
+NNINIT_API nninit_status nninit_model_override(nninit_model *m, const char *name, const char *spec, nninit_err *err);
+
+typedef struct nninit_model_opts {
+    nninit_rng_kind rng;        /* philox: stream = nninit_stream_from_name(name);
+                                   torch kinds: one generator drawn in construction order */
+    uint64_t seed;
+    nninit_file_dtype dtype;    /* F32 (default), F64, BF16, F16 (generated in F32, rounded once) */
+    nninit_write_opts write;    /* format, shards; metadata NULL = nninit provenance */
+    int threads;                /* 0 = all CPUs */
+} nninit_model_opts;
+
+/* philox, seed NNINIT_DEFAULT_SEED, F32, safetensors. */
+NNINIT_API nninit_model_opts nninit_model_opts_default(void);
+
+/* Generates every tensor and writes the file(s). safetensors __metadata__
+ * (when opts->write.metadata is NULL): format "pt", nninit.version,
+ * nninit.stream_version, nninit.rng, nninit.seed, nninit.source,
+ * nninit.layout (when all tensors share one), nninit.specs (JSON: name ->
+ * initializer). With a torch generator every tensor is held in memory
+ * before writing (the draw order is not the file order). */
+NNINIT_API nninit_status nninit_model_write(const nninit_model *m, const char *path, const nninit_model_opts *opts,
+                                            nninit_err *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,701 @@
+/* The signal-propagation probe: a deep dense net pushed with one batch and
+ * back-propagated, with per-layer statistics, distinct-unit counts before and
+ * after a few SGD steps, the input-output Jacobian's singular values, and the
+ * mean-field prediction next to each measurement (theory.c). */
+#include "nn_internal.h"
+#include "theory_internal.h"
+
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Variance ratio over the depth beyond which the verdict is not "stable". */
+#define VERDICT_FACTOR 10.0
+
+static const char *const verdict_names[] = {"vanishing", "stable", "exploding"};
+
+const char *nninit_probe_verdict_name(nninit_probe_verdict v)
+{
+    return (unsigned)v <= NNINIT_VERDICT_EXPLODING ? verdict_names[v] : "unknown";
+}
+
+nninit_probe_opts nninit_probe_opts_default(void)
+{
+    nninit_probe_opts o;
+    memset(&o, 0, sizeof o);
+    o.depth = 10;
+    o.width = 256;
+    o.batch = 256;
+    o.act = NNINIT_ACT_TANH;
+    o.kernel_init = "glorot_uniform";
+    o.bias_init = "zeros";
+    o.seed = NNINIT_DEFAULT_SEED;
+    o.lr = 0.01;
+    return o;
+}
+
+void nninit_probe_result_free(nninit_probe_result *r)
+{
+    if (!r)
+        return;
+    free(r->layers);
+    free(r->sv);
+    free(r);
+}
+
+/* Everything one probe run holds. Layer l (0-based) maps n_in[l] -> width. */
+typedef struct probe {
+    const nninit_probe_opts *o;
+    int depth;
+    int64_t width, batch, n0;
+    float **w, **b, **dw, **db; /* (n_in, width), (width) */
+    float **pre, **act;         /* (batch, width): act's input (xhat with bn), act's output */
+    float **invstd;             /* bn: (width) */
+    float *x;                   /* (batch, n0) */
+    float *hw, *hb, *hdw, *hdb; /* head (width, n_classes) with labels */
+    float *logits;              /* (batch, n_classes) */
+    float *g, *g2, *tmp;        /* (batch, max(width, n0)) gradient buffers */
+    float *ones;                /* (width) of 1 */
+} probe;
+
+static int64_t n_in_of(const probe *p, int l) { return l == 0 ? p->n0 : p->width; }
+static int has_skip(const probe *p, int l) { return p->o->residual && n_in_of(p, l) == p->width; }
+
+static void probe_free(probe *p)
+{
+    for (int l = 0; l < p->depth; l++) {
+        if (p->w) free(p->w[l]);
+        if (p->b) free(p->b[l]);
+        if (p->dw) free(p->dw[l]);
+        if (p->db) free(p->db[l]);
+        if (p->pre) free(p->pre[l]);
+        if (p->act) free(p->act[l]);
+        if (p->invstd) free(p->invstd[l]);
+    }
+    free(p->w), free(p->b), free(p->dw), free(p->db), free(p->pre), free(p->act), free(p->invstd);
+    free(p->x), free(p->hw), free(p->hb), free(p->hdw), free(p->hdb), free(p->logits);
+    free(p->g), free(p->g2), free(p->tmp), free(p->ones);
+}
+
+static nninit_status fill_param(const char *spec, const char *name, const nninit_shape *shape, nninit_rng *rng,
+                                float *out, nninit_err *err)
+{
+    nninit_init init;
+    nninit_status s = nninit_init_parse(spec, &init, err);
+    if (s != NNINIT_OK)
+        return s;
+    nninit_fill_opts fo = nninit_fill_opts_default();
+    fo.dtype = NNINIT_F32;
+    fo.stream = nninit_stream_from_name(name);
+    return nninit_fill(&init, shape, &fo, rng, out, err);
+}
+
+static nninit_status probe_alloc(probe *p, nninit_err *err)
+{
+    int L = p->depth;
+    int64_t W = p->width, B = p->batch, wide = W > p->n0 ? W : p->n0;
+    p->w = calloc((size_t)L, sizeof *p->w);
+    p->b = calloc((size_t)L, sizeof *p->b);
+    p->dw = calloc((size_t)L, sizeof *p->dw);
+    p->db = calloc((size_t)L, sizeof *p->db);
+    p->pre = calloc((size_t)L, sizeof *p->pre);
+    p->act = calloc((size_t)L, sizeof *p->act);
+    p->invstd = calloc((size_t)L, sizeof *p->invstd);
+    if (!p->w || !p->b || !p->dw || !p->db || !p->pre || !p->act || !p->invstd)
+        goto oom;
+    for (int l = 0; l < L; l++) {
+        size_t nw = (size_t)n_in_of(p, l) * (size_t)W;
+        p->w[l] = nninit__malloc_array(nw, sizeof(float));
+        p->dw[l] = nninit__malloc_array(nw, sizeof(float));
+        p->b[l] = nninit__malloc_array((size_t)W, sizeof(float));
+        p->db[l] = nninit__malloc_array((size_t)W, sizeof(float));
+        p->pre[l] = nninit__malloc_array((size_t)(B * W), sizeof(float));
+        p->act[l] = nninit__malloc_array((size_t)(B * W), sizeof(float));
+        p->invstd[l] = nninit__malloc_array((size_t)W, sizeof(float));
+        if (!p->w[l] || !p->dw[l] || !p->b[l] || !p->db[l] || !p->pre[l] || !p->act[l] || !p->invstd[l])
+            goto oom;
+    }
+    p->x = nninit__malloc_array((size_t)(B * p->n0), sizeof(float));
+    p->g = nninit__malloc_array((size_t)(B * wide), sizeof(float));
+    p->g2 = nninit__malloc_array((size_t)(B * wide), sizeof(float));
+    p->tmp = nninit__malloc_array((size_t)(B * wide), sizeof(float));
+    p->ones = nninit__malloc_array((size_t)wide, sizeof(float));
+    if (!p->x || !p->g || !p->g2 || !p->tmp || !p->ones)
+        goto oom;
+    for (int64_t i = 0; i < wide; i++)
+        p->ones[i] = 1.0f;
+    if (p->o->labels) {
+        int64_t C = p->o->n_classes;
+        p->hw = nninit__malloc_array((size_t)(W * C), sizeof(float));
+        p->hdw = nninit__malloc_array((size_t)(W * C), sizeof(float));
+        p->hb = nninit__calloc_array((size_t)C, sizeof(float));
+        p->hdb = nninit__malloc_array((size_t)C, sizeof(float));
+        p->logits = nninit__malloc_array((size_t)(B * C), sizeof(float));
+        if (!p->hw || !p->hdw || !p->hb || !p->hdb || !p->logits)
+            goto oom;
+    }
+    return NNINIT_OK;
+oom:
+    return nninit__err(err, NNINIT_ENOMEM, "probe: out of memory for %d layers of %lld x %lld", L, (long long)B,
+                       (long long)W);
+}
+
+static nninit_status probe_init(probe *p, nninit_err *err)
+{
+    nninit_rng *rng = NULL;
+    nninit_status s = nninit_rng_new(NNINIT_RNG_PHILOX, p->o->seed, &rng, err);
+    if (s != NNINIT_OK)
+        return s;
+    char name[64];
+    for (int l = 0; l < p->depth && s == NNINIT_OK; l++) {
+        nninit_shape ws = {2, {n_in_of(p, l), p->width}}, bs = {1, {p->width}};
+        snprintf(name, sizeof name, "dense_%d/kernel", l);
+        s = fill_param(p->o->kernel_init, name, &ws, rng, p->w[l], err);
+        if (s == NNINIT_OK) {
+            snprintf(name, sizeof name, "dense_%d/bias", l);
+            s = fill_param(p->o->bias_init, name, &bs, rng, p->b[l], err);
+        }
+    }
+    if (s == NNINIT_OK && p->hw) {
+        nninit_shape hs = {2, {p->width, p->o->n_classes}};
+        snprintf(name, sizeof name, "dense_%d/kernel", p->depth);
+        s = fill_param(p->o->kernel_init, name, &hs, rng, p->hw, err);
+    }
+    nninit_rng_free(rng);
+    if (s != NNINIT_OK)
+        return s;
+    uint32_t key[2];
+    nninit__philox_key(p->o->seed, key);
+    if (p->o->x)
+        memcpy(p->x, p->o->x, (size_t)(p->batch * p->n0) * sizeof(float));
+    else
+        nninit__philox_normal(key, nninit_stream_from_name("probe/input"), NNINIT_F32, 0,
+                              (size_t)(p->batch * p->n0), 0.0, 1.0, p->x);
+    return NNINIT_OK;
+}
+
+static int all_finite(const float *v, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return 0;
+    return 1;
+}
+
+static nninit_status forward(probe *p, nninit_err *err)
+{
+    int64_t W = p->width, B = p->batch;
+    const float *in = p->x;
+    for (int l = 0; l < p->depth; l++) {
+        float *h = p->o->bn ? p->tmp : p->pre[l];
+        nninit__sgemm(0, 0, B, W, n_in_of(p, l), 1.0f, in, p->w[l], 0.0f, h);
+        for (int64_t r = 0; r < B; r++)
+            for (int64_t j = 0; j < W; j++)
+                h[r * W + j] += p->b[l][j];
+        if (p->o->bn) {
+            /* no affine parameters: gamma 1, beta 0; the running statistics
+             * are not used (training-mode normalisation only) */
+            float *run_mean = p->g2, *run_var = p->g2 + W, *ones = p->ones, *zeros = p->g2 + 2 * W;
+            memset(p->g2, 0, (size_t)(3 * W) * sizeof(float));
+            nninit__bn_forward(h, B, W, ones, zeros, 0.99, 1e-3, 1, run_mean, run_var, p->pre[l], p->invstd[l],
+                               p->pre[l]);
+        }
+        nninit_act_forward(p->o->act, p->o->alpha, p->pre[l], p->act[l], B, W);
+        if (has_skip(p, l))
+            for (int64_t i = 0; i < B * W; i++)
+                p->act[l][i] += in[i];
+        if (!all_finite(p->act[l], B * W))
+            return nninit__err(err, NNINIT_ENUMERIC, "probe: activations overflow at layer %d of %d (inf or nan); "
+                               "the initializer makes the signal explode: use fewer layers or a smaller scale",
+                               l + 1, p->depth);
+        in = p->act[l];
+    }
+    return NNINIT_OK;
+}
+
+/* Back-propagates g = dL/da_L (overwritten; p->g) through every layer,
+ * writing dW, db, and calling `stat` with dL/da_l and dL/da_{l-1} of each
+ * layer (may be NULL). */
+typedef void (*grad_stat_fn)(void *ctx, int l, const float *g_out, const float *g_in, int64_t n_in);
+
+static void backward(probe *p, grad_stat_fn stat, void *ctx)
+{
+    int64_t W = p->width, B = p->batch;
+    float *g = p->g, *g_prev = p->g2, *dh = p->tmp;
+    for (int l = p->depth - 1; l >= 0; l--) {
+        const float *in = l ? p->act[l - 1] : p->x;
+        int64_t n_in = n_in_of(p, l);
+        /* the activation's output without the skip: act(pre) = act - in */
+        float *a_noskip = p->act[l];
+        if (has_skip(p, l)) {
+            a_noskip = g_prev; /* scratch; g_prev is written only below */
+            for (int64_t i = 0; i < B * W; i++)
+                a_noskip[i] = p->act[l][i] - in[i];
+        }
+        nninit_act_backward(p->o->act, p->o->alpha, p->pre[l], a_noskip, g, dh, B, W);
+        if (p->o->bn) {
+            /* dh is dL/dxhat; through the normalisation (gamma = 1) */
+            float *tmp2 = nninit__malloc_array((size_t)(B * W), sizeof(float));
+            float *dgamma = nninit__malloc_array((size_t)W, sizeof(float));
+            if (tmp2 && dgamma) {
+                nninit__bn_backward(p->pre[l], p->invstd[l], p->ones, dh, B, W, dgamma, p->db[l], tmp2);
+                memcpy(dh, tmp2, (size_t)(B * W) * sizeof(float));
+            }
+            free(tmp2);
+            free(dgamma);
+        }
+        nninit__sgemm(1, 0, n_in, W, B, 1.0f, in, dh, 0.0f, p->dw[l]);
+        for (int64_t j = 0; j < W; j++) {
+            double s = 0;
+            for (int64_t r = 0; r < B; r++)
+                s += (double)dh[r * W + j];
+            p->db[l][j] = (float)s;
+        }
+        nninit__sgemm(0, 1, B, n_in, W, 1.0f, dh, p->w[l], 0.0f, g_prev);
+        if (has_skip(p, l))
+            for (int64_t i = 0; i < B * W; i++)
+                g_prev[i] += g[i];
+        if (stat)
+            stat(ctx, l, g, g_prev, n_in);
+        float *t = g;
+        g = g_prev;
+        g_prev = t;
+    }
+}
+
+static void mean_var(const float *v, int64_t n, double *mean, double *var)
+{
+    double s = 0, ss = 0;
+    for (int64_t i = 0; i < n; i++)
+        s += (double)v[i];
+    double m = s / (double)n;
+    for (int64_t i = 0; i < n; i++) {
+        double d = (double)v[i] - m;
+        ss += d * d;
+    }
+    if (mean)
+        *mean = m;
+    if (var)
+        *var = ss / (double)n;
+}
+
+typedef struct grad_ctx {
+    probe *p;
+    nninit_probe_result *r;
+} grad_ctx;
+
+static void record_grads(void *ctx, int l, const float *g_out, const float *g_in, int64_t n_in)
+{
+    grad_ctx *k = ctx;
+    nninit_probe_layer *y = &k->r->layers[l];
+    int64_t B = k->p->batch, W = k->p->width;
+    mean_var(g_out, B * W, NULL, &y->grad_out_var);
+    mean_var(g_in, B * n_in, NULL, &y->grad_in_var);
+    mean_var(k->p->dw[l], n_in * W, NULL, &y->grad_w_var);
+    y->bwd_gain = y->grad_out_var > 0 ? y->grad_in_var / y->grad_out_var : (double)NAN;
+}
+
+/* dL/da_L into p->g: the head's softmax cross-entropy with labels (also
+ * filling the head's gradients), else MSE against `target` when given,
+ * else standard normal. */
+static nninit_status output_grad(probe *p, const float *target, double *loss, nninit_err *err)
+{
+    int64_t W = p->width, B = p->batch;
+    const float *aL = p->act[p->depth - 1];
+    *loss = (double)NAN;
+    if (p->o->labels) {
+        int64_t C = p->o->n_classes;
+        nninit__sgemm(0, 0, B, C, W, 1.0f, aL, p->hw, 0.0f, p->logits);
+        for (int64_t r = 0; r < B; r++)
+            for (int64_t c = 0; c < C; c++)
+                p->logits[r * C + c] += p->hb[c];
+        float *dlog = p->tmp; /* (B, C), C <= W checked */
+        nninit_status s = nninit_loss(NNINIT_LOSS_SOFTMAX_CE, p->logits, B, C, p->o->labels, NULL, loss, dlog, err);
+        if (s != NNINIT_OK)
+            return s;
+        nninit__sgemm(1, 0, W, C, B, 1.0f, aL, dlog, 0.0f, p->hdw);
+        for (int64_t c = 0; c < C; c++) {
+            double sum = 0;
+            for (int64_t r = 0; r < B; r++)
+                sum += (double)dlog[r * C + c];
+            p->hdb[c] = (float)sum;
+        }
+        nninit__sgemm(0, 1, B, W, C, 1.0f, dlog, p->hw, 0.0f, p->g);
+        return NNINIT_OK;
+    }
+    if (target)
+        return nninit_loss(NNINIT_LOSS_MSE, aL, B, W, NULL, target, loss, p->g, err);
+    uint32_t key[2];
+    nninit__philox_key(p->o->seed, key);
+    nninit__philox_normal(key, nninit_stream_from_name("probe/grad"), NNINIT_F32, 0, (size_t)(B * W), 0.0, 1.0,
+                          p->g);
+    return NNINIT_OK;
+}
+
+/* ---- distinct units ---- */
+
+typedef struct unit_key {
+    const float *row;
+    int64_t len;
+} unit_key;
+
+static int cmp_unit(const void *a, const void *b)
+{
+    const unit_key *x = a, *y = b;
+    for (int64_t i = 0; i < x->len; i++)
+        if (x->row[i] != y->row[i])
+            return x->row[i] < y->row[i] ? -1 : 1;
+    return 0;
+}
+
+/* Units of layer l whose incoming weights and bias agree with another's
+ * (so they compute the same activation on every input and receive the same
+ * gradient) count once. "Agree" is within 1e-5 of the layer's largest
+ * |value|, not bit for bit: BLAS kernels may round mathematically identical
+ * columns of a product differently (edge blocks), which is noise, not
+ * symmetry breaking. Rows are sorted lexicographically and adjacent rows
+ * compared, so a group of copies counts as 1. */
+static nninit_status count_distinct(const probe *p, int l, int64_t *out, nninit_err *err)
+{
+    int64_t n_in = n_in_of(p, l), W = p->width, len = n_in + 1;
+    float *rows = nninit__malloc_array((size_t)(W * len), sizeof(float));
+    unit_key *keys = nninit__malloc_array((size_t)W, sizeof *keys);
+    if (!rows || !keys) {
+        free(rows);
+        free(keys);
+        return nninit__err(err, NNINIT_ENOMEM, "probe: out of memory counting units");
+    }
+    double scale = 0;
+    for (int64_t j = 0; j < W; j++) {
+        float *r = rows + j * len;
+        for (int64_t i = 0; i < n_in; i++)
+            r[i] = p->w[l][i * W + j];
+        r[n_in] = p->b[l][j];
+        for (int64_t i = 0; i < len; i++)
+            scale = fmax(scale, fabs((double)r[i]));
+        keys[j] = (unit_key){r, len};
+    }
+    qsort(keys, (size_t)W, sizeof *keys, cmp_unit);
+    double tol = 1e-5 * scale;
+    int64_t n = W > 0;
+    for (int64_t j = 1; j < W; j++) {
+        const float *x = keys[j - 1].row, *y = keys[j].row;
+        int differ = 0;
+        for (int64_t i = 0; i < len && !differ; i++)
+            differ = fabs((double)x[i] - (double)y[i]) > tol;
+        n += differ;
+    }
+    free(rows);
+    free(keys);
+    *out = n;
+    return NNINIT_OK;
+}
+
+static nninit_status train_steps(probe *p, double *loss, nninit_err *err)
+{
+    int64_t W = p->width, B = p->batch;
+    float *target = NULL;
+    if (!p->o->labels) {
+        /* a fixed random regression target (stream "probe/target") */
+        target = nninit__malloc_array((size_t)(B * W), sizeof(float));
+        if (!target)
+            return nninit__err(err, NNINIT_ENOMEM, "probe: out of memory for the training target");
+        uint32_t key[2];
+        nninit__philox_key(p->o->seed, key);
+        nninit__philox_normal(key, nninit_stream_from_name("probe/target"), NNINIT_F32, 0, (size_t)(B * W), 0.0,
+                              1.0, target);
+    }
+    nninit_status s = NNINIT_OK;
+    float lr = (float)p->o->lr;
+    for (int step = 0; step < p->o->train_steps && s == NNINIT_OK; step++) {
+        if ((s = forward(p, err)) != NNINIT_OK || (s = output_grad(p, target, loss, err)) != NNINIT_OK)
+            break;
+        backward(p, NULL, NULL);
+        for (int l = 0; l < p->depth; l++) {
+            int64_t nw = n_in_of(p, l) * W;
+            for (int64_t i = 0; i < nw; i++)
+                p->w[l][i] -= lr * p->dw[l][i];
+            for (int64_t j = 0; j < W; j++)
+                p->b[l][j] -= lr * p->db[l][j];
+        }
+        if (p->hw) {
+            int64_t C = p->o->n_classes;
+            for (int64_t i = 0; i < W * C; i++)
+                p->hw[i] -= lr * p->hdw[i];
+            for (int64_t c = 0; c < C; c++)
+                p->hb[c] -= lr * p->hdb[c];
+        }
+    }
+    free(target);
+    return s;
+}
+
+/* ---- mean-field predictions ---- */
+
+static void predict(const probe *p, nninit_probe_result *r)
+{
+    const nninit_probe_opts *o = p->o;
+    nninit_theory_act tact;
+    int ok = !o->bn && !o->residual && nninit_theory_act_from_act(o->act, &tact, NULL) == NNINIT_OK;
+    double sb2 = 0, bmean = 0;
+    nninit_init kinit, binit;
+    ok = ok && nninit_init_parse(o->kernel_init, &kinit, NULL) == NNINIT_OK &&
+         nninit_init_parse(o->bias_init, &binit, NULL) == NNINIT_OK &&
+         nninit_theory_from_init(&binit, 0, p->width, &sb2, &bmean, NULL) == NNINIT_OK;
+    double q = r->input_m2, pred_js = 1;
+    r->sb2 = sb2;
+    double *chi = calloc((size_t)p->depth, sizeof *chi);
+    for (int l = 0; l < p->depth; l++) {
+        nninit_probe_layer *y = &r->layers[l];
+        y->pred_pre_var = y->pred_act_var = y->pred_grad_in_var = (double)NAN;
+        double sw2 = 0, wmean = 0;
+        if (!ok || !chi || nninit_theory_from_init(&kinit, n_in_of(p, l), p->width, &sw2, &wmean, NULL) != NNINIT_OK ||
+            wmean != 0) {
+            ok = 0; /* theory needs zero-mean weights */
+            continue;
+        }
+        if (l == p->depth - 1)
+            r->sw2 = sw2;
+        q = sw2 * q + sb2;
+        nninit_theory_moments m;
+        if (nninit_theory_moments_at(tact, o->alpha, q, &m, NULL) != NNINIT_OK) {
+            ok = 0;
+            continue;
+        }
+        y->pred_pre_var = q;
+        y->pred_act_var = fmax(0.0, m.m2 - m.mean * m.mean);
+        /* backward factor: fan_out Var(W) E[act'^2] = sw2 (width / n_in) d2 */
+        chi[l] = sw2 * ((double)p->width / (double)n_in_of(p, l)) * m.d2;
+        pred_js *= chi[l];
+        q = m.m2;
+    }
+    if (ok && chi) {
+        double g = r->layers[p->depth - 1].grad_out_var;
+        for (int l = p->depth - 1; l >= 0; l--) {
+            g *= chi[l];
+            r->layers[l].pred_grad_in_var = g;
+        }
+        int64_t k = p->n0 < p->width ? p->n0 : p->width;
+        r->pred_sv_mean_sq = pred_js * (double)p->n0 / (double)k;
+    } else {
+        r->pred_sv_mean_sq = (double)NAN;
+    }
+    free(chi);
+}
+
+/* ---- Jacobian ---- */
+
+static nninit_status jacobian(const probe *p, nninit_probe_result *r, nninit_err *err)
+{
+    int ns = p->o->jacobian_samples;
+    int64_t n0 = p->n0, W = p->width, k = n0 < W ? n0 : W, B = p->batch;
+    if (ns > B)
+        ns = (int)B;
+    size_t wide = (size_t)(n0 * (W > n0 ? W : n0));
+    float *t = nninit__malloc_array(wide, sizeof(float)), *u = nninit__malloc_array(wide, sizeof(float));
+    float *dphi = nninit__malloc_array((size_t)W, sizeof(float)), *anos = nninit__malloc_array((size_t)W, sizeof(float));
+    double *a = nninit__malloc_array((size_t)(n0 * W), sizeof(double));
+    r->sv = nninit__malloc_array((size_t)ns * (size_t)k, sizeof(double));
+    nninit_status s = NNINIT_OK;
+    if (!t || !u || !dphi || !anos || !a || !r->sv) {
+        s = nninit__err(err, NNINIT_ENOMEM, "probe: out of memory for the %lld x %lld Jacobian", (long long)n0,
+                        (long long)W);
+        goto done;
+    }
+    double sum_sq = 0, mx = 0, mn = HUGE_VAL;
+    for (int smp = 0; smp < ns; smp++) {
+        /* t = I (n0, n0): row i is the tangent of input coordinate i */
+        memset(t, 0, (size_t)(n0 * n0) * sizeof(float));
+        for (int64_t i = 0; i < n0; i++)
+            t[i * n0 + i] = 1.0f;
+        int64_t cols = n0;
+        for (int l = 0; l < p->depth; l++) {
+            nninit__sgemm(0, 0, n0, W, cols, 1.0f, t, p->w[l], 0.0f, u);
+            const float *pre = p->pre[l] + smp * W;
+            const float *in = l ? p->act[l - 1] + smp * W : NULL;
+            for (int64_t j = 0; j < W; j++)
+                anos[j] = p->act[l][smp * W + j] - (has_skip(p, l) && in ? in[j] : 0.0f);
+            if (has_skip(p, l) && !in) /* layer 1 with n0 == W */
+                for (int64_t j = 0; j < W; j++)
+                    anos[j] = p->act[l][smp * W + j] - p->x[smp * n0 + j];
+            nninit_act_backward(p->o->act, p->o->alpha, pre, anos, p->ones, dphi, 1, W);
+            for (int64_t i = 0; i < n0; i++)
+                for (int64_t j = 0; j < W; j++)
+                    u[i * W + j] *= dphi[j];
+            if (has_skip(p, l))
+                for (int64_t i = 0; i < n0 * W; i++)
+                    u[i] += t[i];
+            float *tt = t;
+            t = u;
+            u = tt;
+            cols = W;
+        }
+        for (int64_t i = 0; i < n0 * W; i++)
+            a[i] = (double)t[i];
+        double *sv = r->sv + (size_t)smp * (size_t)k;
+        /* row-major (n0, W) is column-major (W, n0): the transpose, same singular values */
+        lapack_int info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'N', (lapack_int)W, (lapack_int)n0, a, (lapack_int)W, sv,
+                                         NULL, 1, NULL, 1);
+        if (info != 0) {
+            s = nninit__err(err, NNINIT_ENUMERIC, "probe: LAPACK dgesdd failed (info %d) on the Jacobian of row %d",
+                            (int)info, smp);
+            goto done;
+        }
+        for (int64_t i = 0; i < k; i++) {
+            sum_sq += sv[i] * sv[i];
+            mx = fmax(mx, sv[i]);
+            mn = fmin(mn, sv[i]);
+        }
+    }
+    r->n_sv = (int64_t)ns * k;
+    r->sv_mean_sq = sum_sq / (double)r->n_sv;
+    r->sv_max = mx;
+    r->sv_min = mn;
+done:
+    free(t), free(u), free(dphi), free(anos), free(a);
+    return s;
+}
+
+static nninit_status check_opts(const nninit_probe_opts *o, nninit_err *err)
+{
+    if (!o)
+        return nninit__err(err, NNINIT_EMISUSE, "nninit_probe_run: NULL options");
+    if (o->depth < 1 || o->depth > 100000)
+        return nninit__err(err, NNINIT_EINVAL, "probe: depth %d; use 1 to 100000", o->depth);
+    if (o->width < 1 || o->width > (1 << 20) || o->n_inputs < 0 || o->n_inputs > (1 << 20))
+        return nninit__err(err, NNINIT_EINVAL, "probe: width %lld, inputs %lld; use 1 to 1048576",
+                           (long long)o->width, (long long)o->n_inputs);
+    if (o->batch < 1 || o->batch > (1 << 20))
+        return nninit__err(err, NNINIT_EINVAL, "probe: batch %lld; use 1 to 1048576", (long long)o->batch);
+    if ((unsigned)o->act >= NNINIT_ACT_COUNT || o->act == NNINIT_ACT_SOFTMAX)
+        return nninit__err(err, NNINIT_EUNSUPPORTED, "probe: activation '%s'; use an elementwise activation",
+                           nninit_act_name(o->act));
+    if (!o->kernel_init || !o->bias_init)
+        return nninit__err(err, NNINIT_EMISUSE, "probe: NULL initializer spec");
+    if (o->train_steps < 0 || !(o->lr >= 0) || !isfinite(o->lr))
+        return nninit__err(err, NNINIT_EINVAL, "probe: %d training steps at lr %g; need steps >= 0, lr >= 0",
+                           o->train_steps, o->lr);
+    if (o->jacobian_samples < 0)
+        return nninit__err(err, NNINIT_EINVAL, "probe: %d Jacobian samples; must be >= 0", o->jacobian_samples);
+    if (o->jacobian_samples > 0 && o->bn)
+        return nninit__err(err, NNINIT_EUNSUPPORTED, "probe: the Jacobian with batch norm couples the rows of the "
+                           "batch; run --jacobian without --bn");
+    int64_t n0 = o->n_inputs ? o->n_inputs : o->width;
+    if (o->jacobian_samples > 0 && (double)n0 * (double)(n0 > o->width ? n0 : o->width) > 1e8)
+        return nninit__err(err, NNINIT_EINVAL, "probe: a %lld x %lld Jacobian is too large; use width and inputs "
+                           "below 10000", (long long)n0, (long long)o->width);
+    if (o->labels) {
+        if (o->n_classes < 2 || o->n_classes > o->width)
+            return nninit__err(err, NNINIT_EINVAL, "probe: %d classes; need 2 to width (%lld)", (int)o->n_classes,
+                               (long long)o->width);
+        for (int64_t r = 0; r < o->batch; r++)
+            if (o->labels[r] < 0 || o->labels[r] >= o->n_classes)
+                return nninit__err(err, NNINIT_EINVAL, "probe: label %d of row %lld is outside [0, %d)",
+                                   (int)o->labels[r], (long long)r, (int)o->n_classes);
+    }
+    return NNINIT_OK;
+}
+
+static nninit_probe_verdict verdict(double ratio)
+{
+    return ratio < 1 / VERDICT_FACTOR ? NNINIT_VERDICT_VANISHING
+           : ratio > VERDICT_FACTOR  ? NNINIT_VERDICT_EXPLODING
+                                     : NNINIT_VERDICT_STABLE;
+}
+
+nninit_status nninit_probe_run(const nninit_probe_opts *opts, nninit_probe_result **out, nninit_err *err)
+{
+    if (!out)
+        return nninit__err(err, NNINIT_EMISUSE, "nninit_probe_run: NULL output");
+    *out = NULL;
+    nninit_status s = check_opts(opts, err);
+    if (s != NNINIT_OK)
+        return s;
+    probe p;
+    memset(&p, 0, sizeof p);
+    p.o = opts;
+    p.depth = opts->depth;
+    p.width = opts->width;
+    p.batch = opts->batch;
+    p.n0 = opts->n_inputs ? opts->n_inputs : opts->width;
+    nninit_probe_result *r = calloc(1, sizeof *r);
+    if (!r)
+        return nninit__err(err, NNINIT_ENOMEM, "probe: out of memory");
+    r->depth = p.depth;
+    r->layers = calloc((size_t)p.depth, sizeof *r->layers);
+    if (!r->layers) {
+        free(r);
+        return nninit__err(err, NNINIT_ENOMEM, "probe: out of memory");
+    }
+    if ((s = probe_alloc(&p, err)) != NNINIT_OK || (s = probe_init(&p, err)) != NNINIT_OK ||
+        (s = forward(&p, err)) != NNINIT_OK || (s = output_grad(&p, NULL, &r->loss, err)) != NNINIT_OK)
+        goto fail;
+    int64_t B = p.batch, W = p.width;
+    mean_var(p.x, B * p.n0, NULL, &r->input_var);
+    {
+        double m2 = 0;
+        for (int64_t i = 0; i < B * p.n0; i++)
+            m2 += (double)p.x[i] * (double)p.x[i];
+        r->input_m2 = m2 / (double)(B * p.n0);
+    }
+    for (int l = 0; l < p.depth; l++) {
+        nninit_probe_layer *y = &r->layers[l];
+        mean_var(p.pre[l], B * W, &y->pre_mean, &y->pre_var);
+        mean_var(p.act[l], B * W, &y->act_mean, &y->act_var);
+        double prev = l ? r->layers[l - 1].pre_var : r->input_var;
+        y->fwd_gain = prev > 0 ? y->pre_var / prev : (double)NAN;
+        y->frac_dead = y->frac_saturated = (double)NAN;
+        const float *a = p.act[l];
+        const float *in = l ? p.act[l - 1] : p.x;
+        int64_t cnt = 0;
+        for (int64_t i = 0; i < B * W; i++) {
+            float v = has_skip(&p, l) ? a[i] - in[i] : a[i]; /* the activation's own output */
+            if (opts->act == NNINIT_ACT_RELU)
+                cnt += v == 0.0f;
+            else if (opts->act == NNINIT_ACT_TANH)
+                cnt += fabsf(v) > 0.99f;
+            else if (opts->act == NNINIT_ACT_SIGMOID)
+                cnt += v < 0.01f || v > 0.99f;
+        }
+        if (opts->act == NNINIT_ACT_RELU)
+            y->frac_dead = (double)cnt / (double)(B * W);
+        else if (opts->act == NNINIT_ACT_TANH || opts->act == NNINIT_ACT_SIGMOID)
+            y->frac_saturated = (double)cnt / (double)(B * W);
+        if ((s = count_distinct(&p, l, &y->distinct_before, err)) != NNINIT_OK)
+            goto fail;
+        y->distinct_after = -1;
+    }
+    grad_ctx gk = {&p, r};
+    backward(&p, record_grads, &gk);
+    predict(&p, r);
+    if (p.depth >= 2) {
+        const double tiny = 1e-300;
+        double fr = (r->layers[p.depth - 1].pre_var + tiny) / (r->layers[0].pre_var + tiny);
+        double br = (r->layers[0].grad_in_var + tiny) / (r->layers[p.depth - 1].grad_in_var + tiny);
+        r->fwd_gain_geo = pow(fr, 1.0 / (p.depth - 1));
+        r->bwd_gain_geo = pow(br, 1.0 / (p.depth - 1));
+        r->fwd_verdict = verdict(fr);
+        r->bwd_verdict = verdict(br);
+    } else {
+        r->fwd_gain_geo = r->bwd_gain_geo = (double)NAN;
+        r->fwd_verdict = r->bwd_verdict = NNINIT_VERDICT_STABLE;
+    }
+    if (opts->jacobian_samples > 0 && (s = jacobian(&p, r, err)) != NNINIT_OK)
+        goto fail;
+    if (opts->train_steps > 0) {
+        double loss;
+        if ((s = train_steps(&p, &loss, err)) != NNINIT_OK)
+            goto fail;
+        for (int l = 0; l < p.depth; l++)
+            if ((s = count_distinct(&p, l, &r->layers[l].distinct_after, err)) != NNINIT_OK)
+                goto fail;
+    }
+    probe_free(&p);
+    *out = r;
+    return NNINIT_OK;
+fail:
+    probe_free(&p);
+    nninit_probe_result_free(r);
+    return s;
+}

@@ -1,0 +1,273 @@
+/* The signal-propagation probe: measured statistics against analytic
+ * expectations (linear nets, the ReLU recursion), the Jacobian of an
+ * orthogonal layer, distinct-unit counts, verdicts and bad options. */
+#include "util.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static nninit_probe_result *run(nninit_probe_opts *o)
+{
+    nninit_probe_result *r = NULL;
+    nninit_err err;
+    assert_ok(nninit_probe_run(o, &r, &err), &err);
+    assert_non_null(r);
+    return r;
+}
+
+/* Linear net, orthogonal square weights: ||x W|| = ||x|| exactly, so every
+ * layer's second moment equals the input's up to float32 rounding (~1e-6).
+ * The reported variance is centred: it differs from the second moment by
+ * mean^2, and the mean of B*W = 65536 entries of unit variance is within 4
+ * standard deviations 4/256 = 0.016 of 0, so mean^2 < 2.5e-4. Gradients: W^T
+ * is orthogonal too, so every layer's input gradient has the output's
+ * second moment. */
+static void test_linear_orthogonal_exact(void **state)
+{
+    (void)state;
+    nninit_probe_opts o = nninit_probe_opts_default();
+    o.depth = 8, o.width = 256, o.batch = 256, o.act = NNINIT_ACT_LINEAR, o.kernel_init = "orthogonal";
+    nninit_probe_result *r = run(&o);
+    for (int l = 0; l < o.depth; l++) {
+        assert_close(r->layers[l].pre_var, r->input_var, 3e-4);
+        assert_close(r->layers[l].grad_in_var, r->layers[o.depth - 1].grad_out_var, 3e-4);
+        assert_close(r->layers[l].pred_pre_var, r->input_m2, 1e-12);
+    }
+    assert_int_equal(r->fwd_verdict, NNINIT_VERDICT_STABLE);
+    assert_int_equal(r->bwd_verdict, NNINIT_VERDICT_STABLE);
+    nninit_probe_result_free(r);
+}
+
+/*
+ * Linear net with Gaussian weights of variance sw2/n: E[Var(h_l)] = sw2^l
+ * E[x^2]. Tolerance: given the layer input X (B rows, here B = n), the sum
+ * of squares of X W over W's n independent columns has relative variance
+ * 2 tr(A^2) / (n tr(A)^2) with A = X^T X, and tr(A^2)/tr(A)^2 = 2/n for a
+ * square Wishart A (Marchenko-Pastur, ratio 1): relative std 2/n per layer,
+ * 2 sqrt(L)/n after L layers = 0.025 for n = 256, L = 10. We allow 4 of
+ * those (0.1 in log). A factor-2 error in the variance (log 0.69) fails.
+ */
+static void test_linear_gaussian_vs_theory(void **state)
+{
+    (void)state;
+    const char *specs[] = {"glorot_normal", "RandomNormal(stddev=0.0625)", "he_normal"};
+    const double sw2[] = {1.0, 1.0, 2.0}; /* 0.0625^2 * 256 = 1 */
+    for (int k = 0; k < 3; k++) {
+        nninit_probe_opts o = nninit_probe_opts_default();
+        o.depth = 10, o.width = 256, o.batch = 256, o.act = NNINIT_ACT_LINEAR, o.kernel_init = specs[k];
+        nninit_probe_result *r = run(&o);
+        for (int l = 0; l < o.depth; l++) {
+            double expect = pow(sw2[k], l + 1) * r->input_m2, tol = 4 * 2 * sqrt(l + 1.0) / 256;
+            assert_close(log(r->layers[l].pre_var / expect), 0, tol);
+            assert_rel_close(r->layers[l].pred_pre_var, expect, 1e-9);
+            if (l >= 1) /* the wrong formula (twice the variance) is excluded */
+                assert_true(fabs(log(r->layers[l].pre_var / (2 * expect))) > tol);
+            /* backward: each layer multiplies the gradient variance by sw2 */
+            double g = pow(sw2[k], o.depth - l) * r->layers[o.depth - 1].grad_out_var;
+            assert_close(log(r->layers[l].grad_in_var / g), 0, 4 * 2 * sqrt(o.depth - l + 0.0) / 256);
+        }
+        assert_int_equal(r->fwd_verdict, k == 2 ? NNINIT_VERDICT_EXPLODING : NNINIT_VERDICT_STABLE);
+        nninit_probe_result_free(r);
+    }
+}
+
+/*
+ * ReLU, He normal, width 512, batch 128: the mean-field recursion q^l =
+ * sw2 q^{l-1}/2 + sb2 (exact for infinite width). Tolerance: as above the
+ * relative variance of a layer's sum of squares is 2 tr(A^2) / (n tr(A)^2),
+ * A = X^T X; ReLU outputs share a mean direction holding E[a]^2 / E[a^2] =
+ * 1/pi of the energy, so tr(A^2)/tr(A)^2 >= 1/pi^2 however large the batch:
+ * per layer about 2/n (1/pi^2 + (1 - 1/pi)^2 (1/B + 1/n)) = 4.1e-4, a std
+ * of 0.020 that adds up as 0.020 sqrt(l). We allow 4 of those. The factor
+ * 1/2 of the ReLU map is checked by requiring that q without it (2^l times
+ * larger, log 0.69 l) be rejected.
+ */
+static void test_relu_recursion(void **state)
+{
+    (void)state;
+    nninit_probe_opts o = nninit_probe_opts_default();
+    o.depth = 6, o.width = 512, o.batch = 128, o.act = NNINIT_ACT_RELU, o.kernel_init = "he_normal";
+    o.bias_init = "RandomNormal(stddev=0.3)";
+    nninit_probe_result *r = run(&o);
+    double q = r->input_m2;
+    for (int l = 0; l < o.depth; l++) {
+        q = (l == 0 ? 2.0 * q : 2.0 * q / 2) + 0.09;
+        assert_rel_close(r->layers[l].pred_pre_var, q, 1e-9);
+        double tol = 4 * 0.020 * sqrt(l + 1.0);
+        assert_close(log(r->layers[l].pre_var / q), 0, tol);
+        if (l >= 1)
+            assert_true(fabs(log(r->layers[l].pre_var / (q * pow(2, l)))) > tol);
+        /* half the units are dead: binomial std sqrt(0.25 / (B W)) = 0.002, plus
+         * the per-unit bias shifting each unit's rate: allow 0.03 */
+        assert_close(r->layers[l].frac_dead, 0.5, 0.03);
+        assert_true(isnan(r->layers[l].frac_saturated));
+    }
+    nninit_probe_result_free(r);
+}
+
+/* tanh at width 512: measured gradient variance next to the prediction
+ * sw2 E[tanh'(h)^2] per layer (ordered phase: it shrinks going back).
+ * tanh is odd, so no shared mean direction: relative std per layer about
+ * sqrt(2 (1/B + 1/n) / n) = 0.006, 0.018 after 8 layers; 0.1 is 5.6 of
+ * those. */
+static void test_tanh_backward_vs_theory(void **state)
+{
+    (void)state;
+    nninit_probe_opts o = nninit_probe_opts_default();
+    o.depth = 8, o.width = 512, o.batch = 128, o.act = NNINIT_ACT_TANH, o.kernel_init = "glorot_normal";
+    nninit_probe_result *r = run(&o);
+    for (int l = 0; l < o.depth; l++) {
+        assert_close(log(r->layers[l].act_var / r->layers[l].pred_act_var), 0, 0.1);
+        assert_close(log(r->layers[l].grad_in_var / r->layers[l].pred_grad_in_var), 0, 0.1);
+    }
+    nninit_probe_result_free(r);
+}
+
+/* One orthogonal layer with a linear activation: J = W^T, every singular
+ * value 1 (float32 rounding: ~1e-6 per entry, 1e-5 allowed). */
+static void test_jacobian_orthogonal(void **state)
+{
+    (void)state;
+    nninit_probe_opts o = nninit_probe_opts_default();
+    o.depth = 1, o.width = 64, o.batch = 8, o.act = NNINIT_ACT_LINEAR, o.kernel_init = "orthogonal";
+    o.jacobian_samples = 3;
+    nninit_probe_result *r = run(&o);
+    assert_int_equal(r->n_sv, 3 * 64);
+    for (int64_t i = 0; i < r->n_sv; i++)
+        assert_close(r->sv[i], 1.0, 1e-5);
+    assert_close(r->sv_mean_sq, 1.0, 2e-5);
+    assert_close(r->pred_sv_mean_sq, 1.0, 1e-12);
+    nninit_probe_result_free(r);
+    /* gaussian weights spread the spectrum: max/min far from 1 */
+    o.kernel_init = "glorot_normal";
+    r = run(&o);
+    assert_true(r->sv_max > 1.5 && r->sv_min < 0.5);
+    nninit_probe_result_free(r);
+    /* deep linear orthogonal: still all ones (dynamical isometry) */
+    o.depth = 20, o.kernel_init = "orthogonal", o.jacobian_samples = 1;
+    r = run(&o);
+    for (int64_t i = 0; i < r->n_sv; i++)
+        assert_close(r->sv[i], 1.0, 1e-4);
+    nninit_probe_result_free(r);
+    /* tanh: J = W^T D per layer; mean square singular value near
+     * prod_l sw2 E[tanh'^2] (exact in expectation over W; 64 x 64 at 4
+     * layers and 8 rows: allow 25%) */
+    o.depth = 4, o.act = NNINIT_ACT_TANH, o.kernel_init = "glorot_normal", o.jacobian_samples = 8;
+    r = run(&o);
+    assert_close(log(r->sv_mean_sq / r->pred_sv_mean_sq), 0, 0.25);
+    nninit_probe_result_free(r);
+}
+
+static void test_symmetry_counts(void **state)
+{
+    (void)state;
+    nninit_probe_opts o = nninit_probe_opts_default();
+    o.depth = 4, o.width = 32, o.batch = 16, o.kernel_init = "zeros", o.train_steps = 5, o.lr = 0.1;
+    const nninit_act acts[] = {NNINIT_ACT_RELU, NNINIT_ACT_TANH};
+    for (int k = 0; k < 2; k++) {
+        o.act = acts[k];
+        nninit_probe_result *r = run(&o);
+        /* every hidden layer gets zero weight and bias gradients (the next
+         * layer's weights are 0); only the output layer's biases move */
+        for (int l = 0; l < o.depth; l++) {
+            assert_int_equal(r->layers[l].distinct_before, 1);
+            if (l + 1 < o.depth)
+                assert_int_equal(r->layers[l].distinct_after, 1);
+        }
+        nninit_probe_result_free(r);
+    }
+    /* a constant init: the hidden layers stay symmetric under SGD, the last
+     * layer (which sees a different target per unit) does not */
+    o.act = NNINIT_ACT_TANH, o.kernel_init = "Constant(value=0.1)";
+    nninit_probe_result *r = run(&o);
+    for (int l = 0; l < o.depth; l++)
+        assert_int_equal(r->layers[l].distinct_before, 1);
+    for (int l = 0; l + 1 < o.depth; l++)
+        assert_int_equal(r->layers[l].distinct_after, 1);
+    assert_int_equal(r->layers[o.depth - 1].distinct_after, 32);
+    nninit_probe_result_free(r);
+    /* random init: every unit distinct */
+    o.kernel_init = "glorot_uniform", o.train_steps = 0;
+    r = run(&o);
+    for (int l = 0; l < o.depth; l++) {
+        assert_int_equal(r->layers[l].distinct_before, 32);
+        assert_int_equal(r->layers[l].distinct_after, -1);
+    }
+    nninit_probe_result_free(r);
+}
+
+static void test_bn_residual_and_labels(void **state)
+{
+    (void)state;
+    nninit_probe_opts o = nninit_probe_opts_default();
+    o.depth = 5, o.width = 64, o.batch = 64, o.act = NNINIT_ACT_RELU, o.kernel_init = "RandomNormal(stddev=1.0)";
+    o.bn = 1;
+    nninit_probe_result *r = run(&o);
+    /* batch norm makes each unit's pre-activation unit variance: var/(var + 1e-3) */
+    for (int l = 0; l < o.depth; l++) {
+        assert_close(r->layers[l].pre_var, 1.0, 2e-3);
+        assert_true(isnan(r->layers[l].pred_pre_var));
+    }
+    nninit_probe_result_free(r);
+    o.bn = 0, o.residual = 1, o.act = NNINIT_ACT_LINEAR, o.kernel_init = "zeros";
+    /* zero branches: a_l = a_{l-1} = x exactly */
+    r = run(&o);
+    for (int l = 0; l < o.depth; l++)
+        assert_close(r->layers[l].act_var, r->input_var, 1e-12);
+    nninit_probe_result_free(r);
+    /* labels: cross-entropy through a head; at zeros init logits are 0 and
+     * the loss is log(n_classes) exactly */
+    int32_t labels[64];
+    for (int i = 0; i < 64; i++)
+        labels[i] = i % 10;
+    o.residual = 0, o.labels = labels, o.n_classes = 10, o.kernel_init = "zeros";
+    r = run(&o);
+    assert_close(r->loss, log(10.0), 1e-6);
+    nninit_probe_result_free(r);
+}
+
+static void test_bad_options(void **state)
+{
+    (void)state;
+    nninit_probe_result *r = NULL;
+    nninit_err err;
+    nninit_probe_opts o = nninit_probe_opts_default();
+    o.depth = 0;
+    assert_int_equal(nninit_probe_run(&o, &r, &err), NNINIT_EINVAL);
+    assert_null(r);
+    o = nninit_probe_opts_default();
+    o.act = NNINIT_ACT_SOFTMAX;
+    assert_int_equal(nninit_probe_run(&o, &r, &err), NNINIT_EUNSUPPORTED);
+    o = nninit_probe_opts_default();
+    o.bn = 1, o.jacobian_samples = 1;
+    assert_int_equal(nninit_probe_run(&o, &r, &err), NNINIT_EUNSUPPORTED);
+    o = nninit_probe_opts_default();
+    o.kernel_init = "glorot_unifrom";
+    assert_int_equal(nninit_probe_run(&o, &r, &err), NNINIT_ENOTFOUND);
+    o = nninit_probe_opts_default();
+    int32_t labels[4] = {0, 1, 2, 7};
+    o.batch = 4, o.labels = labels, o.n_classes = 5;
+    assert_int_equal(nninit_probe_run(&o, &r, &err), NNINIT_EINVAL);
+    assert_non_null(strstr(err.msg, "label 7"));
+    /* overflow is reported, not returned as inf */
+    o = nninit_probe_opts_default();
+    o.depth = 200, o.width = 16, o.batch = 4, o.act = NNINIT_ACT_LINEAR, o.kernel_init = "RandomNormal(stddev=3.0)";
+    assert_int_equal(nninit_probe_run(&o, &r, &err), NNINIT_ENUMERIC);
+    assert_int_equal(nninit_probe_run(NULL, &r, &err), NNINIT_EMISUSE);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_linear_orthogonal_exact),
+        cmocka_unit_test(test_linear_gaussian_vs_theory),
+        cmocka_unit_test(test_relu_recursion),
+        cmocka_unit_test(test_tanh_backward_vs_theory),
+        cmocka_unit_test(test_jacobian_orthogonal),
+        cmocka_unit_test(test_symmetry_counts),
+        cmocka_unit_test(test_bn_residual_and_labels),
+        cmocka_unit_test(test_bad_options),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
