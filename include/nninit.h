@@ -181,6 +181,11 @@ typedef enum nninit_init_kind {
     NNINIT_TORCH_KAIMING_NORMAL,
     NNINIT_TORCH_ORTHOGONAL,
     NNINIT_TORCH_SPARSE,
+    /* nninit extensions (what neither framework has) */
+    NNINIT_DELTA_ORTHOGONAL,   /* Xiao et al. 2018: orthogonal (in, out) at the kernel centre, any rank >= 2 */
+    NNINIT_IDENTITY_RECURRENT, /* Le et al. 2015 (IRNN): gain * I in every gate block of a fused recurrent kernel */
+    NNINIT_SCALED_RESIDUAL,    /* GPT-2: N(0, std / sqrt(branches * num_layers)) for residual projections */
+    NNINIT_FIXUP,              /* Zhang et al. 2019: He normal times num_layers^(-1/(2m-2)) */
     NNINIT_INIT_KIND_COUNT
 } nninit_init_kind;
 
@@ -233,6 +238,9 @@ typedef struct nninit_init {
     int has_sparsity;           /* sparse_: sparsity was given (no default) */
     int has_seed;               /* a Keras config "seed" was given */
     uint64_t seed;
+    int64_t num_layers;         /* scaled_residual, fixup: residual branches in the network (L) */
+    int64_t branches;           /* scaled_residual: residual additions per layer (2 in GPT-2) */
+    int64_t fixup_m;            /* fixup: layers per residual branch (m >= 2) */
     int n_input_axes, n_output_axes; /* Keras >= 3.15 VarianceScaling axes; 0 = rank rule */
     int input_axes[NNINIT_MAX_AXES], output_axes[NNINIT_MAX_AXES];
 } nninit_init;
@@ -244,7 +252,8 @@ NNINIT_API nninit_init nninit_init_default(nninit_init_kind kind);
  * function name with underscore ("kaiming_uniform_"). */
 NNINIT_API const char *nninit_init_kind_name(nninit_init_kind kind);
 
-/* Keras class name ("GlorotUniform") or NULL for torch-only kinds. */
+/* Class name for serialization: Keras' ("GlorotUniform"), nninit's for the
+ * extensions ("DeltaOrthogonal", module "nninit"), NULL for torch kinds. */
 NNINIT_API const char *nninit_init_kind_class(nninit_init_kind kind);
 
 /* Resolves any accepted name: snake_case ids, CamelCase class names, every
@@ -300,7 +309,9 @@ typedef enum nninit_prim_kind {
     NNINIT_PRIM_ORTHOGONAL,   /* gain * Q of a (rows, cols) flattening */
     NNINIT_PRIM_EYE,          /* gain * eye(rows, cols) */
     NNINIT_PRIM_DIRAC,        /* torch dirac_(groups) */
-    NNINIT_PRIM_SPARSE        /* N(0, std) with ceil(sparsity*rows) zeros per column */
+    NNINIT_PRIM_SPARSE,       /* N(0, std) with ceil(sparsity*rows) zeros per column */
+    NNINIT_PRIM_BLOCK_EYE,    /* gain * I in each (min, min) block of a (rows, cols) matrix */
+    NNINIT_PRIM_DELTA_ORTHOGONAL /* gain * orthogonal (rows=in, cols=out) at the kernel centre */
 } nninit_prim_kind;
 
 /* The primitive an initializer reduces to for one shape, with parameters
@@ -314,7 +325,8 @@ typedef struct nninit_prim {
     double a, b;                /* TRUNC_NORMAL bounds */
     double gain;                /* ORTHOGONAL, EYE */
     int64_t rows, cols;         /* ORTHOGONAL (flattened), EYE, SPARSE */
-    int torch_flatten;          /* ORTHOGONAL: 1 = rows = dim0 (torch), 0 = cols = last dim (Keras) */
+    int torch_flatten;          /* ORTHOGONAL: 1 = rows = dim0 (torch), 0 = cols = last dim (Keras);
+                                   DELTA_ORTHOGONAL: 1 = torch layout (out, in, *k), 0 = Keras (*k, in, out) */
     int64_t groups;             /* DIRAC */
     double sparsity;            /* SPARSE */
     double expected_std;        /* std of the values this primitive produces */
@@ -1158,6 +1170,75 @@ typedef struct nninit_probe_result {
 NNINIT_API nninit_status nninit_probe_run(const nninit_probe_opts *opts, nninit_probe_result **out,
                                           nninit_err *err);
 NNINIT_API void nninit_probe_result_free(nninit_probe_result *r);
+
+/* ------------------------------------------------------------------------ */
+/* Whole models: Keras model JSON, PyTorch module recipes, nninit specs      */
+/* ------------------------------------------------------------------------ */
+
+/* The tensors of a model, each with its initializer, in the order the
+ * framework lists them (PyTorch state_dict order; Keras variable order). */
+typedef struct nninit_model nninit_model;
+
+typedef struct nninit_model_tensor {
+    const char *name;        /* "0.weight", "dense/kernel"; lives until nninit_model_free */
+    nninit_shape shape;
+    nninit_layout layout;
+    nninit_init init;
+    const char *spec;        /* the initializer as written in the source */
+    int is_int64;            /* an int64 counter of zeros (BatchNorm num_batches_tracked) */
+} nninit_model_tensor;
+
+/*
+ * A PyTorch module recipe such as
+ *   Sequential(Linear(784, 256), ReLU(), Linear(256, 10))
+ * with Linear, Conv1d/2d/3d, ConvTranspose1d/2d/3d, Embedding, RNN, LSTM,
+ * GRU, BatchNorm1d/2d/3d, LayerNorm, MultiheadAttention, nested
+ * Sequential, and parameter-free modules (ReLU, Dropout, Flatten, ...).
+ * Arguments are positional or keyword, as in PyTorch 1.13; each module's
+ * reset_parameters defaults and state_dict names apply.
+ * NNINIT_EINVAL with the position of the first problem.
+ */
+NNINIT_API nninit_status nninit_model_from_torch(const char *recipe, nninit_model **out, nninit_err *err);
+
+/* A Keras 3 model JSON (model.to_json(), or config.json of a .keras file):
+ * Sequential or Functional. Every *_initializer is taken as written. */
+NNINIT_API nninit_status nninit_model_from_keras(const char *json, nninit_model **out, nninit_err *err);
+
+/* nninit's own model spec:
+ *   {"layout": "keras", "tensors": [{"name": "w", "shape": [784, 256],
+ *    "init": "he_normal", "layout": "torch"}, ...],
+ *    "overrides": {"w": "zeros"}}
+ * "init" is any nninit_init_parse SPEC (string or Keras JSON object). */
+NNINIT_API nninit_status nninit_model_from_spec(const char *json, nninit_model **out, nninit_err *err);
+
+NNINIT_API void nninit_model_free(nninit_model *m);
+NNINIT_API size_t nninit_model_count(const nninit_model *m);
+/* Tensor i (0 <= i < count) or NULL. */
+NNINIT_API const nninit_model_tensor *nninit_model_tensor_at(const nninit_model *m, size_t i, nninit_model_tensor *buf);
+
+/* Replaces the initializer of tensor `name` (NNINIT_ENOTFOUND if absent). */
+NNINIT_API nninit_status nninit_model_override(nninit_model *m, const char *name, const char *spec, nninit_err *err);
+
+typedef struct nninit_model_opts {
+    nninit_rng_kind rng;        /* philox: stream = nninit_stream_from_name(name);
+                                   torch kinds: one generator drawn in construction order */
+    uint64_t seed;
+    nninit_file_dtype dtype;    /* F32 (default), F64, BF16, F16 (generated in F32, rounded once) */
+    nninit_write_opts write;    /* format, shards; metadata NULL = nninit provenance */
+    int threads;                /* 0 = all CPUs */
+} nninit_model_opts;
+
+/* philox, seed NNINIT_DEFAULT_SEED, F32, safetensors. */
+NNINIT_API nninit_model_opts nninit_model_opts_default(void);
+
+/* Generates every tensor and writes the file(s). safetensors __metadata__
+ * (when opts->write.metadata is NULL): format "pt", nninit.version,
+ * nninit.stream_version, nninit.rng, nninit.seed, nninit.source,
+ * nninit.layout (when all tensors share one), nninit.specs (JSON: name ->
+ * initializer). With a torch generator every tensor is held in memory
+ * before writing (the draw order is not the file order). */
+NNINIT_API nninit_status nninit_model_write(const nninit_model *m, const char *path, const nninit_model_opts *opts,
+                                            nninit_err *err);
 
 #ifdef __cplusplus
 }

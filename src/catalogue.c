@@ -47,6 +47,10 @@ static const kind_info KINDS[NNINIT_INIT_KIND_COUNT] = {
     [NNINIT_TORCH_KAIMING_NORMAL] = {"kaiming_normal_", NULL},
     [NNINIT_TORCH_ORTHOGONAL] = {"orthogonal_", NULL},
     [NNINIT_TORCH_SPARSE] = {"sparse_", NULL},
+    [NNINIT_DELTA_ORTHOGONAL] = {"delta_orthogonal", "DeltaOrthogonal"},
+    [NNINIT_IDENTITY_RECURRENT] = {"identity_recurrent", "IdentityRecurrent"},
+    [NNINIT_SCALED_RESIDUAL] = {"scaled_residual", "ScaledResidual"},
+    [NNINIT_FIXUP] = {"fixup", "Fixup"},
 };
 
 /* Every other accepted spelling. Bare names shared by both frameworks
@@ -66,6 +70,7 @@ static const struct { const char *alias; nninit_init_kind kind; } ALIASES[] = {
     {"kaiming_uniform", NNINIT_TORCH_KAIMING_UNIFORM},
     {"kaiming_normal", NNINIT_TORCH_KAIMING_NORMAL},
     {"sparse", NNINIT_TORCH_SPARSE},
+    {"irnn", NNINIT_IDENTITY_RECURRENT},
 };
 
 const char *nninit_init_kind_name(nninit_init_kind kind)
@@ -154,6 +159,15 @@ nninit_init nninit_init_default(nninit_init_kind kind)
         in.b = 2.0;
         break;
     case NNINIT_TORCH_SPARSE: in.stddev = 0.01; break;
+    case NNINIT_SCALED_RESIDUAL:
+        in.stddev = 0.02; /* GPT-2's base std */
+        in.num_layers = 12;
+        in.branches = 2; /* attention and MLP each add to the residual stream */
+        break;
+    case NNINIT_FIXUP:
+        in.num_layers = 1;
+        in.fixup_m = 2;
+        break;
     default: break;
     }
     return in;
@@ -244,6 +258,20 @@ nninit_status nninit_init_validate(const nninit_init *in, nninit_err *err)
     case NNINIT_TORCH_DIRAC:
         if (in->groups < 1)
             return nninit__err(err, NNINIT_EINVAL, "%s: groups is %" PRId64 "; it must be >= 1", name, in->groups);
+        break;
+    case NNINIT_SCALED_RESIDUAL:
+        if (in->stddev < 0)
+            return nninit__err(err, NNINIT_EINVAL, "%s: stddev is %g; it must be >= 0", name, in->stddev);
+        if (in->num_layers < 1 || in->branches < 1)
+            return nninit__err(err, NNINIT_EINVAL, "%s: num_layers and branches must be >= 1", name);
+        break;
+    case NNINIT_FIXUP:
+        if (in->num_layers < 1)
+            return nninit__err(err, NNINIT_EINVAL, "%s: num_layers is %" PRId64 "; it must be >= 1", name,
+                               in->num_layers);
+        if (in->fixup_m < 2)
+            return nninit__err(err, NNINIT_EINVAL, "%s: m is %" PRId64 "; a residual branch needs m >= 2 layers",
+                               name, in->fixup_m);
         break;
     default: break;
     }
@@ -384,7 +412,7 @@ nninit_status nninit_resolve(const nninit_init *in, const nninit_shape *shape, n
     case NNINIT_VARIANCE_SCALING: case NNINIT_GLOROT_NORMAL: case NNINIT_GLOROT_UNIFORM:
     case NNINIT_HE_NORMAL: case NNINIT_HE_UNIFORM: case NNINIT_LECUN_NORMAL: case NNINIT_LECUN_UNIFORM:
     case NNINIT_TORCH_XAVIER_UNIFORM: case NNINIT_TORCH_XAVIER_NORMAL:
-    case NNINIT_TORCH_KAIMING_UNIFORM: case NNINIT_TORCH_KAIMING_NORMAL:
+    case NNINIT_TORCH_KAIMING_UNIFORM: case NNINIT_TORCH_KAIMING_NORMAL: case NNINIT_FIXUP:
         needs_fans = 1;
         break;
     default: break;
@@ -560,6 +588,47 @@ nninit_status nninit_resolve(const nninit_init *in, const nninit_shape *shape, n
             p.expected_std = in->stddev * sqrt((double)(p.rows - zeros) / (double)p.rows);
         }
         break;
+    case NNINIT_DELTA_ORTHOGONAL: {
+        if ((st = need_rank(in, shape, 2, NNINIT_MAX_DIMS, err)) != NNINIT_OK)
+            return st;
+        int nd = shape->ndim;
+        p.kind = NNINIT_PRIM_DELTA_ORTHOGONAL;
+        p.gain = in->gain;
+        p.torch_flatten = layout == NNINIT_LAYOUT_TORCH;
+        p.rows = layout == NNINIT_LAYOUT_TORCH ? shape->dim[1] : shape->dim[nd - 2]; /* in */
+        p.cols = layout == NNINIT_LAYOUT_TORCH ? shape->dim[0] : shape->dim[nd - 1]; /* out */
+        p.expected_std = fabs(in->gain) * sqrt((double)(p.rows < p.cols ? p.rows : p.cols) / (double)numel);
+        break;
+    }
+    case NNINIT_IDENTITY_RECURRENT: {
+        if ((st = need_rank(in, shape, 2, 2, err)) != NNINIT_OK)
+            return st;
+        int64_t r = shape->dim[0], c = shape->dim[1];
+        int64_t lo = r < c ? r : c, hi = r < c ? c : r;
+        if (hi % lo != 0)
+            return nninit__err(err, NNINIT_EINVAL,
+                               "identity_recurrent: shape [%" PRId64 ", %" PRId64 "] is not a stack of square gate "
+                               "blocks; the larger dimension must be a multiple of the smaller",
+                               r, c);
+        p.kind = NNINIT_PRIM_BLOCK_EYE;
+        p.gain = in->gain;
+        p.rows = r;
+        p.cols = c;
+        break;
+    }
+    case NNINIT_SCALED_RESIDUAL:
+        p.kind = NNINIT_PRIM_NORMAL;
+        p.std = in->stddev / sqrt((double)in->branches * (double)in->num_layers);
+        p.expected_std = p.std;
+        break;
+    case NNINIT_FIXUP: {
+        /* He normal (untruncated, fan_in) rescaled by L^(-1/(2m-2)) */
+        double he = sqrt(2.0 / fmax(1.0, (double)fi));
+        p.kind = NNINIT_PRIM_NORMAL;
+        p.std = he * pow((double)in->num_layers, -1.0 / (2.0 * (double)in->fixup_m - 2.0));
+        p.expected_std = p.std;
+        break;
+    }
     default:
         return nninit__err(err, NNINIT_EINVAL, "initializer kind %d is not in the catalogue", (int)in->kind);
     }

@@ -61,6 +61,13 @@ static double dirac_value(const nninit_prim *p, const nninit_shape *shape, int64
     return (coord[1] == d && d < lim) ? 1.0 : 0.0;
 }
 
+/* identity_recurrent: gain * I in each square block of a stacked-gate matrix */
+static double block_eye_value(const nninit_prim *p, int64_t idx)
+{
+    int64_t r = idx / p->cols, c = idx % p->cols;
+    return (p->rows <= p->cols ? c % p->rows == r : r % p->cols == c) ? p->gain : 0.0;
+}
+
 typedef struct job {
     const nninit_prim *prim;
     const nninit_shape *shape;
@@ -97,6 +104,10 @@ static void run_elementwise(const job *j)
     case NNINIT_PRIM_DIRAC:
         for (size_t i = 0; i < n; i++)
             put(j->dtype, j->out, i, dirac_value(p, j->shape, j->begin + (int64_t)i));
+        break;
+    case NNINIT_PRIM_BLOCK_EYE:
+        for (size_t i = 0; i < n; i++)
+            put(j->dtype, j->out, i, block_eye_value(p, j->begin + (int64_t)i));
         break;
     default: break;
     }
@@ -198,6 +209,44 @@ static nninit_status fill_orthogonal(const nninit_prim *p, const uint32_t key[2]
     return st;
 }
 
+/* delta_orthogonal: zeros except the kernel centre ((k-1)//2 on every
+ * spatial axis, as JAX's delta_orthogonal), which holds gain * H for H the
+ * Keras-flattened orthogonal (in, out) matrix drawn from the stream. */
+static nninit_status fill_delta_orthogonal(const nninit_prim *p, const nninit_shape *shape, const uint32_t key[2],
+                                           uint64_t stream, nninit_dtype dtype, void *out, nninit_err *err)
+{
+    size_t es = nninit_dtype_size(dtype);
+    int64_t numel = 1;
+    for (int k = 0; k < shape->ndim; k++)
+        numel *= shape->dim[k];
+    nninit_prim h = *p;
+    h.kind = NNINIT_PRIM_ORTHOGONAL;
+    h.torch_flatten = 0;
+    void *m = nninit__malloc_array((size_t)(p->rows * p->cols), es);
+    if (!m)
+        return nninit__err(err, NNINIT_ENOMEM, "delta_orthogonal: out of memory");
+    nninit_status st = fill_orthogonal(&h, key, stream, dtype, m, err);
+    if (st == NNINIT_OK) {
+        memset(out, 0, (size_t)numel * es);
+        /* offset of the centre tap and strides of (in, out) in the tensor */
+        int torch = p->torch_flatten, nd = shape->ndim;
+        int first_sp = torch ? 2 : 0, last_sp = torch ? nd - 1 : nd - 3;
+        int64_t stride[NNINIT_MAX_DIMS], centre = 0;
+        stride[nd - 1] = 1;
+        for (int k = nd - 2; k >= 0; k--)
+            stride[k] = stride[k + 1] * shape->dim[k + 1];
+        for (int k = first_sp; k <= last_sp; k++)
+            centre += (shape->dim[k] - 1) / 2 * stride[k];
+        int64_t s_in = torch ? stride[1] : stride[nd - 2], s_out = torch ? stride[0] : stride[nd - 1];
+        for (int64_t i = 0; i < p->rows; i++)
+            for (int64_t o = 0; o < p->cols; o++)
+                memcpy((char *)out + (size_t)(centre + i * s_in + o * s_out) * es,
+                       (char *)m + (size_t)(i * p->cols + o) * es, es);
+    }
+    free(m);
+    return st;
+}
+
 typedef struct keyed {
     uint64_t key;
     int64_t row;
@@ -277,13 +326,17 @@ nninit_status nninit_fill_range(const nninit_init *init, const nninit_shape *sha
                            (long long)begin, (long long)end, (long long)numel);
     if (begin == end)
         return NNINIT_OK;
-    if (p.kind == NNINIT_PRIM_ORTHOGONAL || p.kind == NNINIT_PRIM_SPARSE) {
+    if (p.kind == NNINIT_PRIM_ORTHOGONAL || p.kind == NNINIT_PRIM_SPARSE || p.kind == NNINIT_PRIM_DELTA_ORTHOGONAL) {
         size_t es = nninit_dtype_size(opts->dtype);
         void *whole = (begin == 0 && end == numel) ? out : nninit__malloc_array((size_t)numel, es);
         if (!whole)
             return nninit__err(err, NNINIT_ENOMEM, "out of memory for a %lld-element tensor", (long long)numel);
-        st = p.kind == NNINIT_PRIM_ORTHOGONAL ? fill_orthogonal(&p, rng->key, opts->stream, opts->dtype, whole, err)
-                                             : fill_sparse(&p, rng->key, opts->stream, opts->dtype, whole, err);
+        if (p.kind == NNINIT_PRIM_ORTHOGONAL)
+            st = fill_orthogonal(&p, rng->key, opts->stream, opts->dtype, whole, err);
+        else if (p.kind == NNINIT_PRIM_SPARSE)
+            st = fill_sparse(&p, rng->key, opts->stream, opts->dtype, whole, err);
+        else
+            st = fill_delta_orthogonal(&p, shape, rng->key, opts->stream, opts->dtype, whole, err);
         if (whole != out) {
             if (st == NNINIT_OK)
                 memcpy(out, (char *)whole + (size_t)begin * es, (size_t)(end - begin) * es);
@@ -305,6 +358,13 @@ nninit_status nninit_fill(const nninit_init *init, const nninit_shape *shape, co
         nninit_prim p;
         if ((st = nninit_resolve(init, shape, opts->layout, &p, err)) != NNINIT_OK)
             return st;
+        if (p.kind == NNINIT_PRIM_BLOCK_EYE) { /* draws nothing, like eye_ */
+            int64_t numel;
+            nninit_shape_numel(shape, &numel, NULL);
+            job j = {&p, shape, rng->key, 0, opts->dtype, 0, numel, out};
+            run_elementwise(&j);
+            return NNINIT_OK;
+        }
         return nninit__torch_fill(rng, init, &p, shape, opts->dtype, out, err);
     }
     int64_t numel;

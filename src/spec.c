@@ -49,6 +49,10 @@ static const param P_T_XAVIER[] = {{"gain", P_NUM, F(gain), 0}, {"generator", P_
 static const param P_T_KAIMING[] = {{"a", P_NUM, F(neg_slope), 0}, {"mode", P_MODE, F(mode), 0},
                                     {"nonlinearity", P_NL, F(nonlinearity), 0}, {"generator", P_NONE_ONLY, 0, 0}, END};
 static const param P_T_ORTHOGONAL[] = {{"gain", P_NUM, F(gain), 0}, {"generator", P_NONE_ONLY, 0, 0}, END};
+static const param P_DELTA[] = {{"gain", P_NUM, F(gain), 0}, END};
+static const param P_SCALED_RES[] = {{"stddev", P_NUM, F(stddev), 0}, {"num_layers", P_INT, F(num_layers), 0},
+                                     {"branches", P_INT, F(branches), 0}, END};
+static const param P_FIXUP[] = {{"num_layers", P_INT, F(num_layers), 0}, {"m", P_INT, F(fixup_m), 0}, END};
 static const param P_T_SPARSE[] = {{"sparsity", P_NUM, F(sparsity), 2}, {"std", P_NUM, F(stddev), 0}, {"generator", P_NONE_ONLY, 0, 0}, END};
 
 static const param *params_of(nninit_init_kind k)
@@ -71,6 +75,9 @@ static const param *params_of(nninit_init_kind k)
     case NNINIT_TORCH_KAIMING_UNIFORM: case NNINIT_TORCH_KAIMING_NORMAL: return P_T_KAIMING;
     case NNINIT_TORCH_ORTHOGONAL: return P_T_ORTHOGONAL;
     case NNINIT_TORCH_SPARSE: return P_T_SPARSE;
+    case NNINIT_DELTA_ORTHOGONAL: case NNINIT_IDENTITY_RECURRENT: return P_DELTA;
+    case NNINIT_SCALED_RESIDUAL: return P_SCALED_RES;
+    case NNINIT_FIXUP: return P_FIXUP;
     default: return P_NONE;
     }
 }
@@ -536,7 +543,7 @@ static nninit_status parse_json(const char *text, nninit_init *out, nninit_err *
     if (mod && !json_is_null(mod)) {
         const char *m = json_is_string(mod) ? json_string_value(mod) : "";
         if (strcmp(m, "keras.initializers") && strcmp(m, "keras.src.initializers") &&
-            strncmp(m, "keras.src.initializers.", 23) && strcmp(m, "nninit.torch")) {
+            strncmp(m, "keras.src.initializers.", 23) && strcmp(m, "nninit.torch") && strcmp(m, "nninit")) {
             st = nninit__err(err, NNINIT_EINVAL,
                              "initializer JSON: module '%s' is not keras.initializers; custom initializers are not "
                              "supported",
@@ -734,9 +741,9 @@ nninit_status nninit_init_to_json(const nninit_init *in, char **json, nninit_err
         return st;
     sbuf b = {NULL, 0, 0, 0};
     const char *cls = nninit_init_kind_class(in->kind);
-    int keras = cls != NULL;
-    sb_add(&b, "{\"module\": \"%s\", \"class_name\": \"%s\", \"config\": {", keras ? "keras.initializers" : "nninit.torch",
-           keras ? cls : nninit_init_kind_name(in->kind));
+    int keras = cls != NULL && in->kind < NNINIT_TORCH_UNIFORM;
+    sb_add(&b, "{\"module\": \"%s\", \"class_name\": \"%s\", \"config\": {",
+           keras ? "keras.initializers" : (cls ? "nninit" : "nninit.torch"), cls ? cls : nninit_init_kind_name(in->kind));
     switch (in->kind) {
     case NNINIT_CONSTANT:
         sb_add(&b, "\"value\": ");

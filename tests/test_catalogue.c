@@ -256,6 +256,22 @@ static void test_formulas(void **state)
     p = resolve("dirac_(groups=2)", S4(8, 3, 3, 3), T);
     assert_true(p.kind == NNINIT_PRIM_DIRAC && p.groups == 2);
 
+    /* extensions */
+    p = resolve("scaled_residual(num_layers=24)", S2(768, 768), K);
+    assert_true(p.kind == NNINIT_PRIM_NORMAL && p.std == 0.02 / sqrt(48.0));
+    p = resolve("ScaledResidual(stddev=0.01, num_layers=6, branches=1)", S2(8, 8), T);
+    assert_true(p.std == 0.01 / sqrt(6.0));
+    p = resolve("fixup(num_layers=16)", S4(3, 3, 64, 128), K); /* He (fan_in 576) * 16^(-1/2) */
+    assert_true(p.std == sqrt(2.0 / 576.0) * pow(16.0, -0.5));
+    p = resolve("Fixup(num_layers=8, m=3)", S2(100, 10), K);
+    assert_close(p.std, sqrt(2.0 / 100.0) * pow(8.0, -0.25), 1e-16);
+    p = resolve("irnn(gain=0.5)", S2(4, 16), K);
+    assert_true(p.kind == NNINIT_PRIM_BLOCK_EYE && p.gain == 0.5 && p.rows == 4 && p.cols == 16);
+    p = resolve("delta_orthogonal", S4(3, 3, 16, 32), K);
+    assert_true(p.kind == NNINIT_PRIM_DELTA_ORTHOGONAL && p.rows == 16 && p.cols == 32 && !p.torch_flatten);
+    p = resolve("delta_orthogonal", S4(32, 16, 3, 3), T);
+    assert_true(p.rows == 16 && p.cols == 32 && p.torch_flatten);
+
     /* swapped fans change the answer: the shape distinguishes them */
     nninit_prim q = resolve("he_normal", S2(64, 512), K);
     nninit_prim r = resolve("he_normal", S2(512, 64), K);
@@ -312,7 +328,8 @@ static void test_json_round_trip(void **state)
                            "constant_(val=1.5)", "ones_", "zeros_", "eye_", "dirac_(groups=2)",
                            "xavier_uniform_(gain=1.5)", "xavier_normal_", "kaiming_uniform_(a=2.23606797749979)",
                            "kaiming_normal_(mode='fan_out', nonlinearity='relu')", "orthogonal_(gain=0.5)",
-                           "sparse_(sparsity=0.1, std=0.02)"};
+                           "sparse_(sparsity=0.1, std=0.02)", "delta_orthogonal(gain=2)", "irnn(gain=0.1)",
+                           "scaled_residual(stddev=0.01, num_layers=3)", "fixup(num_layers=4, m=3)"};
     for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
         nninit_init a, b;
         nninit_err err;
@@ -391,6 +408,9 @@ static void test_spec_errors(void **state)
     expect_error("@/nonexistent/spec.json", NNINIT_ENOTFOUND, "cannot open");
     expect_error("kaiming_uniform_(a=True)", NNINIT_EINVAL, "booleans");
     expect_error("normal_(generator=5)", NNINIT_EINVAL, "can only be None");
+    expect_error("fixup(m=1)", NNINIT_EINVAL, "m >= 2");
+    expect_error("fixup(num_layers=0)", NNINIT_EINVAL, "num_layers is 0");
+    expect_error("scaled_residual(branches=0)", NNINIT_EINVAL, "must be >= 1");
 }
 
 static void test_shape_errors(void **state)
@@ -416,6 +436,10 @@ static void test_shape_errors(void **state)
     assert_non_null(strstr(err.msg, "not divisible by groups"));
     assert_ok(nninit_init_parse("sparse_(sparsity=0.5)", &in, &err), &err);
     assert_int_equal(nninit_resolve(&in, &s3, NNINIT_LAYOUT_TORCH, &p, &err), NNINIT_EINVAL);
+    assert_ok(nninit_init_parse("irnn", &in, &err), &err);
+    nninit_shape gates = S2(4, 10);
+    assert_int_equal(nninit_resolve(&in, &gates, NNINIT_LAYOUT_KERAS, &p, &err), NNINIT_EINVAL);
+    assert_non_null(strstr(err.msg, "multiple of the smaller"));
     /* torch kinds that need fans refuse < 2 dims as PyTorch does; Keras ones use (n, n) */
     assert_ok(nninit_init_parse("kaiming_uniform_", &in, &err), &err);
     assert_int_equal(nninit_resolve(&in, &s1, NNINIT_LAYOUT_TORCH, &p, &err), NNINIT_EINVAL);

@@ -321,6 +321,50 @@ static void test_orthogonal(void **state)
     free(w);
 }
 
+static void test_extensions(void **state)
+{
+    (void)state;
+    int64_t n;
+    /* identity_recurrent on a Keras LSTM recurrent kernel (u, 4u): I in every gate block */
+    float *e = gen("irnn(gain=0.5)", S2(3, 12), NNINIT_LAYOUT_KERAS, NNINIT_F32, 1, 0, 1, &n);
+    for (int r = 0; r < 3; r++)
+        for (int c = 0; c < 12; c++)
+            assert_true(e[r * 12 + c] == (c % 3 == r ? 0.5f : 0.0f));
+    free(e);
+    /* delta_orthogonal (Keras (3, 3, in 4, out 8)): zero off-centre, centre (1, 1) orthonormal rows */
+    double *d = gen("delta_orthogonal(gain=2)", S4(3, 3, 4, 8), NNINIT_LAYOUT_KERAS, NNINIT_F64, 3, 0, 1, &n);
+    for (int kh = 0; kh < 3; kh++)
+        for (int kw = 0; kw < 3; kw++)
+            for (int i = 0; i < 32; i++)
+                if (kh != 1 || kw != 1)
+                    assert_true(d[(kh * 3 + kw) * 32 + i] == 0.0);
+    const double *h = d + (1 * 3 + 1) * 32; /* (in 4, out 8) */
+    for (int a = 0; a < 4; a++)
+        for (int b = 0; b < 4; b++) {
+            double dot = 0;
+            for (int o = 0; o < 8; o++)
+                dot += h[a * 8 + o] * h[b * 8 + o];
+            assert_close(dot, a == b ? 4.0 : 0.0, 1e-12);
+        }
+    /* torch layout (out 8, in 4, 3, 3) carries the same centre matrix, transposed into (out, in) */
+    double *t = gen("delta_orthogonal(gain=2)", S4(8, 4, 3, 3), NNINIT_LAYOUT_TORCH, NNINIT_F64, 3, 0, 1, &n);
+    for (int o = 0; o < 8; o++)
+        for (int i = 0; i < 4; i++)
+            assert_true(t[((o * 4 + i) * 3 + 1) * 3 + 1] == h[i * 8 + o]);
+    free(d);
+    free(t);
+    /* even kernels: centre (k-1)//2 as JAX's delta_orthogonal */
+    float *ev = gen("delta_orthogonal", S4(2, 2, 2, 2), NNINIT_LAYOUT_KERAS, NNINIT_F32, 3, 0, 1, &n);
+    for (int i = 4; i < 16; i++)
+        assert_true(ev[i] == 0.0f);
+    free(ev);
+    /* scaled residual and fixup are normals with the documented std */
+    target tr = {D_NORMAL, 0, 0.02 / sqrt(24.0), 0, 0};
+    run_stat("scaled_residual(num_layers=12)", S2(1024, 1024), NNINIT_LAYOUT_KERAS, NNINIT_F32, tr, 0.0004 / 12);
+    target tf = {D_NORMAL, 0, sqrt(2.0 / 1024) / sqrt(16.0), 0, 0};
+    run_stat("fixup(num_layers=16)", S2(1024, 1024), NNINIT_LAYOUT_KERAS, NNINIT_F32, tf, 2.0 / 1024 / 4);
+}
+
 static void test_determinism(void **state)
 {
     (void)state;
@@ -413,6 +457,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keras_statistics), cmocka_unit_test(test_torch_statistics),
         cmocka_unit_test(test_structured),       cmocka_unit_test(test_orthogonal),
+        cmocka_unit_test(test_extensions),
         cmocka_unit_test(test_determinism),      cmocka_unit_test(test_subrange),
         cmocka_unit_test(test_fill_errors),
     };
