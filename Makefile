@@ -74,6 +74,12 @@ $(BUILD)/tests/%: tests/%.c $(STATIC) tests/util.h
 check: all $(TEST_BIN)
 	@NNINIT=$(CLI) BUILD=$(BUILD) sh tests/run.sh $(TEST_BIN)
 
+# make check-data: real Fashion-MNIST training (needs dataset-fashion-mnist or
+# NNINIT_DATA; about 3 minutes): accuracy target and zeros-init failure.
+.PHONY: check-data
+check-data: $(CLI)
+	@sh tests/check_data.sh $(CLI)
+
 asan:
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" LDFLAGS="-fsanitize=address,undefined" check
 
