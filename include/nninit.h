@@ -181,11 +181,6 @@ typedef enum nninit_init_kind {
     NNINIT_TORCH_KAIMING_NORMAL,
     NNINIT_TORCH_ORTHOGONAL,
     NNINIT_TORCH_SPARSE,
-    /* nninit extensions (what neither framework has) */
-    NNINIT_DELTA_ORTHOGONAL,   /* Xiao et al. 2018: orthogonal (in, out) at the kernel centre, any rank >= 2 */
-    NNINIT_IDENTITY_RECURRENT, /* Le et al. 2015 (IRNN): gain * I in every gate block of a fused recurrent kernel */
-    NNINIT_SCALED_RESIDUAL,    /* GPT-2: N(0, std / sqrt(branches * num_layers)) for residual projections */
-    NNINIT_FIXUP,              /* Zhang et al. 2019: He normal times num_layers^(-1/(2m-2)) */
     NNINIT_INIT_KIND_COUNT
 } nninit_init_kind;
 
@@ -238,9 +233,6 @@ typedef struct nninit_init {
     int has_sparsity;           /* sparse_: sparsity was given (no default) */
     int has_seed;               /* a Keras config "seed" was given */
     uint64_t seed;
-    int64_t num_layers;         /* scaled_residual, fixup: residual branches in the network (L) */
-    int64_t branches;           /* scaled_residual: residual additions per layer (2 in GPT-2) */
-    int64_t fixup_m;            /* fixup: layers per residual branch (m >= 2) */
     int n_input_axes, n_output_axes; /* Keras >= 3.15 VarianceScaling axes; 0 = rank rule */
     int input_axes[NNINIT_MAX_AXES], output_axes[NNINIT_MAX_AXES];
 } nninit_init;
@@ -252,8 +244,7 @@ NNINIT_API nninit_init nninit_init_default(nninit_init_kind kind);
  * function name with underscore ("kaiming_uniform_"). */
 NNINIT_API const char *nninit_init_kind_name(nninit_init_kind kind);
 
-/* Class name for serialization: Keras' ("GlorotUniform"), nninit's for the
- * extensions ("DeltaOrthogonal", module "nninit"), NULL for torch kinds. */
+/* Keras class name ("GlorotUniform") or NULL for torch-only kinds. */
 NNINIT_API const char *nninit_init_kind_class(nninit_init_kind kind);
 
 /* Resolves any accepted name: snake_case ids, CamelCase class names, every
@@ -309,9 +300,7 @@ typedef enum nninit_prim_kind {
     NNINIT_PRIM_ORTHOGONAL,   /* gain * Q of a (rows, cols) flattening */
     NNINIT_PRIM_EYE,          /* gain * eye(rows, cols) */
     NNINIT_PRIM_DIRAC,        /* torch dirac_(groups) */
-    NNINIT_PRIM_SPARSE,       /* N(0, std) with ceil(sparsity*rows) zeros per column */
-    NNINIT_PRIM_BLOCK_EYE,    /* gain * I in each (min, min) block of a (rows, cols) matrix */
-    NNINIT_PRIM_DELTA_ORTHOGONAL /* gain * orthogonal (rows=in, cols=out) at the kernel centre */
+    NNINIT_PRIM_SPARSE        /* N(0, std) with ceil(sparsity*rows) zeros per column */
 } nninit_prim_kind;
 
 /* The primitive an initializer reduces to for one shape, with parameters
@@ -325,8 +314,7 @@ typedef struct nninit_prim {
     double a, b;                /* TRUNC_NORMAL bounds */
     double gain;                /* ORTHOGONAL, EYE */
     int64_t rows, cols;         /* ORTHOGONAL (flattened), EYE, SPARSE */
-    int torch_flatten;          /* ORTHOGONAL: 1 = rows = dim0 (torch), 0 = cols = last dim (Keras);
-                                   DELTA_ORTHOGONAL: 1 = torch layout (out, in, *k), 0 = Keras (*k, in, out) */
+    int torch_flatten;          /* ORTHOGONAL: 1 = rows = dim0 (torch), 0 = cols = last dim (Keras) */
     int64_t groups;             /* DIRAC */
     double sparsity;            /* SPARSE */
     double expected_std;        /* std of the values this primitive produces */

@@ -1,0 +1,393 @@
+/* nninit inspect: per-tensor statistics of a safetensors / sharded index /
+ * npz / npy file or folder, and the std each common initializer would give
+ * for the tensor's shape, with the closest match flagged. */
+#include "cli.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void inspect_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: nninit inspect FILE [--layout keras|torch] [--json] [--brief] [--tensor NAME]...\n"
+            "\n"
+            "FILE is a .safetensors file, a model.safetensors.index.json (sharded), an .npz, an .npy,\n"
+            "or a folder of .npy files. For every tensor: dtype, shape, mean, std, min, max, excess\n"
+            "kurtosis, fan_in/fan_out, and the std that each common initializer gives for that\n"
+            "shape; the closest one whose distribution shape (uniform / truncated normal / normal)\n"
+            "matches is flagged.\n"
+            "\n"
+            "  --layout keras|torch  fan rule; default torch for safetensors (PyTorch checkpoints),\n"
+            "                        keras otherwise, unless the file's metadata names one\n"
+            "  --json                one JSON object per tensor per line\n"
+            "  --brief               one line per tensor, no initializer table\n"
+            "  --tensor NAME         only this tensor (repeatable)\n"
+            "\n"
+            "Exit status: 0 success, 1 runtime failure (unreadable or corrupt file), 2 usage error.\n");
+}
+
+typedef struct moments {
+    int64_t n, n_nan;
+    double mean, std, min, max, kurt; /* population std; excess kurtosis */
+} moments;
+
+/* Two passes in double over the converted values (chunked to bound memory). */
+static int compute_moments(const nninit_tensor_info *info, const void *raw, moments *m)
+{
+    int bits = nninit_file_dtype_bits(info->dtype);
+    int64_t n = (int64_t)(info->nbytes * 8 / (uint64_t)(bits ? bits : 8));
+    enum { CH = 65536 };
+    double *buf = malloc(CH * sizeof *buf);
+    if (!buf)
+        return 0;
+    memset(m, 0, sizeof *m);
+    m->min = INFINITY;
+    m->max = -INFINITY;
+    double sum = 0;
+    int64_t finite = 0;
+    const unsigned char *p = raw;
+    size_t width = (size_t)bits / 8;
+    for (int pass = 0; pass < 2; pass++) {
+        double s2 = 0, s4 = 0;
+        for (int64_t i = 0; i < n; i += CH) {
+            size_t k = (size_t)(n - i < CH ? n - i : CH);
+            if (nninit_convert(info->dtype, p + (size_t)i * width, NNINIT_FD_F64, buf, k, NULL) != NNINIT_OK) {
+                free(buf);
+                return 0;
+            }
+            for (size_t j = 0; j < k; j++) {
+                double v = buf[j];
+                if (!isfinite(v)) {
+                    if (pass == 0)
+                        m->n_nan++;
+                    continue;
+                }
+                if (pass == 0) {
+                    sum += v;
+                    finite++;
+                    if (v < m->min)
+                        m->min = v;
+                    if (v > m->max)
+                        m->max = v;
+                } else {
+                    double d = v - m->mean;
+                    s2 += d * d;
+                    s4 += d * d * d * d;
+                }
+            }
+        }
+        if (pass == 0) {
+            m->n = finite;
+            m->mean = finite ? sum / (double)finite : (double)NAN;
+        } else if (finite) {
+            double var = s2 / (double)finite;
+            m->std = sqrt(var);
+            m->kurt = var > 0 ? s4 / (double)finite / (var * var) - 3.0 : (double)NAN;
+        }
+    }
+    if (!finite)
+        m->min = m->max = m->std = m->kurt = NAN;
+    free(buf);
+    return 1;
+}
+
+/* Distribution shapes told apart by excess kurtosis: uniform -1.2,
+ * normal truncated at +-2 sigma (Keras) -0.64, normal 0. */
+typedef enum shape_kind { SK_UNIFORM = 0, SK_TRUNC, SK_NORMAL, SK_ANY } shape_kind;
+static const char *const shape_names[] = {"uniform", "truncated normal", "normal", "any"};
+
+static shape_kind classify(const moments *m)
+{
+    if (m->n < 100 || !isfinite(m->kurt))
+        return SK_ANY;
+    const double k[3] = {-1.2, -0.6376, 0.0};
+    shape_kind best = SK_UNIFORM;
+    for (int i = 1; i < 3; i++)
+        if (fabs(m->kurt - k[i]) < fabs(m->kurt - k[best]))
+            best = (shape_kind)i;
+    return best;
+}
+
+typedef struct candidate {
+    const char *label;
+    const char *spec;
+    shape_kind shape;
+} candidate;
+
+static const candidate candidates[] = {
+    {"glorot_uniform / xavier_uniform_", "glorot_uniform", SK_UNIFORM},
+    {"glorot_normal (Keras)", "glorot_normal", SK_TRUNC},
+    {"xavier_normal_ (torch)", "xavier_normal_", SK_NORMAL},
+    {"he_uniform / kaiming_uniform_(a=0)", "he_uniform", SK_UNIFORM},
+    {"he_normal (Keras)", "he_normal", SK_TRUNC},
+    {"kaiming_normal_(a=0) (torch)", "kaiming_normal_", SK_NORMAL},
+    {"lecun_uniform", "lecun_uniform", SK_UNIFORM},
+    {"lecun_normal (Keras)", "lecun_normal", SK_TRUNC},
+    {"torch default: kaiming_uniform_(a=sqrt(5))", "kaiming_uniform_(a=2.23606797749979)", SK_UNIFORM},
+    {"orthogonal", "orthogonal", SK_NORMAL},
+    {"random_normal(stddev=0.05)", "random_normal", SK_NORMAL},
+    {"truncated_normal(stddev=0.05)", "truncated_normal", SK_TRUNC},
+    {"random_uniform(-0.05, 0.05)", "random_uniform", SK_UNIFORM},
+    {"normal_(0, 1) (torch Embedding)", "normal_", SK_NORMAL},
+};
+#define N_CAND (sizeof candidates / sizeof candidates[0])
+
+static void json_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+static void json_num(double v)
+{
+    if (isfinite(v))
+        printf("%.9g", v);
+    else
+        printf("null");
+}
+
+static int inspect_tensor(nninit_tensor_file *tf, size_t i, nninit_layout layout, int json, int brief)
+{
+    const nninit_tensor_info *info = nninit_tensor_file_info(tf, i);
+    nninit_err err = {0};
+    void *raw = malloc(info->nbytes ? (size_t)info->nbytes : 1);
+    if (!raw) {
+        cli_error("%s: out of memory for %" PRIu64 " bytes", info->name, info->nbytes);
+        return CLI_EXIT_FAIL;
+    }
+    nninit_status st = nninit_tensor_file_read(tf, i, raw, &err);
+    if (st != NNINIT_OK) {
+        free(raw);
+        cli_report(st, &err);
+        return CLI_EXIT_FAIL; /* the file is bad, not the command line */
+    }
+    moments m;
+    double probe;
+    int numeric = nninit_convert(info->dtype, raw, NNINIT_FD_F64, &probe, 0, NULL) == NNINIT_OK;
+    if (numeric && !compute_moments(info, raw, &m)) {
+        free(raw);
+        cli_error("%s: out of memory", info->name);
+        return CLI_EXIT_FAIL;
+    }
+    free(raw);
+    char shape_txt[160];
+    nninit_shape_format(&info->shape, shape_txt, sizeof shape_txt);
+    int64_t fan_in = 0, fan_out = 0;
+    int has_fans = nninit_fans(&info->shape, layout, &fan_in, &fan_out, NULL) == NNINIT_OK;
+
+    /* The std each candidate gives for this shape, and the closest one of
+     * a matching distribution shape. */
+    double cstd[N_CAND];
+    int best = -1;
+    shape_kind sk = numeric ? classify(&m) : SK_ANY;
+    int constant = numeric && m.n > 0 && m.std == 0.0;
+    for (size_t c = 0; c < N_CAND; c++) {
+        nninit_init init;
+        nninit_prim prim;
+        cstd[c] = NAN;
+        if (!has_fans || nninit_init_parse(candidates[c].spec, &init, NULL) != NNINIT_OK ||
+            nninit_resolve(&init, &info->shape, layout, &prim, NULL) != NNINIT_OK)
+            continue;
+        cstd[c] = prim.expected_std;
+        if (!numeric || constant || !(m.std > 0) || !(cstd[c] > 0))
+            continue;
+        if (sk != SK_ANY && candidates[c].shape != sk)
+            continue;
+        if (best < 0 || fabs(log(m.std / cstd[c])) < fabs(log(m.std / cstd[best])))
+            best = (int)c;
+    }
+    /* A match further than 10% off is no match (std's sampling error is
+     * ~1/sqrt(2n), far below that for any real weight tensor). */
+    if (best >= 0 && fabs(m.std / cstd[best] - 1.0) > 0.10)
+        best = -1;
+
+    if (json) {
+        printf("{\"name\":");
+        json_str(info->name);
+        printf(",\"dtype\":\"%s\",\"shape\":[", nninit_file_dtype_name(info->dtype));
+        for (int d = 0; d < info->shape.ndim; d++)
+            printf(d ? ",%" PRId64 : "%" PRId64, info->shape.dim[d]);
+        printf("],\"file\":");
+        json_str(info->file ? info->file : "");
+        if (numeric) {
+            printf(",\"n\":%" PRId64 ",\"non_finite\":%" PRId64 ",\"mean\":", m.n, m.n_nan);
+            json_num(m.mean);
+            printf(",\"std\":");
+            json_num(m.std);
+            printf(",\"min\":");
+            json_num(m.min);
+            printf(",\"max\":");
+            json_num(m.max);
+            printf(",\"excess_kurtosis\":");
+            json_num(m.kurt);
+            printf(",\"distribution\":\"%s\"", constant ? "constant" : shape_names[sk]);
+        }
+        printf(",\"layout\":\"%s\"", nninit_layout_name(layout));
+        if (has_fans)
+            printf(",\"fan_in\":%" PRId64 ",\"fan_out\":%" PRId64, fan_in, fan_out);
+        printf(",\"initializers\":{");
+        int first = 1;
+        for (size_t c = 0; c < N_CAND; c++)
+            if (isfinite(cstd[c])) {
+                printf(first ? "" : ",");
+                json_str(candidates[c].spec);
+                printf(":");
+                json_num(cstd[c]);
+                first = 0;
+            }
+        printf("},\"closest\":");
+        if (constant) {
+            printf("\"constant(%.9g)\"", m.mean);
+        } else if (best >= 0) {
+            json_str(candidates[best].spec);
+        } else {
+            printf("null");
+        }
+        printf("}\n");
+        return CLI_EXIT_OK;
+    }
+    printf("%s  %s %s", info->name, nninit_file_dtype_name(info->dtype), shape_txt);
+    if (!numeric) {
+        printf("  (no statistics for this dtype)\n");
+        return CLI_EXIT_OK;
+    }
+    printf("  mean %.6g  std %.6g  min %.6g  max %.6g", m.mean, m.std, m.min, m.max);
+    if (m.n_nan)
+        printf("  non-finite %" PRId64, m.n_nan);
+    if (brief) {
+        if (constant)
+            printf("  ~ constant %.6g", m.mean);
+        else if (best >= 0)
+            printf("  ~ %s", candidates[best].spec);
+        printf("\n");
+        return CLI_EXIT_OK;
+    }
+    printf("\n");
+    if (has_fans)
+        printf("  fans (%s): fan_in %" PRId64 ", fan_out %" PRId64 "\n", nninit_layout_name(layout), fan_in, fan_out);
+    else
+        printf("  fans (%s): undefined for %d-D tensors\n", nninit_layout_name(layout), info->shape.ndim);
+    if (constant) {
+        printf("  every element is %.9g (constant initializer)\n", m.mean);
+        return CLI_EXIT_OK;
+    }
+    printf("  excess kurtosis %.3f: %s-shaped (uniform -1.2, truncated normal -0.64, normal 0)\n", m.kurt,
+           shape_names[sk]);
+    if (!has_fans)
+        return CLI_EXIT_OK;
+    for (size_t c = 0; c < N_CAND; c++)
+        if (isfinite(cstd[c]))
+            printf((int)c == best ? "    %-44s std %-11.6g <- closest\n" : "    %-44s std %.6g\n",
+                   candidates[c].label, cstd[c]);
+    if (best < 0)
+        printf("    (no common initializer of this distribution shape within 10%% of std %.6g)\n", m.std);
+    return CLI_EXIT_OK;
+}
+
+int cmd_inspect(int argc, char **argv)
+{
+    const char *path = NULL;
+    int json = 0, brief = 0, layout_given = 0;
+    nninit_layout layout = NNINIT_LAYOUT_KERAS;
+    const char **only = calloc((size_t)argc + 1, sizeof *only);
+    int n_only = 0;
+    nninit_err err = {0};
+    if (!only)
+        return CLI_EXIT_FAIL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            inspect_usage(stdout);
+            free(only);
+            return CLI_EXIT_OK;
+        } else if (!strcmp(a, "--json")) {
+            json = 1;
+        } else if (!strcmp(a, "--brief")) {
+            brief = 1;
+        } else if (!strcmp(a, "--layout") || !strcmp(a, "--tensor")) {
+            if (i + 1 >= argc) {
+                cli_error("%s needs a value", a);
+                free(only);
+                return CLI_EXIT_USAGE;
+            }
+            if (!strcmp(a, "--tensor")) {
+                only[n_only++] = argv[++i];
+                continue;
+            }
+            nninit_status st = nninit_layout_parse(argv[++i], &layout, &err);
+            if (st != NNINIT_OK) {
+                free(only);
+                return cli_report(st, &err);
+            }
+            layout_given = 1;
+        } else if (a[0] == '-' && a[1]) {
+            cli_error("unknown option '%s'; run 'nninit inspect --help'", a);
+            free(only);
+            return CLI_EXIT_USAGE;
+        } else if (path) {
+            cli_error("inspect takes one FILE; got '%s' and '%s'", path, a);
+            free(only);
+            return CLI_EXIT_USAGE;
+        } else {
+            path = a;
+        }
+    }
+    if (!path) {
+        inspect_usage(stderr);
+        free(only);
+        return CLI_EXIT_USAGE;
+    }
+    nninit_tensor_file *tf = NULL;
+    nninit_status st = nninit_tensor_file_open(path, &tf, &err);
+    if (st != NNINIT_OK) {
+        free(only);
+        cli_report(st, &err);
+        return st == NNINIT_ENOTFOUND ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+    }
+    nninit_file_format fmt = nninit_tensor_file_format(tf);
+    if (!layout_given) {
+        const char *meta = nninit_tensor_file_metadata(tf, "nninit.layout");
+        if (!meta || nninit_layout_parse(meta, &layout, NULL) != NNINIT_OK)
+            layout = fmt == NNINIT_FORMAT_SAFETENSORS || fmt == NNINIT_FORMAT_SAFETENSORS_INDEX
+                         ? NNINIT_LAYOUT_TORCH
+                         : NNINIT_LAYOUT_KERAS;
+    }
+    if (!json)
+        printf("%s: %s, %zu tensors, layout %s\n", path, nninit_file_format_name(fmt), nninit_tensor_file_count(tf),
+               nninit_layout_name(layout));
+    int rc = CLI_EXIT_OK;
+    for (int k = 0; k < n_only; k++) {
+        size_t idx;
+        if (nninit_tensor_file_find(tf, only[k], &idx, NULL) != NNINIT_OK) {
+            cli_error("%s: no tensor named '%s'", path, only[k]);
+            rc = CLI_EXIT_USAGE;
+        }
+    }
+    for (size_t i = 0; rc == CLI_EXIT_OK && i < nninit_tensor_file_count(tf); i++) {
+        const char *name = nninit_tensor_file_info(tf, i)->name;
+        int wanted = n_only == 0;
+        for (int k = 0; k < n_only && !wanted; k++)
+            wanted = !strcmp(only[k], name);
+        if (wanted)
+            rc = inspect_tensor(tf, i, layout, json, brief);
+    }
+    nninit_tensor_file_free(tf);
+    free(only);
+    if (rc == CLI_EXIT_OK && (fflush(stdout) != 0 || ferror(stdout))) {
+        cli_error("write to standard output failed");
+        return CLI_EXIT_FAIL;
+    }
+    return rc;
+}

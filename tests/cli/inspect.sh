@@ -1,0 +1,33 @@
+#!/bin/sh
+# nninit inspect: flags the initializer a tensor was made with, reads every
+# format, and fails cleanly on bad input.
+set -u
+N=${NNINIT:-build/nninit}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+# A 256x128 tensor has 32768 elements: the std's relative sampling error is
+# about 1/sqrt(2n) = 0.4%, far inside the 10% match window, while the
+# nearest wrong candidates differ by >= 15% (he vs glorot here: 0.088 vs 0.072).
+for s in he_normal glorot_uniform lecun_uniform xavier_normal_ orthogonal; do
+    "$N" gen "$s" --shape 256,128 --seed 3 -o "$T/x.npy" || fail "gen $s"
+    got=$("$N" inspect "$T/x.npy" --json | sed -n 's/.*"closest":"\([^"]*\)".*/\1/p')
+    [ "$got" = "$s" ] || fail "inspect flags '$got' for a $s tensor"
+done
+# Torch layout of a default nn.Linear weight: kaiming_uniform_(a=sqrt(5)).
+"$N" gen "kaiming_uniform_(a=2.23606797749979)" --shape 300,200 --layout torch -o "$T/w.npy" || fail gen
+"$N" inspect "$T/w.npy" --layout torch --brief | grep -q '~ kaiming_uniform_(a=2.23606797749979)' ||
+    fail "torch default not recognised"
+# npz made by NumPy (committed fixture), every tensor listed.
+"$N" inspect tests/fixtures/io/numpy_savez_compressed.npz --brief > "$T/out" || fail "npz"
+grep -q '^a  F32 \[3, 4\]' "$T/out" && grep -q '^b  F64 \[7\]' "$T/out" || fail "npz listing: $(cat "$T/out")"
+# Usage and runtime errors: exit 2 and 1, one line each.
+"$N" inspect 2>/dev/null; [ $? -eq 2 ] || fail "no file: exit status"
+"$N" inspect "$T/none.safetensors" 2>"$T/err"; [ $? -eq 2 ] || fail "missing file: exit status"
+grep -q "no such file" "$T/err" || fail "missing file message"
+printf 'garbage!' > "$T/bad.safetensors"
+"$N" inspect "$T/bad.safetensors" 2>"$T/err"; [ $? -eq 1 ] || fail "corrupt file: exit status"
+[ "$(wc -l < "$T/err")" -eq 1 ] || fail "corrupt file: one line expected"
+"$N" inspect "$T/x.npy" --layout sideways 2>/dev/null; [ $? -eq 2 ] || fail "bad layout: exit status"
+exit 0

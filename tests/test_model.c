@@ -1,0 +1,254 @@
+/* Whole models: PyTorch recipes against state_dicts made by PyTorch 1.13
+ * (tests/fixtures/make_torch_model_fixtures.py), bit for bit with the torch
+ * generator; names, shapes and order; Philox per-name streams; dtypes;
+ * recipe errors. Keras and spec models: see test_model_keras.c. */
+#include "util.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char tmpdir[256];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/nninit_test_model_XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    DIR *d = opendir(tmpdir);
+    struct dirent *e;
+    char p[600];
+    while (d && (e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
+            unlink(p);
+        }
+    if (d)
+        closedir(d);
+    rmdir(tmpdir);
+    return 0;
+}
+
+/* Compares every tensor of `got` with `want` (same names, order, dtype,
+ * shape, bytes). */
+static void assert_same_tensors(nninit_tensor_file *want, nninit_tensor_file *got, const char *label, int ordered)
+{
+    nninit_err err;
+    assert_int_equal(nninit_tensor_file_count(got), nninit_tensor_file_count(want));
+    for (size_t i = 0; i < nninit_tensor_file_count(want); i++) {
+        const nninit_tensor_info *w = nninit_tensor_file_info(want, i);
+        size_t k;
+        if (nninit_tensor_file_find(got, w->name, &k, &err) != NNINIT_OK)
+            fail_msg("%s: tensor '%s' missing", label, w->name);
+        if (ordered)
+            assert_int_equal(k, i);
+        const nninit_tensor_info *g = nninit_tensor_file_info(got, k);
+        if (g->dtype != w->dtype || g->shape.ndim != w->shape.ndim || g->nbytes != w->nbytes)
+            fail_msg("%s: tensor '%s' dtype/shape differ", label, w->name);
+        for (int d = 0; d < w->shape.ndim; d++)
+            assert_int_equal(g->shape.dim[d], w->shape.dim[d]);
+        unsigned char *a = malloc(w->nbytes + 1), *b = malloc(w->nbytes + 1);
+        assert_ok(nninit_tensor_file_read(want, i, a, &err), &err);
+        assert_ok(nninit_tensor_file_read(got, k, b, &err), &err);
+        if (memcmp(a, b, w->nbytes)) {
+            size_t j = 0;
+            while (j < w->nbytes && a[j] == b[j])
+                j++;
+            fail_msg("%s: tensor '%s' differs from PyTorch at byte %zu of %llu", label, w->name, j,
+                     (unsigned long long)w->nbytes);
+        }
+        free(a);
+        free(b);
+    }
+}
+
+static void test_torch_recipes_bit_exact(void **state)
+{
+    (void)state;
+    char path[512], line[1024];
+    FILE *f = fopen(test_fixture("torch_models/recipes.txt", path, sizeof path), "r");
+    assert_non_null(f);
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        char *name = strtok(line, "\t"), *seed = strtok(NULL, "\t"), *recipe = strtok(NULL, "\n");
+        assert_non_null(recipe);
+        nninit_err err;
+        nninit_model *m;
+        assert_ok(nninit_model_from_torch(recipe, &m, &err), &err);
+        nninit_model_opts o = nninit_model_opts_default();
+        o.rng = NNINIT_RNG_TORCH;
+        o.seed = (uint64_t)strtoll(seed, NULL, 10);
+        char out[600], fx[256];
+        snprintf(out, sizeof out, "%s/%s.safetensors", tmpdir, name);
+        assert_ok(nninit_model_write(m, out, &o, &err), &err);
+        snprintf(fx, sizeof fx, "torch_models/%s.npz", name);
+        nninit_tensor_file *want, *got;
+        assert_ok(nninit_tensor_file_open(test_fixture(fx, path, sizeof path), &want, &err), &err);
+        assert_ok(nninit_tensor_file_open(out, &got, &err), &err);
+        /* state_dict order is the model's order */
+        assert_int_equal(nninit_model_count(m), nninit_tensor_file_count(want));
+        for (size_t i = 0; i < nninit_model_count(m); i++) {
+            nninit_model_tensor t;
+            assert_non_null(nninit_model_tensor_at(m, i, &t));
+            assert_string_equal(t.name, nninit_tensor_file_info(want, i)->name);
+        }
+        assert_same_tensors(want, got, name, 0);
+        assert_string_equal(nninit_tensor_file_metadata(got, "format"), "pt");
+        assert_string_equal(nninit_tensor_file_metadata(got, "nninit.seed"), seed);
+        nninit_tensor_file_free(want);
+        nninit_tensor_file_free(got);
+        nninit_model_free(m);
+        unlink(out);
+        n++;
+    }
+    fclose(f);
+    assert_true(n >= 7);
+}
+
+/* Philox: tensor "2.weight" is nninit_fill with stream
+ * nninit_stream_from_name("2.weight"), whatever else is in the model. */
+static void test_philox_streams_by_name(void **state)
+{
+    (void)state;
+    nninit_err err;
+    nninit_model *a, *b;
+    assert_ok(nninit_model_from_torch("Sequential(Linear(20, 16), ReLU(), Linear(16, 4))", &a, &err), &err);
+    assert_ok(nninit_model_from_torch("Sequential(Linear(3, 5), Tanh(), Linear(16, 4))", &b, &err), &err);
+    nninit_model_opts o = nninit_model_opts_default();
+    o.seed = 99;
+    o.write.format = NNINIT_FORMAT_NPZ;
+    char pa[600], pb[600];
+    snprintf(pa, sizeof pa, "%s/a.npz", tmpdir);
+    snprintf(pb, sizeof pb, "%s/b.npz", tmpdir);
+    assert_ok(nninit_model_write(a, pa, &o, &err), &err);
+    assert_ok(nninit_model_write(b, pb, &o, &err), &err);
+    nninit_tensor_file *ta, *tb;
+    assert_ok(nninit_tensor_file_open(pa, &ta, &err), &err);
+    assert_ok(nninit_tensor_file_open(pb, &tb, &err), &err);
+    size_t ka, kb;
+    assert_ok(nninit_tensor_file_find(ta, "2.weight", &ka, &err), &err);
+    assert_ok(nninit_tensor_file_find(tb, "2.weight", &kb, &err), &err);
+    float wa[64], wb[64], want[64];
+    assert_ok(nninit_tensor_file_read(ta, ka, wa, &err), &err);
+    assert_ok(nninit_tensor_file_read(tb, kb, wb, &err), &err);
+    assert_memory_equal(wa, wb, sizeof wa); /* same name, same values, other layers irrelevant */
+    nninit_rng *rng;
+    assert_ok(nninit_rng_new(NNINIT_RNG_PHILOX, 99, &rng, &err), &err);
+    nninit_init init = nninit_init_default(NNINIT_TORCH_KAIMING_UNIFORM);
+    init.neg_slope = sqrt(5.0);
+    nninit_fill_opts fo = nninit_fill_opts_default();
+    fo.layout = NNINIT_LAYOUT_TORCH;
+    fo.stream = nninit_stream_from_name("2.weight");
+    nninit_shape sh = {2, {4, 16}};
+    assert_ok(nninit_fill(&init, &sh, &fo, rng, want, &err), &err);
+    assert_memory_equal(wa, want, sizeof want);
+    nninit_rng_free(rng);
+    nninit_tensor_file_free(ta);
+    nninit_tensor_file_free(tb);
+    nninit_model_free(a);
+    nninit_model_free(b);
+}
+
+/* bfloat16 and float16 files hold the float32 values rounded once. */
+static void test_storage_dtypes(void **state)
+{
+    (void)state;
+    nninit_err err;
+    nninit_model *m;
+    assert_ok(nninit_model_from_torch("Linear(64, 48)", &m, &err), &err);
+    nninit_model_opts o = nninit_model_opts_default();
+    char p32[600], p16[600];
+    snprintf(p32, sizeof p32, "%s/f32.safetensors", tmpdir);
+    snprintf(p16, sizeof p16, "%s/bf16.safetensors", tmpdir);
+    assert_ok(nninit_model_write(m, p32, &o, &err), &err);
+    const nninit_file_dtype dts[] = {NNINIT_FD_BF16, NNINIT_FD_F16};
+    for (int k = 0; k < 2; k++) {
+        o.dtype = dts[k];
+        assert_ok(nninit_model_write(m, p16, &o, &err), &err);
+        nninit_tensor_file *a, *b;
+        assert_ok(nninit_tensor_file_open(p32, &a, &err), &err);
+        assert_ok(nninit_tensor_file_open(p16, &b, &err), &err);
+        size_t i;
+        assert_ok(nninit_tensor_file_find(b, "weight", &i, &err), &err);
+        assert_int_equal(nninit_tensor_file_info(b, i)->dtype, dts[k]);
+        float w32[48 * 64];
+        uint16_t w16[48 * 64], want[48 * 64];
+        size_t j;
+        assert_ok(nninit_tensor_file_find(a, "weight", &j, &err), &err);
+        assert_ok(nninit_tensor_file_read(a, j, w32, &err), &err);
+        assert_ok(nninit_tensor_file_read(b, i, w16, &err), &err);
+        assert_ok(nninit_convert(NNINIT_FD_F32, w32, dts[k], want, 48 * 64, &err), &err);
+        assert_memory_equal(w16, want, sizeof want);
+        nninit_tensor_file_free(a);
+        nninit_tensor_file_free(b);
+    }
+    nninit_model_free(m);
+}
+
+static void expect_recipe_error(const char *recipe, const char *needle)
+{
+    nninit_err err;
+    nninit_model *m = (nninit_model *)1;
+    nninit_status s = nninit_model_from_torch(recipe, &m, &err);
+    if (s == NNINIT_OK)
+        fail_msg("recipe '%s' accepted", recipe);
+    assert_null(m);
+    if (!strstr(err.msg, needle))
+        fail_msg("recipe '%s': message '%s' lacks '%s'", recipe, err.msg, needle);
+}
+
+static void test_recipe_errors(void **state)
+{
+    (void)state;
+    expect_recipe_error("Sequential(Linear(3, 4), Foo(2))", "unknown module 'Foo'");
+    expect_recipe_error("Linear(3)", "missing argument 'out_features'");
+    expect_recipe_error("Linear(3, 4, bais=False)", "unexpected keyword 'bais'");
+    expect_recipe_error("Linear(3, 4, out_features=5)", "given twice");
+    expect_recipe_error("Linear(3, 4", "expected ',' or ')'");
+    expect_recipe_error("Linear(3, 4) x", "unexpected text");
+    expect_recipe_error("Conv2d(3, 8, (3, 3, 3))", "tuple of 2");
+    expect_recipe_error("Conv2d(3, 8, 3, groups=2)", "divisible by groups");
+    expect_recipe_error("MultiheadAttention(10, 3)", "divisible by num_heads");
+    expect_recipe_error("Linear(-1, 4)", ">= 0");
+    expect_recipe_error("LSTM(4, 5, proj_size=2)", "proj_size");
+    expect_recipe_error("Embedding(5, 2, padding_idx=5)", "padding_idx");
+    expect_recipe_error("", "unexpected end");
+    char deep[400] = "";
+    for (int i = 0; i < 70; i++)
+        strcat(deep, "(");
+    expect_recipe_error(deep, "nesting");
+}
+
+static void test_override(void **state)
+{
+    (void)state;
+    nninit_err err;
+    nninit_model *m;
+    assert_ok(nninit_model_from_torch("Sequential(Linear(4, 3), Linear(3, 2))", &m, &err), &err);
+    assert_ok(nninit_model_override(m, "1.bias", "ones", &err), &err);
+    assert_int_equal(nninit_model_override(m, "9.bias", "ones", &err), NNINIT_ENOTFOUND);
+    assert_int_equal(nninit_model_override(m, "1.bias", "no_such_init", &err), NNINIT_ENOTFOUND);
+    nninit_model_tensor t;
+    assert_non_null(nninit_model_tensor_at(m, 3, &t));
+    assert_string_equal(t.name, "1.bias");
+    assert_int_equal(t.init.kind, NNINIT_ONES);
+    assert_null(nninit_model_tensor_at(m, 4, &t));
+    nninit_model_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_torch_recipes_bit_exact),
+        cmocka_unit_test(test_philox_streams_by_name),
+        cmocka_unit_test(test_storage_dtypes),
+        cmocka_unit_test(test_recipe_errors),
+        cmocka_unit_test(test_override),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
