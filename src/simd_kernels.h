@@ -9,8 +9,9 @@
  * operation for operation: each mul, add, div and sqrt is a separately
  * rounded IEEE operation (the file is compiled with -ffp-contract=off, and
  * no FMA intrinsic appears), conversions are exact, and branches become
- * selects of both sides. The inverse normal CDF's rare far tail (p below
- * exp(-25)) is handed lane by lane to the scalar nninit__ndtri.
+ * selects of both sides, except in the inverse normal CDF: its tail branch
+ * runs only on the lanes that need it (packed densely), and its rare far
+ * tail (p below exp(-25), or NaN) lane by lane in the scalar nninit__ndtri.
  *
  * Philox runs "half dense": each 64-bit lane holds one block's 32-bit word
  * in its low half, so one unsigned 32x32->64 multiply gives both halves of
@@ -18,6 +19,7 @@
  * A group is 16 blocks = 64 words, NSET vectors of VD_N blocks.
  */
 
+#define INL_EARLY T static inline __attribute__((always_inline))
 #define NSET (16 / VD_N)
 #define NVF (16 / VF_N) /* float vectors of one word index in a group */
 
@@ -46,7 +48,7 @@ T static void philox_init(pkeys *pk, const nninit__dist *d)
 }
 
 /* Blocks [block, block + 16): S[s][k] = word k of blocks block + s*VD_N + lane. */
-T static inline void philox16(const pkeys *pk, uint64_t block, vi S[NSET][4])
+INL_EARLY void philox16(const pkeys *pk, uint64_t block, vi S[NSET][4])
 {
     vi c0[NSET], c1[NSET], c2[NSET], c3[NSET];
 #pragma GCC unroll 8
@@ -79,7 +81,7 @@ T static inline void philox16(const pkeys *pk, uint64_t block, vi S[NSET][4])
 }
 
 /* 64-bit words hi:lo of two half-dense word vectors. */
-T static inline vi join64(const pkeys *pk, vi hi, vi lo) { return i_or(i64_slli(hi, 32), i_and(lo, pk->mask32)); }
+INL_EARLY vi join64(const pkeys *pk, vi hi, vi lo) { return i_or(i64_slli(hi, 32), i_and(lo, pk->mask32)); }
 
 /* ---- float32 transforms (fmath.c nninit__logf, nninit__sincos2pif) ---- */
 
@@ -232,14 +234,19 @@ T static inline vd horner8_v(const double c[8], vd x)
     return v;
 }
 
-T static inline vd ndtri_v(vd p)
+/* ndtri's central branch, |p - 1/2| <= 0.425; *tail marks the other lanes. */
+INL_EARLY vd ndtri_central_v(vd p, md *tail)
 {
     vd q = d_sub(p, d_set(0.5));
-    md central = d_le(d_abs(q), d_set(0.425));
+    *tail = md_not(d_le(d_abs(q), d_set(0.425)));
     vd r = d_sub(d_set(0.180625), d_mul(q, q));
-    vd res = d_div(d_mul(q, horner8_v(NDTRI_A, r)), horner8_v(NDTRI_B, r));
-    if (md_all(central))
-        return res;
+    return d_div(d_mul(q, horner8_v(NDTRI_A, r)), horner8_v(NDTRI_B, r));
+}
+
+/* ndtri for lanes outside the central branch. */
+T static vd ndtri_tail_v(vd p)
+{
+    vd q = d_sub(p, d_set(0.5));
     md neg = d_lt(q, d_set(0.0));
     vd t = d_sel(neg, p, d_sub(d_set(1.0), p));
     t = d_sqrt(d_neg(log_v(t)));
@@ -247,25 +254,23 @@ T static inline vd ndtri_v(vd p)
     t = d_sub(t, d_set(1.6));
     vd v = d_div(horner8_v(NDTRI_C, t), horner8_v(NDTRI_D, t));
     v = d_neg_if(neg, v);
-    md tail = md_andnot(central, near);
-    res = d_sel(tail, v, res);
-    unsigned far = md_bits(md_andnot(central, md_not(near)));
+    unsigned far = md_bits(md_not(near));
     if (far) {
         /* p < exp(-25) or NaN: the reference's other branch, lane by lane */
-        double pl[VD_N], rl[VD_N];
+        double pl[VD_N], vl[VD_N];
         d_store(pl, p);
-        d_store(rl, res);
+        d_store(vl, v);
         for (int i = 0; i < VD_N; i++)
             if (far >> i & 1u)
-                rl[i] = nninit__ndtri(pl[i]);
-        res = d_load(rl);
+                vl[i] = nninit__ndtri(pl[i]);
+        v = d_load(vl);
     }
-    return res;
+    return v;
 }
 
 /* ---- the transforms of dist_philox.c ---- */
 
-T static inline vf uniform_f32(const nninit__dist *d, vi w)
+INL_EARLY vf uniform_f32(const nninit__dist *d, vi w)
 {
     vf u = f_mul(f_from_i32(i32_srli(w, 8)), f_set(0x1p-24f));
     vf v = f_mul(u, f_set(d->width_f));
@@ -285,7 +290,7 @@ T static inline vd uniform_f64(const nninit__dist *d, vi x)
     return v;
 }
 
-T static inline void normal_f32(const nninit__dist *d, vi wr, vi wa, vf *z0, vf *z1)
+INL_EARLY void normal_f32(const nninit__dist *d, vi wr, vi wa, vf *z0, vf *z1)
 {
     vf u1 = f_mul(f_from_i32(i32_add(i32_srli(wr, 8), i32_set(1))), f_set(0x1p-24f));
     vf u2 = f_mul(f_from_i32(i32_srli(wa, 8)), f_set(0x1p-24f));
@@ -313,82 +318,206 @@ T static inline void normal_f64(const nninit__dist *d, vi x1, vi x2, vd *z0, vd 
     *z1 = d_add(b, d_set(d->mean));
 }
 
-/* u in (0, 1) -> the truncated normal value in double */
-T static inline vd trunc_from_u(const nninit__dist *d, vd u)
+/* Truncated normal, in batches: p and the central branch of ndtri for
+ * every lane, the lanes outside it (about 11 % for +-2 sigma) packed into a
+ * list and run through the tail branch densely, then the affine map, the
+ * clamps and the stores. Lane order inside a group: float32 slot
+ * (s, k, j) = word k of block s VD_N + j, float64 slot (s, h, j) = half h
+ * (words 0:1 or 2:3) of that block; the stores undo it. */
+#define TB 8 /* groups a batch */
+
+typedef struct tbatch {
+    double z[TB * 64];
+    double tp[TB * 64 + VD_N]; /* p of tail lanes, padded to whole vectors */
+    uint16_t ti[TB * 64];      /* their slots */
+    int nt;
+} tbatch;
+
+INL_EARLY void trunc_slot(const nninit__dist *d, tbatch *tb, int slot, vd u)
 {
     vd p = d_mul(u, d_set(d->pwidth));
     p = d_add(p, d_set(d->pa));
-    vd v = d_mul(ndtri_v(p), d_set(d->sgn_std));
+    md tail;
+    d_store(tb->z + slot, ndtri_central_v(p, &tail));
+    unsigned bits = md_bits(tail);
+    if (bits) {
+        double pl[VD_N];
+        d_store(pl, p);
+        do {
+            int i = __builtin_ctz(bits);
+            tb->ti[tb->nt] = (uint16_t)(slot + i);
+            tb->tp[tb->nt++] = pl[i];
+            bits &= bits - 1;
+        } while (bits);
+    }
+}
+
+T static void trunc_tails(tbatch *tb)
+{
+    for (int i = tb->nt; i < tb->nt + VD_N; i++)
+        tb->tp[i] = 0.01; /* padding lanes: any tail value */
+    for (int j = 0; j < tb->nt; j += VD_N) {
+        double v[VD_N];
+        d_store(v, ndtri_tail_v(d_load(tb->tp + j)));
+        for (int i = 0; i < VD_N && j + i < tb->nt; i++)
+            tb->z[tb->ti[j + i]] = v[i];
+    }
+}
+
+INL_EARLY vd trunc_final(const nninit__dist *d, vd z)
+{
+    vd v = d_mul(z, d_set(d->sgn_std));
     v = d_add(v, d_set(d->mean));
     v = d_sel(d_lt(v, d_set(d->a)), d_set(d->a), v);
     v = d_sel(d_gt(v, d_set(d->b)), d_set(d->b), v);
     return v;
 }
 
+/* One loop per transform and dtype, so each keeps its round keys and
+ * constants in registers. Groups of 16 blocks; float32 element i lives in
+ * word i (block i/4); float64 element i in words 2i, 2i+1 (block i/2), and
+ * a float64 normal pair in one block. */
+#define INL T static inline __attribute__((always_inline))
+
+INL void run_uniform_f32(const nninit__dist *d, const pkeys *pk, uint64_t block0, size_t groups, float *o)
+{
+    vi S[NSET][4];
+    for (size_t g = 0; g < groups; g++, o += 64) {
+        philox16(pk, block0 + 16 * g, S);
+#pragma GCC unroll 4
+        for (int v = 0; v < NVF; v++) {
+            vf R0 = uniform_f32(d, pack_lo32(S[2 * v][0], S[2 * v + 1][0]));
+            vf R1 = uniform_f32(d, pack_lo32(S[2 * v][1], S[2 * v + 1][1]));
+            vf R2 = uniform_f32(d, pack_lo32(S[2 * v][2], S[2 * v + 1][2]));
+            vf R3 = uniform_f32(d, pack_lo32(S[2 * v][3], S[2 * v + 1][3]));
+            store_f32x4(o + 4 * VF_N * v, R0, R1, R2, R3);
+        }
+    }
+}
+
+INL void run_normal_f32(const nninit__dist *d, const pkeys *pk, uint64_t block0, size_t groups, float *o)
+{
+    vi S[NSET][4];
+    for (size_t g = 0; g < groups; g++, o += 64) {
+        philox16(pk, block0 + 16 * g, S);
+#pragma GCC unroll 4
+        for (int v = 0; v < NVF; v++) {
+            vf R0, R1, R2, R3;
+            /* pairs (word 0 radius, word 1 angle) and (word 2, word 3) */
+            normal_f32(d, pack_lo32(S[2 * v][0], S[2 * v + 1][0]), pack_lo32(S[2 * v][1], S[2 * v + 1][1]), &R0, &R1);
+            normal_f32(d, pack_lo32(S[2 * v][2], S[2 * v + 1][2]), pack_lo32(S[2 * v][3], S[2 * v + 1][3]), &R2, &R3);
+            store_f32x4(o + 4 * VF_N * v, R0, R1, R2, R3);
+        }
+    }
+}
+
+T static void run_trunc_f32(const nninit__dist *d, const pkeys *pk, uint64_t block0, size_t groups, float *o)
+{
+    vi S[NSET][4];
+    tbatch tb;
+    const vd half = d_set(0.5), scale = d_set(0x1p-32);
+    for (size_t g0 = 0; g0 < groups; g0 += TB) {
+        size_t nb = groups - g0 < TB ? groups - g0 : TB;
+        tb.nt = 0;
+        for (size_t b = 0; b < nb; b++) {
+            philox16(pk, block0 + 16 * (g0 + b), S);
+#pragma GCC unroll 8
+            for (int s = 0; s < NSET; s++)
+#pragma GCC unroll 4
+                for (int k = 0; k < 4; k++)
+                    trunc_slot(d, &tb, (int)b * 64 + (s * 4 + k) * VD_N,
+                               d_mul(d_add(d_from_u32lo(S[s][k]), half), scale));
+        }
+        if (tb.nt)
+            trunc_tails(&tb);
+        for (size_t b = 0; b < nb; b++, o += 64) {
+            const double *z = tb.z + b * 64;
+#pragma GCC unroll 4
+            for (int v = 0; v < NVF; v++) {
+                vf R[4];
+#pragma GCC unroll 4
+                for (int k = 0; k < 4; k++)
+                    R[k] = f_from_pd2(trunc_final(d, d_load(z + (2 * v * 4 + k) * VD_N)),
+                                      trunc_final(d, d_load(z + ((2 * v + 1) * 4 + k) * VD_N)));
+                store_f32x4(o + 4 * VF_N * v, R[0], R[1], R[2], R[3]);
+            }
+        }
+    }
+}
+
+T static void run_trunc_f64(const nninit__dist *d, const pkeys *pk, uint64_t block0, size_t groups, double *o)
+{
+    vi S[NSET][4];
+    tbatch tb;
+    const vd half = d_set(0.5), scale = d_set(0x1p-53);
+    for (size_t g0 = 0; g0 < groups; g0 += TB) {
+        size_t nb = groups - g0 < TB ? groups - g0 : TB;
+        tb.nt = 0;
+        for (size_t b = 0; b < nb; b++) {
+            philox16(pk, block0 + 16 * (g0 + b), S);
+#pragma GCC unroll 8
+            for (int s = 0; s < NSET; s++) {
+                vi x01 = join64(pk, S[s][0], S[s][1]), x23 = join64(pk, S[s][2], S[s][3]);
+                trunc_slot(d, &tb, (int)b * 32 + (s * 2) * VD_N,
+                           d_mul(d_add(d_from_u53(i64_srli(x01, 11)), half), scale));
+                trunc_slot(d, &tb, (int)b * 32 + (s * 2 + 1) * VD_N,
+                           d_mul(d_add(d_from_u53(i64_srli(x23, 11)), half), scale));
+            }
+        }
+        if (tb.nt)
+            trunc_tails(&tb);
+        for (size_t b = 0; b < nb; b++, o += 32) {
+            const double *z = tb.z + b * 32;
+#pragma GCC unroll 8
+            for (int s = 0; s < NSET; s++)
+                store_f64x2(o + 2 * VD_N * s, trunc_final(d, d_load(z + (s * 2) * VD_N)),
+                            trunc_final(d, d_load(z + (s * 2 + 1) * VD_N)));
+        }
+    }
+}
+
+INL void run_f64(const nninit__dist *d, const pkeys *pk, uint64_t block0, size_t groups, double *o,
+                 nninit__dist_kind kind)
+{
+    vi S[NSET][4];
+    for (size_t g = 0; g < groups; g++, o += 32) {
+        philox16(pk, block0 + 16 * g, S);
+#pragma GCC unroll 8
+        for (int s = 0; s < NSET; s++) {
+            vi x01 = join64(pk, S[s][0], S[s][1]), x23 = join64(pk, S[s][2], S[s][3]);
+            vd D0, D1;
+            if (kind == NNINIT__DIST_UNIFORM) {
+                D0 = uniform_f64(d, x01);
+                D1 = uniform_f64(d, x23);
+            } else {
+                normal_f64(d, x01, x23, &D0, &D1);
+            }
+            store_f64x2(o + 2 * VD_N * s, D0, D1);
+        }
+    }
+}
+
 T void KERNEL_RUN(const nninit__dist *d, uint64_t begin, size_t n, void *out)
 {
     pkeys pk;
     philox_init(&pk, d);
-    vi S[NSET][4];
     if (d->dtype == NNINIT_F32) {
-        float *o = out;
-        uint64_t block0 = begin / 4; /* element i of every float32 transform lives in word i */
-        for (size_t g = 0; g < n / 64; g++, o += 64) {
-            philox16(&pk, block0 + 16 * g, S);
-            if (d->kind == NNINIT__DIST_TRUNC_NORMAL) {
-                vd half = d_set(0.5), scale = d_set(0x1p-32);
-#pragma GCC unroll 4
-                for (int v = 0; v < NVF; v++) {
-                    vf R[4];
-#pragma GCC unroll 4
-                    for (int k = 0; k < 4; k++) {
-                        vd lo = trunc_from_u(d, d_mul(d_add(d_from_u32lo(S[2 * v][k]), half), scale));
-                        vd hi = trunc_from_u(d, d_mul(d_add(d_from_u32lo(S[2 * v + 1][k]), half), scale));
-                        R[k] = f_from_pd2(lo, hi);
-                    }
-                    store_f32x4(o + 4 * VF_N * v, R[0], R[1], R[2], R[3]);
-                }
-                continue;
-            }
-#pragma GCC unroll 4
-            for (int v = 0; v < NVF; v++) {
-                vi W0 = pack_lo32(S[2 * v][0], S[2 * v + 1][0]), W1 = pack_lo32(S[2 * v][1], S[2 * v + 1][1]);
-                vi W2 = pack_lo32(S[2 * v][2], S[2 * v + 1][2]), W3 = pack_lo32(S[2 * v][3], S[2 * v + 1][3]);
-                vf R0, R1, R2, R3;
-                if (d->kind == NNINIT__DIST_UNIFORM) {
-                    R0 = uniform_f32(d, W0);
-                    R1 = uniform_f32(d, W1);
-                    R2 = uniform_f32(d, W2);
-                    R3 = uniform_f32(d, W3);
-                } else {
-                    /* pairs (word 0 radius, word 1 angle) and (word 2, word 3) */
-                    normal_f32(d, W0, W1, &R0, &R1);
-                    normal_f32(d, W2, W3, &R2, &R3);
-                }
-                store_f32x4(o + 4 * VF_N * v, R0, R1, R2, R3);
-            }
-        }
+        uint64_t block0 = begin / 4;
+        size_t groups = n / 64;
+        if (d->kind == NNINIT__DIST_UNIFORM)
+            run_uniform_f32(d, &pk, block0, groups, out);
+        else if (d->kind == NNINIT__DIST_NORMAL)
+            run_normal_f32(d, &pk, block0, groups, out);
+        else
+            run_trunc_f32(d, &pk, block0, groups, out);
     } else {
-        double *o = out;
-        uint64_t block0 = begin / 2; /* float64: two words an element, a normal pair a block */
-        for (size_t g = 0; g < n / 32; g++, o += 32) {
-            philox16(&pk, block0 + 16 * g, S);
-#pragma GCC unroll 8
-            for (int s = 0; s < NSET; s++) {
-                vi x01 = join64(&pk, S[s][0], S[s][1]), x23 = join64(&pk, S[s][2], S[s][3]);
-                vd D0, D1;
-                if (d->kind == NNINIT__DIST_UNIFORM) {
-                    D0 = uniform_f64(d, x01);
-                    D1 = uniform_f64(d, x23);
-                } else if (d->kind == NNINIT__DIST_NORMAL) {
-                    normal_f64(d, x01, x23, &D0, &D1);
-                } else {
-                    vd half = d_set(0.5), scale = d_set(0x1p-53);
-                    D0 = trunc_from_u(d, d_mul(d_add(d_from_u53(i64_srli(x01, 11)), half), scale));
-                    D1 = trunc_from_u(d, d_mul(d_add(d_from_u53(i64_srli(x23, 11)), half), scale));
-                }
-                store_f64x2(o + 2 * VD_N * s, D0, D1);
-            }
-        }
+        uint64_t block0 = begin / 2;
+        size_t groups = n / 32;
+        if (d->kind == NNINIT__DIST_UNIFORM)
+            run_f64(d, &pk, block0, groups, out, NNINIT__DIST_UNIFORM);
+        else if (d->kind == NNINIT__DIST_NORMAL)
+            run_f64(d, &pk, block0, groups, out, NNINIT__DIST_NORMAL);
+        else
+            run_trunc_f64(d, &pk, block0, groups, out);
     }
 }
