@@ -529,9 +529,120 @@ static void test_avx_mathfun_port_accuracy(void **state)
     assert_true(worst_sc < 5e-7);
 }
 
+/* torch.get_rng_state / set_rng_state against tools/make_torch_fixtures.py's
+ * STATE_SCENARIOS (same list, same order). */
+static void draw(nninit_rng *rng, const char *spec, int64_t n, nninit_dtype dtype, void *out)
+{
+    nninit_err err;
+    nninit_init init;
+    nninit_shape shape = {1, {n}};
+    assert_ok(nninit_init_parse(spec, &init, &err), &err);
+    nninit_fill_opts opts = nninit_fill_opts_default();
+    opts.layout = NNINIT_LAYOUT_TORCH;
+    opts.dtype = dtype;
+    assert_ok(nninit_fill(&init, &shape, &opts, rng, out, &err), &err);
+}
+
+static void test_state_get_set(void **state)
+{
+    (void)state;
+    static const struct {
+        int64_t seed;
+        int n;
+        struct {
+            const char *fn;
+            int64_t numel;
+        } calls[3];
+    } sc[] = {
+        {42, 0, {{0, 0}}},
+        {42, 1, {{"normal_", 3}}},
+        {-1, 2, {{"uniform_", 1000}, {"normal_", 20}}},
+        {7, 3, {{"normal_", 1001}, {"normal_", 5}, {"uniform_", 700}}},
+    };
+    enum { REC = NNINIT_TORCH_STATE_SIZE + 5 * 8 + 3 * 4 };
+    char path[512];
+    FILE *f = fopen(test_fixture("torch/state.bin", path, sizeof path), "rb");
+    assert_non_null(f);
+    unsigned char rec[REC], got[NNINIT_TORCH_STATE_SIZE];
+    float *scratch = malloc(1001 * sizeof *scratch);
+    nninit_err err;
+    for (size_t k = 0; k < sizeof sc / sizeof sc[0]; k++) {
+        assert_int_equal(fread(rec, 1, REC, f), REC);
+        nninit_rng *rng = new_rng(NNINIT_RNG_TORCH_AVX2, (uint64_t)sc[k].seed);
+        for (int c = 0; c < sc[k].n; c++)
+            draw(rng, sc[k].calls[c].fn, sc[k].calls[c].numel, NNINIT_F32, scratch);
+        assert_ok(nninit_rng_torch_state_get(rng, got, &err), &err);
+        /* byte for byte what torch.get_rng_state() returned (the cached normal
+         * in it comes from libm log/sin: another libm could move its last bit) */
+        assert_memory_equal(got, rec, NNINIT_TORCH_STATE_SIZE);
+
+        /* A fresh generator loaded with those bytes continues torch's stream. */
+        nninit_rng *r2 = new_rng(NNINIT_RNG_TORCH_DEFAULT, 123);
+        assert_ok(nninit_rng_torch_state_set(r2, rec, NNINIT_TORCH_STATE_SIZE, &err), &err);
+        assert_true(nninit_rng_seed(r2) == (uint64_t)sc[k].seed);
+        double d[5];
+        float u[3];
+        draw(r2, "normal_", 5, NNINIT_F64, d);
+        draw(r2, "uniform_", 3, NNINIT_F32, u);
+        assert_memory_equal(d, rec + NNINIT_TORCH_STATE_SIZE, sizeof d);
+        assert_memory_equal(u, rec + NNINIT_TORCH_STATE_SIZE + sizeof d, sizeof u);
+        /* the legacy 5048-byte layout loads the same state */
+        assert_ok(nninit_rng_torch_state_set(r2, rec, 5048, &err), &err);
+        draw(r2, "normal_", 5, NNINIT_F64, d);
+        assert_memory_equal(d, rec + NNINIT_TORCH_STATE_SIZE, sizeof d);
+        nninit_rng_free(rng);
+        nninit_rng_free(r2);
+    }
+    fclose(f);
+    free(scratch);
+}
+
+/* Bad states are refused as ATen refuses them (plus the out-of-bounds case
+ * ATen accepts), leaving the generator as it was. */
+static void test_state_errors(void **state)
+{
+    (void)state;
+    nninit_err err;
+    unsigned char st[NNINIT_TORCH_STATE_SIZE], bad[NNINIT_TORCH_STATE_SIZE], after[NNINIT_TORCH_STATE_SIZE];
+    nninit_rng *rng = new_rng(NNINIT_RNG_TORCH, 5);
+    float x[17];
+    draw(rng, "normal_", 17, NNINIT_F32, x);
+    assert_ok(nninit_rng_torch_state_get(rng, st, &err), &err);
+    assert_int_equal(nninit_rng_torch_state_set(rng, st, 5000, &err), NNINIT_EFORMAT);
+    assert_non_null(strstr(err.msg, "5056"));
+    static const struct {
+        size_t off;
+        int bytes;
+        uint64_t v;
+    } cases[] = {{8, 4, 0}, {8, 4, 625}, {12, 4, 0}, {16, 8, 625}, {16, 8, 624} /* next + left > 625 */};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        memcpy(bad, st, sizeof bad);
+        for (int b = 0; b < cases[i].bytes; b++)
+            bad[cases[i].off + (size_t)b] = (unsigned char)(cases[i].v >> (8 * b));
+        assert_int_equal(nninit_rng_torch_state_set(rng, bad, sizeof bad, &err), NNINIT_EFORMAT);
+        assert_ok(nninit_rng_torch_state_get(rng, after, &err), &err);
+        assert_memory_equal(after, st, sizeof st);
+    }
+    /* ATen keeps the low 32 bits of next and of each state word. */
+    memcpy(bad, st, sizeof bad);
+    bad[16 + 4] = 1;
+    bad[24 + 7] = 0x80;
+    assert_ok(nninit_rng_torch_state_set(rng, bad, sizeof bad, &err), &err);
+    assert_ok(nninit_rng_torch_state_get(rng, after, &err), &err);
+    assert_memory_equal(after, st, sizeof st);
+    nninit_rng_free(rng);
+
+    nninit_rng *ph = new_rng(NNINIT_RNG_PHILOX, 5);
+    assert_int_equal(nninit_rng_torch_state_get(ph, st, &err), NNINIT_EMISUSE);
+    assert_int_equal(nninit_rng_torch_state_set(ph, st, sizeof st, &err), NNINIT_EMISUSE);
+    nninit_rng_free(ph);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_state_get_set),
+        cmocka_unit_test(test_state_errors),
         cmocka_unit_test(test_torch2_where_unchanged),
         cmocka_unit_test(test_torch2_differences),
         cmocka_unit_test(test_keras_kinds_map_to_torch_primitives),

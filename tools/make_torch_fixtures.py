@@ -183,6 +183,35 @@ def generate(variant, outdir):
     print("%s: %d calls, %d bytes, capability %s" % (variant, len(lines) - 3, len(blob), cap))
 
 
+# torch.get_rng_state() after these calls (tests/test_torch.c replays the
+# same list): (seed, [(function, numel), ...]) with rand = uniform_ and
+# randn = normal_ on float32 tensors.
+STATE_SCENARIOS = [
+    (42, []),
+    (42, [("randn", 3)]),
+    (-1, [("rand", 1000), ("randn", 20)]),
+    (7, [("randn", 1001), ("randn", 5), ("rand", 700)]),
+]
+
+
+def generate_states(outdir):
+    """state.bin: per scenario, the 5056 state bytes, then 5 float64 values
+    of torch.randn(5, dtype=torch.float64) and 3 float32 of torch.rand(3)
+    drawn after it (so set_state can be checked by continuing the stream)."""
+    import torch
+    blob = bytearray()
+    for seed, calls in STATE_SCENARIOS:
+        torch.manual_seed(seed)
+        for fn, n in calls:
+            getattr(torch, fn)(n)
+        blob += torch.get_rng_state().numpy().tobytes()
+        blob += torch.randn(5, dtype=torch.float64).numpy().astype("<f8").tobytes()
+        blob += torch.rand(3).numpy().astype("<f4").tobytes()
+    with open(os.path.join(outdir, "torch", "state.bin"), "wb") as f:
+        f.write(bytes(blob))
+    print("state: %d scenarios, %d bytes" % (len(STATE_SCENARIOS), len(blob)))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
@@ -191,6 +220,8 @@ def main():
     args = ap.parse_args()
     if args.variant:
         generate(args.variant, args.out)
+        if args.variant == "avx2":
+            generate_states(args.out)
         return
     for variant in ("default", "avx2"):
         env = dict(os.environ)
