@@ -1228,6 +1228,26 @@ NNINIT_API nninit_model_opts nninit_model_opts_default(void);
 NNINIT_API nninit_status nninit_model_write(const nninit_model *m, const char *path, const nninit_model_opts *opts,
                                             nninit_err *err);
 
+/* ------------------------------------------------------------------------ */
+/* PyTorch generator state (torch.get_rng_state / torch.set_rng_state)       */
+/* ------------------------------------------------------------------------ */
+
+/* Bytes of torch.get_rng_state() for the CPU generator (1.13 and 2.x). */
+#define NNINIT_TORCH_STATE_SIZE 5056
+
+/* Writes the state of a torch generator in the byte layout of
+ * torch.get_rng_state(): in Python, torch.set_rng_state(torch.tensor(
+ * list(buf), dtype=torch.uint8)) then continues this stream, cached normal
+ * included. NNINIT_EMISUSE for a Philox generator. */
+NNINIT_API nninit_status nninit_rng_torch_state_get(const nninit_rng *rng, unsigned char out[NNINIT_TORCH_STATE_SIZE],
+                                                    nninit_err *err);
+
+/* Loads bytes from torch.get_rng_state() (5056, or the legacy 5048) into a
+ * torch generator, which then continues PyTorch's stream (the kernel variant
+ * stays the generator's own). NNINIT_EFORMAT for a wrong size or an invalid
+ * engine state, leaving rng unchanged; NNINIT_EMISUSE for a Philox one. */
+NNINIT_API nninit_status nninit_rng_torch_state_set(nninit_rng *rng, const void *state, size_t len, nninit_err *err);
+
 #ifdef __cplusplus
 }
 #endif
