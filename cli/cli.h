@@ -20,6 +20,7 @@ typedef struct cli_command {
 int cmd_gen(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_model(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_theory(int argc, char **argv);
 int cmd_probe(int argc, char **argv);

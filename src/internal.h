@@ -232,6 +232,7 @@ typedef struct nninit__mtensor {
     char *spec;           /* the initializer as written in the source (provenance) */
     int is_int64;         /* an int64 zero counter (BatchNorm num_batches_tracked) */
     int64_t zero_row;     /* >= 0: this row is zeroed after filling (Embedding padding_idx) */
+    int64_t forget_units; /* > 0: Keras LSTM unit_forget_bias: init((u,)), ones((u,)), init((2u,)) */
     int64_t draw;         /* order in which PyTorch draws it (the construction order) */
 } nninit__mtensor;
 

@@ -147,7 +147,26 @@ static nninit_status fill_one(gen_ctx *c, const nninit__mtensor *e, void *out, n
     fo.threads = c->o->threads;
     fo.stream = e->name ? nninit_stream_from_name(e->name) : 0;
     char what[300];
-    nninit_status s = nninit_fill(&e->init, &e->shape, &fo, c->rng, out, err);
+    nninit_status s;
+    if (e->forget_units > 0) {
+        /* keras lstm.py: concatenate(init((u,)), ones((u,)), init((2u,))),
+         * each part drawn for its own shape; the third part takes the
+         * stream of "<name>#2". */
+        int64_t u = e->forget_units;
+        size_t w = nninit_dtype_size(c->gen);
+        nninit_shape s1 = {1, {u}}, s3 = {1, {2 * u}};
+        nninit_init ones = nninit_init_default(NNINIT_ONES);
+        char n3[600];
+        snprintf(n3, sizeof n3, "%.580s#2", e->name ? e->name : "");
+        s = nninit_fill(&e->init, &s1, &fo, c->rng, out, err);
+        if (!s)
+            s = nninit_fill(&ones, &s1, &fo, c->rng, (unsigned char *)out + (size_t)u * w, err);
+        fo.stream = nninit_stream_from_name(n3);
+        if (!s)
+            s = nninit_fill(&e->init, &s3, &fo, c->rng, (unsigned char *)out + (size_t)(2 * u) * w, err);
+    } else {
+        s = nninit_fill(&e->init, &e->shape, &fo, c->rng, out, err);
+    }
     if (s != NNINIT_OK && err) {
         snprintf(what, sizeof what, "%s", err->msg);
         snprintf(err->msg, sizeof err->msg, "tensor '%.60s': %.180s", e->name ? e->name : "(construction draw)",

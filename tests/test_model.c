@@ -241,6 +241,156 @@ static void test_override(void **state)
     nninit_model_free(m);
 }
 
+
+/* ---- Keras model JSON (hand-written from the Keras 3 source; see
+ * tests/fixtures/keras/NAME.expected for the variables Keras builds) ---- */
+
+static char *slurp_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)n + 1);
+    if (fread(b, 1, (size_t)n, f) != (size_t)n) {
+        free(b);
+        b = NULL;
+    } else {
+        b[n] = '\0';
+    }
+    fclose(f);
+    return b;
+}
+
+static nninit_model *load_keras(const char *base)
+{
+    char path[512], rel[128];
+    snprintf(rel, sizeof rel, "keras/%s.json", base);
+    char *json = slurp_text(test_fixture(rel, path, sizeof path));
+    assert_non_null(json);
+    nninit_err err;
+    nninit_model *m;
+    assert_ok(nninit_model_from_keras(json, &m, &err), &err);
+    free(json);
+    return m;
+}
+
+static void check_keras_expected(const char *base)
+{
+    nninit_model *m = load_keras(base);
+    char path[512], rel[128], line[256];
+    snprintf(rel, sizeof rel, "keras/%s.expected", base);
+    FILE *f = fopen(test_fixture(rel, path, sizeof path), "r");
+    assert_non_null(f);
+    size_t i = 0;
+    while (fgets(line, sizeof line, f)) {
+        char name[128], dims[64], kind[64];
+        if (sscanf(line, "%127s %63s %63s", name, dims, kind) != 3)
+            continue;
+        nninit_model_tensor t;
+        if (!nninit_model_tensor_at(m, i, &t))
+            fail_msg("%s: tensor %zu (%s) missing", base, i, name);
+        if (strcmp(t.name, name))
+            fail_msg("%s: tensor %zu is '%s', expected '%s'", base, i, t.name, name);
+        nninit_shape want;
+        nninit_err err;
+        assert_ok(nninit_shape_parse(dims, &want, &err), &err);
+        assert_int_equal(t.shape.ndim, want.ndim);
+        for (int d = 0; d < want.ndim; d++)
+            if (t.shape.dim[d] != want.dim[d])
+                fail_msg("%s: '%s' dim %d is %lld, expected %lld", base, name, d, (long long)t.shape.dim[d],
+                         (long long)want.dim[d]);
+        nninit_init_kind k;
+        assert_ok(nninit_init_kind_parse(kind, &k, &err), &err);
+        if (t.init.kind != k)
+            fail_msg("%s: '%s' has initializer %s, expected %s", base, name, nninit_init_kind_name(t.init.kind), kind);
+        assert_int_equal(t.layout, NNINIT_LAYOUT_KERAS);
+        i++;
+    }
+    fclose(f);
+    assert_int_equal(nninit_model_count(m), i);
+    nninit_model_free(m);
+}
+
+static void test_keras_models(void **state)
+{
+    (void)state;
+    check_keras_expected("cnn_keras3");
+    check_keras_expected("rnn_keras3");
+    check_keras_expected("attention_functional");
+    check_keras_expected("conv3d_keras2");
+}
+
+/* Generated values follow the initializers: the embedding's std (uniform
+ * +-0.05: 0.05/sqrt(3) = 0.028868; 16000 values, relative standard error
+ * of a uniform's std = sqrt((9/5 - 1) / (4 n)) = 0.35%, tolerance 5 SE =
+ * 1.8%, while +-0.1 or a normal(0.05) would be off by 100% / 73%), and the
+ * LSTM bias with unit_forget_bias: zeros, ones on [32, 64), zeros. */
+static void test_keras_values(void **state)
+{
+    (void)state;
+    nninit_model *m = load_keras("rnn_keras3");
+    char out[600];
+    snprintf(out, sizeof out, "%s/rnn.safetensors", tmpdir);
+    nninit_err err;
+    nninit_model_opts o = nninit_model_opts_default();
+    assert_ok(nninit_model_write(m, out, &o, &err), &err);
+    nninit_tensor_file *tf;
+    assert_ok(nninit_tensor_file_open(out, &tf, &err), &err);
+    size_t k;
+    assert_ok(nninit_tensor_file_find(tf, "embedding/embeddings", &k, &err), &err);
+    float *e = malloc(16000 * sizeof *e);
+    assert_ok(nninit_tensor_file_read(tf, k, e, &err), &err);
+    nninit_stats st;
+    assert_ok(nninit_stats_compute(NNINIT_F32, e, 16000, &st, &err), &err);
+    assert_rel_close(st.std, 0.05 / sqrt(3.0), 0.018);
+    assert_true(st.min >= -0.05 && st.max <= 0.05);
+    free(e);
+    float b[128];
+    assert_ok(nninit_tensor_file_find(tf, "lstm/lstm_cell/bias", &k, &err), &err);
+    assert_ok(nninit_tensor_file_read(tf, k, b, &err), &err);
+    for (int i = 0; i < 128; i++)
+        assert_true(b[i] == (i >= 32 && i < 64 ? 1.0f : 0.0f));
+    assert_string_equal(nninit_tensor_file_metadata(tf, "nninit.source"), "keras");
+    assert_string_equal(nninit_tensor_file_metadata(tf, "nninit.layout"), "keras");
+    nninit_tensor_file_free(tf);
+    nninit_model_free(m);
+}
+
+static void expect_keras_error(const char *json, nninit_status want, const char *needle)
+{
+    nninit_err err;
+    nninit_model *m = (nninit_model *)1;
+    nninit_status s = nninit_model_from_keras(json, &m, &err);
+    if (s != want)
+        fail_msg("%s: got %s (%s)", json, nninit_status_str(s), s ? err.msg : "");
+    assert_null(m);
+    if (!strstr(err.msg, needle))
+        fail_msg("message '%s' lacks '%s'", err.msg, needle);
+}
+
+static void test_keras_errors(void **state)
+{
+    (void)state;
+    expect_keras_error("{", NNINIT_EINVAL, "keras model JSON");
+    expect_keras_error("{\"class_name\": \"Sequential\"}", NNINIT_EINVAL, "layers");
+    expect_keras_error("{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": \"Dense\", "
+                       "\"config\": {\"name\": \"d\", \"units\": 3}}]}}", NNINIT_EINVAL, "input shape is unknown");
+    expect_keras_error("{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": \"Dense\", "
+                       "\"config\": {\"name\": \"d\", \"units\": 3, \"batch_input_shape\": [null, 4], "
+                       "\"kernel_initializer\": \"glorot_unifrom\"}}]}}", NNINIT_ENOTFOUND, "glorot_uniform");
+    expect_keras_error("{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": \"Lambda\", "
+                       "\"config\": {\"name\": \"l\", \"function\": \"x\"}}]}}", NNINIT_EINVAL, "never runs");
+    expect_keras_error("{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": \"Frobnicate\", "
+                       "\"config\": {\"name\": \"f\", \"batch_input_shape\": [null, 4]}}]}}", NNINIT_EUNSUPPORTED,
+                       "'Frobnicate' is not supported");
+    expect_keras_error("{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": \"Dense\", "
+                       "\"config\": {\"name\": \"d\", \"units\": 3, \"batch_input_shape\": [null, null]}}]}}",
+                       NNINIT_EINVAL, "unknown (None)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -249,6 +399,9 @@ int main(void)
         cmocka_unit_test(test_storage_dtypes),
         cmocka_unit_test(test_recipe_errors),
         cmocka_unit_test(test_override),
+        cmocka_unit_test(test_keras_models),
+        cmocka_unit_test(test_keras_values),
+        cmocka_unit_test(test_keras_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

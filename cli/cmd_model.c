@@ -1,0 +1,244 @@
+/* nninit model: initial weights of a whole model (Keras model JSON, PyTorch
+ * recipe, or nninit spec) written as safetensors (sharded or not), npz, or
+ * a folder of .npy files. */
+#include "cli.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static void model_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: nninit model (--keras FILE | --torch RECIPE | --spec FILE) -o OUT [options]\n"
+            "\n"
+            "Write the initial weights of a whole model, each tensor with the initializer its\n"
+            "framework (or the spec) gives it, in the framework's names, shapes and layouts.\n"
+            "\n"
+            "  --keras FILE           Keras model JSON (model.to_json(), or config.json from a .keras)\n"
+            "  --torch RECIPE         PyTorch module recipe, e.g.\n"
+            "                         'Sequential(Linear(784, 256), ReLU(), Linear(256, 10))'\n"
+            "  --spec FILE            nninit model spec: {\"layout\": \"keras\", \"tensors\": [{\"name\": \"w\",\n"
+            "                         \"shape\": [784, 256], \"init\": \"he_normal\"}], \"overrides\": {...}}\n"
+            "  -o, --output OUT       file (safetensors, npz) or folder (npy-dir); replaced only on success\n"
+            "  --format F             safetensors (default), npz, npz-deflated, npy-dir\n"
+            "  --dtype D              float32 (default), float64, bfloat16, float16 (rounded once)\n"
+            "  --seed N               64-bit seed (default %u)\n"
+            "  --rng KIND             philox (default: stream per tensor name) or torch (PyTorch's CPU\n"
+            "                         generator: with --torch the file equals the state_dict after\n"
+            "                         torch.manual_seed(N), bit for bit)\n"
+            "  --max-shard-size SIZE  safetensors shards as Hugging Face names them (e.g. 5GB, 500MB)\n"
+            "  --override NAME=SPEC   another initializer for one tensor (repeatable)\n"
+            "  --threads N            worker threads (values never depend on it)\n"
+            "  --list                 print the tensors and their initializers; write nothing\n"
+            "\n"
+            "Exit status: 0 success, 1 runtime failure, 2 usage error.\n",
+            (unsigned)NNINIT_DEFAULT_SEED);
+}
+
+/* "5GB" (10^9), "500MB", "2GiB" (2^30), "1000" bytes. */
+static int parse_size(const char *text, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (end == text || errno || !(v > 0))
+        return 0;
+    static const struct { const char *unit; double mult; } units[] = {
+        {"", 1}, {"B", 1}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12},
+        {"KiB", 1024.0}, {"MiB", 1048576.0}, {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}};
+    /* The first match wins, so "kib" finds KiB (binary) only after KB fails. */
+    for (size_t i = 0; i < sizeof units / sizeof *units; i++)
+        if (!strcasecmp(end, units[i].unit)) { /* 5GB, 5gb, 500kB */
+            double bytes = v * units[i].mult;
+            if (bytes < 1 || bytes > 1.8e19)
+                return 0;
+            *out = (uint64_t)bytes;
+            return 1;
+        }
+    return 0;
+}
+
+static char *read_file(const char *path, nninit_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err->msg, sizeof err->msg, "%s: cannot open (%s)", path, strerror(errno));
+        err->code = errno == ENOENT ? NNINIT_ENOTFOUND : NNINIT_EIO;
+        return NULL;
+    }
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t got = fread(buf + len, 1, cap - len - 1, f);
+        len += got;
+        if (len + 1 < cap)
+            break;
+        if (cap > ((size_t)1 << 30)) { /* a model description is never this large */
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        char *nb = realloc(buf, cap * 2);
+        if (!nb) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = nb;
+        cap *= 2;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (!buf || bad) {
+        free(buf);
+        snprintf(err->msg, sizeof err->msg, "%s: cannot read (too large or I/O error)", path);
+        err->code = NNINIT_EIO;
+        return NULL;
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
+int cmd_model(int argc, char **argv)
+{
+    const char *keras = NULL, *torch = NULL, *spec = NULL, *output = NULL;
+    const char **overrides = calloc((size_t)argc + 1, sizeof *overrides);
+    int n_over = 0, list = 0;
+    nninit_model_opts o = nninit_model_opts_default();
+    nninit_err err = {0};
+    nninit_status st;
+    int rc = CLI_EXIT_USAGE;
+    nninit_model *m = NULL;
+    char *text = NULL;
+    if (!overrides)
+        return CLI_EXIT_FAIL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            model_usage(stdout);
+            rc = CLI_EXIT_OK;
+            goto out;
+        }
+        if (!strcmp(a, "--list")) {
+            list = 1;
+            continue;
+        }
+        if (i + 1 >= argc || a[0] != '-') {
+            if (a[0] == '-')
+                cli_error("%s needs a value; run 'nninit model --help'", a);
+            else
+                cli_error("unexpected argument '%s'; run 'nninit model --help'", a);
+            goto out;
+        }
+        const char *v = argv[++i];
+        if (!strcmp(a, "--keras"))
+            keras = v;
+        else if (!strcmp(a, "--torch"))
+            torch = v;
+        else if (!strcmp(a, "--spec"))
+            spec = v;
+        else if (!strcmp(a, "-o") || !strcmp(a, "--output"))
+            output = v;
+        else if (!strcmp(a, "--override")) {
+            if (!strchr(v, '=')) {
+                cli_error("--override '%s': expected NAME=SPEC", v);
+                goto out;
+            }
+            overrides[n_over++] = v;
+        } else if (!strcmp(a, "--seed")) {
+            if (!cli_parse_u64("--seed", v, &o.seed))
+                goto out;
+        } else if (!strcmp(a, "--threads")) {
+            if (!cli_parse_int("--threads", v, 0, 4096, &o.threads))
+                goto out;
+        } else if (!strcmp(a, "--rng")) {
+            if ((st = nninit_rng_kind_parse(v, &o.rng, &err)) != NNINIT_OK) {
+                rc = cli_report(st, &err);
+                goto out;
+            }
+        } else if (!strcmp(a, "--dtype")) {
+            nninit_dtype d;
+            if ((st = nninit_dtype_parse(v, &d, &err)) != NNINIT_OK) {
+                rc = cli_report(st, &err);
+                goto out;
+            }
+            o.dtype = nninit_file_dtype_of(d);
+        } else if (!strcmp(a, "--format")) {
+            if ((st = nninit_file_format_parse(v, &o.write.format, &err)) != NNINIT_OK) {
+                rc = cli_report(st, &err);
+                goto out;
+            }
+        } else if (!strcmp(a, "--max-shard-size")) {
+            if (!parse_size(v, &o.write.max_shard_size)) {
+                cli_error("--max-shard-size '%s' is not a size; expected e.g. 5GB, 500MB, 2GiB or a byte count", v);
+                goto out;
+            }
+        } else {
+            cli_error("unknown option '%s'; run 'nninit model --help'", a);
+            goto out;
+        }
+    }
+    if (!!keras + !!torch + !!spec != 1) {
+        cli_error("give exactly one of --keras FILE, --torch RECIPE, --spec FILE");
+        goto out;
+    }
+    if (!output && !list) {
+        cli_error("-o OUT is required (or --list to only show the tensors)");
+        goto out;
+    }
+    if (o.write.max_shard_size && o.write.format != NNINIT_FORMAT_SAFETENSORS) {
+        cli_error("--max-shard-size applies to --format safetensors only");
+        goto out;
+    }
+    if (torch) {
+        st = nninit_model_from_torch(torch, &m, &err);
+    } else {
+        text = read_file(keras ? keras : spec, &err);
+        if (!text) {
+            cli_error("%s", err.msg);
+            rc = err.code == NNINIT_ENOTFOUND ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+            goto out;
+        }
+        st = keras ? nninit_model_from_keras(text, &m, &err) : nninit_model_from_spec(text, &m, &err);
+    }
+    if (st != NNINIT_OK) {
+        rc = cli_report(st, &err);
+        if (st == NNINIT_EUNSUPPORTED) /* a layer or module nninit cannot build: the input's fault */
+            rc = CLI_EXIT_USAGE;
+        goto out;
+    }
+    for (int k = 0; k < n_over; k++) {
+        char name[512];
+        const char *eq = strchr(overrides[k], '=');
+        snprintf(name, sizeof name, "%.*s", (int)(eq - overrides[k]), overrides[k]);
+        if ((st = nninit_model_override(m, name, eq + 1, &err)) != NNINIT_OK) {
+            rc = cli_report(st, &err);
+            goto out;
+        }
+    }
+    if (list) {
+        for (size_t i = 0; i < nninit_model_count(m); i++) {
+            nninit_model_tensor t;
+            char sh[160];
+            nninit_model_tensor_at(m, i, &t);
+            printf("%s\t%s\t%s\t%s\n", t.name, nninit_shape_format(&t.shape, sh, sizeof sh),
+                   nninit_layout_name(t.layout), t.is_int64 ? "int64 zeros" : t.spec);
+        }
+        rc = fflush(stdout) == 0 && !ferror(stdout) ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+        goto out;
+    }
+    if ((st = nninit_model_write(m, output, &o, &err)) != NNINIT_OK) {
+        rc = cli_report(st, &err);
+        goto out;
+    }
+    rc = CLI_EXIT_OK;
+out:
+    nninit_model_free(m);
+    free(text);
+    free(overrides);
+    return rc;
+}

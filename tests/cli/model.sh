@@ -1,0 +1,60 @@
+#!/bin/sh
+# nninit model: every input kind and output format, sharding, atomic
+# replacement, and the exit status of bad input.
+set -u
+N=${NNINIT:-build/nninit}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+R='Sequential(Linear(20, 16), ReLU(), Linear(16, 4))'
+
+# The torch recipe equals PyTorch's state_dict (fixture) through the CLI too:
+# compare with the stored npz tensor by tensor via inspect's JSON (exact
+# statistics of identical bits are identical).
+"$N" model --torch "$R" --rng torch --seed 0 -o "$T/m.safetensors" || fail "torch recipe"
+"$N" inspect "$T/m.safetensors" --json | sed 's/"file":"[^"]*",//' | sort > "$T/a" || fail inspect
+"$N" inspect tests/fixtures/torch_models/mlp.npz --json --layout torch | sed 's/"file":"[^"]*",//' | sort > "$T/b"
+cmp -s "$T/a" "$T/b" || fail "torch recipe differs from the PyTorch fixture"
+
+# Every format and dtype round-trips through inspect.
+for f in safetensors npz npz-deflated npy-dir; do
+    for d in float32 bfloat16; do
+        "$N" model --keras tests/fixtures/keras/cnn_keras3.json --format $f --dtype $d -o "$T/k.$f.$d" ||
+            fail "keras $f $d"
+        n=$("$N" inspect "$T/k.$f.$d" --brief | grep -c '^[a-z]')
+        [ "$n" -eq 14 ] || fail "keras $f $d: $n tensors listed, expected 14"
+    done
+done
+
+# Sharding: 3 files + index for a 2 kB limit; the index opens.
+mkdir "$T/sh"
+"$N" model --torch "$R" --max-shard-size 1000 -o "$T/sh/model.safetensors" || fail shard
+[ -f "$T/sh/model.safetensors.index.json" ] || fail "no index"
+ls "$T/sh" | grep -q 'model-00001-of-0000[0-9].safetensors' || fail "shard names: $(ls "$T/sh")"
+"$N" inspect "$T/sh/model.safetensors.index.json" --brief > /dev/null || fail "index unreadable"
+
+# A spec with an override and a per-tensor layout.
+cat > "$T/spec.json" <<'JSON'
+{"layout": "keras", "tensors": [
+  {"name": "w", "shape": [64, 32], "init": "he_normal"},
+  {"name": "v", "shape": [32, 64], "init": {"class_name": "GlorotUniform", "config": {"seed": null}}, "layout": "torch"},
+  {"name": "b", "shape": [32], "init": "zeros"}],
+ "overrides": {"b": "ones"}}
+JSON
+"$N" model --spec "$T/spec.json" --override w=lecun_normal -o "$T/s.npz" || fail spec
+"$N" model --spec "$T/spec.json" --override w=lecun_normal --list | grep -q '^w	\[64, 32\]	keras	lecun_normal$' ||
+    fail "override not listed"
+"$N" inspect "$T/s.npz" --tensor b --brief | grep -q 'constant 1' || fail "spec override of b"
+
+# Failures leave the old output in place and say why on one line.
+cp "$T/m.safetensors" "$T/keep"
+"$N" model --torch 'Sequential(Linear(3, 4), Bogus())' -o "$T/m.safetensors" 2>"$T/err"
+[ $? -eq 2 ] || fail "bad recipe: exit status"
+grep -q "unknown module 'Bogus'" "$T/err" || fail "bad recipe message: $(cat "$T/err")"
+cmp -s "$T/keep" "$T/m.safetensors" || fail "output replaced on failure"
+"$N" model --keras "$T/none.json" -o "$T/x" 2>/dev/null; [ $? -eq 2 ] || fail "missing file: exit status"
+"$N" model --torch "$R" 2>/dev/null; [ $? -eq 2 ] || fail "no -o: exit status"
+"$N" model --torch "$R" --keras x -o y 2>/dev/null; [ $? -eq 2 ] || fail "two sources: exit status"
+"$N" model --torch "$R" --dtype int8 -o y 2>/dev/null; [ $? -eq 2 ] || fail "bad dtype: exit status"
+"$N" model --torch "$R" -o "$T/no/such/dir/m.safetensors" 2>/dev/null; [ $? -eq 1 ] || fail "bad dir: exit status"
+exit 0
