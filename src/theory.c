@@ -46,6 +46,10 @@ nninit_status nninit_theory_act_parse(const char *text, nninit_theory_act *act, 
 {
     if (!text || !act)
         return nninit__err(err, NNINIT_EMISUSE, "nninit_theory_act_parse: NULL argument");
+    for (const char *c = text; *c; c++)
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f) /* keep the message one printable line */
+            return nninit__err(err, NNINIT_EINVAL, "activation name: byte 0x%02x at offset %d is not printable "
+                               "ASCII; expected e.g. tanh or leaky_relu(0.1)", (unsigned char)*c, (int)(c - text));
     char name[32];
     size_t len = strcspn(text, "(");
     if (len == 0 || len >= sizeof name)

@@ -404,6 +404,9 @@ static void test_errors(void **state)
     assert_int_equal(nninit_theory_act_parse("tanhh", &a, &alpha, &err), NNINIT_ENOTFOUND);
     assert_non_null(strstr(err.msg, "did you mean 'tanh'"));
     assert_int_equal(nninit_theory_act_parse("tanh(0.1)", &a, &alpha, &err), NNINIT_EINVAL);
+    /* found by tests/fuzz/fuzz_theory_act.c: a newline must not reach the message */
+    assert_int_equal(nninit_theory_act_parse("ta\nnh", &a, &alpha, &err), NNINIT_EINVAL);
+    assert_null(strchr(err.msg, '\n'));
     assert_int_equal(nninit_theory_act_parse("leaky_relu(x)", &a, &alpha, &err), NNINIT_EINVAL);
     assert_ok(nninit_theory_act_parse("leaky_relu(alpha=0.3)", &a, &alpha, &err), &err);
     assert_int_equal(a, NNINIT_THEORY_LEAKY_RELU);
