@@ -240,6 +240,8 @@ static void json_history(FILE *f, const nninit_epoch_stats *h, int n)
         json_num(f, h[i].test_acc);
         fputs(", \"seconds\": ", f);
         json_num(f, h[i].seconds);
+        fputs(", \"cpu_seconds\": ", f);
+        json_num(f, h[i].cpu_seconds);
         fputs(", \"lr\": ", f);
         json_num(f, h[i].lr);
         fputc('}', f);

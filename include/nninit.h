@@ -749,7 +749,8 @@ typedef struct nninit_epoch_stats {
     double train_loss, train_acc; /* running means over the epoch's training batches */
     double val_loss, val_acc;     /* NaN without a validation set */
     double test_loss, test_acc;   /* NaN without a test set */
-    double seconds;          /* the training pass (shuffle, forward, backward, step) */
+    double seconds;          /* wall time of the training pass (shuffle, forward, backward, step) */
+    double cpu_seconds;      /* CPU time of the process over the same pass (all threads) */
     double eval_seconds;     /* evaluation of val and test */
     double lr;               /* at the epoch's last step */
 } nninit_epoch_stats;

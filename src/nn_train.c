@@ -22,12 +22,14 @@ nninit_train_opts nninit_train_opts_default(void)
     return o;
 }
 
-static double now_s(void)
+static double clock_s(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
+
+static double now_s(void) { return clock_s(CLOCK_MONOTONIC); }
 
 /* Rows of out (rows, n) whose largest entry (first on ties) is the label. */
 static int64_t count_correct(const float *out, int64_t rows, int64_t n, const int32_t *labels)
@@ -126,7 +128,7 @@ nninit_status nninit_train(nninit_net *net, const nninit_dataset *train, const n
         nninit_epoch_stats st;
         memset(&st, 0, sizeof st);
         st.epoch = e + 1;
-        double t0 = now_s(), loss_sum = 0.0, lr = opts->optim.lr;
+        double t0 = now_s(), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID), loss_sum = 0.0, lr = opts->optim.lr;
         int64_t correct = 0;
         /* epoch e's order: the permutation of stream e + 1 (stream 0 is left unused) */
         nninit_permutation(perm, n, opts->seed, (uint64_t)e + 1, NULL);
@@ -164,6 +166,7 @@ nninit_status nninit_train(nninit_net *net, const nninit_dataset *train, const n
                 opts->on_step(e + 1, k + 1, steps, opts->user);
         }
         st.seconds = now_s() - t0;
+        st.cpu_seconds = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
         st.train_loss = loss_sum / (double)n;
         st.train_acc = (double)correct / (double)n;
         st.lr = lr;
