@@ -24,6 +24,7 @@ int cmd_model(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_theory(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* Prints "nninit: <message>" on stderr. */
 void cli_error(const char *fmt, ...)

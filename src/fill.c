@@ -5,9 +5,9 @@
  * Structured primitives (orthogonal, sparse_) are computed whole.
  */
 #include "internal.h"
+#include "parallel.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,53 +113,51 @@ static void run_elementwise(const job *j)
     }
 }
 
-static void *job_main(void *arg)
+/* Threading. Work is cut at multiples of CHUNK elements of the tensor
+ * (a multiple of every SIMD group, 256 KiB of float32): each chunk is
+ * generated, and its pages first touched, by whichever thread claims it.
+ * A fill runs on the calling thread alone when it would take less than
+ * roughly 100 us, the price of starting threads. Element i gets the same
+ * value whoever computes it. */
+#define CHUNK (INT64_C(1) << 16)
+
+static void job_range(void *arg, int64_t b, int64_t e)
 {
-    run_elementwise(arg);
-    return NULL;
+    const job *base = arg;
+    job j = *base;
+    j.begin = b;
+    j.end = e;
+    j.out = (char *)base->out + (size_t)(b - base->begin) * nninit_dtype_size(base->dtype);
+    run_elementwise(&j);
 }
 
-static int thread_count(int requested, int64_t n)
+/* Elements per fill worth a second thread, by the transform's cost. */
+static int64_t parallel_min(const nninit_prim *p, nninit_dtype dtype)
+{
+    int64_t m = PARALLEL_MIN;
+    if (p->kind == NNINIT_PRIM_NORMAL)
+        m /= 2;
+    else if (p->kind == NNINIT_PRIM_TRUNC_NORMAL)
+        m /= 4;
+    return dtype == NNINIT_F64 ? m / 2 : m;
+}
+
+static int thread_count(int requested, const nninit_prim *p, nninit_dtype dtype, int64_t n)
 {
     int t = requested > 0 ? requested : nninit__cpu_count();
-    if (n < PARALLEL_MIN)
+    int64_t min = parallel_min(p, dtype);
+    if (n < min)
         return 1;
-    int64_t max_useful = n / (PARALLEL_MIN / 4);
+    /* each thread gets at least half the single-thread minimum */
+    int64_t max_useful = n / (min / 2);
     if (t > max_useful)
         t = (int)max_useful;
     return t < 1 ? 1 : (t > 256 ? 256 : t);
 }
 
-/* Splits [begin, end) into `threads` contiguous parts; element i always
- * gets the same value, so the split only changes who computes it. */
 static nninit_status run_parallel(job base, int threads, nninit_err *err)
 {
-    if (threads <= 1) {
-        run_elementwise(&base);
-        return NNINIT_OK;
-    }
-    pthread_t tid[256];
-    job jobs[256];
-    size_t es = nninit_dtype_size(base.dtype);
-    int64_t n = base.end - base.begin;
-    int started = 0;
-    for (int t = 0; t < threads; t++) {
-        jobs[t] = base;
-        jobs[t].begin = base.begin + n * t / threads;
-        jobs[t].end = base.begin + n * (t + 1) / threads;
-        jobs[t].out = (char *)base.out + (size_t)(jobs[t].begin - base.begin) * es;
-        if (t == 0)
-            continue;
-        if (pthread_create(&tid[t], NULL, job_main, &jobs[t]) != 0)
-            break;
-        started = t;
-    }
-    /* parts whose thread could not start run here */
-    run_elementwise(&jobs[0]);
-    for (int t = started + 1; t < threads; t++)
-        run_elementwise(&jobs[t]);
-    for (int t = 1; t <= started; t++)
-        pthread_join(tid[t], NULL);
+    nninit__parallel_for(base.begin, base.end, CHUNK, threads, job_range, &base);
     (void)err;
     return NNINIT_OK;
 }
@@ -345,7 +343,7 @@ nninit_status nninit_fill_range(const nninit_init *init, const nninit_shape *sha
         return st;
     }
     job j = {&p, shape, rng->key, opts->stream, opts->dtype, begin, end, out};
-    return run_parallel(j, thread_count(opts->threads, end - begin), err);
+    return run_parallel(j, thread_count(opts->threads, &p, opts->dtype, end - begin), err);
 }
 
 nninit_status nninit_fill(const nninit_init *init, const nninit_shape *shape, const nninit_fill_opts *opts,

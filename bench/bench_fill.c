@@ -1,0 +1,16 @@
+/*
+ * make bench: the generation table of `nninit bench` (cli/cmd_bench.c,
+ * included so that both print the same figures) plus the orthogonal table.
+ * Arguments are those of `nninit bench`; with none, the defaults of the
+ * issue: 1, 16, 64, 256 Mi float32 elements, 1 and all threads.
+ */
+#include "../cli/cmd_bench.c"
+
+int main(int argc, char **argv)
+{
+    if (argc > 1)
+        return cmd_bench(argc, argv);
+    static char a0[] = "bench", a1[] = "--orthogonal";
+    char *def[] = {a0, a1, NULL};
+    return cmd_bench(2, def);
+}

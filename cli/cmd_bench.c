@@ -1,0 +1,430 @@
+/*
+ * nninit bench: generation speed against memset of the same buffer, measured
+ * in the same run (the ratio is the figure that transfers between machines),
+ * for warm and fresh buffers, 1 and N threads; and orthogonal matrices.
+ * Public API only. bench/bench_fill.c includes this file so that `make
+ * bench` runs the same table.
+ */
+#define _DEFAULT_SOURCE /* madvise, MADV_HUGEPAGE */
+#include "cli.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_SIZES 16
+
+typedef struct bench_cfg {
+    int64_t sizes[MAX_SIZES]; /* elements */
+    int n_sizes;
+    int threads; /* "all" column; 0 = online CPUs */
+    int reps;
+    int cold, warm, ortho, gen, csv;
+} bench_cfg;
+
+static double bench_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* ---- memset with T threads, split as evenly as nninit_fill splits ---- */
+
+typedef struct mset {
+    char *p;
+    size_t n;
+} mset;
+
+static void *mset_main(void *arg)
+{
+    mset *m = arg;
+    memset(m->p, 0, m->n);
+    return NULL;
+}
+
+static void par_memset(void *p, size_t bytes, int threads)
+{
+    pthread_t tid[256];
+    mset parts[256];
+    if (threads < 1)
+        threads = 1;
+    if (threads > 256)
+        threads = 256;
+    int started = 0;
+    for (int t = 0; t < threads; t++) {
+        size_t b = bytes * (size_t)t / (size_t)threads, e = bytes * (size_t)(t + 1) / (size_t)threads;
+        parts[t].p = (char *)p + b;
+        parts[t].n = e - b;
+    }
+    for (int t = 1; t < threads; t++)
+        if (pthread_create(&tid[t], NULL, mset_main, &parts[t]) == 0)
+            started = t;
+        else
+            break;
+    mset_main(&parts[0]);
+    for (int t = started + 1; t < threads; t++)
+        mset_main(&parts[t]);
+    for (int t = 1; t <= started; t++)
+        pthread_join(tid[t], NULL);
+}
+
+/* ---- buffers: plain malloc, or 2 MiB-aligned with transparent huge pages ---- */
+
+static void *buf_alloc(size_t bytes, int huge)
+{
+    if (!huge)
+        return malloc(bytes);
+    void *p = NULL;
+    if (posix_memalign(&p, (size_t)2 << 20, bytes) != 0)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, bytes & ~(((size_t)2 << 20) - 1), MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
+/* ---- the operations ---- */
+
+typedef struct bop {
+    const char *name;
+    const char *spec; /* NULL: memset */
+} bop;
+
+static const bop OPS[] = {
+    {"memset", NULL},
+    {"uniform", "random_uniform(minval=-0.05, maxval=0.05)"},
+    {"normal", "random_normal(mean=0.0, stddev=0.05)"},
+    {"trunc_normal", "truncated_normal(mean=0.0, stddev=0.05)"},
+};
+#define N_OPS (sizeof OPS / sizeof OPS[0])
+
+typedef struct runner {
+    nninit_init init[N_OPS];
+    nninit_rng *rng;
+} runner;
+
+static int run_op(const runner *r, size_t op, void *buf, int64_t n, int threads, nninit_err *err)
+{
+    if (!OPS[op].spec) {
+        par_memset(buf, (size_t)n * sizeof(float), threads);
+        return 0;
+    }
+    nninit_shape shape = {1, {n}};
+    nninit_fill_opts o = nninit_fill_opts_default();
+    o.threads = threads;
+    return nninit_fill(&r->init[op], &shape, &o, r->rng, buf, err) == NNINIT_OK ? 0 : -1;
+}
+
+/* Median seconds of `reps` runs of op on a warm buffer, or on a fresh
+ * buffer each run (allocation outside the timing, page faults inside). */
+static int time_op(const runner *r, size_t op, void *warm_buf, int64_t n, int threads, int reps, int cold,
+                   int huge, double *sec)
+{
+    double t[64];
+    nninit_err err;
+    if (reps > 64)
+        reps = 64;
+    for (int i = 0; i < reps; i++) {
+        void *b = warm_buf;
+        if (cold && !(b = buf_alloc((size_t)n * sizeof(float), huge))) {
+            fprintf(stderr, "nninit: bench: out of memory for %lld elements\n", (long long)n);
+            return -1;
+        }
+        double t0 = bench_now();
+        int rc = run_op(r, op, b, n, threads, &err);
+        t[i] = bench_now() - t0;
+        if (cold)
+            free(b);
+        if (rc) {
+            fprintf(stderr, "nninit: bench: %s\n", err.msg);
+            return -1;
+        }
+    }
+    *sec = median(t, reps);
+    return 0;
+}
+
+static int64_t avail_bytes(void)
+{
+    long pages = sysconf(_SC_AVPHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+    return pages > 0 && psz > 0 ? (int64_t)pages * psz : INT64_MAX;
+}
+
+/* Core clock from a chain of dependent adds (one cycle each on x86-64), so
+ * that seconds can be quoted as cycles per element. 0 where unknown. */
+static double core_ghz(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    double best = 0;
+    for (int k = 0; k < 5; k++) {
+        unsigned long long x = 0, n = 20000000, y = 3;
+        double t0 = bench_now();
+        __asm__ volatile("1:\n\t"
+                         "add %2, %0\n\tadd %2, %0\n\tadd %2, %0\n\tadd %2, %0\n\t"
+                         "add %2, %0\n\tadd %2, %0\n\tadd %2, %0\n\tadd %2, %0\n\t"
+                         "dec %1\n\tjnz 1b"
+                         : "+r"(x), "+r"(n)
+                         : "r"(y)
+                         : "cc");
+        (void)x;
+        double dt = bench_now() - t0;
+        double ghz = 8.0 * 20000000.0 / dt * 1e-9;
+        if (ghz > best)
+            best = ghz;
+    }
+    return best;
+#else
+    return 0;
+#endif
+}
+
+static int bench_gen(const bench_cfg *cfg)
+{
+    runner r;
+    nninit_err err;
+    for (size_t i = 0; i < N_OPS; i++)
+        if (OPS[i].spec && nninit_init_parse(OPS[i].spec, &r.init[i], &err) != NNINIT_OK) {
+            fprintf(stderr, "nninit: bench: %s\n", err.msg);
+            return CLI_EXIT_FAIL;
+        }
+    if (nninit_rng_new(NNINIT_RNG_PHILOX, NNINIT_DEFAULT_SEED, &r.rng, &err) != NNINIT_OK) {
+        fprintf(stderr, "nninit: bench: %s\n", err.msg);
+        return CLI_EXIT_FAIL;
+    }
+    int all = cfg->threads > 0 ? cfg->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (all < 1)
+        all = 1;
+    int tlist[2] = {1, all}, n_t = all > 1 ? 2 : 1;
+    double ghz = core_ghz();
+    if (cfg->csv)
+        printf("elements,threads,buffer,op,median_s,gelem_s,gb_s,ratio_memset\n");
+    else {
+        printf("nninit %s, float32, median of %d runs; ratio = this op's GB/s / memset's GB/s, same buffer, same run\n",
+               nninit_version(), cfg->reps);
+        if (ghz > 0)
+            printf("core clock about %.2f GHz (dependent-add loop); cyc/el = cycles per element per thread\n", ghz);
+        printf("%10s %3s %-9s %-13s %9s %9s %8s %7s %7s\n", "elements", "thr", "buffer", "op", "median_ms",
+               "Gelem/s", "GB/s", "ratio", "cyc/el");
+    }
+    int rc = CLI_EXIT_OK;
+    for (int si = 0; si < cfg->n_sizes && rc == CLI_EXIT_OK; si++) {
+        int64_t n = cfg->sizes[si];
+        size_t bytes = (size_t)n * sizeof(float);
+        if ((int64_t)bytes > avail_bytes() / 5 * 2) {
+            printf("# %lld elements skipped: %lld MB would exceed 40%% of the %lld MB available\n", (long long)n,
+                   (long long)(bytes >> 20), (long long)(avail_bytes() >> 20));
+            continue;
+        }
+        void *warm = malloc(bytes);
+        if (!warm) {
+            fprintf(stderr, "nninit: bench: out of memory for %lld elements\n", (long long)n);
+            rc = CLI_EXIT_FAIL;
+            break;
+        }
+        memset(warm, 1, bytes);
+        /* buffer states: warm; fresh malloc; fresh with huge pages */
+        const char *states[3] = {"warm", "cold", "cold-huge"};
+        for (int ti = 0; ti < n_t && rc == CLI_EXIT_OK; ti++) {
+            for (int st = 0; st < 3 && rc == CLI_EXIT_OK; st++) {
+                if ((st == 0 && !cfg->warm) || (st > 0 && !cfg->cold))
+                    continue;
+                double base = 0;
+                for (size_t op = 0; op < N_OPS; op++) {
+                    double sec;
+                    if (time_op(&r, op, warm, n, tlist[ti], cfg->reps, st > 0, st == 2, &sec)) {
+                        rc = CLI_EXIT_FAIL;
+                        break;
+                    }
+                    double gbs = (double)bytes / sec * 1e-9;
+                    if (op == 0)
+                        base = gbs;
+                    double cyc = ghz > 0 ? sec * ghz * 1e9 * tlist[ti] / (double)n : 0;
+                    if (cfg->csv)
+                        printf("%lld,%d,%s,%s,%.6g,%.4g,%.4g,%.4g\n", (long long)n, tlist[ti], states[st], OPS[op].name,
+                               sec, (double)n / sec * 1e-9, gbs, gbs / base);
+                    else
+                        printf("%10lld %3d %-9s %-13s %9.3f %9.3f %8.2f %7.3f %7.2f\n", (long long)n, tlist[ti],
+                               states[st], OPS[op].name, sec * 1e3, (double)n / sec * 1e-9, gbs, gbs / base, cyc);
+                    fflush(stdout);
+                }
+            }
+        }
+        free(warm);
+    }
+    nninit_rng_free(r.rng);
+    return rc;
+}
+
+static int bench_ortho(const bench_cfg *cfg)
+{
+    static const int64_t SHAPES[][2] = {{512, 512}, {2048, 2048}, {4096, 4096}, {8192, 1024}};
+    nninit_init init;
+    nninit_rng *rng;
+    nninit_err err;
+    if (nninit_init_parse("orthogonal_", &init, &err) != NNINIT_OK ||
+        nninit_rng_new(NNINIT_RNG_PHILOX, NNINIT_DEFAULT_SEED, &rng, &err) != NNINIT_OK) {
+        fprintf(stderr, "nninit: bench: %s\n", err.msg);
+        return CLI_EXIT_FAIL;
+    }
+    if (!cfg->csv)
+        printf("\northogonal_ (torch layout, float32), median of %d runs\n%-12s %10s\n", cfg->reps, "shape",
+               "median_ms");
+    int rc = CLI_EXIT_OK;
+    for (size_t i = 0; i < sizeof SHAPES / sizeof SHAPES[0]; i++) {
+        nninit_shape shape = {2, {SHAPES[i][0], SHAPES[i][1]}};
+        float *w = malloc((size_t)(SHAPES[i][0] * SHAPES[i][1]) * sizeof *w);
+        double t[64];
+        int reps = cfg->reps > 64 ? 64 : cfg->reps;
+        if (!w) {
+            rc = CLI_EXIT_FAIL;
+            break;
+        }
+        nninit_fill_opts o = nninit_fill_opts_default();
+        o.layout = NNINIT_LAYOUT_TORCH;
+        o.threads = cfg->threads;
+        for (int k = 0; k < reps && rc == CLI_EXIT_OK; k++) {
+            double t0 = bench_now();
+            if (nninit_fill(&init, &shape, &o, rng, w, &err) != NNINIT_OK) {
+                fprintf(stderr, "nninit: bench: %s\n", err.msg);
+                rc = CLI_EXIT_FAIL;
+            }
+            t[k] = bench_now() - t0;
+        }
+        free(w);
+        if (rc != CLI_EXIT_OK)
+            break;
+        double sec = median(t, reps);
+        char name[32];
+        snprintf(name, sizeof name, "%lldx%lld", (long long)SHAPES[i][0], (long long)SHAPES[i][1]);
+        if (cfg->csv)
+            printf("ortho,%s,%.6g\n", name, sec);
+        else
+            printf("%-12s %10.2f\n", name, sec * 1e3);
+        fflush(stdout);
+    }
+    nninit_rng_free(rng);
+    return rc;
+}
+
+static void bench_usage(FILE *f)
+{
+    fprintf(f, "usage: nninit bench [--sizes LIST] [--threads N] [--reps N] [--warm-only] [--no-gen]\n"
+               "                    [--orthogonal] [--csv]\n"
+               "\n"
+               "Time Philox generation (uniform, normal, truncated normal; float32) against memset of\n"
+               "the same buffer in the same run, for 1 thread and N threads, on a warm buffer, a fresh\n"
+               "malloc'd one and a fresh one with transparent huge pages (page faults included).\n"
+               "\n"
+               "  --sizes LIST   element counts; suffix Mi/Ki allowed (default 1Mi,16Mi,64Mi,256Mi);\n"
+               "                 sizes over 40%% of available memory are skipped\n"
+               "  --threads N    the multi-threaded column (default 0 = all online CPUs)\n"
+               "  --reps N       runs per figure, the median is shown (default 5)\n"
+               "  --warm-only    skip fresh buffers\n"
+               "  --orthogonal   also time orthogonal_ for 512^2, 2048^2, 4096^2, 8192x1024\n"
+               "  --no-gen       only the orthogonal table\n"
+               "  --csv          machine-readable rows\n"
+               "NNINIT_SIMD=scalar|avx2|avx512 caps the vector path (the values never change).\n");
+}
+
+static int parse_size(const char *s, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno)
+        return 0;
+    double mul = 1;
+    if (!strcmp(end, "Mi") || !strcmp(end, "M"))
+        mul = 1048576.0;
+    else if (!strcmp(end, "Ki") || !strcmp(end, "K"))
+        mul = 1024.0;
+    else if (!strcmp(end, "Gi") || !strcmp(end, "G"))
+        mul = 1073741824.0;
+    else if (*end)
+        return 0;
+    v *= mul;
+    if (!(v >= 1 && v <= 4e12))
+        return 0;
+    *out = (int64_t)v;
+    return 1;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    bench_cfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    const int64_t def[] = {INT64_C(1) << 20, INT64_C(16) << 20, INT64_C(64) << 20, INT64_C(256) << 20};
+    for (int i = 0; i < 4; i++)
+        cfg.sizes[i] = def[i];
+    cfg.n_sizes = 4;
+    cfg.reps = 5;
+    cfg.cold = cfg.warm = cfg.gen = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            bench_usage(stdout);
+            return CLI_EXIT_OK;
+        } else if (!strcmp(a, "--sizes") && i + 1 < argc) {
+            char tmp[512];
+            snprintf(tmp, sizeof tmp, "%s", argv[++i]);
+            cfg.n_sizes = 0;
+            for (char *tok = strtok(tmp, ","); tok; tok = strtok(NULL, ",")) {
+                if (cfg.n_sizes == MAX_SIZES || !parse_size(tok, &cfg.sizes[cfg.n_sizes])) {
+                    fprintf(stderr, "nninit: --sizes: bad size '%s'; expected up to %d counts like 1Mi,16Mi,1000000\n",
+                            tok, MAX_SIZES);
+                    return CLI_EXIT_USAGE;
+                }
+                cfg.n_sizes++;
+            }
+        } else if ((!strcmp(a, "--threads") || !strcmp(a, "--reps")) && i + 1 < argc) {
+            char *end;
+            errno = 0;
+            long v = strtol(argv[++i], &end, 10);
+            int is_reps = !strcmp(a, "--reps");
+            if (*end || errno || v < (is_reps ? 1 : 0) || v > (is_reps ? 64 : 256)) {
+                fprintf(stderr, "nninit: %s: bad value '%s'; expected an integer in [%d, %d]\n", a, argv[i],
+                        is_reps ? 1 : 0, is_reps ? 64 : 256);
+                return CLI_EXIT_USAGE;
+            }
+            if (is_reps)
+                cfg.reps = (int)v;
+            else
+                cfg.threads = (int)v;
+        } else if (!strcmp(a, "--warm-only")) {
+            cfg.cold = 0;
+        } else if (!strcmp(a, "--orthogonal")) {
+            cfg.ortho = 1;
+        } else if (!strcmp(a, "--no-gen")) {
+            cfg.gen = 0;
+        } else if (!strcmp(a, "--csv")) {
+            cfg.csv = 1;
+        } else {
+            fprintf(stderr, "nninit: bench: unknown option '%s'; run 'nninit bench --help'\n", a);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    int rc = CLI_EXIT_OK;
+    if (cfg.gen)
+        rc = bench_gen(&cfg);
+    if (rc == CLI_EXIT_OK && cfg.ortho)
+        rc = bench_ortho(&cfg);
+    return rc;
+}
