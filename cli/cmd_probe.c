@@ -42,6 +42,8 @@ static void usage(FILE *f)
             "input and gradient:\n"
             "  --input normal|data  standard normal rows (default) or a Fashion-MNIST batch\n"
             "                     (standardized with the training set's mean and std)\n"
+            "  --input-scale S    multiply the input by S (E[x^2] = S^2 for normal rows; e.g.\n"
+            "                     sqrt(q*) to start at the length map's fixed point)\n"
             "  --data DIR         folder of the IDX files (default $NNINIT_DATA or Debian's)\n"
             "  --batch N          rows (default 256)\n"
             "  --grad random|xent dL/da_L standard normal (default), or softmax cross-entropy\n"
@@ -159,6 +161,14 @@ static int parse_args(int argc, char **argv, probe_args *a)
                 return 0;
             }
             a->input = v;
+        } else if (!strcmp(o, "--input-scale")) {
+            NEED();
+            if (!cli_parse_double("--input-scale", v, &a->o.input_scale))
+                return 0;
+            if (a->o.input_scale < 0) {
+                cli_error("--input-scale %g: must be >= 0", a->o.input_scale);
+                return 0;
+            }
         } else if (!strcmp(o, "--data")) {
             NEED();
             a->data_dir = v;
@@ -309,9 +319,10 @@ static void print_table(const probe_args *a, const char *spec, const nninit_prob
     if (a->o.train_steps > 0)
         printf("distinct units: before -> after %d SGD steps at lr %g\n", a->o.train_steps, a->o.lr);
     if (r->n_sv > 0) {
-        printf("jacobian d a_L / d x (%d rows, %lld singular values): mean square %.6g (theory %.6g), max %.6g, "
-               "min %.6g\n",
-               a->o.jacobian_samples, (long long)r->n_sv, r->sv_mean_sq, r->pred_sv_mean_sq, r->sv_max, r->sv_min);
+        printf("jacobian d a_L / d x (%d rows, %lld singular values): mean square %.6g (theory %.6g), variance of "
+               "the squares %.6g, max %.6g, min %.6g\n",
+               a->o.jacobian_samples, (long long)r->n_sv, r->sv_mean_sq, r->pred_sv_mean_sq, r->sv_var_sq, r->sv_max,
+               r->sv_min);
         int64_t *cnt = calloc((size_t)a->bins, sizeof *cnt);
         double *hi = calloc((size_t)a->bins, sizeof *hi);
         if (cnt && hi) {
@@ -370,6 +381,8 @@ static void print_json_run(const probe_args *a, const char *spec, const nninit_p
         jnum(r->sv_mean_sq);
         printf(", \"theory_mean_sq\": ");
         jnum(r->pred_sv_mean_sq);
+        printf(", \"var_sq\": ");
+        jnum(r->sv_var_sq);
         printf(", \"max\": ");
         jnum(r->sv_max);
         printf(", \"min\": ");

@@ -1096,6 +1096,7 @@ typedef struct nninit_probe_opts {
     int bn, residual;
     uint64_t seed;             /* default NNINIT_DEFAULT_SEED */
     const float *x;            /* borrowed (batch, n_inputs); NULL: standard normal (stream "probe/input") */
+    double input_scale;        /* the input is multiplied by this (default 1): E[x^2] = scale^2 for normal rows */
     const int32_t *labels;     /* borrowed (batch) in [0, n_classes); NULL: random output gradient */
     int32_t n_classes;
     int train_steps;           /* SGD steps before recounting distinct units (0: none) */
@@ -1144,6 +1145,7 @@ typedef struct nninit_probe_result {
     double *sv;
     int64_t n_sv;
     double sv_mean_sq, sv_max, sv_min;
+    double sv_var_sq;                 /* variance of the squared singular values (0 = isometry) */
     double pred_sv_mean_sq;           /* prod_l sw2_l (n_out / n_in) E[act'(h_l)^2] from the predicted q^l */
 } nninit_probe_result;
 

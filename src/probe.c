@@ -32,6 +32,7 @@ nninit_probe_opts nninit_probe_opts_default(void)
     o.bias_init = "zeros";
     o.seed = NNINIT_DEFAULT_SEED;
     o.lr = 0.01;
+    o.input_scale = 1.0;
     return o;
 }
 
@@ -172,6 +173,9 @@ static nninit_status probe_init(probe *p, nninit_err *err)
     else
         nninit__philox_normal(key, nninit_stream_from_name("probe/input"), NNINIT_F32, 0,
                               (size_t)(p->batch * p->n0), 0.0, 1.0, p->x);
+    if (p->o->input_scale != 1.0)
+        for (int64_t i = 0; i < p->batch * p->n0; i++)
+            p->x[i] = (float)(p->o->input_scale * (double)p->x[i]);
     return NNINIT_OK;
 }
 
@@ -550,6 +554,12 @@ static nninit_status jacobian(const probe *p, nninit_probe_result *r, nninit_err
     }
     r->n_sv = (int64_t)ns * k;
     r->sv_mean_sq = sum_sq / (double)r->n_sv;
+    double v4 = 0;
+    for (int64_t i = 0; i < r->n_sv; i++) {
+        double d = r->sv[i] * r->sv[i] - r->sv_mean_sq;
+        v4 += d * d;
+    }
+    r->sv_var_sq = v4 / (double)r->n_sv;
     r->sv_max = mx;
     r->sv_min = mn;
 done:
@@ -576,6 +586,8 @@ static nninit_status check_opts(const nninit_probe_opts *o, nninit_err *err)
     if (o->train_steps < 0 || !(o->lr >= 0) || !isfinite(o->lr))
         return nninit__err(err, NNINIT_EINVAL, "probe: %d training steps at lr %g; need steps >= 0, lr >= 0",
                            o->train_steps, o->lr);
+    if (!(o->input_scale >= 0) || !isfinite(o->input_scale))
+        return nninit__err(err, NNINIT_EINVAL, "probe: input scale %g; must be finite and >= 0", o->input_scale);
     if (o->jacobian_samples < 0)
         return nninit__err(err, NNINIT_EINVAL, "probe: %d Jacobian samples; must be >= 0", o->jacobian_samples);
     if (o->jacobian_samples > 0 && o->bn)

@@ -1,7 +1,7 @@
 /* Mean-field signal propagation: Gaussian moments of activations, the length
  * and correlation maps, their fixed points, chi_1, depth scales and the
  * order-to-chaos line (Poole et al. 2016; Schoenholz et al. 2017; formulas in
- * docs/theory.md). */
+ * docs/signal.md). */
 #include "theory_internal.h"
 
 #include <math.h>

@@ -149,6 +149,13 @@ static void test_jacobian_orthogonal(void **state)
     r = run(&o);
     for (int64_t i = 0; i < r->n_sv; i++)
         assert_close(r->sv[i], 1.0, 1e-4);
+    assert_true(r->sv_var_sq < 1e-7);
+    nninit_probe_result_free(r);
+    /* deep linear Gaussian: the squared singular values spread (variance
+     * ~ L = 20 at infinite width, Pennington et al. 2017); far from 0 */
+    o.kernel_init = "VarianceScaling(scale=1.0, distribution=\"untruncated_normal\")";
+    r = run(&o);
+    assert_true(r->sv_var_sq > 2);
     nninit_probe_result_free(r);
     /* tanh: J = W^T D per layer; mean square singular value near
      * prod_l sw2 E[tanh'^2] (exact in expectation over W; 64 x 64 at 4
