@@ -19,6 +19,7 @@ typedef struct cli_command {
 /* Subcommands (cmd_<name>.c). */
 int cmd_gen(int argc, char **argv);
 int cmd_list(int argc, char **argv);
+int cmd_lab(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_model(int argc, char **argv);
 int cmd_train(int argc, char **argv);

@@ -13,6 +13,7 @@ static const cli_command commands[] = {
     {"theory", "mean-field predictions: q*, chi_1, depth scales, phase, order-to-chaos line", cmd_theory},
     {"probe", "measure signal propagation per layer of a deep dense net (and its Jacobian)", cmd_probe},
     {"bench", "time generation against memset of the same buffer (1 and N threads), and orthogonal", cmd_bench},
+    {"lab", "the classic lessons of initialization, measured and checked, with a report", cmd_lab},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -181,6 +181,11 @@ typedef enum nninit_init_kind {
     NNINIT_TORCH_KAIMING_NORMAL,
     NNINIT_TORCH_ORTHOGONAL,
     NNINIT_TORCH_SPARSE,
+    /* nninit extensions (what neither framework has) */
+    NNINIT_DELTA_ORTHOGONAL,   /* Xiao et al. 2018: orthogonal (in, out) at the kernel centre, any rank >= 2 */
+    NNINIT_IDENTITY_RECURRENT, /* Le et al. 2015 (IRNN): gain * I in every gate block of a fused recurrent kernel */
+    NNINIT_SCALED_RESIDUAL,    /* GPT-2: N(0, std / sqrt(branches * num_layers)) for residual projections */
+    NNINIT_FIXUP,              /* Zhang et al. 2019: He normal times num_layers^(-1/(2m-2)) */
     NNINIT_INIT_KIND_COUNT
 } nninit_init_kind;
 
@@ -233,6 +238,9 @@ typedef struct nninit_init {
     int has_sparsity;           /* sparse_: sparsity was given (no default) */
     int has_seed;               /* a Keras config "seed" was given */
     uint64_t seed;
+    int64_t num_layers;         /* scaled_residual, fixup: residual branches in the network (L) */
+    int64_t branches;           /* scaled_residual: residual additions per layer (2 in GPT-2) */
+    int64_t fixup_m;            /* fixup: layers per residual branch (m >= 2) */
     int n_input_axes, n_output_axes; /* Keras >= 3.15 VarianceScaling axes; 0 = rank rule */
     int input_axes[NNINIT_MAX_AXES], output_axes[NNINIT_MAX_AXES];
 } nninit_init;
@@ -244,7 +252,8 @@ NNINIT_API nninit_init nninit_init_default(nninit_init_kind kind);
  * function name with underscore ("kaiming_uniform_"). */
 NNINIT_API const char *nninit_init_kind_name(nninit_init_kind kind);
 
-/* Keras class name ("GlorotUniform") or NULL for torch-only kinds. */
+/* Class name for serialization: Keras' ("GlorotUniform"), nninit's for the
+ * extensions ("DeltaOrthogonal", module "nninit"), NULL for torch kinds. */
 NNINIT_API const char *nninit_init_kind_class(nninit_init_kind kind);
 
 /* Resolves any accepted name: snake_case ids, CamelCase class names, every
@@ -300,7 +309,9 @@ typedef enum nninit_prim_kind {
     NNINIT_PRIM_ORTHOGONAL,   /* gain * Q of a (rows, cols) flattening */
     NNINIT_PRIM_EYE,          /* gain * eye(rows, cols) */
     NNINIT_PRIM_DIRAC,        /* torch dirac_(groups) */
-    NNINIT_PRIM_SPARSE        /* N(0, std) with ceil(sparsity*rows) zeros per column */
+    NNINIT_PRIM_SPARSE,       /* N(0, std) with ceil(sparsity*rows) zeros per column */
+    NNINIT_PRIM_BLOCK_EYE,    /* gain * I in each (min, min) block of a (rows, cols) matrix */
+    NNINIT_PRIM_DELTA_ORTHOGONAL /* gain * orthogonal (rows=in, cols=out) at the kernel centre */
 } nninit_prim_kind;
 
 /* The primitive an initializer reduces to for one shape, with parameters
@@ -314,7 +325,8 @@ typedef struct nninit_prim {
     double a, b;                /* TRUNC_NORMAL bounds */
     double gain;                /* ORTHOGONAL, EYE */
     int64_t rows, cols;         /* ORTHOGONAL (flattened), EYE, SPARSE */
-    int torch_flatten;          /* ORTHOGONAL: 1 = rows = dim0 (torch), 0 = cols = last dim (Keras) */
+    int torch_flatten;          /* ORTHOGONAL: 1 = rows = dim0 (torch), 0 = cols = last dim (Keras);
+                                   DELTA_ORTHOGONAL: 1 = torch layout (out, in, *k), 0 = Keras (*k, in, out) */
     int64_t groups;             /* DIRAC */
     double sparsity;            /* SPARSE */
     double expected_std;        /* std of the values this primitive produces */
@@ -1250,6 +1262,54 @@ NNINIT_API nninit_status nninit_rng_torch_state_get(const nninit_rng *rng, unsig
  * stays the generator's own). NNINIT_EFORMAT for a wrong size or an invalid
  * engine state, leaving rng unchanged; NNINIT_EMISUSE for a Philox one. */
 NNINIT_API nninit_status nninit_rng_torch_state_set(nninit_rng *rng, const void *state, size_t len, nninit_err *err);
+
+/* ------------------------------------------------------------------------ */
+/* The lab: the classic lessons of initialization, measured and checked      */
+/* ------------------------------------------------------------------------ */
+
+#define NNINIT_LAB_MAX_LESSONS 16
+
+typedef struct nninit_lab_opts {
+    const char *data_dir;  /* Fashion-MNIST (or any IDX set) folder; NULL: nninit_dataset_default_dir(),
+                              and a missing default data set skips the training lessons instead of failing */
+    const char *out_dir;   /* report.md, lab.json, signal.svg, training.svg written atomically; NULL: none */
+    int epochs;            /* per training run, default 3 */
+    int64_t train_limit;   /* use the first N training images (0: all) */
+    int depth;             /* depth of the signal-propagation nets, default 50 */
+    int64_t width;         /* their width, default 256 */
+    uint64_t seed;         /* default NNINIT_DEFAULT_SEED */
+    int threads;           /* BLAS threads (process-wide); 0: leave as is */
+    int skip_training;     /* 1: only the lessons that need no data */
+    void (*on_line)(const char *line, void *user); /* each markdown line of the report, as produced */
+    void *user;
+} nninit_lab_opts;
+
+NNINIT_API nninit_lab_opts nninit_lab_opts_default(void);
+
+typedef struct nninit_lab_lesson {
+    char title[96];
+    int checked;      /* 0: skipped (no data) */
+    int confirmed;    /* the stated criterion held in this run */
+    char evidence[512];
+} nninit_lab_lesson;
+
+typedef struct nninit_lab_summary {
+    int n_lessons;
+    nninit_lab_lesson lessons[NNINIT_LAB_MAX_LESSONS];
+    int data_found;
+} nninit_lab_summary;
+
+/*
+ * Runs every lesson: symmetry (zeros/constant vs he_normal), signal
+ * propagation through depth for tanh and relu under random_normal(0.05),
+ * glorot_uniform, he_normal and orthogonal (measured and mean-field), and
+ * Fashion-MNIST training comparisons (zeros vs He, deep tanh, batch norm).
+ * Each lesson is confirmed or not by a criterion printed with it; a lesson
+ * that is not reproduced is a result, not an error. NNINIT_EINVAL (options),
+ * NNINIT_ENOTFOUND / NNINIT_EFORMAT (an explicit data_dir without a data set),
+ * NNINIT_EIO (report files), NNINIT_ENOMEM.
+ */
+NNINIT_API nninit_status nninit_lab_run(const nninit_lab_opts *opts, nninit_lab_summary *out, nninit_err *err);
 
 #ifdef __cplusplus
 }
