@@ -141,6 +141,49 @@ static void test_best_long(void **state)
     free(b);
 }
 
+/* The threaded fill (64 Ki-element chunks claimed by any thread) gives the
+ * scalar single-thread bits for a range that starts and ends mid-chunk and
+ * mid-group, for 1, 2, 3 and 7 threads. */
+static void test_threads(void **state)
+{
+    (void)state;
+    const char *specs[] = {"random_uniform", "random_normal", "truncated_normal"};
+    nninit_shape shape = {2, {1000, 700}};
+    const int64_t b0 = 65536 - 333, b1 = 4 * 65536 + 71; /* straddles 4 chunk cuts */
+    nninit_rng *rng;
+    nninit_err err;
+    assert_ok(nninit_rng_new(NNINIT_RNG_PHILOX, 99, &rng, &err), &err);
+    for (size_t k = 0; k < sizeof specs / sizeof specs[0]; k++) {
+        for (int dt = 0; dt < 2; dt++) {
+            nninit_init in;
+            assert_ok(nninit_init_parse(specs[k], &in, &err), &err);
+            nninit_fill_opts o = nninit_fill_opts_default();
+            o.dtype = (nninit_dtype)dt;
+            o.stream = 11;
+            size_t bytes = (size_t)(b1 - b0) * nninit_dtype_size(o.dtype);
+            char *ref = malloc(bytes), *got = malloc(bytes);
+            assert_non_null(ref);
+            assert_non_null(got);
+            setenv("NNINIT_SIMD", "scalar", 1);
+            o.threads = 1;
+            assert_ok(nninit_fill_range(&in, &shape, &o, rng, b0, b1, ref, &err), &err);
+            unsetenv("NNINIT_SIMD");
+            const int threads[] = {1, 2, 3, 7};
+            for (size_t t = 0; t < 4; t++) {
+                o.threads = threads[t];
+                memset(got, 0, bytes);
+                assert_ok(nninit_fill_range(&in, &shape, &o, rng, b0, b1, got, &err), &err);
+                if (memcmp(got, ref, bytes) != 0)
+                    fail_msg("%s %s, %d threads: differs from scalar on 1 thread", specs[k],
+                             nninit_dtype_name(o.dtype), threads[t]);
+            }
+            free(ref);
+            free(got);
+        }
+    }
+    nninit_rng_free(rng);
+}
+
 static void test_isa_names(void **state)
 {
     (void)state;
@@ -164,6 +207,7 @@ int main(void)
         cmocka_unit_test(test_avx2),
         cmocka_unit_test(test_avx512),
         cmocka_unit_test(test_best_long),
+        cmocka_unit_test(test_threads),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     print_message("[   INFO   ] vector paths compared with scalar: %d\n", paths_tested);
