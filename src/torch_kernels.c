@@ -61,6 +61,8 @@ void nninit__torch_uniform(nninit_rng *rng, nninit__torch_arith ar, nninit_dtype
         for (int64_t i = 0; i < n; i++) {
             double x = unit_f64(rng);
             o[i] = ar.avx2 ? fma(x, range, from) : x * range + from;
+            if (ar.v2 && o[i] == to) /* 2.x uniform_kernel: a value rounded up to `to` becomes `from` */
+                o[i] = from;
         }
     } else {
         float *o = out;
@@ -69,6 +71,8 @@ void nninit__torch_uniform(nninit_rng *rng, nninit__torch_arith ar, nninit_dtype
         for (int64_t i = 0; i < n; i++) {
             float x = unit_f32(rng);
             o[i] = ar.avx2 ? fmaf(x, range, f) : x * range + f;
+            if (ar.v2 && o[i] == t)
+                o[i] = f;
         }
     }
 }

@@ -401,6 +401,26 @@ static void test_torch2_differences(void **state)
     assert_true(dd > 0);
     nninit_rng_free(r1);
     nninit_rng_free(r2);
+
+    /* uniform_(1, 1 + 2^-23): x * 2^-23 + 1 rounds up to `to` for x > 1/2.
+     * 1.13 returns `to` there; 2.x replaces it by `from`. */
+    float u13[64], u2x[64];
+    shape.dim[0] = 64;
+    opts.dtype = NNINIT_F32;
+    assert_ok(nninit_init_parse("uniform_(a=1.0,b=1.00000011920928955078125)", &init, &err), &err);
+    r1 = new_rng(NNINIT_RNG_TORCH_AVX2, 3);
+    r2 = new_rng(NNINIT_RNG_TORCH2_AVX2, 3);
+    assert_ok(nninit_fill(&init, &shape, &opts, r1, u13, &err), &err);
+    assert_ok(nninit_fill(&init, &shape, &opts, r2, u2x, &err), &err);
+    int at_to = 0;
+    for (int i = 0; i < 64; i++) {
+        int top = u13[i] == 1.00000011920928955078125f;
+        at_to += top;
+        assert_true(u2x[i] == (top ? 1.0f : u13[i]));
+    }
+    assert_true(at_to > 10); /* about half of 64 */
+    nninit_rng_free(r1);
+    nninit_rng_free(r2);
 }
 
 static void fill_both(const char *spec_a, const char *spec_b, const nninit_shape *shape, nninit_layout layout,
