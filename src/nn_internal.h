@@ -93,4 +93,18 @@ void nninit__bn_backward(const float *xhat, const float *invstd, const float *ga
 void nninit__dropout_mask(const uint32_t key[2], uint64_t stream, uint64_t first, int64_t count, double rate,
                           float *scale);
 
+/* ---- optimizer pieces (nn_optim.c) ---- */
+
+/* Checks opts and lr, allocates the optimizer state, counts the step (Adam's t). */
+nninit_status nninit__optim_prepare(nninit_net *net, const nninit_optim_opts *opts, double lr, nninit_err *err);
+/* Applies the update to one layer's parameters with their current gradients. */
+void nninit__layer_step(nninit__layer *layer, const nninit_optim_opts *opts, double lr, int64_t t);
+
+/* Backward fused with the optimizer step (nn_net.c): each layer's parameters
+ * are updated right after its gradients are computed (and after its input
+ * gradient, which still needs the old weights), while they are in cache.
+ * The result is bit-identical to nninit_net_backward then nninit_net_step. */
+nninit_status nninit__net_backward_step(nninit_net *net, const float *dout, const nninit_optim_opts *opts, double lr,
+                                        nninit_err *err);
+
 #endif /* NNINIT_NN_INTERNAL_H */

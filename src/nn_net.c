@@ -372,12 +372,20 @@ nninit_status nninit_net_forward(nninit_net *net, const float *x, int64_t batch,
     return NNINIT_OK;
 }
 
-nninit_status nninit_net_backward(nninit_net *net, const float *dout, int want_input_grad, nninit_err *err)
+/* Backward; with opts, each layer also takes its optimizer step as soon as
+ * its gradients (and its input gradient) are done. */
+static nninit_status backward(nninit_net *net, const float *dout, int want_input_grad, const nninit_optim_opts *opts,
+                              double lr, nninit_err *err)
 {
     if (!net || !dout)
         return nninit__err(err, NNINIT_EMISUSE, "nninit_net_backward: NULL argument");
     if (!net->forward_done)
         return nninit__err(err, NNINIT_EMISUSE, "backward: no forward pass to differentiate; call nninit_net_forward first");
+    if (opts) {
+        nninit_status s = nninit__optim_prepare(net, opts, lr, err);
+        if (s != NNINIT_OK)
+            return s;
+    }
     int64_t B = net->batch;
     const float *g = dout; /* dLoss / d(output of layer i) */
     for (int i = net->n_layers - 1; i >= 0; i--) {
@@ -423,11 +431,24 @@ nninit_status nninit_net_backward(nninit_net *net, const float *dout, int want_i
             break;
         }
         L->has_dx = dx != NULL;
+        if (opts)
+            nninit__layer_step(L, opts, lr, net->t);
         g = dx;
     }
     net->grad_out = dout;
     net->backward_done = 1;
     return NNINIT_OK;
+}
+
+nninit_status nninit_net_backward(nninit_net *net, const float *dout, int want_input_grad, nninit_err *err)
+{
+    return backward(net, dout, want_input_grad, NULL, 0.0, err);
+}
+
+nninit_status nninit__net_backward_step(nninit_net *net, const float *dout, const nninit_optim_opts *opts, double lr,
+                                        nninit_err *err)
+{
+    return backward(net, dout, 0, opts, lr, err);
 }
 
 const float *nninit_net_tensor(const nninit_net *net, int layer, nninit_tensor_role role, int64_t *rows,

@@ -152,12 +152,8 @@ static void adam_param(nninit__param *p, const nninit_optim_opts *o, double lr, 
     }
 }
 
-nninit_status nninit_net_step(nninit_net *net, const nninit_optim_opts *opts, double lr, nninit_err *err)
+nninit_status nninit__optim_prepare(nninit_net *net, const nninit_optim_opts *opts, double lr, nninit_err *err)
 {
-    if (!net || !opts)
-        return nninit__err(err, NNINIT_EMISUSE, "nninit_net_step: NULL argument");
-    if (!net->backward_done)
-        return nninit__err(err, NNINIT_EMISUSE, "step: no gradients; call nninit_net_backward first");
     nninit_status s = check_opts(opts, lr, err);
     if (s != NNINIT_OK)
         return s;
@@ -174,13 +170,29 @@ nninit_status nninit_net_step(nninit_net *net, const nninit_optim_opts *opts, do
                 return nninit__err(err, NNINIT_ENOMEM, "%s: out of memory for optimizer state", p->name);
         }
     net->t++;
+    return NNINIT_OK;
+}
+
+void nninit__layer_step(nninit__layer *layer, const nninit_optim_opts *opts, double lr, int64_t t)
+{
+    for (int k = 0; k < layer->n_params; k++) {
+        if (opts->kind == NNINIT_OPT_ADAM)
+            adam_param(&layer->param[k], opts, lr, t);
+        else
+            sgd_param(&layer->param[k], opts, (float)lr);
+    }
+}
+
+nninit_status nninit_net_step(nninit_net *net, const nninit_optim_opts *opts, double lr, nninit_err *err)
+{
+    if (!net || !opts)
+        return nninit__err(err, NNINIT_EMISUSE, "nninit_net_step: NULL argument");
+    if (!net->backward_done)
+        return nninit__err(err, NNINIT_EMISUSE, "step: no gradients; call nninit_net_backward first");
+    nninit_status s = nninit__optim_prepare(net, opts, lr, err);
+    if (s != NNINIT_OK)
+        return s;
     for (int i = 0; i < net->n_layers; i++)
-        for (int k = 0; k < net->layers[i].n_params; k++) {
-            nninit__param *p = &net->layers[i].param[k];
-            if (opts->kind == NNINIT_OPT_ADAM)
-                adam_param(p, opts, lr, net->t);
-            else
-                sgd_param(p, opts, (float)lr);
-        }
+        nninit__layer_step(&net->layers[i], opts, lr, net->t);
     return NNINIT_OK;
 }

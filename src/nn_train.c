@@ -155,11 +155,9 @@ nninit_status nninit_train(nninit_net *net, const nninit_dataset *train, const n
             }
             loss_sum += l * (double)rows;
             correct += count_correct(out, rows, n_out, yb);
-            s = nninit_net_backward(net, dout, 0, err);
             lr = nninit_schedule_lr(opts->schedule, opts->optim.lr, opts->lr_min, step_epochs, opts->step_gamma,
                                     (int64_t)e * steps + k, steps, total_steps);
-            if (s == NNINIT_OK)
-                s = nninit_net_step(net, &opts->optim, lr, err);
+            s = nninit__net_backward_step(net, dout, &opts->optim, lr, err);
             if (s != NNINIT_OK)
                 goto done;
             if (opts->on_step)

@@ -122,6 +122,59 @@ static void test_determinism(void **state)
     nninit_dataset_free(&tr);
 }
 
+/* nninit_train fuses each layer's optimizer step into the backward pass; the
+ * result must be bit-identical to the public forward/loss/backward/step loop. */
+static void test_fused_step_matches_manual_loop(void **state)
+{
+    (void)state;
+    nninit_dataset tr;
+    make_xor(&tr, 100, 8);
+    for (int adam = 0; adam < 2; adam++) {
+        nninit_train_opts o = xor_opts();
+        o.epochs = 2;
+        o.batch = 16;
+        o.optim.weight_decay = 1e-3;
+        if (adam) {
+            o.optim.kind = NNINIT_OPT_ADAM;
+            o.optim.lr = 0.01;
+        }
+        nninit_err err;
+        nninit_net *a = xor_net(4, "he_normal"), *b = xor_net(4, "he_normal");
+        assert_ok(nninit_train(a, &tr, NULL, NULL, &o, NULL, &err), &err);
+        int64_t perm[100];
+        float xb[16 * 2], dout[16 * 2];
+        int32_t yb[16];
+        for (int e = 0; e < 2; e++) {
+            nninit_permutation(perm, 100, o.seed, (uint64_t)e + 1, NULL);
+            for (int64_t r0 = 0; r0 < 100; r0 += 16) {
+                int64_t rows = 100 - r0 < 16 ? 100 - r0 : 16;
+                for (int64_t r = 0; r < rows; r++) {
+                    memcpy(xb + 2 * r, tr.x + 2 * perm[r0 + r], 2 * sizeof(float));
+                    yb[r] = tr.y[perm[r0 + r]];
+                }
+                const float *out;
+                double loss;
+                assert_ok(nninit_net_forward(b, xb, rows, 1, &out, &err), &err);
+                assert_ok(nninit_loss(NNINIT_LOSS_SOFTMAX_CE, out, rows, 2, yb, NULL, &loss, dout, &err), &err);
+                assert_ok(nninit_net_backward(b, dout, 0, &err), &err);
+                assert_ok(nninit_net_step(b, &o.optim, o.optim.lr, &err), &err);
+            }
+        }
+        for (int layer = 0; layer < 3; layer++)
+            for (int which = 0; which < 2; which++) {
+                float *va, *vb;
+                nninit_shape sh;
+                assert_ok(nninit_net_param(a, layer, which, &va, NULL, &sh, NULL, &err), &err);
+                assert_ok(nninit_net_param(b, layer, which, &vb, NULL, NULL, NULL, &err), &err);
+                int64_t n = sh.ndim == 2 ? sh.dim[0] * sh.dim[1] : sh.dim[0];
+                assert_memory_equal(va, vb, (size_t)n * sizeof(float));
+            }
+        nninit_net_free(a);
+        nninit_net_free(b);
+    }
+    nninit_dataset_free(&tr);
+}
+
 typedef struct seen {
     int epochs;
 } seen;
@@ -363,6 +416,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_train_xor),  cmocka_unit_test(test_determinism), cmocka_unit_test(test_divergence),
+        cmocka_unit_test(test_fused_step_matches_manual_loop),
         cmocka_unit_test(test_mlp_recipe), cmocka_unit_test(test_model_json),  cmocka_unit_test(test_permutation),
         cmocka_unit_test(test_split),
     };
