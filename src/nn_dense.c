@@ -21,11 +21,23 @@ void nninit__dense_backward(const float *x, const float *w, const float *dy, int
     /* dW (n_in, n_out) = x^T (n_in, batch) dy (batch, n_out) */
     nninit__sgemm(1, 0, n_in, n_out, batch, 1.0f, x, dy, 0.0f, dw);
     if (db) {
-        /* column sums in row order: a fixed order, whatever the threads */
+        /* column sums in row order: a fixed order, whatever the threads; the
+         * vector lanes are distinct columns, so they add in the same order */
         memcpy(db, dy, (size_t)n_out * sizeof *db);
         for (int64_t r = 1; r < batch; r++) {
             const float *row = dy + r * n_out;
-            for (int64_t j = 0; j < n_out; j++)
+            int64_t j = 0;
+#if defined(__GNUC__)
+            typedef float v4sf __attribute__((vector_size(16)));
+            for (; j + 4 <= n_out; j += 4) {
+                v4sf acc, add;
+                memcpy(&acc, db + j, sizeof acc);
+                memcpy(&add, row + j, sizeof add);
+                acc += add;
+                memcpy(db + j, &acc, sizeof acc);
+            }
+#endif
+            for (; j < n_out; j++)
                 db[j] += row[j];
         }
     }
