@@ -167,6 +167,21 @@ static void panel(buf *b, const nninit_plot *p, double ox)
         put_text(b, p->ylabel);
         put(b, "</text>\n");
     }
+    /* legend box: sized from the longest label (about 6.2 px a character
+     * at 11 px), white and slightly transparent over the lines */
+    size_t longest = 0;
+    int n_labels = 0;
+    for (int s = 0; s < p->n_series; s++)
+        if (p->series[s].label) {
+            size_t n = strlen(p->series[s].label);
+            longest = n > longest ? n : longest;
+            n_labels++;
+        }
+    double lw = 30 + 6.2 * (double)longest, lx = fmax(x0 + 4, x1 - 6 - lw);
+    if (n_labels)
+        put(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"white\" fill-opacity=\"0.85\" "
+               "stroke=\"#ccc\"/>\n", lx, y1 + 4, fmin(lw, x1 - 4 - lx), 15.0 * n_labels + 6);
+    int li = 0;
     for (int s = 0; s < p->n_series; s++) {
         const nninit_plot_series *ser = &p->series[s];
         const char *col = palette[(size_t)(ser->color >= 0 ? ser->color : s) % N_COLORS];
@@ -188,10 +203,10 @@ static void panel(buf *b, const nninit_plot *p, double ox)
         if (open)
             put(b, "\"/>\n");
         if (ser->label) {
-            double ly = y1 + 14 + 15 * s;
+            double ly = y1 + 16 + 15 * li++;
             put(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"1.6\"%s/>"
                    "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">",
-                x1 - 170, ly, x1 - 150, ly, col, ser->dashed ? " stroke-dasharray=\"5,3\"" : "", x1 - 145, ly + 4);
+                lx + 5, ly, lx + 25, ly, col, ser->dashed ? " stroke-dasharray=\"5,3\"" : "", lx + 29, ly + 4);
             put_text(b, ser->label);
             put(b, "</text>\n");
         }
