@@ -1264,6 +1264,38 @@ NNINIT_API nninit_status nninit_rng_torch_state_get(const nninit_rng *rng, unsig
 NNINIT_API nninit_status nninit_rng_torch_state_set(nninit_rng *rng, const void *state, size_t len, nninit_err *err);
 
 /* ------------------------------------------------------------------------ */
+/* Data-dependent initialization                                             */
+/* ------------------------------------------------------------------------ */
+
+typedef struct nninit_lsuv_opts {
+    double target_var; /* default 1 */
+    double tol;        /* stop when |Var(x W + b) - target| < tol; default 0.01 */
+    int max_iters;     /* rescalings per layer, default 10 */
+} nninit_lsuv_opts;
+
+NNINIT_API nninit_lsuv_opts nninit_lsuv_opts_default(void);
+
+typedef struct nninit_lsuv_layer {
+    int layer;
+    int is_dense;      /* 0: not rescaled (activation, batchnorm, dropout) */
+    double var_before, var_after; /* of the layer's x W + b on the batch */
+    int iters;         /* rescalings applied */
+    double scale;      /* product of the factors applied to the kernel */
+} nninit_lsuv_layer;
+
+/*
+ * LSUV (Mishkin & Matas 2016): from the kernels the net already has (the
+ * paper starts from orthogonal ones), rescale each dense layer's kernel in
+ * order until the variance of its pre-activation x W + b on the batch x
+ * (batch, n_inputs) is within tol of target_var; forward passes run in
+ * evaluation mode. report (may be NULL) gets nninit_net_n_layers entries.
+ * NNINIT_EINVAL (options, batch < 2), NNINIT_ENUMERIC (a zero or non-finite
+ * variance: e.g. a zero-initialized layer cannot be rescaled).
+ */
+NNINIT_API nninit_status nninit_lsuv(nninit_net *net, const float *x, int64_t batch, const nninit_lsuv_opts *opts,
+                                     nninit_lsuv_layer *report, nninit_err *err);
+
+/* ------------------------------------------------------------------------ */
 /* The lab: the classic lessons of initialization, measured and checked      */
 /* ------------------------------------------------------------------------ */
 
