@@ -8,7 +8,8 @@
  *      and He (exploding gradients)                          (probe)
  *   5. zero init cannot train; He-normal does              (Fashion-MNIST)
  *   6. deep tanh nets train with Glorot, stall with small random init
- *   7. batch normalization removes most of the sensitivity to the init
+ *   7. LSUV (data-dependent rescaling) repairs a badly scaled init
+ *   8. batch normalization removes most of the sensitivity to the init
  * The report is markdown, produced line by line through a callback, and
  * optionally written with SVG plots and a JSON summary to a folder.
  */
@@ -287,7 +288,7 @@ typedef struct run_result {
 
 static nninit_status train_one(const nninit_lab_opts *o, const nninit_dataset *train, const nninit_dataset *test,
                                int n_hidden, const int64_t *hidden, nninit_act act, const char *init, int bn,
-                               run_result *rr, nninit_err *err)
+                               int lsuv, run_result *rr, nninit_err *err)
 {
     nninit_mlp_desc md = nninit_mlp_desc_default();
     md.n_hidden = n_hidden;
@@ -305,6 +306,12 @@ static nninit_status train_one(const nninit_lab_opts *o, const nninit_dataset *t
     if (st == NNINIT_OK)
         st = nninit_net_new(train->dim, layers, n_layers, &no, &net, err);
     nninit_free(layers);
+    if (st == NNINIT_OK && lsuv) { /* rescale on the first 512 training images */
+        nninit_lsuv_opts lo = nninit_lsuv_opts_default();
+        st = nninit_lsuv(net, train->x, train->n < 512 ? train->n : 512, &lo, NULL, err);
+        if (st != NNINIT_OK)
+            nninit_net_free(net);
+    }
     if (st != NNINIT_OK)
         return st;
     nninit_train_opts to = nninit_train_opts_default();
@@ -371,6 +378,7 @@ static nninit_status lab_training(const nninit_lab_opts *o, nninit_lab_summary *
         emit(r, "Skipped: %s", derr.msg);
         lesson_skipped(s, r, "zero init cannot train", "no data set");
         lesson_skipped(s, r, "deep tanh nets need Glorot, not small random init", "no data set");
+        lesson_skipped(s, r, "LSUV repairs a badly scaled init from data", "no data set");
         lesson_skipped(s, r, "batch normalization removes most of the sensitivity to the init", "no data set");
         return NNINIT_OK;
     }
@@ -398,7 +406,7 @@ static nninit_status lab_training(const nninit_lab_opts *o, nninit_lab_summary *
     emit(r, "| kernel init | test acc | test loss |");
     emit(r, "|---|---|---|");
     for (int k = 0; k < 4 && st == NNINIT_OK; k++) {
-        st = train_one(o, &train, &test, 2, mlp, NNINIT_ACT_RELU, mlp_inits[k], 0, &r5[k], err);
+        st = train_one(o, &train, &test, 2, mlp, NNINIT_ACT_RELU, mlp_inits[k], 0, 0, &r5[k], err);
         if (st == NNINIT_OK)
             acc_row(r, mlp_inits[k], NULL, &r5[k]);
     }
@@ -410,8 +418,9 @@ static nninit_status lab_training(const nninit_lab_opts *o, nninit_lab_summary *
                r5[0].final_acc, r5[3].final_acc);
     }
     /* 6: deep tanh */
-    static const char *tanh_inits[3] = {"RandomNormal(stddev=0.05)", "glorot_uniform", "he_normal"};
-    run_result r6[3];
+    static const char *tanh_inits[4] = {"RandomNormal(stddev=0.05)", "glorot_uniform", "he_normal",
+                                        "RandomNormal(stddev=0.05) + LSUV"};
+    run_result r6[4];
     if (st == NNINIT_OK) {
         blank(r);
         emit(r, "### 10 hidden layers of 128, tanh");
@@ -419,8 +428,9 @@ static nninit_status lab_training(const nninit_lab_opts *o, nninit_lab_summary *
         emit(r, "| kernel init | test acc | test loss |");
         emit(r, "|---|---|---|");
     }
-    for (int k = 0; k < 3 && st == NNINIT_OK; k++) {
-        st = train_one(o, &train, &test, 10, deep, NNINIT_ACT_TANH, tanh_inits[k], 0, &r6[k], err);
+    for (int k = 0; k < 4 && st == NNINIT_OK; k++) {
+        st = train_one(o, &train, &test, 10, deep, NNINIT_ACT_TANH, k == 3 ? tanh_inits[0] : tanh_inits[k], 0, k == 3,
+                       &r6[k], err);
         if (st == NNINIT_OK)
             acc_row(r, tanh_inits[k], NULL, &r6[k]);
     }
@@ -430,6 +440,11 @@ static nninit_status lab_training(const nninit_lab_opts *o, nninit_lab_summary *
                "Criterion: glorot_uniform's test accuracy (%.4f) beats random_normal(0.05)'s (%.4f) by more than "
                "0.10 after %d epochs.",
                r6[1].final_acc, r6[0].final_acc, o->epochs);
+        int ok8 = fabs(r6[3].final_acc - r6[1].final_acc) < 0.03;
+        lesson(s, r, "LSUV repairs a badly scaled init from data", ok8,
+               "Criterion: random_normal(0.05) rescaled by LSUV (unit pre-activation variance per layer on 512 "
+               "training images) ends within 0.03 of glorot_uniform (%.4f vs %.4f).",
+               r6[3].final_acc, r6[1].final_acc);
     }
     /* 7: batch norm */
     static const char *bn_inits[2] = {"RandomNormal(stddev=0.05)", "he_normal"};
@@ -443,7 +458,7 @@ static nninit_status lab_training(const nninit_lab_opts *o, nninit_lab_summary *
     }
     for (int b = 0; b < 2 && st == NNINIT_OK; b++)
         for (int k = 0; k < 2 && st == NNINIT_OK; k++) {
-            st = train_one(o, &train, &test, 10, deep, NNINIT_ACT_RELU, bn_inits[k], b, &r7[b][k], err);
+            st = train_one(o, &train, &test, 10, deep, NNINIT_ACT_RELU, bn_inits[k], b, 0, &r7[b][k], err);
             if (st == NNINIT_OK)
                 acc_row(r, bn_inits[k], b ? "yes" : "no", &r7[b][k]);
         }
