@@ -567,6 +567,8 @@ static nninit_status parse_json(const char *text, nninit_init *out, nninit_err *
         json_object_foreach(cfg, key, val)
         {
             value v;
+            if (!strcmp(key, "dtype")) /* tf.keras 2.x configs carry the variable dtype; not a parameter */
+                continue;
             if ((st = json_to_value(val, &v, key, err)) != NNINIT_OK ||
                 (st = set_named(&in, key, &v, &seen, err)) != NNINIT_OK) {
                 json_decref(root);

@@ -312,6 +312,11 @@ static void test_spec_syntax(void **state)
                                 "\"keras.random\", \"class_name\": \"SeedGenerator\", \"config\": {\"seed\": 9}}}}",
                                 &in, &err), &err);
     assert_true(in.gain == 1.5 && in.seed == 9);
+    /* tf.keras 2.x: a "dtype" entry in the config is ignored */
+    assert_ok(nninit_init_parse("{\"class_name\": \"VarianceScaling\", \"config\": {\"scale\": 2.0, \"mode\": \"fan_in\", "
+                                "\"distribution\": \"uniform\", \"seed\": null, \"dtype\": \"float32\"}}",
+                                &in, &err), &err);
+    assert_true(in.scale == 2.0 && in.distribution == NNINIT_DIST_UNIFORM);
     assert_ok(nninit_init_parse("\"glorot_uniform\"", &in, &err), &err);
     assert_int_equal(in.kind, NNINIT_GLOROT_UNIFORM);
 }
