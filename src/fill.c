@@ -5,6 +5,7 @@
  * Structured primitives (orthogonal, sparse_) are computed whole.
  */
 #include "internal.h"
+#include "orthogonal.h"
 #include "parallel.h"
 
 #include <math.h>
@@ -179,36 +180,27 @@ static nninit_status fill_orthogonal(const nninit_prim *p, const uint32_t key[2]
     if (!m)
         return nninit__err(err, NNINIT_ENOMEM, "orthogonal: out of memory for a %lld x %lld matrix",
                            (long long)big, (long long)small);
-    if (!p->torch_flatten || p->rows >= p->cols) {
-        /* Keras draws the (max, min) matrix directly; torch draws (rows, cols),
-         * which is the same matrix when rows >= cols */
-        nninit__philox_normal(key, stream, dtype, 0, n, 0.0, 1.0, m);
-    } else {
-        /* torch draws (rows, cols) and factors its transpose (cols, rows) */
-        void *t = nninit__malloc_array(n, es);
-        if (!t) {
-            free(m);
-            return nninit__err(err, NNINIT_ENOMEM, "orthogonal: out of memory");
-        }
-        nninit__philox_normal(key, stream, dtype, 0, n, 0.0, 1.0, t);
-        for (int64_t r = 0; r < p->rows; r++)
-            for (int64_t c = 0; c < p->cols; c++)
-                memcpy((char *)m + (size_t)(c * p->rows + r) * es, (char *)t + (size_t)(r * p->cols + c) * es, es);
-        free(t);
-    }
-    nninit_status st = nninit__orthonormalize(dtype, m, big, small, err);
+    /* Keras draws the (max, min) matrix and transposes its Q when rows <
+     * cols; torch draws (rows, cols) and factors it or its transpose, which
+     * nninit__orthogonal_torch does in place (no copies: orthogonal.c) */
+    nninit__philox_normal(key, stream, dtype, 0, n, 0.0, 1.0, m);
+    int transpose_q = !p->torch_flatten && p->rows < p->cols;
+    nninit_status st = p->torch_flatten ? nninit__orthogonal_torch(dtype, m, p->rows, p->cols, err)
+                                        : nninit__orthonormalize(dtype, m, big, small, err);
     if (st == NNINIT_OK) {
-        /* m is (big, small) with orthonormal columns; the result is m when
-         * rows >= cols, else its transpose */
-        for (int64_t r = 0; r < p->rows; r++)
-            for (int64_t c = 0; c < p->cols; c++) {
-                size_t src = p->rows >= p->cols ? (size_t)(r * p->cols + c) : (size_t)(c * p->rows + r);
-                double v = dtype == NNINIT_F32 ? (double)((float *)m)[src] : ((double *)m)[src];
-                if (dtype == NNINIT_F32)
-                    ((float *)out)[r * p->cols + c] = ((float *)m)[src] * (float)p->gain;
-                else
-                    ((double *)out)[r * p->cols + c] = v * p->gain;
-            }
+        /* out = gain * (m or its transpose), cache-blocked */
+        const int64_t B = 32;
+        int64_t src_cols = transpose_q ? p->rows : p->cols;
+        for (int64_t r0 = 0; r0 < p->rows; r0 += B)
+            for (int64_t c0 = 0; c0 < p->cols; c0 += B)
+                for (int64_t r = r0; r < r0 + B && r < p->rows; r++)
+                    for (int64_t c = c0; c < c0 + B && c < p->cols; c++) {
+                        size_t src = transpose_q ? (size_t)(c * src_cols + r) : (size_t)(r * p->cols + c);
+                        if (dtype == NNINIT_F32)
+                            ((float *)out)[r * p->cols + c] = ((float *)m)[src] * (float)p->gain;
+                        else
+                            ((double *)out)[r * p->cols + c] = ((double *)m)[src] * p->gain;
+                    }
     }
     free(m);
     return st;
