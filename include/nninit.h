@@ -613,7 +613,7 @@ typedef enum nninit_tensor_role {
     NNINIT_T_PREACT,      /* dense: x W + b; batchnorm: xhat; others: the output */
     NNINIT_T_OUTPUT,      /* (batch, n_out): the activation for a dense layer */
     NNINIT_T_GRAD_INPUT,  /* dLoss/dInput (batch, n_in) */
-    NNINIT_T_GRAD_PREACT, /* dense and batchnorm: dLoss/dPreact; others: NULL */
+    NNINIT_T_GRAD_PREACT, /* dense: dLoss/dPreact (the output gradient when linear); others: NULL */
     NNINIT_T_GRAD_OUTPUT  /* dLoss/dOutput (batch, n_out) */
 } nninit_tensor_role;
 
