@@ -104,6 +104,9 @@ $(BUILD)/bench/%: bench/%.c $(STATIC)
 
 bench: all $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
+	@echo "== bench/bench_torch_numpy.py (PyTorch and NumPy, same run; skipped without them)"
+	@if command -v $(PYTHON) >/dev/null 2>&1; then $(PYTHON) bench/bench_torch_numpy.py --nninit $(CLI) --orthogonal --reps 3; \
+	 else echo "skipped: $(PYTHON) not found"; fi
 
 $(BUILD)/examples/%: examples/%.c $(STATIC)
 	@mkdir -p $(dir $@)
