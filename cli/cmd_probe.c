@@ -320,9 +320,9 @@ static void print_table(const probe_args *a, const char *spec, const nninit_prob
         printf("distinct units: before -> after %d SGD steps at lr %g\n", a->o.train_steps, a->o.lr);
     if (r->n_sv > 0) {
         printf("jacobian d a_L / d x (%d rows, %lld singular values): mean square %.6g (theory %.6g), variance of "
-               "the squares %.6g, max %.6g, min %.6g\n",
-               a->o.jacobian_samples, (long long)r->n_sv, r->sv_mean_sq, r->pred_sv_mean_sq, r->sv_var_sq, r->sv_max,
-               r->sv_min);
+               "the squares %.6g (theory %.6g), max %.6g, min %.6g\n",
+               a->o.jacobian_samples, (long long)r->n_sv, r->sv_mean_sq, r->pred_sv_mean_sq, r->sv_var_sq,
+               r->pred_sv_var_sq, r->sv_max, r->sv_min);
         int64_t *cnt = calloc((size_t)a->bins, sizeof *cnt);
         double *hi = calloc((size_t)a->bins, sizeof *hi);
         if (cnt && hi) {
@@ -383,6 +383,8 @@ static void print_json_run(const probe_args *a, const char *spec, const nninit_p
         jnum(r->pred_sv_mean_sq);
         printf(", \"var_sq\": ");
         jnum(r->sv_var_sq);
+        printf(", \"theory_var_sq\": ");
+        jnum(r->pred_sv_var_sq);
         printf(", \"max\": ");
         jnum(r->sv_max);
         printf(", \"min\": ");

@@ -854,6 +854,7 @@ typedef struct nninit_theory_moments {
     double m2;     /* E[phi(h)^2]: the length map is V(q) = sw2 m2 + sb2 */
     double d2;     /* E[phi'(h)^2]: chi = sw2 d2 */
     double dv;     /* E[phi'(h)^2 + phi(h) phi''(h)] = dm2/dq: V'(q) = sw2 dv */
+    double d4;     /* E[phi'(h)^4]: with d2, the spread of the Jacobian's spectrum */
 } nninit_theory_moments;
 
 NNINIT_API nninit_status nninit_theory_moments_at(nninit_theory_act act, double alpha, double q,
@@ -1159,6 +1160,11 @@ typedef struct nninit_probe_result {
     double sv_mean_sq, sv_max, sv_min;
     double sv_var_sq;                 /* variance of the squared singular values (0 = isometry) */
     double pred_sv_mean_sq;           /* prod_l sw2_l (n_out / n_in) E[act'(h_l)^2] from the predicted q^l */
+    /* free probability (Pennington et al. 2017): normalised variances add
+     * over the free factors W_l^T W_l and D_l^2, so Var(sv^2) = mean_sq^2
+     * sum_l (E[act'^4] / E[act'^2]^2 - 1 + w_l), w_l = 1 for square iid
+     * weights, 0 for orthogonal; NaN for other weights */
+    double pred_sv_var_sq;
 } nninit_probe_result;
 
 /*

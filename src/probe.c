@@ -447,7 +447,7 @@ static void predict(const probe *p, nninit_probe_result *r)
     ok = ok && nninit_init_parse(o->kernel_init, &kinit, NULL) == NNINIT_OK &&
          nninit_init_parse(o->bias_init, &binit, NULL) == NNINIT_OK &&
          nninit_theory_from_init(&binit, 0, p->width, &sb2, &bmean, NULL) == NNINIT_OK;
-    double q = r->input_m2, pred_js = 1;
+    double q = r->input_m2, pred_js = 1, spread = 0;
     r->sb2 = sb2;
     double *chi = calloc((size_t)p->depth, sizeof *chi);
     for (int l = 0; l < p->depth; l++) {
@@ -472,6 +472,18 @@ static void predict(const probe *p, nninit_probe_result *r)
         /* backward factor: fan_out Var(W) E[act'^2] = sw2 (width / n_in) d2 */
         chi[l] = sw2 * ((double)p->width / (double)n_in_of(p, l)) * m.d2;
         pred_js *= chi[l];
+        /* normalised variances of the free factors D_l^2 and W_l^T W_l */
+        nninit_prim prim;
+        nninit_shape ws = {2, {n_in_of(p, l), p->width}};
+        double wv = (double)NAN;
+        if (nninit_resolve(&kinit, &ws, NNINIT_LAYOUT_KERAS, &prim, NULL) == NNINIT_OK) {
+            if (prim.kind == NNINIT_PRIM_ORTHOGONAL && n_in_of(p, l) == p->width)
+                wv = 0;
+            else if ((prim.kind == NNINIT_PRIM_NORMAL || prim.kind == NNINIT_PRIM_TRUNC_NORMAL ||
+                      prim.kind == NNINIT_PRIM_UNIFORM) && n_in_of(p, l) == p->width)
+                wv = 1; /* square Wishart (Marchenko-Pastur, ratio 1) */
+        }
+        spread += m.d4 / (m.d2 * m.d2) - 1 + wv;
         q = m.m2;
     }
     if (ok && chi) {
@@ -482,8 +494,9 @@ static void predict(const probe *p, nninit_probe_result *r)
         }
         int64_t k = p->n0 < p->width ? p->n0 : p->width;
         r->pred_sv_mean_sq = pred_js * (double)p->n0 / (double)k;
+        r->pred_sv_var_sq = r->pred_sv_mean_sq * r->pred_sv_mean_sq * spread;
     } else {
-        r->pred_sv_mean_sq = (double)NAN;
+        r->pred_sv_mean_sq = r->pred_sv_var_sq = (double)NAN;
     }
     free(chi);
 }

@@ -203,7 +203,7 @@ static void moments(nninit_theory_act act, double alpha, double q, nninit_theory
         alpha = 0, act = NNINIT_THEORY_LEAKY_RELU;
     switch (act) {
     case NNINIT_THEORY_LINEAR:
-        out->mean = 0, out->m2 = q, out->d2 = 1, out->dv = 1;
+        out->mean = 0, out->m2 = q, out->d2 = 1, out->dv = 1, out->d4 = 1;
         return;
     case NNINIT_THEORY_LEAKY_RELU: {
         /* phi = alpha x + (1 - alpha) relu(x): E[relu] = sqrt(q / 2 pi),
@@ -211,6 +211,7 @@ static void moments(nninit_theory_act act, double alpha, double q, nninit_theory
          * probability 1/2 each, phi'' = 0 off the kink. */
         double k = (1 + alpha * alpha) / 2;
         out->mean = (1 - alpha) * sqrt(q) * INV_SQRT_2PI, out->m2 = q * k, out->d2 = k, out->dv = k;
+        out->d4 = (1 + alpha * alpha * alpha * alpha) / 2;
         return;
     }
     case NNINIT_THEORY_ERF: {
@@ -221,6 +222,7 @@ static void moments(nninit_theory_act act, double alpha, double q, nninit_theory
         out->m2 = (2 / PI) * asin(2 * q / (1 + 2 * q));
         out->d2 = (4 / PI) / sqrt(1 + 4 * q);
         out->dv = (4 / PI) / ((1 + 2 * q) * sqrt(1 + 4 * q));
+        out->d4 = (16 / (PI * PI)) / sqrt(1 + 8 * q); /* (2/sqrt(pi))^4 E[exp(-4 q z^2)] */
         return;
     }
     default:
@@ -229,14 +231,14 @@ static void moments(nninit_theory_act act, double alpha, double q, nninit_theory
     if (q == 0) {
         double f, g, h;
         nninit__theory_act_eval(act, alpha, 0.0, &f, &g, &h);
-        out->mean = f, out->m2 = f * f, out->d2 = g * g, out->dv = g * g + f * h;
+        out->mean = f, out->m2 = f * f, out->d2 = g * g, out->dv = g * g + f * h, out->d4 = g * g * g * g;
         return;
     }
     /* one pass over the nodes for all four moments */
     enum { N1 = 2 * RULE1_PANELS * RULE1_ORDER };
     nninit__gauss_rule r;
     nninit__gauss_rule_init(&r, RULE1_ORDER, RULE1_PANELS, HALF_WIDTH);
-    double z[N1], w[N1], sd = sqrt(q), s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    double z[N1], w[N1], sd = sqrt(q), s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0;
     int n = nninit__gauss_nodes(&r, 0.0, z, w);
     for (int i = 0; i < n; i++) {
         double f, g, h;
@@ -245,8 +247,9 @@ static void moments(nninit_theory_act act, double alpha, double q, nninit_theory
         s1 += w[i] * f * f;
         s2 += w[i] * g * g;
         s3 += w[i] * (g * g + f * h);
+        s4 += w[i] * g * g * g * g;
     }
-    out->mean = s0, out->m2 = s1, out->d2 = s2, out->dv = s3;
+    out->mean = s0, out->m2 = s1, out->d2 = s2, out->dv = s3, out->d4 = s4;
 }
 
 nninit_status nninit_theory_moments_at(nninit_theory_act act, double alpha, double q, nninit_theory_moments *out,
@@ -490,7 +493,12 @@ static nninit_status check_net(const nninit_theory_net *net, nninit_err *err)
     return NNINIT_OK;
 }
 
-static double depth_scale(double slope) { return slope >= 1 ? HUGE_VAL : slope <= 0 ? 0.0 : -1.0 / log(slope); }
+/* -1/ln(slope): infinite at slope 1 (taken as within 1e-12 of it, where the
+ * slope itself is only known to rounding) and beyond. */
+static double depth_scale(double slope)
+{
+    return slope >= 1 - 1e-12 ? HUGE_VAL : slope <= 0 ? 0.0 : -1.0 / log(slope);
+}
 
 nninit_status nninit_theory_analyze(const nninit_theory_net *net, double q0, nninit_theory_point *out,
                                     nninit_err *err)

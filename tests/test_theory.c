@@ -81,6 +81,8 @@ static double f_derf2(double z, void *p)
     return e * e;
 }
 
+static double f_derf4(double z, void *p) { double v = f_derf2(z, p); return v * v; }
+
 /* The composite rule on an integrand with a closed form (erf), at variances
  * from 1e-2 to 1e4: the quadrature theory.c uses for tanh etc. is exercised
  * against Williams' arcsine formula. */
@@ -97,6 +99,7 @@ static void test_composite_rule_vs_erf(void **state)
         assert_ok(nninit_theory_moments_at(NNINIT_THEORY_ERF, 0, qs[i], &m, &err), &err);
         assert_rel_close(nninit__gauss_expect(&r, 0.0, f_erf2, &sd), m.m2, 1e-13);
         assert_rel_close(nninit__gauss_expect(&r, 0.0, f_derf2, &sd), m.d2, 1e-12);
+        assert_rel_close(nninit__gauss_expect(&r, 0.0, f_derf4, &sd), m.d4, 1e-12);
     }
 }
 
