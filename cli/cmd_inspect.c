@@ -208,9 +208,33 @@ static int inspect_tensor(nninit_tensor_file *tf, size_t i, nninit_layout layout
         if (best < 0 || fabs(log(m.std / cstd[c])) < fabs(log(m.std / cstd[best])))
             best = (int)c;
     }
-    /* A match further than 10% off is no match (std's sampling error is
-     * ~1/sqrt(2n), far below that for any real weight tensor). */
-    if (best >= 0 && fabs(m.std / cstd[best] - 1.0) > 0.10)
+    /* A torch bias: nn.Linear / ConvNd draw it from U(+-1/sqrt(fan_in))
+     * with the fan_in of the sibling "<prefix>weight". */
+    double bias_std = NAN;
+    int64_t bias_fan = 0;
+    size_t nl = strlen(info->name);
+    if (layout == NNINIT_LAYOUT_TORCH && info->shape.ndim == 1 && nl >= 4 && !strcmp(info->name + nl - 4, "bias")) {
+        char *wname = malloc(nl + 3);
+        size_t wi;
+        int64_t fo;
+        if (wname) {
+            snprintf(wname, nl + 3, "%.*sweight", (int)(nl - 4), info->name);
+            if (nninit_tensor_file_find(tf, wname, &wi, NULL) == NNINIT_OK &&
+                nninit_fans(&nninit_tensor_file_info(tf, wi)->shape, layout, &bias_fan, &fo, NULL) == NNINIT_OK &&
+                bias_fan > 0)
+                bias_std = 1.0 / sqrt((double)bias_fan) / sqrt(3.0);
+            free(wname);
+        }
+    }
+    /* Match window: 10%, or 3 standard errors of the sample std when the
+     * tensor is small. The relative standard error of a std estimated from
+     * n values is sqrt((excess kurtosis + 2) / (4 n)) (uniform: 0.8/(4n)),
+     * so a 10-element bias needs about +-42%. */
+    double kx = numeric && isfinite(m.kurt) ? fmin(fmax(m.kurt, -1.2), 3.0) : 0.0;
+    double tol = numeric && m.n > 0 ? fmax(0.10, 3.0 * sqrt((kx + 2.0) / (4.0 * (double)m.n))) : 0.10;
+    int bias_match = numeric && !constant && isfinite(bias_std) && (sk == SK_ANY || sk == SK_UNIFORM) &&
+                     fabs(m.std / bias_std - 1.0) <= tol;
+    if (best >= 0 && fabs(m.std / cstd[best] - 1.0) > tol)
         best = -1;
 
     if (json) {
@@ -247,8 +271,15 @@ static int inspect_tensor(nninit_tensor_file *tf, size_t i, nninit_layout layout
                 json_num(cstd[c]);
                 first = 0;
             }
+        if (isfinite(bias_std)) {
+            printf(first ? "" : ",");
+            printf("\"torch_default_bias\":");
+            json_num(bias_std);
+        }
         printf("},\"closest\":");
-        if (constant) {
+        if (bias_match) {
+            printf("\"torch_default_bias\"");
+        } else if (constant) {
             printf("\"constant(%.9g)\"", m.mean);
         } else if (best >= 0) {
             json_str(candidates[best].spec);
@@ -269,6 +300,8 @@ static int inspect_tensor(nninit_tensor_file *tf, size_t i, nninit_layout layout
     if (brief) {
         if (constant)
             printf("  ~ constant %.6g", m.mean);
+        else if (bias_match)
+            printf("  ~ torch default bias");
         else if (best >= 0)
             printf("  ~ %s", candidates[best].spec);
         printf("\n");
@@ -279,6 +312,9 @@ static int inspect_tensor(nninit_tensor_file *tf, size_t i, nninit_layout layout
         printf("  fans (%s): fan_in %" PRId64 ", fan_out %" PRId64 "\n", nninit_layout_name(layout), fan_in, fan_out);
     else
         printf("  fans (%s): undefined for %d-D tensors\n", nninit_layout_name(layout), info->shape.ndim);
+    if (isfinite(bias_std))
+        printf("    %-44s std %.6g%s\n", "torch default bias: U(+-1/sqrt(fan_in))", bias_std,
+               bias_match ? " <- closest" : "");
     if (constant) {
         printf("  every element is %.9g (constant initializer)\n", m.mean);
         return CLI_EXIT_OK;
@@ -292,7 +328,7 @@ static int inspect_tensor(nninit_tensor_file *tf, size_t i, nninit_layout layout
             printf((int)c == best ? "    %-44s std %-11.6g <- closest\n" : "    %-44s std %.6g\n",
                    candidates[c].label, cstd[c]);
     if (best < 0)
-        printf("    (no common initializer of this distribution shape within 10%% of std %.6g)\n", m.std);
+        printf("    (no common initializer of this distribution shape within %.0f%% of std %.6g)\n", 100 * tol, m.std);
     return CLI_EXIT_OK;
 }
 

@@ -19,6 +19,10 @@ done
 "$N" gen "kaiming_uniform_(a=2.23606797749979)" --shape 300,200 --layout torch -o "$T/w.npy" || fail gen
 "$N" inspect "$T/w.npy" --layout torch --brief | grep -q '~ kaiming_uniform_(a=2.23606797749979)' ||
     fail "torch default not recognised"
+# A torch bias is matched through its sibling weight's fan_in (200 values:
+# the std's relative standard error is sqrt(0.8/800) = 3%, inside 10%).
+"$N" model --torch 'Linear(300, 200)' --rng torch --seed 1 -o "$T/l.safetensors" || fail "model"
+"$N" inspect "$T/l.safetensors" --brief | grep -q '^bias .*~ torch default bias$' || fail "torch bias not recognised"
 # npz made by NumPy (committed fixture), every tensor listed.
 "$N" inspect tests/fixtures/io/numpy_savez_compressed.npz --brief > "$T/out" || fail "npz"
 grep -q '^a  F32 \[3, 4\]' "$T/out" && grep -q '^b  F64 \[7\]' "$T/out" || fail "npz listing: $(cat "$T/out")"
