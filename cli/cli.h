@@ -45,6 +45,13 @@ int cli_parse_u64(const char *what, const char *text, uint64_t *out); /* also ac
 int cli_parse_int(const char *what, const char *text, long lo, long hi, int *out);
 int cli_parse_double(const char *what, const char *text, double *out);
 
+/* Reads a whole file of at most max bytes into a malloc'd buffer; prints
+ * the error and returns 0 on failure. */
+int cli_read_file(const char *path, size_t max, void **buf, size_t *len);
+/* Writes buf to path through a temporary sibling and rename; prints the
+ * error, removes the temporary and returns 0 on failure. */
+int cli_write_file_atomic(const char *path, const void *buf, size_t len);
+
 /* 1 if stderr is a terminal (progress output allowed). */
 int cli_stderr_is_tty(void);
 

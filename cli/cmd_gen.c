@@ -30,6 +30,10 @@ static void gen_usage(FILE *f)
             "  --dtype float32|float64  default float32\n"
             "  --threads N            worker threads (default: all CPUs); never changes the values\n"
             "  --print-config         print the Keras JSON of SPEC and exit\n"
+            "  --torch-state FILE     with a torch generator: start from the bytes of torch.get_rng_state()\n"
+            "                         (e.g. torch.get_rng_state().numpy().tofile(FILE)) instead of --seed\n"
+            "  --save-torch-state FILE  with a torch generator: write its state afterwards, in the same\n"
+            "                         layout (torch.set_rng_state(torch.from_numpy(np.fromfile(FILE, np.uint8))))\n"
             "  --repeat SPEC          draw another tensor after this one from the same generator\n"
             "                         (e.g. a Linear's weight then its bias with --rng torch)\n"
             "\n"
@@ -71,6 +75,7 @@ int cmd_gen(int argc, char **argv)
     nninit_rng_kind rng_kind = NNINIT_RNG_PHILOX;
     nninit_dtype dtype = NNINIT_F32;
     int threads = 0, print_config = 0;
+    const char *state_in = NULL, *state_out = NULL;
     nninit_err err = {0};
     nninit_status st;
 
@@ -161,6 +166,12 @@ int cmd_gen(int argc, char **argv)
             NEED_VALUE();
             if (!cli_parse_int("--threads", val, 0, 256, &threads))
                 return CLI_EXIT_USAGE;
+        } else if (!strcmp(a, "--torch-state")) {
+            NEED_VALUE();
+            state_in = val;
+        } else if (!strcmp(a, "--save-torch-state")) {
+            NEED_VALUE();
+            state_out = val;
         } else if (!strcmp(a, "--print-config")) {
             print_config = 1;
         } else if (a[0] == '-' && a[1] && !(a[1] >= '0' && a[1] <= '9')) {
@@ -210,9 +221,28 @@ int cmd_gen(int argc, char **argv)
         return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
     }
 
+    if ((state_in || state_out) && rng_kind == NNINIT_RNG_PHILOX) {
+        cli_error("--torch-state and --save-torch-state need a torch generator (--rng torch...)");
+        return CLI_EXIT_USAGE;
+    }
     nninit_rng *rng = NULL;
     if ((st = nninit_rng_new(rng_kind, seed, &rng, &err)) != NNINIT_OK)
         return cli_report(st, &err);
+    if (state_in) {
+        void *buf = NULL;
+        size_t len = 0;
+        if (!cli_read_file(state_in, 1 << 20, &buf, &len)) {
+            nninit_rng_free(rng);
+            return CLI_EXIT_FAIL;
+        }
+        st = nninit_rng_torch_state_set(rng, buf, len, &err);
+        free(buf);
+        if (st != NNINIT_OK) {
+            nninit_rng_free(rng);
+            cli_report(st, &err);
+            return CLI_EXIT_FAIL;
+        }
+    }
     int rc = CLI_EXIT_OK;
     for (int k = 0; k < n_jobs && rc == CLI_EXIT_OK; k++) {
         tensor_job *t = &jobs[k];
@@ -252,6 +282,13 @@ int cmd_gen(int argc, char **argv)
             rc = CLI_EXIT_FAIL;
         }
         free(data);
+    }
+    if (rc == CLI_EXIT_OK && state_out) {
+        unsigned char state[NNINIT_TORCH_STATE_SIZE];
+        if ((st = nninit_rng_torch_state_get(rng, state, &err)) != NNINIT_OK)
+            rc = cli_report(st, &err);
+        else if (!cli_write_file_atomic(state_out, state, sizeof state))
+            rc = CLI_EXIT_FAIL;
     }
     nninit_rng_free(rng);
     if (fflush(stdout) != 0) {

@@ -86,3 +86,48 @@ int cli_parse_double(const char *what, const char *text, double *out)
 }
 
 int cli_stderr_is_tty(void) { return isatty(STDERR_FILENO); }
+
+int cli_read_file(const char *path, size_t max, void **buf, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        cli_error("%s: cannot open (%s)", path, strerror(errno));
+        return 0;
+    }
+    unsigned char *b = malloc(max + 1);
+    size_t n = b ? fread(b, 1, max + 1, f) : 0;
+    int bad = !b || ferror(f);
+    fclose(f);
+    if (bad || n > max) {
+        cli_error("%s: %s", path, bad ? "read failed" : "file too large");
+        free(b);
+        return 0;
+    }
+    *buf = b;
+    *len = n;
+    return 1;
+}
+
+int cli_write_file_atomic(const char *path, const void *buf, size_t len)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
+        cli_error("%s: path too long", path);
+        return 0;
+    }
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        cli_error("%s: cannot create (%s); nothing was written", path, strerror(errno));
+        return 0;
+    }
+    int ok = fwrite(buf, 1, len, f) == len && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    int e = errno;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        e = ok ? errno : e;
+        remove(tmp);
+        cli_error("%s: write failed (%s); nothing was replaced", path, strerror(e));
+        return 0;
+    }
+    return 1;
+}
