@@ -54,6 +54,11 @@ run --log "$T/h.csv" --val 0.25 >/dev/null || fail "--log exited $?"
 [ "$(wc -l < "$T/h.csv")" -eq 4 ] || fail "csv rows"
 ls "$T" | grep -q tmp && fail "temporary file left behind"
 
+run --optimizer adam --lr 0.01 --schedule cosine --bn --dropout 0.2 --act gelu --standardize --val 0.25 \
+    --weight-decay 1e-4 --layout torch >/dev/null || fail "adam/cosine/bn/dropout run exited $?"
+run --lr 0.05 --momentum 0.9 --nesterov --schedule step --step-epochs 1 --gamma 0.5 --act 'leaky_relu(0.1)' --loss mse \
+    >/dev/null || fail "nesterov/step/mse run exited $?"
+
 cat > "$T/model.json" <<'JSON'
 [{"class_name": "Dense", "config": {"units": 6, "activation": "tanh", "kernel_initializer": "glorot_normal"}},
  {"class_name": "Dense", "config": {"units": 2, "activation": "softmax"}}]
