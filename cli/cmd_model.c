@@ -18,7 +18,7 @@ static void model_usage(FILE *f)
             "Write the initial weights of a whole model, each tensor with the initializer its\n"
             "framework (or the spec) gives it, in the framework's names, shapes and layouts.\n"
             "\n"
-            "  --keras FILE           Keras model JSON (model.to_json(), or config.json from a .keras)\n"
+            "  --keras FILE           Keras model JSON (model.to_json(), config.json) or a .keras archive\n"
             "  --torch RECIPE         PyTorch module recipe, e.g.\n"
             "                         'Sequential(Linear(784, 256), ReLU(), Linear(256, 10))'\n"
             "  --spec FILE            nninit model spec: {\"layout\": \"keras\", \"tensors\": [{\"name\": \"w\",\n"
@@ -196,14 +196,16 @@ int cmd_model(int argc, char **argv)
     }
     if (torch) {
         st = nninit_model_from_torch(torch, &m, &err);
+    } else if (keras) {
+        st = nninit_model_from_keras_file(keras, &m, &err); /* JSON or a .keras archive */
     } else {
-        text = read_file(keras ? keras : spec, &err);
+        text = read_file(spec, &err);
         if (!text) {
             cli_error("%s", err.msg);
             rc = err.code == NNINIT_ENOTFOUND ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
             goto out;
         }
-        st = keras ? nninit_model_from_keras(text, &m, &err) : nninit_model_from_spec(text, &m, &err);
+        st = nninit_model_from_spec(text, &m, &err);
     }
     if (st != NNINIT_OK) {
         rc = cli_report(st, &err);

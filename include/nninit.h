@@ -1212,6 +1212,8 @@ NNINIT_API nninit_status nninit_model_from_torch(const char *recipe, nninit_mode
 /* A Keras 3 model JSON (model.to_json(), or config.json of a .keras file):
  * Sequential or Functional. Every *_initializer is taken as written. */
 NNINIT_API nninit_status nninit_model_from_keras(const char *json, nninit_model **out, nninit_err *err);
+/* The same from a file: model JSON, or a .keras archive (its config.json). */
+NNINIT_API nninit_status nninit_model_from_keras_file(const char *path, nninit_model **out, nninit_err *err);
 
 /* nninit's own model spec:
  *   {"layout": "keras", "tensors": [{"name": "w", "shape": [784, 256],

@@ -206,6 +206,10 @@ nninit_status nninit__safetensors_index_open(nninit_tensor_file *tf, const char 
 nninit_status nninit__npz_open(nninit_tensor_file *tf, const char *path, nninit_err *err);
 nninit_status nninit__npz_read(nninit_tensor_file *tf, const nninit__tentry *e, void *out, nninit_err *err);
 
+/* Member `member` of the zip archive at path (stored or deflated, CRC
+ * checked, at most max bytes), NUL-terminated; free with free(). */
+nninit_status nninit__zip_read_member(const char *path, const char *member, size_t max, char **data, size_t *len,
+                                      nninit_err *err);
 /* Writers: tensors t[idx[0..k)] into one file. */
 nninit_status nninit__safetensors_write(const char *path, const nninit_tensor_desc *t, const size_t *idx,
                                         size_t k, const char *const *metadata, nninit_tensor_source src,

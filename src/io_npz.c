@@ -608,3 +608,125 @@ nninit_status nninit__npz_read(nninit_tensor_file *tf, const nninit__tentry *e, 
                            (size_t)nninit_file_dtype_bits(e->info.dtype) / 8);
     return s;
 }
+
+/* ---- one member of any zip (a .keras archive's config.json) ---- */
+
+nninit_status nninit__zip_read_member(const char *path, const char *member, size_t max, char **data, size_t *len,
+                                      nninit_err *err)
+{
+    *data = NULL;
+    *len = 0;
+    nninit_tensor_file tf;
+    memset(&tf, 0, sizeof tf);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        int e = errno;
+        return e == ENOENT ? nninit__err(err, NNINIT_ENOTFOUND, "%s: no such file", path)
+                           : nninit__err_sys(err, e, "%s: cannot open (%s)", path, strerror(e));
+    }
+    nninit_status s = NNINIT_OK;
+    unsigned char *tail = NULL, *cd = NULL;
+    char *out = NULL;
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        s = nninit__err(err, NNINIT_EINVAL, "%s: not a regular file", path);
+        goto done;
+    }
+    uint64_t size = (uint64_t)st.st_size;
+    size_t tl = size < 22 + 65535 ? (size_t)size : 22 + 65535;
+    tail = malloc(tl ? tl : 1);
+    if (!tail) {
+        s = nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    if (tl < 22 || (s = read_at(f, path, size - tl, tail, tl, err))) {
+        if (!s)
+            s = nninit__err(err, NNINIT_EFORMAT, "%s: too small for a zip archive", path);
+        goto done;
+    }
+    size_t eo = tl - 22 + 1;
+    int found = 0;
+    while (eo-- > 0)
+        if (get32(tail + eo) == SIG_EOCD && eo + 22 + get16(tail + eo + 20) == tl) {
+            found = 1;
+            break;
+        }
+    uint64_t n = found ? get16(tail + eo + 10) : 0, cd_size = found ? get32(tail + eo + 12) : 0,
+             cd_off = found ? get32(tail + eo + 16) : 0;
+    if (!found || cd_off > size || cd_size > size - cd_off || cd_size > (1u << 26)) {
+        s = nninit__err(err, NNINIT_EFORMAT, "%s: not a readable zip archive (no valid end record; zip64 "
+                        "archives are not read here)", path);
+        goto done;
+    }
+    cd = malloc(cd_size ? (size_t)cd_size : 1);
+    if (!cd || (s = read_at(f, path, cd_off, cd, (size_t)cd_size, err))) {
+        if (!s)
+            s = nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    size_t pos = 0, ml = strlen(member);
+    for (uint64_t i = 0; i < n; i++) {
+        if (cd_size - pos < 46 || get32(cd + pos) != SIG_CENTRAL) {
+            s = nninit__err(err, NNINIT_EFORMAT, "%s: central directory entry %" PRIu64 " is corrupt", path, i);
+            goto done;
+        }
+        const unsigned char *c = cd + pos;
+        unsigned nl = get16(c + 28), xl = get16(c + 30), cl = get16(c + 32), method = get16(c + 10);
+        if (cd_size - pos - 46 < (uint64_t)nl + xl + cl) {
+            s = nninit__err(err, NNINIT_EFORMAT, "%s: central directory entry %" PRIu64 " runs past its end", path, i);
+            goto done;
+        }
+        pos += 46 + (size_t)nl + xl + cl;
+        if (nl != ml || memcmp(c + 46, member, ml))
+            continue;
+        nninit__tentry e;
+        memset(&e, 0, sizeof e);
+        e.info.name = member;
+        e.csize = get32(c + 20);
+        e.usize = get32(c + 24);
+        e.crc = get32(c + 16);
+        uint64_t loff = get32(c + 42);
+        unsigned char lh[30];
+        if ((get16(c + 8) & 0x41) || (method != 0 && method != 8) || e.usize > max ||
+            (method == 0 && e.csize != e.usize)) {
+            s = nninit__err(err, NNINIT_EUNSUPPORTED, "%s: member '%s' is encrypted, uses an unknown method, or is "
+                            "larger than %zu bytes", path, member, max);
+            goto done;
+        }
+        if (loff > cd_off || cd_off - loff < 30 || (s = read_at(f, path, loff, lh, 30, err)) || get32(lh) != SIG_LOCAL) {
+            if (!s)
+                s = nninit__err(err, NNINIT_EFORMAT, "%s: member '%s' has no local header", path, member);
+            goto done;
+        }
+        e.offset = loff + 30 + get16(lh + 26) + get16(lh + 28);
+        if (e.offset > cd_off || cd_off - e.offset < e.csize) {
+            s = nninit__err(err, NNINIT_EFORMAT, "%s: member '%s' runs into the central directory", path, member);
+            goto done;
+        }
+        out = malloc((size_t)e.usize + 1);
+        if (!out) {
+            s = nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", path);
+            goto done;
+        }
+        if (method == 8) {
+            s = inflate_member(f, path, &e, NULL, 0, NULL, (unsigned char *)out, 1, err);
+        } else if (!(s = read_at(f, path, e.offset, out, (size_t)e.usize, err)) &&
+                   crc_update(0, out, e.usize) != e.crc) {
+            s = nninit__err(err, NNINIT_EFORMAT, "%s: member '%s' fails its CRC-32 check", path, member);
+        }
+        if (s)
+            goto done;
+        out[e.usize] = '\0';
+        *data = out;
+        *len = (size_t)e.usize;
+        out = NULL;
+        goto done;
+    }
+    s = nninit__err(err, NNINIT_ENOTFOUND, "%s: the archive has no member '%s'", path, member);
+done:
+    free(out);
+    free(tail);
+    free(cd);
+    fclose(f);
+    return s;
+}

@@ -650,3 +650,60 @@ done:
     *out = c.m;
     return NNINIT_OK;
 }
+
+nninit_status nninit_model_from_keras_file(const char *path, nninit_model **out, nninit_err *err)
+{
+    if (!path || !out)
+        return nninit__err(err, NNINIT_EMISUSE, "nninit_model_from_keras_file: path and out must not be NULL");
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return nninit__err(err, NNINIT_ENOTFOUND, "%s: no such file", path);
+    unsigned char head[4] = {0};
+    size_t got = fread(head, 1, 4, f);
+    char *text = NULL;
+    size_t len = 0;
+    nninit_status s = NNINIT_OK;
+    if (got == 4 && !memcmp(head, "PK\x03\x04", 4)) {
+        fclose(f);
+        /* a .keras archive: config.json holds the model (saving_lib.py) */
+        s = nninit__zip_read_member(path, "config.json", (size_t)1 << 28, &text, &len, err);
+    } else {
+        /* JSON text: read it whole (model configs are small) */
+        size_t cap = 1 << 16;
+        text = malloc(cap);
+        if (text)
+            memcpy(text, head, got);
+        len = got;
+        while (text) {
+            size_t r = fread(text + len, 1, cap - len - 1, f);
+            len += r;
+            if (len + 1 < cap || cap > ((size_t)1 << 28))
+                break;
+            char *nt = realloc(text, cap * 2);
+            if (!nt) {
+                free(text);
+                text = NULL;
+                break;
+            }
+            text = nt;
+            cap *= 2;
+        }
+        int bad = ferror(f) || (text && len + 1 >= cap);
+        fclose(f);
+        if (!text || bad) {
+            free(text);
+            return nninit__err(err, text ? NNINIT_EIO : NNINIT_ENOMEM, "%s: cannot read the model JSON", path);
+        }
+        text[len] = '\0';
+    }
+    if (s == NNINIT_OK)
+        s = nninit_model_from_keras(text, out, err);
+    char *desc = s == NNINIT_OK ? nninit__strdup(path) : NULL;
+    if (desc) {
+        free((*out)->description);
+        (*out)->description = desc;
+    }
+    free(text);
+    return s;
+}

@@ -26,6 +26,11 @@ for f in safetensors npz npz-deflated npy-dir; do
     done
 done
 
+# A .keras archive reads its config.json (deflated member).
+"$N" model --keras tests/fixtures/keras/cnn.keras --list > "$T/l1" || fail ".keras archive"
+"$N" model --keras tests/fixtures/keras/cnn_keras3.json --list > "$T/l2" || fail "keras json"
+cmp -s "$T/l1" "$T/l2" || fail ".keras archive and its config.json differ"
+
 # Sharding: 3 files + index for a 2 kB limit; the index opens.
 mkdir "$T/sh"
 "$N" model --torch "$R" --max-shard-size 1000 -o "$T/sh/model.safetensors" || fail shard
