@@ -115,9 +115,7 @@ T static inline void d_store(double *p, vd a) { _mm256_storeu_pd(p, a); }
 T static inline vd d_load(const double *p) { return _mm256_loadu_pd(p); }
 
 /* masks of 64-bit lanes */
-T static inline int md_all(md m) { return _mm256_movemask_pd(m) == 0xf; }
 T static inline md md_not(md m) { return _mm256_xor_pd(m, _mm256_castsi256_pd(_mm256_set1_epi32(-1))); }
-T static inline md md_andnot(md a, md b) { return _mm256_andnot_pd(a, b); }
 T static inline unsigned md_bits(md m) { return (unsigned)_mm256_movemask_pd(m); }
 
 /* layout */

@@ -92,9 +92,7 @@ T static inline void d_store(double *p, vd a) { _mm512_storeu_pd(p, a); }
 T static inline vd d_load(const double *p) { return _mm512_loadu_pd(p); }
 
 /* masks of 64-bit lanes */
-T static inline int md_all(md m) { return m == 0xff; }
 T static inline md md_not(md m) { return (md)~m; }
-T static inline md md_andnot(md a, md b) { return (md)(~a & b); }
 T static inline unsigned md_bits(md m) { return m; }
 
 /* layout */
