@@ -186,6 +186,7 @@ typedef enum nninit_init_kind {
     NNINIT_IDENTITY_RECURRENT, /* Le et al. 2015 (IRNN): gain * I in every gate block of a fused recurrent kernel */
     NNINIT_SCALED_RESIDUAL,    /* GPT-2: N(0, std / sqrt(branches * num_layers)) for residual projections */
     NNINIT_FIXUP,              /* Zhang et al. 2019: He normal times num_layers^(-1/(2m-2)) */
+    NNINIT_STFT,               /* keras.initializers.STFT: windowed DFT kernels (frame, channels, bins) */
     NNINIT_INIT_KIND_COUNT
 } nninit_init_kind;
 
@@ -215,6 +216,21 @@ typedef enum nninit_nonlinearity {
 
 #define NNINIT_MAX_AXES NNINIT_MAX_DIMS
 
+/* Windows of keras.initializers.STFT (scipy.signal.get_window names). */
+typedef enum nninit_stft_window {
+    NNINIT_WINDOW_NONE = 0,
+    NNINIT_WINDOW_HANN,
+    NNINIT_WINDOW_HAMMING,
+    NNINIT_WINDOW_BLACKMAN,
+    NNINIT_WINDOW_BLACKMANHARRIS,
+    NNINIT_WINDOW_NUTTALL,
+    NNINIT_WINDOW_FLATTOP,
+    NNINIT_WINDOW_BARTLETT,
+    NNINIT_WINDOW_TRIANG,
+    NNINIT_WINDOW_BOXCAR,
+    NNINIT_WINDOW_COSINE
+} nninit_stft_window;
+
 /*
  * An initializer and its parameters. Start from nninit_init_default(kind)
  * (or nninit_init_parse) so that every field has the reference default;
@@ -241,6 +257,10 @@ typedef struct nninit_init {
     int64_t num_layers;         /* scaled_residual, fixup: residual branches in the network (L) */
     int64_t branches;           /* scaled_residual: residual additions per layer (2 in GPT-2) */
     int64_t fixup_m;            /* fixup: layers per residual branch (m >= 2) */
+    int stft_imag;              /* stft: side "imag" (1) or "real" (0, default) */
+    int stft_window;            /* stft: nninit_stft_window, default hann */
+    int stft_scaling;           /* stft: 0 none, 1 "density" (default, L2), 2 "spectrum" (L1) */
+    int stft_periodic;          /* stft: periodic window (scipy fftbins=True); default 0 */
     int n_input_axes, n_output_axes; /* Keras >= 3.15 VarianceScaling axes; 0 = rank rule */
     int input_axes[NNINIT_MAX_AXES], output_axes[NNINIT_MAX_AXES];
 } nninit_init;
@@ -311,7 +331,8 @@ typedef enum nninit_prim_kind {
     NNINIT_PRIM_DIRAC,        /* torch dirac_(groups) */
     NNINIT_PRIM_SPARSE,       /* N(0, std) with ceil(sparsity*rows) zeros per column */
     NNINIT_PRIM_BLOCK_EYE,    /* gain * I in each (min, min) block of a (rows, cols) matrix */
-    NNINIT_PRIM_DELTA_ORTHOGONAL /* gain * orthogonal (rows=in, cols=out) at the kernel centre */
+    NNINIT_PRIM_DELTA_ORTHOGONAL, /* gain * orthogonal (rows=in, cols=out) at the kernel centre */
+    NNINIT_PRIM_STFT              /* Keras STFT kernel, parameters in the initializer */
 } nninit_prim_kind;
 
 /* The primitive an initializer reduces to for one shape, with parameters
@@ -1115,11 +1136,22 @@ typedef struct nninit_probe_opts {
     int train_steps;           /* SGD steps before recounting distinct units (0: none) */
     double lr;                 /* default 0.01 */
     int jacobian_samples;      /* rows whose input-output Jacobian is decomposed (0: none) */
+    /* A model instead of depth x width (borrowed, e.g. from
+     * nninit_model_parse_json): its dense layers, each with the batch norm
+     * (gamma_init ones, beta_init zeros only) and activation layers that
+     * follow it folded in; dropout is the identity. depth, width, act,
+     * alpha, kernel_init, bias_init and bn are then ignored; n_inputs 0
+     * means the first layer's units. */
+    const nninit_layer_desc *layers;
+    int n_layers;
 } nninit_probe_opts;
 
 NNINIT_API nninit_probe_opts nninit_probe_opts_default(void);
 
 typedef struct nninit_probe_layer {
+    int64_t units;                /* n_out */
+    nninit_act act;
+    double sw2, sb2;              /* nninit_theory_from_init of its initializers (NaN if not defined) */
     double pre_mean, pre_var;     /* the activation's input (after batch norm if any) */
     double act_mean, act_var;     /* a_l */
     double frac_dead;             /* relu: a == 0; NaN for other activations */
@@ -1151,7 +1183,7 @@ typedef struct nninit_probe_result {
     double input_var, input_m2;       /* Var(x), E[x^2] */
     double fwd_gain_geo, bwd_gain_geo; /* geometric means per layer over layers 2..L */
     nninit_probe_verdict fwd_verdict, bwd_verdict;
-    double sw2, sb2;                  /* of the hidden layers (nninit_theory_from_init) */
+    double sw2, sb2;                  /* of the last layer (nninit_theory_from_init) */
     double loss;                      /* cross-entropy with labels, else NaN */
     /* Jacobian of a_L with respect to x, for jacobian_samples rows: every
      * singular value of every sample (n_sv = samples * min(n_inputs, width)) */

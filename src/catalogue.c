@@ -51,6 +51,7 @@ static const kind_info KINDS[NNINIT_INIT_KIND_COUNT] = {
     [NNINIT_IDENTITY_RECURRENT] = {"identity_recurrent", "IdentityRecurrent"},
     [NNINIT_SCALED_RESIDUAL] = {"scaled_residual", "ScaledResidual"},
     [NNINIT_FIXUP] = {"fixup", "Fixup"},
+    [NNINIT_STFT] = {"stft", "STFT"},
 };
 
 /* Every other accepted spelling. Bare names shared by both frameworks
@@ -71,6 +72,7 @@ static const struct { const char *alias; nninit_init_kind kind; } ALIASES[] = {
     {"kaiming_normal", NNINIT_TORCH_KAIMING_NORMAL},
     {"sparse", NNINIT_TORCH_SPARSE},
     {"irnn", NNINIT_IDENTITY_RECURRENT},
+    {"STFTInitializer", NNINIT_STFT},
 };
 
 const char *nninit_init_kind_name(nninit_init_kind kind)
@@ -168,6 +170,10 @@ nninit_init nninit_init_default(nninit_init_kind kind)
         in.num_layers = 1;
         in.fixup_m = 2;
         break;
+    case NNINIT_STFT: /* STFT(side="real", window="hann", scaling="density", periodic=False) */
+        in.stft_window = NNINIT_WINDOW_HANN;
+        in.stft_scaling = 1;
+        break;
     default: break;
     }
     return in;
@@ -264,6 +270,11 @@ nninit_status nninit_init_validate(const nninit_init *in, nninit_err *err)
             return nninit__err(err, NNINIT_EINVAL, "%s: stddev is %g; it must be >= 0", name, in->stddev);
         if (in->num_layers < 1 || in->branches < 1)
             return nninit__err(err, NNINIT_EINVAL, "%s: num_layers and branches must be >= 1", name);
+        break;
+    case NNINIT_STFT:
+        if (in->stft_window < NNINIT_WINDOW_NONE || in->stft_window > NNINIT_WINDOW_COSINE || in->stft_scaling < 0 ||
+            in->stft_scaling > 2)
+            return nninit__err(err, NNINIT_EINVAL, "%s: bad window or scaling", name);
         break;
     case NNINIT_FIXUP:
         if (in->num_layers < 1)
@@ -629,6 +640,18 @@ nninit_status nninit_resolve(const nninit_init *in, const nninit_shape *shape, n
         p.expected_std = p.std;
         break;
     }
+    case NNINIT_STFT:
+        /* Keras unpacks frame_length, input_channels, fft_length = shape */
+        if ((st = need_rank(in, shape, 3, 3, err)) != NNINIT_OK)
+            return st;
+        if (shape->dim[2] < 2)
+            return nninit__err(err, NNINIT_EINVAL,
+                               "stft: %lld frequency bins; the last dimension (fft_length // 2 + 1) must be >= 2",
+                               (long long)shape->dim[2]);
+        p.kind = NNINIT_PRIM_STFT;
+        p.rows = shape->dim[0];
+        p.cols = shape->dim[2];
+        break;
     default:
         return nninit__err(err, NNINIT_EINVAL, "initializer kind %d is not in the catalogue", (int)in->kind);
     }

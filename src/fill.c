@@ -323,6 +323,8 @@ nninit_status nninit_fill_range(const nninit_init *init, const nninit_shape *sha
                            (long long)begin, (long long)end, (long long)numel);
     if (begin == end)
         return NNINIT_OK;
+    if (p.kind == NNINIT_PRIM_STFT)
+        return nninit__stft_fill(init, shape, opts->dtype, begin, end, out, err);
     if (p.kind == NNINIT_PRIM_ORTHOGONAL || p.kind == NNINIT_PRIM_SPARSE || p.kind == NNINIT_PRIM_DELTA_ORTHOGONAL) {
         size_t es = nninit_dtype_size(opts->dtype);
         void *whole = (begin == 0 && end == numel) ? out : nninit__malloc_array((size_t)numel, es);
@@ -355,6 +357,11 @@ nninit_status nninit_fill(const nninit_init *init, const nninit_shape *shape, co
         nninit_prim p;
         if ((st = nninit_resolve(init, shape, opts->layout, &p, err)) != NNINIT_OK)
             return st;
+        if (p.kind == NNINIT_PRIM_STFT) { /* draws nothing */
+            int64_t numel;
+            nninit_shape_numel(shape, &numel, NULL);
+            return nninit__stft_fill(init, shape, opts->dtype, 0, numel, out, err);
+        }
         if (p.kind == NNINIT_PRIM_BLOCK_EYE) { /* draws nothing, like eye_ */
             int64_t numel;
             nninit_shape_numel(shape, &numel, NULL);

@@ -108,6 +108,14 @@ int nninit__torch_cpu_has_avx2(void);
 nninit_status nninit__torch_fill(nninit_rng *rng, const nninit_init *init, const nninit_prim *prim,
                                  const nninit_shape *shape, nninit_dtype dtype, void *out, nninit_err *err);
 
+/* ---- keras.initializers.STFT (stft.c) ---- */
+
+const char *nninit__stft_window_name(int window);
+int nninit__stft_window_parse(const char *name); /* -1 if unknown */
+/* Elements [begin, end) of the STFT kernel of a (T, C, F) shape. */
+nninit_status nninit__stft_fill(const nninit_init *in, const nninit_shape *shape, nninit_dtype dtype, int64_t begin,
+                                int64_t end, void *out, nninit_err *err);
+
 /* ---- misc ---- */
 
 /* Levenshtein distance, for "did you mean" suggestions. */

@@ -16,7 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum ptype { P_NUM, P_MODE, P_DIST, P_NL, P_INT, P_SEED, P_AXES_IN, P_AXES_OUT, P_NONE_ONLY } ptype;
+typedef enum ptype {
+    P_NUM, P_MODE, P_DIST, P_NL, P_INT, P_SEED, P_AXES_IN, P_AXES_OUT, P_NONE_ONLY,
+    P_SIDE, P_WINDOW, P_SCALING, P_BOOL /* STFT's */
+} ptype;
 
 typedef struct param {
     const char *name;
@@ -53,6 +56,8 @@ static const param P_DELTA[] = {{"gain", P_NUM, F(gain), 0}, END};
 static const param P_SCALED_RES[] = {{"stddev", P_NUM, F(stddev), 0}, {"num_layers", P_INT, F(num_layers), 0},
                                      {"branches", P_INT, F(branches), 0}, END};
 static const param P_FIXUP[] = {{"num_layers", P_INT, F(num_layers), 0}, {"m", P_INT, F(fixup_m), 0}, END};
+static const param P_STFT[] = {{"side", P_SIDE, 0, 0}, {"window", P_WINDOW, 0, 0}, {"scaling", P_SCALING, 0, 0},
+                               {"periodic", P_BOOL, 0, 0}, END};
 static const param P_T_SPARSE[] = {{"sparsity", P_NUM, F(sparsity), 2}, {"std", P_NUM, F(stddev), 0}, {"generator", P_NONE_ONLY, 0, 0}, END};
 
 static const param *params_of(nninit_init_kind k)
@@ -78,6 +83,7 @@ static const param *params_of(nninit_init_kind k)
     case NNINIT_DELTA_ORTHOGONAL: case NNINIT_IDENTITY_RECURRENT: return P_DELTA;
     case NNINIT_SCALED_RESIDUAL: return P_SCALED_RES;
     case NNINIT_FIXUP: return P_FIXUP;
+    case NNINIT_STFT: return P_STFT;
     default: return P_NONE;
     }
 }
@@ -87,6 +93,7 @@ static const param *params_of(nninit_init_kind k)
 typedef enum vkind { V_NUM, V_STR, V_NONE, V_BOOL, V_LIST } vkind;
 typedef struct value {
     vkind kind;
+    int boolean;
     double num;
     int is_int;
     int64_t i64;
@@ -195,6 +202,40 @@ static nninit_status set_param(nninit_init *in, const param *p, const value *v, 
         *n = v->n_list;
         return NNINIT_OK;
     }
+    case P_SIDE:
+        if (v->kind != V_STR || (strcmp(v->str, "real") && strcmp(v->str, "imag")))
+            return nninit__err(err, NNINIT_EINVAL, "%s: side should be 'real' or 'imag'", iname);
+        in->stft_imag = !strcmp(v->str, "imag");
+        return NNINIT_OK;
+    case P_WINDOW: {
+        if (v->kind == V_NONE) {
+            in->stft_window = NNINIT_WINDOW_NONE;
+            return NNINIT_OK;
+        }
+        int w = v->kind == V_STR ? nninit__stft_window_parse(v->str) : -1;
+        if (w < 0)
+            return nninit__err(err, NNINIT_EINVAL,
+                               "%s: window '%s' is not supported; use None, hann, hamming, blackman, blackmanharris, "
+                               "nuttall, flattop, bartlett, triang, boxcar or cosine",
+                               iname, v->kind == V_STR ? v->str : "?");
+        in->stft_window = w;
+        return NNINIT_OK;
+    }
+    case P_SCALING:
+        if (v->kind == V_NONE)
+            in->stft_scaling = 0;
+        else if (v->kind == V_STR && !strcmp(v->str, "density"))
+            in->stft_scaling = 1;
+        else if (v->kind == V_STR && !strcmp(v->str, "spectrum"))
+            in->stft_scaling = 2;
+        else
+            return nninit__err(err, NNINIT_EINVAL, "%s: scaling must be None, 'density' or 'spectrum'", iname);
+        return NNINIT_OK;
+    case P_BOOL:
+        if (v->kind != V_BOOL)
+            return nninit__err(err, NNINIT_EINVAL, "%s: argument '%s' must be True or False", iname, p->name);
+        in->stft_periodic = v->boolean;
+        return NNINIT_OK;
     case P_NONE_ONLY:
         if (v->kind != V_NONE)
             return nninit__err(err, NNINIT_EINVAL,
@@ -347,9 +388,11 @@ static nninit_status lex_value(lexer *lx, value *v, nninit_err *err)
             v->num = id[strlen(id) - 1] == 'n' || id[strlen(id) - 1] == 'N' ? NAN : INFINITY;
             return NNINIT_OK;
         }
-        if (!strcmp(id, "True") || !strcmp(id, "False") || !strcmp(id, "true") || !strcmp(id, "false"))
-            return nninit__err(err, NNINIT_EINVAL, "spec '%s': booleans are not valid initializer arguments",
-                               lx->text);
+        if (!strcmp(id, "True") || !strcmp(id, "False") || !strcmp(id, "true") || !strcmp(id, "false")) {
+            v->kind = V_BOOL; /* only STFT's periodic takes one; set_param rejects it elsewhere */
+            v->boolean = id[0] == 'T' || id[0] == 't';
+            return NNINIT_OK;
+        }
         if (!strcmp(id, "sqrt") || !strcmp(id, "math.sqrt")) { /* e.g. kaiming_uniform_(a=math.sqrt(5)) */
             skip_ws(lx);
             if (*lx->p != '(')
@@ -490,6 +533,9 @@ static nninit_status json_to_value(json_t *j, value *v, const char *key, nninit_
                 return nninit__err(err, NNINIT_EINVAL, "config '%s': list items must be integers", key);
             v->list[v->n_list++] = json_integer_value(e);
         }
+    } else if (json_is_boolean(j)) {
+        v->kind = V_BOOL;
+        v->boolean = json_is_true(j);
     } else if (json_is_object(j) && !strcmp(key, "seed")) {
         /* a serialized SeedGenerator: {"class_name": "SeedGenerator", "config": {"seed": N, ...}} */
         json_t *cfg = json_object_get(j, "config");
@@ -743,7 +789,7 @@ nninit_status nninit_init_to_json(const nninit_init *in, char **json, nninit_err
         return st;
     sbuf b = {NULL, 0, 0, 0};
     const char *cls = nninit_init_kind_class(in->kind);
-    int keras = cls != NULL && in->kind < NNINIT_TORCH_UNIFORM;
+    int keras = cls != NULL && (in->kind < NNINIT_TORCH_UNIFORM || in->kind == NNINIT_STFT);
     sb_add(&b, "{\"module\": \"%s\", \"class_name\": \"%s\", \"config\": {",
            keras ? "keras.initializers" : (cls ? "nninit" : "nninit.torch"), cls ? cls : nninit_init_kind_name(in->kind));
     switch (in->kind) {
@@ -785,6 +831,18 @@ nninit_status nninit_init_to_json(const nninit_init *in, char **json, nninit_err
         sb_seed(&b, in);
         sb_add(&b, ", \"gain\": ");
         sb_double(&b, in->gain);
+        break;
+    case NNINIT_STFT: /* STFT.get_config order */
+        sb_add(&b, "\"side\": \"%s\", \"window\": ", in->stft_imag ? "imag" : "real");
+        if (in->stft_window == NNINIT_WINDOW_NONE)
+            sb_add(&b, "null");
+        else
+            sb_add(&b, "\"%s\"", nninit__stft_window_name(in->stft_window));
+        sb_add(&b, ", \"periodic\": %s, \"scaling\": ", in->stft_periodic ? "true" : "false");
+        if (in->stft_scaling == 0)
+            sb_add(&b, "null");
+        else
+            sb_add(&b, "\"%s\"", in->stft_scaling == 1 ? "density" : "spectrum");
         break;
     case NNINIT_IDENTITY: /* Keras itself drops gain here; nninit keeps it (Identity(gain=...) accepts it back) */
         sb_add(&b, "\"gain\": ");

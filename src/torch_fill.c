@@ -231,6 +231,7 @@ nninit_status nninit__torch_fill(nninit_rng *rng, const nninit_init *init, const
     case NNINIT_PRIM_SPARSE:
         return sparse(rng, ar, dtype, prim->rows, prim->cols, prim->sparsity, prim->std, out, err);
     case NNINIT_PRIM_BLOCK_EYE:        /* filled by fill.c without the generator */
+    case NNINIT_PRIM_STFT:
     case NNINIT_PRIM_DELTA_ORTHOGONAL: /* no PyTorch counterpart to replay */
         return nninit__err(err, NNINIT_EUNSUPPORTED, "%s: has no PyTorch counterpart; use --rng philox", name);
     }

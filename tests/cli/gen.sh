@@ -11,7 +11,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 "$N" --version | grep -q '^nninit [0-9]' || fail "--version"
 "$N" gen --help | grep -q -- '--shape' || fail "gen --help"
 "$N" list | grep -q '^glorot_uniform ' || fail "list"
-[ "$("$N" list --json | wc -l)" -eq 33 ] || fail "list --json has one line per initializer"
+[ "$("$N" list --json | wc -l)" -eq 34 ] || fail "list --json has one line per initializer"
 
 "$N" nosuchcmd 2>"$T/err"; [ $? -eq 2 ] || fail "unknown command exit"
 "$N" gen glorot_unifrom --shape 3,3 >"$T/out" 2>"$T/err"; rc=$?

@@ -1,0 +1,87 @@
+/* keras.initializers.STFT against kernels computed as Keras 3 computes them
+ * (tools/make_stft_fixtures.py: scipy windows, NumPy for keras.ops), every
+ * window, side, scaling and periodic flag; plus its errors. float32 values
+ * may differ from NumPy's float32 sin/cos by an ulp, hence 4e-7 absolute
+ * (kernel values are at most 1); float64 within 1e-13. */
+#include "util.h"
+
+static void test_against_keras_formula(void **state)
+{
+    (void)state;
+    char path[512], head[256];
+    FILE *f = fopen(test_fixture("stft/kernels.txt", path, sizeof path), "r");
+    assert_non_null(f);
+    int cases = 0;
+    while (fgets(head, sizeof head, f)) {
+        char side[16], window[32], scaling[16], dtype[16];
+        int periodic;
+        long T, C, F;
+        assert_int_equal(sscanf(head, "%15s %31s %d %15s %15s %ld %ld %ld", side, window, &periodic, scaling, dtype,
+                                &T, &C, &F), 8);
+        char spec[256];
+        snprintf(spec, sizeof spec, "STFT(side='%s', window=%s%s%s, periodic=%s, scaling=%s%s%s)", side,
+                 strcmp(window, "None") ? "'" : "", window, strcmp(window, "None") ? "'" : "",
+                 periodic ? "True" : "False", strcmp(scaling, "None") ? "'" : "", scaling,
+                 strcmp(scaling, "None") ? "'" : "");
+        nninit_init in;
+        nninit_err err;
+        nninit_rng *rng;
+        assert_ok(nninit_init_parse(spec, &in, &err), &err);
+        assert_ok(nninit_rng_new(NNINIT_RNG_PHILOX, 1, &rng, &err), &err);
+        nninit_shape s = {3, {T, C, F}};
+        nninit_fill_opts o = nninit_fill_opts_default();
+        o.dtype = strcmp(dtype, "float32") ? NNINIT_F64 : NNINIT_F32;
+        int64_t n = T * C * F;
+        double *got = malloc((size_t)n * sizeof *got);
+        assert_ok(nninit_fill(&in, &s, &o, rng, got, &err), &err);
+        double tol = o.dtype == NNINIT_F32 ? 4e-7 : 1e-13;
+        for (int64_t i = 0; i < n; i++) {
+            double want;
+            assert_int_equal(fscanf(f, "%lf", &want), 1);
+            double g = o.dtype == NNINIT_F32 ? (double)((float *)got)[i] : got[i];
+            if (fabs(g - want) > tol)
+                fail_msg("%s on (%ld, %ld, %ld) %s: element %lld is %.9g, Keras %.9g", spec, T, C, F, dtype,
+                         (long long)i, g, want);
+        }
+        int c;
+        while ((c = fgetc(f)) != '\n' && c != EOF)
+            ;
+        free(got);
+        nninit_rng_free(rng);
+        cases++;
+    }
+    fclose(f);
+    assert_int_equal(cases, 14);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    nninit_init in;
+    nninit_err err;
+    nninit_prim p;
+    assert_int_equal(nninit_init_parse("STFT(side='both')", &in, &err), NNINIT_EINVAL);
+    assert_int_equal(nninit_init_parse("STFT(window='kaiser')", &in, &err), NNINIT_EINVAL);
+    assert_non_null(strstr(err.msg, "window 'kaiser' is not supported"));
+    assert_int_equal(nninit_init_parse("STFT(scaling='l2')", &in, &err), NNINIT_EINVAL);
+    assert_int_equal(nninit_init_parse("STFT(periodic=1)", &in, &err), NNINIT_EINVAL);
+    assert_int_equal(nninit_init_parse("he_normal(seed=True)", &in, &err), NNINIT_EINVAL);
+    assert_ok(nninit_init_parse("STFTInitializer", &in, &err), &err);
+    nninit_shape two = {2, {4, 3}}, one_bin = {3, {4, 1, 1}};
+    assert_int_equal(nninit_resolve(&in, &two, NNINIT_LAYOUT_KERAS, &p, &err), NNINIT_EINVAL);
+    assert_int_equal(nninit_resolve(&in, &one_bin, NNINIT_LAYOUT_KERAS, &p, &err), NNINIT_EINVAL);
+    /* the Keras default config */
+    char *json;
+    assert_ok(nninit_init_parse("stft", &in, &err), &err);
+    assert_ok(nninit_init_to_json(&in, &json, &err), &err);
+    assert_string_equal(json, "{\"module\": \"keras.initializers\", \"class_name\": \"STFT\", \"config\": {\"side\": "
+                              "\"real\", \"window\": \"hann\", \"periodic\": false, \"scaling\": \"density\"}, "
+                              "\"registered_name\": null}");
+    nninit_free(json);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_against_keras_formula), cmocka_unit_test(test_errors)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
