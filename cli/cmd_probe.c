@@ -16,7 +16,8 @@ typedef struct probe_args {
     nninit_probe_opts o;
     char specs[MAX_INITS][MAX_SPEC];
     int n_specs;
-    const char *act_text, *input, *data_dir, *grad, *svg;
+    const char *act_text, *input, *data_dir, *grad, *svg, *model;
+    int has_net_flags;
     int theory, json, csv, bins, threads;
 } probe_args;
 
@@ -38,6 +39,11 @@ static void usage(FILE *f)
             "  --bias-init SPEC   (default zeros)\n"
             "  --bn               batch normalization (no affine) before each activation\n"
             "  --residual         a_l = a_{l-1} + act(h_l) where the widths agree\n"
+            "  --model FILE.json  the layers of a model description (as for 'nninit train --model':\n"
+            "                     dense, activation, batch normalization, dropout = identity)\n"
+            "                     instead of --depth/--width/--act/--init/--bias-init/--bn\n"
+            "  --inputs N         input features with --model and --input normal (default: the\n"
+            "                     first layer's units)\n"
             "  --seed N           Philox seed of weights, inputs and gradient (default %u)\n"
             "input and gradient:\n"
             "  --input normal|data  standard normal rows (default) or a Fashion-MNIST batch\n"
@@ -123,12 +129,22 @@ static int parse_args(int argc, char **argv, probe_args *a)
         if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
             usage(stdout);
             exit(CLI_EXIT_OK);
+        } else if (!strcmp(o, "--model")) {
+            NEED();
+            a->model = v;
+        } else if (!strcmp(o, "--inputs")) {
+            NEED();
+            if (!cli_parse_int("--inputs", v, 1, 1 << 20, &iv))
+                return 0;
+            a->o.n_inputs = iv;
         } else if (!strcmp(o, "--depth")) {
             NEED();
+            a->has_net_flags = 1;
             if (!cli_parse_int("--depth", v, 1, 100000, &a->o.depth))
                 return 0;
         } else if (!strcmp(o, "--width")) {
             NEED();
+            a->has_net_flags = 1;
             if (!cli_parse_int("--width", v, 1, 1 << 20, &iv))
                 return 0;
             a->o.width = iv;
@@ -139,15 +155,19 @@ static int parse_args(int argc, char **argv, probe_args *a)
             a->o.batch = iv;
         } else if (!strcmp(o, "--act")) {
             NEED();
+            a->has_net_flags = 1;
             a->act_text = v;
         } else if (!strcmp(o, "--init")) {
             NEED();
+            a->has_net_flags = 1;
             init = v;
         } else if (!strcmp(o, "--bias-init")) {
             NEED();
+            a->has_net_flags = 1;
             a->o.bias_init = v;
         } else if (!strcmp(o, "--bn")) {
             a->o.bn = 1;
+            a->has_net_flags = 1;
         } else if (!strcmp(o, "--residual")) {
             a->o.residual = 1;
         } else if (!strcmp(o, "--seed")) {
@@ -227,8 +247,16 @@ static int parse_args(int argc, char **argv, probe_args *a)
         cli_error("--act softmax: the probe needs an elementwise activation");
         return 0;
     }
-    if (!split_specs(init, a))
+    if (a->model && a->has_net_flags) {
+        cli_error("--model describes the layers; drop --depth/--width/--act/--init/--bias-init/--bn");
         return 0;
+    }
+    if (a->model) {
+        snprintf(a->specs[0], MAX_SPEC, "%s", a->model);
+        a->n_specs = 1;
+    } else if (!split_specs(init, a)) {
+        return 0;
+    }
     if (a->json && a->csv) {
         cli_error("--json and --csv both choose the output; give one");
         return 0;
@@ -288,25 +316,38 @@ static const char *dead_label(nninit_act act)
 
 static void print_table(const probe_args *a, const char *spec, const nninit_probe_result *r)
 {
-    printf("== init %s: depth %d, width %lld, act %s, batch %lld%s%s; sigma_w^2 %.4g, sigma_b^2 %.4g, Var(x) %.4g\n",
-           spec, a->o.depth, (long long)a->o.width, a->act_text, (long long)a->o.batch, a->o.bn ? ", bn" : "",
-           a->o.residual ? ", residual" : "", r->sw2, r->sb2, r->input_var);
-    printf("%5s %11s %11s %11s %9s %11s %11s %8s %8s %11s", "layer", "pre var", "act mean", "act var",
-           dead_label(a->o.act), "grad_in var", "grad_w var", "fwd gain", "bwd gain", "distinct");
+    if (a->model)
+        printf("== model %s: %d dense layers, batch %lld%s; Var(x) %.4g\n", spec, r->depth, (long long)a->o.batch,
+               a->o.residual ? ", residual" : "", r->input_var);
+    else
+        printf("== init %s: depth %d, width %lld, act %s, batch %lld%s%s; sigma_w^2 %.4g, sigma_b^2 %.4g, Var(x) "
+               "%.4g\n", spec, a->o.depth, (long long)a->o.width, a->act_text, (long long)a->o.batch,
+               a->o.bn ? ", bn" : "", a->o.residual ? ", residual" : "", r->sw2, r->sb2, r->input_var);
+    if (a->model)
+        printf("%5s %6s %-10s %9s ", "layer", "units", "act", "sigma_w^2");
+    else
+        printf("%5s ", "layer");
+    printf("%11s %11s %11s %9s %11s %11s %8s %8s %11s", "pre var", "act mean", "act var",
+           a->model ? "dead/sat" : dead_label(a->o.act), "grad_in var", "grad_w var", "fwd gain", "bwd gain",
+           "distinct");
     if (a->theory)
         printf(" %11s %11s %11s", "theory pre", "theory act", "theory grad");
     printf("\n");
     for (int l = 0; l < r->depth; l++) {
         const nninit_probe_layer *y = &r->layers[l];
-        double frac = a->o.act == NNINIT_ACT_RELU ? y->frac_dead : y->frac_saturated;
+        double frac = y->act == NNINIT_ACT_RELU ? y->frac_dead : y->frac_saturated;
         char distinct[40];
         if (y->distinct_after >= 0)
             snprintf(distinct, sizeof distinct, "%lld->%lld", (long long)y->distinct_before,
                      (long long)y->distinct_after);
         else
             snprintf(distinct, sizeof distinct, "%lld", (long long)y->distinct_before);
-        printf("%5d %11.4g %11.4g %11.4g %9.4f %11.4g %11.4g %8.4f %8.4f %11s", l + 1, y->pre_var, y->act_mean,
-               y->act_var, frac, y->grad_in_var, y->grad_w_var, y->fwd_gain, y->bwd_gain, distinct);
+        if (a->model)
+            printf("%5d %6lld %-10s %9.4g ", l + 1, (long long)y->units, nninit_act_name(y->act), y->sw2);
+        else
+            printf("%5d ", l + 1);
+        printf("%11.4g %11.4g %11.4g %9.4f %11.4g %11.4g %8.4f %8.4f %11s", y->pre_var, y->act_mean, y->act_var, frac,
+               y->grad_in_var, y->grad_w_var, y->fwd_gain, y->bwd_gain, distinct);
         if (a->theory)
             printf(" %11.4g %11.4g %11.4g", y->pred_pre_var, y->pred_act_var, y->pred_grad_in_var);
         printf("\n");
@@ -360,7 +401,11 @@ static void print_json_run(const probe_args *a, const char *spec, const nninit_p
         double vals[] = {y->pre_mean, y->pre_var, y->act_mean, y->act_var, y->frac_dead, y->frac_saturated,
                          y->grad_in_var, y->grad_out_var, y->grad_w_var, y->fwd_gain, y->bwd_gain,
                          y->pred_pre_var, y->pred_act_var, y->pred_grad_in_var};
-        printf("%s{\"layer\": %d", l ? ", " : "", l + 1);
+        printf("%s{\"layer\": %d, \"units\": %lld, \"act\": \"%s\", \"sw2\": ", l ? ", " : "", l + 1,
+               (long long)y->units, nninit_act_name(y->act));
+        jnum(y->sw2);
+        printf(", \"sb2\": ");
+        jnum(y->sb2);
         for (size_t k = 0; k < sizeof vals / sizeof vals[0]; k++) {
             printf(", \"%s\": ", names[k]);
             jnum(vals[k]);
@@ -413,7 +458,7 @@ static void print_json_run(const probe_args *a, const char *spec, const nninit_p
 static void print_csv(const char *spec, const nninit_probe_result *r, int header)
 {
     if (header)
-        printf("init,layer,pre_mean,pre_var,act_mean,act_var,frac_dead,frac_saturated,grad_in_var,grad_out_var,"
+        printf("init,layer,units,act,sw2,sb2,pre_mean,pre_var,act_mean,act_var,frac_dead,frac_saturated,grad_in_var,grad_out_var,"
                "grad_w_var,fwd_gain,bwd_gain,distinct_before,distinct_after,theory_pre_var,theory_act_var,"
                "theory_grad_in_var\n");
     for (int l = 0; l < r->depth; l++) {
@@ -424,8 +469,8 @@ static void print_csv(const char *spec, const nninit_probe_result *r, int header
                 putchar('"');
             putchar(*p);
         }
-        printf("\",%d,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%lld,%lld,%.9g,%.9g,%.9g\n", l + 1,
-               y->pre_mean, y->pre_var, y->act_mean, y->act_var, y->frac_dead, y->frac_saturated, y->grad_in_var,
+        printf("\",%d,%lld,%s,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%lld,%lld,%.9g,%.9g,"
+               "%.9g\n", l + 1, (long long)y->units, nninit_act_name(y->act), y->sw2, y->sb2, y->pre_mean, y->pre_var, y->act_mean, y->act_var, y->frac_dead, y->frac_saturated, y->grad_in_var,
                y->grad_out_var, y->grad_w_var, y->fwd_gain, y->bwd_gain, (long long)y->distinct_before,
                (long long)y->distinct_after, y->pred_pre_var, y->pred_act_var, y->pred_grad_in_var);
     }
@@ -433,7 +478,7 @@ static void print_csv(const char *spec, const nninit_probe_result *r, int header
 
 static int write_svg(const probe_args *a, nninit_probe_result **res)
 {
-    int n = a->n_specs, L = a->o.depth, rc = CLI_EXIT_OK;
+    int n = a->n_specs, L = res[0]->depth, rc = CLI_EXIT_OK;
     double *xs = calloc((size_t)L, sizeof *xs);
     double *ys = calloc((size_t)(4 * n * L), sizeof *ys);
     nninit_plot_series *act = calloc((size_t)(2 * n), sizeof *act), *grad = calloc((size_t)(2 * n), sizeof *grad);
@@ -464,8 +509,13 @@ static int write_svg(const probe_args *a, nninit_probe_result **res)
         }
     }
     char t1[160], t2[160];
-    snprintf(t1, sizeof t1, "%s, width %lld: activation variance", a->act_text, (long long)a->o.width);
-    snprintf(t2, sizeof t2, "%s, width %lld: gradient variance dL/da_{l-1}", a->act_text, (long long)a->o.width);
+    if (a->model) {
+        snprintf(t1, sizeof t1, "%.100s: activation variance", a->model);
+        snprintf(t2, sizeof t2, "%.100s: gradient variance dL/da_{l-1}", a->model);
+    } else {
+        snprintf(t1, sizeof t1, "%s, width %lld: activation variance", a->act_text, (long long)a->o.width);
+        snprintf(t2, sizeof t2, "%s, width %lld: gradient variance dL/da_{l-1}", a->act_text, (long long)a->o.width);
+    }
     nninit_plot plots[2] = {{t1, "layer", "Var(a_l)", 0, 1, act, na}, {t2, "layer", "Var(dL/da_{l-1})", 0, 1, grad, ng}};
     nninit_err err = {0};
     nninit_status s = nninit_svg_write(a->svg, plots, 2, &err);
@@ -507,20 +557,51 @@ int cmd_probe(int argc, char **argv)
             a.o.n_classes = data.n_classes;
         }
     }
+    nninit_layer_desc *layers = NULL;
+    if (a.model) {
+        void *buf = NULL;
+        size_t len = 0;
+        if (!cli_read_file(a.model, 1 << 24, &buf, &len)) {
+            nninit_dataset_free(&data);
+            return CLI_EXIT_FAIL;
+        }
+        char *text = malloc(len + 1);
+        if (!text) {
+            free(buf);
+            nninit_dataset_free(&data);
+            cli_error("out of memory");
+            return CLI_EXIT_FAIL;
+        }
+        memcpy(text, buf, len);
+        text[len] = '\0';
+        free(buf);
+        s = nninit_model_parse_json(text, &layers, &a.o.n_layers, &err);
+        free(text);
+        if (s != NNINIT_OK) {
+            nninit_dataset_free(&data);
+            cli_error("%s: %s", a.model, err.msg);
+            return CLI_EXIT_USAGE;
+        }
+        a.o.layers = layers;
+    }
     nninit_probe_result *res[MAX_INITS] = {0};
     for (int k = 0; k < a.n_specs; k++) {
         a.o.kernel_init = a.specs[k];
         if ((s = nninit_probe_run(&a.o, &res[k], &err)) != NNINIT_OK) {
             char msg[sizeof err.msg + MAX_SPEC + 16];
-            snprintf(msg, sizeof msg, "init '%s': %s", a.specs[k], err.msg);
+            snprintf(msg, sizeof msg, "%s '%s': %s", a.model ? "model" : "init", a.specs[k], err.msg);
             cli_error("%s", msg);
             rc = s == NNINIT_EINVAL || s == NNINIT_ENOTFOUND ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
             goto done;
         }
     }
     if (a.json) {
-        printf("{\"depth\": %d, \"width\": %lld, \"act\": ", a.o.depth, (long long)a.o.width);
-        jstr(a.act_text);
+        printf("{\"depth\": %d, \"width\": %lld, \"act\": ", res[0]->depth, (long long)res[0]->layers[0].units);
+        jstr(a.model ? "model" : a.act_text);
+        if (a.model) {
+            printf(", \"model\": ");
+            jstr(a.model);
+        }
         printf(", \"batch\": %lld, \"bn\": %s, \"residual\": %s, \"input\": \"%s\", \"grad\": \"%s\", \"seed\": %llu, "
                "\"runs\": [",
                (long long)a.o.batch, a.o.bn ? "true" : "false", a.o.residual ? "true" : "false", a.input, a.grad,
@@ -548,6 +629,7 @@ int cmd_probe(int argc, char **argv)
 done:
     for (int k = 0; k < a.n_specs; k++)
         nninit_probe_result_free(res[k]);
+    nninit_free(layers);
     nninit_dataset_free(&data);
     return rc;
 }

@@ -45,23 +45,36 @@ void nninit_probe_result_free(nninit_probe_result *r)
     free(r);
 }
 
-/* Everything one probe run holds. Layer l (0-based) maps n_in[l] -> width. */
+/* One dense layer of the probe: dense (n_in -> n_out), optional batch norm,
+ * activation. */
+typedef struct probe_layer {
+    int64_t n_out;
+    nninit_act act;
+    double alpha;
+    const char *kernel_init, *bias_init; /* borrowed from the options or the layer descriptions */
+    int use_bias, bn;
+    double bn_epsilon;
+} probe_layer;
+
+/* Everything one probe run holds. Layer l (0-based) maps n_in(l) -> n_out(l). */
 typedef struct probe {
     const nninit_probe_opts *o;
     int depth;
-    int64_t width, batch, n0;
-    float **w, **b, **dw, **db; /* (n_in, width), (width) */
-    float **pre, **act;         /* (batch, width): act's input (xhat with bn), act's output */
-    float **invstd;             /* bn: (width) */
+    probe_layer *L;
+    int64_t batch, n0, wmax;    /* wmax: the largest of n0 and every n_out */
+    float **w, **b, **dw, **db; /* (n_in, n_out), (n_out) */
+    float **pre, **act;         /* (batch, n_out): act's input (xhat with bn), act's output */
+    float **invstd;             /* bn: (n_out) */
     float *x;                   /* (batch, n0) */
-    float *hw, *hb, *hdw, *hdb; /* head (width, n_classes) with labels */
+    float *hw, *hb, *hdw, *hdb; /* head (n_out of the last layer, n_classes) with labels */
     float *logits;              /* (batch, n_classes) */
-    float *g, *g2, *tmp;        /* (batch, max(width, n0)) gradient buffers */
-    float *ones;                /* (width) of 1 */
+    float *g, *g2, *tmp, *tmp2; /* (batch, wmax) gradient buffers */
+    float *ones, *scratch;      /* (wmax) of 1; (3 wmax) */
 } probe;
 
-static int64_t n_in_of(const probe *p, int l) { return l == 0 ? p->n0 : p->width; }
-static int has_skip(const probe *p, int l) { return p->o->residual && n_in_of(p, l) == p->width; }
+static int64_t n_in_of(const probe *p, int l) { return l == 0 ? p->n0 : p->L[l - 1].n_out; }
+static int64_t n_out_of(const probe *p, int l) { return p->L[l].n_out; }
+static int has_skip(const probe *p, int l) { return p->o->residual && n_in_of(p, l) == n_out_of(p, l); }
 
 static void probe_free(probe *p)
 {
@@ -76,7 +89,8 @@ static void probe_free(probe *p)
     }
     free(p->w), free(p->b), free(p->dw), free(p->db), free(p->pre), free(p->act), free(p->invstd);
     free(p->x), free(p->hw), free(p->hb), free(p->hdw), free(p->hdb), free(p->logits);
-    free(p->g), free(p->g2), free(p->tmp), free(p->ones);
+    free(p->g), free(p->g2), free(p->tmp), free(p->tmp2), free(p->ones), free(p->scratch);
+    free(p->L);
 }
 
 static nninit_status fill_param(const char *spec, const char *name, const nninit_shape *shape, nninit_rng *rng,
@@ -95,7 +109,7 @@ static nninit_status fill_param(const char *spec, const char *name, const nninit
 static nninit_status probe_alloc(probe *p, nninit_err *err)
 {
     int L = p->depth;
-    int64_t W = p->width, B = p->batch, wide = W > p->n0 ? W : p->n0;
+    int64_t B = p->batch, wide = p->wmax;
     p->w = calloc((size_t)L, sizeof *p->w);
     p->b = calloc((size_t)L, sizeof *p->b);
     p->dw = calloc((size_t)L, sizeof *p->dw);
@@ -106,10 +120,11 @@ static nninit_status probe_alloc(probe *p, nninit_err *err)
     if (!p->w || !p->b || !p->dw || !p->db || !p->pre || !p->act || !p->invstd)
         goto oom;
     for (int l = 0; l < L; l++) {
+        int64_t W = n_out_of(p, l);
         size_t nw = (size_t)n_in_of(p, l) * (size_t)W;
         p->w[l] = nninit__malloc_array(nw, sizeof(float));
         p->dw[l] = nninit__malloc_array(nw, sizeof(float));
-        p->b[l] = nninit__malloc_array((size_t)W, sizeof(float));
+        p->b[l] = nninit__calloc_array((size_t)W, sizeof(float));
         p->db[l] = nninit__malloc_array((size_t)W, sizeof(float));
         p->pre[l] = nninit__malloc_array((size_t)(B * W), sizeof(float));
         p->act[l] = nninit__malloc_array((size_t)(B * W), sizeof(float));
@@ -121,13 +136,15 @@ static nninit_status probe_alloc(probe *p, nninit_err *err)
     p->g = nninit__malloc_array((size_t)(B * wide), sizeof(float));
     p->g2 = nninit__malloc_array((size_t)(B * wide), sizeof(float));
     p->tmp = nninit__malloc_array((size_t)(B * wide), sizeof(float));
+    p->tmp2 = nninit__malloc_array((size_t)(B * wide), sizeof(float));
     p->ones = nninit__malloc_array((size_t)wide, sizeof(float));
-    if (!p->x || !p->g || !p->g2 || !p->tmp || !p->ones)
+    p->scratch = nninit__malloc_array((size_t)(3 * wide), sizeof(float));
+    if (!p->x || !p->g || !p->g2 || !p->tmp || !p->tmp2 || !p->ones || !p->scratch)
         goto oom;
     for (int64_t i = 0; i < wide; i++)
         p->ones[i] = 1.0f;
     if (p->o->labels) {
-        int64_t C = p->o->n_classes;
+        int64_t C = p->o->n_classes, W = n_out_of(p, L - 1);
         p->hw = nninit__malloc_array((size_t)(W * C), sizeof(float));
         p->hdw = nninit__malloc_array((size_t)(W * C), sizeof(float));
         p->hb = nninit__calloc_array((size_t)C, sizeof(float));
@@ -139,7 +156,7 @@ static nninit_status probe_alloc(probe *p, nninit_err *err)
     return NNINIT_OK;
 oom:
     return nninit__err(err, NNINIT_ENOMEM, "probe: out of memory for %d layers of %lld x %lld", L, (long long)B,
-                       (long long)W);
+                       (long long)wide);
 }
 
 static nninit_status probe_init(probe *p, nninit_err *err)
@@ -150,18 +167,23 @@ static nninit_status probe_init(probe *p, nninit_err *err)
         return s;
     char name[64];
     for (int l = 0; l < p->depth && s == NNINIT_OK; l++) {
-        nninit_shape ws = {2, {n_in_of(p, l), p->width}}, bs = {1, {p->width}};
+        nninit_shape ws = {2, {n_in_of(p, l), n_out_of(p, l)}}, bs = {1, {n_out_of(p, l)}};
         snprintf(name, sizeof name, "dense_%d/kernel", l);
-        s = fill_param(p->o->kernel_init, name, &ws, rng, p->w[l], err);
-        if (s == NNINIT_OK) {
+        s = fill_param(p->L[l].kernel_init, name, &ws, rng, p->w[l], err);
+        if (s == NNINIT_OK && p->L[l].use_bias) {
             snprintf(name, sizeof name, "dense_%d/bias", l);
-            s = fill_param(p->o->bias_init, name, &bs, rng, p->b[l], err);
+            s = fill_param(p->L[l].bias_init, name, &bs, rng, p->b[l], err);
+        }
+        if (s != NNINIT_OK && err && p->o->layers) { /* name the model's layer */
+            char msg[sizeof err->msg];
+            memcpy(msg, err->msg, sizeof msg);
+            snprintf(err->msg, sizeof err->msg, "dense_%d: %.*s", l % 1000000, (int)sizeof err->msg - 24, msg);
         }
     }
     if (s == NNINIT_OK && p->hw) {
-        nninit_shape hs = {2, {p->width, p->o->n_classes}};
+        nninit_shape hs = {2, {n_out_of(p, p->depth - 1), p->o->n_classes}};
         snprintf(name, sizeof name, "dense_%d/kernel", p->depth);
-        s = fill_param(p->o->kernel_init, name, &hs, rng, p->hw, err);
+        s = fill_param(p->L[p->depth - 1].kernel_init, name, &hs, rng, p->hw, err);
     }
     nninit_rng_free(rng);
     if (s != NNINIT_OK)
@@ -189,23 +211,25 @@ static int all_finite(const float *v, int64_t n)
 
 static nninit_status forward(probe *p, nninit_err *err)
 {
-    int64_t W = p->width, B = p->batch;
+    int64_t B = p->batch;
     const float *in = p->x;
     for (int l = 0; l < p->depth; l++) {
-        float *h = p->o->bn ? p->tmp : p->pre[l];
+        const probe_layer *y = &p->L[l];
+        int64_t W = y->n_out;
+        float *h = y->bn ? p->tmp : p->pre[l];
         nninit__sgemm(0, 0, B, W, n_in_of(p, l), 1.0f, in, p->w[l], 0.0f, h);
         for (int64_t r = 0; r < B; r++)
             for (int64_t j = 0; j < W; j++)
                 h[r * W + j] += p->b[l][j];
-        if (p->o->bn) {
-            /* no affine parameters: gamma 1, beta 0; the running statistics
-             * are not used (training-mode normalisation only) */
-            float *run_mean = p->g2, *run_var = p->g2 + W, *ones = p->ones, *zeros = p->g2 + 2 * W;
-            memset(p->g2, 0, (size_t)(3 * W) * sizeof(float));
-            nninit__bn_forward(h, B, W, ones, zeros, 0.99, 1e-3, 1, run_mean, run_var, p->pre[l], p->invstd[l],
-                               p->pre[l]);
+        if (y->bn) {
+            /* no affine parameters (gamma 1, beta 0); training-mode batch
+             * statistics; the running statistics are discarded */
+            float *run_mean = p->scratch, *run_var = p->scratch + W, *zeros = p->scratch + 2 * W;
+            memset(p->scratch, 0, (size_t)(3 * W) * sizeof(float));
+            nninit__bn_forward(h, B, W, p->ones, zeros, 0.99, y->bn_epsilon, 1, run_mean, run_var, p->pre[l],
+                               p->invstd[l], p->pre[l]);
         }
-        nninit_act_forward(p->o->act, p->o->alpha, p->pre[l], p->act[l], B, W);
+        nninit_act_forward(y->act, y->alpha, p->pre[l], p->act[l], B, W);
         if (has_skip(p, l))
             for (int64_t i = 0; i < B * W; i++)
                 p->act[l][i] += in[i];
@@ -225,11 +249,12 @@ typedef void (*grad_stat_fn)(void *ctx, int l, const float *g_out, const float *
 
 static void backward(probe *p, grad_stat_fn stat, void *ctx)
 {
-    int64_t W = p->width, B = p->batch;
+    int64_t B = p->batch;
     float *g = p->g, *g_prev = p->g2, *dh = p->tmp;
     for (int l = p->depth - 1; l >= 0; l--) {
+        const probe_layer *y = &p->L[l];
+        int64_t W = y->n_out, n_in = n_in_of(p, l);
         const float *in = l ? p->act[l - 1] : p->x;
-        int64_t n_in = n_in_of(p, l);
         /* the activation's output without the skip: act(pre) = act - in */
         float *a_noskip = p->act[l];
         if (has_skip(p, l)) {
@@ -237,24 +262,18 @@ static void backward(probe *p, grad_stat_fn stat, void *ctx)
             for (int64_t i = 0; i < B * W; i++)
                 a_noskip[i] = p->act[l][i] - in[i];
         }
-        nninit_act_backward(p->o->act, p->o->alpha, p->pre[l], a_noskip, g, dh, B, W);
-        if (p->o->bn) {
+        nninit_act_backward(y->act, y->alpha, p->pre[l], a_noskip, g, dh, B, W);
+        if (y->bn) {
             /* dh is dL/dxhat; through the normalisation (gamma = 1) */
-            float *tmp2 = nninit__malloc_array((size_t)(B * W), sizeof(float));
-            float *dgamma = nninit__malloc_array((size_t)W, sizeof(float));
-            if (tmp2 && dgamma) {
-                nninit__bn_backward(p->pre[l], p->invstd[l], p->ones, dh, B, W, dgamma, p->db[l], tmp2);
-                memcpy(dh, tmp2, (size_t)(B * W) * sizeof(float));
-            }
-            free(tmp2);
-            free(dgamma);
+            nninit__bn_backward(p->pre[l], p->invstd[l], p->ones, dh, B, W, p->scratch, p->scratch + W, p->tmp2);
+            memcpy(dh, p->tmp2, (size_t)(B * W) * sizeof(float));
         }
         nninit__sgemm(1, 0, n_in, W, B, 1.0f, in, dh, 0.0f, p->dw[l]);
         for (int64_t j = 0; j < W; j++) {
             double s = 0;
             for (int64_t r = 0; r < B; r++)
                 s += (double)dh[r * W + j];
-            p->db[l][j] = (float)s;
+            p->db[l][j] = y->use_bias ? (float)s : 0.0f;
         }
         nninit__sgemm(0, 1, B, n_in, W, 1.0f, dh, p->w[l], 0.0f, g_prev);
         if (has_skip(p, l))
@@ -293,7 +312,7 @@ static void record_grads(void *ctx, int l, const float *g_out, const float *g_in
 {
     grad_ctx *k = ctx;
     nninit_probe_layer *y = &k->r->layers[l];
-    int64_t B = k->p->batch, W = k->p->width;
+    int64_t B = k->p->batch, W = n_out_of(k->p, l);
     mean_var(g_out, B * W, NULL, &y->grad_out_var);
     mean_var(g_in, B * n_in, NULL, &y->grad_in_var);
     mean_var(k->p->dw[l], n_in * W, NULL, &y->grad_w_var);
@@ -305,7 +324,7 @@ static void record_grads(void *ctx, int l, const float *g_out, const float *g_in
  * else standard normal. */
 static nninit_status output_grad(probe *p, const float *target, double *loss, nninit_err *err)
 {
-    int64_t W = p->width, B = p->batch;
+    int64_t W = n_out_of(p, p->depth - 1), B = p->batch;
     const float *aL = p->act[p->depth - 1];
     *loss = (double)NAN;
     if (p->o->labels) {
@@ -314,7 +333,7 @@ static nninit_status output_grad(probe *p, const float *target, double *loss, nn
         for (int64_t r = 0; r < B; r++)
             for (int64_t c = 0; c < C; c++)
                 p->logits[r * C + c] += p->hb[c];
-        float *dlog = p->tmp; /* (B, C), C <= W checked */
+        float *dlog = p->tmp; /* (B, C), C <= wmax checked */
         nninit_status s = nninit_loss(NNINIT_LOSS_SOFTMAX_CE, p->logits, B, C, p->o->labels, NULL, loss, dlog, err);
         if (s != NNINIT_OK)
             return s;
@@ -362,7 +381,7 @@ static int cmp_unit(const void *a, const void *b)
  * compared, so a group of copies counts as 1. */
 static nninit_status count_distinct(const probe *p, int l, int64_t *out, nninit_err *err)
 {
-    int64_t n_in = n_in_of(p, l), W = p->width, len = n_in + 1;
+    int64_t n_in = n_in_of(p, l), W = n_out_of(p, l), len = n_in + 1;
     float *rows = nninit__malloc_array((size_t)(W * len), sizeof(float));
     unit_key *keys = nninit__malloc_array((size_t)W, sizeof *keys);
     if (!rows || !keys) {
@@ -398,7 +417,7 @@ static nninit_status count_distinct(const probe *p, int l, int64_t *out, nninit_
 
 static nninit_status train_steps(probe *p, double *loss, nninit_err *err)
 {
-    int64_t W = p->width, B = p->batch;
+    int64_t W = n_out_of(p, p->depth - 1), B = p->batch;
     float *target = NULL;
     if (!p->o->labels) {
         /* a fixed random regression target (stream "probe/target") */
@@ -417,10 +436,10 @@ static nninit_status train_steps(probe *p, double *loss, nninit_err *err)
             break;
         backward(p, NULL, NULL);
         for (int l = 0; l < p->depth; l++) {
-            int64_t nw = n_in_of(p, l) * W;
+            int64_t nw = n_in_of(p, l) * n_out_of(p, l);
             for (int64_t i = 0; i < nw; i++)
                 p->w[l][i] -= lr * p->dw[l][i];
-            for (int64_t j = 0; j < W; j++)
+            for (int64_t j = 0; j < n_out_of(p, l); j++)
                 p->b[l][j] -= lr * p->db[l][j];
         }
         if (p->hw) {
@@ -439,60 +458,70 @@ static nninit_status train_steps(probe *p, double *loss, nninit_err *err)
 
 static void predict(const probe *p, nninit_probe_result *r)
 {
-    const nninit_probe_opts *o = p->o;
-    nninit_theory_act tact;
-    int ok = !o->bn && !o->residual && nninit_theory_act_from_act(o->act, &tact, NULL) == NNINIT_OK;
-    double sb2 = 0, bmean = 0;
-    nninit_init kinit, binit;
-    ok = ok && nninit_init_parse(o->kernel_init, &kinit, NULL) == NNINIT_OK &&
-         nninit_init_parse(o->bias_init, &binit, NULL) == NNINIT_OK &&
-         nninit_theory_from_init(&binit, 0, p->width, &sb2, &bmean, NULL) == NNINIT_OK;
+    int ok = !p->o->residual;
     double q = r->input_m2, pred_js = 1, spread = 0;
-    r->sb2 = sb2;
     double *chi = calloc((size_t)p->depth, sizeof *chi);
+    ok = ok && chi;
     for (int l = 0; l < p->depth; l++) {
-        nninit_probe_layer *y = &r->layers[l];
-        y->pred_pre_var = y->pred_act_var = y->pred_grad_in_var = (double)NAN;
-        double sw2 = 0, wmean = 0;
-        if (!ok || !chi || nninit_theory_from_init(&kinit, n_in_of(p, l), p->width, &sw2, &wmean, NULL) != NNINIT_OK ||
-            wmean != 0) {
-            ok = 0; /* theory needs zero-mean weights */
-            continue;
-        }
-        if (l == p->depth - 1)
-            r->sw2 = sw2;
-        q = sw2 * q + sb2;
-        nninit_theory_moments m;
-        if (nninit_theory_moments_at(tact, o->alpha, q, &m, NULL) != NNINIT_OK) {
+        const probe_layer *y = &p->L[l];
+        nninit_probe_layer *o = &r->layers[l];
+        int64_t n_in = n_in_of(p, l), W = y->n_out;
+        o->pred_pre_var = o->pred_act_var = o->pred_grad_in_var = (double)NAN;
+        nninit_theory_act tact;
+        nninit_init kinit, binit;
+        double sw2 = 0, wmean = 0, sb2 = 0, bmean = 0;
+        if (nninit_init_parse(y->kernel_init, &kinit, NULL) == NNINIT_OK &&
+            nninit_theory_from_init(&kinit, n_in, W, &sw2, &wmean, NULL) == NNINIT_OK)
+            o->sw2 = sw2;
+        else
+            o->sw2 = (double)NAN;
+        if (!y->use_bias)
+            o->sb2 = 0;
+        else if (nninit_init_parse(y->bias_init, &binit, NULL) == NNINIT_OK &&
+                 nninit_theory_from_init(&binit, 0, W, &sb2, &bmean, NULL) == NNINIT_OK)
+            o->sb2 = sb2;
+        else
+            o->sb2 = (double)NAN;
+        /* the theory covers zero-mean weights, no batch norm, no skips */
+        if (!ok || y->bn || !isfinite(o->sw2) || !isfinite(o->sb2) || wmean != 0 ||
+            nninit_theory_act_from_act(y->act, &tact, NULL) != NNINIT_OK) {
             ok = 0;
             continue;
         }
-        y->pred_pre_var = q;
-        y->pred_act_var = fmax(0.0, m.m2 - m.mean * m.mean);
-        /* backward factor: fan_out Var(W) E[act'^2] = sw2 (width / n_in) d2 */
-        chi[l] = sw2 * ((double)p->width / (double)n_in_of(p, l)) * m.d2;
+        q = sw2 * q + o->sb2;
+        nninit_theory_moments m;
+        if (nninit_theory_moments_at(tact, y->alpha, q, &m, NULL) != NNINIT_OK) {
+            ok = 0;
+            continue;
+        }
+        o->pred_pre_var = q;
+        o->pred_act_var = fmax(0.0, m.m2 - m.mean * m.mean);
+        /* backward factor: fan_out Var(W) E[act'^2] = sw2 (n_out / n_in) d2 */
+        chi[l] = sw2 * ((double)W / (double)n_in) * m.d2;
         pred_js *= chi[l];
         /* normalised variances of the free factors D_l^2 and W_l^T W_l */
         nninit_prim prim;
-        nninit_shape ws = {2, {n_in_of(p, l), p->width}};
+        nninit_shape ws = {2, {n_in, W}};
         double wv = (double)NAN;
-        if (nninit_resolve(&kinit, &ws, NNINIT_LAYOUT_KERAS, &prim, NULL) == NNINIT_OK) {
-            if (prim.kind == NNINIT_PRIM_ORTHOGONAL && n_in_of(p, l) == p->width)
+        if (n_in == W && nninit_resolve(&kinit, &ws, NNINIT_LAYOUT_KERAS, &prim, NULL) == NNINIT_OK) {
+            if (prim.kind == NNINIT_PRIM_ORTHOGONAL)
                 wv = 0;
-            else if ((prim.kind == NNINIT_PRIM_NORMAL || prim.kind == NNINIT_PRIM_TRUNC_NORMAL ||
-                      prim.kind == NNINIT_PRIM_UNIFORM) && n_in_of(p, l) == p->width)
+            else if (prim.kind == NNINIT_PRIM_NORMAL || prim.kind == NNINIT_PRIM_TRUNC_NORMAL ||
+                     prim.kind == NNINIT_PRIM_UNIFORM)
                 wv = 1; /* square Wishart (Marchenko-Pastur, ratio 1) */
         }
         spread += m.d4 / (m.d2 * m.d2) - 1 + wv;
         q = m.m2;
     }
-    if (ok && chi) {
+    r->sw2 = r->layers[p->depth - 1].sw2;
+    r->sb2 = r->layers[p->depth - 1].sb2;
+    if (ok) {
         double g = r->layers[p->depth - 1].grad_out_var;
         for (int l = p->depth - 1; l >= 0; l--) {
             g *= chi[l];
             r->layers[l].pred_grad_in_var = g;
         }
-        int64_t k = p->n0 < p->width ? p->n0 : p->width;
+        int64_t wl = n_out_of(p, p->depth - 1), k = p->n0 < wl ? p->n0 : wl;
         r->pred_sv_mean_sq = pred_js * (double)p->n0 / (double)k;
         r->pred_sv_var_sq = r->pred_sv_mean_sq * r->pred_sv_mean_sq * spread;
     } else {
@@ -506,12 +535,12 @@ static void predict(const probe *p, nninit_probe_result *r)
 static nninit_status jacobian(const probe *p, nninit_probe_result *r, nninit_err *err)
 {
     int ns = p->o->jacobian_samples;
-    int64_t n0 = p->n0, W = p->width, k = n0 < W ? n0 : W, B = p->batch;
+    int64_t n0 = p->n0, W = n_out_of(p, p->depth - 1), k = n0 < W ? n0 : W, B = p->batch, wm = p->wmax;
     if (ns > B)
         ns = (int)B;
-    size_t wide = (size_t)(n0 * (W > n0 ? W : n0));
+    size_t wide = (size_t)(n0 * wm);
     float *t = nninit__malloc_array(wide, sizeof(float)), *u = nninit__malloc_array(wide, sizeof(float));
-    float *dphi = nninit__malloc_array((size_t)W, sizeof(float)), *anos = nninit__malloc_array((size_t)W, sizeof(float));
+    float *dphi = nninit__malloc_array((size_t)wm, sizeof(float)), *anos = nninit__malloc_array((size_t)wm, sizeof(float));
     double *a = nninit__malloc_array((size_t)(n0 * W), sizeof(double));
     r->sv = nninit__malloc_array((size_t)ns * (size_t)k, sizeof(double));
     nninit_status s = NNINIT_OK;
@@ -526,27 +555,24 @@ static nninit_status jacobian(const probe *p, nninit_probe_result *r, nninit_err
         memset(t, 0, (size_t)(n0 * n0) * sizeof(float));
         for (int64_t i = 0; i < n0; i++)
             t[i * n0 + i] = 1.0f;
-        int64_t cols = n0;
         for (int l = 0; l < p->depth; l++) {
-            nninit__sgemm(0, 0, n0, W, cols, 1.0f, t, p->w[l], 0.0f, u);
-            const float *pre = p->pre[l] + smp * W;
-            const float *in = l ? p->act[l - 1] + smp * W : NULL;
-            for (int64_t j = 0; j < W; j++)
-                anos[j] = p->act[l][smp * W + j] - (has_skip(p, l) && in ? in[j] : 0.0f);
-            if (has_skip(p, l) && !in) /* layer 1 with n0 == W */
-                for (int64_t j = 0; j < W; j++)
-                    anos[j] = p->act[l][smp * W + j] - p->x[smp * n0 + j];
-            nninit_act_backward(p->o->act, p->o->alpha, pre, anos, p->ones, dphi, 1, W);
+            const probe_layer *y = &p->L[l];
+            int64_t wo = y->n_out, wi = n_in_of(p, l);
+            nninit__sgemm(0, 0, n0, wo, wi, 1.0f, t, p->w[l], 0.0f, u);
+            const float *pre = p->pre[l] + smp * wo;
+            const float *in = l ? p->act[l - 1] + smp * wi : p->x + smp * n0;
+            for (int64_t j = 0; j < wo; j++) /* the activation's own output */
+                anos[j] = p->act[l][smp * wo + j] - (has_skip(p, l) ? in[j] : 0.0f);
+            nninit_act_backward(y->act, y->alpha, pre, anos, p->ones, dphi, 1, wo);
             for (int64_t i = 0; i < n0; i++)
-                for (int64_t j = 0; j < W; j++)
-                    u[i * W + j] *= dphi[j];
+                for (int64_t j = 0; j < wo; j++)
+                    u[i * wo + j] *= dphi[j];
             if (has_skip(p, l))
-                for (int64_t i = 0; i < n0 * W; i++)
+                for (int64_t i = 0; i < n0 * wo; i++)
                     u[i] += t[i];
             float *tt = t;
             t = u;
             u = tt;
-            cols = W;
         }
         for (int64_t i = 0; i < n0 * W; i++)
             a[i] = (double)t[i];
@@ -580,22 +606,95 @@ done:
     return s;
 }
 
-static nninit_status check_opts(const nninit_probe_opts *o, nninit_err *err)
+/* The probe's layers: depth x (width, act, kernel_init, bias_init, bn) from
+ * the options, or the dense layers of opts->layers with the batch norm and
+ * activation layers that follow each folded into it. */
+static nninit_status build_layers(const nninit_probe_opts *o, probe_layer **out, int *depth, nninit_err *err)
 {
-    if (!o)
-        return nninit__err(err, NNINIT_EMISUSE, "nninit_probe_run: NULL options");
-    if (o->depth < 1 || o->depth > 100000)
-        return nninit__err(err, NNINIT_EINVAL, "probe: depth %d; use 1 to 100000", o->depth);
-    if (o->width < 1 || o->width > (1 << 20) || o->n_inputs < 0 || o->n_inputs > (1 << 20))
-        return nninit__err(err, NNINIT_EINVAL, "probe: width %lld, inputs %lld; use 1 to 1048576",
-                           (long long)o->width, (long long)o->n_inputs);
+    *out = NULL;
+    if (!o->layers) {
+        if (o->depth < 1 || o->depth > 100000)
+            return nninit__err(err, NNINIT_EINVAL, "probe: depth %d; use 1 to 100000", o->depth);
+        if (o->width < 1 || o->width > (1 << 20))
+            return nninit__err(err, NNINIT_EINVAL, "probe: width %lld; use 1 to 1048576", (long long)o->width);
+        if ((unsigned)o->act >= NNINIT_ACT_COUNT || o->act == NNINIT_ACT_SOFTMAX)
+            return nninit__err(err, NNINIT_EUNSUPPORTED, "probe: activation '%s'; use an elementwise activation",
+                               nninit_act_name(o->act));
+        if (!o->kernel_init || !o->bias_init)
+            return nninit__err(err, NNINIT_EMISUSE, "probe: NULL initializer spec");
+        probe_layer *L = calloc((size_t)o->depth, sizeof *L);
+        if (!L)
+            return nninit__err(err, NNINIT_ENOMEM, "probe: out of memory");
+        for (int l = 0; l < o->depth; l++)
+            L[l] = (probe_layer){o->width, o->act, o->alpha, o->kernel_init, o->bias_init, 1, o->bn, 1e-3};
+        *out = L;
+        *depth = o->depth;
+        return NNINIT_OK;
+    }
+    if (o->n_layers < 1)
+        return nninit__err(err, NNINIT_EINVAL, "probe: the model has no layers; give at least one dense layer");
+    probe_layer *L = calloc((size_t)o->n_layers, sizeof *L);
+    if (!L)
+        return nninit__err(err, NNINIT_ENOMEM, "probe: out of memory");
+    int n = 0;
+    nninit_status s = NNINIT_OK;
+    for (int i = 0; i < o->n_layers && s == NNINIT_OK; i++) {
+        const nninit_layer_desc *d = &o->layers[i];
+        probe_layer *last = n ? &L[n - 1] : NULL;
+        switch (d->kind) {
+        case NNINIT_LAYER_DENSE:
+            if (d->units < 1 || d->units > (1 << 20)) {
+                s = nninit__err(err, NNINIT_EINVAL, "probe: layer %d has %lld units; use 1 to 1048576", i,
+                                (long long)d->units);
+                break;
+            }
+            L[n++] = (probe_layer){d->units, d->act, d->alpha, d->kernel_init, d->bias_init, d->use_bias, 0, 1e-3};
+            break;
+        case NNINIT_LAYER_BATCHNORM:
+            if (!last || last->bn || last->act != NNINIT_ACT_LINEAR)
+                s = nninit__err(err, NNINIT_EUNSUPPORTED, "probe: layer %d: batch normalization must follow a dense "
+                                "layer without activation", i);
+            else if (strcmp(d->gamma_init, "ones") || strcmp(d->beta_init, "zeros"))
+                s = nninit__err(err, NNINIT_EUNSUPPORTED, "probe: layer %d: the probe's batch norm has gamma 1 and "
+                                "beta 0; gamma_init '%.40s', beta_init '%.40s' are not supported", i, d->gamma_init,
+                                d->beta_init);
+            else
+                last->bn = 1, last->bn_epsilon = d->epsilon;
+            break;
+        case NNINIT_LAYER_ACTIVATION:
+            if (!last || last->act != NNINIT_ACT_LINEAR)
+                s = nninit__err(err, NNINIT_EUNSUPPORTED, "probe: layer %d: an activation layer must follow a dense "
+                                "layer without activation (or its batch norm)", i);
+            else
+                last->act = d->act, last->alpha = d->alpha;
+            break;
+        case NNINIT_LAYER_DROPOUT:
+            break; /* the probe measures the net as evaluated: dropout is the identity */
+        default:
+            s = nninit__err(err, NNINIT_EUNSUPPORTED, "probe: layer %d: kind %d is not supported", i, (int)d->kind);
+        }
+    }
+    if (s == NNINIT_OK && n == 0)
+        s = nninit__err(err, NNINIT_EINVAL, "probe: the model has no dense layer");
+    for (int l = 0; l < n && s == NNINIT_OK; l++)
+        if (L[l].act == NNINIT_ACT_SOFTMAX || (unsigned)L[l].act >= NNINIT_ACT_COUNT)
+            s = nninit__err(err, NNINIT_EUNSUPPORTED, "probe: dense layer %d uses softmax; the probe needs elementwise "
+                            "activations (use a linear output: logits)", l);
+    if (s != NNINIT_OK) {
+        free(L);
+        return s;
+    }
+    *out = L;
+    *depth = n;
+    return NNINIT_OK;
+}
+
+static nninit_status check_opts(const nninit_probe_opts *o, const probe *p, nninit_err *err)
+{
+    if (o->n_inputs < 0 || o->n_inputs > (1 << 20))
+        return nninit__err(err, NNINIT_EINVAL, "probe: %lld inputs; use 1 to 1048576", (long long)o->n_inputs);
     if (o->batch < 1 || o->batch > (1 << 20))
         return nninit__err(err, NNINIT_EINVAL, "probe: batch %lld; use 1 to 1048576", (long long)o->batch);
-    if ((unsigned)o->act >= NNINIT_ACT_COUNT || o->act == NNINIT_ACT_SOFTMAX)
-        return nninit__err(err, NNINIT_EUNSUPPORTED, "probe: activation '%s'; use an elementwise activation",
-                           nninit_act_name(o->act));
-    if (!o->kernel_init || !o->bias_init)
-        return nninit__err(err, NNINIT_EMISUSE, "probe: NULL initializer spec");
     if (o->train_steps < 0 || !(o->lr >= 0) || !isfinite(o->lr))
         return nninit__err(err, NNINIT_EINVAL, "probe: %d training steps at lr %g; need steps >= 0, lr >= 0",
                            o->train_steps, o->lr);
@@ -603,17 +702,19 @@ static nninit_status check_opts(const nninit_probe_opts *o, nninit_err *err)
         return nninit__err(err, NNINIT_EINVAL, "probe: input scale %g; must be finite and >= 0", o->input_scale);
     if (o->jacobian_samples < 0)
         return nninit__err(err, NNINIT_EINVAL, "probe: %d Jacobian samples; must be >= 0", o->jacobian_samples);
-    if (o->jacobian_samples > 0 && o->bn)
+    int any_bn = 0;
+    for (int l = 0; l < p->depth; l++)
+        any_bn |= p->L[l].bn;
+    if (o->jacobian_samples > 0 && any_bn)
         return nninit__err(err, NNINIT_EUNSUPPORTED, "probe: the Jacobian with batch norm couples the rows of the "
                            "batch; run --jacobian without --bn");
-    int64_t n0 = o->n_inputs ? o->n_inputs : o->width;
-    if (o->jacobian_samples > 0 && (double)n0 * (double)(n0 > o->width ? n0 : o->width) > 1e8)
-        return nninit__err(err, NNINIT_EINVAL, "probe: a %lld x %lld Jacobian is too large; use width and inputs "
-                           "below 10000", (long long)n0, (long long)o->width);
+    if (o->jacobian_samples > 0 && (double)p->n0 * (double)p->wmax > 1e8)
+        return nninit__err(err, NNINIT_EINVAL, "probe: a Jacobian of %lld inputs through layers up to %lld wide is "
+                           "too large; keep both below 10000", (long long)p->n0, (long long)p->wmax);
     if (o->labels) {
-        if (o->n_classes < 2 || o->n_classes > o->width)
-            return nninit__err(err, NNINIT_EINVAL, "probe: %d classes; need 2 to width (%lld)", (int)o->n_classes,
-                               (long long)o->width);
+        if (o->n_classes < 2 || o->n_classes > p->wmax)
+            return nninit__err(err, NNINIT_EINVAL, "probe: %d classes; need 2 to %lld (the widest layer)",
+                               (int)o->n_classes, (long long)p->wmax);
         for (int64_t r = 0; r < o->batch; r++)
             if (o->labels[r] < 0 || o->labels[r] >= o->n_classes)
                 return nninit__err(err, NNINIT_EINVAL, "probe: label %d of row %lld is outside [0, %d)",
@@ -634,29 +735,39 @@ nninit_status nninit_probe_run(const nninit_probe_opts *opts, nninit_probe_resul
     if (!out)
         return nninit__err(err, NNINIT_EMISUSE, "nninit_probe_run: NULL output");
     *out = NULL;
-    nninit_status s = check_opts(opts, err);
-    if (s != NNINIT_OK)
-        return s;
+    if (!opts)
+        return nninit__err(err, NNINIT_EMISUSE, "nninit_probe_run: NULL options");
     probe p;
     memset(&p, 0, sizeof p);
     p.o = opts;
-    p.depth = opts->depth;
-    p.width = opts->width;
     p.batch = opts->batch;
-    p.n0 = opts->n_inputs ? opts->n_inputs : opts->width;
+    nninit_status s = build_layers(opts, &p.L, &p.depth, err);
+    if (s != NNINIT_OK)
+        return s;
+    p.n0 = opts->n_inputs ? opts->n_inputs : p.L[0].n_out;
+    p.wmax = p.n0;
+    for (int l = 0; l < p.depth; l++)
+        p.wmax = p.L[l].n_out > p.wmax ? p.L[l].n_out : p.wmax;
+    if ((s = check_opts(opts, &p, err)) != NNINIT_OK) {
+        free(p.L);
+        return s;
+    }
     nninit_probe_result *r = calloc(1, sizeof *r);
-    if (!r)
+    if (!r) {
+        free(p.L);
         return nninit__err(err, NNINIT_ENOMEM, "probe: out of memory");
+    }
     r->depth = p.depth;
     r->layers = calloc((size_t)p.depth, sizeof *r->layers);
     if (!r->layers) {
         free(r);
+        free(p.L);
         return nninit__err(err, NNINIT_ENOMEM, "probe: out of memory");
     }
     if ((s = probe_alloc(&p, err)) != NNINIT_OK || (s = probe_init(&p, err)) != NNINIT_OK ||
         (s = forward(&p, err)) != NNINIT_OK || (s = output_grad(&p, NULL, &r->loss, err)) != NNINIT_OK)
         goto fail;
-    int64_t B = p.batch, W = p.width;
+    int64_t B = p.batch;
     mean_var(p.x, B * p.n0, NULL, &r->input_var);
     {
         double m2 = 0;
@@ -666,6 +777,10 @@ nninit_status nninit_probe_run(const nninit_probe_opts *opts, nninit_probe_resul
     }
     for (int l = 0; l < p.depth; l++) {
         nninit_probe_layer *y = &r->layers[l];
+        int64_t W = n_out_of(&p, l);
+        nninit_act act = p.L[l].act;
+        y->units = W;
+        y->act = act;
         mean_var(p.pre[l], B * W, &y->pre_mean, &y->pre_var);
         mean_var(p.act[l], B * W, &y->act_mean, &y->act_var);
         double prev = l ? r->layers[l - 1].pre_var : r->input_var;
@@ -676,16 +791,16 @@ nninit_status nninit_probe_run(const nninit_probe_opts *opts, nninit_probe_resul
         int64_t cnt = 0;
         for (int64_t i = 0; i < B * W; i++) {
             float v = has_skip(&p, l) ? a[i] - in[i] : a[i]; /* the activation's own output */
-            if (opts->act == NNINIT_ACT_RELU)
+            if (act == NNINIT_ACT_RELU)
                 cnt += v == 0.0f;
-            else if (opts->act == NNINIT_ACT_TANH)
+            else if (act == NNINIT_ACT_TANH)
                 cnt += fabsf(v) > 0.99f;
-            else if (opts->act == NNINIT_ACT_SIGMOID)
+            else if (act == NNINIT_ACT_SIGMOID)
                 cnt += v < 0.01f || v > 0.99f;
         }
-        if (opts->act == NNINIT_ACT_RELU)
+        if (act == NNINIT_ACT_RELU)
             y->frac_dead = (double)cnt / (double)(B * W);
-        else if (opts->act == NNINIT_ACT_TANH || opts->act == NNINIT_ACT_SIGMOID)
+        else if (act == NNINIT_ACT_TANH || act == NNINIT_ACT_SIGMOID)
             y->frac_saturated = (double)cnt / (double)(B * W);
         if ((s = count_distinct(&p, l, &y->distinct_before, err)) != NNINIT_OK)
             goto fail;

@@ -247,6 +247,51 @@ static void test_bn_residual_and_labels(void **state)
     nninit_probe_result_free(r);
 }
 
+/* A model description: dense layers of different widths, batch norm and an
+ * activation layer folded into the dense layer before them, dropout the
+ * identity; the prediction stops at the batch norm. */
+static void test_model_layers(void **state)
+{
+    (void)state;
+    nninit_err err;
+    nninit_layer_desc *layers = NULL;
+    int n = 0;
+    const char *json = "[{\"class_name\": \"Dense\", \"config\": {\"units\": 96, \"activation\": \"relu\", "
+                       "\"kernel_initializer\": \"he_normal\"}},"
+                       " {\"class_name\": \"Dense\", \"config\": {\"units\": 48, \"kernel_initializer\": \"orthogonal\"}},"
+                       " {\"class_name\": \"BatchNormalization\", \"config\": {}},"
+                       " {\"class_name\": \"Activation\", \"config\": {\"activation\": \"tanh\"}},"
+                       " {\"class_name\": \"Dropout\", \"config\": {\"rate\": 0.5}},"
+                       " {\"class_name\": \"Dense\", \"config\": {\"units\": 10}}]";
+    assert_ok(nninit_model_parse_json(json, &layers, &n, &err), &err);
+    nninit_probe_opts o = nninit_probe_opts_default();
+    o.layers = layers, o.n_layers = n, o.n_inputs = 32, o.batch = 64;
+    nninit_probe_result *r = run(&o);
+    assert_int_equal(r->depth, 3);
+    assert_int_equal(r->layers[0].units, 96);
+    assert_int_equal(r->layers[1].units, 48);
+    assert_int_equal(r->layers[2].units, 10);
+    assert_int_equal(r->layers[1].act, NNINIT_ACT_TANH);
+    assert_int_equal(r->layers[2].act, NNINIT_ACT_LINEAR);
+    assert_close(r->layers[0].sw2, 2.0, 1e-12);
+    /* layer 1 (no bn) is predicted: q = 2 E[x^2] */
+    assert_rel_close(r->layers[0].pred_pre_var, 2 * r->input_m2, 1e-12);
+    /* batch norm in layer 2: unit variance per unit, no prediction from there on */
+    assert_close(r->layers[1].pre_var, 1.0, 2e-3);
+    assert_true(isnan(r->layers[1].pred_pre_var) && isnan(r->layers[2].pred_pre_var));
+    nninit_probe_result_free(r);
+    /* two activations in a row, softmax outputs: refused */
+    layers[2].kind = NNINIT_LAYER_ACTIVATION, layers[2].act = NNINIT_ACT_RELU;
+    nninit_probe_result *bad = NULL;
+    assert_int_equal(nninit_probe_run(&o, &bad, &err), NNINIT_EUNSUPPORTED);
+    layers[2].kind = NNINIT_LAYER_DROPOUT;
+    layers[n - 1].act = NNINIT_ACT_SOFTMAX;
+    assert_int_equal(nninit_probe_run(&o, &bad, &err), NNINIT_EUNSUPPORTED);
+    assert_non_null(strstr(err.msg, "softmax"));
+    assert_null(bad);
+    nninit_free(layers);
+}
+
 static void test_bad_options(void **state)
 {
     (void)state;
@@ -287,6 +332,7 @@ int main(void)
         cmocka_unit_test(test_jacobian_orthogonal),
         cmocka_unit_test(test_symmetry_counts),
         cmocka_unit_test(test_bn_residual_and_labels),
+        cmocka_unit_test(test_model_layers),
         cmocka_unit_test(test_bad_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -49,6 +49,20 @@ grep -q 'max 1[,.0].*min \(1$\|0\.9999\|1\.0000\)' "$T/out" || fail "orthogonal 
 "$N" probe --depth 3 --width 16 --batch 8 --init 'VarianceScaling(scale=2.0, mode="fan_in"),glorot_uniform' --svg "$T/p.svg" >/dev/null || fail "svg"
 grep -q '</svg>' "$T/p.svg" || fail "probe svg"
 
+# probe: a model description
+cat >"$T/m.json" <<'JSON'
+[{"class_name": "Dense", "config": {"units": 24, "activation": "relu", "kernel_initializer": "he_normal"}},
+ {"class_name": "Dense", "config": {"units": 12, "activation": "tanh"}},
+ {"class_name": "Dense", "config": {"units": 5}}]
+JSON
+"$N" probe --model "$T/m.json" --inputs 16 --batch 8 --theory >"$T/out" || fail "model"
+grep -q '^ *3 *5 linear' "$T/out" || fail "model table: $(cat "$T/out")"
+"$N" probe --model "$T/m.json" --depth 3 2>"$T/err"; [ $? -eq 2 ] || fail "model with --depth"
+"$N" probe --model "$T/nosuch.json" 2>"$T/err"; [ $? -eq 1 ] || fail "missing model file"
+echo '[{"class_name": "Dense", "config": {"unitz": 3}}]' >"$T/bad.json"
+"$N" probe --model "$T/bad.json" 2>"$T/err"; [ $? -eq 2 ] || fail "bad model"
+[ "$(wc -l <"$T/err")" -eq 1 ] || fail "bad model: one line: $(cat "$T/err")"
+
 # probe: errors
 "$N" probe --depth 0 2>"$T/err"; [ $? -eq 2 ] || fail "depth 0"
 "$N" probe --act softmax 2>"$T/err"; [ $? -eq 2 ] || fail "softmax"
