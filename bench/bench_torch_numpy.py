@@ -53,7 +53,7 @@ def run_nninit(path, sizes, threads, reps, ortho):
             orth[f[1]] = float(f[2])
         elif f[0].isdigit():
             n, t, buf, op = int(f[0]), int(f[1]), f[2], f[3]
-            gen[(n, t, op)] = float(f[6])  # GB/s
+            gen[(n, t, op)] = float(f[6])  # wall GB/s
     return gen, orth
 
 

@@ -34,6 +34,15 @@ static double bench_now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+/* CPU seconds of the whole process (all threads, user + system): on a
+ * shared machine the time this run actually ran, whatever else competed. */
+static double bench_cpu(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -136,9 +145,9 @@ static int run_op(const runner *r, size_t op, void *buf, int64_t n, int threads,
 /* Median seconds of `reps` runs of op on a warm buffer, or on a fresh
  * buffer each run (allocation outside the timing, page faults inside). */
 static int time_op(const runner *r, size_t op, void *warm_buf, int64_t n, int threads, int reps, int cold,
-                   int huge, double *sec)
+                   int huge, double *sec, double *cpu)
 {
-    double t[64];
+    double t[64], c[64];
     nninit_err err;
     if (reps > 64)
         reps = 64;
@@ -148,9 +157,10 @@ static int time_op(const runner *r, size_t op, void *warm_buf, int64_t n, int th
             fprintf(stderr, "nninit: bench: out of memory for %lld elements\n", (long long)n);
             return -1;
         }
-        double t0 = bench_now();
+        double c0 = bench_cpu(), t0 = bench_now();
         int rc = run_op(r, op, b, n, threads, &err);
         t[i] = bench_now() - t0;
+        c[i] = bench_cpu() - c0;
         if (cold)
             free(b);
         if (rc) {
@@ -159,6 +169,7 @@ static int time_op(const runner *r, size_t op, void *warm_buf, int64_t n, int th
         }
     }
     *sec = median(t, reps);
+    *cpu = median(c, reps);
     return 0;
 }
 
@@ -176,7 +187,7 @@ static double core_ghz(void)
     double best = 0;
     for (int k = 0; k < 5; k++) {
         unsigned long long x = 0, n = 20000000, y = 3;
-        double t0 = bench_now();
+        double t0 = bench_cpu();
         __asm__ volatile("1:\n\t"
                          "add %2, %0\n\tadd %2, %0\n\tadd %2, %0\n\tadd %2, %0\n\t"
                          "add %2, %0\n\tadd %2, %0\n\tadd %2, %0\n\tadd %2, %0\n\t"
@@ -185,7 +196,7 @@ static double core_ghz(void)
                          : "r"(y)
                          : "cc");
         (void)x;
-        double dt = bench_now() - t0;
+        double dt = bench_cpu() - t0;
         double ghz = 8.0 * 20000000.0 / dt * 1e-9;
         if (ghz > best)
             best = ghz;
@@ -215,14 +226,16 @@ static int bench_gen(const bench_cfg *cfg)
     int tlist[2] = {1, all}, n_t = all > 1 ? 2 : 1;
     double ghz = core_ghz();
     if (cfg->csv)
-        printf("elements,threads,buffer,op,median_s,gelem_s,gb_s,ratio_memset\n");
+        printf("elements,threads,buffer,op,median_s,gelem_s,gb_s,ratio_memset,cpu_s,gb_s_cpu,ratio_cpu\n");
     else {
-        printf("nninit %s, float32, median of %d runs; ratio = this op's GB/s / memset's GB/s, same buffer, same run\n",
+        printf("nninit %s, float32, median of %d runs; ratio = this op's GB/s / memset's GB/s, same buffer, same run\n"
+               "cpu columns: from process CPU time / threads (what dedicated cores would give; on a shared machine\n"
+               "the wall figures include time other processes took)\n",
                nninit_version(), cfg->reps);
         if (ghz > 0)
-            printf("core clock about %.2f GHz (dependent-add loop); cyc/el = cycles per element per thread\n", ghz);
-        printf("%10s %3s %-9s %-13s %9s %9s %8s %7s %7s\n", "elements", "thr", "buffer", "op", "median_ms",
-               "Gelem/s", "GB/s", "ratio", "cyc/el");
+            printf("core clock about %.2f GHz (dependent-add loop, CPU time); cyc/el = CPU cycles per element\n", ghz);
+        printf("%10s %3s %-9s %-13s %9s %8s %7s %8s %7s %7s\n", "elements", "thr", "buffer", "op", "median_ms",
+               "GB/s", "ratio", "GB/s_cpu", "r_cpu", "cyc/el");
     }
     int rc = CLI_EXIT_OK;
     for (int si = 0; si < cfg->n_sizes && rc == CLI_EXIT_OK; si++) {
@@ -251,23 +264,28 @@ static int bench_gen(const bench_cfg *cfg)
                 if (st > 0 && n > (INT64_C(64) << 20))
                     continue;
                 int reps = st > 0 && cfg->reps > 3 ? 3 : cfg->reps;
-                double base = 0;
+                double base = 0, base_cpu = 0;
                 for (size_t op = 0; op < N_OPS; op++) {
-                    double sec;
-                    if (time_op(&r, op, warm, n, tlist[ti], reps, st > 0, st == 2, &sec)) {
+                    double sec, cpu;
+                    if (time_op(&r, op, warm, n, tlist[ti], reps, st > 0, st == 2, &sec, &cpu)) {
                         rc = CLI_EXIT_FAIL;
                         break;
                     }
                     double gbs = (double)bytes / sec * 1e-9;
-                    if (op == 0)
+                    double gbs_cpu = cpu > 0 ? (double)bytes / (cpu / tlist[ti]) * 1e-9 : 0;
+                    if (op == 0) {
                         base = gbs;
-                    double cyc = ghz > 0 ? sec * ghz * 1e9 * tlist[ti] / (double)n : 0;
+                        base_cpu = gbs_cpu;
+                    }
+                    double cyc = ghz > 0 ? cpu * ghz * 1e9 / (double)n : 0;
                     if (cfg->csv)
-                        printf("%lld,%d,%s,%s,%.6g,%.4g,%.4g,%.4g\n", (long long)n, tlist[ti], states[st], OPS[op].name,
-                               sec, (double)n / sec * 1e-9, gbs, gbs / base);
+                        printf("%lld,%d,%s,%s,%.6g,%.4g,%.4g,%.4g,%.6g,%.4g,%.4g\n", (long long)n, tlist[ti],
+                               states[st], OPS[op].name, sec, (double)n / sec * 1e-9, gbs, gbs / base, cpu, gbs_cpu,
+                               base_cpu > 0 ? gbs_cpu / base_cpu : 0);
                     else
-                        printf("%10lld %3d %-9s %-13s %9.3f %9.3f %8.2f %7.3f %7.2f\n", (long long)n, tlist[ti],
-                               states[st], OPS[op].name, sec * 1e3, (double)n / sec * 1e-9, gbs, gbs / base, cyc);
+                        printf("%10lld %3d %-9s %-13s %9.3f %8.2f %7.3f %8.2f %7.3f %7.2f\n", (long long)n, tlist[ti],
+                               states[st], OPS[op].name, sec * 1e3, gbs, gbs / base, gbs_cpu,
+                               base_cpu > 0 ? gbs_cpu / base_cpu : 0, cyc);
                     fflush(stdout);
                 }
             }
