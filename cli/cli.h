@@ -27,6 +27,12 @@ int cmd_theory(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
+/* Splits a comma-separated list of SPECs at top-level commas (not inside
+ * (), [], {} or quotes) into items, max_items slots of item_cap bytes each,
+ * NUL-terminated (cli/spec_list.c). Returns CLI_SPLIT_OK or why not. */
+enum { CLI_SPLIT_OK = 0, CLI_SPLIT_EMPTY, CLI_SPLIT_TOO_MANY, CLI_SPLIT_TOO_LONG };
+int cli_split_specs(const char *text, char *items, size_t item_cap, int max_items, int *n_items);
+
 /* Prints "nninit: <message>" on stderr. */
 void cli_error(const char *fmt, ...)
 #if defined(__GNUC__)

@@ -70,38 +70,14 @@ static void usage(FILE *f)
             NNINIT_DEFAULT_SEED);
 }
 
-/* Splits "a,VarianceScaling(scale=2.0, mode=\"fan_in\"),c" at top-level commas. */
 static int split_specs(const char *text, probe_args *a)
 {
-    a->n_specs = 0;
-    int depth = 0, quote = 0;
-    size_t len = 0;
-    for (const char *p = text;; p++) {
-        char c = *p;
-        if (c == '\0' || (c == ',' && depth == 0 && !quote)) {
-            if (len == 0 || a->n_specs >= MAX_INITS) {
-                cli_error("--init '%s': expected 1 to %d comma-separated initializer specs", text, MAX_INITS);
-                return 0;
-            }
-            a->specs[a->n_specs][len] = '\0';
-            a->n_specs++;
-            len = 0;
-            if (c == '\0')
-                return 1;
-            continue;
-        }
-        if (c == '"' || c == '\'')
-            quote = !quote;
-        else if (!quote && (c == '(' || c == '[' || c == '{'))
-            depth++;
-        else if (!quote && (c == ')' || c == ']' || c == '}'))
-            depth--;
-        if (len + 1 >= MAX_SPEC) {
-            cli_error("--init: a spec is longer than %d characters", MAX_SPEC - 1);
-            return 0;
-        }
-        a->specs[a->n_specs][len++] = c;
-    }
+    int rc = cli_split_specs(text, &a->specs[0][0], MAX_SPEC, MAX_INITS, &a->n_specs);
+    if (rc == CLI_SPLIT_TOO_LONG)
+        cli_error("--init: a spec is longer than %d characters", MAX_SPEC - 1);
+    else if (rc != CLI_SPLIT_OK)
+        cli_error("--init '%.200s': expected 1 to %d comma-separated initializer specs, none empty", text, MAX_INITS);
+    return rc == CLI_SPLIT_OK;
 }
 
 static int parse_args(int argc, char **argv, probe_args *a)

@@ -71,6 +71,8 @@ grep -q "init 'glorot_unifrom': unknown initializer" "$T/err" || fail "bad init 
 "$N" probe --grad xent 2>"$T/err"; [ $? -eq 2 ] || fail "xent without data"
 "$N" probe --bn --jacobian --depth 2 --width 8 2>"$T/err"; [ $? -eq 1 ] || fail "bn jacobian"
 "$N" probe --json --csv 2>"$T/err"; [ $? -eq 2 ] || fail "json and csv"
+"$N" probe --init a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q,r 2>"$T/err"; [ $? -eq 2 ] || fail "17+ specs"
+"$N" probe --init 'he_normal,,orthogonal' 2>"$T/err"; [ $? -eq 2 ] || fail "empty spec"
 "$N" probe --depth 300 --width 16 --batch 4 --act linear --init 'RandomNormal(stddev=3.0)' 2>"$T/err"; [ $? -eq 1 ] || fail "overflow exit"
 grep -q "overflow at layer" "$T/err" || fail "overflow message"
 exit 0
