@@ -391,6 +391,54 @@ static void test_keras_errors(void **state)
                        NNINIT_EINVAL, "unknown (None)");
 }
 
+static void expect_spec(const char *json, nninit_status want, const char *needle)
+{
+    nninit_err err;
+    nninit_model *m = NULL;
+    nninit_status s = nninit_model_from_spec(json, &m, &err);
+    if (s != want)
+        fail_msg("%s: got %s (%s)", json, nninit_status_str(s), s ? err.msg : "");
+    if (s) {
+        assert_null(m);
+        if (!strstr(err.msg, needle))
+            fail_msg("message '%s' lacks '%s'", err.msg, needle);
+    }
+    nninit_model_free(m);
+}
+
+static void test_spec_models(void **state)
+{
+    (void)state;
+    nninit_err err;
+    nninit_model *m;
+    assert_ok(nninit_model_from_spec("{\"layout\": \"torch\", \"tensors\": ["
+                                     "{\"name\": \"w\", \"shape\": [8, 4], \"init\": \"kaiming_normal_\"},"
+                                     "{\"name\": \"k\", \"shape\": [3, 3, 4, 8], \"init\": {\"class_name\": "
+                                     "\"HeNormal\", \"config\": {\"seed\": null}}, \"layout\": \"keras\"}],"
+                                     "\"overrides\": {\"w\": \"zeros\"}}", &m, &err), &err);
+    nninit_model_tensor t;
+    assert_non_null(nninit_model_tensor_at(m, 0, &t));
+    assert_int_equal(t.layout, NNINIT_LAYOUT_TORCH);
+    assert_int_equal(t.init.kind, NNINIT_ZEROS);
+    assert_non_null(nninit_model_tensor_at(m, 1, &t));
+    assert_int_equal(t.layout, NNINIT_LAYOUT_KERAS);
+    assert_int_equal(t.init.kind, NNINIT_HE_NORMAL);
+    assert_int_equal(t.shape.dim[3], 8);
+    nninit_model_free(m);
+    expect_spec("[]", NNINIT_EINVAL, "tensors");
+    expect_spec("{\"tensors\": [], \"extra\": 1}", NNINIT_EINVAL, "unknown key 'extra'");
+    expect_spec("{\"tensors\": [{\"name\": \"w\", \"shape\": [2]}]}", NNINIT_EINVAL, "needs");
+    expect_spec("{\"tensors\": [{\"name\": \"w\", \"shape\": [0], \"init\": \"zeros\"}]}", NNINIT_EINVAL,
+                ">= 1");
+    expect_spec("{\"tensors\": [{\"name\": \"w\", \"shape\": [2], \"init\": \"zeros\"},"
+                "{\"name\": \"w\", \"shape\": [2], \"init\": \"ones\"}]}", NNINIT_EINVAL, "twice");
+    expect_spec("{\"layout\": \"sideways\", \"tensors\": []}", NNINIT_EINVAL, "sideways");
+    expect_spec("{\"tensors\": [{\"name\": \"w\", \"shape\": [2], \"init\": 5}]}", NNINIT_EINVAL, "SPEC");
+    expect_spec("{\"tensors\": [{\"name\": \"w\", \"shape\": [2], \"init\": \"zeros\"}], "
+                "\"overrides\": {\"v\": \"ones\"}}", NNINIT_ENOTFOUND, "'v'");
+    expect_spec("{\"tensors\": [], \"tensors\": []}", NNINIT_EINVAL, "duplicate");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -402,6 +450,7 @@ int main(void)
         cmocka_unit_test(test_keras_models),
         cmocka_unit_test(test_keras_values),
         cmocka_unit_test(test_keras_errors),
+        cmocka_unit_test(test_spec_models),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
