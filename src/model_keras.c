@@ -9,6 +9,9 @@
 #include <string.h>
 
 #define UNKNOWN (-1) /* a None dimension */
+/* Dimensions and sizes read from a config are capped at 2^31 (any real
+ * model is far below), so products of two never overflow int64. */
+#define DIM_MAX ((int64_t)1 << 31)
 
 typedef struct kshape {
     int ndim;
@@ -40,7 +43,7 @@ static int get_shape(json_t *j, kshape *out)
         json_t *v = json_array_get(j, (size_t)i);
         if (json_is_null(v))
             out->d[i] = UNKNOWN;
-        else if (json_is_integer(v) && json_integer_value(v) >= 0)
+        else if (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= DIM_MAX)
             out->d[i] = json_integer_value(v);
         else
             return 0;
@@ -48,10 +51,15 @@ static int get_shape(json_t *j, kshape *out)
     return 1;
 }
 
+/* An integer config value; out of [-DIM_MAX, DIM_MAX] reads as -1, which
+ * every caller rejects as invalid. */
 static int64_t cfg_int(json_t *cfg, const char *key, int64_t dflt)
 {
     json_t *v = json_object_get(cfg, key);
-    return json_is_integer(v) ? json_integer_value(v) : dflt;
+    if (!json_is_integer(v))
+        return dflt;
+    int64_t x = json_integer_value(v);
+    return x < -DIM_MAX || x > DIM_MAX ? -1 : x;
 }
 
 static int cfg_bool(json_t *cfg, const char *key, int dflt)
@@ -89,7 +97,7 @@ static int cfg_tuple(json_t *cfg, const char *key, int n, int64_t dflt, int64_t 
         return 0;
     }
     for (int i = 0; i < n; i++)
-        if (out[i] < 1)
+        if (out[i] < 1 || out[i] > DIM_MAX)
             return 0;
     return 1;
 }
@@ -330,6 +338,8 @@ static nninit_status layer_vars(kctx *c, const char *cls, const char *lname, jso
         int n_ax = 0;
         if (!ax || json_is_integer(ax)) {
             int64_t a = ax ? json_integer_value(ax) : -1;
+            if (a < -in->ndim || a >= in->ndim)
+                return kerr(c, lname, "axis out of range%s", NULL);
             dims[n_ax++] = in->d[a < 0 ? in->ndim + a : a];
         } else if (json_is_array(ax)) {
             for (size_t i = 0; i < json_array_size(ax) && n_ax < NNINIT_MAX_DIMS; i++) {
@@ -357,7 +367,7 @@ static nninit_status layer_vars(kctx *c, const char *cls, const char *lname, jso
     if (!strcmp(cls, "Flatten")) {
         int64_t p = 1;
         for (int i = 1; i < in->ndim; i++)
-            p = (p < 0 || in->d[i] < 0) ? UNKNOWN : p * in->d[i];
+            p = (p < 0 || in->d[i] < 0 || (in->d[i] && p > INT64_MAX / in->d[i])) ? UNKNOWN : p * in->d[i];
         out->ndim = 2;
         out->d[1] = p;
         return NNINIT_OK;
@@ -397,7 +407,7 @@ static nninit_status mha_vars(kctx *c, const char *lname, json_t *cfg, const ksh
     if (!vj || json_is_null(vj))
         vdim = kdim;
     int bias = cfg_bool(cfg, "use_bias", 1);
-    if (heads < 1 || kdim < 1 || q->ndim < 2 || v->ndim < 2)
+    if (heads < 1 || kdim < 1 || vdim < 1 || q->ndim < 2 || v->ndim < 2 || k->ndim < 2)
         return kerr(c, lname, "needs num_heads, key_dim >= 1 and query/value shapes%s", NULL);
     int64_t qd = q->d[q->ndim - 1], vd = v->d[v->ndim - 1], kd = k->d[k->ndim - 1];
     int64_t odim = qd;
@@ -582,8 +592,11 @@ static nninit_status do_layer(kctx *c, json_t *layer, const kshape *prev, int ha
         int a = (int)(ax < 0 ? out->ndim + ax : ax);
         if (a < 0 || a >= out->ndim)
             return kerr(c, lname, "axis out of range%s", NULL);
-        for (int i = 1; i < n_in; i++)
+        for (int i = 1; i < n_in; i++) {
+            if (ins[i].ndim != out->ndim)
+                return kerr(c, lname, "inputs of different ranks%s", NULL);
             out->d[a] = out->d[a] < 0 || ins[i].d[a] < 0 ? UNKNOWN : out->d[a] + ins[i].d[a];
+        }
         return remember(c, lname, out);
     }
     nninit_status s = layer_vars(c, cls, lname, cfg, &ins[0], out);

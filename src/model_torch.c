@@ -264,6 +264,11 @@ static nninit_status get_int(const value *call, const bound_args *b, const char 
     if (*out < lo)
         return nninit__err(err, NNINIT_EINVAL, "%s(): '%s' is %lld; it must be >= %lld", call->name, params[slot],
                            (long long)*out, (long long)lo);
+    /* Sizes are capped at 2^31 so that products of two (gates * hidden,
+     * 3 * embed_dim, fan_in) cannot overflow. */
+    if (*out > ((int64_t)1 << 31) || *out < -((int64_t)1 << 31))
+        return nninit__err(err, NNINIT_EINVAL, "%s(): '%s' is %lld; sizes must be below 2^31", call->name,
+                           params[slot], (long long)*out);
     return NNINIT_OK;
 }
 
@@ -302,8 +307,9 @@ static nninit_status get_tuple(const value *call, const bound_args *b, const cha
                            params[slot], nd);
     }
     for (int d = 0; d < nd; d++)
-        if (out[d] < 1)
-            return nninit__err(err, NNINIT_EINVAL, "%s(): '%s' entries must be >= 1", call->name, params[slot]);
+        if (out[d] < 1 || out[d] > ((int64_t)1 << 31))
+            return nninit__err(err, NNINIT_EINVAL, "%s(): '%s' entries must be in [1, 2^31]", call->name,
+                               params[slot]);
     return NNINIT_OK;
 }
 
@@ -354,8 +360,11 @@ static nninit_status weight_and_bias(builder *bd, int ndim, const int64_t *wdims
     /* bias: U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in of the weight as
      * _calculate_fan_in_and_fan_out gives it (dim 1 times the receptive field). */
     int64_t fan_in = wdims[1];
-    for (int d = 2; d < ndim; d++)
+    for (int d = 2; d < ndim; d++) {
+        if (fan_in > INT64_MAX / wdims[d])
+            return nninit__err(bd->err, NNINIT_EOVERFLOW, "%s%s: fan_in overflows 64 bits", bd->prefix, bname);
         fan_in *= wdims[d];
+    }
     double bound = fan_in > 0 ? 1.0 / sqrt((double)fan_in) : 0.0;
     nninit_init b = torch_uniform(-bound, bound);
     char spec[96];
@@ -494,8 +503,8 @@ static nninit_status b_layernorm(builder *bd, const value *v)
         return nninit__err(bd->err, NNINIT_EINVAL, "LayerNorm(): normalized_shape must be an int or a tuple");
     }
     for (int d = 0; d < nd; d++)
-        if (dims[d] < 1)
-            return nninit__err(bd->err, NNINIT_EINVAL, "LayerNorm(): normalized_shape entries must be >= 1");
+        if (dims[d] < 1 || dims[d] > ((int64_t)1 << 31))
+            return nninit__err(bd->err, NNINIT_EINVAL, "LayerNorm(): normalized_shape entries must be in [1, 2^31]");
     if (!affine)
         return NNINIT_OK;
     nninit_init ones = nninit_init_default(NNINIT_TORCH_ONES), zeros = nninit_init_default(NNINIT_TORCH_ZEROS);

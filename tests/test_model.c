@@ -218,6 +218,8 @@ static void test_recipe_errors(void **state)
     expect_recipe_error("LSTM(4, 5, proj_size=2)", "proj_size");
     expect_recipe_error("Embedding(5, 2, padding_idx=5)", "padding_idx");
     expect_recipe_error("", "unexpected end");
+    expect_recipe_error("LSTM(4, 4611686018427387904)", "below 2^31"); /* 4 * hidden would overflow */
+    expect_recipe_error("Conv3d(2, 3, (2147483648, 2147483648, 2147483648))", "overflows");
     char deep[400] = "";
     for (int i = 0; i < 70; i++)
         strcat(deep, "(");
@@ -389,6 +391,13 @@ static void test_keras_errors(void **state)
     expect_keras_error("{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": \"Dense\", "
                        "\"config\": {\"name\": \"d\", \"units\": 3, \"batch_input_shape\": [null, null]}}]}}",
                        NNINIT_EINVAL, "unknown (None)");
+    /* Found by fuzz_keras_json: an integer axis outside the input's rank. */
+    expect_keras_error("{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": "
+                       "\"BatchNormalization\", \"config\": {\"name\": \"bn\", \"axis\": 9, "
+                       "\"batch_input_shape\": [null, 4]}}]}}", NNINIT_EINVAL, "axis out of range");
+    expect_keras_error("{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": \"LSTM\", "
+                       "\"config\": {\"name\": \"l\", \"units\": 4611686018427387904, "
+                       "\"batch_input_shape\": [null, 3, 4]}}]}}", NNINIT_EINVAL, "units");
 }
 
 static void expect_spec(const char *json, nninit_status want, const char *needle)
