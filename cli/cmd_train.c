@@ -294,6 +294,37 @@ static int write_log(const char *path, char **labels, nninit_epoch_stats **hist,
     return 1;
 }
 
+/* One line on stderr: the data and the layers, e.g.
+ * "data: 60000 train, 10000 test, 784 features, 10 classes; model: dense 256 relu, ... (235146 parameters)" */
+static void print_model(const nninit_net *net, const nninit_dataset *train, const nninit_dataset *val,
+                        const nninit_dataset *test)
+{
+    fprintf(stderr, "nninit: data: %lld train", (long long)train->n);
+    if (val)
+        fprintf(stderr, ", %lld validation", (long long)val->n);
+    fprintf(stderr, ", %lld test, %lld features, %d classes; model:", (long long)test->n, (long long)train->dim,
+            (int)train->n_classes);
+    for (int i = 0; i < nninit_net_n_layers(net); i++) {
+        nninit_layer_info li;
+        if (nninit_net_layer_info(net, i, &li, NULL) != NNINIT_OK)
+            continue;
+        fprintf(stderr, "%s ", i ? "," : "");
+        switch (li.kind) {
+        case NNINIT_LAYER_DENSE:
+            fprintf(stderr, "dense %lld%s%s", (long long)li.n_out, li.act != NNINIT_ACT_LINEAR ? " " : "",
+                    li.act != NNINIT_ACT_LINEAR ? nninit_act_name(li.act) : "");
+            break;
+        case NNINIT_LAYER_ACTIVATION:
+            fputs(nninit_act_name(li.act), stderr);
+            break;
+        default:
+            fputs(nninit_layer_kind_name(li.kind), stderr);
+            break;
+        }
+    }
+    fprintf(stderr, " (%lld parameters)\n", (long long)nninit_net_n_params(net));
+}
+
 /* ---- the run ---- */
 
 static int build_layers(const train_args *a, const char *model_text, const char *init, int64_t n_classes,
@@ -547,6 +578,7 @@ int cmd_train(int argc, char **argv)
     }
     nninit_epoch_stats *hist[MAX_COMPARE];
     int done[MAX_COMPARE] = {0};
+    int64_t n_params[MAX_COMPARE] = {0};
     char diverged[MAX_COMPARE][256] = {{0}};
     memset(hist, 0, sizeof hist);
     for (int r = 0; r < n_runs && rc == CLI_EXIT_OK; r++) {
@@ -573,6 +605,9 @@ int cmd_train(int argc, char **argv)
             rc = cli_report(s, &err);
             break;
         }
+        if (r == 0 && !a.quiet)
+            print_model(net, &train, a.val > 0.0 ? &val : NULL, &test);
+        n_params[r] = nninit_net_n_params(net);
         run_state st = {&a, hist[r], 0, a.val > 0.0, 1, NULL, cli_stderr_is_tty(), a.compare ? specs[r] : NULL};
         st.lines = a.quiet || a.compare ? NULL : a.json ? stderr : stdout;
         nninit_train_opts to = a.topts;
@@ -644,7 +679,7 @@ int cmd_train(int argc, char **argv)
                     json_str(stdout, specs[r]);
                 else
                     fputs(a.model_path ? "null" : "\"glorot_uniform\"", stdout);
-                fputs(", \"history\": ", stdout);
+                printf(", \"params\": %lld, \"history\": ", (long long)n_params[r]);
                 json_history(stdout, hist[r], done[r]);
                 fputs(", \"final_test_acc\": ", stdout);
                 json_num(stdout, done[r] && !diverged[r][0] ? hist[r][done[r] - 1].test_acc : (double)NAN);
