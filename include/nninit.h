@@ -1165,7 +1165,9 @@ typedef struct nninit_probe_layer {
      * 1e-5 of the layer's largest |value| (BLAS may round identical columns
      * differently); after: -1 without training */
     int64_t distinct_before, distinct_after;
-    /* mean-field predictions (NaN with bn or residual, which the theory here does not cover) */
+    /* mean-field predictions (NaN from the first batch-norm layer on; residual
+     * layers use E[a_l^2] = E[a_{l-1}^2] + E[phi^2] + 2 E[a_{l-1}] E[phi]
+     * and a gradient factor 1 + chi) */
     double pred_pre_var, pred_act_var, pred_grad_in_var;
 } nninit_probe_layer;
 

@@ -456,10 +456,19 @@ static nninit_status train_steps(probe *p, double *loss, nninit_err *err)
 
 /* ---- mean-field predictions ---- */
 
+/* The mean-field recursion layer by layer. A plain layer: q_l = sw2 E[a^2]
+ * + sb2, then a = phi(h). A residual layer a_l = a_{l-1} + phi(h_l): at
+ * infinite width a_{l-1,i} and h_{l,i} are independent (h mixes every unit
+ * through independent weights), so E[a_l^2] = E[a_{l-1}^2] + E[phi^2] +
+ * 2 E[a_{l-1}] E[phi], E[a_l] = E[a_{l-1}] + E[phi], and the gradient
+ * variance going back is multiplied by 1 + chi_l instead of chi_l. */
 static void predict(const probe *p, nninit_probe_result *r)
 {
-    int ok = !p->o->residual;
-    double q = r->input_m2, pred_js = 1, spread = 0;
+    int ok = 1;
+    double a2 = r->input_m2, mu = 0, pred_js = 1, spread = 0;
+    for (int64_t i = 0; i < p->batch * p->n0; i++)
+        mu += (double)p->x[i];
+    mu /= (double)(p->batch * p->n0);
     double *chi = calloc((size_t)p->depth, sizeof *chi);
     ok = ok && chi;
     for (int l = 0; l < p->depth; l++) {
@@ -482,22 +491,31 @@ static void predict(const probe *p, nninit_probe_result *r)
             o->sb2 = sb2;
         else
             o->sb2 = (double)NAN;
-        /* the theory covers zero-mean weights, no batch norm, no skips */
+        /* the theory covers zero-mean weights and no batch norm */
         if (!ok || y->bn || !isfinite(o->sw2) || !isfinite(o->sb2) || wmean != 0 ||
             nninit_theory_act_from_act(y->act, &tact, NULL) != NNINIT_OK) {
             ok = 0;
             continue;
         }
-        q = sw2 * q + o->sb2;
+        double q = sw2 * a2 + o->sb2;
         nninit_theory_moments m;
         if (nninit_theory_moments_at(tact, y->alpha, q, &m, NULL) != NNINIT_OK) {
             ok = 0;
             continue;
         }
         o->pred_pre_var = q;
-        o->pred_act_var = fmax(0.0, m.m2 - m.mean * m.mean);
         /* backward factor: fan_out Var(W) E[act'^2] = sw2 (n_out / n_in) d2 */
         chi[l] = sw2 * ((double)W / (double)n_in) * m.d2;
+        if (has_skip(p, l)) {
+            a2 = a2 + m.m2 + 2 * mu * m.mean;
+            mu = mu + m.mean;
+            chi[l] += 1;
+            spread = (double)NAN; /* I + W D is not a product of free factors */
+        } else {
+            a2 = m.m2;
+            mu = m.mean;
+        }
+        o->pred_act_var = fmax(0.0, a2 - mu * mu);
         pred_js *= chi[l];
         /* normalised variances of the free factors D_l^2 and W_l^T W_l */
         nninit_prim prim;
@@ -511,7 +529,6 @@ static void predict(const probe *p, nninit_probe_result *r)
                 wv = 1; /* square Wishart (Marchenko-Pastur, ratio 1) */
         }
         spread += m.d4 / (m.d2 * m.d2) - 1 + wv;
-        q = m.m2;
     }
     r->sw2 = r->layers[p->depth - 1].sw2;
     r->sb2 = r->layers[p->depth - 1].sb2;
