@@ -19,7 +19,7 @@ grep -q '"phase": "ordered"' "$T/out" || fail "relu ordered"
 "$N" theory --act tanh --critical --sb2 0.05 >"$T/out" || fail "critical"
 grep -q 'sigma_w^2 1.7609546' "$T/out" || fail "tanh critical line at 0.05: $(head -1 "$T/out")"
 "$N" theory --act erf --sw2 2 --depth 3 --json | grep -q '"layers": \[{"layer": 1' || fail "layers json"
-"$N" theory --act tanh --phase-diagram --grid 4 --sb2-max 0.2 --sw2-range 0.5:3 --svg "$T/pd.svg" >"$T/out" || fail "phase diagram"
+"$N" theory --act erf --phase-diagram --grid 4 --sb2-max 0.2 --sw2-range 0.5:3 --svg "$T/pd.svg" >"$T/out" || fail "phase diagram"
 grep -q '</svg>' "$T/pd.svg" || fail "svg written"
 [ "$(grep -c '^ *0\.[0-9]* *[0-9]' "$T/out")" -ge 3 ] || fail "critical line table: $(cat "$T/out")"
 
@@ -62,6 +62,14 @@ grep -q '^ *3 *5 linear' "$T/out" || fail "model table: $(cat "$T/out")"
 echo '[{"class_name": "Dense", "config": {"unitz": 3}}]' >"$T/bad.json"
 "$N" probe --model "$T/bad.json" 2>"$T/err"; [ $? -eq 2 ] || fail "bad model"
 [ "$(wc -l <"$T/err")" -eq 1 ] || fail "bad model: one line: $(cat "$T/err")"
+
+# probe: a Fashion-MNIST batch with cross-entropy (only where the data set is installed)
+D=${NNINIT_DATA:-/usr/share/datasets/fashion-mnist}
+if [ -f "$D/train-labels-idx1-ubyte.gz" ] || [ -f "$D/train-labels-idx1-ubyte" ]; then
+    "$N" probe --input data --grad xent --depth 2 --width 32 --batch 16 --theory >"$T/out" || fail "probe data"
+    grep -q 'cross-entropy [0-9]' "$T/out" || fail "data: cross-entropy in the summary: $(cat "$T/out")"
+fi
+"$N" probe --input data --data "$T/nodata" --depth 2 --width 8 2>"$T/err"; [ $? -ne 0 ] || fail "missing data dir"
 
 # probe: errors
 "$N" probe --depth 0 2>"$T/err"; [ $? -eq 2 ] || fail "depth 0"
