@@ -33,6 +33,10 @@ int cmd_bench(int argc, char **argv);
 enum { CLI_SPLIT_OK = 0, CLI_SPLIT_EMPTY, CLI_SPLIT_TOO_MANY, CLI_SPLIT_TOO_LONG };
 int cli_split_specs(const char *text, char *items, size_t item_cap, int max_items, int *n_items);
 
+/* 1 if the folder of output file `path` exists and is writable, else prints
+ * "<what> '<path>': folder ... is not writable" and returns 0 (cli/outpath.c). */
+int cli_output_dir_ok(const char *what, const char *path);
+
 /* Prints "nninit: <message>" on stderr. */
 void cli_error(const char *fmt, ...)
 #if defined(__GNUC__)

@@ -507,6 +507,8 @@ int cmd_probe(int argc, char **argv)
     probe_args a;
     if (!parse_args(argc, argv, &a))
         return CLI_EXIT_USAGE;
+    if (a.svg && !cli_output_dir_ok("--svg", a.svg))
+        return CLI_EXIT_FAIL;
     if (a.threads > 0)
         nninit_blas_set_threads(a.threads);
     nninit_err err = {0};

@@ -345,6 +345,8 @@ int cmd_theory(int argc, char **argv)
     theory_args a;
     if (!parse_args(argc, argv, &a))
         return CLI_EXIT_USAGE;
+    if (a.svg && !cli_output_dir_ok("--svg", a.svg))
+        return CLI_EXIT_FAIL;
     if (a.phase)
         return phase_diagram(&a);
     nninit_err err = {0};

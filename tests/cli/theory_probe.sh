@@ -31,8 +31,10 @@ grep -qx "nninit: unknown activation 'tanhh'; did you mean 'tanh'?" "$T/err" || 
 "$N" theory --sw2 1 --init he_normal 2>"$T/err"; [ $? -eq 2 ] || fail "sw2 and init"
 "$N" theory --sw2 1 --svg "$T/x.svg" 2>"$T/err"; [ $? -eq 2 ] || fail "svg without diagram"
 "$N" theory --init glorot_unifrom 2>"$T/err"; [ $? -eq 2 ] || fail "bad init"
-"$N" theory --phase-diagram --grid 3 --svg "$T/no/dir/x.svg" >/dev/null 2>"$T/err"; [ $? -eq 1 ] || fail "unwritable svg exit"
+"$N" theory --phase-diagram --grid 3 --svg "$T/no/dir/x.svg" >"$T/out" 2>"$T/err"; [ $? -eq 1 ] || fail "unwritable svg exit"
 [ "$(wc -l <"$T/err")" -eq 1 ] || fail "one-line error: $(cat "$T/err")"
+[ ! -s "$T/out" ] || fail "unwritable svg is reported before computing"
+"$N" probe --depth 2 --width 8 --svg "$T/no/dir/x.svg" >"$T/out" 2>"$T/err"; [ $? -eq 1 ] || fail "probe unwritable svg"
 
 # probe: table, csv, json, svg, symmetry, Jacobian
 "$N" probe --depth 3 --width 32 --batch 16 >"$T/out" || fail "probe"
