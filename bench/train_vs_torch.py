@@ -15,9 +15,11 @@ nninit/torch. Test accuracy is the 10-epoch target's business (make check-data).
 
 The two sides alternate (nninit for --epochs epochs, then PyTorch for as
 many, --rounds times) so that both see the same load on a shared machine;
-each nninit round is a fresh process, PyTorch keeps training one model.
+each side keeps its data and its model loaded (nninit through
+bench/train_epochs --serve) and keeps training it.
 
-usage: bench/train_vs_torch.py [--threads T] [--rounds R] [--epochs N] [--nninit build/nninit] [--data DIR]
+usage: make bench   # builds build/bench/train_epochs
+       bench/train_vs_torch.py [--threads T] [--rounds R] [--epochs N] [--data DIR]
 Run by hand (a benchmark, not a test); needs python3-torch and python3-numpy.
 """
 import argparse
@@ -84,24 +86,43 @@ class TorchRun:
         return times, cpus
 
 
-def run_nninit(args, epochs, seed):
-    cmd = [args.nninit, "train", "--data", args.data, "--layers", "256,256", "--act", "relu", "--init", "he_normal",
-           "--bias-init", "zeros", "--optimizer", "sgd", "--lr", str(args.lr), "--momentum", "0.9", "--batch", "128",
-           "--epochs", str(epochs), "--threads", str(args.threads), "--seed", str(seed), "--json", "--quiet"]
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads))
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
-    hist = json.loads(out.stdout)["runs"][0]["history"]
-    return [h["seconds"] for h in hist], [h["cpu_seconds"] for h in hist]
+class NninitRun:
+    """The nninit side: bench/train_epochs --serve keeps the data and the network
+    loaded and trains as many epochs as each request asks."""
+
+    def __init__(self, args):
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads))
+        if args.data:
+            env["NNINIT_DATA"] = args.data
+        self.p = subprocess.Popen([args.train_epochs, "--serve", "--threads", str(args.threads), "--lr", str(args.lr)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+
+    def epochs(self, k):
+        self.p.stdin.write(f"{k}\n")
+        self.p.stdin.flush()
+        times, cpus = [], []
+        for _ in range(k):
+            line = self.p.stdout.readline()
+            if not line:
+                raise RuntimeError("bench/train_epochs stopped (is the data set installed?)")
+            sec, cpu, _acc = (float(v) for v in line.split())
+            times.append(sec)
+            cpus.append(cpu)
+        return times, cpus
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.wait()
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
-    p.add_argument("--epochs", type=int, default=2, help="epochs per side per round (default 2)")
+    p.add_argument("--rounds", type=int, default=8, help="alternating rounds (default 8)")
+    p.add_argument("--epochs", type=int, default=1, help="epochs per side per round (default 1)")
     p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--nninit", default="build/nninit")
+    p.add_argument("--train-epochs", default="build/bench/train_epochs", help="the nninit side (make bench builds it)")
     p.add_argument("--data", default=os.environ.get("NNINIT_DATA", "/usr/share/datasets/fashion-mnist"))
     p.add_argument("--omp-passive", action="store_true",
                    help="OMP_WAIT_POLICY=PASSIVE for PyTorch: on a loaded machine its spinning OpenMP threads "
@@ -116,9 +137,10 @@ def main():
         tr = None
         print(f"PyTorch not available ({e}); nninit only", file=sys.stderr)
     # Alternate the two sides so that both see the same machine load.
+    nn = NninitRun(args)
     t_nn, t_th, c_nn, c_th, ratios = [], [], [], [], []
     for r in range(args.rounds):
-        tn, cn = run_nninit(args, args.epochs, args.seed + r)
+        tn, cn = nn.epochs(args.epochs)
         t_nn += tn
         c_nn += cn
         line = f"round {r + 1}: nninit " + " ".join(f"{t:.3f}" for t in tn)
@@ -129,6 +151,7 @@ def main():
             ratios.append(statistics.median(tn) / statistics.median(tt))
             line += "  torch " + " ".join(f"{t:.3f}" for t in tt)
         print(line + " s/epoch (wall)", file=sys.stderr)
+    nn.close()
     med = statistics.median
     print(f"threads {args.threads}, {args.rounds} rounds x {args.epochs} epochs each side, batch 128, "
           f"784-256-256-10 relu, sgd lr {args.lr} momentum 0.9")
