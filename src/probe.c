@@ -2,10 +2,8 @@
  * back-propagated, with per-layer statistics, distinct-unit counts before and
  * after a few SGD steps, the input-output Jacobian's singular values, and the
  * mean-field prediction next to each measurement (theory.c). */
-#include "nn_internal.h"
-#include "theory_internal.h"
+#include "probe_internal.h"
 
-#include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,38 +43,7 @@ void nninit_probe_result_free(nninit_probe_result *r)
     free(r);
 }
 
-/* One dense layer of the probe: dense (n_in -> n_out), optional batch norm,
- * activation. */
-typedef struct probe_layer {
-    int64_t n_out;
-    nninit_act act;
-    double alpha;
-    const char *kernel_init, *bias_init; /* borrowed from the options or the layer descriptions */
-    int use_bias, bn;
-    double bn_epsilon;
-} probe_layer;
-
-/* Everything one probe run holds. Layer l (0-based) maps n_in(l) -> n_out(l). */
-typedef struct probe {
-    const nninit_probe_opts *o;
-    int depth;
-    probe_layer *L;
-    int64_t batch, n0, wmax;    /* wmax: the largest of n0 and every n_out */
-    float **w, **b, **dw, **db; /* (n_in, n_out), (n_out) */
-    float **pre, **act;         /* (batch, n_out): act's input (xhat with bn), act's output */
-    float **invstd;             /* bn: (n_out) */
-    float *x;                   /* (batch, n0) */
-    float *hw, *hb, *hdw, *hdb; /* head (n_out of the last layer, n_classes) with labels */
-    float *logits;              /* (batch, n_classes) */
-    float *g, *g2, *tmp, *tmp2; /* (batch, wmax) gradient buffers */
-    float *ones, *scratch;      /* (wmax) of 1; (3 wmax) */
-} probe;
-
-static int64_t n_in_of(const probe *p, int l) { return l == 0 ? p->n0 : p->L[l - 1].n_out; }
-static int64_t n_out_of(const probe *p, int l) { return p->L[l].n_out; }
-static int has_skip(const probe *p, int l) { return p->o->residual && n_in_of(p, l) == n_out_of(p, l); }
-
-static void probe_free(probe *p)
+static void probe_free(nninit__probe *p)
 {
     for (int l = 0; l < p->depth; l++) {
         if (p->w) free(p->w[l]);
@@ -106,7 +73,7 @@ static nninit_status fill_param(const char *spec, const char *name, const nninit
     return nninit_fill(&init, shape, &fo, rng, out, err);
 }
 
-static nninit_status probe_alloc(probe *p, nninit_err *err)
+static nninit_status probe_alloc(nninit__probe *p, nninit_err *err)
 {
     int L = p->depth;
     int64_t B = p->batch, wide = p->wmax;
@@ -159,7 +126,7 @@ oom:
                        (long long)wide);
 }
 
-static nninit_status probe_init(probe *p, nninit_err *err)
+static nninit_status probe_init(nninit__probe *p, nninit_err *err)
 {
     nninit_rng *rng = NULL;
     nninit_status s = nninit_rng_new(NNINIT_RNG_PHILOX, p->o->seed, &rng, err);
@@ -209,12 +176,12 @@ static int all_finite(const float *v, int64_t n)
     return 1;
 }
 
-static nninit_status forward(probe *p, nninit_err *err)
+static nninit_status forward(nninit__probe *p, nninit_err *err)
 {
     int64_t B = p->batch;
     const float *in = p->x;
     for (int l = 0; l < p->depth; l++) {
-        const probe_layer *y = &p->L[l];
+        const nninit__probe_layer *y = &p->L[l];
         int64_t W = y->n_out;
         float *h = y->bn ? p->tmp : p->pre[l];
         nninit__sgemm(0, 0, B, W, n_in_of(p, l), 1.0f, in, p->w[l], 0.0f, h);
@@ -247,12 +214,12 @@ static nninit_status forward(probe *p, nninit_err *err)
  * layer (may be NULL). */
 typedef void (*grad_stat_fn)(void *ctx, int l, const float *g_out, const float *g_in, int64_t n_in);
 
-static void backward(probe *p, grad_stat_fn stat, void *ctx)
+static void backward(nninit__probe *p, grad_stat_fn stat, void *ctx)
 {
     int64_t B = p->batch;
     float *g = p->g, *g_prev = p->g2, *dh = p->tmp;
     for (int l = p->depth - 1; l >= 0; l--) {
-        const probe_layer *y = &p->L[l];
+        const nninit__probe_layer *y = &p->L[l];
         int64_t W = y->n_out, n_in = n_in_of(p, l);
         const float *in = l ? p->act[l - 1] : p->x;
         /* the activation's output without the skip: act(pre) = act - in */
@@ -304,7 +271,7 @@ static void mean_var(const float *v, int64_t n, double *mean, double *var)
 }
 
 typedef struct grad_ctx {
-    probe *p;
+    nninit__probe *p;
     nninit_probe_result *r;
 } grad_ctx;
 
@@ -322,7 +289,7 @@ static void record_grads(void *ctx, int l, const float *g_out, const float *g_in
 /* dL/da_L into p->g: the head's softmax cross-entropy with labels (also
  * filling the head's gradients), else MSE against `target` when given,
  * else standard normal. */
-static nninit_status output_grad(probe *p, const float *target, double *loss, nninit_err *err)
+static nninit_status output_grad(nninit__probe *p, const float *target, double *loss, nninit_err *err)
 {
     int64_t W = n_out_of(p, p->depth - 1), B = p->batch;
     const float *aL = p->act[p->depth - 1];
@@ -379,7 +346,7 @@ static int cmp_unit(const void *a, const void *b)
  * columns of a product differently (edge blocks), which is noise, not
  * symmetry breaking. Rows are sorted lexicographically and adjacent rows
  * compared, so a group of copies counts as 1. */
-static nninit_status count_distinct(const probe *p, int l, int64_t *out, nninit_err *err)
+static nninit_status count_distinct(const nninit__probe *p, int l, int64_t *out, nninit_err *err)
 {
     int64_t n_in = n_in_of(p, l), W = n_out_of(p, l), len = n_in + 1;
     float *rows = nninit__malloc_array((size_t)(W * len), sizeof(float));
@@ -415,7 +382,7 @@ static nninit_status count_distinct(const probe *p, int l, int64_t *out, nninit_
     return NNINIT_OK;
 }
 
-static nninit_status train_steps(probe *p, double *loss, nninit_err *err)
+static nninit_status train_steps(nninit__probe *p, double *loss, nninit_err *err)
 {
     int64_t W = n_out_of(p, p->depth - 1), B = p->batch;
     float *target = NULL;
@@ -454,179 +421,10 @@ static nninit_status train_steps(probe *p, double *loss, nninit_err *err)
     return s;
 }
 
-/* ---- mean-field predictions ---- */
-
-/* The mean-field recursion layer by layer. A plain layer: q_l = sw2 E[a^2]
- * + sb2, then a = phi(h). A residual layer a_l = a_{l-1} + phi(h_l): at
- * infinite width a_{l-1,i} and h_{l,i} are independent (h mixes every unit
- * through independent weights), so E[a_l^2] = E[a_{l-1}^2] + E[phi^2] +
- * 2 E[a_{l-1}] E[phi], E[a_l] = E[a_{l-1}] + E[phi], and the gradient
- * variance going back is multiplied by 1 + chi_l instead of chi_l. */
-static void predict(const probe *p, nninit_probe_result *r)
-{
-    int ok = 1;
-    double a2 = r->input_m2, mu = 0, pred_js = 1, spread = 0;
-    for (int64_t i = 0; i < p->batch * p->n0; i++)
-        mu += (double)p->x[i];
-    mu /= (double)(p->batch * p->n0);
-    double *chi = calloc((size_t)p->depth, sizeof *chi);
-    ok = ok && chi;
-    for (int l = 0; l < p->depth; l++) {
-        const probe_layer *y = &p->L[l];
-        nninit_probe_layer *o = &r->layers[l];
-        int64_t n_in = n_in_of(p, l), W = y->n_out;
-        o->pred_pre_var = o->pred_act_var = o->pred_grad_in_var = (double)NAN;
-        nninit_theory_act tact;
-        nninit_init kinit, binit;
-        double sw2 = 0, wmean = 0, sb2 = 0, bmean = 0;
-        if (nninit_init_parse(y->kernel_init, &kinit, NULL) == NNINIT_OK &&
-            nninit_theory_from_init(&kinit, n_in, W, &sw2, &wmean, NULL) == NNINIT_OK)
-            o->sw2 = sw2;
-        else
-            o->sw2 = (double)NAN;
-        if (!y->use_bias)
-            o->sb2 = 0;
-        else if (nninit_init_parse(y->bias_init, &binit, NULL) == NNINIT_OK &&
-                 nninit_theory_from_init(&binit, 0, W, &sb2, &bmean, NULL) == NNINIT_OK)
-            o->sb2 = sb2;
-        else
-            o->sb2 = (double)NAN;
-        /* the theory covers zero-mean weights and no batch norm */
-        if (!ok || y->bn || !isfinite(o->sw2) || !isfinite(o->sb2) || wmean != 0 ||
-            nninit_theory_act_from_act(y->act, &tact, NULL) != NNINIT_OK) {
-            ok = 0;
-            continue;
-        }
-        double q = sw2 * a2 + o->sb2;
-        nninit_theory_moments m;
-        if (nninit_theory_moments_at(tact, y->alpha, q, &m, NULL) != NNINIT_OK) {
-            ok = 0;
-            continue;
-        }
-        o->pred_pre_var = q;
-        /* backward factor: fan_out Var(W) E[act'^2] = sw2 (n_out / n_in) d2 */
-        chi[l] = sw2 * ((double)W / (double)n_in) * m.d2;
-        if (has_skip(p, l)) {
-            a2 = a2 + m.m2 + 2 * mu * m.mean;
-            mu = mu + m.mean;
-            chi[l] += 1;
-            spread = (double)NAN; /* I + W D is not a product of free factors */
-        } else {
-            a2 = m.m2;
-            mu = m.mean;
-        }
-        o->pred_act_var = fmax(0.0, a2 - mu * mu);
-        pred_js *= chi[l];
-        /* normalised variances of the free factors D_l^2 and W_l^T W_l */
-        nninit_prim prim;
-        nninit_shape ws = {2, {n_in, W}};
-        double wv = (double)NAN;
-        if (n_in == W && nninit_resolve(&kinit, &ws, NNINIT_LAYOUT_KERAS, &prim, NULL) == NNINIT_OK) {
-            if (prim.kind == NNINIT_PRIM_ORTHOGONAL)
-                wv = 0;
-            else if (prim.kind == NNINIT_PRIM_NORMAL || prim.kind == NNINIT_PRIM_TRUNC_NORMAL ||
-                     prim.kind == NNINIT_PRIM_UNIFORM)
-                wv = 1; /* square Wishart (Marchenko-Pastur, ratio 1) */
-        }
-        spread += m.d4 / (m.d2 * m.d2) - 1 + wv;
-    }
-    r->sw2 = r->layers[p->depth - 1].sw2;
-    r->sb2 = r->layers[p->depth - 1].sb2;
-    if (ok) {
-        double g = r->layers[p->depth - 1].grad_out_var;
-        for (int l = p->depth - 1; l >= 0; l--) {
-            g *= chi[l];
-            r->layers[l].pred_grad_in_var = g;
-        }
-        int64_t wl = n_out_of(p, p->depth - 1), k = p->n0 < wl ? p->n0 : wl;
-        r->pred_sv_mean_sq = pred_js * (double)p->n0 / (double)k;
-        r->pred_sv_var_sq = r->pred_sv_mean_sq * r->pred_sv_mean_sq * spread;
-    } else {
-        r->pred_sv_mean_sq = r->pred_sv_var_sq = (double)NAN;
-    }
-    free(chi);
-}
-
-/* ---- Jacobian ---- */
-
-static nninit_status jacobian(const probe *p, nninit_probe_result *r, nninit_err *err)
-{
-    int ns = p->o->jacobian_samples;
-    int64_t n0 = p->n0, W = n_out_of(p, p->depth - 1), k = n0 < W ? n0 : W, B = p->batch, wm = p->wmax;
-    if (ns > B)
-        ns = (int)B;
-    size_t wide = (size_t)(n0 * wm);
-    float *t = nninit__malloc_array(wide, sizeof(float)), *u = nninit__malloc_array(wide, sizeof(float));
-    float *dphi = nninit__malloc_array((size_t)wm, sizeof(float)), *anos = nninit__malloc_array((size_t)wm, sizeof(float));
-    double *a = nninit__malloc_array((size_t)(n0 * W), sizeof(double));
-    r->sv = nninit__malloc_array((size_t)ns * (size_t)k, sizeof(double));
-    nninit_status s = NNINIT_OK;
-    if (!t || !u || !dphi || !anos || !a || !r->sv) {
-        s = nninit__err(err, NNINIT_ENOMEM, "probe: out of memory for the %lld x %lld Jacobian", (long long)n0,
-                        (long long)W);
-        goto done;
-    }
-    double sum_sq = 0, mx = 0, mn = HUGE_VAL;
-    for (int smp = 0; smp < ns; smp++) {
-        /* t = I (n0, n0): row i is the tangent of input coordinate i */
-        memset(t, 0, (size_t)(n0 * n0) * sizeof(float));
-        for (int64_t i = 0; i < n0; i++)
-            t[i * n0 + i] = 1.0f;
-        for (int l = 0; l < p->depth; l++) {
-            const probe_layer *y = &p->L[l];
-            int64_t wo = y->n_out, wi = n_in_of(p, l);
-            nninit__sgemm(0, 0, n0, wo, wi, 1.0f, t, p->w[l], 0.0f, u);
-            const float *pre = p->pre[l] + smp * wo;
-            const float *in = l ? p->act[l - 1] + smp * wi : p->x + smp * n0;
-            for (int64_t j = 0; j < wo; j++) /* the activation's own output */
-                anos[j] = p->act[l][smp * wo + j] - (has_skip(p, l) ? in[j] : 0.0f);
-            nninit_act_backward(y->act, y->alpha, pre, anos, p->ones, dphi, 1, wo);
-            for (int64_t i = 0; i < n0; i++)
-                for (int64_t j = 0; j < wo; j++)
-                    u[i * wo + j] *= dphi[j];
-            if (has_skip(p, l))
-                for (int64_t i = 0; i < n0 * wo; i++)
-                    u[i] += t[i];
-            float *tt = t;
-            t = u;
-            u = tt;
-        }
-        for (int64_t i = 0; i < n0 * W; i++)
-            a[i] = (double)t[i];
-        double *sv = r->sv + (size_t)smp * (size_t)k;
-        /* row-major (n0, W) is column-major (W, n0): the transpose, same singular values */
-        lapack_int info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'N', (lapack_int)W, (lapack_int)n0, a, (lapack_int)W, sv,
-                                         NULL, 1, NULL, 1);
-        if (info != 0) {
-            s = nninit__err(err, NNINIT_ENUMERIC, "probe: LAPACK dgesdd failed (info %d) on the Jacobian of row %d",
-                            (int)info, smp);
-            goto done;
-        }
-        for (int64_t i = 0; i < k; i++) {
-            sum_sq += sv[i] * sv[i];
-            mx = fmax(mx, sv[i]);
-            mn = fmin(mn, sv[i]);
-        }
-    }
-    r->n_sv = (int64_t)ns * k;
-    r->sv_mean_sq = sum_sq / (double)r->n_sv;
-    double v4 = 0;
-    for (int64_t i = 0; i < r->n_sv; i++) {
-        double d = r->sv[i] * r->sv[i] - r->sv_mean_sq;
-        v4 += d * d;
-    }
-    r->sv_var_sq = v4 / (double)r->n_sv;
-    r->sv_max = mx;
-    r->sv_min = mn;
-done:
-    free(t), free(u), free(dphi), free(anos), free(a);
-    return s;
-}
-
 /* The probe's layers: depth x (width, act, kernel_init, bias_init, bn) from
  * the options, or the dense layers of opts->layers with the batch norm and
  * activation layers that follow each folded into it. */
-static nninit_status build_layers(const nninit_probe_opts *o, probe_layer **out, int *depth, nninit_err *err)
+static nninit_status build_layers(const nninit_probe_opts *o, nninit__probe_layer **out, int *depth, nninit_err *err)
 {
     *out = NULL;
     if (!o->layers) {
@@ -639,25 +437,25 @@ static nninit_status build_layers(const nninit_probe_opts *o, probe_layer **out,
                                nninit_act_name(o->act));
         if (!o->kernel_init || !o->bias_init)
             return nninit__err(err, NNINIT_EMISUSE, "probe: NULL initializer spec");
-        probe_layer *L = calloc((size_t)o->depth, sizeof *L);
+        nninit__probe_layer *L = calloc((size_t)o->depth, sizeof *L);
         if (!L)
             return nninit__err(err, NNINIT_ENOMEM, "probe: out of memory");
         for (int l = 0; l < o->depth; l++)
-            L[l] = (probe_layer){o->width, o->act, o->alpha, o->kernel_init, o->bias_init, 1, o->bn, 1e-3};
+            L[l] = (nninit__probe_layer){o->width, o->act, o->alpha, o->kernel_init, o->bias_init, 1, o->bn, 1e-3};
         *out = L;
         *depth = o->depth;
         return NNINIT_OK;
     }
     if (o->n_layers < 1)
         return nninit__err(err, NNINIT_EINVAL, "probe: the model has no layers; give at least one dense layer");
-    probe_layer *L = calloc((size_t)o->n_layers, sizeof *L);
+    nninit__probe_layer *L = calloc((size_t)o->n_layers, sizeof *L);
     if (!L)
         return nninit__err(err, NNINIT_ENOMEM, "probe: out of memory");
     int n = 0;
     nninit_status s = NNINIT_OK;
     for (int i = 0; i < o->n_layers && s == NNINIT_OK; i++) {
         const nninit_layer_desc *d = &o->layers[i];
-        probe_layer *last = n ? &L[n - 1] : NULL;
+        nninit__probe_layer *last = n ? &L[n - 1] : NULL;
         switch (d->kind) {
         case NNINIT_LAYER_DENSE:
             if (d->units < 1 || d->units > (1 << 20)) {
@@ -665,7 +463,7 @@ static nninit_status build_layers(const nninit_probe_opts *o, probe_layer **out,
                                 (long long)d->units);
                 break;
             }
-            L[n++] = (probe_layer){d->units, d->act, d->alpha, d->kernel_init, d->bias_init, d->use_bias, 0, 1e-3};
+            L[n++] = (nninit__probe_layer){d->units, d->act, d->alpha, d->kernel_init, d->bias_init, d->use_bias, 0, 1e-3};
             break;
         case NNINIT_LAYER_BATCHNORM:
             if (!last || last->bn || last->act != NNINIT_ACT_LINEAR)
@@ -706,7 +504,7 @@ static nninit_status build_layers(const nninit_probe_opts *o, probe_layer **out,
     return NNINIT_OK;
 }
 
-static nninit_status check_opts(const nninit_probe_opts *o, const probe *p, nninit_err *err)
+static nninit_status check_opts(const nninit_probe_opts *o, const nninit__probe *p, nninit_err *err)
 {
     if (o->n_inputs < 0 || o->n_inputs > (1 << 20))
         return nninit__err(err, NNINIT_EINVAL, "probe: %lld inputs; use 1 to 1048576", (long long)o->n_inputs);
@@ -754,7 +552,7 @@ nninit_status nninit_probe_run(const nninit_probe_opts *opts, nninit_probe_resul
     *out = NULL;
     if (!opts)
         return nninit__err(err, NNINIT_EMISUSE, "nninit_probe_run: NULL options");
-    probe p;
+    nninit__probe p;
     memset(&p, 0, sizeof p);
     p.o = opts;
     p.batch = opts->batch;
@@ -825,7 +623,7 @@ nninit_status nninit_probe_run(const nninit_probe_opts *opts, nninit_probe_resul
     }
     grad_ctx gk = {&p, r};
     backward(&p, record_grads, &gk);
-    predict(&p, r);
+    nninit__probe_predict(&p, r);
     if (p.depth >= 2) {
         const double tiny = 1e-300;
         double fr = (r->layers[p.depth - 1].pre_var + tiny) / (r->layers[0].pre_var + tiny);
@@ -838,7 +636,7 @@ nninit_status nninit_probe_run(const nninit_probe_opts *opts, nninit_probe_resul
         r->fwd_gain_geo = r->bwd_gain_geo = (double)NAN;
         r->fwd_verdict = r->bwd_verdict = NNINIT_VERDICT_STABLE;
     }
-    if (opts->jacobian_samples > 0 && (s = jacobian(&p, r, err)) != NNINIT_OK)
+    if (opts->jacobian_samples > 0 && (s = nninit__probe_jacobian(&p, r, err)) != NNINIT_OK)
         goto fail;
     if (opts->train_steps > 0) {
         double loss;
