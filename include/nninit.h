@@ -843,9 +843,9 @@ NNINIT_API int nninit_blas_get_threads(void);
  * and dimension in 2-D, the inner one split where phi(u2) has its kink),
  * panels graded towards the split. Measured: 1-D moments agree with closed
  * forms (erf) to 1e-13 relative for q in [1e-2, 1e4] and with SciPy's
- * adaptive quadrature to 1e-11 (tests/test_theory.c); 2-D ones with a 4x
- * finer rule to 1e-14 for q <= 10 (a one-off check) and with SciPy to 1e-9
- * (tests). All functions are pure and reentrant.
+ * adaptive quadrature to 1e-11; 2-D ones with a 4x finer rule to 1e-13 for
+ * q <= 10 and with SciPy to 1e-9 (tests/test_theory.c). All functions are
+ * pure and reentrant.
  */
 typedef enum nninit_theory_act {
     NNINIT_THEORY_LINEAR = 0,

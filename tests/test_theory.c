@@ -223,6 +223,25 @@ static void test_leaky_closed_form_vs_quadrature(void **state)
     }
 }
 
+/* The 2-D rule theory.c uses (16 x 10 per side) against a 4x finer nested
+ * rule on smooth and kinked activations: agreement to 1e-13. */
+static void test_corr_rule_vs_finer(void **state)
+{
+    (void)state;
+    nninit_err err;
+    nninit__gauss_rule r;
+    nninit__gauss_rule_init(&r, 16, 40, 12.0);
+    const nninit_theory_act acts[] = {NNINIT_THEORY_TANH, NNINIT_THEORY_SELU, NNINIT_THEORY_GELU};
+    const double qs[] = {0.1, 1.8, 10}, cs[] = {-0.5, 0.3, 0.95};
+    for (int a = 0; a < 3; a++)
+        for (int i = 0; i < 3; i++) {
+            pair_ctx k = {acts[a], 0, sqrt(qs[i]), cs[i], 0, &r};
+            double fine = nninit__gauss_expect(&r, 0.0, pair_outer, &k), pp;
+            assert_ok(nninit_theory_corr(acts[a], 0, qs[i], qs[i], cs[i], &pp, NULL, &err), &err);
+            assert_close(pp, fine, 1e-13 * fmax(1.0, fabs(fine)));
+        }
+}
+
 static void test_erf_closed_forms(void **state)
 {
     (void)state;
@@ -472,6 +491,7 @@ int main(void)
         cmocka_unit_test(test_linear_net_exact),
         cmocka_unit_test(test_arccos_kernel),
         cmocka_unit_test(test_leaky_closed_form_vs_quadrature),
+        cmocka_unit_test(test_corr_rule_vs_finer),
         cmocka_unit_test(test_erf_closed_forms),
         cmocka_unit_test(test_scipy_references),
         cmocka_unit_test(test_published_values),
