@@ -14,3 +14,6 @@ done
 "$N" probe --depth 50 --width 512 --act tanh --input-scale 0.16724803 --threads 1 \
     --init 'Orthogonal(gain=1.02655391),VarianceScaling(scale=1.053812927, mode="fan_in", distribution="untruncated_normal")' \
     --bias-init 'RandomNormal(stddev=0.005)' --jacobian --jacobian-samples 2 --bins 12 >docs/isometry_tanh.txt
+# real inputs: a Fashion-MNIST batch with cross-entropy (needs dataset-fashion-mnist)
+"$N" probe --input data --grad xent --depth 10 --width 256 --act relu --threads 1 \
+    --init 'he_normal,glorot_uniform,RandomNormal(stddev=0.05)' --theory --train-steps 5 >docs/signal_fashion_relu.txt
