@@ -455,14 +455,17 @@ static nninit_status b_embedding(builder *bd, const value *v)
     return NNINIT_OK;
 }
 
-static nninit_status b_batchnorm(builder *bd, const value *v)
+/* BatchNormNd (affine, running stats by default) and InstanceNormNd
+ * (neither by default) share _NormBase's parameters and buffers. */
+static nninit_status b_batchnorm(builder *bd, const value *v, int dflt)
 {
     bound_args b;
     int64_t nf;
-    int affine = 1, track = 1;
+    int affine = dflt, track = dflt;
     nninit_status s;
     if ((s = bind(v, P_BN, &b, bd->err)) || (s = get_int(v, &b, P_BN, 0, 1, 0, 1, &nf, bd->err)) ||
-        (s = get_bool(v, &b, P_BN, 3, 1, &affine, bd->err)) || (s = get_bool(v, &b, P_BN, 4, 1, &track, bd->err)))
+        (s = get_bool(v, &b, P_BN, 3, dflt, &affine, bd->err)) ||
+        (s = get_bool(v, &b, P_BN, 4, dflt, &track, bd->err)))
         return s;
     nninit_init ones = nninit_init_default(NNINIT_TORCH_ONES), zeros = nninit_init_default(NNINIT_TORCH_ZEROS);
     if (affine && ((s = add(bd, "weight", 1, &nf, &ones, "ones_", NULL)) ||
@@ -648,8 +651,133 @@ static nninit_status b_mha(builder *bd, const value *v)
     return NNINIT_OK;
 }
 
+
+static const char *const P_BILINEAR[] = {"in1_features", "in2_features", "out_features", "bias", "device", "dtype",
+                                         NULL};
+static const char *const P_GN[] = {"num_groups", "num_channels", "eps", "affine", "device", "dtype", NULL};
+static const char *const P_PRELU[] = {"num_parameters", "init", "device", "dtype", NULL};
+static const char *const P_TRANSFORMER[] = {"d_model", "nhead", "dim_feedforward", "dropout", "activation",
+                                            "layer_norm_eps", "batch_first", "norm_first", "device", "dtype", NULL};
+
+/* Bilinear.reset_parameters: weight and bias U(+-1/sqrt(in1_features)). */
+static nninit_status b_bilinear(builder *bd, const value *v)
+{
+    bound_args b;
+    int64_t in1, in2, out;
+    int bias = 1;
+    nninit_status s;
+    if ((s = bind(v, P_BILINEAR, &b, bd->err)) || (s = get_int(v, &b, P_BILINEAR, 0, 1, 0, 1, &in1, bd->err)) ||
+        (s = get_int(v, &b, P_BILINEAR, 1, 1, 0, 1, &in2, bd->err)) ||
+        (s = get_int(v, &b, P_BILINEAR, 2, 1, 0, 1, &out, bd->err)) ||
+        (s = get_bool(v, &b, P_BILINEAR, 3, 1, &bias, bd->err)))
+        return s;
+    double bnd = 1.0 / sqrt((double)in1);
+    nninit_init u = torch_uniform(-bnd, bnd);
+    char spec[80];
+    snprintf(spec, sizeof spec, "uniform_(a=-1/sqrt(%lld), b=1/sqrt(%lld))", (long long)in1, (long long)in1);
+    int64_t w[3] = {out, in1, in2};
+    if ((s = add(bd, "weight", 3, w, &u, spec, NULL)) || !bias)
+        return s;
+    return add(bd, "bias", 1, &out, &u, spec, NULL);
+}
+
+static nninit_status b_groupnorm(builder *bd, const value *v)
+{
+    bound_args b;
+    int64_t groups, ch;
+    int affine = 1;
+    nninit_status s;
+    if ((s = bind(v, P_GN, &b, bd->err)) || (s = get_int(v, &b, P_GN, 0, 1, 0, 1, &groups, bd->err)) ||
+        (s = get_int(v, &b, P_GN, 1, 1, 0, 1, &ch, bd->err)) || (s = get_bool(v, &b, P_GN, 3, 1, &affine, bd->err)))
+        return s;
+    if (ch % groups)
+        return nninit__err(bd->err, NNINIT_EINVAL, "GroupNorm(): num_channels %lld must be divisible by num_groups "
+                           "%lld", (long long)ch, (long long)groups);
+    if (!affine)
+        return NNINIT_OK;
+    nninit_init ones = nninit_init_default(NNINIT_TORCH_ONES), zeros = nninit_init_default(NNINIT_TORCH_ZEROS);
+    if ((s = add(bd, "weight", 1, &ch, &ones, "ones_", NULL)))
+        return s;
+    return add(bd, "bias", 1, &ch, &zeros, "zeros_", NULL);
+}
+
+/* PReLU: weight (num_parameters,) = init (0.25), no random draws. */
+static nninit_status b_prelu(builder *bd, const value *v)
+{
+    bound_args b;
+    int64_t n;
+    nninit_status s;
+    if ((s = bind(v, P_PRELU, &b, bd->err)) || (s = get_int(v, &b, P_PRELU, 0, 0, 1, 1, &n, bd->err)))
+        return s;
+    double init = 0.25;
+    if (b.arg[1]) {
+        if (b.arg[1]->kind == V_FLOAT)
+            init = b.arg[1]->f;
+        else if (b.arg[1]->kind == V_INT)
+            init = (double)b.arg[1]->i;
+        else
+            return nninit__err(bd->err, NNINIT_EINVAL, "PReLU(): 'init' must be a number");
+    }
+    nninit_init c = nninit_init_default(NNINIT_TORCH_CONSTANT);
+    c.value = init;
+    c.has_value = 1;
+    char spec[64];
+    snprintf(spec, sizeof spec, "constant_(%.17g)", init);
+    return add(bd, "weight", 1, &n, &c, spec, NULL);
+}
+
+/* A sub-module given as recipe text, built under prefix + leaf + ".". */
+static nninit_status build_sub(builder *bd, const char *leaf, const char *text)
+{
+    parser ps = {text, text, bd->err, 0, 0};
+    value *v = parse_value(&ps);
+    if (!v)
+        return NNINIT_EINVAL;
+    char saved[512];
+    snprintf(saved, sizeof saved, "%s", bd->prefix);
+    snprintf(bd->prefix, sizeof bd->prefix, "%.400s%s.", saved, leaf);
+    nninit_status s = build(bd, v);
+    snprintf(bd->prefix, sizeof bd->prefix, "%s", saved);
+    value_free(v);
+    return s;
+}
+
+/* TransformerEncoderLayer / TransformerDecoderLayer (torch 1.13): modules
+ * constructed in the order self_attn, [multihead_attn,] linear1, linear2,
+ * norm1, norm2, [norm3]; each draws as it is constructed. */
+static nninit_status b_transformer(builder *bd, const value *v, int decoder)
+{
+    bound_args b;
+    int64_t d, heads, ff;
+    nninit_status s;
+    if ((s = bind(v, P_TRANSFORMER, &b, bd->err)) || (s = get_int(v, &b, P_TRANSFORMER, 0, 1, 0, 1, &d, bd->err)) ||
+        (s = get_int(v, &b, P_TRANSFORMER, 1, 1, 0, 1, &heads, bd->err)) ||
+        (s = get_int(v, &b, P_TRANSFORMER, 2, 0, 2048, 1, &ff, bd->err)))
+        return s;
+    if (b.arg[4] && b.arg[4]->kind != V_STR)
+        return nninit__err(bd->err, NNINIT_EINVAL, "%s(): activation must be 'relu' or 'gelu' in a recipe", v->name);
+    char t[128];
+    snprintf(t, sizeof t, "MultiheadAttention(%lld, %lld)", (long long)d, (long long)heads);
+    if ((s = build_sub(bd, "self_attn", t)) || (decoder && (s = build_sub(bd, "multihead_attn", t))))
+        return s;
+    snprintf(t, sizeof t, "Linear(%lld, %lld)", (long long)d, (long long)ff);
+    if ((s = build_sub(bd, "linear1", t)))
+        return s;
+    snprintf(t, sizeof t, "Linear(%lld, %lld)", (long long)ff, (long long)d);
+    if ((s = build_sub(bd, "linear2", t)))
+        return s;
+    snprintf(t, sizeof t, "LayerNorm(%lld)", (long long)d);
+    for (int k = 1; k <= (decoder ? 3 : 2); k++) {
+        char leaf[8];
+        snprintf(leaf, sizeof leaf, "norm%d", k);
+        if ((s = build_sub(bd, leaf, t)))
+            return s;
+    }
+    return NNINIT_OK;
+}
+
 static const char *const parameterless[] = {
-    "ReLU", "ReLU6", "LeakyReLU", "PReLU_", "Tanh", "Sigmoid", "GELU", "SiLU", "Mish", "ELU", "SELU", "CELU",
+    "ReLU", "ReLU6", "LeakyReLU", "Tanh", "Sigmoid", "GELU", "SiLU", "Mish", "ELU", "SELU", "CELU",
     "Softplus", "Softsign", "Hardtanh", "Hardswish", "Hardsigmoid", "Tanhshrink", "Softmax", "LogSoftmax",
     "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "Flatten", "Unflatten", "Identity",
     "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d", "AdaptiveAvgPool1d",
@@ -690,7 +818,17 @@ static nninit_status build(builder *bd, const value *v)
     if (!strcmp(n, "Embedding"))
         return b_embedding(bd, v);
     if (!strcmp(n, "BatchNorm1d") || !strcmp(n, "BatchNorm2d") || !strcmp(n, "BatchNorm3d"))
-        return b_batchnorm(bd, v);
+        return b_batchnorm(bd, v, 1);
+    if (!strcmp(n, "InstanceNorm1d") || !strcmp(n, "InstanceNorm2d") || !strcmp(n, "InstanceNorm3d"))
+        return b_batchnorm(bd, v, 0);
+    if (!strcmp(n, "GroupNorm"))
+        return b_groupnorm(bd, v);
+    if (!strcmp(n, "Bilinear"))
+        return b_bilinear(bd, v);
+    if (!strcmp(n, "PReLU"))
+        return b_prelu(bd, v);
+    if (!strcmp(n, "TransformerEncoderLayer") || !strcmp(n, "TransformerDecoderLayer"))
+        return b_transformer(bd, v, n[11] == 'D');
     if (!strcmp(n, "LayerNorm"))
         return b_layernorm(bd, v);
     if (!strcmp(n, "LSTM"))
@@ -705,8 +843,9 @@ static nninit_status build(builder *bd, const value *v)
         if (!strcmp(n, parameterless[i]))
             return NNINIT_OK; /* no parameters, no draws */
     return nninit__err(bd->err, NNINIT_EINVAL, "recipe: unknown module '%s'; supported: Sequential, Linear, "
-                       "Conv1d/2d/3d, ConvTranspose1d/2d/3d, Embedding, RNN, LSTM, GRU, BatchNorm1d/2d/3d, "
-                       "LayerNorm, MultiheadAttention and parameter-free modules", n);
+                       "Bilinear, Conv1d/2d/3d, ConvTranspose1d/2d/3d, Embedding, RNN, LSTM, GRU, BatchNorm1d/2d/3d, "
+                       "InstanceNorm1d/2d/3d, GroupNorm, LayerNorm, PReLU, MultiheadAttention, "
+                       "TransformerEncoderLayer/DecoderLayer and parameter-free modules", n);
 }
 
 nninit_status nninit_model_from_torch(const char *recipe, nninit_model **out, nninit_err *err)
