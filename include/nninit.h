@@ -1234,9 +1234,11 @@ typedef struct nninit_model_tensor {
 /*
  * A PyTorch module recipe such as
  *   Sequential(Linear(784, 256), ReLU(), Linear(256, 10))
- * with Linear, Conv1d/2d/3d, ConvTranspose1d/2d/3d, Embedding, RNN, LSTM,
- * GRU, BatchNorm1d/2d/3d, LayerNorm, MultiheadAttention, nested
- * Sequential, and parameter-free modules (ReLU, Dropout, Flatten, ...).
+ * with Linear, Bilinear, Conv1d/2d/3d, ConvTranspose1d/2d/3d, Embedding,
+ * RNN, LSTM, GRU, BatchNorm1d/2d/3d, InstanceNorm1d/2d/3d, GroupNorm,
+ * LayerNorm, PReLU, MultiheadAttention, TransformerEncoderLayer,
+ * TransformerDecoderLayer, nested Sequential, and parameter-free modules
+ * (ReLU, Dropout, Flatten, ...).
  * Arguments are positional or keyword, as in PyTorch 1.13; each module's
  * reset_parameters defaults and state_dict names apply.
  * NNINIT_EINVAL with the position of the first problem.
