@@ -37,7 +37,8 @@ static void usage(FILE *f)
             "  --val FRACTION      hold out a seeded random fraction of the training set\n"
             "  --limit N           use only the first N training images (quick runs)\n"
             "model (flags):\n"
-            "  --layers W,W,...    hidden widths (default 256,256); the output has one unit per class\n"
+            "  --layers W,W,...    hidden widths (default 256,256; WxN repeats W N times, e.g. 256x10);\n"
+            "                      the output has one unit per class\n"
             "  --act NAME          relu (default), leaky_relu[(a)], elu[(a)], selu, gelu, swish|silu,\n"
             "                      tanh, sigmoid, linear\n"
             "  --init SPEC         kernel initializer of every dense layer (default glorot_uniform)\n"
@@ -73,12 +74,21 @@ static int parse_widths(const char *text, train_args *a)
     const char *p = text;
     while (*p) {
         char *end = NULL;
-        long long v = strtoll(p, &end, 10);
-        if (end == p || v < 1 || v > 16777216 || (*end && *end != ',') || a->n_hidden >= MAX_HIDDEN) {
-            cli_error("--layers '%s': expected comma-separated widths in 1 .. 16777216 (at most %d)", text, MAX_HIDDEN);
+        long long v = strtoll(p, &end, 10), times = 1;
+        if (end != p && *end == 'x') { /* "256x10": ten layers of 256 */
+            const char *q = end + 1;
+            times = strtoll(q, &end, 10);
+            if (end == q)
+                times = 0;
+        }
+        if (end == p || v < 1 || v > 16777216 || times < 1 || (*end && *end != ',') ||
+            a->n_hidden + times > MAX_HIDDEN) {
+            cli_error("--layers '%s': expected comma-separated widths in 1 .. 16777216, W or WxN (N layers of W), "
+                      "at most %d layers", text, MAX_HIDDEN);
             return 0;
         }
-        a->hidden[a->n_hidden++] = v;
+        for (long long k = 0; k < times; k++)
+            a->hidden[a->n_hidden++] = v;
         p = *end ? end + 1 : end;
     }
     return 1;

@@ -72,6 +72,11 @@ echo "$err" | grep -q "apt-get install dataset-fashion-mnist" || fail "missing d
 err=$(run --init he_normall 2>&1); rc=$?
 [ $rc -eq 2 ] || fail "bad init: exit $rc"
 echo "$err" | grep -q "did you mean 'he_normal'" || fail "bad init message: $err"
+# 16 inputs -> 4 -> 4 -> 4 -> 5 -> 2: (16*4+4) + 2*(4*4+4) + (4*5+5) + (5*2+2) = 145 parameters
+"$NNINIT" train --data "$T" --layers 4x3,5 --epochs 1 --threads 1 --json 2>/dev/null | grep -q '"params": 145,' \
+    || fail "--layers 4x3,5"
+run --layers 4x0 >/dev/null 2>&1; [ $? -eq 2 ] || fail "--layers 4x0"
+run --layers 4x300 >/dev/null 2>&1; [ $? -eq 2 ] || fail "--layers 4x300"
 run --bogus >/dev/null 2>&1; [ $? -eq 2 ] || fail "unknown option"
 run --lr abc >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad --lr"
 run --optimizer rmsprop >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad --optimizer"
