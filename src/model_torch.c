@@ -768,7 +768,7 @@ static nninit_status b_transformer(builder *bd, const value *v, int decoder)
         return s;
     snprintf(t, sizeof t, "LayerNorm(%lld)", (long long)d);
     for (int k = 1; k <= (decoder ? 3 : 2); k++) {
-        char leaf[8];
+        char leaf[16];
         snprintf(leaf, sizeof leaf, "norm%d", k);
         if ((s = build_sub(bd, leaf, t)))
             return s;
