@@ -44,8 +44,8 @@ static int compute_moments(const nninit_tensor_info *info, const void *raw, mome
     if (!buf)
         return 0;
     memset(m, 0, sizeof *m);
-    m->min = INFINITY;
-    m->max = -INFINITY;
+    m->min = (double)INFINITY;
+    m->max = -(double)INFINITY;
     double sum = 0;
     int64_t finite = 0;
     const unsigned char *p = raw;
@@ -89,7 +89,7 @@ static int compute_moments(const nninit_tensor_info *info, const void *raw, mome
         }
     }
     if (!finite)
-        m->min = m->max = m->std = m->kurt = NAN;
+        m->min = m->max = m->std = m->kurt = (double)NAN;
     free(buf);
     return 1;
 }
@@ -196,7 +196,7 @@ static int inspect_tensor(nninit_tensor_file *tf, size_t i, nninit_layout layout
     for (size_t c = 0; c < N_CAND; c++) {
         nninit_init init;
         nninit_prim prim;
-        cstd[c] = NAN;
+        cstd[c] = (double)NAN;
         if (!has_fans || nninit_init_parse(candidates[c].spec, &init, NULL) != NNINIT_OK ||
             nninit_resolve(&init, &info->shape, layout, &prim, NULL) != NNINIT_OK)
             continue;
@@ -210,7 +210,7 @@ static int inspect_tensor(nninit_tensor_file *tf, size_t i, nninit_layout layout
     }
     /* A torch bias: nn.Linear / ConvNd draw it from U(+-1/sqrt(fan_in))
      * with the fan_in of the sibling "<prefix>weight". */
-    double bias_std = NAN;
+    double bias_std = (double)NAN;
     int64_t bias_fan = 0;
     size_t nl = strlen(info->name);
     if (layout == NNINIT_LAYOUT_TORCH && info->shape.ndim == 1 && nl >= 4 && !strcmp(info->name + nl - 4, "bias")) {

@@ -141,7 +141,7 @@ static double decode_format(uint32_t bits, int ebits, int mbits)
     int neg = (bits >> (ebits + mbits)) & 1;
     double v;
     if (ex == (1u << ebits) - 1)
-        v = frac ? NAN : INFINITY;
+        v = frac ? (double)NAN : (double)INFINITY;
     else if (ex == 0)
         v = ldexp((double)frac, 1 - bias - mbits);
     else
@@ -172,7 +172,7 @@ static double load(nninit_file_dtype d, const unsigned char *p, size_t i)
     case NNINIT_FD_U32: { uint32_t v; memcpy(&v, p + 4 * i, 4); return v; }
     case NNINIT_FD_I64: { int64_t v; memcpy(&v, p + 8 * i, 8); return (double)v; }
     case NNINIT_FD_U64: { uint64_t v; memcpy(&v, p + 8 * i, 8); return (double)v; }
-    default: return NAN;
+    default: return (double)NAN;
     }
 }
 

@@ -381,7 +381,7 @@ static nninit_status parse_image(const char *what, const void *buf, size_t avail
                                  size_t *data_off, nninit_err *err)
 {
     const unsigned char *p = buf;
-    size_t hstart, hlen;
+    size_t hstart = 0, hlen = 0;
     memset(info, 0, sizeof *info);
     nninit_status s = parse_preamble(what, p, avail, &hstart, &hlen, err);
     if (s != NNINIT_OK)
@@ -402,7 +402,7 @@ nninit_status nninit__npy_parse_header(const char *what, const void *buf, size_t
                                        uint64_t *nbytes, int *swap, nninit_err *err)
 {
     npy_info info;
-    size_t off;
+    size_t off = 0;
     nninit_status s = parse_image(what, buf, avail, len, &info, &off, err);
     if (s != NNINIT_OK)
         return s;
@@ -418,8 +418,8 @@ static nninit_status parse_named(const char *what, const void *buf, size_t len, 
                                  nninit_shape *shape, void **data, nninit_err *err)
 {
     npy_info info;
-    size_t off;
-    nninit_dtype pd;
+    size_t off = 0;
+    nninit_dtype pd = NNINIT_F32;
     nninit_status s = parse_image(what, buf, len, len, &info, &off, err);
     if (s == NNINIT_OK)
         s = public_dtype(what, &info, &pd, err);
@@ -475,7 +475,7 @@ nninit_status nninit_npy_read(const char *path, nninit_dtype *dtype, nninit_shap
      * the data. */
     uint64_t fsize = (uint64_t)st.st_size;
     size_t got = fread(pre, 1, sizeof pre, f);
-    size_t hstart, hlen;
+    size_t hstart = 0, hlen = 0;
     if ((s = parse_preamble(path, pre, got, &hstart, &hlen, err)) != NNINIT_OK)
         goto done;
     if (fsize - hstart < hlen) {
@@ -496,7 +496,7 @@ nninit_status nninit_npy_read(const char *path, nninit_dtype *dtype, nninit_shap
         goto done;
     if ((s = check_size(path, &info, fsize - hstart - hlen, err)) != NNINIT_OK)
         goto done;
-    nninit_dtype pd;
+    nninit_dtype pd = NNINIT_F32;
     if ((s = public_dtype(path, &info, &pd, err)) != NNINIT_OK)
         goto done;
     out = malloc(info.nbytes ? (size_t)info.nbytes : 1);

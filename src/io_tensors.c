@@ -366,7 +366,7 @@ static nninit_status add_npy(nninit_tensor_file *tf, const char *path, const cha
     else
         got = fread(pre, 1, 65536 + 12, f);
     fclose(f);
-    size_t fi;
+    size_t fi = 0;
     nninit__tentry *te;
     if (!s && !(s = nninit__tf_add_file(tf, path, &fi, err)) && !(s = nninit__tf_add(tf, name, &te, err))) {
         te->file = fi;

@@ -395,7 +395,7 @@ static nninit_status build(builder *bd, const value *v);
 static nninit_status b_linear(builder *bd, const value *v)
 {
     bound_args b;
-    int64_t in, out;
+    int64_t in = 0, out = 0;
     int bias = 1;
     nninit_status s;
     if ((s = bind(v, P_LINEAR, &b, bd->err)) || (s = get_int(v, &b, P_LINEAR, 0, 1, 0, 0, &in, bd->err)) ||
@@ -411,7 +411,7 @@ static nninit_status b_conv(builder *bd, const value *v, int nd, int transposed)
     const char *const *P = transposed ? P_CONVT : P_CONV;
     int groups_slot = transposed ? 6 : 6, bias_slot = 7;
     bound_args b;
-    int64_t in, out, groups, k[3];
+    int64_t in = 0, out = 0, groups = 0, k[3] = {0};
     int bias = 1;
     nninit_status s;
     if ((s = bind(v, P, &b, bd->err)) || (s = get_int(v, &b, P, 0, 1, 0, 1, &in, bd->err)) ||
@@ -430,7 +430,7 @@ static nninit_status b_conv(builder *bd, const value *v, int nd, int transposed)
 static nninit_status b_embedding(builder *bd, const value *v)
 {
     bound_args b;
-    int64_t num, dim, pad;
+    int64_t num = 0, dim = 0, pad = 0;
     nninit_status s;
     if ((s = bind(v, P_EMB, &b, bd->err)) || (s = get_int(v, &b, P_EMB, 0, 1, 0, 1, &num, bd->err)) ||
         (s = get_int(v, &b, P_EMB, 1, 1, 0, 1, &dim, bd->err)) ||
@@ -460,7 +460,7 @@ static nninit_status b_embedding(builder *bd, const value *v)
 static nninit_status b_batchnorm(builder *bd, const value *v, int dflt)
 {
     bound_args b;
-    int64_t nf;
+    int64_t nf = 0;
     int affine = dflt, track = dflt;
     nninit_status s;
     if ((s = bind(v, P_BN, &b, bd->err)) || (s = get_int(v, &b, P_BN, 0, 1, 0, 1, &nf, bd->err)) ||
@@ -524,7 +524,7 @@ static nninit_status b_rnn(builder *bd, const value *v, int gates)
     const char *const *P = gates == 1 ? P_RNN : P_LSTM;
     int bias_slot = gates == 1 ? 4 : 3, bidir_slot = gates == 1 ? 7 : 6;
     bound_args b;
-    int64_t in, hid, layers, proj = 0;
+    int64_t in = 0, hid = 0, layers = 0, proj = 0;
     int bias = 1, bidir = 0;
     nninit_status s;
     if ((s = bind(v, P, &b, bd->err)) || (s = get_int(v, &b, P, 0, 1, 0, 1, &in, bd->err)) ||
@@ -572,7 +572,7 @@ static nninit_status b_rnn(builder *bd, const value *v, int gates)
 static nninit_status b_mha(builder *bd, const value *v)
 {
     bound_args b;
-    int64_t E, heads, kdim, vdim;
+    int64_t E = 0, heads = 0, kdim = 0, vdim = 0;
     int bias = 1, bias_kv = 0;
     nninit_status s;
     if ((s = bind(v, P_MHA, &b, bd->err)) || (s = get_int(v, &b, P_MHA, 0, 1, 0, 1, &E, bd->err)) ||
@@ -663,7 +663,7 @@ static const char *const P_TRANSFORMER[] = {"d_model", "nhead", "dim_feedforward
 static nninit_status b_bilinear(builder *bd, const value *v)
 {
     bound_args b;
-    int64_t in1, in2, out;
+    int64_t in1 = 0, in2 = 0, out = 0;
     int bias = 1;
     nninit_status s;
     if ((s = bind(v, P_BILINEAR, &b, bd->err)) || (s = get_int(v, &b, P_BILINEAR, 0, 1, 0, 1, &in1, bd->err)) ||
@@ -684,7 +684,7 @@ static nninit_status b_bilinear(builder *bd, const value *v)
 static nninit_status b_groupnorm(builder *bd, const value *v)
 {
     bound_args b;
-    int64_t groups, ch;
+    int64_t groups = 0, ch = 0;
     int affine = 1;
     nninit_status s;
     if ((s = bind(v, P_GN, &b, bd->err)) || (s = get_int(v, &b, P_GN, 0, 1, 0, 1, &groups, bd->err)) ||
@@ -705,7 +705,7 @@ static nninit_status b_groupnorm(builder *bd, const value *v)
 static nninit_status b_prelu(builder *bd, const value *v)
 {
     bound_args b;
-    int64_t n;
+    int64_t n = 0;
     nninit_status s;
     if ((s = bind(v, P_PRELU, &b, bd->err)) || (s = get_int(v, &b, P_PRELU, 0, 0, 1, 1, &n, bd->err)))
         return s;
@@ -748,7 +748,7 @@ static nninit_status build_sub(builder *bd, const char *leaf, const char *text)
 static nninit_status b_transformer(builder *bd, const value *v, int decoder)
 {
     bound_args b;
-    int64_t d, heads, ff;
+    int64_t d = 0, heads = 0, ff = 0;
     nninit_status s;
     if ((s = bind(v, P_TRANSFORMER, &b, bd->err)) || (s = get_int(v, &b, P_TRANSFORMER, 0, 1, 0, 1, &d, bd->err)) ||
         (s = get_int(v, &b, P_TRANSFORMER, 1, 1, 0, 1, &heads, bd->err)) ||
