@@ -41,8 +41,11 @@ def median_time(fn, reps):
 
 
 def run_nninit(path, sizes, threads, reps, ortho):
-    args = [path, "bench", "--csv", "--warm-only", "--threads", str(threads), "--reps", str(reps),
-            "--sizes", ",".join(str(n) for n in sizes)]
+    args = [path, "bench", "--csv", "--warm-only", "--threads", str(threads), "--reps", str(reps)]
+    if sizes:
+        args += ["--sizes", ",".join(str(n) for n in sizes)]
+    else:
+        args.append("--no-gen")
     if ortho:
         args.append("--orthogonal")
     out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
@@ -77,12 +80,11 @@ def main():
     tlist = [1] if nthreads == 1 else [1, nthreads]
     print(f"torch {torch.__version__}, numpy {np.__version__}, float32, warm buffers, median of {a.reps} runs")
     ours = {}
-    ours_orth = {}
     if a.nninit:
         for t in tlist:
-            g, o = run_nninit(a.nninit, sizes, t, a.reps, a.orthogonal and t == nthreads)
-            ours.update(g)
-            ours_orth.update(o)
+            if not a.no_gen:
+                g, _ = run_nninit(a.nninit, sizes, t, a.reps, False)
+                ours.update(g)
     if not a.no_gen:
         hdr = f"{'elements':>10} {'thr':>3} {'op':<28} {'median_ms':>9} {'GB/s':>7} {'ratio':>6}"
         if a.nninit:
@@ -129,15 +131,30 @@ def main():
             del w, w2, arr
     if a.orthogonal:
         torch.set_num_threads(nthreads)
-        print(f"\ntorch.nn.init.orthogonal_ (float32, {nthreads} threads), median of {a.reps} runs")
+        shapes = ((512, 512), (2048, 2048), (4096, 4096), (8192, 1024))
+        names = [f"{r}x{c}" for r, c in shapes]
+        # interleaved: one nninit pass over the shapes, one torch pass, repeated,
+        # so that both see the same machine load; medians per shape
+        t_torch = {n: [] for n in names}
+        t_ours = {n: [] for n in names}
+        for _ in range(a.reps):
+            if a.nninit:
+                _, o = run_nninit(a.nninit, [], nthreads, 1, True)
+                for n in names:
+                    t_ours[n].append(o[n])
+            for (r, c), n in zip(shapes, names):
+                w = torch.empty(r, c)
+                t0 = time.perf_counter()
+                torch.nn.init.orthogonal_(w)
+                t_torch[n].append(time.perf_counter() - t0)
+        print(f"\ntorch.nn.init.orthogonal_ (float32, {nthreads} threads), medians of {a.reps} interleaved runs")
         print(f"{'shape':<12} {'torch_ms':>9}" + (f" {'nninit_ms':>9} {'nninit/torch time':>17}" if a.nninit else ""))
-        for r, c in ((512, 512), (2048, 2048), (4096, 4096), (8192, 1024)):
-            w = torch.empty(r, c)
-            sec = median_time(lambda: torch.nn.init.orthogonal_(w), a.reps)
-            name = f"{r}x{c}"
-            row = f"{name:<12} {sec * 1e3:>9.1f}"
-            if name in ours_orth:
-                row += f" {ours_orth[name] * 1e3:>9.1f} {ours_orth[name] / sec:>17.2f}"
+        for n in names:
+            tt = statistics.median(t_torch[n])
+            row = f"{n:<12} {tt * 1e3:>9.1f}"
+            if a.nninit:
+                to = statistics.median(t_ours[n])
+                row += f" {to * 1e3:>9.1f} {to / tt:>17.2f}"
             print(row, flush=True)
     return 0
 

@@ -19,7 +19,8 @@
  * A group is 16 blocks = 64 words, NSET vectors of VD_N blocks.
  */
 
-#define INL_EARLY T static inline __attribute__((always_inline))
+/* force-inlined into the per-transform loops, so constants stay in registers */
+#define INL T static inline __attribute__((always_inline))
 #define NSET (16 / VD_N)
 #define NVF (16 / VF_N) /* float vectors of one word index in a group */
 
@@ -48,7 +49,7 @@ T static void philox_init(pkeys *pk, const nninit__dist *d)
 }
 
 /* Blocks [block, block + 16): S[s][k] = word k of blocks block + s*VD_N + lane. */
-INL_EARLY void philox16(const pkeys *pk, uint64_t block, vi S[NSET][4])
+INL void philox16(const pkeys *pk, uint64_t block, vi S[NSET][4])
 {
     vi c0[NSET], c1[NSET], c2[NSET], c3[NSET];
 #pragma GCC unroll 8
@@ -81,7 +82,7 @@ INL_EARLY void philox16(const pkeys *pk, uint64_t block, vi S[NSET][4])
 }
 
 /* 64-bit words hi:lo of two half-dense word vectors. */
-INL_EARLY vi join64(const pkeys *pk, vi hi, vi lo) { return i_or(i64_slli(hi, 32), i_and(lo, pk->mask32)); }
+INL vi join64(const pkeys *pk, vi hi, vi lo) { return i_or(i64_slli(hi, 32), i_and(lo, pk->mask32)); }
 
 /* ---- float32 transforms (fmath.c nninit__logf, nninit__sincos2pif) ---- */
 
@@ -235,7 +236,7 @@ T static inline vd horner8_v(const double c[8], vd x)
 }
 
 /* ndtri's central branch, |p - 1/2| <= 0.425; *tail marks the other lanes. */
-INL_EARLY vd ndtri_central_v(vd p, md *tail)
+INL vd ndtri_central_v(vd p, md *tail)
 {
     vd q = d_sub(p, d_set(0.5));
     *tail = md_not(d_le(d_abs(q), d_set(0.425)));
@@ -270,7 +271,7 @@ T static vd ndtri_tail_v(vd p)
 
 /* ---- the transforms of dist_philox.c ---- */
 
-INL_EARLY vf uniform_f32(const nninit__dist *d, vi w)
+INL vf uniform_f32(const nninit__dist *d, vi w)
 {
     vf u = f_mul(f_from_i32(i32_srli(w, 8)), f_set(0x1p-24f));
     vf v = f_mul(u, f_set(d->width_f));
@@ -290,7 +291,7 @@ T static inline vd uniform_f64(const nninit__dist *d, vi x)
     return v;
 }
 
-INL_EARLY void normal_f32(const nninit__dist *d, vi wr, vi wa, vf *z0, vf *z1)
+INL void normal_f32(const nninit__dist *d, vi wr, vi wa, vf *z0, vf *z1)
 {
     vf u1 = f_mul(f_from_i32(i32_add(i32_srli(wr, 8), i32_set(1))), f_set(0x1p-24f));
     vf u2 = f_mul(f_from_i32(i32_srli(wa, 8)), f_set(0x1p-24f));
@@ -333,7 +334,7 @@ typedef struct tbatch {
     int nt;
 } tbatch;
 
-INL_EARLY void trunc_slot(const nninit__dist *d, tbatch *tb, int slot, vd u)
+INL void trunc_slot(const nninit__dist *d, tbatch *tb, int slot, vd u)
 {
     vd p = d_mul(u, d_set(d->pwidth));
     p = d_add(p, d_set(d->pa));
@@ -364,7 +365,7 @@ T static void trunc_tails(tbatch *tb)
     }
 }
 
-INL_EARLY vd trunc_final(const nninit__dist *d, vd z)
+INL vd trunc_final(const nninit__dist *d, vd z)
 {
     vd v = d_mul(z, d_set(d->sgn_std));
     v = d_add(v, d_set(d->mean));
@@ -377,7 +378,6 @@ INL_EARLY vd trunc_final(const nninit__dist *d, vd z)
  * constants in registers. Groups of 16 blocks; float32 element i lives in
  * word i (block i/4); float64 element i in words 2i, 2i+1 (block i/2), and
  * a float64 normal pair in one block. */
-#define INL T static inline __attribute__((always_inline))
 
 INL void run_uniform_f32(const nninit__dist *d, const pkeys *pk, uint64_t block0, size_t groups, float *o)
 {
