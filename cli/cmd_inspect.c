@@ -158,6 +158,60 @@ static void json_num(double v)
         printf("null");
 }
 
+/* Orthogonality of a weight flattened as its initializer would (Keras:
+ * (prod(shape[:-1]), shape[-1]); torch: (shape[0], prod(shape[1:]))):
+ * G = the Gram matrix of the smaller side, gain^2 = mean(diag G),
+ * *dev = max |G_ij / gain^2 - delta_ij|. Only for sizes where the
+ * O(rows cols min(rows, cols)) product is cheap; returns 0 when skipped. */
+static int orthogonality(const nninit_tensor_info *info, const void *raw, nninit_layout layout, double *gain,
+                         double *dev)
+{
+    const nninit_shape *sh = &info->shape;
+    if (sh->ndim < 2)
+        return 0;
+    int64_t rows = 1, cols = 1;
+    if (layout == NNINIT_LAYOUT_KERAS) {
+        for (int d = 0; d < sh->ndim - 1; d++)
+            rows *= sh->dim[d];
+        cols = sh->dim[sh->ndim - 1];
+    } else {
+        rows = sh->dim[0];
+        for (int d = 1; d < sh->ndim; d++)
+            cols *= sh->dim[d];
+    }
+    int64_t small = rows < cols ? rows : cols, big = rows < cols ? cols : rows;
+    if (small < 2 || small > 512 || big > ((int64_t)1 << 20) || small * small * big > ((int64_t)1 << 28))
+        return 0;
+    double *a = malloc((size_t)(rows * cols) * sizeof *a), *g = calloc((size_t)(small * small), sizeof *g);
+    if (!a || !g || nninit_convert(info->dtype, raw, NNINIT_FD_F64, a, (size_t)(rows * cols), NULL) != NNINIT_OK) {
+        free(a);
+        free(g);
+        return 0;
+    }
+    /* G = A^T A (orthonormal columns) when rows >= cols, else A A^T. */
+    for (int64_t k = 0; k < big; k++)
+        for (int64_t i = 0; i < small; i++) {
+            double x = rows >= cols ? a[k * cols + i] : a[i * cols + k];
+            for (int64_t j = 0; j <= i; j++)
+                g[i * small + j] += x * (rows >= cols ? a[k * cols + j] : a[j * cols + k]);
+        }
+    double g2 = 0;
+    for (int64_t i = 0; i < small; i++)
+        g2 += g[i * small + i];
+    g2 /= (double)small;
+    double worst = 0;
+    for (int64_t i = 0; i < small && g2 > 0; i++)
+        for (int64_t j = 0; j <= i; j++)
+            worst = fmax(worst, fabs(g[i * small + j] / g2 - (i == j ? 1.0 : 0.0)));
+    free(a);
+    free(g);
+    if (!(g2 > 0))
+        return 0;
+    *gain = sqrt(g2);
+    *dev = worst;
+    return 1;
+}
+
 static int inspect_tensor(nninit_tensor_file *tf, size_t i, nninit_layout layout, int json, int brief)
 {
     const nninit_tensor_info *info = nninit_tensor_file_info(tf, i);
@@ -174,6 +228,8 @@ static int inspect_tensor(nninit_tensor_file *tf, size_t i, nninit_layout layout
         return CLI_EXIT_FAIL; /* the file is bad, not the command line */
     }
     moments m;
+    double ortho_gain = 0, ortho_dev = 1;
+    int ortho = 0;
     double probe;
     int numeric = nninit_convert(info->dtype, raw, NNINIT_FD_F64, &probe, 0, NULL) == NNINIT_OK;
     if (numeric && !compute_moments(info, raw, &m)) {
@@ -181,6 +237,10 @@ static int inspect_tensor(nninit_tensor_file *tf, size_t i, nninit_layout layout
         cli_error("%s: out of memory", info->name);
         return CLI_EXIT_FAIL;
     }
+    /* float32 rounding leaves |Q^T Q - I| ~ 1e-6 sqrt(n); 1e-3 is far from
+     * any random matrix (whose off-diagonal Gram entries are ~ 1/sqrt(rows)). */
+    if (numeric && orthogonality(info, raw, layout, &ortho_gain, &ortho_dev))
+        ortho = ortho_dev < 1e-3;
     free(raw);
     char shape_txt[160];
     nninit_shape_format(&info->shape, shape_txt, sizeof shape_txt);
@@ -276,8 +336,13 @@ static int inspect_tensor(nninit_tensor_file *tf, size_t i, nninit_layout layout
             printf("\"torch_default_bias\":");
             json_num(bias_std);
         }
-        printf("},\"closest\":");
-        if (bias_match) {
+        printf("}");
+        if (ortho_dev < 1)
+            printf(",\"orthogonality_error\":%.3g", ortho_dev);
+        printf(",\"closest\":");
+        if (ortho) {
+            printf("\"orthogonal(gain=%.6g)\"", ortho_gain);
+        } else if (bias_match) {
             printf("\"torch_default_bias\"");
         } else if (constant) {
             printf("\"constant(%.9g)\"", m.mean);
@@ -300,6 +365,8 @@ static int inspect_tensor(nninit_tensor_file *tf, size_t i, nninit_layout layout
     if (brief) {
         if (constant)
             printf("  ~ constant %.6g", m.mean);
+        else if (ortho)
+            printf("  ~ orthogonal(gain=%.6g)", ortho_gain);
         else if (bias_match)
             printf("  ~ torch default bias");
         else if (best >= 0)
@@ -321,8 +388,14 @@ static int inspect_tensor(nninit_tensor_file *tf, size_t i, nninit_layout layout
     }
     printf("  excess kurtosis %.3f: %s-shaped (uniform -1.2, truncated normal -0.64, normal 0)\n", m.kurt,
            shape_names[sk]);
+    if (ortho)
+        printf("  orthogonal: |W^T W / gain^2 - I| <= %.2g with gain %.6g <- closest\n", ortho_dev, ortho_gain);
+    else if (ortho_dev < 1)
+        printf("  not orthogonal: |W^T W / gain^2 - I| reaches %.2g\n", ortho_dev);
     if (!has_fans)
         return CLI_EXIT_OK;
+    if (ortho)
+        best = -1; /* the structure decides, not the std */
     for (size_t c = 0; c < N_CAND; c++)
         if (isfinite(cstd[c]))
             printf((int)c == best ? "    %-44s std %-11.6g <- closest\n" : "    %-44s std %.6g\n",

@@ -10,11 +10,17 @@ fail() { echo "FAIL: $*"; exit 1; }
 # A 256x128 tensor has 32768 elements: the std's relative sampling error is
 # about 1/sqrt(2n) = 0.4%, far inside the 10% match window, while the
 # nearest wrong candidates differ by >= 15% (he vs glorot here: 0.088 vs 0.072).
-for s in he_normal glorot_uniform lecun_uniform xavier_normal_ orthogonal; do
+for s in he_normal glorot_uniform lecun_uniform xavier_normal_; do
     "$N" gen "$s" --shape 256,128 --seed 3 -o "$T/x.npy" || fail "gen $s"
     got=$("$N" inspect "$T/x.npy" --json | sed -n 's/.*"closest":"\([^"]*\)".*/\1/p')
     [ "$got" = "$s" ] || fail "inspect flags '$got' for a $s tensor"
 done
+# Orthogonal matrices are recognised by structure (W^T W = gain^2 I), also
+# where their std equals another initializer's (square: lecun's 1/sqrt(n)).
+"$N" gen "orthogonal(gain=2.0)" --shape 128,128 -o "$T/q.npy" || fail "gen orthogonal"
+"$N" inspect "$T/q.npy" --brief | grep -q '~ orthogonal(gain=2)$' || fail "orthogonal not recognised"
+"$N" gen lecun_normal --shape 128,128 -o "$T/q.npy" || fail "gen lecun_normal"
+"$N" inspect "$T/q.npy" --json | grep -q '"closest":"orthogonal' && fail "a random matrix taken for orthogonal"
 # Torch layout of a default nn.Linear weight: kaiming_uniform_(a=sqrt(5)).
 "$N" gen "kaiming_uniform_(a=2.23606797749979)" --shape 300,200 --layout torch -o "$T/w.npy" || fail gen
 "$N" inspect "$T/w.npy" --layout torch --brief | grep -q '~ kaiming_uniform_(a=2.23606797749979)' ||
