@@ -396,6 +396,75 @@ static nninit_status layer_vars(kctx *c, const char *cls, const char *lname, jso
                        lname, cls);
 }
 
+/* Bidirectional(RNN) and TimeDistributed(layer) (keras/src/layers/rnn/
+ * bidirectional.py, layers/core/wrapper.py + time_distributed.py): the inner
+ * layers are built inside the wrapper's name scope, so their variables are
+ * "<wrapper>/forward_<rnn>/<cell>/kernel" and "<wrapper>/<inner>/kernel". */
+static nninit_status wrapper_vars(kctx *c, const char *cls, const char *lname, json_t *cfg, const kshape *in,
+                                  kshape *out)
+{
+    json_t *inner = json_object_get(cfg, "layer");
+    const char *icls = json_string_value(json_object_get(inner, "class_name"));
+    json_t *icfg = json_object_get(inner, "config");
+    const char *iname = json_string_value(json_object_get(icfg, "name"));
+    if (!icls || !json_is_object(icfg) || !iname)
+        return kerr(c, lname, "the wrapped \"layer\" needs class_name and config.name%s", NULL);
+    if (!strcmp(icls, "Bidirectional") || !strcmp(icls, "TimeDistributed"))
+        return kerr(c, lname, "nested wrappers are not supported%s", NULL);
+    char path[400];
+    nninit_status s;
+    if (cls[0] == 'T') {
+        if (in->ndim < 3)
+            return kerr(c, lname, "TimeDistributed needs a (batch, time, ...) input%s", NULL);
+        kshape sub = *in, sub_out;
+        sub.ndim--;
+        for (int i = 1; i < sub.ndim; i++)
+            sub.d[i] = in->d[i + 1];
+        snprintf(path, sizeof path, "%.190s/%.190s", lname, iname);
+        if ((s = layer_vars(c, icls, path, icfg, &sub, &sub_out)))
+            return s;
+        if (sub_out.ndim + 1 > NNINIT_MAX_DIMS)
+            return kerr(c, lname, "output rank too large%s", NULL);
+        out->ndim = sub_out.ndim + 1;
+        out->d[0] = sub_out.d[0];
+        out->d[1] = in->d[1];
+        for (int i = 1; i < sub_out.ndim; i++)
+            out->d[i + 1] = sub_out.d[i];
+        return NNINIT_OK;
+    }
+    if (strcmp(icls, "LSTM") && strcmp(icls, "GRU") && strcmp(icls, "SimpleRNN"))
+        return kerr(c, lname, "Bidirectional wraps LSTM, GRU or SimpleRNN%s", NULL);
+    /* forward_<name> from the layer; backward_<name> from backward_layer
+     * when given (its own config), else the same config. */
+    const char *base = !strncmp(iname, "forward_", 8) ? iname + 8 : iname;
+    snprintf(path, sizeof path, "%.190s/forward_%.180s", lname, base);
+    kshape fo, bo;
+    if ((s = layer_vars(c, icls, path, icfg, in, &fo)))
+        return s;
+    json_t *bl = json_object_get(cfg, "backward_layer");
+    const char *bcls = icls;
+    json_t *bcfg = icfg;
+    if (json_is_object(bl)) {
+        bcls = json_string_value(json_object_get(bl, "class_name"));
+        bcfg = json_object_get(bl, "config");
+        const char *bname = json_string_value(json_object_get(bcfg, "name"));
+        if (!bcls || !json_is_object(bcfg) || !bname)
+            return kerr(c, lname, "backward_layer needs class_name and config.name%s", NULL);
+        snprintf(path, sizeof path, "%.190s/%.190s", lname, bname);
+    } else {
+        snprintf(path, sizeof path, "%.190s/backward_%.180s", lname, base);
+    }
+    if ((s = layer_vars(c, bcls, path, bcfg, in, &bo)))
+        return s;
+    *out = fo;
+    const char *merge = json_string_value(json_object_get(cfg, "merge_mode"));
+    if (!merge)
+        merge = json_is_null(json_object_get(cfg, "merge_mode")) ? "none" : "concat";
+    if (!strcmp(merge, "concat"))
+        out->d[out->ndim - 1] = fo.d[fo.ndim - 1] + bo.d[bo.ndim - 1];
+    return NNINIT_OK;
+}
+
 /* MultiHeadAttention: EinsumDense sublayers query/key/value/attention_output
  * (keras/src/layers/attention/multi_head_attention.py build). */
 static nninit_status mha_vars(kctx *c, const char *lname, json_t *cfg, const kshape *q, const kshape *v,
@@ -598,6 +667,10 @@ static nninit_status do_layer(kctx *c, json_t *layer, const kshape *prev, int ha
             out->d[a] = out->d[a] < 0 || ins[i].d[a] < 0 ? UNKNOWN : out->d[a] + ins[i].d[a];
         }
         return remember(c, lname, out);
+    }
+    if (!strcmp(cls, "Bidirectional") || !strcmp(cls, "TimeDistributed")) {
+        nninit_status s = wrapper_vars(c, cls, lname, cfg, &ins[0], out);
+        return s ? s : remember(c, lname, out);
     }
     nninit_status s = layer_vars(c, cls, lname, cfg, &ins[0], out);
     return s ? s : remember(c, lname, out);

@@ -323,6 +323,7 @@ static void test_keras_models(void **state)
     check_keras_expected("rnn_keras3");
     check_keras_expected("attention_functional");
     check_keras_expected("conv3d_keras2");
+    check_keras_expected("wrappers_keras3");
 }
 
 /* Generated values follow the initializers: the embedding's std (uniform
