@@ -1,0 +1,28 @@
+#!/bin/sh
+# CLI contract of `nninit bench`: a tiny table runs and has every row, the CSV
+# form has its header and one line per row, bad options are usage errors
+# (exit 2, one line on stderr), NNINIT_SIMD=scalar is accepted.
+set -u
+N=${NNINIT:-build/nninit}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+"$N" bench --help | grep -q -- '--sizes' || fail "bench --help"
+"$N" bench --sizes 64Ki --threads 2 --reps 1 --warm-only >"$T/out" || fail "bench run"
+for op in memset uniform normal trunc_normal; do
+    [ "$(grep -c " warm  *$op " "$T/out")" -eq 2 ] || fail "row $op for 1 and 2 threads: $(cat "$T/out")"
+done
+NNINIT_SIMD=scalar "$N" bench --sizes 4096 --reps 1 --csv >"$T/csv" || fail "bench --csv"
+head -n 1 "$T/csv" | grep -q '^elements,threads,buffer,op,median_s' || fail "csv header"
+# 1 size x (1 thread + all) x 3 buffer states x 4 ops, when there are 2+ CPUs
+rows=$(($(wc -l <"$T/csv") - 1))
+[ "$rows" -eq 12 ] || [ "$rows" -eq 24 ] || fail "csv rows $rows"
+for bad in "--sizes 0" "--sizes 12X" "--threads -1" "--reps 0" "--bogus"; do
+    # shellcheck disable=SC2086
+    "$N" bench $bad >"$T/o" 2>"$T/e"; rc=$?
+    [ $rc -eq 2 ] || fail "'$bad' exit $rc"
+    [ "$(wc -l <"$T/e")" -eq 1 ] || fail "'$bad' message: $(cat "$T/e")"
+    grep -q '^nninit: ' "$T/e" || fail "'$bad' message prefix"
+done
+exit 0
