@@ -175,8 +175,12 @@ static int time_op(const runner *r, size_t op, void *warm_buf, int64_t n, int th
 
 static int64_t avail_bytes(void)
 {
+#ifdef _SC_AVPHYS_PAGES /* glibc; elsewhere sizes are not checked */
     long pages = sysconf(_SC_AVPHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
     return pages > 0 && psz > 0 ? (int64_t)pages * psz : INT64_MAX;
+#else
+    return INT64_MAX;
+#endif
 }
 
 /* Core clock from a chain of dependent adds (one cycle each on x86-64), so
