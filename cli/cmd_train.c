@@ -17,7 +17,7 @@ typedef struct train_args {
     const char *data, *model_path, *act, *init, *bias_init, *log_path, *compare, *layout;
     int64_t hidden[MAX_HIDDEN];
     int n_hidden;
-    int bn, json, standardize, quiet;
+    int bn, json, standardize, quiet, lsuv;
     double dropout, val;
     int64_t limit;
     nninit_train_opts topts;
@@ -44,6 +44,8 @@ static void usage(FILE *f)
             "  --init SPEC         kernel initializer of every dense layer (default glorot_uniform)\n"
             "  --bias-init SPEC    bias initializer (default zeros)\n"
             "  --bn                batch normalization before each hidden activation\n"
+            "  --lsuv              after the init, rescale each dense layer to unit output variance on the\n"
+            "                      first 512 training images (LSUV, Mishkin & Matas 2016)\n"
             "  --dropout RATE      dropout after each hidden layer\n"
             "  --layout keras|torch  fan convention and fill order of kernels (default keras)\n"
             "model (file):\n"
@@ -397,7 +399,7 @@ static int parse_args(int argc, char **argv, train_args *a)
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int flag = !strcmp(o, "--bn") || !strcmp(o, "--json") || !strcmp(o, "--standardize") ||
+        int flag = !strcmp(o, "--bn") || !strcmp(o, "--lsuv") || !strcmp(o, "--json") || !strcmp(o, "--standardize") ||
                    !strcmp(o, "--nesterov") || !strcmp(o, "--quiet") || !strcmp(o, "--help") || !strcmp(o, "-h");
         if (!flag && !v) {
             cli_error("%s: missing value; see 'nninit train --help'", o);
@@ -410,6 +412,8 @@ static int parse_args(int argc, char **argv, train_args *a)
             return -1;
         } else if (!strcmp(o, "--bn"))
             a->bn = 1;
+        else if (!strcmp(o, "--lsuv"))
+            a->lsuv = 1;
         else if (!strcmp(o, "--json"))
             a->json = 1;
         else if (!strcmp(o, "--standardize"))
@@ -611,6 +615,12 @@ int cmd_train(int argc, char **argv)
         no.layout = layout;
         s = nninit_net_new(train.dim, layers, n_layers, &no, &net, &err);
         nninit_free(layers);
+        if (s == NNINIT_OK && a.lsuv) {
+            nninit_lsuv_opts lo = nninit_lsuv_opts_default();
+            s = nninit_lsuv(net, train.x, train.n < 512 ? train.n : 512, &lo, NULL, &err);
+            if (s != NNINIT_OK)
+                nninit_net_free(net);
+        }
         if (s != NNINIT_OK) {
             rc = cli_report(s, &err);
             break;
