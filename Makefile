@@ -75,7 +75,7 @@ check: all $(TEST_BIN)
 	@NNINIT=$(CLI) BUILD=$(BUILD) sh tests/run.sh $(TEST_BIN)
 
 # make check-data: real Fashion-MNIST training (needs dataset-fashion-mnist or
-# NNINIT_DATA; about 3 minutes): accuracy target and zeros-init failure.
+# NNINIT_DATA; ~25 s on an idle core): accuracy target and zeros-init failure.
 .PHONY: check-data
 check-data: $(CLI)
 	@sh tests/check_data.sh $(CLI)
