@@ -85,4 +85,13 @@ err=$(run --lr 1e30 --init 'RandomNormal(stddev=100.0)' 2>&1 >/dev/null); rc=$?
 [ $rc -eq 1 ] || fail "divergence: exit $rc"
 echo "$err" | grep -q "diverged at epoch 1, step" || fail "divergence message: $err"
 "$NNINIT" train --help | grep -q -- "--compare" || fail "--help"
+
+# LSUV rescales a badly scaled init before training; zero kernels are refused
+out=$("$NNINIT" train --data "$T" --layers 8x6 --act tanh --init 'RandomNormal(stddev=0.01)' --lsuv \
+      --epochs 3 --batch 8 --lr 0.1 --threads 1 --json 2>/dev/null) || fail "--lsuv run exited $?"
+case "$out" in *'"final_test_acc": 1'*) ;; *) fail "--lsuv did not learn the toy task: $out" ;; esac
+"$NNINIT" train --data "$T" --layers 8 --init zeros --lsuv --epochs 1 --threads 1 >/dev/null 2>"$T/err"
+[ $? -eq 1 ] || fail "--lsuv on zeros should fail"
+grep -q "variance is 0" "$T/err" || fail "message: $(cat "$T/err")"
+"$NNINIT" train --help | grep -q -- '--lsuv' || fail "--help lists --lsuv"
 exit 0
