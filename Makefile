@@ -72,7 +72,7 @@ $(BUILD)/tests/%: tests/%.c $(STATIC) tests/util.h
 # make check: every test binary (cmocka), then the CLI contract tests,
 # then one summary line "N passed, M failed".
 check: all $(TEST_BIN)
-	@NNINIT=$(CLI) BUILD=$(BUILD) sh tests/run.sh $(TEST_BIN)
+	@NNINIT=$(CLI) BUILD=$(BUILD) LDFLAGS="$(LDFLAGS)" sh tests/run.sh $(TEST_BIN)
 
 # make check-data: real Fashion-MNIST training (needs dataset-fashion-mnist or
 # NNINIT_DATA; ~25 s on an idle core): accuracy target and zeros-init failure.

@@ -16,6 +16,6 @@ sed -n '/^ \*     nninit_init init;/,/^ \*     nninit_rng_free(rng);/p' include/
     printf 'double s = 0; for (int i = 0; i < 3*3*64*128; i++) s += (double)w[i] * w[i];\n'
     printf 'free(w); return (s / (3*3*64*128) > 0.9 * 2.0/576 && s / (3*3*64*128) < 1.1 * 2.0/576) ? 0 : 1; }\n'
 } >"$T/ex.c"
-${CC:-cc} -std=c11 -Iinclude -o "$T/ex" "$T/ex.c" "${BUILD:-build}/libnninit.a" \
+${CC:-cc} -std=c11 -Iinclude ${LDFLAGS:-} -o "$T/ex" "$T/ex.c" "${BUILD:-build}/libnninit.a" \
     $(pkg-config --libs openblas lapacke zlib jansson) -lm -pthread || exit 1
 "$T/ex"
