@@ -27,7 +27,9 @@ static void gen_usage(FILE *f)
             "                         default %u\n"
             "  --rng KIND             philox (default), torch, torch:default, torch:avx2, torch2,\n"
             "                         torch2:default, torch2:avx2 (PyTorch's CPU stream, see docs/torch.md)\n"
-            "  --dtype float32|float64  default float32\n"
+            "  --dtype float32|float64|float16|bfloat16  default float32; the half types are generated\n"
+            "                         in float32 and rounded once to nearest-even (Philox only); .npy\n"
+            "                         stores bfloat16 as '<u2' bits\n"
             "  --threads N            worker threads (default: all CPUs); never changes the values\n"
             "  --print-config         print the Keras JSON of SPEC and exit\n"
             "  --torch-state FILE     with a torch generator: start from the bytes of torch.get_rng_state()\n"
@@ -158,10 +160,7 @@ int cmd_gen(int argc, char **argv)
             NEED_VALUE();
             if ((st = nninit_dtype_parse(val, &dtype, &err)) != NNINIT_OK)
                 return cli_report(st, &err);
-            if (dtype != NNINIT_F32 && dtype != NNINIT_F64) {
-                cli_error("--dtype %s: gen writes float32 or float64", val);
-                return CLI_EXIT_USAGE;
-            }
+
         } else if (!strcmp(a, "--threads")) {
             NEED_VALUE();
             if (!cli_parse_int("--threads", val, 0, 256, &threads))
@@ -225,6 +224,15 @@ int cmd_gen(int argc, char **argv)
         cli_error("--torch-state and --save-torch-state need a torch generator (--rng torch...)");
         return CLI_EXIT_USAGE;
     }
+    /* half types: generate float32, round once when storing */
+    const int half = dtype == NNINIT_F16 || dtype == NNINIT_BF16;
+    const nninit_dtype gen_dtype = half ? NNINIT_F32 : dtype;
+    if (half && rng_kind != NNINIT_RNG_PHILOX) {
+        cli_error("--dtype %s: the torch generators reproduce float32 and float64 only (PyTorch's half-precision "
+                  "kernels are not replayed); use float32 or --rng philox",
+                  nninit_dtype_name(dtype));
+        return CLI_EXIT_USAGE;
+    }
     nninit_rng *rng = NULL;
     if ((st = nninit_rng_new(rng_kind, seed, &rng, &err)) != NNINIT_OK)
         return cli_report(st, &err);
@@ -246,9 +254,12 @@ int cmd_gen(int argc, char **argv)
     int rc = CLI_EXIT_OK;
     for (int k = 0; k < n_jobs && rc == CLI_EXIT_OK; k++) {
         tensor_job *t = &jobs[k];
-        size_t es = nninit_dtype_size(dtype);
+        size_t es = nninit_dtype_size(gen_dtype);
         void *data = (uint64_t)t->numel <= SIZE_MAX / es ? malloc((size_t)t->numel * es) : NULL;
-        if (!data) {
+        void *stored = half && data ? malloc((size_t)t->numel * 2) : data;
+        if (!data || !stored) {
+            if (stored != data)
+                free(stored);
             char buf[200];
             cli_error("shape %s: cannot allocate %.3g GB for the tensor",
                       nninit_shape_format(&t->shape, buf, sizeof buf), (double)t->numel * (double)es / 1e9);
@@ -257,19 +268,26 @@ int cmd_gen(int argc, char **argv)
         }
         nninit_fill_opts opts = nninit_fill_opts_default();
         opts.layout = t->layout;
-        opts.dtype = dtype;
+        opts.dtype = gen_dtype;
         opts.stream = t->stream;
         opts.threads = threads;
-        if ((st = nninit_fill(&t->init, &t->shape, &opts, rng, data, &err)) != NNINIT_OK) {
+        st = nninit_fill(&t->init, &t->shape, &opts, rng, data, &err);
+        if (st == NNINIT_OK && half) { /* round once; stats and printing see the stored values */
+            nninit_file_dtype f32 = nninit_file_dtype_of(NNINIT_F32), fd = nninit_file_dtype_of(dtype);
+            st = nninit_convert(f32, data, fd, stored, (size_t)t->numel, &err);
+            if (st == NNINIT_OK)
+                st = nninit_convert(fd, stored, f32, data, (size_t)t->numel, &err);
+        }
+        if (st != NNINIT_OK) {
             rc = cli_report(st, &err);
-        } else if (t->output && (st = nninit_npy_write(t->output, dtype, &t->shape, data, &err)) != NNINIT_OK) {
+        } else if (t->output && (st = nninit_npy_write(t->output, dtype, &t->shape, stored, &err)) != NNINIT_OK) {
             cli_report(st, &err); /* a failed write is a runtime failure */
             rc = CLI_EXIT_FAIL;
         } else if (t->stats) {
             nninit_stats s;
             int64_t fan_in = 0, fan_out = 0;
             char fi[32] = "null", fo[32] = "null";
-            nninit_stats_compute(dtype, data, t->numel, &s, NULL);
+            nninit_stats_compute(gen_dtype, data, t->numel, &s, NULL);
             if (nninit_fans(&t->shape, t->layout, &fan_in, &fan_out, NULL) == NNINIT_OK) {
                 snprintf(fi, sizeof fi, "%" PRId64, fan_in);
                 snprintf(fo, sizeof fo, "%" PRId64, fan_out);
@@ -277,10 +295,12 @@ int cmd_gen(int argc, char **argv)
             printf("{\"fan_in\": %s, \"fan_out\": %s, \"mean\": %.17g, \"std\": %.17g, "
                    "\"min\": %.17g, \"max\": %.17g, \"n\": %" PRId64 "}\n",
                    fi, fo, s.mean, s.std, s.min, s.max, s.n);
-        } else if (!t->output && !print_values(t, dtype, data)) {
+        } else if (!t->output && !print_values(t, gen_dtype, data)) {
             cli_error("writing to standard output failed");
             rc = CLI_EXIT_FAIL;
         }
+        if (stored != data)
+            free(stored);
         free(data);
     }
     if (rc == CLI_EXIT_OK && state_out) {

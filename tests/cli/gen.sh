@@ -57,6 +57,15 @@ grep -qx '{"module": "keras.initializers", "class_name": "GlorotUniform", "confi
 "$N" gen "@$T/c" --shape 4,4 --stats >/dev/null || fail "@file spec"
 "$N" gen "$(cat "$T/c")" --shape 4,4 --stats >/dev/null || fail "inline JSON spec"
 
+# half types: generated in float32, rounded once, stored as '<f2' / bfloat16 bits '<u2'
+"$N" gen he_normal --shape 64,32 --dtype float16 -o "$T/h.npy" || fail "float16"
+head -c 80 "$T/h.npy" | grep -q "'descr': '<f2'" || fail "float16 header"
+"$N" gen he_normal --shape 64,32 --dtype bfloat16 -o "$T/b.npy" || fail "bfloat16"
+head -c 80 "$T/b.npy" | grep -q "'descr': '<u2'" || fail "bfloat16 header"
+[ "$(wc -c <"$T/h.npy")" -eq $((128 + 64 * 32 * 2)) ] || fail "float16 size"
+"$N" gen ones --shape 3 --dtype bfloat16 | sort -u | grep -qx 1 || fail "bfloat16 printed values"
+"$N" gen he_normal --shape 4 --dtype float16 --rng torch 2>/dev/null; [ $? -eq 2 ] || fail "torch + float16"
+
 # values printed without -o: one per line
 [ "$("$N" gen ones --shape 2,3 | wc -l)" -eq 6 ] || fail "printed values"
 [ "$("$N" gen ones --shape 2,3 | sort -u)" = "1" ] || fail "ones"
