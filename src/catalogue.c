@@ -231,8 +231,12 @@ nninit_status nninit_init_validate(const nninit_init *in, nninit_err *err)
         if (!(in->a < in->b))
             return nninit__err(err, NNINIT_EINVAL, "%s: a = %g is not below b = %g; need a < b (absolute bounds)",
                                name, in->a, in->b);
-        double pa = nninit__ndtr((in->a - in->mean) / in->stddev), pb = nninit__ndtr((in->b - in->mean) / in->stddev);
-        if (!(pb > pa) || !isfinite((in->a - in->mean) / in->stddev))
+        /* measured on the side the sampler uses (it mirrors upper-tail intervals), where
+         * probabilities near 0 keep their precision */
+        double al = (in->a - in->mean) / in->stddev, be = (in->b - in->mean) / in->stddev;
+        double pa = al + be > 0 ? nninit__ndtr(-be) : nninit__ndtr(al);
+        double pb = al + be > 0 ? nninit__ndtr(-al) : nninit__ndtr(be);
+        if (!(pb > pa) || !isfinite(al) || !isfinite(be))
             return nninit__err(err, NNINIT_EINVAL,
                                "%s: the interval [%g, %g] has zero probability under N(%g, %g); put a and b within "
                                "about 37 std of the mean",

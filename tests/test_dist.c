@@ -219,6 +219,19 @@ static void test_torch_statistics(void **state)
     run_stat("trunc_normal_(mean=0, std=1, a=-1, b=3)", s, P, NNINIT_F32, (target){D_TRUNC, 0, 1, -1, 3}, 0);
     run_stat("trunc_normal_(mean=0.5, std=2, a=1.5, b=9)", s, P, NNINIT_F64, (target){D_TRUNC, 0.5, 2, 1.5, 9}, 0);
     run_stat("trunc_normal_(std=0.02)", s, P, NNINIT_F32, (target){D_TRUNC, 0, 0.02, -2, 2}, 0);
+    /* far in a tail (probability 7.6e-24): Phi(10) rounds to 1 in double, the mirrored side does not */
+    int64_t n;
+    double *tail = gen("trunc_normal_(mean=0, std=1, a=10, b=12)", S2(64, 64), P, NNINIT_F64, 1234, 0, 0, &n);
+    double tmean = 0;
+    for (int64_t i = 0; i < n; i++) {
+        assert_true(tail[i] >= 10 && tail[i] <= 12);
+        tmean += tail[i] / (double)n;
+    }
+    /* E[X | 10 < X < 12] = (phi(10) - phi(12)) / (Q(10) - Q(12)), Q the upper tail (erfc keeps
+     * its precision there) ~ 10.098; sd ~ 0.097, so 6 sd / sqrt(4096) = 0.009 */
+    double q10 = 0.5 * erfc(10 / sqrt(2.0)), q12 = 0.5 * erfc(12 / sqrt(2.0));
+    assert_close(tmean, (phi(10) - phi(12)) / (q10 - q12), 0.01);
+    free(tail);
 }
 
 static void test_structured(void **state)
