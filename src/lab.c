@@ -472,23 +472,34 @@ static nninit_status lab_training(const nninit_lab_opts *o, nninit_lab_summary *
                gap_bn, gap_plain);
     }
     if (st == NNINIT_OK && o->out_dir) {
-        double xs[64], ys[4][64];
-        nninit_plot_series ser[4];
-        int done = r5[3].epochs_done;
-        for (int e = 0; e < done; e++)
+        /* one panel per experiment: test accuracy per epoch of every run */
+        const run_result *runs[3][4] = {{&r5[0], &r5[1], &r5[2], &r5[3]},
+                                        {&r6[0], &r6[1], &r6[2], &r6[3]},
+                                        {&r7[0][0], &r7[0][1], &r7[1][0], &r7[1][1]}};
+        static const char *labels[3][4] = {
+            {"zeros", "random_normal(0.05)", "glorot_uniform", "he_normal"},
+            {"random_normal(0.05)", "glorot_uniform", "he_normal", "random_normal(0.05) + LSUV"},
+            {"random_normal(0.05)", "he_normal", "random_normal(0.05) + BN", "he_normal + BN"}};
+        static const char *titles[3] = {"784-256-256-10 relu", "10 x 128 tanh", "10 x 128 relu, batch norm"};
+        double xs[64], ys[3][4][64];
+        nninit_plot_series ser[3][4];
+        nninit_plot plots[3];
+        for (int e = 0; e < o->epochs; e++)
             xs[e] = e + 1;
-        for (int k = 0; k < 4; k++) {
-            for (int e = 0; e < done; e++)
-                ys[k][e] = e < r5[k].epochs_done ? r5[k].test_acc[e] : (double)NAN;
-            ser[k] = (nninit_plot_series){mlp_inits[k], xs, ys[k], done, 0, k};
+        for (int p = 0; p < 3; p++) {
+            for (int k = 0; k < 4; k++) {
+                for (int e = 0; e < o->epochs; e++)
+                    ys[p][k][e] = e < runs[p][k]->epochs_done ? runs[p][k]->test_acc[e] : (double)NAN;
+                ser[p][k] = (nninit_plot_series){labels[p][k], xs, ys[p][k], o->epochs, 0, k};
+            }
+            plots[p] = (nninit_plot){titles[p], "epoch", "test accuracy", 0, 0, ser[p], 4};
         }
-        nninit_plot plot = {"784-256-256-10 relu on Fashion-MNIST", "epoch", "test accuracy", 0, 0, ser, 4};
         char path[4096];
         path_join(path, sizeof path, o->out_dir, "training.svg");
-        st = nninit_svg_write(path, &plot, 1, err);
+        st = nninit_svg_write(path, plots, 3, err);
         if (st == NNINIT_OK) {
             blank(r);
-            emit(r, "![test accuracy per epoch](training.svg)");
+            emit(r, "![test accuracy per epoch, one panel per experiment](training.svg)");
         }
     }
     nninit_dataset_free(&train);
