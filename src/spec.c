@@ -555,6 +555,10 @@ static nninit_status parse_json(const char *text, nninit_init *out, nninit_err *
 {
     json_error_t je;
     json_t *root = json_loads(text, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+    /* jansson reports most allocation failures with json_error_out_of_memory, but one at
+     * the very start (its lexer buffer) leaves the error text empty */
+    if (!root && (json_error_code(&je) == json_error_out_of_memory || je.text[0] == '\0'))
+        return nninit__err(err, NNINIT_ENOMEM, "initializer JSON: out of memory");
     if (!root)
         return nninit__err(err, NNINIT_EINVAL, "initializer JSON: %s at line %d column %d", je.text, je.line,
                            je.column);
@@ -632,6 +636,8 @@ static nninit_status parse_json(const char *text, nninit_init *out, nninit_err *
 static nninit_status read_spec_file(const char *path, char **text, nninit_err *err)
 {
     FILE *f = fopen(path, "rb");
+    if (!f && errno == ENOMEM)
+        return nninit__err(err, NNINIT_ENOMEM, "%s: out of memory opening it", path);
     if (!f)
         return nninit__err(err, errno == ENOENT ? NNINIT_ENOTFOUND : NNINIT_EIO, "%s: cannot open (%s)", path,
                            strerror(errno));
