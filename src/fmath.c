@@ -254,8 +254,6 @@ double nninit__ndtri(double p)
     return q < 0.0 ? -v : v;
 }
 
-float nninit__ndtrif(float p) { return (float)nninit__ndtri((double)p); }
-
 /* exp(t) = 2^k exp(r), |r| <= ln2/2, Taylor through r^13 (next < 5e-18). */
 static double fixed_exp(double t)
 {

@@ -30,7 +30,6 @@
 nninit_status nninit__err(nninit_err *err, nninit_status code, const char *fmt, ...) NNINIT__PRINTF(3, 4);
 /* Same, recording errno for NNINIT_EIO. */
 nninit_status nninit__err_sys(nninit_err *err, int sys_errno, const char *fmt, ...) NNINIT__PRINTF(3, 4);
-void nninit__err_clear(nninit_err *err);
 
 /* ---- allocation (alloc.c): the one allocation path, overflow-checked ---- */
 
@@ -57,7 +56,6 @@ float nninit__logf(float x);                    /* x > 0, normal */
 double nninit__log(double x);                   /* x > 0, normal */
 void nninit__sincos2pif(float u, float *s, float *c); /* sin, cos of 2*pi*u, u in [0, 1) */
 void nninit__sincos2pi(double u, double *s, double *c);
-float nninit__ndtrif(float p);                  /* inverse normal CDF, p in (0, 1) */
 double nninit__ndtri(double p);
 double nninit__ndtr(double x);                  /* normal CDF Phi(x) */
 

@@ -53,15 +53,6 @@ nninit_status nninit__err_sys(nninit_err *err, int sys_errno, const char *fmt, .
     return NNINIT_EIO;
 }
 
-void nninit__err_clear(nninit_err *err)
-{
-    if (err) {
-        err->code = NNINIT_OK;
-        err->sys_errno = 0;
-        err->msg[0] = '\0';
-    }
-}
-
 void nninit_free(void *p) { free(p); }
 
 int nninit__edit_distance(const char *a, const char *b)
