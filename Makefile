@@ -67,7 +67,7 @@ $(CLI): $(CLI_OBJ) $(STATIC)
 
 $(BUILD)/tests/%: tests/%.c $(STATIC) tests/util.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CPPFLAGS) $(TEST_CFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS) $(TEST_LIBS)
+	$(CC) $(ALL_CPPFLAGS) $(TEST_CFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes -Wno-double-promotion $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS) $(TEST_LIBS)
 
 # make check: every test binary (cmocka), then the CLI contract tests,
 # then one summary line "N passed, M failed".

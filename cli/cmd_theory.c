@@ -252,7 +252,7 @@ static int phase_diagram(const theory_args *a)
         sb[i] = a->sb2_max * i / (n - 1);
         nninit_status s = nninit_theory_critical(a->act, a->alpha, sb[i], a->q0, &crit[i], &err);
         if (s == NNINIT_ENOTFOUND)
-            crit[i] = NAN;
+            crit[i] = (double)NAN;
         else if (s != NNINIT_OK) {
             rc = cli_report(s, &err);
             goto done;

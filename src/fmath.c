@@ -21,31 +21,6 @@
 #include <math.h>
 #include <string.h>
 
-static uint32_t f2u(float x)
-{
-    uint32_t u;
-    memcpy(&u, &x, sizeof u);
-    return u;
-}
-static float u2f(uint32_t u)
-{
-    float x;
-    memcpy(&x, &u, sizeof x);
-    return x;
-}
-static uint64_t d2u(double x)
-{
-    uint64_t u;
-    memcpy(&u, &x, sizeof u);
-    return u;
-}
-static double u2d(uint64_t u)
-{
-    double x;
-    memcpy(&x, &u, sizeof x);
-    return x;
-}
-
 /*
  * log(x) = e*ln2 + log(m), m in [sqrt(1/2), sqrt(2)), and
  * log(m) = 2 atanh(s) = 2 (s + s^3/3 + s^5/5 + ...), s = (m-1)/(m+1),
@@ -53,10 +28,10 @@ static double u2d(uint64_t u)
  */
 float nninit__logf(float x)
 {
-    uint32_t bits = f2u(x);
+    uint32_t bits = nninit__f2u(x);
     int e = (int)(bits >> 23) - 127;
-    float m = u2f((bits & 0x007fffffu) | 0x3f800000u); /* [1, 2) */
-    if (f2u(m) > 0x3fb504f3u) {                         /* m > sqrt(2) */
+    float m = nninit__u2f((bits & 0x007fffffu) | 0x3f800000u); /* [1, 2) */
+    if (nninit__f2u(m) > 0x3fb504f3u) {                         /* m > sqrt(2) */
         m = m * 0.5f;
         e += 1;
     }
@@ -80,10 +55,10 @@ float nninit__logf(float x)
 
 double nninit__log(double x)
 {
-    uint64_t bits = d2u(x);
+    uint64_t bits = nninit__d2u(x);
     int e = (int)(bits >> 52) - 1023;
-    double m = u2d((bits & 0x000fffffffffffffull) | 0x3ff0000000000000ull);
-    if (d2u(m) > 0x3ff6a09e667f3bcdull) { /* m > sqrt(2) */
+    double m = nninit__u2d((bits & 0x000fffffffffffffull) | 0x3ff0000000000000ull);
+    if (nninit__d2u(m) > 0x3ff6a09e667f3bcdull) { /* m > sqrt(2) */
         m = m * 0.5;
         e += 1;
     }

@@ -10,6 +10,7 @@
 #include <float.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <string.h>
 
 /* The stream format assumes IEEE binary32/binary64 evaluated at their own
  * precision (no x87 excess precision). */
@@ -22,6 +23,33 @@
 #else
 #define NNINIT__PRINTF(f, a)
 #endif
+
+/* ---- bit casts (memcpy: no aliasing questions, compiled to moves) ---- */
+
+static inline uint32_t nninit__f2u(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+static inline float nninit__u2f(uint32_t u)
+{
+    float x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+static inline uint64_t nninit__d2u(double x)
+{
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+static inline double nninit__u2d(uint64_t u)
+{
+    double x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
 
 /* ---- errors (status.c) ---- */
 

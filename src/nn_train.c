@@ -176,7 +176,7 @@ nninit_status nninit_train(nninit_net *net, const nninit_dataset *train, const n
         st.train_loss = loss_sum / (double)n;
         st.train_acc = (double)correct / (double)n;
         st.lr = lr;
-        st.val_loss = st.val_acc = st.test_loss = st.test_acc = NAN;
+        st.val_loss = st.val_acc = st.test_loss = st.test_acc = (double)NAN;
         double t1 = now_s();
         if (val && (s = nninit_evaluate(net, val, opts->loss, opts->eval_batch, &st.val_loss, &st.val_acc, err)) != NNINIT_OK)
             goto done;

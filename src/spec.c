@@ -385,7 +385,7 @@ static nninit_status lex_value(lexer *lx, value *v, nninit_err *err)
         if (!strcmp(id, "nan") || !strcmp(id, "NaN") || !strcmp(id, "inf") || !strcmp(id, "Infinity") ||
             !strcmp(id, "math.nan") || !strcmp(id, "math.inf")) { /* caught as non-finite by set_param */
             v->kind = V_NUM;
-            v->num = id[strlen(id) - 1] == 'n' || id[strlen(id) - 1] == 'N' ? NAN : INFINITY;
+            v->num = id[strlen(id) - 1] == 'n' || id[strlen(id) - 1] == 'N' ? (double)NAN : (double)INFINITY;
             return NNINIT_OK;
         }
         if (!strcmp(id, "True") || !strcmp(id, "False") || !strcmp(id, "true") || !strcmp(id, "false")) {

@@ -13,7 +13,7 @@ nninit_status nninit_stats_compute(nninit_dtype dtype, const void *data, int64_t
         return nninit__err(err, NNINIT_EMISUSE, "stats: NULL argument");
     if (dtype != NNINIT_F32 && dtype != NNINIT_F64)
         return nninit__err(err, NNINIT_EUNSUPPORTED, "stats: dtype %s not supported", nninit_dtype_name(dtype));
-    double count = 0, mean = 0, m2 = 0, lo = INFINITY, hi = -INFINITY;
+    double count = 0, mean = 0, m2 = 0, lo = (double)INFINITY, hi = -(double)INFINITY;
     for (int64_t c0 = 0; c0 < n; c0 += STATS_CHUNK) {
         int64_t c1 = c0 + STATS_CHUNK < n ? c0 + STATS_CHUNK : n;
         double s = 0, cm, cm2 = 0;

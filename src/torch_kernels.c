@@ -84,28 +84,14 @@ void nninit__torch_uniform(nninit_rng *rng, nninit__torch_arith ar, nninit_dtype
  * in sincos the three Cody-Waite steps fused, the cosine tail
  * fma(y*z, z, -(z*0.5)) and the sine tail fma(y*z, x, x). ---- */
 
-static uint32_t f2u(float x)
-{
-    uint32_t u;
-    memcpy(&u, &x, sizeof u);
-    return u;
-}
-
-static float u2f(uint32_t u)
-{
-    float x;
-    memcpy(&x, &u, sizeof x);
-    return x;
-}
-
 float nninit__torch_avx_logf(float x)
 {
     int invalid = x <= 0.0f; /* _CMP_LE_OS: false for NaN (max() below then maps NaN to min_norm) */
     if (!(x >= 0x1p-126f))
         x = 0x1p-126f; /* _mm256_max_ps(x, min_norm_pos) returns the second operand for NaN */
-    uint32_t bits = f2u(x);
+    uint32_t bits = nninit__f2u(x);
     int32_t imm0 = (int32_t)(bits >> 23) - 0x7f;
-    x = u2f((bits & ~0x7f800000u) | f2u(0.5f));
+    x = nninit__u2f((bits & ~0x7f800000u) | nninit__f2u(0.5f));
     float e = (float)imm0 + 1.0f;
     int mask = x < 0.707106781186547524f;
     float tmp = mask ? x : 0.0f;
@@ -126,14 +112,14 @@ float nninit__torch_avx_logf(float x)
     y = fmaf(-z, 0.5f, y);
     x = fmaf(e, 0.693359375f, x + y);
     if (invalid)
-        x = u2f(f2u(x) | 0xffffffffu); /* OR with an all-ones mask: a NaN */
+        x = nninit__u2f(nninit__f2u(x) | 0xffffffffu); /* OR with an all-ones mask: a NaN */
     return x;
 }
 
 void nninit__torch_avx_sincosf(float x, float *s, float *c)
 {
-    uint32_t sign_sin = f2u(x) & 0x80000000u;
-    x = u2f(f2u(x) & 0x7fffffffu);
+    uint32_t sign_sin = nninit__f2u(x) & 0x80000000u;
+    x = nninit__u2f(nninit__f2u(x) & 0x7fffffffu);
     float y = x * 1.27323954473516f; /* 4/pi */
     /* _mm256_cvttps_epi32: truncation (INT_MIN for out-of-range; never
      * reached for the angles in [0, 2*pi) the normal kernel passes) */
@@ -168,8 +154,8 @@ void nninit__torch_avx_sincosf(float x, float *s, float *c)
     yc = yc - ysin1;
     float sv = ysin1 + ysin2;
     float cv = yc + ys;
-    *s = u2f(f2u(sv) ^ sign_sin);
-    *c = u2f(f2u(cv) ^ sign_cos);
+    *s = nninit__u2f(nninit__f2u(sv) ^ sign_sin);
+    *c = nninit__u2f(nninit__f2u(cv) ^ sign_cos);
 }
 
 /* ---- normal_: the vectorised path (n >= 16, contiguous) ---- */
@@ -345,9 +331,9 @@ double nninit__torch_erfinv(double y, int avx2)
     const double k = 2.0 / sqrt(3.141592653589793);
     double y_abs = fabs(y), x, z, num, dem;
     if (y_abs > 1.0)
-        return NAN;
+        return (double)NAN;
     if (y_abs == 1.0)
-        return copysign(INFINITY, y);
+        return copysign((double)INFINITY, y);
     if (y_abs <= 0.7) {
         z = y * y;
         if (avx2) {

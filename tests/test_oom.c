@@ -188,8 +188,8 @@ static void test_spec_paths(void **state)
     const char *specs[] = {
         "he_normal",
         "VarianceScaling(scale=2.0, mode='fan_out', distribution='uniform')",
-        "{\"module\": \"keras.initializers\", \"class_name\": \"GlorotUniform\", \"config\": {\"seed\": 42, "
-        "\"input_axes\": null, \"output_axes\": null}, \"registered_name\": null}",
+        ("{\"module\": \"keras.initializers\", \"class_name\": \"GlorotUniform\", \"config\": {\"seed\": 42, "
+         "\"input_axes\": null, \"output_axes\": null}, \"registered_name\": null}"),
         "{\"class_name\": \"RandomNormal\", \"config\": {\"mean\": 1, \"stddev\": 2, \"seed\": null}}",
         "kaiming_uniform_(a=math.sqrt(5))",
     };
