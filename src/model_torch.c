@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,6 +159,31 @@ static value *parse_value(parser *ps)
             v->kind = V_INT;
             v->i = iv;
             ps->p = end;
+            /* integer products, as written in Python: Linear(64 * 7 * 7, 10) */
+            for (;;) {
+                const char *q = ps->p;
+                while (isspace((unsigned char)*q))
+                    q++;
+                if (*q != '*' || q[1] == '*')
+                    break;
+                q++;
+                while (isspace((unsigned char)*q))
+                    q++;
+                errno = 0;
+                long long f = strtoll(q, &end, 10);
+                if (end == q || errno || *end == '.' || *end == 'e' || *end == 'E') {
+                    ps->p = q;
+                    fail(ps, "expected an integer after '*'");
+                    break;
+                }
+                if (f != 0 && (v->i > LLONG_MAX / (f < 0 ? -f : f) || v->i < -(LLONG_MAX / (f < 0 ? -f : f)))) {
+                    ps->p = q;
+                    fail(ps, "integer product overflows");
+                    break;
+                }
+                v->i *= f;
+                ps->p = end;
+            }
         } else {
             double fv = strtod(p, &end);
             if (end == p || errno || !isfinite(fv)) {

@@ -62,4 +62,9 @@ cmp -s "$T/keep" "$T/m.safetensors" || fail "output replaced on failure"
 "$N" model --torch "$R" --keras x -o y 2>/dev/null; [ $? -eq 2 ] || fail "two sources: exit status"
 "$N" model --torch "$R" --dtype int8 -o y 2>/dev/null; [ $? -eq 2 ] || fail "bad dtype: exit status"
 "$N" model --torch "$R" -o "$T/no/such/dir/m.safetensors" 2>/dev/null; [ $? -eq 1 ] || fail "bad dir: exit status"
+# integer products in arguments, as written in Python
+"$N" model --torch 'Sequential(Flatten(), Linear(2 * 3*4, 5))' -o "$T/prod.safetensors" || fail "integer product"
+"$N" inspect "$T/prod.safetensors" --brief | grep -q 'weight  F32 \[5, 24\]' || fail "product shape"
+"$N" model --torch 'Linear(3 * x, 2)' -o "$T/x.safetensors" 2>/dev/null; [ $? -eq 2 ] || fail "bad product"
+"$N" model --torch 'Linear(9223372036854775807 * 2, 2)' -o "$T/x.safetensors" 2>/dev/null; [ $? -eq 2 ] || fail "product overflow"
 exit 0
