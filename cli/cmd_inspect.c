@@ -135,29 +135,6 @@ static const candidate candidates[] = {
 };
 #define N_CAND (sizeof candidates / sizeof candidates[0])
 
-static void json_str(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
-}
-
-static void json_num(double v)
-{
-    if (isfinite(v))
-        printf("%.9g", v);
-    else
-        printf("null");
-}
-
 /* Orthogonality of a weight flattened as its initializer would (Keras:
  * (prod(shape[:-1]), shape[-1]); torch: (shape[0], prod(shape[1:]))):
  * G = the Gram matrix of the smaller side, gain^2 = mean(diag G),
@@ -299,23 +276,23 @@ static int inspect_tensor(nninit_tensor_file *tf, size_t i, nninit_layout layout
 
     if (json) {
         printf("{\"name\":");
-        json_str(info->name);
+        cli_json_str(stdout, info->name);
         printf(",\"dtype\":\"%s\",\"shape\":[", nninit_file_dtype_name(info->dtype));
         for (int d = 0; d < info->shape.ndim; d++)
             printf(d ? ",%" PRId64 : "%" PRId64, info->shape.dim[d]);
         printf("],\"file\":");
-        json_str(info->file ? info->file : "");
+        cli_json_str(stdout, info->file ? info->file : "");
         if (numeric) {
             printf(",\"n\":%" PRId64 ",\"non_finite\":%" PRId64 ",\"mean\":", m.n, m.n_nan);
-            json_num(m.mean);
+            cli_json_num(stdout, 9, m.mean);
             printf(",\"std\":");
-            json_num(m.std);
+            cli_json_num(stdout, 9, m.std);
             printf(",\"min\":");
-            json_num(m.min);
+            cli_json_num(stdout, 9, m.min);
             printf(",\"max\":");
-            json_num(m.max);
+            cli_json_num(stdout, 9, m.max);
             printf(",\"excess_kurtosis\":");
-            json_num(m.kurt);
+            cli_json_num(stdout, 9, m.kurt);
             printf(",\"distribution\":\"%s\"", constant ? "constant" : shape_names[sk]);
         }
         printf(",\"layout\":\"%s\"", nninit_layout_name(layout));
@@ -326,15 +303,15 @@ static int inspect_tensor(nninit_tensor_file *tf, size_t i, nninit_layout layout
         for (size_t c = 0; c < N_CAND; c++)
             if (isfinite(cstd[c])) {
                 printf(first ? "" : ",");
-                json_str(candidates[c].spec);
+                cli_json_str(stdout, candidates[c].spec);
                 printf(":");
-                json_num(cstd[c]);
+                cli_json_num(stdout, 9, cstd[c]);
                 first = 0;
             }
         if (isfinite(bias_std)) {
             printf(first ? "" : ",");
             printf("\"torch_default_bias\":");
-            json_num(bias_std);
+            cli_json_num(stdout, 9, bias_std);
         }
         printf("}");
         if (ortho_dev < 1)
@@ -347,7 +324,7 @@ static int inspect_tensor(nninit_tensor_file *tf, size_t i, nninit_layout layout
         } else if (constant) {
             printf("\"constant(%.9g)\"", m.mean);
         } else if (best >= 0) {
-            json_str(candidates[best].spec);
+            cli_json_str(stdout, candidates[best].spec);
         } else {
             printf("null");
         }

@@ -249,28 +249,6 @@ static int parse_args(int argc, char **argv, probe_args *a)
     return 1;
 }
 
-static void jnum(double v)
-{
-    if (isfinite(v))
-        printf("%.9g", v);
-    else
-        printf("null");
-}
-
-static void jstr(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            printf("\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            printf("\\u%04x", (unsigned char)*s);
-        else
-            putchar(*s);
-    }
-    putchar('"');
-}
-
 /* Histogram of singular values over [0, max] in `bins` bins. */
 static void histogram(const nninit_probe_result *r, int bins, int64_t *count, double *edge_hi)
 {
@@ -361,13 +339,13 @@ static void print_table(const probe_args *a, const char *spec, const nninit_prob
 static void print_json_run(const probe_args *a, const char *spec, const nninit_probe_result *r)
 {
     printf("{\"init\": ");
-    jstr(spec);
+    cli_json_str(stdout, spec);
     printf(", \"sw2\": ");
-    jnum(r->sw2);
+    cli_json_num(stdout, 9, r->sw2);
     printf(", \"sb2\": ");
-    jnum(r->sb2);
+    cli_json_num(stdout, 9, r->sb2);
     printf(", \"input_var\": ");
-    jnum(r->input_var);
+    cli_json_num(stdout, 9, r->input_var);
     printf(", \"layers\": [");
     for (int l = 0; l < r->depth; l++) {
         const nninit_probe_layer *y = &r->layers[l];
@@ -379,12 +357,12 @@ static void print_json_run(const probe_args *a, const char *spec, const nninit_p
                          y->pred_pre_var, y->pred_act_var, y->pred_grad_in_var};
         printf("%s{\"layer\": %d, \"units\": %lld, \"act\": \"%s\", \"sw2\": ", l ? ", " : "", l + 1,
                (long long)y->units, nninit_act_name(y->act));
-        jnum(y->sw2);
+        cli_json_num(stdout, 9, y->sw2);
         printf(", \"sb2\": ");
-        jnum(y->sb2);
+        cli_json_num(stdout, 9, y->sb2);
         for (size_t k = 0; k < sizeof vals / sizeof vals[0]; k++) {
             printf(", \"%s\": ", names[k]);
-            jnum(vals[k]);
+            cli_json_num(stdout, 9, vals[k]);
         }
         printf(", \"distinct_before\": %lld", (long long)y->distinct_before);
         if (y->distinct_after >= 0)
@@ -392,24 +370,24 @@ static void print_json_run(const probe_args *a, const char *spec, const nninit_p
         printf("}");
     }
     printf("], \"fwd_gain\": ");
-    jnum(r->fwd_gain_geo);
+    cli_json_num(stdout, 9, r->fwd_gain_geo);
     printf(", \"fwd_verdict\": \"%s\", \"bwd_gain\": ", nninit_probe_verdict_name(r->fwd_verdict));
-    jnum(r->bwd_gain_geo);
+    cli_json_num(stdout, 9, r->bwd_gain_geo);
     printf(", \"bwd_verdict\": \"%s\", \"loss\": ", nninit_probe_verdict_name(r->bwd_verdict));
-    jnum(r->loss);
+    cli_json_num(stdout, 9, r->loss);
     if (r->n_sv > 0) {
         printf(", \"jacobian\": {\"samples\": %d, \"mean_sq\": ", a->o.jacobian_samples);
-        jnum(r->sv_mean_sq);
+        cli_json_num(stdout, 9, r->sv_mean_sq);
         printf(", \"theory_mean_sq\": ");
-        jnum(r->pred_sv_mean_sq);
+        cli_json_num(stdout, 9, r->pred_sv_mean_sq);
         printf(", \"var_sq\": ");
-        jnum(r->sv_var_sq);
+        cli_json_num(stdout, 9, r->sv_var_sq);
         printf(", \"theory_var_sq\": ");
-        jnum(r->pred_sv_var_sq);
+        cli_json_num(stdout, 9, r->pred_sv_var_sq);
         printf(", \"max\": ");
-        jnum(r->sv_max);
+        cli_json_num(stdout, 9, r->sv_max);
         printf(", \"min\": ");
-        jnum(r->sv_min);
+        cli_json_num(stdout, 9, r->sv_min);
         int64_t *cnt = calloc((size_t)a->bins, sizeof *cnt);
         double *hi = calloc((size_t)a->bins, sizeof *hi);
         if (cnt && hi) {
@@ -417,7 +395,7 @@ static void print_json_run(const probe_args *a, const char *spec, const nninit_p
             printf(", \"hist_edges_hi\": [");
             for (int k = 0; k < a->bins; k++) {
                 printf(k ? ", " : "");
-                jnum(hi[k]);
+                cli_json_num(stdout, 9, hi[k]);
             }
             printf("], \"hist_counts\": [");
             for (int k = 0; k < a->bins; k++)
@@ -575,10 +553,10 @@ int cmd_probe(int argc, char **argv)
     }
     if (a.json) {
         printf("{\"depth\": %d, \"width\": %lld, \"act\": ", res[0]->depth, (long long)res[0]->layers[0].units);
-        jstr(a.model ? "model" : a.act_text);
+        cli_json_str(stdout, a.model ? "model" : a.act_text);
         if (a.model) {
             printf(", \"model\": ");
-            jstr(a.model);
+            cli_json_str(stdout, a.model);
         }
         printf(", \"batch\": %lld, \"bn\": %s, \"residual\": %s, \"input\": \"%s\", \"grad\": \"%s\", \"seed\": %llu, "
                "\"runs\": [",

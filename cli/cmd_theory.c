@@ -181,29 +181,6 @@ static int parse_args(int argc, char **argv, theory_args *a)
     return 1;
 }
 
-/* A JSON number, or null for NaN/inf (JSON has neither). */
-static void jnum(double v)
-{
-    if (isfinite(v))
-        printf("%.17g", v);
-    else
-        printf("null");
-}
-
-static void jstr(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            printf("\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            printf("\\u%04x", (unsigned char)*s);
-        else
-            putchar(*s);
-    }
-    putchar('"');
-}
-
 static void print_point(const nninit_theory_point *p)
 {
     printf("q*     %.10g   (fixed point of the length map)\n", p->q_star);
@@ -218,19 +195,19 @@ static void print_point(const nninit_theory_point *p)
 static void json_point(const nninit_theory_point *p)
 {
     printf("\"q_star\": ");
-    jnum(p->q_star);
+    cli_json_num(stdout, 17, p->q_star);
     printf(", \"chi1\": ");
-    jnum(p->chi1);
+    cli_json_num(stdout, 17, p->chi1);
     printf(", \"dv_dq\": ");
-    jnum(p->dv_dq);
+    cli_json_num(stdout, 17, p->dv_dq);
     printf(", \"c_star\": ");
-    jnum(p->c_star);
+    cli_json_num(stdout, 17, p->c_star);
     printf(", \"chi_c\": ");
-    jnum(p->chi_c);
+    cli_json_num(stdout, 17, p->chi_c);
     printf(", \"xi_q\": ");
-    jnum(p->xi_q);
+    cli_json_num(stdout, 17, p->xi_q);
     printf(", \"xi_c\": ");
-    jnum(p->xi_c);
+    cli_json_num(stdout, 17, p->xi_c);
     printf(", \"phase\": \"%s\"", nninit_theory_phase_name(p->phase));
 }
 
@@ -277,30 +254,30 @@ static int phase_diagram(const theory_args *a)
     }
     if (a->json) {
         printf("{\"act\": \"%s\", \"alpha\": ", nninit_theory_act_name(a->act));
-        jnum(a->alpha);
+        cli_json_num(stdout, 17, a->alpha);
         printf(", \"q0\": ");
-        jnum(a->q0);
+        cli_json_num(stdout, 17, a->q0);
         printf(", \"critical_line\": [");
         for (int i = 0; i < n; i++) {
             printf("%s{\"sb2\": ", i ? ", " : "");
-            jnum(sb[i]);
+            cli_json_num(stdout, 17, sb[i]);
             printf(", \"sw2\": ");
-            jnum(crit[i]);
+            cli_json_num(stdout, 17, crit[i]);
             printf("}");
         }
         printf("], \"xi_c\": [");
         for (int k = 0; k < N_XI_CURVES; k++) {
             printf("%s{\"sb2\": ", k ? ", " : "");
-            jnum(sbv[k]);
+            cli_json_num(stdout, 17, sbv[k]);
             printf(", \"sw2\": [");
             for (int j = 0; j < NX; j++) {
                 printf(j ? ", " : "");
-                jnum(xs[j]);
+                cli_json_num(stdout, 17, xs[j]);
             }
             printf("], \"xi_c\": [");
             for (int j = 0; j < NX; j++) {
                 printf(j ? ", " : "");
-                jnum(xi[k][j]);
+                cli_json_num(stdout, 17, xi[k][j]);
             }
             printf("]}");
         }
@@ -384,43 +361,43 @@ int cmd_theory(int argc, char **argv)
     }
     if (a.json) {
         printf("{\"act\": \"%s\", \"alpha\": ", nninit_theory_act_name(a.act));
-        jnum(a.alpha);
+        cli_json_num(stdout, 17, a.alpha);
         printf(", \"sw2\": ");
-        jnum(a.sw2);
+        cli_json_num(stdout, 17, a.sw2);
         printf(", \"sb2\": ");
-        jnum(a.sb2);
+        cli_json_num(stdout, 17, a.sb2);
         printf(", \"q0\": ");
-        jnum(a.q0);
+        cli_json_num(stdout, 17, a.q0);
         if (a.init) {
             printf(", \"init\": ");
-            jstr(a.init);
+            cli_json_str(stdout, a.init);
             printf(", \"width\": %lld, \"weight_mean\": ", (long long)a.width);
-            jnum(w_mean);
+            cli_json_num(stdout, 17, w_mean);
         }
         if (a.bias_init) {
             printf(", \"bias_init\": ");
-            jstr(a.bias_init);
+            cli_json_str(stdout, a.bias_init);
         }
         printf(", ");
         json_point(&p);
         if (layers) {
             printf(", \"c0\": ");
-            jnum(a.c0);
+            cli_json_num(stdout, 17, a.c0);
             printf(", \"layers\": [");
             for (int l = 0; l < a.depth; l++) {
                 const nninit_theory_layer *y = &layers[l];
                 printf("%s{\"layer\": %d, \"q\": ", l ? ", " : "", l + 1);
-                jnum(y->q);
+                cli_json_num(stdout, 17, y->q);
                 printf(", \"c\": ");
-                jnum(y->c);
+                cli_json_num(stdout, 17, y->c);
                 printf(", \"act_mean\": ");
-                jnum(y->act_mean);
+                cli_json_num(stdout, 17, y->act_mean);
                 printf(", \"act_var\": ");
-                jnum(y->act_var);
+                cli_json_num(stdout, 17, y->act_var);
                 printf(", \"chi\": ");
-                jnum(y->chi);
+                cli_json_num(stdout, 17, y->chi);
                 printf(", \"grad_in\": ");
-                jnum(y->grad_in);
+                cli_json_num(stdout, 17, y->grad_in);
                 printf("}");
             }
             printf("]");

@@ -211,51 +211,28 @@ static void on_epoch(const nninit_epoch_stats *s, void *user)
     fflush(r->lines);
 }
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
-static void json_num(FILE *f, double v)
-{
-    if (isfinite(v))
-        fprintf(f, "%.9g", v);
-    else
-        fputs("null", f);
-}
-
 static void json_history(FILE *f, const nninit_epoch_stats *h, int n)
 {
     fputc('[', f);
     for (int i = 0; i < n; i++) {
         fprintf(f, "%s{\"epoch\": %d, \"train_loss\": ", i ? ", " : "", h[i].epoch);
-        json_num(f, h[i].train_loss);
+        cli_json_num(f, 9, h[i].train_loss);
         fputs(", \"train_acc\": ", f);
-        json_num(f, h[i].train_acc);
+        cli_json_num(f, 9, h[i].train_acc);
         fputs(", \"val_loss\": ", f);
-        json_num(f, h[i].val_loss);
+        cli_json_num(f, 9, h[i].val_loss);
         fputs(", \"val_acc\": ", f);
-        json_num(f, h[i].val_acc);
+        cli_json_num(f, 9, h[i].val_acc);
         fputs(", \"test_loss\": ", f);
-        json_num(f, h[i].test_loss);
+        cli_json_num(f, 9, h[i].test_loss);
         fputs(", \"test_acc\": ", f);
-        json_num(f, h[i].test_acc);
+        cli_json_num(f, 9, h[i].test_acc);
         fputs(", \"seconds\": ", f);
-        json_num(f, h[i].seconds);
+        cli_json_num(f, 9, h[i].seconds);
         fputs(", \"cpu_seconds\": ", f);
-        json_num(f, h[i].cpu_seconds);
+        cli_json_num(f, 9, h[i].cpu_seconds);
         fputs(", \"lr\": ", f);
-        json_num(f, h[i].lr);
+        cli_json_num(f, 9, h[i].lr);
         fputc('}', f);
     }
     fputc(']', f);
@@ -689,23 +666,23 @@ int cmd_train(int argc, char **argv)
             fputs("{\"command\": \"train\", \"seed\": ", stdout);
             printf("%llu, \"epochs\": %d, \"batch\": %lld, \"optimizer\": ", (unsigned long long)a.seed,
                    a.topts.epochs, (long long)a.topts.batch);
-            json_str(stdout, nninit_optimizer_name(a.topts.optim.kind));
+            cli_json_str(stdout, nninit_optimizer_name(a.topts.optim.kind));
             fputs(", \"lr\": ", stdout);
-            json_num(stdout, a.topts.optim.lr);
+            cli_json_num(stdout, 9, a.topts.optim.lr);
             fputs(", \"runs\": [", stdout);
             for (int r = 0; r < n_runs; r++) {
                 fputs(r ? ", {\"init\": " : "{\"init\": ", stdout);
                 if (specs[r])
-                    json_str(stdout, specs[r]);
+                    cli_json_str(stdout, specs[r]);
                 else
                     fputs(a.model_path ? "null" : "\"glorot_uniform\"", stdout);
                 printf(", \"params\": %lld, \"history\": ", (long long)n_params[r]);
                 json_history(stdout, hist[r], done[r]);
                 fputs(", \"final_test_acc\": ", stdout);
-                json_num(stdout, done[r] && !diverged[r][0] ? hist[r][done[r] - 1].test_acc : (double)NAN);
+                cli_json_num(stdout, 9, done[r] && !diverged[r][0] ? hist[r][done[r] - 1].test_acc : (double)NAN);
                 fputs(", \"diverged\": ", stdout);
                 if (diverged[r][0])
-                    json_str(stdout, diverged[r]);
+                    cli_json_str(stdout, diverged[r]);
                 else
                     fputs("null", stdout);
                 fputc('}', stdout);
@@ -713,7 +690,7 @@ int cmd_train(int argc, char **argv)
             fputs("]", stdout);
             if (!a.compare) {
                 fputs(", \"final_test_acc\": ", stdout);
-                json_num(stdout, done[0] && !diverged[0][0] ? hist[0][done[0] - 1].test_acc : (double)NAN);
+                cli_json_num(stdout, 9, done[0] && !diverged[0][0] ? hist[0][done[0] - 1].test_acc : (double)NAN);
             }
             fputs("}\n", stdout);
         }
