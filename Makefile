@@ -89,7 +89,7 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_SRC = $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
-build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) src/internal.h include/nninit.h
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) src/internal.h include/nninit.h $(wildcard tests/fuzz/*.h)
 	@mkdir -p build-fuzz
 	$(FUZZ_CC) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -ffp-contract=off -D_POSIX_C_SOURCE=200809L \
 	    -Iinclude -Isrc $(shell $(PKG_CONFIG) --cflags $(DEPS)) -o $@ $< $(LIB_SRC) $(LIBS)
