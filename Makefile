@@ -21,22 +21,35 @@ ifeq ($(WERROR),1)
 WARN += -Werror
 endif
 
+# The library in layers, each a folder of src/ depending only on the layers
+# before it (tools/check_layers.sh enforces it):
+#   core (libc, libm, pthread) < rng < init      = the core library
+#   io (zlib, jansson) < data (zlib) < nn (OpenBLAS) < model (jansson)
+#   < analysis (LAPACK)                           = the full library
+# Applications (lab/, cli/) use the public headers only.
+CORE_LAYERS = core rng init
+FULL_LAYERS = io data nn model analysis
 DEPS      = openblas lapacke zlib jansson
 TEST_DEPS = cmocka
 
-ALL_CPPFLAGS = -Iinclude -Isrc -D_POSIX_C_SOURCE=200809L $(shell $(PKG_CONFIG) --cflags $(DEPS)) $(CPPFLAGS)
+ALL_CPPFLAGS = -Iinclude -Isrc -D_POSIX_C_SOURCE=200809L -DNNINIT_HAVE_LAPACK -DNNINIT_HAVE_JANSSON \
+               $(shell $(PKG_CONFIG) --cflags $(DEPS)) $(CPPFLAGS)
 ALL_CFLAGS   = $(WARN) -fPIC -fvisibility=hidden -ffp-contract=off -pthread -MMD -MP $(CFLAGS)
 LIBS         = $(shell $(PKG_CONFIG) --libs $(DEPS)) -lm -pthread $(LDLIBS)
 TEST_CFLAGS  = $(shell $(PKG_CONFIG) --cflags $(TEST_DEPS))
 TEST_LIBS    = $(shell $(PKG_CONFIG) --libs $(TEST_DEPS))
 
-LIB_SRC  = $(sort $(wildcard src/*.c))
+CORE_SRC = $(sort $(foreach l,$(CORE_LAYERS),$(wildcard src/$(l)/*.c)))
+LIB_SRC  = $(CORE_SRC) $(sort $(foreach l,$(FULL_LAYERS),$(wildcard src/$(l)/*.c)))
+LAB_SRC  = $(sort $(wildcard lab/*.c))
 CLI_SRC  = $(sort $(wildcard cli/*.c))
 TEST_SRC = $(sort $(wildcard tests/test_*.c))
 BENCH_SRC = $(sort $(wildcard bench/*.c))
 EXAMPLE_SRC = $(sort $(wildcard examples/*.c))
+PUBLIC_HEADERS = $(sort $(wildcard include/*.h))
 
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
+LAB_OBJ  = $(LAB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCH_BIN = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
@@ -53,6 +66,14 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
 
+# Applications see the public headers only (and the lab's own).
+$(BUILD)/cli/%.o: cli/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -Iinclude -Ilab -D_POSIX_C_SOURCE=200809L $(ALL_CFLAGS) -c $< -o $@
+$(BUILD)/lab/%.o: lab/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -Iinclude -Ilab -D_POSIX_C_SOURCE=200809L $(ALL_CFLAGS) -c $< -o $@
+
 $(STATIC): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
@@ -62,16 +83,17 @@ $(SHARED): $(LIB_OBJ)
 	ln -sf libnninit.so.$(VERSION) $(BUILD)/libnninit.so.$(SOVERSION)
 	ln -sf libnninit.so.$(VERSION) $(BUILD)/libnninit.so
 
-$(CLI): $(CLI_OBJ) $(STATIC)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(LIBS)
+$(CLI): $(CLI_OBJ) $(LAB_OBJ) $(STATIC)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LAB_OBJ) $(STATIC) $(LIBS)
 
-$(BUILD)/tests/%: tests/%.c $(STATIC) tests/util.h
+$(BUILD)/tests/%: tests/%.c $(STATIC) $(LAB_OBJ) tests/util.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CPPFLAGS) $(TEST_CFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes -Wno-double-promotion $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS) $(TEST_LIBS)
+	$(CC) $(ALL_CPPFLAGS) -Ilab $(TEST_CFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes -Wno-double-promotion $(LDFLAGS) -o $@ $< $(LAB_OBJ) $(STATIC) $(LIBS) $(TEST_LIBS)
 
 # make check: every test binary (cmocka), then the CLI contract tests,
 # then one summary line "N passed, M failed".
 check: all $(TEST_BIN)
+	@sh tools/check_layers.sh
 	@NNINIT=$(CLI) BUILD=$(BUILD) LDFLAGS="$(LDFLAGS)" sh tests/run.sh $(TEST_BIN)
 
 # make check-data: real Fashion-MNIST training (needs dataset-fashion-mnist or
@@ -89,10 +111,10 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_SRC = $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
-build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) src/internal.h include/nninit.h $(wildcard tests/fuzz/*.h)
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard src/*/*.h) $(PUBLIC_HEADERS) $(wildcard tests/fuzz/*.h)
 	@mkdir -p build-fuzz
 	$(FUZZ_CC) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -ffp-contract=off -D_POSIX_C_SOURCE=200809L \
-	    -Iinclude -Isrc $(shell $(PKG_CONFIG) --cflags $(DEPS)) -o $@ $< $(LIB_SRC) $(LIBS)
+	    -Iinclude -Isrc -Icli -DNNINIT_HAVE_LAPACK -DNNINIT_HAVE_JANSSON $(shell $(PKG_CONFIG) --cflags $(DEPS)) -o $@ $< $(LIB_SRC) $(LIBS)
 fuzz: $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do n=$$(basename $$f); c=tests/fuzz/corpus/$${n#fuzz_}; \
 	  mkdir -p build-fuzz/corpus-$$n; echo "== $$n ($(FUZZ_SECONDS) s)"; \
@@ -100,7 +122,7 @@ fuzz: $(FUZZ_BIN)
 
 $(BUILD)/bench/%: bench/%.c $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS)
+	$(CC) $(ALL_CPPFLAGS) -Ilab $(ALL_CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS)
 
 bench: all $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
@@ -121,7 +143,7 @@ $(BUILD)/nninit.pc: nninit.pc.in
 
 install: all $(BUILD)/nninit.pc
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR)
-	install -m 644 include/nninit.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 $(PUBLIC_HEADERS) $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
 	ln -sf libnninit.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libnninit.so.$(SOVERSION)
@@ -130,7 +152,7 @@ install: all $(BUILD)/nninit.pc
 	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/
 
 uninstall:
-	rm -f $(DESTDIR)$(INCLUDEDIR)/nninit.h $(DESTDIR)$(LIBDIR)/libnninit.a \
+	rm -f $(PUBLIC_HEADERS:include/%=$(DESTDIR)$(INCLUDEDIR)/%) $(DESTDIR)$(LIBDIR)/libnninit.a \
 	      $(DESTDIR)$(LIBDIR)/libnninit.so* $(DESTDIR)$(LIBDIR)/pkgconfig/nninit.pc \
 	      $(DESTDIR)$(BINDIR)/nninit
 
@@ -149,4 +171,4 @@ crosscheck: $(CLI) $(BUILD)/tests/test_torch
 	NNINIT_FIXTURES="$$tmp" NNINIT=$(CLI) sh tests/cli/torch_gen.sh && \
 	$(PYTHON) tools/torch_crosscheck.py $(CLI)
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(LAB_OBJ:.o=.d)

@@ -8,7 +8,7 @@
  * measure the neighbours); cycles use a clock calibrated on a chain of
  * dependent adds. Uses the internal interface (simd_internal.h).
  */
-#include "simd_internal.h"
+#include "rng/simd_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -9,6 +9,9 @@
  *
  * Without the data set it says so and exits 0 (make bench must not fail on it). */
 #include "nninit.h"
+#include "nninit_data.h"
+#include "nninit_model.h"
+#include "nninit_nn.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,6 +4,12 @@
 #define NNINIT_CLI_H
 
 #include "nninit.h"
+#include "nninit_analysis.h"
+#include "nninit_data.h"
+#include "nninit_io.h"
+#include "nninit_model.h"
+#include "nninit_nn.h"
+#include "lab.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
  * functions, so their bits are also pinned by test_stream.c. */
 #include "util.h"
 
-#include "internal.h"
+#include "core/internal.h"
 
 static double ulp_f(float ref) { return (double)nextafterf(fabsf(ref), INFINITY) - (double)fabsf(ref); }
 static long double ulp_d(double ref) { return (long double)nextafter(fabs(ref), INFINITY) - (long double)fabs(ref); }

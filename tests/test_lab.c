@@ -2,6 +2,7 @@
  * and its files are written, the training path runs on a generated IDX set,
  * and bad options or an explicit missing data folder are errors. */
 #include "util.h"
+#include "lab.h"
 
 #include <sys/stat.h>
 #include <unistd.h>

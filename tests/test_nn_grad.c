@@ -11,7 +11,7 @@
  * and 100x below a 1% error (a dropped factor 2 or a swapped term is ~100%). */
 #include "util.h"
 
-#include "nn_internal.h"
+#include "nn/internal.h"
 
 #define H 1e-5
 

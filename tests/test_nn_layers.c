@@ -2,7 +2,7 @@
  * initialisation streams of a network against nninit_fill; error paths. */
 #include "util.h"
 
-#include "nn_internal.h"
+#include "nn/internal.h"
 
 static nninit_layer_desc dense(int64_t units, nninit_act act, const char *kinit, const char *binit)
 {

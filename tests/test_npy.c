@@ -2,7 +2,7 @@
  * tests/fixtures/make_npy_fixtures.py), round trips, corrupt input, and
  * the atomic-write guarantees of io_atomic.c. */
 #include "util.h"
-#include "internal.h"
+#include "io/internal.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -14,8 +14,8 @@
  */
 #include "util.h"
 
-#include "orthogonal.h"
-#include "simd_internal.h"
+#include "init/orthogonal.h"
+#include "rng/simd_internal.h"
 
 #include <lapacke.h>
 

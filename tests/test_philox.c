@@ -5,7 +5,7 @@
 
 #include <Random123/philox.h>
 
-#include "internal.h"
+#include "rng/internal.h"
 
 static void test_known_answers(void **state)
 {

@@ -10,7 +10,7 @@
  */
 #include "util.h"
 
-#include "simd_internal.h"
+#include "rng/simd_internal.h"
 
 #define MAXN 1000
 

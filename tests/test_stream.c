@@ -6,7 +6,7 @@
  */
 #include "util.h"
 
-#include "internal.h"
+#include "rng/internal.h"
 
 static const struct golden {
     int dtype, transform;

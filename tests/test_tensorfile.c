@@ -3,7 +3,7 @@
  * tests/fixtures/make_io_fixtures.py), npy folders, round trips, dtype
  * rounding against torch/NumPy, and corrupt input for every reader. */
 #include "util.h"
-#include "internal.h"
+#include "io/internal.h"
 
 #include <dirent.h>
 #include <sys/stat.h>

@@ -3,7 +3,7 @@
  * line, initializer mapping and the SVG writer. */
 #include "util.h"
 
-#include "theory_internal.h"
+#include "analysis/theory_internal.h"
 #include "fixtures/theory_reference.h"
 
 #include <math.h>

@@ -8,8 +8,8 @@
 
 #include <inttypes.h>
 
-#include "internal.h"
-#include "torch_internal.h"
+#include "rng/internal.h"
+#include "rng/torch_internal.h"
 
 static uint64_t fnv1a64(const void *p, size_t n)
 {

@@ -15,6 +15,11 @@
 #include <string.h>
 
 #include "nninit.h"
+#include "nninit_analysis.h"
+#include "nninit_data.h"
+#include "nninit_io.h"
+#include "nninit_model.h"
+#include "nninit_nn.h"
 
 /* |a - b| <= tol, with both values and the tolerance printed on failure. */
 #define assert_close(a, b, tol) test_assert_close((double)(a), (double)(b), (double)(tol), #a, #b, __FILE__, __LINE__)

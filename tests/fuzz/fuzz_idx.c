@@ -1,6 +1,7 @@
 /* libFuzzer target for the IDX reader (plain and gzip images in memory):
  *   make fuzz   (or clang -fsanitize=fuzzer,address -Iinclude -Isrc tests/fuzz/fuzz_idx.c src/... ) */
 #include "nninit.h"
+#include "nninit_data.h"
 
 #include <stddef.h>
 #include <stdint.h>

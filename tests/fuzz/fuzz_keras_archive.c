@@ -2,6 +2,7 @@
  * to a temporary file and read as a .keras zip or as model JSON. */
 #define _POSIX_C_SOURCE 200809L
 #include "nninit.h"
+#include "nninit_model.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -1,6 +1,8 @@
 /* libFuzzer target for the JSON model description parser, followed by
  * building the network it describes (small inputs only). */
 #include "nninit.h"
+#include "nninit_model.h"
+#include "nninit_nn.h"
 
 #include <stddef.h>
 #include <stdint.h>

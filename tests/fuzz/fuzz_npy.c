@@ -1,6 +1,7 @@
 /* libFuzzer target for the .npy reader:
  *   clang -fsanitize=fuzzer,address -Iinclude -Isrc tests/fuzz/fuzz_npy.c build/libnninit.a ... */
 #include "nninit.h"
+#include "nninit_io.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -4,6 +4,7 @@
  *   clang -fsanitize=fuzzer,address -Iinclude tests/fuzz/fuzz_tensorfile.c build/libnninit.a $(LIBS) */
 #define _POSIX_C_SOURCE 200809L
 #include "nninit.h"
+#include "nninit_io.h"
 
 #include <stdint.h>
 #include <stdio.h>

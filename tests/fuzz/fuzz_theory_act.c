@@ -1,6 +1,7 @@
 /* libFuzzer target for the theory's activation parser (nninit theory --act),
  * followed by the moments of whatever it accepts at a few variances. */
 #include "nninit.h"
+#include "nninit_analysis.h"
 
 #include <math.h>
 #include <stddef.h>

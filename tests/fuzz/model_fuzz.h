@@ -5,6 +5,7 @@
 #define NNINIT_MODEL_FUZZ_H
 
 #include "nninit.h"
+#include "nninit_model.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,0 +1,290 @@
+/*
+ * nninit_analysis.h: mean-field theory, SVG plots and the signal probe
+ * (the analysis layer, built on the engine).
+ *
+ * @EXAMPLE@
+ */
+#ifndef NNINIT_ANALYSIS_H
+#define NNINIT_ANALYSIS_H
+
+#include "nninit.h"
+#include "nninit_nn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Theory: mean-field signal propagation (Poole et al. 2016, Schoenholz et   */
+/* al. 2017) and SVG line plots                                              */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * An infinitely wide dense net h_l = a_{l-1} W_l + b_l, a_l = phi(h_l), with
+ * sigma_w^2 = fan_in Var(W_ij) and sigma_b^2 = E[b_i^2]. Expectations over
+ * z ~ N(0, 1) use closed forms for linear, relu, leaky_relu and erf, and
+ * otherwise a composite Gauss-Legendre rule on z in [-12, 12] split at the
+ * activation's kink (48 panels x 16 points per side in 1-D, 16 x 10 per side
+ * and dimension in 2-D, the inner one split where phi(u2) has its kink),
+ * panels graded towards the split. Measured: 1-D moments agree with closed
+ * forms (erf) to 1e-13 relative for q in [1e-2, 1e4] and with SciPy's
+ * adaptive quadrature to 1e-11; 2-D ones with a 4x finer rule to 1e-13 for
+ * q <= 10 and with SciPy to 1e-9 (tests/test_theory.c). All functions are
+ * pure and reentrant.
+ */
+typedef enum nninit_theory_act {
+    NNINIT_THEORY_LINEAR = 0,
+    NNINIT_THEORY_RELU,
+    NNINIT_THEORY_LEAKY_RELU, /* alpha = negative slope */
+    NNINIT_THEORY_ELU,        /* alpha */
+    NNINIT_THEORY_SELU,
+    NNINIT_THEORY_GELU,       /* exact: x Phi(x) */
+    NNINIT_THEORY_SWISH,      /* x sigmoid(x) */
+    NNINIT_THEORY_TANH,
+    NNINIT_THEORY_SIGMOID,
+    NNINIT_THEORY_ERF,
+    NNINIT_THEORY_ACT_COUNT
+} nninit_theory_act;
+
+NNINIT_API const char *nninit_theory_act_name(nninit_theory_act act); /* "tanh", ... */
+/* Accepts the names above, "silu", and "leaky_relu(0.1)" / "elu(0.5)";
+ * *alpha gets the parameter or its default (0.2 leaky_relu, 1 elu, else 0). */
+NNINIT_API nninit_status nninit_theory_act_parse(const char *text, nninit_theory_act *act, double *alpha,
+                                                 nninit_err *err);
+/* The engine's activation as a theory activation; NNINIT_EUNSUPPORTED for softmax. */
+NNINIT_API nninit_status nninit_theory_act_from_act(nninit_act act, nninit_theory_act *out, nninit_err *err);
+
+/* Gaussian moments of phi at pre-activation variance q: h = sqrt(q) z. */
+typedef struct nninit_theory_moments {
+    double mean;   /* E[phi(h)] */
+    double m2;     /* E[phi(h)^2]: the length map is V(q) = sw2 m2 + sb2 */
+    double d2;     /* E[phi'(h)^2]: chi = sw2 d2 */
+    double dv;     /* E[phi'(h)^2 + phi(h) phi''(h)] = dm2/dq: V'(q) = sw2 dv */
+    double d4;     /* E[phi'(h)^4]: with d2, the spread of the Jacobian's spectrum */
+} nninit_theory_moments;
+
+NNINIT_API nninit_status nninit_theory_moments_at(nninit_theory_act act, double alpha, double q,
+                                                  nninit_theory_moments *out, nninit_err *err);
+
+/* Two pre-activations with variances q11, q22 and correlation c in [-1, 1]:
+ * *e_pp = E[phi(u1) phi(u2)], *e_dd = E[phi'(u1) phi'(u2)] (either may be NULL). */
+NNINIT_API nninit_status nninit_theory_corr(nninit_theory_act act, double alpha, double q11, double q22, double c,
+                                            double *e_pp, double *e_dd, nninit_err *err);
+
+typedef struct nninit_theory_net {
+    nninit_theory_act act;
+    double alpha;  /* leaky_relu slope, elu alpha */
+    double sw2;    /* sigma_w^2 >= 0 */
+    double sb2;    /* sigma_b^2 >= 0 */
+} nninit_theory_net;
+
+typedef enum nninit_theory_phase {
+    NNINIT_PHASE_ORDERED = 0, /* chi_1 < 1: inputs collapse together, gradients vanish */
+    NNINIT_PHASE_CRITICAL,    /* |chi_1 - 1| <= 1e-6: the edge of chaos */
+    NNINIT_PHASE_CHAOTIC,     /* chi_1 > 1: nearby inputs decorrelate, gradients explode */
+    NNINIT_PHASE_UNBOUNDED    /* no finite q*: the length grows without bound from q0 */
+} nninit_theory_phase;
+
+NNINIT_API const char *nninit_theory_phase_name(nninit_theory_phase p); /* "ordered", ... */
+
+typedef struct nninit_theory_point {
+    double q_star;   /* fixed point of the length map reached from q0 (+inf: none) */
+    double chi1;     /* sw2 E[phi'(sqrt(q*) z)^2]: slope of the correlation map at c = 1 */
+    double dv_dq;    /* V'(q*): slope of the length map at q* */
+    double c_star;   /* attracting fixed point of the correlation map (1 unless chaotic) */
+    double chi_c;    /* sw2 E[phi'(u1) phi'(u2)] at (q*, c*): slope of the correlation map at c* */
+    double xi_q;     /* -1/ln V'(q*)  (+inf when V'(q*) >= 1) */
+    double xi_c;     /* -1/ln chi_c   (+inf when chi_c >= 1) */
+    nninit_theory_phase phase;
+} nninit_theory_point;
+
+/*
+ * Fixed points, chi_1 and depth scales of `net` for inputs of second moment
+ * q0 > 0 (||x||^2 / n_in). q* is the limit of the length-map iteration from
+ * q0 (the nearest fixed point in the direction V(q0) - q0 points, found by
+ * bracketing and Brent's method to 1e-14 relative); with sb2 = 0 it may be 0
+ * (tanh at sw2 <= 1). c* = 1 unless chaotic, then the root of C(c) = c in
+ * [0, 1). NaN for quantities undefined in the unbounded phase.
+ * NNINIT_EINVAL for a bad act or negative/non-finite parameter.
+ */
+NNINIT_API nninit_status nninit_theory_analyze(const nninit_theory_net *net, double q0, nninit_theory_point *out,
+                                               nninit_err *err);
+
+/* One layer of the mean-field recursion through `depth` equal-width layers. */
+typedef struct nninit_theory_layer {
+    double q;         /* E[h_l^2]: pre-activation variance (h has mean 0) */
+    double c;         /* correlation of two inputs' pre-activations */
+    double act_mean;  /* E[a_l] */
+    double act_var;   /* Var(a_l) over units and inputs = m2 - mean^2 */
+    double chi;       /* sw2 E[phi'(h_l)^2]: backward gain of layer l */
+    double grad_out;  /* E[(dL/da_l)^2] relative to the output's (1 at the last layer) */
+    double grad_in;   /* E[(dL/da_{l-1})^2] = chi * grad_out */
+} nninit_theory_layer;
+
+/* out[0 .. depth): layer 1 gets q^1 = sw2 q0 + sb2 and c^1 = (sw2 c0 q0 +
+ * sb2) / q^1 (the input is not passed through phi); then q^l = V(q^{l-1}),
+ * c^l = (sw2 E[phi phi] + sb2) / q^l. c0 in [-1, 1]. A q that overflows
+ * stops the recursion with NNINIT_ENUMERIC. */
+NNINIT_API nninit_status nninit_theory_layers(const nninit_theory_net *net, double q0, double c0, int depth,
+                                              nninit_theory_layer *out, nninit_err *err);
+
+/* The sw2 on the order-to-chaos line (chi_1 = 1) at sb2 for inputs of second
+ * moment q0: closed form for linear (1), relu (2) and leaky_relu
+ * (2 / (1 + alpha^2)); otherwise Brent's method on chi_1(sw2) - 1 over
+ * [1e-3, 1e4] to 1e-12 relative. NNINIT_ENOTFOUND if chi_1 never reaches 1
+ * there. */
+NNINIT_API nninit_status nninit_theory_critical(nninit_theory_act act, double alpha, double sb2, double q0,
+                                                double *sw2, nninit_err *err);
+
+/*
+ * What an initializer means for the theory in a dense layer of (fan_in,
+ * fan_out) under Keras layout: *sw2 = fan_in * expected_std^2 of the
+ * resolved primitive, *mean = the weights' mean (mean-field theory assumes
+ * 0; a constant or shifted init breaks its assumptions). For a bias init
+ * pass fan_in = 0 and fan_out = the width: *sw2 then gets E[b^2] =
+ * std^2 + mean^2 (the sigma_b^2 the theory uses).
+ */
+NNINIT_API nninit_status nninit_theory_from_init(const nninit_init *init, int64_t fan_in, int64_t fan_out,
+                                                 double *sw2, double *mean, nninit_err *err);
+
+/* ---- SVG line plots (dependency-free; one or more panels side by side) ---- */
+
+typedef struct nninit_plot_series {
+    const char *label;  /* legend text (may be NULL) */
+    const double *x, *y;
+    int64_t n;
+    int dashed;         /* 1: dashed line (e.g. a prediction next to a measurement) */
+    int color;          /* palette index; -1: the series' position */
+} nninit_plot_series;
+
+typedef struct nninit_plot {
+    const char *title, *xlabel, *ylabel;
+    int log_x, log_y;   /* log10 axes (points <= 0 are skipped) */
+    const nninit_plot_series *series;
+    int n_series;
+} nninit_plot;
+
+/* The SVG document (NUL-terminated, free with nninit_free). Non-finite
+ * points break a line. NNINIT_EINVAL for no panel, NNINIT_ENOMEM. */
+NNINIT_API nninit_status nninit_svg_render(const nninit_plot *plots, int n_plots, char **svg, nninit_err *err);
+/* The same written atomically to path. NNINIT_EIO. */
+NNINIT_API nninit_status nninit_svg_write(const char *path, const nninit_plot *plots, int n_plots,
+                                          nninit_err *err);
+
+
+/* ------------------------------------------------------------------------ */
+/* Probe: measured signal propagation through a deep dense net               */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A stack of `depth` dense layers of `width` units, h_l = a_{l-1} W_l + b_l,
+ * [optional batch norm of h_l without affine parameters], a_l = act(h_l)
+ * [+ a_{l-1} with residual, where the widths agree], pushed with one batch
+ * and back-propagated. W_l and b_l are filled exactly as nninit_net_new
+ * would fill them (Philox seed, streams "dense_<l-1>/kernel" and
+ * "dense_<l-1>/bias", Keras layout). Statistics are over every (row, unit)
+ * entry of the batch, accumulated in double. The output gradient dL/da_L is
+ * standard normal (Philox stream "probe/grad") unless labels are given:
+ * then a linear head of n_classes units (same initializer) and softmax
+ * cross-entropy (mean over rows) supply it.
+ */
+typedef struct nninit_probe_opts {
+    int depth;                 /* >= 1 */
+    int64_t width;             /* >= 1 */
+    int64_t n_inputs;          /* 0: width */
+    int64_t batch;             /* default 256 */
+    nninit_act act;            /* default tanh */
+    double alpha;
+    const char *kernel_init;   /* SPEC, default "glorot_uniform" */
+    const char *bias_init;     /* SPEC, default "zeros" */
+    int bn, residual;
+    uint64_t seed;             /* default NNINIT_DEFAULT_SEED */
+    const float *x;            /* borrowed (batch, n_inputs); NULL: standard normal (stream "probe/input") */
+    double input_scale;        /* the input is multiplied by this (default 1): E[x^2] = scale^2 for normal rows */
+    const int32_t *labels;     /* borrowed (batch) in [0, n_classes); NULL: random output gradient */
+    int32_t n_classes;
+    int train_steps;           /* SGD steps before recounting distinct units (0: none) */
+    double lr;                 /* default 0.01 */
+    int jacobian_samples;      /* rows whose input-output Jacobian is decomposed (0: none) */
+    /* A model instead of depth x width (borrowed, e.g. from
+     * nninit_model_parse_json): its dense layers, each with the batch norm
+     * (gamma_init ones, beta_init zeros only) and activation layers that
+     * follow it folded in; dropout is the identity. depth, width, act,
+     * alpha, kernel_init, bias_init and bn are then ignored; n_inputs 0
+     * means the first layer's units. */
+    const nninit_layer_desc *layers;
+    int n_layers;
+} nninit_probe_opts;
+
+NNINIT_API nninit_probe_opts nninit_probe_opts_default(void);
+
+typedef struct nninit_probe_layer {
+    int64_t units;                /* n_out */
+    nninit_act act;
+    double sw2, sb2;              /* nninit_theory_from_init of its initializers (NaN if not defined) */
+    double pre_mean, pre_var;     /* the activation's input (after batch norm if any) */
+    double act_mean, act_var;     /* a_l */
+    double frac_dead;             /* relu: a == 0; NaN for other activations */
+    double frac_saturated;        /* tanh: |a| > 0.99; sigmoid: a < 0.01 or > 0.99; else NaN */
+    double grad_in_var;           /* Var(dL/da_{l-1}) */
+    double grad_out_var;          /* Var(dL/da_l) */
+    double grad_w_var;            /* Var(dL/dW_l) */
+    double fwd_gain;              /* pre_var / previous pre_var (layer 1: / Var(x)) */
+    double bwd_gain;              /* grad_in_var / grad_out_var */
+    /* distinct units: columns of W_l with b_l that agree with no other within
+     * 1e-5 of the layer's largest |value| (BLAS may round identical columns
+     * differently); after: -1 without training */
+    int64_t distinct_before, distinct_after;
+    /* mean-field predictions (NaN from the first batch-norm layer on; residual
+     * layers use E[a_l^2] = E[a_{l-1}^2] + E[phi^2] + 2 E[a_{l-1}] E[phi]
+     * and a gradient factor 1 + chi) */
+    double pred_pre_var, pred_act_var, pred_grad_in_var;
+} nninit_probe_layer;
+
+typedef enum nninit_probe_verdict {
+    NNINIT_VERDICT_VANISHING = 0, /* the variance falls by more than 10x over the depth */
+    NNINIT_VERDICT_STABLE,        /* within a factor 10 over the depth */
+    NNINIT_VERDICT_EXPLODING      /* rises by more than 10x over the depth */
+} nninit_probe_verdict;
+
+NNINIT_API const char *nninit_probe_verdict_name(nninit_probe_verdict v); /* "vanishing", ... */
+
+typedef struct nninit_probe_result {
+    int depth;
+    nninit_probe_layer *layers;       /* depth entries */
+    double input_var, input_m2;       /* Var(x), E[x^2] */
+    double fwd_gain_geo, bwd_gain_geo; /* geometric means per layer over layers 2..L */
+    nninit_probe_verdict fwd_verdict, bwd_verdict;
+    double sw2, sb2;                  /* of the last layer (nninit_theory_from_init) */
+    double loss;                      /* cross-entropy with labels, else NaN */
+    /* Jacobian of a_L with respect to x, for jacobian_samples rows: every
+     * singular value of every sample (n_sv = samples * min(n_inputs, width)) */
+    double *sv;
+    int64_t n_sv;
+    double sv_mean_sq, sv_max, sv_min;
+    double sv_var_sq;                 /* variance of the squared singular values (0 = isometry) */
+    double pred_sv_mean_sq;           /* prod_l sw2_l (n_out / n_in) E[act'(h_l)^2] from the predicted q^l */
+    /* free probability (Pennington et al. 2017): normalised variances add
+     * over the free factors W_l^T W_l and D_l^2, so Var(sv^2) = mean_sq^2
+     * sum_l (E[act'^4] / E[act'^2]^2 - 1 + w_l), w_l = 1 for square iid
+     * weights, 0 for orthogonal; NaN for other weights */
+    double pred_sv_var_sq;
+} nninit_probe_result;
+
+/*
+ * Runs the probe. *out: free with nninit_probe_result_free. Forward and
+ * backward use float32 sgemm (OpenBLAS), statistics double. The Jacobian is
+ * exact: forward-mode products J^T = I W_1 D_1 W_2 D_2 ... (D_l = diag
+ * act'(h_l) of the sample, plus I per residual layer) in float32, then the
+ * singular values by LAPACK dgesdd in double. NNINIT_EINVAL (bad options,
+ * initializer, labels), NNINIT_EUNSUPPORTED (softmax, Jacobian with bn),
+ * NNINIT_ENOMEM, NNINIT_ENUMERIC (non-finite values: the net overflowed).
+ */
+NNINIT_API nninit_status nninit_probe_run(const nninit_probe_opts *opts, nninit_probe_result **out,
+                                          nninit_err *err);
+NNINIT_API void nninit_probe_result_free(nninit_probe_result *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NNINIT_ANALYSIS_H */

@@ -1,0 +1,94 @@
+/*
+ * nninit_model.h: whole models (the model layer): PyTorch module recipes,
+ * Keras model JSON and nninit specs as lists of tensors with initializers,
+ * generated and written to tensor files.
+ *
+ * @EXAMPLE@
+ */
+#ifndef NNINIT_MODEL_H
+#define NNINIT_MODEL_H
+
+#include "nninit.h"
+#include "nninit_io.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Whole models: Keras model JSON, PyTorch module recipes, nninit specs      */
+/* ------------------------------------------------------------------------ */
+
+/* The tensors of a model, each with its initializer, in the order the
+ * framework lists them (PyTorch state_dict order; Keras variable order). */
+typedef struct nninit_model nninit_model;
+
+typedef struct nninit_model_tensor {
+    const char *name;        /* "0.weight", "dense/kernel"; lives until nninit_model_free */
+    nninit_shape shape;
+    nninit_layout layout;
+    nninit_init init;
+    const char *spec;        /* the initializer as written in the source */
+    int is_int64;            /* an int64 counter of zeros (BatchNorm num_batches_tracked) */
+} nninit_model_tensor;
+
+/*
+ * A PyTorch module recipe such as
+ *   Sequential(Linear(784, 256), ReLU(), Linear(256, 10))
+ * with Linear, Bilinear, Conv1d/2d/3d, ConvTranspose1d/2d/3d, Embedding,
+ * RNN, LSTM, GRU, BatchNorm1d/2d/3d, InstanceNorm1d/2d/3d, GroupNorm,
+ * LayerNorm, PReLU, MultiheadAttention, TransformerEncoderLayer,
+ * TransformerDecoderLayer, nested Sequential, and parameter-free modules
+ * (ReLU, Dropout, Flatten, ...).
+ * Arguments are positional or keyword, as in PyTorch 1.13; each module's
+ * reset_parameters defaults and state_dict names apply.
+ * NNINIT_EINVAL with the position of the first problem.
+ */
+NNINIT_API nninit_status nninit_model_from_torch(const char *recipe, nninit_model **out, nninit_err *err);
+
+/* A Keras 3 model JSON (model.to_json(), or config.json of a .keras file):
+ * Sequential or Functional. Every *_initializer is taken as written. */
+NNINIT_API nninit_status nninit_model_from_keras(const char *json, nninit_model **out, nninit_err *err);
+/* The same from a file: model JSON, or a .keras archive (its config.json). */
+NNINIT_API nninit_status nninit_model_from_keras_file(const char *path, nninit_model **out, nninit_err *err);
+
+/* nninit's own model spec:
+ *   {"layout": "keras", "tensors": [{"name": "w", "shape": [784, 256],
+ *    "init": "he_normal", "layout": "torch"}, ...],
+ *    "overrides": {"w": "zeros"}}
+ * "init" is any nninit_init_parse SPEC (string or Keras JSON object). */
+NNINIT_API nninit_status nninit_model_from_spec(const char *json, nninit_model **out, nninit_err *err);
+
+NNINIT_API void nninit_model_free(nninit_model *m);
+NNINIT_API size_t nninit_model_count(const nninit_model *m);
+/* Tensor i (0 <= i < count) or NULL. */
+NNINIT_API const nninit_model_tensor *nninit_model_tensor_at(const nninit_model *m, size_t i, nninit_model_tensor *buf);
+
+/* Replaces the initializer of tensor `name` (NNINIT_ENOTFOUND if absent). */
+NNINIT_API nninit_status nninit_model_override(nninit_model *m, const char *name, const char *spec, nninit_err *err);
+
+typedef struct nninit_model_opts {
+    nninit_rng_kind rng;        /* philox: stream = nninit_stream_from_name(name);
+                                   torch kinds: one generator drawn in construction order */
+    uint64_t seed;
+    nninit_file_dtype dtype;    /* F32 (default), F64, BF16, F16 (generated in F32, rounded once) */
+    nninit_write_opts write;    /* format, shards; metadata NULL = nninit provenance */
+    int threads;                /* 0 = all CPUs */
+} nninit_model_opts;
+
+/* philox, seed NNINIT_DEFAULT_SEED, F32, safetensors. */
+NNINIT_API nninit_model_opts nninit_model_opts_default(void);
+
+/* Generates every tensor and writes the file(s). safetensors __metadata__
+ * (when opts->write.metadata is NULL): format "pt", nninit.version,
+ * nninit.stream_version, nninit.rng, nninit.seed, nninit.source,
+ * nninit.layout (when all tensors share one), nninit.specs (JSON: name ->
+ * initializer). With a torch generator every tensor is held in memory
+ * before writing (the draw order is not the file order). */
+NNINIT_API nninit_status nninit_model_write(const nninit_model *m, const char *path, const nninit_model_opts *opts,
+                                            nninit_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NNINIT_MODEL_H */

@@ -1,0 +1,353 @@
+/*
+ * nninit_nn.h: a small float32 network engine (the nn layer): layers,
+ * networks, losses, optimizers, training, LSUV.
+ *
+ * @EXAMPLE@
+ */
+#ifndef NNINIT_NN_H
+#define NNINIT_NN_H
+
+#include "nninit.h"
+#include "nninit_data.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Engine: a small float32 network engine, data sets and training            */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Float32, row-major (batch, features). Every matrix product is an OpenBLAS
+ * sgemm. A network is a stack of layers; a dense layer may carry a fused
+ * activation so that a probe reads its pre-activation and activation from
+ * one layer. Determinism: the same seed and the same BLAS thread count give
+ * the same bits; another thread count may change sgemm's summation order and
+ * so the last bits of every product (and everything after). Every reduction
+ * nninit does itself (bias and batch-norm sums, losses) runs in a fixed
+ * order on one thread.
+ */
+
+typedef enum nninit_act {
+    NNINIT_ACT_LINEAR = 0, /* a = z */
+    NNINIT_ACT_RELU,       /* max(z, 0) */
+    NNINIT_ACT_LEAKY_RELU, /* z >= 0 ? z : alpha z; alpha default 0.2 (keras.activations.leaky_relu) */
+    NNINIT_ACT_ELU,        /* z > 0 ? z : alpha (exp(z) - 1); alpha default 1 */
+    NNINIT_ACT_SELU,       /* scale * elu(z, 1.6732632423543772), scale 1.0507009873554805 */
+    NNINIT_ACT_GELU,       /* exact erf form z Phi(z) (Keras approximate=False, torch approximate='none') */
+    NNINIT_ACT_SWISH,      /* z sigmoid(z), also called silu */
+    NNINIT_ACT_TANH,
+    NNINIT_ACT_SIGMOID,    /* 1 / (1 + exp(-z)) */
+    NNINIT_ACT_SOFTMAX,    /* over each row */
+    NNINIT_ACT_COUNT
+} nninit_act;
+
+NNINIT_API const char *nninit_act_name(nninit_act act); /* "relu", "leaky_relu", ... */
+/* Parses "relu", "silu" (= swish), "leaky_relu", "leaky_relu(0.1)", "elu(0.5)"
+ * ("alpha=0.1" and "negative_slope=0.1" inside the parentheses too). *alpha
+ * gets the parameter or its default (0.2 leaky_relu, 1 elu, else 0). */
+NNINIT_API nninit_status nninit_act_parse(const char *text, nninit_act *act, double *alpha, nninit_err *err);
+/* a = act(z) on (rows, n); softmax is taken over each row of n. a may be z. */
+NNINIT_API void nninit_act_forward(nninit_act act, double alpha, const float *z, float *a, int64_t rows,
+                                   int64_t n);
+/* dz = da * act'(z) (softmax: the row Jacobian-vector product), given z and
+ * a = act(z) of the forward. dz may be da. */
+NNINIT_API void nninit_act_backward(nninit_act act, double alpha, const float *z, const float *a,
+                                    const float *da, float *dz, int64_t rows, int64_t n);
+
+typedef enum nninit_layer_kind {
+    NNINIT_LAYER_DENSE = 0,  /* y = act(x W + b), W (in, out) whatever the init layout */
+    NNINIT_LAYER_ACTIVATION, /* y = act(x) */
+    NNINIT_LAYER_BATCHNORM,  /* per feature over the batch; running statistics for evaluation */
+    NNINIT_LAYER_DROPOUT     /* inverted dropout (scaled by 1/(1-rate) in training, identity in evaluation) */
+} nninit_layer_kind;
+
+NNINIT_API const char *nninit_layer_kind_name(nninit_layer_kind kind); /* "dense", "activation", ... */
+
+#define NNINIT_SPEC_MAX 512
+
+/* One layer of a model description. Start from nninit_layer_desc_default. */
+typedef struct nninit_layer_desc {
+    nninit_layer_kind kind;
+    int64_t units;                     /* dense: output width */
+    int use_bias;                      /* dense: default 1 */
+    nninit_act act;                    /* dense (applied after the bias) and activation layers */
+    double alpha;                      /* act's parameter (see nninit_act_parse) */
+    char kernel_init[NNINIT_SPEC_MAX]; /* dense: initializer SPEC, default "glorot_uniform" (Keras Dense) */
+    char bias_init[NNINIT_SPEC_MAX];   /* dense: default "zeros" */
+    char gamma_init[NNINIT_SPEC_MAX];  /* batchnorm: default "ones" */
+    char beta_init[NNINIT_SPEC_MAX];   /* batchnorm: default "zeros" */
+    double momentum, epsilon;          /* batchnorm: default 0.99, 0.001 (Keras) */
+    double rate;                       /* dropout: fraction dropped in [0, 1) */
+} nninit_layer_desc;
+
+NNINIT_API nninit_layer_desc nninit_layer_desc_default(nninit_layer_kind kind);
+
+/* A multilayer perceptron recipe, expanded by nninit_model_mlp into layers:
+ * for each hidden width: dense (act fused, or linear then batchnorm then
+ * an activation layer when bn), then dropout when dropout > 0; then a dense
+ * output layer of n_outputs units with out_act. */
+typedef struct nninit_mlp_desc {
+    int n_hidden;
+    const int64_t *hidden;  /* borrowed widths */
+    int64_t n_outputs;      /* default 10 */
+    nninit_act act;         /* default relu */
+    double alpha;
+    nninit_act out_act;     /* default linear (the loss takes logits) */
+    const char *kernel_init, *bias_init; /* NULL: the layer defaults */
+    int bn;
+    double dropout;
+} nninit_mlp_desc;
+
+NNINIT_API nninit_mlp_desc nninit_mlp_desc_default(void);
+/* *layers is malloc'd (free with nninit_free), *n_layers its length. */
+NNINIT_API nninit_status nninit_model_mlp(const nninit_mlp_desc *mlp, nninit_layer_desc **layers, int *n_layers,
+                                          nninit_err *err);
+/*
+ * Parses a model description in JSON: either an array of layers or an
+ * object {"layers": [...]} (a Keras Sequential config, whose "layers" has
+ * this form, is accepted; InputLayer entries are skipped). A layer is
+ *   {"class_name": "Dense", "config": {"units": 256, "activation": "relu",
+ *    "kernel_initializer": "he_normal", "bias_initializer": "zeros", "use_bias": true}}
+ * or the same keys flat, with "class_name" (Dense, Activation,
+ * BatchNormalization, Dropout, case-insensitive, snake_case too).
+ * Initializers are SPEC strings or Keras serialized objects. Unknown keys are
+ * an error (a typo must not silently change the model); Keras bookkeeping
+ * keys (name, trainable, dtype, ...) are ignored. *layers: free with nninit_free.
+ */
+NNINIT_API nninit_status nninit_model_parse_json(const char *text, nninit_layer_desc **layers, int *n_layers,
+                                                 nninit_err *err);
+
+typedef struct nninit_net nninit_net;
+
+typedef struct nninit_net_opts {
+    uint64_t seed;        /* initializers and dropout masks; default NNINIT_DEFAULT_SEED */
+    nninit_layout layout; /* fans and element order of the kernel fill; default keras */
+} nninit_net_opts;
+
+NNINIT_API nninit_net_opts nninit_net_opts_default(void);
+
+/*
+ * Builds a network for inputs of n_inputs features. Each tensor is filled by
+ * nninit_fill with a Philox generator of opts->seed and the stream
+ * nninit_stream_from_name("<layer>/<tensor>"), e.g. "dense_0/kernel",
+ * "dense_0/bias", "batch_normalization_0/gamma" (layer names count per kind
+ * from 0). Under the torch layout the kernel is filled as (out, in) and
+ * transposed into the engine's (in, out). Free with nninit_net_free.
+ * NNINIT_EINVAL (bad description or initializer), NNINIT_ENOTFOUND, NNINIT_ENOMEM.
+ */
+NNINIT_API nninit_status nninit_net_new(int64_t n_inputs, const nninit_layer_desc *layers, int n_layers,
+                                        const nninit_net_opts *opts, nninit_net **out, nninit_err *err);
+NNINIT_API void nninit_net_free(nninit_net *net);
+
+NNINIT_API int nninit_net_n_layers(const nninit_net *net);
+NNINIT_API int64_t nninit_net_n_inputs(const nninit_net *net);
+NNINIT_API int64_t nninit_net_n_outputs(const nninit_net *net);
+NNINIT_API int64_t nninit_net_n_params(const nninit_net *net); /* trainable scalars */
+
+typedef struct nninit_layer_info {
+    nninit_layer_kind kind;
+    const char *name;     /* "dense_0"; lives as long as the net */
+    int64_t n_in, n_out;
+    nninit_act act;
+    double alpha;
+    int n_params;         /* 0, 1 (dense without bias) or 2 */
+} nninit_layer_info;
+
+NNINIT_API nninit_status nninit_net_layer_info(const nninit_net *net, int layer, nninit_layer_info *info,
+                                               nninit_err *err);
+
+/*
+ * Runs the network on x (batch, n_inputs), borrowed until the next forward.
+ * training = 1 uses batch statistics and dropout (drawing a fresh mask),
+ * 0 running statistics and no dropout. *out (may be NULL) gets the output
+ * (batch, n_outputs), valid until the next forward or free. NNINIT_EINVAL
+ * (batch < 1), NNINIT_ENOMEM.
+ */
+NNINIT_API nninit_status nninit_net_forward(nninit_net *net, const float *x, int64_t batch, int training,
+                                            const float **out, nninit_err *err);
+/*
+ * Back-propagates dout (batch, n_outputs) = dLoss/dOutput through the last
+ * forward: overwrites every parameter gradient and every layer's input
+ * gradient; the first layer's input gradient only when want_input_grad
+ * (it costs one more product). NNINIT_EMISUSE without a forward.
+ */
+NNINIT_API nninit_status nninit_net_backward(nninit_net *net, const float *dout, int want_input_grad,
+                                             nninit_err *err);
+
+/* Views of one layer's tensors in the last forward/backward. */
+typedef enum nninit_tensor_role {
+    NNINIT_T_INPUT = 0,   /* the layer's input (batch, n_in) */
+    NNINIT_T_PREACT,      /* dense: x W + b; batchnorm: xhat; others: the output */
+    NNINIT_T_OUTPUT,      /* (batch, n_out): the activation for a dense layer */
+    NNINIT_T_GRAD_INPUT,  /* dLoss/dInput (batch, n_in) */
+    NNINIT_T_GRAD_PREACT, /* dense: dLoss/dPreact (the output gradient when linear); others: NULL */
+    NNINIT_T_GRAD_OUTPUT  /* dLoss/dOutput (batch, n_out) */
+} nninit_tensor_role;
+
+/* The tensor (row-major, *rows = batch, *cols), valid until the next forward,
+ * backward or free; NULL (and 0 rows) if not computed yet or not available. */
+NNINIT_API const float *nninit_net_tensor(const nninit_net *net, int layer, nninit_tensor_role role, int64_t *rows,
+                                          int64_t *cols);
+
+/* Parameter `which` of a layer: dense 0 kernel (in, out), 1 bias (out);
+ * batchnorm 0 gamma, 1 beta. *value may be written (for example by a
+ * data-dependent init); *grad holds the last backward's gradient. Pointers
+ * live as long as the net; any output pointer may be NULL.
+ * NNINIT_EINVAL if the layer has no such parameter. */
+NNINIT_API nninit_status nninit_net_param(nninit_net *net, int layer, int which, float **value, float **grad,
+                                          nninit_shape *shape, const char **name, nninit_err *err);
+
+typedef enum nninit_loss_kind {
+    NNINIT_LOSS_SOFTMAX_CE = 0, /* mean over rows of -log softmax(out)[label] (out are logits) */
+    NNINIT_LOSS_MSE             /* mean over all elements of (out - target)^2 (Keras) */
+} nninit_loss_kind;
+
+NNINIT_API const char *nninit_loss_name(nninit_loss_kind kind); /* "softmax_cross_entropy", "mse" */
+NNINIT_API nninit_status nninit_loss_parse(const char *name, nninit_loss_kind *out, nninit_err *err);
+
+/*
+ * Loss of out (batch, n) against labels (batch) in [0, n) or, for MSE,
+ * targets (batch, n) (when targets is NULL, one-hot rows of labels).
+ * dout (may be NULL) gets dLoss/dout (batch, n). The sum is in double,
+ * in row order. NNINIT_EINVAL for a label outside [0, n).
+ */
+NNINIT_API nninit_status nninit_loss(nninit_loss_kind kind, const float *out, int64_t batch, int64_t n,
+                                     const int32_t *labels, const float *targets, double *loss, float *dout,
+                                     nninit_err *err);
+
+typedef enum nninit_optimizer { NNINIT_OPT_SGD = 0, NNINIT_OPT_ADAM } nninit_optimizer;
+typedef enum nninit_schedule {
+    NNINIT_SCHED_CONSTANT = 0,
+    NNINIT_SCHED_STEP,  /* lr * gamma^floor(epoch / step_epochs) */
+    NNINIT_SCHED_COSINE /* lr_min + (lr - lr_min) (1 + cos(pi step / total_steps)) / 2, per step */
+} nninit_schedule;
+
+NNINIT_API const char *nninit_optimizer_name(nninit_optimizer o); /* "sgd", "adam" */
+NNINIT_API nninit_status nninit_optimizer_parse(const char *name, nninit_optimizer *out, nninit_err *err);
+NNINIT_API const char *nninit_schedule_name(nninit_schedule s); /* "constant", "step", "cosine" */
+NNINIT_API nninit_status nninit_schedule_parse(const char *name, nninit_schedule *out, nninit_err *err);
+
+/*
+ * Optimizer rules, those of torch.optim (so a PyTorch run of the same recipe
+ * is comparable step for step), with weight decay coupled (g += wd * w, on
+ * every parameter, as torch.optim.SGD/Adam's weight_decay):
+ *   sgd   v = momentum v + g; w -= lr (nesterov ? g + momentum v : v)
+ *   adam  m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+ *         w -= lr (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
+ */
+typedef struct nninit_optim_opts {
+    nninit_optimizer kind;  /* default sgd */
+    double lr;              /* default 0.01 */
+    double momentum;        /* sgd, default 0 */
+    int nesterov;
+    double weight_decay;    /* default 0 */
+    double beta1, beta2, eps; /* adam: 0.9, 0.999, 1e-8 (torch) */
+} nninit_optim_opts;
+
+NNINIT_API nninit_optim_opts nninit_optim_opts_default(void);
+
+/* One optimizer step on every parameter with the gradients of the last
+ * backward, at learning rate lr (opts->lr is ignored here; the schedule
+ * decides). The optimizer state lives in the net. NNINIT_EMISUSE without a
+ * backward, NNINIT_EINVAL for bad options, NNINIT_ENOMEM. */
+NNINIT_API nninit_status nninit_net_step(nninit_net *net, const nninit_optim_opts *opts, double lr,
+                                         nninit_err *err);
+
+/* Learning rate at optimizer step `step` (0-based) of total_steps, with
+ * steps_per_epoch steps an epoch. */
+NNINIT_API double nninit_schedule_lr(nninit_schedule s, double lr, double lr_min, int step_epochs, double gamma,
+                                     int64_t step, int64_t steps_per_epoch, int64_t total_steps);
+
+/* ---- training ---- */
+
+typedef struct nninit_epoch_stats {
+    int epoch;               /* 1-based */
+    double train_loss, train_acc; /* running means over the epoch's training batches */
+    double val_loss, val_acc;     /* NaN without a validation set */
+    double test_loss, test_acc;   /* NaN without a test set */
+    double seconds;          /* wall time of the training pass (shuffle, forward, backward, step) */
+    double cpu_seconds;      /* CPU time of the process over the same pass (all threads) */
+    double eval_seconds;     /* evaluation of val and test */
+    double lr;               /* at the epoch's last step */
+} nninit_epoch_stats;
+
+typedef struct nninit_train_opts {
+    nninit_optim_opts optim;
+    nninit_loss_kind loss;     /* default softmax cross-entropy */
+    nninit_schedule schedule;  /* default constant */
+    int step_epochs;           /* step schedule: default 1/3 of epochs (>= 1) when 0 */
+    double step_gamma;         /* step schedule: default 0.1 */
+    double lr_min;             /* cosine: default 0 */
+    int64_t batch;             /* default 128; the last short batch of an epoch is used */
+    int epochs;                /* default 10 */
+    uint64_t seed;             /* data order; default NNINIT_DEFAULT_SEED */
+    int threads;               /* BLAS threads (process-wide setting); 0 = leave as is */
+    int64_t eval_batch;        /* default 1000 */
+    /* Called after every epoch and every step; NULL = silent. */
+    void (*on_epoch)(const nninit_epoch_stats *stats, void *user);
+    void (*on_step)(int epoch, int64_t step, int64_t n_steps, void *user);
+    void *user;
+} nninit_train_opts;
+
+NNINIT_API nninit_train_opts nninit_train_opts_default(void);
+
+/*
+ * Trains net on train for opts->epochs epochs (reshuffled each epoch with
+ * nninit_permutation(seed, stream epoch)), evaluating val and test (each may
+ * be NULL) after every epoch. history (may be NULL) gets opts->epochs
+ * entries. A non-finite batch loss stops with NNINIT_ENUMERIC and the message
+ * "diverged at epoch E, step S: loss is nan; ..." (history holds the
+ * finished epochs). NNINIT_EINVAL for bad options or data that do not fit.
+ */
+NNINIT_API nninit_status nninit_train(nninit_net *net, const nninit_dataset *train, const nninit_dataset *val,
+                                      const nninit_dataset *test, const nninit_train_opts *opts,
+                                      nninit_epoch_stats *history, nninit_err *err);
+
+/* Mean loss and accuracy of net on d in evaluation mode, batch rows at a time. */
+NNINIT_API nninit_status nninit_evaluate(nninit_net *net, const nninit_dataset *d, nninit_loss_kind loss,
+                                         int64_t batch, double *mean_loss, double *accuracy, nninit_err *err);
+
+/* OpenBLAS threads for this process (openblas_set_num_threads: process-wide
+ * state of OpenBLAS, not of nninit). n < 1 means all online CPUs. */
+NNINIT_API void nninit_blas_set_threads(int n);
+NNINIT_API int nninit_blas_get_threads(void);
+
+
+/* ------------------------------------------------------------------------ */
+/* Data-dependent initialization                                             */
+/* ------------------------------------------------------------------------ */
+
+typedef struct nninit_lsuv_opts {
+    double target_var; /* default 1 */
+    double tol;        /* stop when |Var(x W + b) - target| < tol; default 0.01 */
+    int max_iters;     /* rescalings per layer, default 10 */
+} nninit_lsuv_opts;
+
+NNINIT_API nninit_lsuv_opts nninit_lsuv_opts_default(void);
+
+typedef struct nninit_lsuv_layer {
+    int layer;
+    int is_dense;      /* 0: not rescaled (activation, batchnorm, dropout) */
+    double var_before, var_after; /* of the layer's x W + b on the batch */
+    int iters;         /* rescalings applied */
+    double scale;      /* product of the factors applied to the kernel */
+} nninit_lsuv_layer;
+
+/*
+ * LSUV (Mishkin & Matas 2016): from the kernels the net already has (the
+ * paper starts from orthogonal ones), rescale each dense layer's kernel in
+ * order until the variance of its pre-activation x W + b on the batch x
+ * (batch, n_inputs) is within tol of target_var; forward passes run in
+ * evaluation mode. report (may be NULL) gets nninit_net_n_layers entries.
+ * NNINIT_EINVAL (options, batch < 2), NNINIT_ENUMERIC (a zero or non-finite
+ * variance: e.g. a zero-initialized layer cannot be rescaled).
+ */
+NNINIT_API nninit_status nninit_lsuv(nninit_net *net, const float *x, int64_t batch, const nninit_lsuv_opts *opts,
+                                     nninit_lsuv_layer *report, nninit_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NNINIT_NN_H */

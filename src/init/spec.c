@@ -1,0 +1,890 @@
+/*
+ * Initializer SPEC parsing (names, keyword calls, Keras serialized JSON,
+ * @file) and serialization back to Keras 3 JSON. Keyword names, positional
+ * order and config keys follow each reference class's constructor and
+ * get_config (keras/src/initializers/, torch/nn/init.py).
+ */
+#include "init/internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum ptype {
+    P_NUM, P_MODE, P_DIST, P_NL, P_INT, P_SEED, P_AXES_IN, P_AXES_OUT, P_NONE_ONLY,
+    P_SIDE, P_WINDOW, P_SCALING, P_BOOL /* STFT's */
+} ptype;
+
+typedef struct param {
+    const char *name;
+    ptype type;
+    size_t offset; /* of the double / enum / int64 field (unused for seed/axes) */
+    int flag;      /* 1: sets has_value, 2: sets has_sparsity */
+} param;
+
+#define F(field) offsetof(nninit_init, field)
+#define END {NULL, P_NUM, 0, 0}
+
+static const param P_RANDOM_NORMAL[] = {{"mean", P_NUM, F(mean), 0}, {"stddev", P_NUM, F(stddev), 0}, {"seed", P_SEED, 0, 0}, END};
+static const param P_RANDOM_UNIFORM[] = {{"minval", P_NUM, F(minval), 0}, {"maxval", P_NUM, F(maxval), 0}, {"seed", P_SEED, 0, 0}, END};
+static const param P_CONSTANT[] = {{"value", P_NUM, F(value), 1}, END};
+static const param P_NONE[] = {END};
+static const param P_VS[] = {{"scale", P_NUM, F(scale), 0},        {"mode", P_MODE, F(mode), 0},
+                             {"distribution", P_DIST, F(distribution), 0}, {"seed", P_SEED, 0, 0},
+                             {"input_axes", P_AXES_IN, 0, 0},      {"output_axes", P_AXES_OUT, 0, 0}, END};
+static const param P_FIXED_VS[] = {{"seed", P_SEED, 0, 0}, {"input_axes", P_AXES_IN, 0, 0}, {"output_axes", P_AXES_OUT, 0, 0}, END};
+static const param P_ORTHOGONAL[] = {{"gain", P_NUM, F(gain), 0}, {"seed", P_SEED, 0, 0}, END};
+static const param P_IDENTITY[] = {{"gain", P_NUM, F(gain), 0}, END};
+/* torch.nn.init: the tensor argument is implicit; generator=None accepted (2.x) */
+static const param P_T_UNIFORM[] = {{"a", P_NUM, F(minval), 0}, {"b", P_NUM, F(maxval), 0}, {"generator", P_NONE_ONLY, 0, 0}, END};
+static const param P_T_NORMAL[] = {{"mean", P_NUM, F(mean), 0}, {"std", P_NUM, F(stddev), 0}, {"generator", P_NONE_ONLY, 0, 0}, END};
+static const param P_T_TRUNC[] = {{"mean", P_NUM, F(mean), 0}, {"std", P_NUM, F(stddev), 0}, {"a", P_NUM, F(a), 0},
+                                  {"b", P_NUM, F(b), 0}, {"generator", P_NONE_ONLY, 0, 0}, END};
+static const param P_T_CONSTANT[] = {{"val", P_NUM, F(value), 1}, END};
+static const param P_T_DIRAC[] = {{"groups", P_INT, F(groups), 0}, END};
+static const param P_T_XAVIER[] = {{"gain", P_NUM, F(gain), 0}, {"generator", P_NONE_ONLY, 0, 0}, END};
+static const param P_T_KAIMING[] = {{"a", P_NUM, F(neg_slope), 0}, {"mode", P_MODE, F(mode), 0},
+                                    {"nonlinearity", P_NL, F(nonlinearity), 0}, {"generator", P_NONE_ONLY, 0, 0}, END};
+static const param P_T_ORTHOGONAL[] = {{"gain", P_NUM, F(gain), 0}, {"generator", P_NONE_ONLY, 0, 0}, END};
+static const param P_DELTA[] = {{"gain", P_NUM, F(gain), 0}, END};
+static const param P_SCALED_RES[] = {{"stddev", P_NUM, F(stddev), 0}, {"num_layers", P_INT, F(num_layers), 0},
+                                     {"branches", P_INT, F(branches), 0}, END};
+static const param P_FIXUP[] = {{"num_layers", P_INT, F(num_layers), 0}, {"m", P_INT, F(fixup_m), 0}, END};
+static const param P_STFT[] = {{"side", P_SIDE, 0, 0}, {"window", P_WINDOW, 0, 0}, {"scaling", P_SCALING, 0, 0},
+                               {"periodic", P_BOOL, 0, 0}, END};
+static const param P_T_SPARSE[] = {{"sparsity", P_NUM, F(sparsity), 2}, {"std", P_NUM, F(stddev), 0}, {"generator", P_NONE_ONLY, 0, 0}, END};
+
+static const param *params_of(nninit_init_kind k)
+{
+    switch (k) {
+    case NNINIT_RANDOM_NORMAL: case NNINIT_TRUNCATED_NORMAL: return P_RANDOM_NORMAL;
+    case NNINIT_RANDOM_UNIFORM: return P_RANDOM_UNIFORM;
+    case NNINIT_CONSTANT: return P_CONSTANT;
+    case NNINIT_VARIANCE_SCALING: return P_VS;
+    case NNINIT_GLOROT_NORMAL: case NNINIT_GLOROT_UNIFORM: case NNINIT_HE_NORMAL: case NNINIT_HE_UNIFORM:
+    case NNINIT_LECUN_NORMAL: case NNINIT_LECUN_UNIFORM: return P_FIXED_VS;
+    case NNINIT_ORTHOGONAL: return P_ORTHOGONAL;
+    case NNINIT_IDENTITY: return P_IDENTITY;
+    case NNINIT_TORCH_UNIFORM: return P_T_UNIFORM;
+    case NNINIT_TORCH_NORMAL: return P_T_NORMAL;
+    case NNINIT_TORCH_TRUNC_NORMAL: return P_T_TRUNC;
+    case NNINIT_TORCH_CONSTANT: return P_T_CONSTANT;
+    case NNINIT_TORCH_DIRAC: return P_T_DIRAC;
+    case NNINIT_TORCH_XAVIER_UNIFORM: case NNINIT_TORCH_XAVIER_NORMAL: return P_T_XAVIER;
+    case NNINIT_TORCH_KAIMING_UNIFORM: case NNINIT_TORCH_KAIMING_NORMAL: return P_T_KAIMING;
+    case NNINIT_TORCH_ORTHOGONAL: return P_T_ORTHOGONAL;
+    case NNINIT_TORCH_SPARSE: return P_T_SPARSE;
+    case NNINIT_DELTA_ORTHOGONAL: case NNINIT_IDENTITY_RECURRENT: return P_DELTA;
+    case NNINIT_SCALED_RESIDUAL: return P_SCALED_RES;
+    case NNINIT_FIXUP: return P_FIXUP;
+    case NNINIT_STFT: return P_STFT;
+    default: return P_NONE;
+    }
+}
+
+/* ---- parameter values, from either syntax ---- */
+
+typedef enum vkind { V_NUM, V_STR, V_NONE, V_BOOL, V_LIST } vkind;
+typedef struct value {
+    vkind kind;
+    int boolean;
+    double num;
+    int is_int;
+    int64_t i64;
+    char str[64];
+    int n_list;
+    int64_t list[NNINIT_MAX_AXES];
+} value;
+
+static nninit_status set_param(nninit_init *in, const param *p, const value *v, nninit_err *err)
+{
+    const char *iname = nninit_init_kind_name(in->kind);
+    char *base = (char *)in;
+    switch (p->type) {
+    case P_NUM:
+        if (v->kind != V_NUM)
+            return nninit__err(err, NNINIT_EINVAL, "%s: argument '%s' must be a number", iname, p->name);
+        if (!isfinite(v->num))
+            return nninit__err(err, NNINIT_EINVAL, "%s: argument '%s' is %g; it must be finite", iname, p->name,
+                               v->num);
+        memcpy(base + p->offset, &v->num, sizeof(double));
+        if (p->flag == 1)
+            in->has_value = 1;
+        if (p->flag == 2)
+            in->has_sparsity = 1;
+        return NNINIT_OK;
+    case P_INT: {
+        if (v->kind != V_NUM || !v->is_int)
+            return nninit__err(err, NNINIT_EINVAL, "%s: argument '%s' must be an integer", iname, p->name);
+        memcpy(base + p->offset, &v->i64, sizeof(int64_t));
+        return NNINIT_OK;
+    }
+    case P_MODE: {
+        if (v->kind != V_STR)
+            return nninit__err(err, NNINIT_EINVAL, "%s: argument 'mode' must be a string such as \"fan_in\"", iname);
+        char low[64];
+        size_t i = 0;
+        int is_torch = in->kind >= NNINIT_TORCH_UNIFORM;
+        for (; v->str[i] && i < sizeof low - 1; i++) /* torch lower-cases mode; Keras does not */
+            low[i] = is_torch ? (char)tolower((unsigned char)v->str[i]) : v->str[i];
+        low[i] = '\0';
+        for (int m = 0; m <= NNINIT_FAN_AVG; m++)
+            if (!strcmp(low, nninit_fan_mode_name((nninit_fan_mode)m)) && !(is_torch && m == NNINIT_FAN_AVG)) {
+                in->mode = (nninit_fan_mode)m;
+                return NNINIT_OK;
+            }
+        return nninit__err(err, NNINIT_EINVAL, "%s: invalid mode '%s'; use one of %s", iname, v->str,
+                           is_torch ? "'fan_in', 'fan_out'" : "'fan_in', 'fan_out', 'fan_avg'");
+    }
+    case P_DIST: {
+        if (v->kind != V_STR)
+            return nninit__err(err, NNINIT_EINVAL, "%s: argument 'distribution' must be a string", iname);
+        char low[64];
+        size_t i = 0;
+        for (; v->str[i] && i < sizeof low - 1; i++) /* Keras lower-cases distribution */
+            low[i] = (char)tolower((unsigned char)v->str[i]);
+        low[i] = '\0';
+        if (!strcmp(low, "normal"))
+            strcpy(low, "truncated_normal");
+        for (int d = 0; d <= NNINIT_DIST_UNIFORM; d++)
+            if (!strcmp(low, nninit_distribution_name((nninit_distribution)d))) {
+                in->distribution = (nninit_distribution)d;
+                return NNINIT_OK;
+            }
+        return nninit__err(err, NNINIT_EINVAL,
+                           "%s: invalid distribution '%s'; use one of 'truncated_normal', 'untruncated_normal', "
+                           "'uniform' (or 'normal')",
+                           iname, v->str);
+    }
+    case P_NL:
+        if (v->kind != V_STR)
+            return nninit__err(err, NNINIT_EINVAL, "%s: argument 'nonlinearity' must be a string", iname);
+        return nninit_nonlinearity_parse(v->str, &in->nonlinearity, err);
+    case P_SEED:
+        if (v->kind == V_NONE) {
+            in->has_seed = 0;
+            return NNINIT_OK;
+        }
+        if (v->kind != V_NUM || !v->is_int)
+            return nninit__err(err, NNINIT_EINVAL, "%s: seed must be an integer or null", iname);
+        in->has_seed = 1;
+        in->seed = (uint64_t)v->i64;
+        return NNINIT_OK;
+    case P_AXES_IN:
+    case P_AXES_OUT: {
+        int *n = p->type == P_AXES_IN ? &in->n_input_axes : &in->n_output_axes;
+        int *ax = p->type == P_AXES_IN ? in->input_axes : in->output_axes;
+        if (v->kind == V_NONE) {
+            *n = 0;
+            return NNINIT_OK;
+        }
+        value one = *v;
+        if (v->kind == V_NUM && v->is_int) { /* a single axis: same as a one-element list */
+            one.kind = V_LIST;
+            one.n_list = 1;
+            one.list[0] = v->i64;
+            v = &one;
+        }
+        if (v->kind != V_LIST || v->n_list == 0)
+            return nninit__err(err, NNINIT_EINVAL, "%s: %s must be a list of axis indices or null", iname, p->name);
+        for (int i = 0; i < v->n_list; i++) {
+            if (v->list[i] < -NNINIT_MAX_DIMS || v->list[i] >= NNINIT_MAX_DIMS)
+                return nninit__err(err, NNINIT_EINVAL, "%s: axis %" PRId64 " in %s is out of range", iname,
+                                   v->list[i], p->name);
+            ax[i] = (int)v->list[i];
+        }
+        *n = v->n_list;
+        return NNINIT_OK;
+    }
+    case P_SIDE:
+        if (v->kind != V_STR || (strcmp(v->str, "real") && strcmp(v->str, "imag")))
+            return nninit__err(err, NNINIT_EINVAL, "%s: side should be 'real' or 'imag'", iname);
+        in->stft_imag = !strcmp(v->str, "imag");
+        return NNINIT_OK;
+    case P_WINDOW: {
+        if (v->kind == V_NONE) {
+            in->stft_window = NNINIT_WINDOW_NONE;
+            return NNINIT_OK;
+        }
+        int w = v->kind == V_STR ? nninit__stft_window_parse(v->str) : -1;
+        if (w < 0)
+            return nninit__err(err, NNINIT_EINVAL,
+                               "%s: window '%s' is not supported; use None, hann, hamming, blackman, blackmanharris, "
+                               "nuttall, flattop, bartlett, triang, boxcar or cosine",
+                               iname, v->kind == V_STR ? v->str : "?");
+        in->stft_window = w;
+        return NNINIT_OK;
+    }
+    case P_SCALING:
+        if (v->kind == V_NONE)
+            in->stft_scaling = 0;
+        else if (v->kind == V_STR && !strcmp(v->str, "density"))
+            in->stft_scaling = 1;
+        else if (v->kind == V_STR && !strcmp(v->str, "spectrum"))
+            in->stft_scaling = 2;
+        else
+            return nninit__err(err, NNINIT_EINVAL, "%s: scaling must be None, 'density' or 'spectrum'", iname);
+        return NNINIT_OK;
+    case P_BOOL:
+        if (v->kind != V_BOOL)
+            return nninit__err(err, NNINIT_EINVAL, "%s: argument '%s' must be True or False", iname, p->name);
+        in->stft_periodic = v->boolean;
+        return NNINIT_OK;
+    case P_NONE_ONLY:
+        if (v->kind != V_NONE)
+            return nninit__err(err, NNINIT_EINVAL,
+                               "%s: argument '%s' can only be None here; nninit draws from its own generator", iname,
+                               p->name);
+        return NNINIT_OK;
+    }
+    return NNINIT_EINVAL;
+}
+
+static nninit_status set_named(nninit_init *in, const char *key, const value *v, unsigned *seen, nninit_err *err)
+{
+    const param *ps = params_of(in->kind);
+    for (int i = 0; ps[i].name; i++)
+        if (!strcmp(ps[i].name, key)) {
+            if (*seen & (1u << i))
+                return nninit__err(err, NNINIT_EINVAL, "%s: argument '%s' given twice", nninit_init_kind_name(in->kind),
+                                   key);
+            *seen |= 1u << i;
+            return set_param(in, &ps[i], v, err);
+        }
+    char list[200] = "";
+    size_t len = 0;
+    for (int i = 0; ps[i].name; i++)
+        len += (size_t)snprintf(list + len, len < sizeof list ? sizeof list - len : 0, "%s%s", i ? ", " : "",
+                                ps[i].name);
+    const char *best = NULL;
+    int bd = 1000;
+    for (int i = 0; ps[i].name; i++) {
+        int d = nninit__edit_distance(key, ps[i].name);
+        if (d < bd) {
+            bd = d;
+            best = ps[i].name;
+        }
+    }
+    if (best && bd <= 2)
+        return nninit__err(err, NNINIT_EINVAL, "%s: unknown argument '%s'; did you mean '%s'?",
+                           nninit_init_kind_name(in->kind), key, best);
+    return nninit__err(err, NNINIT_EINVAL, "%s: unknown argument '%s'; it takes %s", nninit_init_kind_name(in->kind),
+                       key, ps[0].name ? list : "no arguments");
+}
+
+/* ---- the call syntax: Name(arg, key=value, ...) ---- */
+
+typedef struct lexer {
+    const char *p;
+    const char *text;
+} lexer;
+
+static void skip_ws(lexer *lx)
+{
+    while (isspace((unsigned char)*lx->p))
+        lx->p++;
+}
+
+static nninit_status lex_number(lexer *lx, value *v, nninit_err *err)
+{
+    const char *start = lx->p;
+    char *end;
+    errno = 0;
+    double d = strtod(start, &end);
+    if (end == start)
+        return nninit__err(err, NNINIT_EINVAL, "spec '%s': expected a value at '%s'", lx->text, start);
+    int is_int = 1;
+    for (const char *q = start; q < end; q++)
+        if (*q == '.' || *q == 'e' || *q == 'E' || *q == 'n' || *q == 'N' || *q == 'i' || *q == 'I')
+            is_int = 0;
+    v->kind = V_NUM;
+    v->num = d;
+    v->is_int = is_int;
+    if (is_int) {
+        errno = 0;
+        if (*start == '-') {
+            long long ll = strtoll(start, NULL, 10);
+            v->i64 = ll;
+        } else {
+            unsigned long long ull = strtoull(start, NULL, 10);
+            v->i64 = (int64_t)ull;
+        }
+        if (errno == ERANGE)
+            return nninit__err(err, NNINIT_EINVAL, "spec '%s': integer '%.*s' does not fit in 64 bits", lx->text,
+                               (int)(end - start), start);
+    }
+    lx->p = end;
+    return NNINIT_OK;
+}
+
+static nninit_status lex_value(lexer *lx, value *v, nninit_err *err)
+{
+    memset(v, 0, sizeof *v);
+    skip_ws(lx);
+    char c = *lx->p;
+    if (c == '"' || c == '\'') {
+        const char *s = ++lx->p;
+        while (*lx->p && *lx->p != c)
+            lx->p++;
+        if (!*lx->p)
+            return nninit__err(err, NNINIT_EINVAL, "spec '%s': unterminated string", lx->text);
+        size_t n = (size_t)(lx->p - s);
+        if (n >= sizeof v->str)
+            return nninit__err(err, NNINIT_EINVAL, "spec '%s': string argument too long", lx->text);
+        memcpy(v->str, s, n);
+        v->str[n] = '\0';
+        v->kind = V_STR;
+        lx->p++;
+        return NNINIT_OK;
+    }
+    if (c == '[' || c == '(') {
+        char close = c == '[' ? ']' : ')';
+        lx->p++;
+        v->kind = V_LIST;
+        for (;;) {
+            skip_ws(lx);
+            if (*lx->p == close) {
+                lx->p++;
+                return NNINIT_OK;
+            }
+            value item;
+            nninit_status st = lex_number(lx, &item, err);
+            if (st != NNINIT_OK)
+                return st;
+            if (!item.is_int || v->n_list == NNINIT_MAX_AXES)
+                return nninit__err(err, NNINIT_EINVAL, "spec '%s': a list holds up to %d integers", lx->text,
+                                   NNINIT_MAX_AXES);
+            v->list[v->n_list++] = item.i64;
+            skip_ws(lx);
+            if (*lx->p == ',')
+                lx->p++;
+            else if (*lx->p != close)
+                return nninit__err(err, NNINIT_EINVAL, "spec '%s': expected ',' or '%c' in a list", lx->text, close);
+        }
+    }
+    if (isalpha((unsigned char)c) || c == '_') {
+        const char *s = lx->p;
+        while (isalnum((unsigned char)*lx->p) || *lx->p == '_' || *lx->p == '.')
+            lx->p++;
+        size_t n = (size_t)(lx->p - s);
+        if (n >= sizeof v->str)
+            return nninit__err(err, NNINIT_EINVAL, "spec '%s': identifier too long", lx->text);
+        char id[64];
+        memcpy(id, s, n);
+        id[n] = '\0';
+        if (!strcmp(id, "None") || !strcmp(id, "null")) {
+            v->kind = V_NONE;
+            return NNINIT_OK;
+        }
+        if (!strcmp(id, "nan") || !strcmp(id, "NaN") || !strcmp(id, "inf") || !strcmp(id, "Infinity") ||
+            !strcmp(id, "math.nan") || !strcmp(id, "math.inf")) { /* caught as non-finite by set_param */
+            v->kind = V_NUM;
+            v->num = id[strlen(id) - 1] == 'n' || id[strlen(id) - 1] == 'N' ? (double)NAN : (double)INFINITY;
+            return NNINIT_OK;
+        }
+        if (!strcmp(id, "True") || !strcmp(id, "False") || !strcmp(id, "true") || !strcmp(id, "false")) {
+            v->kind = V_BOOL; /* only STFT's periodic takes one; set_param rejects it elsewhere */
+            v->boolean = id[0] == 'T' || id[0] == 't';
+            return NNINIT_OK;
+        }
+        if (!strcmp(id, "sqrt") || !strcmp(id, "math.sqrt")) { /* e.g. kaiming_uniform_(a=math.sqrt(5)) */
+            skip_ws(lx);
+            if (*lx->p != '(')
+                return nninit__err(err, NNINIT_EINVAL, "spec '%s': expected '(' after sqrt", lx->text);
+            lx->p++;
+            skip_ws(lx);
+            value arg;
+            nninit_status st = lex_number(lx, &arg, err);
+            if (st != NNINIT_OK)
+                return st;
+            skip_ws(lx);
+            if (*lx->p != ')' || arg.num < 0)
+                return nninit__err(err, NNINIT_EINVAL, "spec '%s': write sqrt(x) with x >= 0", lx->text);
+            lx->p++;
+            v->kind = V_NUM;
+            v->num = sqrt(arg.num);
+            return NNINIT_OK;
+        }
+        /* a bare identifier is a string: mode=fan_out */
+        memcpy(v->str, id, n + 1);
+        v->kind = V_STR;
+        return NNINIT_OK;
+    }
+    return lex_number(lx, v, err);
+}
+
+static nninit_status parse_call(const char *text, nninit_init *out, nninit_err *err)
+{
+    lexer lx = {text, text};
+    skip_ws(&lx);
+    const char *s = lx.p;
+    while (isalnum((unsigned char)*lx.p) || *lx.p == '_' || *lx.p == '.')
+        lx.p++;
+    size_t n = (size_t)(lx.p - s);
+    char name[64];
+    if (n == 0 || n >= sizeof name)
+        return nninit__err(err, NNINIT_EINVAL, "spec '%s': expected an initializer name", text);
+    memcpy(name, s, n);
+    name[n] = '\0';
+    /* allow module prefixes as written in Python: keras.initializers.X, torch.nn.init.x_, nn.init.x_ */
+    const char *short_name = strrchr(name, '.') ? strrchr(name, '.') + 1 : name;
+    nninit_init_kind kind;
+    nninit_status st = nninit_init_kind_parse(short_name, &kind, err);
+    if (st != NNINIT_OK)
+        return st;
+    nninit_init in = nninit_init_default(kind);
+    skip_ws(&lx);
+    if (*lx.p == '(') {
+        lx.p++;
+        const param *ps = params_of(kind);
+        int positional = 0, seen_keyword = 0;
+        unsigned seen = 0;
+        for (;;) {
+            skip_ws(&lx);
+            if (*lx.p == ')') {
+                lx.p++;
+                break;
+            }
+            /* keyword? identifier followed by '=' */
+            const char *save = lx.p;
+            char key[64] = "";
+            while (isalnum((unsigned char)*lx.p) || *lx.p == '_')
+                lx.p++;
+            size_t kn = (size_t)(lx.p - save);
+            skip_ws(&lx);
+            value v;
+            if (kn > 0 && kn < sizeof key && *lx.p == '=' && lx.p[1] != '=') {
+                memcpy(key, save, kn);
+                key[kn] = '\0';
+                lx.p++;
+                if ((st = lex_value(&lx, &v, err)) != NNINIT_OK)
+                    return st;
+                if ((st = set_named(&in, key, &v, &seen, err)) != NNINIT_OK)
+                    return st;
+                seen_keyword = 1;
+            } else {
+                lx.p = save;
+                if (seen_keyword)
+                    return nninit__err(err, NNINIT_EINVAL, "spec '%s': positional argument follows keyword argument",
+                                       text);
+                if ((st = lex_value(&lx, &v, err)) != NNINIT_OK)
+                    return st;
+                int count = 0;
+                while (ps[count].name)
+                    count++;
+                if (positional >= count)
+                    return nninit__err(err, NNINIT_EINVAL, "%s: takes %d argument%s but more were given",
+                                       nninit_init_kind_name(kind), count, count == 1 ? "" : "s");
+                if ((st = set_named(&in, ps[positional].name, &v, &seen, err)) != NNINIT_OK)
+                    return st;
+                positional++;
+            }
+            skip_ws(&lx);
+            if (*lx.p == ',')
+                lx.p++;
+            else if (*lx.p != ')')
+                return nninit__err(err, NNINIT_EINVAL, "spec '%s': expected ',' or ')' at '%s'", text, lx.p);
+        }
+    }
+    skip_ws(&lx);
+    if (*lx.p)
+        return nninit__err(err, NNINIT_EINVAL, "spec '%s': unexpected text '%s' after the initializer", text, lx.p);
+    if ((st = nninit_init_validate(&in, err)) != NNINIT_OK)
+        return st;
+    *out = in;
+    return NNINIT_OK;
+}
+
+/* ---- Keras serialized JSON ---- */
+
+static nninit_status json_to_value(json_t *j, value *v, const char *key, nninit_err *err)
+{
+    memset(v, 0, sizeof *v);
+    if (json_is_null(j)) {
+        v->kind = V_NONE;
+    } else if (json_is_integer(j)) {
+        v->kind = V_NUM;
+        v->is_int = 1;
+        v->i64 = json_integer_value(j);
+        v->num = (double)v->i64;
+    } else if (json_is_real(j)) {
+        v->kind = V_NUM;
+        v->num = json_real_value(j);
+    } else if (json_is_string(j)) {
+        const char *s = json_string_value(j);
+        if (strlen(s) >= sizeof v->str)
+            return nninit__err(err, NNINIT_EINVAL, "config '%s': string too long", key);
+        strcpy(v->str, s);
+        v->kind = V_STR;
+    } else if (json_is_array(j)) {
+        v->kind = V_LIST;
+        size_t n = json_array_size(j);
+        if (n > NNINIT_MAX_AXES)
+            return nninit__err(err, NNINIT_EINVAL, "config '%s': list too long", key);
+        for (size_t i = 0; i < n; i++) {
+            json_t *e = json_array_get(j, i);
+            if (!json_is_integer(e))
+                return nninit__err(err, NNINIT_EINVAL, "config '%s': list items must be integers", key);
+            v->list[v->n_list++] = json_integer_value(e);
+        }
+    } else if (json_is_boolean(j)) {
+        v->kind = V_BOOL;
+        v->boolean = json_is_true(j);
+    } else if (json_is_object(j) && !strcmp(key, "seed")) {
+        /* a serialized SeedGenerator: {"class_name": "SeedGenerator", "config": {"seed": N, ...}} */
+        json_t *cfg = json_object_get(j, "config");
+        json_t *s = cfg ? json_object_get(cfg, "seed") : NULL;
+        if (!s || !json_is_integer(s))
+            return nninit__err(err, NNINIT_EINVAL, "config 'seed': a SeedGenerator needs an integer config.seed");
+        v->kind = V_NUM;
+        v->is_int = 1;
+        v->i64 = json_integer_value(s);
+    } else {
+        return nninit__err(err, NNINIT_EINVAL, "config '%s': unsupported JSON value type", key);
+    }
+    return NNINIT_OK;
+}
+
+static nninit_status parse_json(const char *text, nninit_init *out, nninit_err *err)
+{
+    json_error_t je;
+    json_t *root = json_loads(text, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+    /* jansson reports most allocation failures with json_error_out_of_memory, but one at
+     * the very start (its lexer buffer) leaves the error text empty */
+    if (!root && (json_error_code(&je) == json_error_out_of_memory || je.text[0] == '\0'))
+        return nninit__err(err, NNINIT_ENOMEM, "initializer JSON: out of memory");
+    if (!root)
+        return nninit__err(err, NNINIT_EINVAL, "initializer JSON: %s at line %d column %d", je.text, je.line,
+                           je.column);
+    nninit_status st = NNINIT_OK;
+    if (json_is_string(root)) {
+        st = parse_call(json_string_value(root), out, err);
+        json_decref(root);
+        return st;
+    }
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return nninit__err(err, NNINIT_EINVAL, "initializer JSON: expected an object with class_name and config");
+    }
+    json_t *cls = json_object_get(root, "class_name");
+    json_t *cfg = json_object_get(root, "config");
+    json_t *mod = json_object_get(root, "module");
+    const char *key;
+    json_t *val;
+    json_object_foreach(root, key, val)
+    {
+        if (strcmp(key, "class_name") && strcmp(key, "config") && strcmp(key, "module") &&
+            strcmp(key, "registered_name")) {
+            st = nninit__err(err, NNINIT_EINVAL, "initializer JSON: unexpected key '%s'; expected class_name, config, module, registered_name", key);
+            json_decref(root); /* after formatting: key points into root */
+            return st;
+        }
+    }
+    if (!json_is_string(cls)) {
+        json_decref(root);
+        return nninit__err(err, NNINIT_EINVAL, "initializer JSON: missing string 'class_name'");
+    }
+    if (mod && !json_is_null(mod)) {
+        const char *m = json_is_string(mod) ? json_string_value(mod) : "";
+        if (strcmp(m, "keras.initializers") && strcmp(m, "keras.src.initializers") &&
+            strncmp(m, "keras.src.initializers.", 23) && strcmp(m, "nninit.torch") && strcmp(m, "nninit")) {
+            st = nninit__err(err, NNINIT_EINVAL,
+                             "initializer JSON: module '%s' is not keras.initializers; custom initializers are not "
+                             "supported",
+                             m);
+            json_decref(root);
+            return st;
+        }
+    }
+    nninit_init_kind kind;
+    if ((st = nninit_init_kind_parse(json_string_value(cls), &kind, err)) != NNINIT_OK) {
+        json_decref(root);
+        return st;
+    }
+    nninit_init in = nninit_init_default(kind);
+    if (cfg && !json_is_null(cfg)) {
+        if (!json_is_object(cfg)) {
+            json_decref(root);
+            return nninit__err(err, NNINIT_EINVAL, "initializer JSON: 'config' must be an object");
+        }
+        unsigned seen = 0;
+        json_object_foreach(cfg, key, val)
+        {
+            value v;
+            if (!strcmp(key, "dtype")) /* tf.keras 2.x configs carry the variable dtype; not a parameter */
+                continue;
+            if ((st = json_to_value(val, &v, key, err)) != NNINIT_OK ||
+                (st = set_named(&in, key, &v, &seen, err)) != NNINIT_OK) {
+                json_decref(root);
+                return st;
+            }
+        }
+    }
+    json_decref(root);
+    if ((st = nninit_init_validate(&in, err)) != NNINIT_OK)
+        return st;
+    *out = in;
+    return NNINIT_OK;
+}
+
+static nninit_status read_spec_file(const char *path, char **text, nninit_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f && errno == ENOMEM)
+        return nninit__err(err, NNINIT_ENOMEM, "%s: out of memory opening it", path);
+    if (!f)
+        return nninit__err(err, errno == ENOENT ? NNINIT_ENOTFOUND : NNINIT_EIO, "%s: cannot open (%s)", path,
+                           strerror(errno));
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (!buf) {
+            fclose(f);
+            return nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", path);
+        }
+        size_t got = fread(buf + len, 1, cap - len - 1, f);
+        len += got;
+        if (len < cap - 1)
+            break;
+        if (cap >= (1u << 24)) {
+            free(buf);
+            fclose(f);
+            return nninit__err(err, NNINIT_EINVAL, "%s: initializer spec larger than 16 MiB", path);
+        }
+        char *nb = realloc(buf, cap * 2);
+        if (!nb)
+            free(buf);
+        buf = nb;
+        cap *= 2;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return nninit__err(err, NNINIT_EIO, "%s: read failed", path);
+    }
+    buf[len] = '\0';
+    if (strlen(buf) != len) {
+        free(buf);
+        return nninit__err(err, NNINIT_EINVAL, "%s: contains a NUL byte; expected JSON or a spec", path);
+    }
+    *text = buf;
+    return NNINIT_OK;
+}
+
+nninit_status nninit_init_parse(const char *spec, nninit_init *out, nninit_err *err)
+{
+    nninit_init fallback = nninit_init_default(NNINIT_ZEROS);
+    if (!spec || !out) {
+        if (out)
+            *out = fallback;
+        return nninit__err(err, NNINIT_EMISUSE, "spec or output is NULL");
+    }
+    *out = fallback;
+    const char *p = spec;
+    while (isspace((unsigned char)*p))
+        p++;
+    nninit_status st;
+    nninit_init in;
+    if (*p == '@') {
+        char *text = NULL;
+        if ((st = read_spec_file(p + 1, &text, err)) != NNINIT_OK)
+            return st;
+        const char *q = text;
+        while (isspace((unsigned char)*q))
+            q++;
+        st = (*q == '{' || *q == '"') ? parse_json(q, &in, err) : parse_call(q, &in, err);
+        free(text);
+    } else if (*p == '{' || *p == '"') {
+        st = parse_json(p, &in, err);
+    } else if (!*p) {
+        return nninit__err(err, NNINIT_EINVAL, "empty initializer spec; give a name such as 'glorot_uniform'");
+    } else {
+        st = parse_call(p, &in, err);
+    }
+    if (st == NNINIT_OK)
+        *out = in;
+    return st;
+}
+
+/* ---- serialization ---- */
+
+typedef struct sbuf {
+    char *p;
+    size_t len, cap;
+    int oom;
+} sbuf;
+
+static void sb_add(sbuf *b, const char *fmt, ...) NNINIT__PRINTF(2, 3);
+static void sb_add(sbuf *b, const char *fmt, ...)
+{
+    if (b->oom)
+        return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->oom = 1;
+            return;
+        }
+        if (b->p && b->len + (size_t)n < b->cap) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t nc = (b->cap ? b->cap : 256);
+        while (nc < b->len + (size_t)n + 1)
+            nc *= 2;
+        char *np = realloc(b->p, nc);
+        if (!np) {
+            b->oom = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = nc;
+    }
+}
+
+/* Shortest representation that round-trips, with ".0" for integral
+ * values, as Python's repr(float) prints them. */
+static void sb_double(sbuf *b, double v)
+{
+    char buf[40];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    if (!strpbrk(buf, ".eEn"))
+        strcat(buf, ".0");
+    sb_add(b, "%s", buf);
+}
+
+static void sb_seed(sbuf *b, const nninit_init *in)
+{
+    if (in->has_seed)
+        sb_add(b, "\"seed\": %" PRIu64, in->seed);
+    else
+        sb_add(b, "\"seed\": null");
+}
+
+static void sb_axes(sbuf *b, const char *name, int n, const int *ax)
+{
+    sb_add(b, ", \"%s\": ", name);
+    if (n == 0) {
+        sb_add(b, "null");
+        return;
+    }
+    sb_add(b, "[");
+    for (int i = 0; i < n; i++)
+        sb_add(b, "%s%d", i ? ", " : "", ax[i]);
+    sb_add(b, "]");
+}
+
+nninit_status nninit_init_to_json(const nninit_init *in, char **json, nninit_err *err)
+{
+    nninit_status st = nninit_init_validate(in, err);
+    if (st != NNINIT_OK)
+        return st;
+    sbuf b = {NULL, 0, 0, 0};
+    const char *cls = nninit_init_kind_class(in->kind);
+    int keras = cls != NULL && (in->kind < NNINIT_TORCH_UNIFORM || in->kind == NNINIT_STFT);
+    sb_add(&b, "{\"module\": \"%s\", \"class_name\": \"%s\", \"config\": {",
+           keras ? "keras.initializers" : (cls ? "nninit" : "nninit.torch"), cls ? cls : nninit_init_kind_name(in->kind));
+    switch (in->kind) {
+    case NNINIT_CONSTANT:
+        sb_add(&b, "\"value\": ");
+        sb_double(&b, in->value);
+        break;
+    case NNINIT_RANDOM_NORMAL:
+    case NNINIT_TRUNCATED_NORMAL:
+        sb_seed(&b, in);
+        sb_add(&b, ", \"mean\": ");
+        sb_double(&b, in->mean);
+        sb_add(&b, ", \"stddev\": ");
+        sb_double(&b, in->stddev);
+        break;
+    case NNINIT_RANDOM_UNIFORM:
+        sb_seed(&b, in);
+        sb_add(&b, ", \"minval\": ");
+        sb_double(&b, in->minval);
+        sb_add(&b, ", \"maxval\": ");
+        sb_double(&b, in->maxval);
+        break;
+    case NNINIT_VARIANCE_SCALING:
+        sb_seed(&b, in);
+        sb_add(&b, ", \"scale\": ");
+        sb_double(&b, in->scale);
+        sb_add(&b, ", \"mode\": \"%s\", \"distribution\": \"%s\"", nninit_fan_mode_name(in->mode),
+               nninit_distribution_name(in->distribution));
+        sb_axes(&b, "input_axes", in->n_input_axes, in->input_axes);
+        sb_axes(&b, "output_axes", in->n_output_axes, in->output_axes);
+        break;
+    case NNINIT_GLOROT_NORMAL: case NNINIT_GLOROT_UNIFORM: case NNINIT_HE_NORMAL: case NNINIT_HE_UNIFORM:
+    case NNINIT_LECUN_NORMAL: case NNINIT_LECUN_UNIFORM:
+        sb_seed(&b, in);
+        sb_axes(&b, "input_axes", in->n_input_axes, in->input_axes);
+        sb_axes(&b, "output_axes", in->n_output_axes, in->output_axes);
+        break;
+    case NNINIT_ORTHOGONAL:
+        sb_seed(&b, in);
+        sb_add(&b, ", \"gain\": ");
+        sb_double(&b, in->gain);
+        break;
+    case NNINIT_STFT: /* STFT.get_config order */
+        sb_add(&b, "\"side\": \"%s\", \"window\": ", in->stft_imag ? "imag" : "real");
+        if (in->stft_window == NNINIT_WINDOW_NONE)
+            sb_add(&b, "null");
+        else
+            sb_add(&b, "\"%s\"", nninit__stft_window_name(in->stft_window));
+        sb_add(&b, ", \"periodic\": %s, \"scaling\": ", in->stft_periodic ? "true" : "false");
+        if (in->stft_scaling == 0)
+            sb_add(&b, "null");
+        else
+            sb_add(&b, "\"%s\"", in->stft_scaling == 1 ? "density" : "spectrum");
+        break;
+    case NNINIT_IDENTITY: /* Keras itself drops gain here; nninit keeps it (Identity(gain=...) accepts it back) */
+        sb_add(&b, "\"gain\": ");
+        sb_double(&b, in->gain);
+        break;
+    default: {
+        const param *ps = params_of(in->kind);
+        int first = 1;
+        for (int i = 0; ps[i].name; i++) {
+            const char *base = (const char *)in;
+            if (ps[i].type == P_NONE_ONLY)
+                continue;
+            sb_add(&b, "%s\"%s\": ", first ? "" : ", ", ps[i].name);
+            first = 0;
+            if (ps[i].type == P_NUM) {
+                double d;
+                memcpy(&d, base + ps[i].offset, sizeof d);
+                sb_double(&b, d);
+            } else if (ps[i].type == P_INT) {
+                int64_t v;
+                memcpy(&v, base + ps[i].offset, sizeof v);
+                sb_add(&b, "%" PRId64, v);
+            } else if (ps[i].type == P_MODE) {
+                sb_add(&b, "\"%s\"", nninit_fan_mode_name(in->mode));
+            } else if (ps[i].type == P_NL) {
+                sb_add(&b, "\"%s\"", nninit_nonlinearity_name(in->nonlinearity));
+            }
+        }
+        break;
+    }
+    }
+    sb_add(&b, "}, \"registered_name\": null}");
+    if (b.oom) {
+        free(b.p);
+        return nninit__err(err, NNINIT_ENOMEM, "out of memory serializing an initializer");
+    }
+    *json = b.p;
+    return NNINIT_OK;
+}

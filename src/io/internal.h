@@ -1,0 +1,122 @@
+/*
+ * File layer: atomic outputs, .npy, safetensors, npz, element types.
+ * Depends on core (zlib and jansson for npz and safetensors).
+ * Private to src/ (never installed); names are nninit__*, hidden from the
+ * shared library by -fvisibility=hidden.
+ */
+#ifndef NNINIT_IO_INTERNAL_H
+#define NNINIT_IO_INTERNAL_H
+
+#include "core/internal.h"
+#include "nninit_io.h"
+
+#include <stdio.h>
+
+/* ---- file output and tensor files (io_atomic.c, io_npy.c) ---- */
+
+
+/* An output file written atomically: a temporary sibling ".NAME.tmp.PID.N",
+ * fsync'd and renamed over `path` by commit. Any failed write or commit
+ * removes the temporary and leaves the target untouched; after a failure or
+ * a commit the object holds nothing (abort is then a no-op). */
+typedef struct nninit__atomic {
+    FILE *f;
+    int fd;
+    char *path, *tmp;
+    uint64_t written; /* bytes accepted so far (for error messages) */
+} nninit__atomic;
+
+nninit_status nninit__atomic_open(nninit__atomic *a, const char *path, nninit_err *err);
+nninit_status nninit__atomic_write(nninit__atomic *a, const void *buf, size_t n, nninit_err *err);
+nninit_status nninit__atomic_commit(nninit__atomic *a, nninit_err *err);
+void nninit__atomic_abort(nninit__atomic *a); /* removes the temporary; NULL or done: no-op */
+
+/* Element count and byte size of a stored tensor: like nninit_shape_numel
+ * but dimensions of 0 are allowed (files may hold empty tensors).
+ * `what` names the file in messages. NNINIT_EINVAL / NNINIT_EOVERFLOW. */
+nninit_status nninit__tensor_bytes(const char *what, const nninit_shape *shape, nninit_file_dtype dtype,
+                                   uint64_t *numel, uint64_t *nbytes, nninit_err *err);
+
+/* The complete .npy v1.0 header NumPy 1.24 writes for (dtype, shape), into
+ * buf (cap >= 256 is always enough for 8 dims); *len gets its length, a
+ * multiple of 64. BF16 is stored as '<u2' (NumPy has no bfloat16). */
+nninit_status nninit__npy_header(nninit_file_dtype dtype, const nninit_shape *shape, char *buf, size_t cap,
+                                 size_t *len, nninit_err *err);
+/* Parses the preamble and header of a .npy image of `len` bytes of which
+ * the first `avail` are in buf (any file dtype with a NumPy descr):
+ * *data_off is where the data starts; the data size is checked against len
+ * exactly. *swap: stored big-endian. */
+nninit_status nninit__npy_parse_header(const char *what, const void *buf, size_t avail, uint64_t len,
+                                       nninit_file_dtype *dtype,
+                                       nninit_shape *shape, uint64_t *data_off, uint64_t *nbytes, int *swap,
+                                       nninit_err *err);
+void nninit__swap_bytes(void *data, uint64_t numel, size_t width);
+
+/* ---- element types (io_dtype.c) ---- */
+int nninit__file_dtype_rank(nninit_file_dtype d);          /* safetensors enum order; -1 invalid */
+const char *nninit__file_dtype_npy(nninit_file_dtype d);   /* "<f4", or NULL */
+/* descr -> dtype; 0 if not one nninit reads. '<u2' means BF16 (nninit's convention). */
+int nninit__file_dtype_from_npy(const char *descr, nninit_file_dtype *out, int *swap);
+uint16_t nninit__to_f16(double x);  /* round to nearest even, once */
+uint16_t nninit__to_bf16(double x);
+double nninit__from_f16(uint16_t h);
+double nninit__from_bf16(uint16_t h);
+
+/* ---- tensor files (io_tensors.c, io_safetensors.c, io_npz.c) ---- */
+
+typedef struct nninit__tentry {
+    nninit_tensor_info info;
+    size_t file;          /* index into tf->files */
+    uint64_t offset;      /* safetensors: absolute data offset; npz: member data offset */
+    int swap;             /* npy/npz: stored big-endian */
+    /* npz members */
+    int method;           /* 0 stored, 8 deflated */
+    uint64_t csize, usize, npy_off; /* npy_off: tensor data offset inside the member */
+    uint32_t crc;
+} nninit__tentry;
+
+struct nninit_tensor_file {
+    nninit_file_format format;
+    size_t n, cap;
+    nninit__tentry *t;
+    char **files;         /* paths of the files holding the data */
+    size_t n_files;
+    char **meta;          /* key, value pairs (safetensors __metadata__) */
+    size_t n_meta;
+};
+
+/* Appends an entry (name copied); NNINIT_ENOMEM. */
+nninit_status nninit__tf_add(nninit_tensor_file *tf, const char *name, nninit__tentry **out, nninit_err *err);
+/* Appends a file path (copied); returns its index via *idx. */
+nninit_status nninit__tf_add_file(nninit_tensor_file *tf, const char *path, size_t *idx, nninit_err *err);
+/* Rejects a name already present (linear in count; used after loading). */
+nninit_status nninit__tf_check_unique(const nninit_tensor_file *tf, const char *what, nninit_err *err);
+
+/* Readers filling tf (opened by nninit_tensor_file_open). `buf`: the
+ * first bytes of the file (for format detection), `size`: its size. */
+nninit_status nninit__safetensors_open(nninit_tensor_file *tf, const char *path, nninit_err *err);
+nninit_status nninit__safetensors_index_open(nninit_tensor_file *tf, const char *path, nninit_err *err);
+nninit_status nninit__npz_open(nninit_tensor_file *tf, const char *path, nninit_err *err);
+nninit_status nninit__npz_read(nninit_tensor_file *tf, const nninit__tentry *e, void *out, nninit_err *err);
+
+/* Member `member` of the zip archive at path (stored or deflated, CRC
+ * checked, at most max bytes), NUL-terminated; free with free(). */
+nninit_status nninit__zip_read_member(const char *path, const char *member, size_t max, char **data, size_t *len,
+                                      nninit_err *err);
+/* Writers: tensors t[idx[0..k)] into one file. */
+nninit_status nninit__safetensors_write(const char *path, const nninit_tensor_desc *t, const size_t *idx,
+                                        size_t k, const char *const *metadata, nninit_tensor_source src,
+                                        void *user, nninit_err *err);
+/* model.safetensors.index.json for shards names[0..n_shards); tensor i is
+ * in shard shard_of[i]. */
+nninit_status nninit__safetensors_index_write(const char *path, const nninit_tensor_desc *t, size_t n,
+                                              const size_t *shard_of, size_t n_shards, const char *const *names,
+                                              uint64_t total_size, nninit_err *err);
+nninit_status nninit__npz_write(const char *path, const nninit_tensor_desc *t, size_t n, int deflate,
+                                nninit_tensor_source src, void *user, nninit_err *err);
+/* Produces tensor i via src into buf (which holds its nbytes), byte-swapped
+ * to little-endian on big-endian hosts. */
+nninit_status nninit__produce_le(const nninit_tensor_desc *t, size_t i, uint64_t nbytes, nninit_tensor_source src,
+                                 void *user, void *buf, nninit_err *err);
+
+#endif /* NNINIT_IO_INTERNAL_H */

@@ -1,0 +1,549 @@
+/* Tensor files as one interface: the writer dispatch (safetensors, shards,
+ * npz, folders of .npy), the reader object, and format detection. */
+#include "io/internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char *const format_names[] = {"safetensors", "npz", "npz-deflated", "npy-dir", "npy",
+                                           "safetensors-index"};
+
+const char *nninit_file_format_name(nninit_file_format f)
+{
+    return (int)f >= 0 && (size_t)f < sizeof format_names / sizeof *format_names ? format_names[f] : "?";
+}
+
+nninit_status nninit_file_format_parse(const char *name, nninit_file_format *out, nninit_err *err)
+{
+    for (int i = 0; i <= NNINIT_FORMAT_NPY_DIR; i++)
+        if (!strcmp(name, format_names[i])) {
+            *out = (nninit_file_format)i;
+            return NNINIT_OK;
+        }
+    return nninit__err(err, NNINIT_EINVAL, "unknown format '%.40s'; expected safetensors, npz, npz-deflated or "
+                       "npy-dir", name);
+}
+
+nninit_write_opts nninit_write_opts_default(void)
+{
+    nninit_write_opts o;
+    memset(&o, 0, sizeof o);
+    o.format = NNINIT_FORMAT_SAFETENSORS;
+    return o;
+}
+
+nninit_status nninit__produce_le(const nninit_tensor_desc *t, size_t i, uint64_t nbytes, nninit_tensor_source src,
+                                 void *user, void *buf, nninit_err *err)
+{
+    nninit_status s = src(user, i, buf, err);
+    if (s != NNINIT_OK)
+        return s;
+    const uint16_t one = 1;
+    unsigned char lo;
+    memcpy(&lo, &one, 1);
+    int bits = nninit_file_dtype_bits(t[i].dtype);
+    if (lo != 1 && bits > 8) /* big-endian host */
+        nninit__swap_bytes(buf, nbytes * 8 / (uint64_t)bits, (size_t)bits / 8);
+    return NNINIT_OK;
+}
+
+/* Well-formed UTF-8 without NUL (JSON and zip names need it). */
+static int valid_utf8(const unsigned char *s)
+{
+    while (*s) {
+        int n = *s < 0x80 ? 0 : (*s & 0xe0) == 0xc0 ? 1 : (*s & 0xf0) == 0xe0 ? 2 : (*s & 0xf8) == 0xf0 ? 3 : -1;
+        if (n < 0 || (n == 1 && *s < 0xc2) || (n == 3 && *s > 0xf4))
+            return 0;
+        for (int k = 1; k <= n; k++)
+            if ((s[k] & 0xc0) != 0x80)
+                return 0;
+        s += n + 1;
+    }
+    return 1;
+}
+
+static int cmp_name_ptr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static nninit_status check_names(const char *path, const nninit_tensor_desc *t, size_t n, int as_paths,
+                                 nninit_err *err)
+{
+    const char **names = nninit__malloc_array(n ? n : 1, sizeof *names);
+    if (!names)
+        return nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", path);
+    nninit_status s = NNINIT_OK;
+    for (size_t i = 0; i < n && !s; i++) {
+        const char *nm = t[i].name;
+        size_t len = nm ? strlen(nm) : 0;
+        uint64_t numel, nb;
+        if (!len || len > 1024 || !valid_utf8((const unsigned char *)nm))
+            s = nninit__err(err, NNINIT_EINVAL, "%s: tensor %zu has an empty, over-long or non-UTF-8 name; names "
+                            "must be 1 to 1024 bytes of UTF-8", path, i);
+        else if (!strcmp(nm, "__metadata__"))
+            s = nninit__err(err, NNINIT_EINVAL, "%s: a tensor may not be named '__metadata__' (the safetensors "
+                            "header reserves it); rename it", path);
+        else if (as_paths && (nm[0] == '/' || nm[len - 1] == '/' || strstr(nm, "//") || !strcmp(nm, ".") ||
+                              !strcmp(nm, "..") || !strncmp(nm, "../", 3) || strstr(nm, "/../") ||
+                              strstr(nm, "/./") || !strncmp(nm, "./", 2) ||
+                              (len >= 3 && !strcmp(nm + len - 3, "/..")) ||
+                              (len >= 2 && !strcmp(nm + len - 2, "/."))))
+            s = nninit__err(err, NNINIT_EINVAL, "%s: tensor name '%.80s' is not a relative file path; use names "
+                            "like 'dense/kernel'", path, nm);
+        else
+            s = nninit__tensor_bytes(nm, &t[i].shape, t[i].dtype, &numel, &nb, err);
+        names[i] = nm;
+    }
+    if (!s) {
+        qsort(names, n, sizeof *names, cmp_name_ptr);
+        for (size_t i = 1; i < n && !s; i++)
+            if (!strcmp(names[i], names[i - 1]))
+                s = nninit__err(err, NNINIT_EINVAL, "%s: tensor name '%.80s' appears twice; names must be unique",
+                                path, names[i]);
+    }
+    free(names);
+    return s;
+}
+
+/* mkdir -p of the folders in `path` up to (not including) its last part. */
+static nninit_status make_parents(const char *path, nninit_err *err)
+{
+    char *p = nninit__strdup(path);
+    if (!p)
+        return nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", path);
+    for (char *q = p + 1; *q; q++) {
+        if (*q != '/')
+            continue;
+        *q = '\0';
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            int e = errno;
+            nninit_status s = nninit__err_sys(err, e, "%s: cannot create folder (%s)", p, strerror(e));
+            free(p);
+            return s;
+        }
+        *q = '/';
+    }
+    free(p);
+    return NNINIT_OK;
+}
+
+static nninit_status write_npy_dir(const char *dir, const nninit_tensor_desc *t, size_t n, nninit_tensor_source src,
+                                   void *user, nninit_err *err)
+{
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        int e = errno;
+        return nninit__err_sys(err, e, "%s: cannot create folder (%s)", dir, strerror(e));
+    }
+    uint64_t max_bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t numel, nb;
+        nninit__tensor_bytes(t[i].name, &t[i].shape, t[i].dtype, &numel, &nb, NULL);
+        if (nb > max_bytes)
+            max_bytes = nb;
+    }
+    void *buf = malloc(max_bytes ? (size_t)max_bytes : 1);
+    char *path = malloc(strlen(dir) + 1024 + 8);
+    nninit_status s = NNINIT_OK;
+    if (!buf || !path)
+        s = nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", dir);
+    for (size_t i = 0; i < n && !s; i++) {
+        char hdr[256];
+        size_t hlen;
+        uint64_t numel, nb;
+        nninit__tensor_bytes(t[i].name, &t[i].shape, t[i].dtype, &numel, &nb, NULL);
+        sprintf(path, "%s/%s.npy", dir, t[i].name);
+        nninit__atomic a;
+        if ((s = nninit__npy_header(t[i].dtype, &t[i].shape, hdr, sizeof hdr, &hlen, err)) ||
+            (s = make_parents(path, err)) || (s = nninit__produce_le(t, i, nb, src, user, buf, err)) ||
+            (s = nninit__atomic_open(&a, path, err)))
+            break;
+        if ((s = nninit__atomic_write(&a, hdr, hlen, err)) || (s = nninit__atomic_write(&a, buf, (size_t)nb, err)))
+            break;
+        s = nninit__atomic_commit(&a, err);
+    }
+    free(buf);
+    free(path);
+    return s;
+}
+
+static nninit_status write_sharded(const char *path, const nninit_tensor_desc *t, size_t n, uint64_t max_shard,
+                                   const char *const *meta, nninit_tensor_source src, void *user, nninit_err *err)
+{
+    /* huggingface_hub split_state_dict_into_shards_factory: walk the tensors
+     * in order; one above the limit gets a shard of its own (appended at
+     * once); otherwise start a new shard when the next would pass it. */
+    size_t *shard_of = nninit__malloc_array(n ? n : 1, sizeof *shard_of);
+    size_t *order = nninit__malloc_array(n ? n : 1, sizeof *order);  /* tensors grouped by shard */
+    size_t *first = nninit__malloc_array(n + 2, sizeof *first);       /* shard j: order[first[j]..first[j+1]) */
+    char **names = NULL;
+    nninit_status s = NNINIT_OK;
+    if (!shard_of || !order || !first) {
+        s = nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    size_t n_shards = 0, cur = (size_t)-1;
+    uint64_t cur_size = 0, total = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t numel, nb;
+        nninit__tensor_bytes(t[i].name, &t[i].shape, t[i].dtype, &numel, &nb, NULL);
+        total += nb;
+        if (nb > max_shard) {
+            shard_of[i] = n_shards++;
+            continue;
+        }
+        if (cur == (size_t)-1 || cur_size + nb > max_shard) {
+            cur = n_shards++;
+            cur_size = 0;
+        }
+        shard_of[i] = cur;
+        cur_size += nb;
+    }
+    if (n_shards <= 1) { /* one shard: a plain file, no index (as huggingface_hub) */
+        for (size_t i = 0; i < n; i++)
+            order[i] = i;
+        s = nninit__safetensors_write(path, t, order, n, meta, src, user, err);
+        goto done;
+    }
+    size_t k = 0;
+    for (size_t j = 0; j < n_shards; j++) {
+        first[j] = k;
+        for (size_t i = 0; i < n; i++)
+            if (shard_of[i] == j)
+                order[k++] = i;
+    }
+    first[n_shards] = k;
+    names = nninit__calloc_array(n_shards, sizeof *names);
+    const char *slash = strrchr(path, '/');
+    size_t dlen = slash ? (size_t)(slash - path) + 1 : 0;
+    const char *base = path + dlen;
+    size_t blen = strlen(base);
+    if (blen > 12 && !strcmp(base + blen - 12, ".safetensors"))
+        blen -= 12;
+    char *full = malloc(strlen(path) + 64);
+    if (!names || !full) {
+        free(full);
+        s = nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    for (size_t j = 0; j < n_shards && !s; j++) {
+        names[j] = malloc(blen + 40);
+        if (!names[j]) {
+            s = nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", path);
+            break;
+        }
+        sprintf(names[j], "%.*s-%05zu-of-%05zu.safetensors", (int)blen, base, j + 1, n_shards);
+        sprintf(full, "%.*s%s", (int)dlen, path, names[j]);
+        s = nninit__safetensors_write(full, t, order + first[j], first[j + 1] - first[j], meta, src, user, err);
+    }
+    if (!s) {
+        sprintf(full, "%s.index.json", path);
+        s = nninit__safetensors_index_write(full, t, n, shard_of, n_shards, (const char *const *)names, total, err);
+    }
+    free(full);
+    for (size_t j = 0; j < n_shards && names; j++)
+        free(names[j]);
+done:
+    free(names);
+    free(shard_of);
+    free(order);
+    free(first);
+    return s;
+}
+
+nninit_status nninit_tensors_write(const char *path, const nninit_tensor_desc *t, size_t n,
+                                   const nninit_write_opts *opts, nninit_tensor_source src, void *user,
+                                   nninit_err *err)
+{
+    if (!path || (!t && n) || (!src && n))
+        return nninit__err(err, NNINIT_EMISUSE, "nninit_tensors_write: path, tensors and source must not be NULL");
+    nninit_write_opts o = opts ? *opts : nninit_write_opts_default();
+    nninit_status s = check_names(path, t, n, o.format != NNINIT_FORMAT_SAFETENSORS, err);
+    if (s != NNINIT_OK)
+        return s;
+    switch (o.format) {
+    case NNINIT_FORMAT_SAFETENSORS:
+        return write_sharded(path, t, n, o.max_shard_size ? o.max_shard_size : UINT64_MAX, o.metadata, src, user,
+                             err);
+    case NNINIT_FORMAT_NPZ:
+    case NNINIT_FORMAT_NPZ_DEFLATED:
+        return nninit__npz_write(path, t, n, o.format == NNINIT_FORMAT_NPZ_DEFLATED, src, user, err);
+    case NNINIT_FORMAT_NPY_DIR:
+        return write_npy_dir(path, t, n, src, user, err);
+    default:
+        return nninit__err(err, NNINIT_EINVAL, "%s: format %s cannot be written; expected safetensors, npz, "
+                           "npz-deflated or npy-dir", path, nninit_file_format_name(o.format));
+    }
+}
+
+/* ---- reader object ---- */
+
+nninit_status nninit__tf_add(nninit_tensor_file *tf, const char *name, nninit__tentry **out, nninit_err *err)
+{
+    if (tf->n == tf->cap) {
+        size_t cap = tf->cap ? 2 * tf->cap : 16;
+        nninit__tentry *t = realloc(tf->t, cap * sizeof *t);
+        if (!t)
+            return nninit__err(err, NNINIT_ENOMEM, "out of memory for %zu tensors", cap);
+        tf->t = t;
+        tf->cap = cap;
+    }
+    nninit__tentry *e = &tf->t[tf->n];
+    memset(e, 0, sizeof *e);
+    char *copy = nninit__strdup(name);
+    if (!copy)
+        return nninit__err(err, NNINIT_ENOMEM, "out of memory");
+    e->info.name = copy;
+    tf->n++;
+    *out = e;
+    return NNINIT_OK;
+}
+
+nninit_status nninit__tf_add_file(nninit_tensor_file *tf, const char *path, size_t *idx, nninit_err *err)
+{
+    char **f = realloc(tf->files, (tf->n_files + 1) * sizeof *f);
+    if (!f)
+        return nninit__err(err, NNINIT_ENOMEM, "out of memory");
+    tf->files = f;
+    if (!(f[tf->n_files] = nninit__strdup(path)))
+        return nninit__err(err, NNINIT_ENOMEM, "out of memory");
+    *idx = tf->n_files++;
+    return NNINIT_OK;
+}
+
+nninit_status nninit__tf_check_unique(const nninit_tensor_file *tf, const char *what, nninit_err *err)
+{
+    const char **names = nninit__malloc_array(tf->n ? tf->n : 1, sizeof *names);
+    if (!names)
+        return nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", what);
+    for (size_t i = 0; i < tf->n; i++)
+        names[i] = tf->t[i].info.name;
+    qsort(names, tf->n, sizeof *names, cmp_name_ptr);
+    nninit_status s = NNINIT_OK;
+    for (size_t i = 1; i < tf->n && !s; i++)
+        if (!strcmp(names[i], names[i - 1]))
+            s = nninit__err(err, NNINIT_EFORMAT, "%s: tensor name '%.80s' appears twice", what, names[i]);
+    free(names);
+    return s;
+}
+
+void nninit_tensor_file_free(nninit_tensor_file *tf)
+{
+    if (!tf)
+        return;
+    for (size_t i = 0; i < tf->n; i++)
+        free((char *)tf->t[i].info.name);
+    for (size_t i = 0; i < tf->n_files; i++)
+        free(tf->files[i]);
+    for (size_t i = 0; i < 2 * tf->n_meta; i++)
+        free(tf->meta[i]);
+    free(tf->t);
+    free(tf->files);
+    free(tf->meta);
+    free(tf);
+}
+
+/* One .npy file as a tensor named `name` (its header read and checked). */
+static nninit_status add_npy(nninit_tensor_file *tf, const char *path, const char *name, nninit_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        int e = errno;
+        return nninit__err_sys(err, e, "%s: cannot open (%s)", path, strerror(e));
+    }
+    nninit_status s = NNINIT_OK;
+    struct stat st;
+    unsigned char *pre = malloc(65536 + 12);
+    size_t got = 0;
+    if (!pre)
+        s = nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", path);
+    else if (fstat(fileno(f), &st) != 0)
+        s = nninit__err_sys(err, errno, "%s: cannot stat", path);
+    else
+        got = fread(pre, 1, 65536 + 12, f);
+    fclose(f);
+    size_t fi = 0;
+    nninit__tentry *te;
+    if (!s && !(s = nninit__tf_add_file(tf, path, &fi, err)) && !(s = nninit__tf_add(tf, name, &te, err))) {
+        te->file = fi;
+        te->info.file = tf->files[fi];
+        s = nninit__npy_parse_header(path, pre, got, (uint64_t)st.st_size, &te->info.dtype, &te->info.shape,
+                                     &te->offset, &te->info.nbytes, &te->swap, err);
+    }
+    free(pre);
+    return s;
+}
+
+static int cmp_entry_name(const void *a, const void *b)
+{
+    return strcmp(((const nninit__tentry *)a)->info.name, ((const nninit__tentry *)b)->info.name);
+}
+
+/* Every NAME.npy under dir (recursively; "a/b.npy" is tensor "a/b"). */
+static nninit_status scan_dir(nninit_tensor_file *tf, const char *root, const char *rel, int depth, nninit_err *err)
+{
+    if (depth > 16)
+        return nninit__err(err, NNINIT_EFORMAT, "%s: folders nest deeper than 16 levels", root);
+    size_t rl = strlen(root) + strlen(rel) + 2;
+    char *dir = malloc(rl);
+    if (!dir)
+        return nninit__err(err, NNINIT_ENOMEM, "out of memory");
+    snprintf(dir, rl, rel[0] ? "%s/%s" : "%s%s", root, rel);
+    DIR *d = opendir(dir);
+    if (!d) {
+        int e = errno;
+        free(dir);
+        return nninit__err_sys(err, e, "%s: cannot list folder (%s)", root, strerror(e));
+    }
+    nninit_status s = NNINIT_OK;
+    struct dirent *de;
+    while (!s && (de = readdir(d))) {
+        const char *nm = de->d_name;
+        if (nm[0] == '.') /* ".", "..", and hidden files such as our own temporaries */
+            continue;
+        size_t nl = strlen(nm);
+        char *sub = malloc(strlen(rel) + nl + 2), *full = malloc(strlen(dir) + nl + 2);
+        if (!sub || !full) {
+            free(sub);
+            free(full);
+            s = nninit__err(err, NNINIT_ENOMEM, "out of memory");
+            break;
+        }
+        sprintf(sub, rel[0] ? "%s/%s" : "%s%s", rel, nm);
+        sprintf(full, "%s/%s", dir, nm);
+        struct stat st;
+        if (stat(full, &st) == 0 && S_ISDIR(st.st_mode)) {
+            s = scan_dir(tf, root, sub, depth + 1, err);
+        } else if (nl > 4 && !strcmp(nm + nl - 4, ".npy")) {
+            sub[strlen(sub) - 4] = '\0';
+            s = add_npy(tf, full, sub, err);
+        }
+        free(sub);
+        free(full);
+    }
+    closedir(d);
+    free(dir);
+    return s;
+}
+
+nninit_status nninit_tensor_file_open(const char *path, nninit_tensor_file **out, nninit_err *err)
+{
+    if (!path || !out)
+        return nninit__err(err, NNINIT_EMISUSE, "nninit_tensor_file_open: path and out must not be NULL");
+    *out = NULL;
+    nninit_tensor_file *tf = calloc(1, sizeof *tf);
+    if (!tf)
+        return nninit__err(err, NNINIT_ENOMEM, "out of memory");
+    struct stat st;
+    nninit_status s;
+    if (stat(path, &st) != 0) {
+        int e = errno;
+        s = e == ENOENT ? nninit__err(err, NNINIT_ENOTFOUND, "%s: no such file or folder", path)
+                        : nninit__err_sys(err, e, "%s: cannot stat (%s)", path, strerror(e));
+    } else if (S_ISDIR(st.st_mode)) {
+        tf->format = NNINIT_FORMAT_NPY_DIR;
+        s = scan_dir(tf, path, "", 0, err);
+        if (!s)
+            qsort(tf->t, tf->n, sizeof *tf->t, cmp_entry_name);
+        if (!s && tf->n == 0)
+            s = nninit__err(err, NNINIT_ENOTFOUND, "%s: folder holds no .npy files", path);
+    } else {
+        unsigned char head[16] = {0};
+        FILE *f = fopen(path, "rb");
+        size_t got = 0;
+        if (f) {
+            got = fread(head, 1, sizeof head, f);
+            fclose(f);
+        }
+        size_t pl = strlen(path);
+        if (got >= 6 && !memcmp(head, "\x93NUMPY", 6)) {
+            tf->format = NNINIT_FORMAT_NPY;
+            const char *base = strrchr(path, '/');
+            base = base ? base + 1 : path;
+            char *name = nninit__strdup(base);
+            if (!name) {
+                s = nninit__err(err, NNINIT_ENOMEM, "out of memory");
+            } else {
+                size_t bl = strlen(name);
+                if (bl > 4 && !strcmp(name + bl - 4, ".npy"))
+                    name[bl - 4] = '\0';
+                s = add_npy(tf, path, name, err);
+                free(name);
+            }
+        } else if (got >= 4 && (!memcmp(head, "PK\x03\x04", 4) || !memcmp(head, "PK\x05\x06", 4))) {
+            s = nninit__npz_open(tf, path, err);
+        } else if ((got >= 1 && head[0] == '{') || (pl > 5 && !strcmp(path + pl - 5, ".json"))) {
+            s = nninit__safetensors_index_open(tf, path, err);
+        } else {
+            s = nninit__safetensors_open(tf, path, err);
+        }
+    }
+    if (s != NNINIT_OK) {
+        nninit_tensor_file_free(tf);
+        return s;
+    }
+    *out = tf;
+    return NNINIT_OK;
+}
+
+nninit_file_format nninit_tensor_file_format(const nninit_tensor_file *tf) { return tf->format; }
+size_t nninit_tensor_file_count(const nninit_tensor_file *tf) { return tf ? tf->n : 0; }
+
+const nninit_tensor_info *nninit_tensor_file_info(const nninit_tensor_file *tf, size_t i)
+{
+    return tf && i < tf->n ? &tf->t[i].info : NULL;
+}
+
+nninit_status nninit_tensor_file_find(const nninit_tensor_file *tf, const char *name, size_t *index,
+                                      nninit_err *err)
+{
+    for (size_t i = 0; tf && name && i < tf->n; i++)
+        if (!strcmp(tf->t[i].info.name, name)) {
+            *index = i;
+            return NNINIT_OK;
+        }
+    return nninit__err(err, NNINIT_ENOTFOUND, "no tensor named '%.80s'", name ? name : "(null)");
+}
+
+const char *nninit_tensor_file_metadata(const nninit_tensor_file *tf, const char *key)
+{
+    for (size_t i = 0; tf && key && i < tf->n_meta; i++)
+        if (!strcmp(tf->meta[2 * i], key))
+            return tf->meta[2 * i + 1];
+    return NULL;
+}
+
+nninit_status nninit_tensor_file_read(nninit_tensor_file *tf, size_t i, void *out, nninit_err *err)
+{
+    if (!tf || i >= tf->n || (!out && tf->t[i].info.nbytes))
+        return nninit__err(err, NNINIT_EMISUSE, "nninit_tensor_file_read: no tensor %zu", i);
+    const nninit__tentry *e = &tf->t[i];
+    if (tf->format == NNINIT_FORMAT_NPZ || tf->format == NNINIT_FORMAT_NPZ_DEFLATED)
+        return nninit__npz_read(tf, e, out, err);
+    const char *path = tf->files[e->file];
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        int en = errno;
+        return nninit__err_sys(err, en, "%s: cannot open (%s)", path, strerror(en));
+    }
+    nninit_status s = NNINIT_OK;
+    errno = 0;
+    if (fseeko(f, (off_t)e->offset, SEEK_SET) != 0 || fread(out, 1, (size_t)e->info.nbytes, f) != e->info.nbytes)
+        s = nninit__err(err, NNINIT_EFORMAT, "%s: tensor '%.80s' could not be read (%" PRIu64 " bytes at %" PRIu64
+                        "); the file changed or is truncated", path, e->info.name, e->info.nbytes, e->offset);
+    fclose(f);
+    int bits = nninit_file_dtype_bits(e->info.dtype);
+    const uint16_t one = 1;
+    unsigned char lo;
+    memcpy(&lo, &one, 1);
+    int swap = tf->format == NNINIT_FORMAT_SAFETENSORS || tf->format == NNINIT_FORMAT_SAFETENSORS_INDEX
+                   ? lo != 1 /* safetensors data is little-endian */
+                   : e->swap;
+    if (!s && swap && bits > 8)
+        nninit__swap_bytes(out, e->info.nbytes * 8 / (uint64_t)bits, (size_t)bits / 8);
+    return s;
+}

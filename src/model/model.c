@@ -1,0 +1,436 @@
+/* Whole models: the tensor list, overrides, and generation into a tensor
+ * file (Philox per-name streams, or one torch generator in PyTorch's
+ * construction order). */
+#include "model/internal.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+nninit_model *nninit__model_new(const char *source, const char *description)
+{
+    nninit_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->source = nninit__strdup(source);
+    m->description = nninit__strdup(description ? description : "");
+    if (!m->source || !m->description) {
+        nninit_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+nninit_status nninit__model_add(nninit_model *m, const char *name, const nninit_shape *shape, nninit_layout layout,
+                                const nninit_init *init, const char *spec, nninit__mtensor **out, nninit_err *err)
+{
+    if (m->n == m->cap) {
+        size_t cap = m->cap ? 2 * m->cap : 16;
+        nninit__mtensor *t = realloc(m->t, cap * sizeof *t);
+        if (!t)
+            return nninit__err(err, NNINIT_ENOMEM, "out of memory for %zu model tensors", cap);
+        m->t = t;
+        m->cap = cap;
+    }
+    nninit__mtensor *e = &m->t[m->n];
+    memset(e, 0, sizeof *e);
+    e->shape = *shape;
+    e->layout = layout;
+    e->init = *init;
+    e->zero_row = -1;
+    e->draw = (int64_t)m->n;
+    if ((name && !(e->name = nninit__strdup(name))) || !(e->spec = nninit__strdup(spec ? spec : ""))) {
+        free(e->name);
+        return nninit__err(err, NNINIT_ENOMEM, "out of memory");
+    }
+    m->n++;
+    if (out)
+        *out = e;
+    return NNINIT_OK;
+}
+
+void nninit_model_free(nninit_model *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->n; i++) {
+        free(m->t[i].name);
+        free(m->t[i].spec);
+    }
+    free(m->t);
+    free(m->source);
+    free(m->description);
+    free(m);
+}
+
+size_t nninit_model_count(const nninit_model *m)
+{
+    size_t k = 0;
+    for (size_t i = 0; m && i < m->n; i++)
+        k += m->t[i].name != NULL;
+    return k;
+}
+
+static const nninit__mtensor *nth(const nninit_model *m, size_t i)
+{
+    for (size_t j = 0; m && j < m->n; j++)
+        if (m->t[j].name && i-- == 0)
+            return &m->t[j];
+    return NULL;
+}
+
+const nninit_model_tensor *nninit_model_tensor_at(const nninit_model *m, size_t i, nninit_model_tensor *buf)
+{
+    const nninit__mtensor *e = nth(m, i);
+    if (!e || !buf)
+        return NULL;
+    buf->name = e->name;
+    buf->shape = e->shape;
+    buf->layout = e->layout;
+    buf->init = e->init;
+    buf->spec = e->spec;
+    buf->is_int64 = e->is_int64;
+    return buf;
+}
+
+nninit_status nninit_model_override(nninit_model *m, const char *name, const char *spec, nninit_err *err)
+{
+    for (size_t i = 0; m && name && i < m->n; i++) {
+        nninit__mtensor *e = &m->t[i];
+        if (!e->name || strcmp(e->name, name))
+            continue;
+        if (e->is_int64)
+            return nninit__err(err, NNINIT_EINVAL, "tensor '%s' is an int64 counter; it has no initializer", name);
+        nninit_init init;
+        nninit_status s = nninit_init_parse(spec, &init, err);
+        if (s != NNINIT_OK)
+            return s;
+        char *copy = nninit__strdup(spec);
+        if (!copy)
+            return nninit__err(err, NNINIT_ENOMEM, "out of memory");
+        free(e->spec);
+        e->spec = copy;
+        e->init = init;
+        return NNINIT_OK;
+    }
+    return nninit__err(err, NNINIT_ENOTFOUND, "override: the model has no tensor named '%s'", name ? name : "");
+}
+
+nninit_model_opts nninit_model_opts_default(void)
+{
+    nninit_model_opts o;
+    memset(&o, 0, sizeof o);
+    o.rng = NNINIT_RNG_PHILOX;
+    o.seed = NNINIT_DEFAULT_SEED;
+    o.dtype = NNINIT_FD_F32;
+    o.write = nninit_write_opts_default();
+    return o;
+}
+
+/* ---- generation ---- */
+
+typedef struct gen_ctx {
+    const nninit_model *m;
+    const nninit_model_opts *o;
+    const nninit__mtensor **live; /* the written tensors, in model order */
+    nninit_rng *rng;
+    nninit_dtype gen;             /* F32 or F64 */
+    void **pre;                   /* torch: tensors generated up front (gen dtype) */
+    void *scratch;                /* philox: one tensor in gen dtype */
+} gen_ctx;
+
+static nninit_status fill_one(gen_ctx *c, const nninit__mtensor *e, void *out, nninit_err *err)
+{
+    nninit_fill_opts fo = nninit_fill_opts_default();
+    fo.layout = e->layout;
+    fo.dtype = c->gen;
+    fo.threads = c->o->threads;
+    fo.stream = e->name ? nninit_stream_from_name(e->name) : 0;
+    char what[300];
+    nninit_status s;
+    if (e->forget_units > 0) {
+        /* keras lstm.py: concatenate(init((u,)), ones((u,)), init((2u,))),
+         * each part drawn for its own shape; the third part takes the
+         * stream of "<name>#2". */
+        int64_t u = e->forget_units;
+        size_t w = nninit_dtype_size(c->gen);
+        nninit_shape s1 = {1, {u}}, s3 = {1, {2 * u}};
+        nninit_init ones = nninit_init_default(NNINIT_ONES);
+        char n3[600];
+        snprintf(n3, sizeof n3, "%.580s#2", e->name ? e->name : "");
+        s = nninit_fill(&e->init, &s1, &fo, c->rng, out, err);
+        if (!s)
+            s = nninit_fill(&ones, &s1, &fo, c->rng, (unsigned char *)out + (size_t)u * w, err);
+        fo.stream = nninit_stream_from_name(n3);
+        if (!s)
+            s = nninit_fill(&e->init, &s3, &fo, c->rng, (unsigned char *)out + (size_t)(2 * u) * w, err);
+    } else {
+        s = nninit_fill(&e->init, &e->shape, &fo, c->rng, out, err);
+    }
+    if (s != NNINIT_OK && err) {
+        snprintf(what, sizeof what, "%s", err->msg);
+        snprintf(err->msg, sizeof err->msg, "tensor '%.60s': %.180s", e->name ? e->name : "(construction draw)",
+                 what);
+        return s;
+    }
+    if (e->zero_row >= 0 && e->shape.ndim >= 1) {
+        int64_t row = 1;
+        for (int d = 1; d < e->shape.ndim; d++)
+            row *= e->shape.dim[d];
+        size_t w = nninit_dtype_size(c->gen);
+        memset((unsigned char *)out + (size_t)(e->zero_row * row) * w, 0, (size_t)row * w);
+    }
+    return s;
+}
+
+static nninit_status source(void *user, size_t i, void *out, nninit_err *err)
+{
+    gen_ctx *c = user;
+    const nninit__mtensor *e = c->live[i];
+    int64_t numel = 1;
+    for (int d = 0; d < e->shape.ndim; d++)
+        numel *= e->shape.dim[d];
+    if (e->is_int64) {
+        memset(out, 0, (size_t)numel * 8);
+        return NNINIT_OK;
+    }
+    void *vals = c->pre ? c->pre[i] : c->scratch;
+    nninit_file_dtype gd = nninit_file_dtype_of(c->gen);
+    if (!c->pre) {
+        nninit_status s = fill_one(c, e, gd == c->o->dtype ? out : vals, err);
+        if (s != NNINIT_OK || gd == c->o->dtype)
+            return s;
+    }
+    return nninit_convert(gd, vals, c->o->dtype, out, (size_t)numel, err);
+}
+
+static int cmp_draw(const void *a, const void *b)
+{
+    const nninit__mtensor *x = *(const nninit__mtensor *const *)a, *y = *(const nninit__mtensor *const *)b;
+    return x->draw < y->draw ? -1 : x->draw > y->draw;
+}
+
+/* JSON string escaping for the provenance metadata. */
+static char *json_escape_append(char *buf, size_t *len, size_t *cap, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s;; p++) {
+        if (*len + 8 > *cap) {
+            size_t nc = *cap ? *cap * 2 : 1024;
+            char *q = realloc(buf, nc);
+            if (!q) {
+                free(buf);
+                return NULL;
+            }
+            buf = q;
+            *cap = nc;
+        }
+        if (!*p)
+            break;
+        if (*p == '"' || *p == '\\') {
+            buf[(*len)++] = '\\';
+            buf[(*len)++] = (char)*p;
+        } else if (*p < 0x20) {
+            *len += (size_t)snprintf(buf + *len, 8, "\\u%04x", *p);
+        } else {
+            buf[(*len)++] = (char)*p;
+        }
+    }
+    buf[*len] = '\0';
+    return buf;
+}
+
+static char *specs_json(const nninit_model *m)
+{
+    size_t len = 0, cap = 0;
+    char *b = json_escape_append(NULL, &len, &cap, "");
+    if (!b)
+        return NULL;
+    b[len++] = '{';
+    int first = 1;
+    for (size_t i = 0; i < m->n && b; i++) {
+        const nninit__mtensor *e = &m->t[i];
+        if (!e->name || e->is_int64)
+            continue;
+        char *ij = NULL;
+        if (nninit_init_to_json(&e->init, &ij, NULL) != NNINIT_OK)
+            continue;
+        if (!first)
+            b[len++] = ',';
+        first = 0;
+        b[len++] = '"';
+        b = json_escape_append(b, &len, &cap, e->name);
+        if (b) {
+            b[len++] = '"';
+            b[len++] = ':';
+            b[len] = '\0';
+            /* ij is already JSON: append it raw, growing as needed. */
+            size_t il = strlen(ij);
+            if (len + il + 8 > cap) {
+                size_t nc = (len + il + 8) * 2;
+                char *q = realloc(b, nc);
+                if (!q) {
+                    free(b);
+                    b = NULL;
+                } else {
+                    b = q;
+                    cap = nc;
+                }
+            }
+            if (b) {
+                memcpy(b + len, ij, il);
+                len += il;
+                b[len] = '\0';
+            }
+        }
+        nninit_free(ij);
+    }
+    if (b) {
+        b = json_escape_append(b, &len, &cap, "");
+        if (b) {
+            b[len++] = '}';
+            b[len] = '\0';
+        }
+    }
+    return b;
+}
+
+nninit_status nninit_model_write(const nninit_model *m, const char *path, const nninit_model_opts *opts,
+                                 nninit_err *err)
+{
+    if (!m || !path)
+        return nninit__err(err, NNINIT_EMISUSE, "nninit_model_write: model and path must not be NULL");
+    nninit_model_opts o = opts ? *opts : nninit_model_opts_default();
+    if (o.dtype != NNINIT_FD_F32 && o.dtype != NNINIT_FD_F64 && o.dtype != NNINIT_FD_BF16 &&
+        o.dtype != NNINIT_FD_F16)
+        return nninit__err(err, NNINIT_EINVAL, "model dtype %s: expected F32, F64, BF16 or F16",
+                           nninit_file_dtype_name(o.dtype));
+    gen_ctx c;
+    memset(&c, 0, sizeof c);
+    c.m = m;
+    c.o = &o;
+    c.gen = o.dtype == NNINIT_FD_F64 ? NNINIT_F64 : NNINIT_F32;
+    size_t n_live = nninit_model_count(m);
+    nninit_tensor_desc *desc = nninit__calloc_array(n_live ? n_live : 1, sizeof *desc);
+    const nninit__mtensor **order = nninit__calloc_array(m->n ? m->n : 1, sizeof *order);
+    c.live = nninit__calloc_array(n_live ? n_live : 1, sizeof *c.live);
+    char *specs = NULL;
+    nninit_status s = NNINIT_OK;
+    if (!desc || !order || !c.live) {
+        s = nninit__err(err, NNINIT_ENOMEM, "out of memory");
+        goto done;
+    }
+    uint64_t max_numel = 1;
+    int layouts_seen = 0;
+    nninit_layout common = NNINIT_LAYOUT_KERAS;
+    for (size_t i = 0, k = 0; i < m->n; i++) {
+        const nninit__mtensor *e = &m->t[i];
+        uint64_t numel, nb;
+        if ((s = nninit__tensor_bytes(e->name ? e->name : "tensor", &e->shape, NNINIT_FD_F64, &numel, &nb, err)))
+            goto done;
+        if (numel > max_numel)
+            max_numel = numel;
+        if (!e->name)
+            continue;
+        c.live[k] = e;
+        desc[k].name = e->name;
+        desc[k].shape = e->shape;
+        desc[k].dtype = e->is_int64 ? NNINIT_FD_I64 : o.dtype;
+        if (!e->is_int64) {
+            if (layouts_seen && common != e->layout)
+                layouts_seen = 2;
+            else if (!layouts_seen)
+                layouts_seen = 1;
+            common = e->layout;
+        }
+        k++;
+    }
+    if ((s = nninit_rng_new(o.rng, o.seed, &c.rng, err)) != NNINIT_OK)
+        goto done;
+    if (o.rng != NNINIT_RNG_PHILOX) {
+        /* PyTorch draws in construction order (phantoms included), which is
+         * not the file order: generate everything first. */
+        c.pre = nninit__calloc_array(n_live ? n_live : 1, sizeof *c.pre);
+        if (!c.pre) {
+            s = nninit__err(err, NNINIT_ENOMEM, "out of memory");
+            goto done;
+        }
+        for (size_t i = 0; i < m->n; i++)
+            order[i] = &m->t[i];
+        qsort(order, m->n, sizeof *order, cmp_draw);
+        size_t w = nninit_dtype_size(c.gen);
+        for (size_t i = 0; i < m->n && !s; i++) {
+            const nninit__mtensor *e = order[i];
+            if (e->is_int64)
+                continue;
+            uint64_t numel, nb;
+            nninit__tensor_bytes("t", &e->shape, NNINIT_FD_F32, &numel, &nb, NULL);
+            void *buf = nninit__malloc_array(numel ? (size_t)numel : 1, w);
+            if (!buf) {
+                s = nninit__err(err, NNINIT_ENOMEM, "out of memory for tensor '%s'", e->name ? e->name : "");
+                break;
+            }
+            s = fill_one(&c, e, buf, err);
+            size_t k = 0;
+            while (e->name && k < n_live && c.live[k] != e)
+                k++;
+            if (e->name && k < n_live)
+                c.pre[k] = buf;
+            else
+                free(buf); /* a phantom: its draws advanced the stream; values unused */
+        }
+        if (s)
+            goto done;
+    } else {
+        c.scratch = nninit__malloc_array((size_t)max_numel, nninit_dtype_size(c.gen));
+        if (!c.scratch) {
+            s = nninit__err(err, NNINIT_ENOMEM, "out of memory for %" PRIu64 " elements", max_numel);
+            goto done;
+        }
+    }
+    nninit_write_opts wo = o.write;
+    char seed_txt[32], stream_txt[16];
+    const char *meta[32];
+    if (!wo.metadata) {
+        snprintf(seed_txt, sizeof seed_txt, "%" PRIu64, o.seed);
+        snprintf(stream_txt, sizeof stream_txt, "%d", NNINIT_STREAM_VERSION);
+        specs = specs_json(m);
+        int k = 0;
+        meta[k++] = "format";
+        meta[k++] = "pt";
+        meta[k++] = "nninit.version";
+        meta[k++] = nninit_version();
+        meta[k++] = "nninit.stream_version";
+        meta[k++] = stream_txt;
+        meta[k++] = "nninit.rng";
+        meta[k++] = nninit_rng_kind_name(o.rng);
+        meta[k++] = "nninit.seed";
+        meta[k++] = seed_txt;
+        meta[k++] = "nninit.source";
+        meta[k++] = m->source;
+        meta[k++] = "nninit.description";
+        meta[k++] = m->description;
+        if (layouts_seen == 1) {
+            meta[k++] = "nninit.layout";
+            meta[k++] = nninit_layout_name(common);
+        }
+        if (specs) {
+            meta[k++] = "nninit.specs";
+            meta[k++] = specs;
+        }
+        meta[k] = NULL;
+        wo.metadata = meta;
+    }
+    s = nninit_tensors_write(path, desc, n_live, &wo, source, &c, err);
+done:
+    if (c.pre)
+        for (size_t i = 0; i < n_live; i++)
+            free(c.pre[i]);
+    free(c.pre);
+    free(c.scratch);
+    nninit_rng_free(c.rng);
+    free(specs);
+    free(desc);
+    free(order);
+    free(c.live);
+    return s;
+}

@@ -1,0 +1,795 @@
+/* Keras model JSON (model.to_json() / config.json of a .keras file; Keras 3,
+ * and the Keras 2 forms): variables, shapes and initializers of each layer
+ * as keras/src/layers/{core,convolutional,rnn,normalization,attention}
+ * build them, named "<layer name>/<variable>" as Keras 3 paths are. */
+#include "model/internal.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define UNKNOWN (-1) /* a None dimension */
+/* Dimensions and sizes read from a config are capped at 2^31 (any real
+ * model is far below), so products of two never overflow int64. */
+#define DIM_MAX ((int64_t)1 << 31)
+
+typedef struct kshape {
+    int ndim;
+    int64_t d[NNINIT_MAX_DIMS];
+} kshape;
+
+typedef struct kctx {
+    nninit_model *m;
+    nninit_err *err;
+    /* output shape of each layer seen, by name (Keras 2 functional graphs) */
+    char **names;
+    kshape *outs;
+    size_t n, cap;
+} kctx;
+
+static nninit_status kerr(kctx *c, const char *layer, const char *fmt, const char *detail)
+{
+    char m[200];
+    snprintf(m, sizeof m, fmt, detail ? detail : "");
+    return nninit__err(c->err, NNINIT_EINVAL, "keras layer '%.60s': %s", layer, m);
+}
+
+static int get_shape(json_t *j, kshape *out)
+{
+    if (!json_is_array(j) || json_array_size(j) > NNINIT_MAX_DIMS)
+        return 0;
+    out->ndim = (int)json_array_size(j);
+    for (int i = 0; i < out->ndim; i++) {
+        json_t *v = json_array_get(j, (size_t)i);
+        if (json_is_null(v))
+            out->d[i] = UNKNOWN;
+        else if (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= DIM_MAX)
+            out->d[i] = json_integer_value(v);
+        else
+            return 0;
+    }
+    return 1;
+}
+
+/* An integer config value; out of [-DIM_MAX, DIM_MAX] reads as -1, which
+ * every caller rejects as invalid. */
+static int64_t cfg_int(json_t *cfg, const char *key, int64_t dflt)
+{
+    json_t *v = json_object_get(cfg, key);
+    if (!json_is_integer(v))
+        return dflt;
+    int64_t x = json_integer_value(v);
+    return x < -DIM_MAX || x > DIM_MAX ? -1 : x;
+}
+
+static int cfg_bool(json_t *cfg, const char *key, int dflt)
+{
+    json_t *v = json_object_get(cfg, key);
+    return json_is_boolean(v) ? json_is_true(v) : dflt;
+}
+
+static const char *cfg_str(json_t *cfg, const char *key, const char *dflt)
+{
+    const char *s = json_string_value(json_object_get(cfg, key));
+    return s ? s : dflt;
+}
+
+/* kernel_size=3 or [3, 3]: n ints into out. */
+static int cfg_tuple(json_t *cfg, const char *key, int n, int64_t dflt, int64_t *out)
+{
+    json_t *v = json_object_get(cfg, key);
+    if (!v || json_is_null(v)) {
+        for (int i = 0; i < n; i++)
+            out[i] = dflt;
+        return 1;
+    }
+    if (json_is_integer(v)) {
+        for (int i = 0; i < n; i++)
+            out[i] = json_integer_value(v);
+    } else if (json_is_array(v) && json_array_size(v) == (size_t)n) {
+        for (int i = 0; i < n; i++) {
+            json_t *x = json_array_get(v, (size_t)i);
+            if (!json_is_integer(x))
+                return 0;
+            out[i] = json_integer_value(x);
+        }
+    } else {
+        return 0;
+    }
+    for (int i = 0; i < n; i++)
+        if (out[i] < 1 || out[i] > DIM_MAX)
+            return 0;
+    return 1;
+}
+
+/* Adds variable "<layer>/<path>" with the initializer in cfg[key] (a
+ * string or a serialized dict, read as written) or `dflt`. */
+static nninit_status add_var(kctx *c, const char *layer, const char *path, json_t *cfg, const char *key,
+                             const char *dflt, int ndim, const int64_t *dims, nninit__mtensor **out)
+{
+    char name[300], *dumped = NULL;
+    snprintf(name, sizeof name, "%s/%s", layer, path);
+    nninit_shape sh;
+    sh.ndim = ndim;
+    for (int i = 0; i < ndim; i++) {
+        if (dims[i] < 1)
+            return nninit__err(c->err, NNINIT_EINVAL, "keras variable '%s': dimension %d is unknown (None) or 0; "
+                               "give the model a fully defined input shape", name, i);
+        sh.dim[i] = dims[i];
+    }
+    json_t *j = key ? json_object_get(cfg, key) : NULL;
+    const char *spec = dflt;
+    if (j && json_is_string(j)) {
+        spec = json_string_value(j);
+    } else if (j && json_is_object(j)) {
+        dumped = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+        if (!dumped)
+            return nninit__err(c->err, NNINIT_ENOMEM, "out of memory");
+        spec = dumped;
+    } else if (j && !json_is_null(j)) {
+        return kerr(c, layer, "'%s' is neither an initializer name nor a serialized initializer", key);
+    }
+    nninit_init init;
+    nninit_status s = nninit_init_parse(spec, &init, c->err);
+    if (s != NNINIT_OK) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", c->err ? c->err->msg : "");
+        nninit__err(c->err, s, "keras variable '%.80s' (%s): %.150s", name, key ? key : "default", why);
+    } else {
+        s = nninit__model_add(c->m, name, &sh, NNINIT_LAYOUT_KERAS, &init, spec, out, c->err);
+    }
+    free(dumped);
+    return s;
+}
+
+/* Output length of a convolution/pooling axis (keras/src/ops/operation_utils.py). */
+static int64_t conv_len(int64_t len, int64_t k, int64_t stride, int64_t dil, const char *padding)
+{
+    if (len < 0)
+        return UNKNOWN;
+    int64_t eff = (k - 1) * dil + 1;
+    if (!strcmp(padding, "same") || !strcmp(padding, "causal"))
+        return (len + stride - 1) / stride;
+    return len >= eff ? (len - eff) / stride + 1 : 0;
+}
+
+static int64_t deconv_len(int64_t len, int64_t k, int64_t stride, int64_t dil, const char *padding, int64_t opad)
+{
+    if (len < 0)
+        return UNKNOWN;
+    int64_t eff = (k - 1) * dil + 1;
+    if (opad < 0) /* output_padding None */
+        return !strcmp(padding, "same") ? len * stride : len * stride + (eff > stride ? eff - stride : 0);
+    int64_t pad = !strcmp(padding, "same") ? eff / 2 : 0;
+    return (len - 1) * stride + eff - 2 * pad + opad;
+}
+
+/* Builds the variables of one layer from its input shape and computes its
+ * output shape. */
+static nninit_status layer_vars(kctx *c, const char *cls, const char *lname, json_t *cfg, const kshape *in,
+                                kshape *out)
+{
+    nninit_status s = NNINIT_OK;
+    *out = *in;
+    int chlast = strcmp(cfg_str(cfg, "data_format", "channels_last"), "channels_first") != 0;
+    int64_t last = in->ndim ? in->d[in->ndim - 1] : UNKNOWN;
+    if (!strcmp(cls, "InputLayer")) {
+        return NNINIT_OK;
+    } else if (!strcmp(cls, "Dense")) {
+        int64_t units = cfg_int(cfg, "units", 0);
+        if (units < 1 || in->ndim < 1)
+            return kerr(c, lname, "Dense needs units >= 1 and an input of rank >= 1%s", NULL);
+        int64_t k[2] = {last, units};
+        if ((s = add_var(c, lname, "kernel", cfg, "kernel_initializer", "glorot_uniform", 2, k, NULL)))
+            return s;
+        if (cfg_bool(cfg, "use_bias", 1) &&
+            (s = add_var(c, lname, "bias", cfg, "bias_initializer", "zeros", 1, &units, NULL)))
+            return s;
+        out->d[out->ndim - 1] = units;
+        return NNINIT_OK;
+    }
+    int nd = 0, transposed = 0, depthwise = 0, separable = 0, pooling = 0;
+    if (!strncmp(cls, "Conv", 4) || !strncmp(cls, "DepthwiseConv", 13) || !strncmp(cls, "SeparableConv", 13) ||
+        strstr(cls, "Pooling")) {
+        const char *p = cls + strcspn(cls, "0123456789");
+        nd = *p >= '1' && *p <= '3' ? *p - '0' : 0;
+        transposed = strstr(cls, "Transpose") != NULL;
+        depthwise = !strncmp(cls, "DepthwiseConv", 13);
+        separable = !strncmp(cls, "SeparableConv", 13);
+        pooling = strstr(cls, "Pooling") != NULL;
+        if (!strncmp(cls, "Global", 6)) {
+            if (in->ndim < 3)
+                return kerr(c, lname, "global pooling needs a rank >= 3 input%s", NULL);
+            out->ndim = cfg_bool(cfg, "keepdims", 0) ? in->ndim : 2;
+            int64_t ch = chlast ? last : in->d[1];
+            if (out->ndim == 2)
+                out->d[1] = ch;
+            else
+                for (int i = 1; i < in->ndim; i++)
+                    if (i != (chlast ? in->ndim - 1 : 1))
+                        out->d[i] = 1;
+            return NNINIT_OK;
+        }
+    }
+    if (nd) {
+        if (in->ndim != nd + 2)
+            return kerr(c, lname, "expects a rank-%s input (batch, spatial..., channels)",
+                        nd == 1 ? "3" : nd == 2 ? "4" : "5");
+        int64_t k[3], st[3], dil[3];
+        int sp0 = chlast ? 1 : 2, chax = chlast ? nd + 1 : 1;
+        int64_t in_ch = in->d[chax];
+        const char *padding = cfg_str(cfg, "padding", "valid");
+        if (pooling) {
+            if (!cfg_tuple(cfg, "pool_size", nd, 2, k) || !cfg_tuple(cfg, "strides", nd, 0, st))
+                return kerr(c, lname, "bad pool_size or strides%s", NULL);
+            json_t *sj = json_object_get(cfg, "strides");
+            for (int i = 0; i < nd; i++)
+                if (!sj || json_is_null(sj))
+                    st[i] = k[i];
+            for (int i = 0; i < nd; i++)
+                out->d[sp0 + i] = conv_len(in->d[sp0 + i], k[i], st[i], 1, padding);
+            return NNINIT_OK;
+        }
+        if (!cfg_tuple(cfg, "kernel_size", nd, 1, k) || !cfg_tuple(cfg, "strides", nd, 1, st) ||
+            !cfg_tuple(cfg, "dilation_rate", nd, 1, dil))
+            return kerr(c, lname, "bad kernel_size, strides or dilation_rate%s", NULL);
+        if (in_ch < 1)
+            return kerr(c, lname, "the channel dimension of the input is unknown%s", NULL);
+        int64_t filters = cfg_int(cfg, "filters", 0), groups = cfg_int(cfg, "groups", 1);
+        int64_t dm = cfg_int(cfg, "depth_multiplier", 1);
+        int64_t dims[5];
+        for (int i = 0; i < nd; i++)
+            dims[i] = k[i];
+        int64_t out_ch;
+        if (depthwise || separable) {
+            dims[nd] = in_ch;
+            dims[nd + 1] = dm;
+            if ((s = add_var(c, lname, "depthwise_kernel", cfg, "depthwise_initializer", "glorot_uniform", nd + 2,
+                             dims, NULL)))
+                return s;
+            out_ch = in_ch * dm;
+            if (separable) {
+                int64_t pw[5];
+                for (int i = 0; i < nd; i++)
+                    pw[i] = 1;
+                pw[nd] = in_ch * dm;
+                pw[nd + 1] = filters;
+                if (filters < 1)
+                    return kerr(c, lname, "filters must be >= 1%s", NULL);
+                if ((s = add_var(c, lname, "pointwise_kernel", cfg, "pointwise_initializer", "glorot_uniform", nd + 2,
+                                 pw, NULL)))
+                    return s;
+                out_ch = filters;
+            }
+        } else {
+            if (filters < 1 || groups < 1 || in_ch % groups || filters % groups)
+                return kerr(c, lname, "filters and input channels must be >= 1 and divisible by groups%s", NULL);
+            /* base_conv: kernel_size + (in/groups, filters); transposed:
+             * kernel_size + (filters, in). */
+            dims[nd] = transposed ? filters : in_ch / groups;
+            dims[nd + 1] = transposed ? in_ch : filters;
+            if ((s = add_var(c, lname, "kernel", cfg, "kernel_initializer", "glorot_uniform", nd + 2, dims, NULL)))
+                return s;
+            out_ch = filters;
+        }
+        if (cfg_bool(cfg, "use_bias", 1) &&
+            (s = add_var(c, lname, "bias", cfg, "bias_initializer", "zeros", 1, &out_ch, NULL)))
+            return s;
+        int64_t opad[3] = {-1, -1, -1};
+        json_t *oj = json_object_get(cfg, "output_padding");
+        if (oj && !json_is_null(oj) && !cfg_tuple(cfg, "output_padding", nd, 0, opad))
+            for (int i = 0; i < nd; i++) /* zeros are legal but fail cfg_tuple's >= 1 check */
+                opad[i] = json_is_integer(oj) ? json_integer_value(oj)
+                                              : json_integer_value(json_array_get(oj, (size_t)i));
+        for (int i = 0; i < nd; i++)
+            out->d[sp0 + i] = transposed ? deconv_len(in->d[sp0 + i], k[i], st[i], dil[i], padding, opad[i])
+                                         : conv_len(in->d[sp0 + i], k[i], st[i], dil[i], padding);
+        out->d[chax] = out_ch;
+        return NNINIT_OK;
+    }
+    if (!strcmp(cls, "SimpleRNN") || !strcmp(cls, "LSTM") || !strcmp(cls, "GRU")) {
+        int64_t units = cfg_int(cfg, "units", 0);
+        if (units < 1 || in->ndim != 3 || last < 1)
+            return kerr(c, lname, "needs units >= 1 and a (batch, time, features) input with known features%s",
+                        NULL);
+        int gates = !strcmp(cls, "LSTM") ? 4 : !strcmp(cls, "GRU") ? 3 : 1;
+        char cell[128], path[200];
+        snprintf(cell, sizeof cell, "%s_cell", !strcmp(cls, "SimpleRNN") ? "simple_rnn" : !strcmp(cls, "LSTM") ?
+                 "lstm" : "gru");
+        int64_t kd[2] = {last, gates * units}, rd[2] = {units, gates * units};
+        snprintf(path, sizeof path, "%s/kernel", cell);
+        if ((s = add_var(c, lname, path, cfg, "kernel_initializer", "glorot_uniform", 2, kd, NULL)))
+            return s;
+        snprintf(path, sizeof path, "%s/recurrent_kernel", cell);
+        if ((s = add_var(c, lname, path, cfg, "recurrent_initializer", "orthogonal", 2, rd, NULL)))
+            return s;
+        if (cfg_bool(cfg, "use_bias", 1)) {
+            snprintf(path, sizeof path, "%s/bias", cell);
+            /* GRU with reset_after (the Keras 3 default): bias (2, 3u). */
+            int reset_after = gates == 3 && cfg_bool(cfg, "reset_after", 1);
+            int64_t bd[2] = {2, gates * units}, b1 = gates * units;
+            nninit__mtensor *e;
+            if ((s = add_var(c, lname, path, cfg, "bias_initializer", "zeros", reset_after ? 2 : 1,
+                             reset_after ? bd : &b1, &e)))
+                return s;
+            if (gates == 4 && cfg_bool(cfg, "unit_forget_bias", 1)) {
+                /* lstm.py: concatenate(init((u,)), ones((u,)), init((2u,))):
+                 * the forget gate's slice [u, 2u) is ones. */
+                e->forget_units = units;
+            }
+        }
+        out->ndim = cfg_bool(cfg, "return_sequences", 0) ? 3 : 2;
+        out->d[out->ndim - 1] = units;
+        return NNINIT_OK;
+    }
+    if (!strcmp(cls, "Embedding")) {
+        int64_t idim = cfg_int(cfg, "input_dim", 0), odim = cfg_int(cfg, "output_dim", 0);
+        int64_t dims[2] = {idim, odim};
+        if ((s = add_var(c, lname, "embeddings", cfg, "embeddings_initializer", "uniform", 2, dims, NULL)))
+            return s;
+        if (in->ndim >= NNINIT_MAX_DIMS)
+            return kerr(c, lname, "input rank too large%s", NULL);
+        out->d[out->ndim++] = odim;
+        return NNINIT_OK;
+    }
+    if (!strcmp(cls, "BatchNormalization") || !strcmp(cls, "LayerNormalization")) {
+        json_t *ax = json_object_get(cfg, "axis");
+        int64_t dims[NNINIT_MAX_DIMS];
+        int n_ax = 0;
+        if (!ax || json_is_integer(ax)) {
+            int64_t a = ax ? json_integer_value(ax) : -1;
+            if (a < -in->ndim || a >= in->ndim)
+                return kerr(c, lname, "axis out of range%s", NULL);
+            dims[n_ax++] = in->d[a < 0 ? in->ndim + a : a];
+        } else if (json_is_array(ax)) {
+            for (size_t i = 0; i < json_array_size(ax) && n_ax < NNINIT_MAX_DIMS; i++) {
+                int64_t a = json_integer_value(json_array_get(ax, i));
+                if (a < -in->ndim || a >= in->ndim)
+                    return kerr(c, lname, "axis out of range%s", NULL);
+                dims[n_ax++] = in->d[a < 0 ? in->ndim + a : a];
+            }
+        }
+        /* LayerNormalization over several axes keeps them as the shape of
+         * gamma/beta; BatchNormalization takes one axis. */
+        int bn = cls[0] == 'B';
+        if (cfg_bool(cfg, "scale", 1) &&
+            (s = add_var(c, lname, "gamma", cfg, "gamma_initializer", "ones", n_ax, dims, NULL)))
+            return s;
+        if (cfg_bool(cfg, "center", 1) &&
+            (s = add_var(c, lname, "beta", cfg, "beta_initializer", "zeros", n_ax, dims, NULL)))
+            return s;
+        if (bn && ((s = add_var(c, lname, "moving_mean", cfg, "moving_mean_initializer", "zeros", n_ax, dims, NULL)) ||
+                   (s = add_var(c, lname, "moving_variance", cfg, "moving_variance_initializer", "ones", n_ax, dims,
+                                NULL))))
+            return s;
+        return NNINIT_OK;
+    }
+    if (!strcmp(cls, "Flatten")) {
+        int64_t p = 1;
+        for (int i = 1; i < in->ndim; i++)
+            p = (p < 0 || in->d[i] < 0 || (in->d[i] && p > INT64_MAX / in->d[i])) ? UNKNOWN : p * in->d[i];
+        out->ndim = 2;
+        out->d[1] = p;
+        return NNINIT_OK;
+    }
+    if (!strcmp(cls, "Reshape")) {
+        kshape t;
+        if (!get_shape(json_object_get(cfg, "target_shape"), &t) || t.ndim + 1 > NNINIT_MAX_DIMS)
+            return kerr(c, lname, "bad target_shape%s", NULL);
+        out->ndim = t.ndim + 1;
+        for (int i = 0; i < t.ndim; i++)
+            out->d[i + 1] = t.d[i];
+        return NNINIT_OK;
+    }
+    static const char *const same_shape[] = {"Activation", "ReLU", "LeakyReLU", "PReLU_", "ELU", "Softmax", "Dropout",
+                                             "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
+                                             "GaussianNoise", "GaussianDropout", "AlphaDropout", "Identity",
+                                             "Rescaling", "Normalization_", "ActivityRegularization", "Masking",
+                                             NULL};
+    for (int i = 0; same_shape[i]; i++)
+        if (!strcmp(cls, same_shape[i]))
+            return NNINIT_OK;
+    return nninit__err(c->err, NNINIT_EUNSUPPORTED, "keras layer '%.60s': class '%.60s' is not supported; supported: "
+                       "Dense, Conv1D/2D/3D, Conv*Transpose, DepthwiseConv2D, SeparableConv1D/2D, SimpleRNN, LSTM, "
+                       "GRU, Embedding, BatchNormalization, LayerNormalization, MultiHeadAttention, pooling, "
+                       "Flatten, Reshape, activations, dropout, Add/Concatenate",
+                       lname, cls);
+}
+
+/* Bidirectional(RNN) and TimeDistributed(layer) (keras/src/layers/rnn/
+ * bidirectional.py, layers/core/wrapper.py + time_distributed.py): the inner
+ * layers are built inside the wrapper's name scope, so their variables are
+ * "<wrapper>/forward_<rnn>/<cell>/kernel" and "<wrapper>/<inner>/kernel". */
+static nninit_status wrapper_vars(kctx *c, const char *cls, const char *lname, json_t *cfg, const kshape *in,
+                                  kshape *out)
+{
+    json_t *inner = json_object_get(cfg, "layer");
+    const char *icls = json_string_value(json_object_get(inner, "class_name"));
+    json_t *icfg = json_object_get(inner, "config");
+    const char *iname = json_string_value(json_object_get(icfg, "name"));
+    if (!icls || !json_is_object(icfg) || !iname)
+        return kerr(c, lname, "the wrapped \"layer\" needs class_name and config.name%s", NULL);
+    if (!strcmp(icls, "Bidirectional") || !strcmp(icls, "TimeDistributed"))
+        return kerr(c, lname, "nested wrappers are not supported%s", NULL);
+    char path[400];
+    nninit_status s;
+    if (cls[0] == 'T') {
+        if (in->ndim < 3)
+            return kerr(c, lname, "TimeDistributed needs a (batch, time, ...) input%s", NULL);
+        kshape sub = *in, sub_out;
+        sub.ndim--;
+        for (int i = 1; i < sub.ndim; i++)
+            sub.d[i] = in->d[i + 1];
+        snprintf(path, sizeof path, "%.190s/%.190s", lname, iname);
+        if ((s = layer_vars(c, icls, path, icfg, &sub, &sub_out)))
+            return s;
+        if (sub_out.ndim + 1 > NNINIT_MAX_DIMS)
+            return kerr(c, lname, "output rank too large%s", NULL);
+        out->ndim = sub_out.ndim + 1;
+        out->d[0] = sub_out.d[0];
+        out->d[1] = in->d[1];
+        for (int i = 1; i < sub_out.ndim; i++)
+            out->d[i + 1] = sub_out.d[i];
+        return NNINIT_OK;
+    }
+    if (strcmp(icls, "LSTM") && strcmp(icls, "GRU") && strcmp(icls, "SimpleRNN"))
+        return kerr(c, lname, "Bidirectional wraps LSTM, GRU or SimpleRNN%s", NULL);
+    /* forward_<name> from the layer; backward_<name> from backward_layer
+     * when given (its own config), else the same config. */
+    const char *base = !strncmp(iname, "forward_", 8) ? iname + 8 : iname;
+    snprintf(path, sizeof path, "%.190s/forward_%.180s", lname, base);
+    kshape fo, bo;
+    if ((s = layer_vars(c, icls, path, icfg, in, &fo)))
+        return s;
+    json_t *bl = json_object_get(cfg, "backward_layer");
+    const char *bcls = icls;
+    json_t *bcfg = icfg;
+    if (json_is_object(bl)) {
+        bcls = json_string_value(json_object_get(bl, "class_name"));
+        bcfg = json_object_get(bl, "config");
+        const char *bname = json_string_value(json_object_get(bcfg, "name"));
+        if (!bcls || !json_is_object(bcfg) || !bname)
+            return kerr(c, lname, "backward_layer needs class_name and config.name%s", NULL);
+        snprintf(path, sizeof path, "%.190s/%.190s", lname, bname);
+    } else {
+        snprintf(path, sizeof path, "%.190s/backward_%.180s", lname, base);
+    }
+    if ((s = layer_vars(c, bcls, path, bcfg, in, &bo)))
+        return s;
+    *out = fo;
+    const char *merge = json_string_value(json_object_get(cfg, "merge_mode"));
+    if (!merge)
+        merge = json_is_null(json_object_get(cfg, "merge_mode")) ? "none" : "concat";
+    if (!strcmp(merge, "concat"))
+        out->d[out->ndim - 1] = fo.d[fo.ndim - 1] + bo.d[bo.ndim - 1];
+    return NNINIT_OK;
+}
+
+/* MultiHeadAttention: EinsumDense sublayers query/key/value/attention_output
+ * (keras/src/layers/attention/multi_head_attention.py build). */
+static nninit_status mha_vars(kctx *c, const char *lname, json_t *cfg, const kshape *q, const kshape *v,
+                              const kshape *k, kshape *out)
+{
+    int64_t heads = cfg_int(cfg, "num_heads", 0), kdim = cfg_int(cfg, "key_dim", 0);
+    int64_t vdim = cfg_int(cfg, "value_dim", kdim);
+    json_t *vj = json_object_get(cfg, "value_dim");
+    if (!vj || json_is_null(vj))
+        vdim = kdim;
+    int bias = cfg_bool(cfg, "use_bias", 1);
+    if (heads < 1 || kdim < 1 || vdim < 1 || q->ndim < 2 || v->ndim < 2 || k->ndim < 2)
+        return kerr(c, lname, "needs num_heads, key_dim >= 1 and query/value shapes%s", NULL);
+    int64_t qd = q->d[q->ndim - 1], vd = v->d[v->ndim - 1], kd = k->d[k->ndim - 1];
+    int64_t odim = qd;
+    json_t *os = json_object_get(cfg, "output_shape");
+    if (json_is_integer(os))
+        odim = json_integer_value(os);
+    else if (json_is_array(os) && json_array_size(os) == 1)
+        odim = json_integer_value(json_array_get(os, 0));
+    else if (os && !json_is_null(os))
+        return kerr(c, lname, "multi-axis output_shape is not supported%s", NULL);
+    struct { const char *name; int64_t in, last; } proj[3] = {{"query", qd, kdim}, {"key", kd, kdim},
+                                                               {"value", vd, vdim}};
+    nninit_status s;
+    char path[64];
+    for (int i = 0; i < 3; i++) {
+        int64_t kdims[3] = {proj[i].in, heads, proj[i].last}, bdims[2] = {heads, proj[i].last};
+        snprintf(path, sizeof path, "%s/kernel", proj[i].name);
+        if ((s = add_var(c, lname, path, cfg, "kernel_initializer", "glorot_uniform", 3, kdims, NULL)))
+            return s;
+        snprintf(path, sizeof path, "%s/bias", proj[i].name);
+        if (bias && (s = add_var(c, lname, path, cfg, "bias_initializer", "zeros", 2, bdims, NULL)))
+            return s;
+    }
+    int64_t okd[3] = {heads, vdim, odim};
+    if ((s = add_var(c, lname, "attention_output/kernel", cfg, "kernel_initializer", "glorot_uniform", 3, okd, NULL)))
+        return s;
+    if (bias && (s = add_var(c, lname, "attention_output/bias", cfg, "bias_initializer", "zeros", 1, &odim, NULL)))
+        return s;
+    *out = *q;
+    out->d[out->ndim - 1] = odim;
+    return NNINIT_OK;
+}
+
+static nninit_status remember(kctx *c, const char *name, const kshape *out)
+{
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 16;
+        char **nm = realloc(c->names, cap * sizeof *nm);
+        if (!nm)
+            return nninit__err(c->err, NNINIT_ENOMEM, "out of memory");
+        c->names = nm;
+        kshape *o = realloc(c->outs, cap * sizeof *o);
+        if (!o)
+            return nninit__err(c->err, NNINIT_ENOMEM, "out of memory");
+        c->outs = o;
+        c->cap = cap;
+    }
+    if (!(c->names[c->n] = nninit__strdup(name)))
+        return nninit__err(c->err, NNINIT_ENOMEM, "out of memory");
+    c->outs[c->n++] = *out;
+    return NNINIT_OK;
+}
+
+static const kshape *lookup(const kctx *c, const char *name)
+{
+    for (size_t i = c->n; i-- > 0;)
+        if (!strcmp(c->names[i], name))
+            return &c->outs[i];
+    return NULL;
+}
+
+/* The input shapes of a functional layer from its inbound_nodes: Keras 3
+ * ({"args": [{"class_name": "__keras_tensor__", "config": {"shape": ...,
+ * "keras_history": [layer, node, index]}}]}) or Keras 2 ([[[layer, 0, 0, {}]]]). */
+static int inbound_shapes(const kctx *c, json_t *layer, kshape *shapes, int max)
+{
+    json_t *nodes = json_object_get(layer, "inbound_nodes");
+    if (!json_is_array(nodes) || json_array_size(nodes) == 0)
+        return 0;
+    json_t *node = json_array_get(nodes, 0);
+    int n = 0;
+    if (json_is_object(node)) {
+        json_t *args = json_object_get(node, "args");
+        /* args may nest lists ([[a, b]] for Add/Concatenate) */
+        json_t *flat[16];
+        int nf = 0;
+        for (size_t i = 0; i < json_array_size(args) && nf < 16; i++) {
+            json_t *a = json_array_get(args, i);
+            if (json_is_array(a))
+                for (size_t j = 0; j < json_array_size(a) && nf < 16; j++)
+                    flat[nf++] = json_array_get(a, j);
+            else
+                flat[nf++] = a;
+        }
+        json_t *kw = json_object_get(node, "kwargs");
+        json_t *kv = json_object_get(kw, "value"), *kk = json_object_get(kw, "key");
+        if (kv && nf < 16)
+            flat[nf++] = kv;
+        if (kk && nf < 16)
+            flat[nf++] = kk;
+        for (int i = 0; i < nf && n < max; i++) {
+            json_t *cfg = json_object_get(flat[i], "config");
+            json_t *hist = json_object_get(cfg, "keras_history");
+            const kshape *known = json_is_array(hist) ? lookup(c, json_string_value(json_array_get(hist, 0)) ?
+                                                                      json_string_value(json_array_get(hist, 0)) : "")
+                                                      : NULL;
+            if (get_shape(json_object_get(cfg, "shape"), &shapes[n]))
+                n++;
+            else if (known)
+                shapes[n++] = *known;
+        }
+        return n;
+    }
+    for (size_t i = 0; i < json_array_size(node) && n < max; i++) {
+        const char *src = json_string_value(json_array_get(json_array_get(node, i), 0));
+        const kshape *known = src ? lookup(c, src) : NULL;
+        if (!known)
+            return 0;
+        shapes[n++] = *known;
+    }
+    return n;
+}
+
+static nninit_status do_layer(kctx *c, json_t *layer, const kshape *prev, int have_prev, kshape *out,
+                              int functional)
+{
+    const char *cls = json_string_value(json_object_get(layer, "class_name"));
+    json_t *cfg = json_object_get(layer, "config");
+    const char *lname = json_string_value(json_object_get(cfg, "name"));
+    if (!lname)
+        lname = json_string_value(json_object_get(layer, "name"));
+    if (!cls || !json_is_object(cfg) || !lname)
+        return nninit__err(c->err, NNINIT_EINVAL, "keras model: a layer lacks class_name, config or name");
+    if (json_object_get(cfg, "function") || !strcmp(cls, "Lambda"))
+        return kerr(c, lname, "Lambda layers hold code, which nninit never runs%s", NULL);
+    kshape ins[8];
+    int n_in = 0;
+    json_t *bc = json_object_get(json_object_get(layer, "build_config"), "input_shape");
+    if (!strcmp(cls, "InputLayer")) {
+        json_t *bs = json_object_get(cfg, "batch_shape");
+        if (!bs)
+            bs = json_object_get(cfg, "batch_input_shape");
+        if (!get_shape(bs, out))
+            return kerr(c, lname, "InputLayer needs batch_shape%s", NULL);
+        return remember(c, lname, out);
+    }
+    if (functional)
+        n_in = inbound_shapes(c, layer, ins, 8);
+    if (n_in == 0 && get_shape(bc, &ins[0]))
+        n_in = 1;
+    if (n_in == 0 && !functional && have_prev) {
+        ins[0] = *prev;
+        n_in = 1;
+    }
+    if (n_in == 0) {
+        json_t *bis = json_object_get(cfg, "batch_input_shape");
+        if (!bis)
+            bis = json_object_get(cfg, "batch_shape");
+        if (get_shape(bis, &ins[0]))
+            n_in = 1;
+    }
+    if (!strcmp(cls, "MultiHeadAttention")) {
+        json_t *mb = json_object_get(layer, "build_config");
+        if (json_object_get(mb, "shapes_dict")) /* Keras 3 get_build_config with several shapes */
+            mb = json_object_get(mb, "shapes_dict");
+        kshape q, v, k;
+        if (get_shape(json_object_get(mb, "query_shape"), &q) && get_shape(json_object_get(mb, "value_shape"), &v)) {
+            if (!get_shape(json_object_get(mb, "key_shape"), &k))
+                k = v;
+        } else if (n_in >= 2) {
+            q = ins[0];
+            v = ins[1];
+            k = n_in >= 3 ? ins[2] : v;
+        } else {
+            return kerr(c, lname, "cannot tell the query and value shapes (no build_config, no inbound nodes)%s",
+                        NULL);
+        }
+        nninit_status s = mha_vars(c, lname, cfg, &q, &v, &k, out);
+        return s ? s : remember(c, lname, out);
+    }
+    if (n_in == 0)
+        return kerr(c, lname, "its input shape is unknown; add an InputLayer or build the model before saving%s",
+                    NULL);
+    if (!strcmp(cls, "Add") || !strcmp(cls, "Subtract") || !strcmp(cls, "Multiply") || !strcmp(cls, "Average") ||
+        !strcmp(cls, "Maximum") || !strcmp(cls, "Minimum")) {
+        *out = ins[0];
+        return remember(c, lname, out);
+    }
+    if (!strcmp(cls, "Concatenate")) {
+        *out = ins[0];
+        int64_t ax = cfg_int(cfg, "axis", -1);
+        int a = (int)(ax < 0 ? out->ndim + ax : ax);
+        if (a < 0 || a >= out->ndim)
+            return kerr(c, lname, "axis out of range%s", NULL);
+        for (int i = 1; i < n_in; i++) {
+            if (ins[i].ndim != out->ndim)
+                return kerr(c, lname, "inputs of different ranks%s", NULL);
+            out->d[a] = out->d[a] < 0 || ins[i].d[a] < 0 ? UNKNOWN : out->d[a] + ins[i].d[a];
+        }
+        return remember(c, lname, out);
+    }
+    if (!strcmp(cls, "Bidirectional") || !strcmp(cls, "TimeDistributed")) {
+        nninit_status s = wrapper_vars(c, cls, lname, cfg, &ins[0], out);
+        return s ? s : remember(c, lname, out);
+    }
+    nninit_status s = layer_vars(c, cls, lname, cfg, &ins[0], out);
+    return s ? s : remember(c, lname, out);
+}
+
+nninit_status nninit_model_from_keras(const char *text, nninit_model **out, nninit_err *err)
+{
+    if (!text || !out)
+        return nninit__err(err, NNINIT_EMISUSE, "nninit_model_from_keras: json and out must not be NULL");
+    *out = NULL;
+    json_error_t je;
+    json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+    if (!root)
+        return nninit__err(err, NNINIT_EINVAL, "keras model JSON: %s (line %d, column %d)", je.text, je.line,
+                           je.column);
+    nninit_status s = NNINIT_OK;
+    kctx c;
+    memset(&c, 0, sizeof c);
+    c.err = err;
+    const char *cls = json_string_value(json_object_get(root, "class_name"));
+    json_t *cfg = json_object_get(root, "config");
+    json_t *layers = json_object_get(cfg, "layers");
+    if (!cls || !json_is_array(layers)) {
+        s = nninit__err(err, NNINIT_EINVAL, "keras model JSON: expected {\"class_name\": \"Sequential\" or "
+                        "\"Functional\", \"config\": {\"layers\": [...]}}");
+        goto done;
+    }
+    int functional = strcmp(cls, "Sequential") != 0;
+    c.m = nninit__model_new("keras", json_string_value(json_object_get(cfg, "name")));
+    if (!c.m) {
+        s = nninit__err(err, NNINIT_ENOMEM, "out of memory");
+        goto done;
+    }
+    kshape prev = {0, {0}};
+    int have_prev = 0;
+    /* Sequential: build_input_shape (or the first layer's) starts the chain. */
+    if (!functional && get_shape(json_object_get(cfg, "build_input_shape"), &prev))
+        have_prev = 1;
+    for (size_t i = 0; i < json_array_size(layers) && !s; i++) {
+        kshape o;
+        s = do_layer(&c, json_array_get(layers, i), &prev, have_prev, &o, functional);
+        prev = o;
+        have_prev = 1;
+    }
+    /* Names must be unique (Keras guarantees it for a valid model). */
+    for (size_t i = 0; !s && i < c.m->n; i++)
+        for (size_t j = i + 1; j < c.m->n; j++)
+            if (!strcmp(c.m->t[i].name, c.m->t[j].name)) {
+                s = nninit__err(err, NNINIT_EINVAL, "keras model: variable '%s' appears twice (two layers share a "
+                                "name)", c.m->t[i].name);
+                break;
+            }
+done:
+    for (size_t i = 0; i < c.n; i++)
+        free(c.names[i]);
+    free(c.names);
+    free(c.outs);
+    json_decref(root);
+    if (s != NNINIT_OK) {
+        nninit_model_free(c.m);
+        return s;
+    }
+    *out = c.m;
+    return NNINIT_OK;
+}
+
+nninit_status nninit_model_from_keras_file(const char *path, nninit_model **out, nninit_err *err)
+{
+    if (!path || !out)
+        return nninit__err(err, NNINIT_EMISUSE, "nninit_model_from_keras_file: path and out must not be NULL");
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return nninit__err(err, NNINIT_ENOTFOUND, "%s: no such file", path);
+    unsigned char head[4] = {0};
+    size_t got = fread(head, 1, 4, f);
+    char *text = NULL;
+    size_t len = 0;
+    nninit_status s = NNINIT_OK;
+    if (got == 4 && !memcmp(head, "PK\x03\x04", 4)) {
+        fclose(f);
+        /* a .keras archive: config.json holds the model (saving_lib.py) */
+        s = nninit__zip_read_member(path, "config.json", (size_t)1 << 28, &text, &len, err);
+    } else {
+        /* JSON text: read it whole (model configs are small) */
+        size_t cap = 1 << 16;
+        text = malloc(cap);
+        if (text)
+            memcpy(text, head, got);
+        len = got;
+        while (text) {
+            size_t r = fread(text + len, 1, cap - len - 1, f);
+            len += r;
+            if (len + 1 < cap || cap > ((size_t)1 << 28))
+                break;
+            char *nt = realloc(text, cap * 2);
+            if (!nt) {
+                free(text);
+                text = NULL;
+                break;
+            }
+            text = nt;
+            cap *= 2;
+        }
+        int bad = ferror(f) || (text && len + 1 >= cap);
+        fclose(f);
+        if (!text || bad) {
+            free(text);
+            return nninit__err(err, text ? NNINIT_EIO : NNINIT_ENOMEM, "%s: cannot read the model JSON", path);
+        }
+        text[len] = '\0';
+    }
+    if (s == NNINIT_OK)
+        s = nninit_model_from_keras(text, out, err);
+    char *desc = s == NNINIT_OK ? nninit__strdup(path) : NULL;
+    if (desc) {
+        free((*out)->description);
+        (*out)->description = desc;
+    }
+    free(text);
+    return s;
+}

@@ -1,0 +1,909 @@
+/* PyTorch module recipes ("Sequential(Linear(784, 256), ReLU(), ...)"):
+ * parameter shapes, state_dict names and reset_parameters initializers of
+ * torch/nn/modules/{linear,conv,sparse,batchnorm,normalization,rnn,
+ * activation}.py in PyTorch 1.13, in construction (draw) order. */
+#include "model/internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- a small parser for Python call syntax ---- */
+
+typedef enum vkind { V_INT, V_FLOAT, V_BOOL, V_NONE, V_STR, V_TUPLE, V_CALL } vkind;
+
+typedef struct value {
+    vkind kind;
+    int64_t i;
+    double f;
+    char name[48];        /* V_STR text, V_CALL module name */
+    struct value **items; /* V_TUPLE items, V_CALL arguments */
+    char (*keys)[32];     /* V_CALL: keyword name per argument ("" = positional) */
+    size_t n;
+    size_t pos;           /* offset in the recipe (for messages) */
+} value;
+
+typedef struct parser {
+    const char *s, *p;
+    nninit_err *err;
+    int failed;
+    int depth;
+} parser;
+
+static void value_free(value *v)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < v->n; i++)
+        value_free(v->items[i]);
+    free(v->items);
+    free(v->keys);
+    free(v);
+}
+
+static void fail(parser *ps, const char *what)
+{
+    if (!ps->failed)
+        nninit__err(ps->err, NNINIT_EINVAL, "recipe at offset %d (near '%.12s'): %s", (int)(ps->p - ps->s), ps->p,
+                    what);
+    ps->failed = 1;
+}
+
+static void ws(parser *ps)
+{
+    while (isspace((unsigned char)*ps->p))
+        ps->p++;
+}
+
+static value *parse_value(parser *ps);
+
+static int push(value *v, value *item, const char *key)
+{
+    value **it = realloc(v->items, (v->n + 1) * sizeof *it);
+    if (!it)
+        return 0;
+    v->items = it;
+    char(*k)[32] = realloc(v->keys, (v->n + 1) * sizeof *k);
+    if (!k)
+        return 0;
+    v->keys = k;
+    snprintf(v->keys[v->n], 32, "%s", key ? key : "");
+    v->items[v->n++] = item;
+    return 1;
+}
+
+/* Items up to `close`, with optional keywords (calls only). */
+static void parse_items(parser *ps, value *v, char close, int allow_kw)
+{
+    ws(ps);
+    while (*ps->p != close) {
+        char key[32] = "";
+        const char *save = ps->p;
+        if (allow_kw && (isalpha((unsigned char)*ps->p) || *ps->p == '_')) {
+            const char *q = ps->p;
+            while (isalnum((unsigned char)*q) || *q == '_')
+                q++;
+            const char *r = q;
+            while (isspace((unsigned char)*r))
+                r++;
+            if (*r == '=' && r[1] != '=') {
+                if ((size_t)(q - ps->p) >= sizeof key) {
+                    fail(ps, "keyword name too long");
+                    return;
+                }
+                memcpy(key, ps->p, (size_t)(q - ps->p));
+                key[q - ps->p] = '\0';
+                ps->p = r + 1;
+            } else {
+                ps->p = save;
+            }
+        }
+        value *item = parse_value(ps);
+        if (!item)
+            return;
+        if (!push(v, item, key)) {
+            value_free(item);
+            fail(ps, "out of memory");
+            return;
+        }
+        ws(ps);
+        if (*ps->p == ',') {
+            ps->p++;
+            ws(ps);
+        } else if (*ps->p != close) {
+            fail(ps, close == ')' ? "expected ',' or ')'" : "expected ',' or ']'");
+            return;
+        }
+    }
+    ps->p++;
+}
+
+static value *parse_value(parser *ps)
+{
+    ws(ps);
+    if (++ps->depth > 64) {
+        fail(ps, "nesting deeper than 64 levels");
+        return NULL;
+    }
+    value *v = calloc(1, sizeof *v);
+    if (!v) {
+        fail(ps, "out of memory");
+        return NULL;
+    }
+    v->pos = (size_t)(ps->p - ps->s);
+    const char *p = ps->p;
+    if (*p == '(' || *p == '[') {
+        v->kind = V_TUPLE;
+        ps->p++;
+        parse_items(ps, v, *p == '(' ? ')' : ']', 0);
+    } else if (*p == '\'' || *p == '"') {
+        char q = *p++;
+        const char *start = p;
+        while (*p && *p != q)
+            p++;
+        if (!*p || p - start >= (long)sizeof v->name) {
+            fail(ps, "unterminated or over-long string");
+        } else {
+            v->kind = V_STR;
+            memcpy(v->name, start, (size_t)(p - start));
+            ps->p = p + 1;
+        }
+    } else if (isdigit((unsigned char)*p) || *p == '-' || *p == '+' || *p == '.') {
+        char *end;
+        errno = 0;
+        long long iv = strtoll(p, &end, 10);
+        if (end != p && *end != '.' && *end != 'e' && *end != 'E' && !errno) {
+            v->kind = V_INT;
+            v->i = iv;
+            ps->p = end;
+            /* integer products, as written in Python: Linear(64 * 7 * 7, 10) */
+            for (;;) {
+                const char *q = ps->p;
+                while (isspace((unsigned char)*q))
+                    q++;
+                if (*q != '*' || q[1] == '*')
+                    break;
+                q++;
+                while (isspace((unsigned char)*q))
+                    q++;
+                errno = 0;
+                long long f = strtoll(q, &end, 10);
+                if (end == q || errno || *end == '.' || *end == 'e' || *end == 'E') {
+                    ps->p = q;
+                    fail(ps, "expected an integer after '*'");
+                    break;
+                }
+                if (f != 0 && (v->i > LLONG_MAX / (f < 0 ? -f : f) || v->i < -(LLONG_MAX / (f < 0 ? -f : f)))) {
+                    ps->p = q;
+                    fail(ps, "integer product overflows");
+                    break;
+                }
+                v->i *= f;
+                ps->p = end;
+            }
+        } else {
+            double fv = strtod(p, &end);
+            if (end == p || errno || !isfinite(fv)) {
+                fail(ps, "bad number");
+            } else {
+                v->kind = V_FLOAT;
+                v->f = fv;
+                ps->p = end;
+            }
+        }
+    } else if (isalpha((unsigned char)*p) || *p == '_') {
+        const char *q = p;
+        while (isalnum((unsigned char)*q) || *q == '_' || *q == '.')
+            q++;
+        size_t len = (size_t)(q - p);
+        if (len >= sizeof v->name) {
+            fail(ps, "name too long");
+        } else {
+            memcpy(v->name, p, len);
+            ps->p = q;
+            /* nn.Linear and torch.nn.Linear mean Linear */
+            char *dot = strrchr(v->name, '.');
+            if (dot)
+                memmove(v->name, dot + 1, strlen(dot));
+            ws(ps);
+            if (!strcmp(v->name, "True") || !strcmp(v->name, "False")) {
+                v->kind = V_BOOL;
+                v->i = v->name[0] == 'T';
+            } else if (!strcmp(v->name, "None")) {
+                v->kind = V_NONE;
+            } else if (*ps->p == '(') {
+                v->kind = V_CALL;
+                ps->p++;
+                parse_items(ps, v, ')', 1);
+            } else {
+                fail(ps, "expected a module call like Linear(3, 4), a number, True, False or None");
+            }
+        }
+    } else {
+        fail(ps, *p ? "unexpected character" : "unexpected end of recipe");
+    }
+    ps->depth--;
+    if (ps->failed) {
+        value_free(v);
+        return NULL;
+    }
+    return v;
+}
+
+/* ---- binding a call's arguments to a module's parameter list ---- */
+
+#define MAX_PARAMS 16
+
+typedef struct bound_args {
+    const value *arg[MAX_PARAMS];
+} bound_args;
+
+static nninit_status bind(const value *call, const char *const *params, bound_args *b, nninit_err *err)
+{
+    memset(b, 0, sizeof *b);
+    size_t np = 0;
+    while (params[np])
+        np++;
+    size_t next = 0;
+    for (size_t i = 0; i < call->n; i++) {
+        size_t slot;
+        if (!call->keys[i][0]) {
+            if (next >= np)
+                return nninit__err(err, NNINIT_EINVAL, "%s(): too many positional arguments (takes %zu)",
+                                   call->name, np);
+            slot = next++;
+        } else {
+            for (slot = 0; slot < np && strcmp(params[slot], call->keys[i]); slot++)
+                ;
+            if (slot == np)
+                return nninit__err(err, NNINIT_EINVAL, "%s(): unexpected keyword '%s'; its arguments are %s%s%s%s%s",
+                                   call->name, call->keys[i], params[0], np > 1 ? ", " : "", np > 1 ? params[1] : "",
+                                   np > 2 ? ", " : "", np > 2 ? params[2] : "");
+        }
+        if (b->arg[slot])
+            return nninit__err(err, NNINIT_EINVAL, "%s(): argument '%s' given twice", call->name, params[slot]);
+        b->arg[slot] = call->items[i];
+    }
+    return NNINIT_OK;
+}
+
+static nninit_status get_int(const value *call, const bound_args *b, const char *const *params, int slot, int required,
+                             int64_t dflt, int64_t lo, int64_t *out, nninit_err *err)
+{
+    const value *v = b->arg[slot];
+    if (!v || v->kind == V_NONE) {
+        if (required && !v)
+            return nninit__err(err, NNINIT_EINVAL, "%s(): missing argument '%s'", call->name, params[slot]);
+        *out = dflt;
+        return NNINIT_OK;
+    }
+    if (v->kind == V_BOOL) { /* Python bools are ints */
+        *out = v->i;
+    } else if (v->kind != V_INT) {
+        return nninit__err(err, NNINIT_EINVAL, "%s(): '%s' must be an integer", call->name, params[slot]);
+    } else {
+        *out = v->i;
+    }
+    if (*out < lo)
+        return nninit__err(err, NNINIT_EINVAL, "%s(): '%s' is %lld; it must be >= %lld", call->name, params[slot],
+                           (long long)*out, (long long)lo);
+    /* Sizes are capped at 2^31 so that products of two (gates * hidden,
+     * 3 * embed_dim, fan_in) cannot overflow. */
+    if (*out > ((int64_t)1 << 31) || *out < -((int64_t)1 << 31))
+        return nninit__err(err, NNINIT_EINVAL, "%s(): '%s' is %lld; sizes must be below 2^31", call->name,
+                           params[slot], (long long)*out);
+    return NNINIT_OK;
+}
+
+static nninit_status get_bool(const value *call, const bound_args *b, const char *const *params, int slot, int dflt,
+                              int *out, nninit_err *err)
+{
+    const value *v = b->arg[slot];
+    if (!v) {
+        *out = dflt;
+        return NNINIT_OK;
+    }
+    if (v->kind != V_BOOL && v->kind != V_INT)
+        return nninit__err(err, NNINIT_EINVAL, "%s(): '%s' must be True or False", call->name, params[slot]);
+    *out = v->i != 0;
+    return NNINIT_OK;
+}
+
+/* An int or a tuple of `nd` ints (kernel_size=3 or (3, 1)). */
+static nninit_status get_tuple(const value *call, const bound_args *b, const char *const *params, int slot, int nd,
+                               int64_t *out, nninit_err *err)
+{
+    const value *v = b->arg[slot];
+    if (!v)
+        return nninit__err(err, NNINIT_EINVAL, "%s(): missing argument '%s'", call->name, params[slot]);
+    if (v->kind == V_INT) {
+        for (int d = 0; d < nd; d++)
+            out[d] = v->i;
+    } else if (v->kind == V_TUPLE && v->n == (size_t)nd) {
+        for (int d = 0; d < nd; d++) {
+            if (v->items[d]->kind != V_INT)
+                return nninit__err(err, NNINIT_EINVAL, "%s(): '%s' must hold integers", call->name, params[slot]);
+            out[d] = v->items[d]->i;
+        }
+    } else {
+        return nninit__err(err, NNINIT_EINVAL, "%s(): '%s' must be an integer or a tuple of %d", call->name,
+                           params[slot], nd);
+    }
+    for (int d = 0; d < nd; d++)
+        if (out[d] < 1 || out[d] > ((int64_t)1 << 31))
+            return nninit__err(err, NNINIT_EINVAL, "%s(): '%s' entries must be in [1, 2^31]", call->name,
+                               params[slot]);
+    return NNINIT_OK;
+}
+
+/* ---- builders ---- */
+
+typedef struct builder {
+    nninit_model *m;
+    char prefix[512];
+    nninit_err *err;
+} builder;
+
+static nninit_status add(builder *bd, const char *leaf, int ndim, const int64_t *dims, const nninit_init *init,
+                         const char *spec, nninit__mtensor **out)
+{
+    char name[600];
+    if (leaf)
+        snprintf(name, sizeof name, "%s%s", bd->prefix, leaf);
+    nninit_shape sh;
+    sh.ndim = ndim;
+    for (int d = 0; d < ndim; d++)
+        sh.dim[d] = dims[d];
+    return nninit__model_add(bd->m, leaf ? name : NULL, &sh, NNINIT_LAYOUT_TORCH, init, spec, out, bd->err);
+}
+
+static nninit_init torch_uniform(double lo, double hi)
+{
+    nninit_init in = nninit_init_default(NNINIT_TORCH_UNIFORM);
+    in.minval = lo;
+    in.maxval = hi;
+    return in;
+}
+
+/* Linear/Conv weight default: kaiming_uniform_(w, a=math.sqrt(5)). */
+static nninit_init torch_default_weight(void)
+{
+    nninit_init in = nninit_init_default(NNINIT_TORCH_KAIMING_UNIFORM);
+    in.neg_slope = sqrt(5.0);
+    return in;
+}
+
+static nninit_status weight_and_bias(builder *bd, int ndim, const int64_t *wdims, int has_bias, int64_t n_bias,
+                                     const char *wname, const char *bname)
+{
+    nninit_init w = torch_default_weight();
+    nninit_status s = add(bd, wname, ndim, wdims, &w, "kaiming_uniform_(a=math.sqrt(5))", NULL);
+    if (s || !has_bias)
+        return s;
+    /* bias: U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in of the weight as
+     * _calculate_fan_in_and_fan_out gives it (dim 1 times the receptive field). */
+    int64_t fan_in = wdims[1];
+    for (int d = 2; d < ndim; d++) {
+        if (fan_in > INT64_MAX / wdims[d])
+            return nninit__err(bd->err, NNINIT_EOVERFLOW, "%s%s: fan_in overflows 64 bits", bd->prefix, bname);
+        fan_in *= wdims[d];
+    }
+    double bound = fan_in > 0 ? 1.0 / sqrt((double)fan_in) : 0.0;
+    nninit_init b = torch_uniform(-bound, bound);
+    char spec[96];
+    snprintf(spec, sizeof spec, "uniform_(a=-1/sqrt(%lld), b=1/sqrt(%lld))", (long long)fan_in, (long long)fan_in);
+    return add(bd, bname, 1, &n_bias, &b, spec, NULL);
+}
+
+static const char *const P_LINEAR[] = {"in_features", "out_features", "bias", "device", "dtype", NULL};
+static const char *const P_CONV[] = {"in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation",
+                                     "groups", "bias", "padding_mode", "device", "dtype", NULL};
+static const char *const P_CONVT[] = {"in_channels", "out_channels", "kernel_size", "stride", "padding",
+                                      "output_padding", "groups", "bias", "dilation", "padding_mode", "device",
+                                      "dtype", NULL};
+static const char *const P_EMB[] = {"num_embeddings", "embedding_dim", "padding_idx", "max_norm", "norm_type",
+                                    "scale_grad_by_freq", "sparse", "_weight", "device", "dtype", NULL};
+static const char *const P_BN[] = {"num_features", "eps", "momentum", "affine", "track_running_stats", "device",
+                                   "dtype", NULL};
+static const char *const P_LN[] = {"normalized_shape", "eps", "elementwise_affine", "device", "dtype", NULL};
+static const char *const P_LSTM[] = {"input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout",
+                                     "bidirectional", "proj_size", "device", "dtype", NULL};
+static const char *const P_RNN[] = {"input_size", "hidden_size", "num_layers", "nonlinearity", "bias", "batch_first",
+                                    "dropout", "bidirectional", "device", "dtype", NULL};
+static const char *const P_MHA[] = {"embed_dim", "num_heads", "dropout", "bias", "add_bias_kv", "add_zero_attn",
+                                    "kdim", "vdim", "batch_first", "device", "dtype", NULL};
+
+static nninit_status build(builder *bd, const value *v);
+
+static nninit_status b_linear(builder *bd, const value *v)
+{
+    bound_args b;
+    int64_t in = 0, out = 0;
+    int bias = 1;
+    nninit_status s;
+    if ((s = bind(v, P_LINEAR, &b, bd->err)) || (s = get_int(v, &b, P_LINEAR, 0, 1, 0, 0, &in, bd->err)) ||
+        (s = get_int(v, &b, P_LINEAR, 1, 1, 0, 0, &out, bd->err)) ||
+        (s = get_bool(v, &b, P_LINEAR, 2, 1, &bias, bd->err)))
+        return s;
+    int64_t w[2] = {out, in};
+    return weight_and_bias(bd, 2, w, bias, out, "weight", "bias");
+}
+
+static nninit_status b_conv(builder *bd, const value *v, int nd, int transposed)
+{
+    const char *const *P = transposed ? P_CONVT : P_CONV;
+    int groups_slot = transposed ? 6 : 6, bias_slot = 7;
+    bound_args b;
+    int64_t in = 0, out = 0, groups = 0, k[3] = {0};
+    int bias = 1;
+    nninit_status s;
+    if ((s = bind(v, P, &b, bd->err)) || (s = get_int(v, &b, P, 0, 1, 0, 1, &in, bd->err)) ||
+        (s = get_int(v, &b, P, 1, 1, 0, 1, &out, bd->err)) || (s = get_tuple(v, &b, P, 2, nd, k, bd->err)) ||
+        (s = get_int(v, &b, P, groups_slot, 0, 1, 1, &groups, bd->err)) ||
+        (s = get_bool(v, &b, P, bias_slot, 1, &bias, bd->err)))
+        return s;
+    if (in % groups || out % groups)
+        return nninit__err(bd->err, NNINIT_EINVAL, "%s(): in_channels %lld and out_channels %lld must be divisible "
+                           "by groups %lld", v->name, (long long)in, (long long)out, (long long)groups);
+    /* ConvNd: (out, in/groups, *k); ConvTransposeNd: (in, out/groups, *k). */
+    int64_t w[5] = {transposed ? in : out, transposed ? out / groups : in / groups, k[0], k[1], k[2]};
+    return weight_and_bias(bd, 2 + nd, w, bias, out, "weight", "bias");
+}
+
+static nninit_status b_embedding(builder *bd, const value *v)
+{
+    bound_args b;
+    int64_t num = 0, dim = 0, pad = 0;
+    nninit_status s;
+    if ((s = bind(v, P_EMB, &b, bd->err)) || (s = get_int(v, &b, P_EMB, 0, 1, 0, 1, &num, bd->err)) ||
+        (s = get_int(v, &b, P_EMB, 1, 1, 0, 1, &dim, bd->err)) ||
+        (s = get_int(v, &b, P_EMB, 2, 0, INT64_MIN, INT64_MIN, &pad, bd->err)))
+        return s;
+    if (b.arg[7] && b.arg[7]->kind != V_NONE)
+        return nninit__err(bd->err, NNINIT_EINVAL, "Embedding(): _weight cannot be given in a recipe");
+    if (pad != INT64_MIN) { /* Embedding.__init__: negative padding_idx counts from the end */
+        if (pad >= num || pad < -num)
+            return nninit__err(bd->err, NNINIT_EINVAL, "Embedding(): padding_idx %lld must be within num_embeddings "
+                               "%lld", (long long)pad, (long long)num);
+        if (pad < 0)
+            pad += num;
+    }
+    int64_t w[2] = {num, dim};
+    nninit_init in = nninit_init_default(NNINIT_TORCH_NORMAL); /* reset_parameters: init.normal_(weight) */
+    nninit__mtensor *e;
+    if ((s = add(bd, "weight", 2, w, &in, "normal_", &e)))
+        return s;
+    if (pad != INT64_MIN)
+        e->zero_row = pad; /* _fill_padding_idx_with_zero */
+    return NNINIT_OK;
+}
+
+/* BatchNormNd (affine, running stats by default) and InstanceNormNd
+ * (neither by default) share _NormBase's parameters and buffers. */
+static nninit_status b_batchnorm(builder *bd, const value *v, int dflt)
+{
+    bound_args b;
+    int64_t nf = 0;
+    int affine = dflt, track = dflt;
+    nninit_status s;
+    if ((s = bind(v, P_BN, &b, bd->err)) || (s = get_int(v, &b, P_BN, 0, 1, 0, 1, &nf, bd->err)) ||
+        (s = get_bool(v, &b, P_BN, 3, dflt, &affine, bd->err)) ||
+        (s = get_bool(v, &b, P_BN, 4, dflt, &track, bd->err)))
+        return s;
+    nninit_init ones = nninit_init_default(NNINIT_TORCH_ONES), zeros = nninit_init_default(NNINIT_TORCH_ZEROS);
+    if (affine && ((s = add(bd, "weight", 1, &nf, &ones, "ones_", NULL)) ||
+                   (s = add(bd, "bias", 1, &nf, &zeros, "zeros_", NULL))))
+        return s;
+    if (track) {
+        nninit__mtensor *e;
+        if ((s = add(bd, "running_mean", 1, &nf, &zeros, "zeros_", NULL)) ||
+            (s = add(bd, "running_var", 1, &nf, &ones, "ones_", NULL)) ||
+            (s = add(bd, "num_batches_tracked", 0, NULL, &zeros, "zeros_ (int64)", &e)))
+            return s;
+        e->is_int64 = 1;
+    }
+    return NNINIT_OK;
+}
+
+static nninit_status b_layernorm(builder *bd, const value *v)
+{
+    bound_args b;
+    int affine = 1;
+    nninit_status s;
+    if ((s = bind(v, P_LN, &b, bd->err)) || (s = get_bool(v, &b, P_LN, 2, 1, &affine, bd->err)))
+        return s;
+    const value *ns = b.arg[0];
+    int64_t dims[NNINIT_MAX_DIMS];
+    int nd = 0;
+    if (!ns)
+        return nninit__err(bd->err, NNINIT_EINVAL, "LayerNorm(): missing argument 'normalized_shape'");
+    if (ns->kind == V_INT) {
+        dims[nd++] = ns->i;
+    } else if (ns->kind == V_TUPLE && ns->n >= 1 && ns->n <= NNINIT_MAX_DIMS) {
+        for (size_t i = 0; i < ns->n; i++) {
+            if (ns->items[i]->kind != V_INT)
+                return nninit__err(bd->err, NNINIT_EINVAL, "LayerNorm(): normalized_shape must hold integers");
+            dims[nd++] = ns->items[i]->i;
+        }
+    } else {
+        return nninit__err(bd->err, NNINIT_EINVAL, "LayerNorm(): normalized_shape must be an int or a tuple");
+    }
+    for (int d = 0; d < nd; d++)
+        if (dims[d] < 1 || dims[d] > ((int64_t)1 << 31))
+            return nninit__err(bd->err, NNINIT_EINVAL, "LayerNorm(): normalized_shape entries must be in [1, 2^31]");
+    if (!affine)
+        return NNINIT_OK;
+    nninit_init ones = nninit_init_default(NNINIT_TORCH_ONES), zeros = nninit_init_default(NNINIT_TORCH_ZEROS);
+    if ((s = add(bd, "weight", nd, dims, &ones, "ones_", NULL)))
+        return s;
+    return add(bd, "bias", nd, dims, &zeros, "zeros_", NULL);
+}
+
+/* RNNBase: parameters per layer and direction (weight_ih, weight_hh,
+ * bias_ih, bias_hh), all U(-1/sqrt(hidden), 1/sqrt(hidden)) drawn in that
+ * order by reset_parameters. */
+static nninit_status b_rnn(builder *bd, const value *v, int gates)
+{
+    const char *const *P = gates == 1 ? P_RNN : P_LSTM;
+    int bias_slot = gates == 1 ? 4 : 3, bidir_slot = gates == 1 ? 7 : 6;
+    bound_args b;
+    int64_t in = 0, hid = 0, layers = 0, proj = 0;
+    int bias = 1, bidir = 0;
+    nninit_status s;
+    if ((s = bind(v, P, &b, bd->err)) || (s = get_int(v, &b, P, 0, 1, 0, 1, &in, bd->err)) ||
+        (s = get_int(v, &b, P, 1, 1, 0, 1, &hid, bd->err)) || (s = get_int(v, &b, P, 2, 0, 1, 1, &layers, bd->err)) ||
+        (s = get_bool(v, &b, P, bias_slot, 1, &bias, bd->err)) ||
+        (s = get_bool(v, &b, P, bidir_slot, 0, &bidir, bd->err)))
+        return s;
+    if (gates == 4 && !strcmp(v->name, "LSTM") && (s = get_int(v, &b, P, 7, 0, 0, 0, &proj, bd->err)))
+        return s;
+    if (proj)
+        return nninit__err(bd->err, NNINIT_EUNSUPPORTED, "LSTM(): proj_size > 0 is not supported yet");
+    if (!strcmp(v->name, "GRU") && b.arg[7])
+        return nninit__err(bd->err, NNINIT_EINVAL, "GRU(): unexpected keyword 'proj_size'");
+    if (gates == 1 && b.arg[3] && (b.arg[3]->kind != V_STR || (strcmp(b.arg[3]->name, "tanh") &&
+                                                               strcmp(b.arg[3]->name, "relu"))))
+        return nninit__err(bd->err, NNINIT_EINVAL, "RNN(): nonlinearity must be 'tanh' or 'relu'");
+    double stdv = 1.0 / sqrt((double)hid);
+    nninit_init u = torch_uniform(-stdv, stdv);
+    char spec[80];
+    snprintf(spec, sizeof spec, "uniform_(a=-1/sqrt(%lld), b=1/sqrt(%lld))", (long long)hid, (long long)hid);
+    int64_t gate = (int64_t)gates * hid;
+    int dirs = bidir ? 2 : 1;
+    for (int64_t l = 0; l < layers; l++)
+        for (int d = 0; d < dirs; d++) {
+            const char *suf = d ? "_reverse" : "";
+            int64_t lin = l == 0 ? in : hid * dirs;
+            int64_t wih[2] = {gate, lin}, whh[2] = {gate, hid};
+            char n1[64], n2[64], n3[64], n4[64];
+            snprintf(n1, sizeof n1, "weight_ih_l%lld%s", (long long)l, suf);
+            snprintf(n2, sizeof n2, "weight_hh_l%lld%s", (long long)l, suf);
+            snprintf(n3, sizeof n3, "bias_ih_l%lld%s", (long long)l, suf);
+            snprintf(n4, sizeof n4, "bias_hh_l%lld%s", (long long)l, suf);
+            if ((s = add(bd, n1, 2, wih, &u, spec, NULL)) || (s = add(bd, n2, 2, whh, &u, spec, NULL)))
+                return s;
+            if (bias && ((s = add(bd, n3, 1, &gate, &u, spec, NULL)) || (s = add(bd, n4, 1, &gate, &u, spec, NULL))))
+                return s;
+        }
+    return NNINIT_OK;
+}
+
+/* MultiheadAttention: out_proj (a Linear) draws its default init when it
+ * is constructed, before _reset_parameters draws xavier_uniform_ for the
+ * input projections and zeroes the biases (out_proj.bias included, after
+ * its draw). state_dict order: own parameters, then out_proj. */
+static nninit_status b_mha(builder *bd, const value *v)
+{
+    bound_args b;
+    int64_t E = 0, heads = 0, kdim = 0, vdim = 0;
+    int bias = 1, bias_kv = 0;
+    nninit_status s;
+    if ((s = bind(v, P_MHA, &b, bd->err)) || (s = get_int(v, &b, P_MHA, 0, 1, 0, 1, &E, bd->err)) ||
+        (s = get_int(v, &b, P_MHA, 1, 1, 0, 1, &heads, bd->err)) || (s = get_bool(v, &b, P_MHA, 3, 1, &bias, bd->err)) ||
+        (s = get_bool(v, &b, P_MHA, 4, 0, &bias_kv, bd->err)) ||
+        (s = get_int(v, &b, P_MHA, 6, 0, E, 1, &kdim, bd->err)) || (s = get_int(v, &b, P_MHA, 7, 0, E, 1, &vdim, bd->err)))
+        return s;
+    if (E % heads)
+        return nninit__err(bd->err, NNINIT_EINVAL, "MultiheadAttention(): embed_dim %lld must be divisible by "
+                           "num_heads %lld", (long long)E, (long long)heads);
+    nninit_model *m = bd->m;
+    size_t first = m->n;
+    nninit_init xu = nninit_init_default(NNINIT_TORCH_XAVIER_UNIFORM);
+    nninit_init xn = nninit_init_default(NNINIT_TORCH_XAVIER_NORMAL);
+    nninit_init zero = nninit_init_default(NNINIT_TORCH_CONSTANT);
+    zero.value = 0.0;
+    zero.has_value = 1;
+    int same = kdim == E && vdim == E;
+    int64_t e3 = 3 * E, kv[3] = {1, 1, E};
+    /* Own parameters in registration order (state_dict order). */
+    size_t i_in = m->n;
+    if (same) {
+        int64_t w[2] = {3 * E, E};
+        if ((s = add(bd, "in_proj_weight", 2, w, &xu, "xavier_uniform_", NULL)))
+            return s;
+    } else {
+        int64_t q[2] = {E, E}, k[2] = {E, kdim}, vv[2] = {E, vdim};
+        if ((s = add(bd, "q_proj_weight", 2, q, &xu, "xavier_uniform_", NULL)) ||
+            (s = add(bd, "k_proj_weight", 2, k, &xu, "xavier_uniform_", NULL)) ||
+            (s = add(bd, "v_proj_weight", 2, vv, &xu, "xavier_uniform_", NULL)))
+            return s;
+    }
+    size_t n_in = m->n - i_in;
+    size_t i_inb = m->n;
+    if (bias && (s = add(bd, "in_proj_bias", 1, &e3, &zero, "constant_(0.)", NULL)))
+        return s;
+    size_t i_kv = m->n;
+    if (bias_kv && ((s = add(bd, "bias_k", 3, kv, &xn, "xavier_normal_", NULL)) ||
+                    (s = add(bd, "bias_v", 3, kv, &xn, "xavier_normal_", NULL))))
+        return s;
+    /* out_proj: its weight keeps the Linear default; its bias is drawn,
+     * then set to 0 by _reset_parameters (only when bias=True). */
+    char saved[512];
+    snprintf(saved, sizeof saved, "%s", bd->prefix);
+    snprintf(bd->prefix, sizeof bd->prefix, "%.480sout_proj.", saved);
+    size_t i_out = m->n;
+    int64_t w[2] = {E, E};
+    nninit_init dw = torch_default_weight();
+    if ((s = add(bd, "weight", 2, w, &dw, "kaiming_uniform_(a=math.sqrt(5))", NULL)))
+        return s;
+    size_t i_outb = m->n;
+    if (bias) {
+        double bound_ = 1.0 / sqrt((double)E);
+        nninit_init ub = torch_uniform(-bound_, bound_);
+        if ((s = add(bd, NULL, 1, &E, &ub, "uniform_ (construction draw)", NULL)) || /* phantom draw */
+            (s = add(bd, "bias", 1, &E, &zero, "constant_(0.)", NULL)))
+            return s;
+    }
+    snprintf(bd->prefix, sizeof bd->prefix, "%s", saved);
+    /* Draw order: out_proj.weight, out_proj.bias draw, input projections,
+     * in_proj_bias, out_proj.bias (zero), bias_k, bias_v. */
+    int64_t r = (int64_t)first;
+    m->t[i_out].draw = r++;
+    if (bias)
+        m->t[i_outb].draw = r++; /* the phantom */
+    for (size_t i = 0; i < n_in; i++)
+        m->t[i_in + i].draw = r++;
+    if (bias) {
+        m->t[i_inb].draw = r++;
+        m->t[i_outb + 1].draw = r++;
+    }
+    if (bias_kv) {
+        m->t[i_kv].draw = r++;
+        m->t[i_kv + 1].draw = r++;
+    }
+    return NNINIT_OK;
+}
+
+
+static const char *const P_BILINEAR[] = {"in1_features", "in2_features", "out_features", "bias", "device", "dtype",
+                                         NULL};
+static const char *const P_GN[] = {"num_groups", "num_channels", "eps", "affine", "device", "dtype", NULL};
+static const char *const P_PRELU[] = {"num_parameters", "init", "device", "dtype", NULL};
+static const char *const P_TRANSFORMER[] = {"d_model", "nhead", "dim_feedforward", "dropout", "activation",
+                                            "layer_norm_eps", "batch_first", "norm_first", "device", "dtype", NULL};
+
+/* Bilinear.reset_parameters: weight and bias U(+-1/sqrt(in1_features)). */
+static nninit_status b_bilinear(builder *bd, const value *v)
+{
+    bound_args b;
+    int64_t in1 = 0, in2 = 0, out = 0;
+    int bias = 1;
+    nninit_status s;
+    if ((s = bind(v, P_BILINEAR, &b, bd->err)) || (s = get_int(v, &b, P_BILINEAR, 0, 1, 0, 1, &in1, bd->err)) ||
+        (s = get_int(v, &b, P_BILINEAR, 1, 1, 0, 1, &in2, bd->err)) ||
+        (s = get_int(v, &b, P_BILINEAR, 2, 1, 0, 1, &out, bd->err)) ||
+        (s = get_bool(v, &b, P_BILINEAR, 3, 1, &bias, bd->err)))
+        return s;
+    double bnd = 1.0 / sqrt((double)in1);
+    nninit_init u = torch_uniform(-bnd, bnd);
+    char spec[80];
+    snprintf(spec, sizeof spec, "uniform_(a=-1/sqrt(%lld), b=1/sqrt(%lld))", (long long)in1, (long long)in1);
+    int64_t w[3] = {out, in1, in2};
+    if ((s = add(bd, "weight", 3, w, &u, spec, NULL)) || !bias)
+        return s;
+    return add(bd, "bias", 1, &out, &u, spec, NULL);
+}
+
+static nninit_status b_groupnorm(builder *bd, const value *v)
+{
+    bound_args b;
+    int64_t groups = 0, ch = 0;
+    int affine = 1;
+    nninit_status s;
+    if ((s = bind(v, P_GN, &b, bd->err)) || (s = get_int(v, &b, P_GN, 0, 1, 0, 1, &groups, bd->err)) ||
+        (s = get_int(v, &b, P_GN, 1, 1, 0, 1, &ch, bd->err)) || (s = get_bool(v, &b, P_GN, 3, 1, &affine, bd->err)))
+        return s;
+    if (ch % groups)
+        return nninit__err(bd->err, NNINIT_EINVAL, "GroupNorm(): num_channels %lld must be divisible by num_groups "
+                           "%lld", (long long)ch, (long long)groups);
+    if (!affine)
+        return NNINIT_OK;
+    nninit_init ones = nninit_init_default(NNINIT_TORCH_ONES), zeros = nninit_init_default(NNINIT_TORCH_ZEROS);
+    if ((s = add(bd, "weight", 1, &ch, &ones, "ones_", NULL)))
+        return s;
+    return add(bd, "bias", 1, &ch, &zeros, "zeros_", NULL);
+}
+
+/* PReLU: weight (num_parameters,) = init (0.25), no random draws. */
+static nninit_status b_prelu(builder *bd, const value *v)
+{
+    bound_args b;
+    int64_t n = 0;
+    nninit_status s;
+    if ((s = bind(v, P_PRELU, &b, bd->err)) || (s = get_int(v, &b, P_PRELU, 0, 0, 1, 1, &n, bd->err)))
+        return s;
+    double init = 0.25;
+    if (b.arg[1]) {
+        if (b.arg[1]->kind == V_FLOAT)
+            init = b.arg[1]->f;
+        else if (b.arg[1]->kind == V_INT)
+            init = (double)b.arg[1]->i;
+        else
+            return nninit__err(bd->err, NNINIT_EINVAL, "PReLU(): 'init' must be a number");
+    }
+    nninit_init c = nninit_init_default(NNINIT_TORCH_CONSTANT);
+    c.value = init;
+    c.has_value = 1;
+    char spec[64];
+    snprintf(spec, sizeof spec, "constant_(%.17g)", init);
+    return add(bd, "weight", 1, &n, &c, spec, NULL);
+}
+
+/* A sub-module given as recipe text, built under prefix + leaf + ".". */
+static nninit_status build_sub(builder *bd, const char *leaf, const char *text)
+{
+    parser ps = {text, text, bd->err, 0, 0};
+    value *v = parse_value(&ps);
+    if (!v)
+        return NNINIT_EINVAL;
+    char saved[512];
+    snprintf(saved, sizeof saved, "%s", bd->prefix);
+    snprintf(bd->prefix, sizeof bd->prefix, "%.400s%s.", saved, leaf);
+    nninit_status s = build(bd, v);
+    snprintf(bd->prefix, sizeof bd->prefix, "%s", saved);
+    value_free(v);
+    return s;
+}
+
+/* TransformerEncoderLayer / TransformerDecoderLayer (torch 1.13): modules
+ * constructed in the order self_attn, [multihead_attn,] linear1, linear2,
+ * norm1, norm2, [norm3]; each draws as it is constructed. */
+static nninit_status b_transformer(builder *bd, const value *v, int decoder)
+{
+    bound_args b;
+    int64_t d = 0, heads = 0, ff = 0;
+    nninit_status s;
+    if ((s = bind(v, P_TRANSFORMER, &b, bd->err)) || (s = get_int(v, &b, P_TRANSFORMER, 0, 1, 0, 1, &d, bd->err)) ||
+        (s = get_int(v, &b, P_TRANSFORMER, 1, 1, 0, 1, &heads, bd->err)) ||
+        (s = get_int(v, &b, P_TRANSFORMER, 2, 0, 2048, 1, &ff, bd->err)))
+        return s;
+    if (b.arg[4] && b.arg[4]->kind != V_STR)
+        return nninit__err(bd->err, NNINIT_EINVAL, "%s(): activation must be 'relu' or 'gelu' in a recipe", v->name);
+    char t[128];
+    snprintf(t, sizeof t, "MultiheadAttention(%lld, %lld)", (long long)d, (long long)heads);
+    if ((s = build_sub(bd, "self_attn", t)) || (decoder && (s = build_sub(bd, "multihead_attn", t))))
+        return s;
+    snprintf(t, sizeof t, "Linear(%lld, %lld)", (long long)d, (long long)ff);
+    if ((s = build_sub(bd, "linear1", t)))
+        return s;
+    snprintf(t, sizeof t, "Linear(%lld, %lld)", (long long)ff, (long long)d);
+    if ((s = build_sub(bd, "linear2", t)))
+        return s;
+    snprintf(t, sizeof t, "LayerNorm(%lld)", (long long)d);
+    for (int k = 1; k <= (decoder ? 3 : 2); k++) {
+        char leaf[16];
+        snprintf(leaf, sizeof leaf, "norm%d", k);
+        if ((s = build_sub(bd, leaf, t)))
+            return s;
+    }
+    return NNINIT_OK;
+}
+
+static const char *const parameterless[] = {
+    "ReLU", "ReLU6", "LeakyReLU", "Tanh", "Sigmoid", "GELU", "SiLU", "Mish", "ELU", "SELU", "CELU",
+    "Softplus", "Softsign", "Hardtanh", "Hardswish", "Hardsigmoid", "Tanhshrink", "Softmax", "LogSoftmax",
+    "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "Flatten", "Unflatten", "Identity",
+    "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d", "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d",
+    "Upsample", "ZeroPad2d", "ConstantPad1d", "ConstantPad2d", "ReflectionPad2d", "PixelShuffle", NULL};
+
+static nninit_status build(builder *bd, const value *v)
+{
+    if (v->kind != V_CALL)
+        return nninit__err(bd->err, NNINIT_EINVAL, "recipe at offset %zu: expected a module such as Linear(3, 4)",
+                           v->pos);
+    const char *n = v->name;
+    if (!strcmp(n, "Sequential")) {
+        char saved[512];
+        snprintf(saved, sizeof saved, "%s", bd->prefix);
+        for (size_t i = 0; i < v->n; i++) {
+            if (v->keys[i][0])
+                return nninit__err(bd->err, NNINIT_EINVAL, "Sequential(): takes modules, not keyword '%s'",
+                                   v->keys[i]);
+            if (strlen(saved) + 24 >= sizeof bd->prefix)
+                return nninit__err(bd->err, NNINIT_EINVAL, "recipe nests too deeply");
+            snprintf(bd->prefix, sizeof bd->prefix, "%.480s%zu.", saved, i);
+            nninit_status s = build(bd, v->items[i]);
+            if (s)
+                return s;
+        }
+        snprintf(bd->prefix, sizeof bd->prefix, "%s", saved);
+        return NNINIT_OK;
+    }
+    if (!strcmp(n, "Linear"))
+        return b_linear(bd, v);
+    static const struct { const char *name; int nd, transposed; } convs[] = {
+        {"Conv1d", 1, 0}, {"Conv2d", 2, 0}, {"Conv3d", 3, 0},
+        {"ConvTranspose1d", 1, 1}, {"ConvTranspose2d", 2, 1}, {"ConvTranspose3d", 3, 1}};
+    for (size_t i = 0; i < sizeof convs / sizeof *convs; i++)
+        if (!strcmp(n, convs[i].name))
+            return b_conv(bd, v, convs[i].nd, convs[i].transposed);
+    if (!strcmp(n, "Embedding"))
+        return b_embedding(bd, v);
+    if (!strcmp(n, "BatchNorm1d") || !strcmp(n, "BatchNorm2d") || !strcmp(n, "BatchNorm3d"))
+        return b_batchnorm(bd, v, 1);
+    if (!strcmp(n, "InstanceNorm1d") || !strcmp(n, "InstanceNorm2d") || !strcmp(n, "InstanceNorm3d"))
+        return b_batchnorm(bd, v, 0);
+    if (!strcmp(n, "GroupNorm"))
+        return b_groupnorm(bd, v);
+    if (!strcmp(n, "Bilinear"))
+        return b_bilinear(bd, v);
+    if (!strcmp(n, "PReLU"))
+        return b_prelu(bd, v);
+    if (!strcmp(n, "TransformerEncoderLayer") || !strcmp(n, "TransformerDecoderLayer"))
+        return b_transformer(bd, v, n[11] == 'D');
+    if (!strcmp(n, "LayerNorm"))
+        return b_layernorm(bd, v);
+    if (!strcmp(n, "LSTM"))
+        return b_rnn(bd, v, 4);
+    if (!strcmp(n, "GRU"))
+        return b_rnn(bd, v, 3);
+    if (!strcmp(n, "RNN"))
+        return b_rnn(bd, v, 1);
+    if (!strcmp(n, "MultiheadAttention"))
+        return b_mha(bd, v);
+    for (size_t i = 0; parameterless[i]; i++)
+        if (!strcmp(n, parameterless[i]))
+            return NNINIT_OK; /* no parameters, no draws */
+    return nninit__err(bd->err, NNINIT_EINVAL, "recipe: unknown module '%s'; supported: Sequential, Linear, "
+                       "Bilinear, Conv1d/2d/3d, ConvTranspose1d/2d/3d, Embedding, RNN, LSTM, GRU, BatchNorm1d/2d/3d, "
+                       "InstanceNorm1d/2d/3d, GroupNorm, LayerNorm, PReLU, MultiheadAttention, "
+                       "TransformerEncoderLayer/DecoderLayer and parameter-free modules", n);
+}
+
+nninit_status nninit_model_from_torch(const char *recipe, nninit_model **out, nninit_err *err)
+{
+    if (!recipe || !out)
+        return nninit__err(err, NNINIT_EMISUSE, "nninit_model_from_torch: recipe and out must not be NULL");
+    *out = NULL;
+    parser ps = {recipe, recipe, err, 0, 0};
+    value *v = parse_value(&ps);
+    if (!v)
+        return NNINIT_EINVAL;
+    ws(&ps);
+    if (*ps.p) {
+        fail(&ps, "unexpected text after the module");
+        value_free(v);
+        return NNINIT_EINVAL;
+    }
+    nninit_model *m = nninit__model_new("torch", recipe);
+    if (!m) {
+        value_free(v);
+        return nninit__err(err, NNINIT_ENOMEM, "out of memory");
+    }
+    builder bd;
+    memset(&bd, 0, sizeof bd);
+    bd.m = m;
+    bd.err = err;
+    nninit_status s = build(&bd, v);
+    value_free(v);
+    if (s != NNINIT_OK) {
+        nninit_model_free(m);
+        return s;
+    }
+    *out = m;
+    return NNINIT_OK;
+}

@@ -1,0 +1,290 @@
+/*
+ * Philox stream format, version 1 (docs/stream.md is the prose version).
+ *
+ * A (seed, stream) pair names an endless sequence of 32-bit words:
+ * word w = lane w%4 of philox4x32_10(ctr = (w/4 lo, w/4 hi, stream lo,
+ * stream hi), key = (seed lo, seed hi)). Element i of a tensor uses:
+ *
+ *   float32 uniform       word i:  u = (w >> 8) * 2^-24 in [0, 1)
+ *   float32 normal        pair j = i/2 uses words 2j (radius) and 2j+1
+ *                         (angle): u1 = ((w >> 8) + 1) * 2^-24 in (0, 1],
+ *                         u2 = (w >> 8) * 2^-24; r = sqrt(-2 log u1);
+ *                         element 2j = r cos(2 pi u2), 2j+1 = r sin(2 pi u2)
+ *   float64 uniform       words 2i, 2i+1 as x = hi:lo, u = (x >> 11) * 2^-53
+ *   float64 normal        pair j uses words 4j..4j+3 (x1 = 4j:4j+1 radius,
+ *                         x2 = 4j+2:4j+3 angle), 53-bit u1 in (0, 1], u2 in [0, 1)
+ *   truncated normal      inverse CDF of u = (w + 1/2) 2^-32 (float32) or
+ *                         ((x >> 11) + 1/2) 2^-53 (float64) mapped into
+ *                         [Phi(alpha), Phi(beta)], always in double, then
+ *                         rounded once; intervals with alpha + beta > 0 are
+ *                         sampled mirrored for accuracy in the upper tail.
+ *
+ * Arithmetic is float for float32 uniform/normal and double otherwise, using
+ * only the fixed functions of fmath.c, IEEE sqrt, and separately rounded
+ * operations in the order written here.
+ *
+ * The scalar code below is the reference. simd_kernels.h (compiled for AVX2
+ * and AVX-512) repeats the same operations lane by lane; nninit__dist_run
+ * sends whole 16-block groups to the best vector path and the ragged head
+ * and tail to the reference, so every path and every split gives the same
+ * bits (tests/test_simd.c compares them on every size and offset).
+ */
+#include "rng/simd_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+#define CHUNK 1024 /* words per Philox batch (multiple of 4) */
+
+void nninit__dist_uniform(nninit__dist *d, const uint32_t key[2], uint64_t stream, nninit_dtype dtype, double lo,
+                          double hi)
+{
+    memset(d, 0, sizeof *d);
+    d->kind = NNINIT__DIST_UNIFORM;
+    d->dtype = dtype;
+    d->key[0] = key[0];
+    d->key[1] = key[1];
+    d->stream = stream;
+    d->lo_f = (float)lo;
+    d->hi_f = (float)hi;
+    d->width_f = (float)(hi - lo);
+    d->below_hi_f = nextafterf(d->hi_f, d->lo_f);
+    d->clamp_f = d->hi_f > d->lo_f;
+    d->lo = lo;
+    d->hi = hi;
+    d->width = hi - lo;
+    d->below_hi = nextafter(hi, lo);
+    d->clamp = hi > lo;
+}
+
+void nninit__dist_normal(nninit__dist *d, const uint32_t key[2], uint64_t stream, nninit_dtype dtype, double mean,
+                         double std)
+{
+    memset(d, 0, sizeof *d);
+    d->kind = NNINIT__DIST_NORMAL;
+    d->dtype = dtype;
+    d->key[0] = key[0];
+    d->key[1] = key[1];
+    d->stream = stream;
+    d->mean_f = (float)mean;
+    d->std_f = (float)std;
+    d->mean = mean;
+    d->std = std;
+}
+
+void nninit__dist_trunc_normal(nninit__dist *d, const uint32_t key[2], uint64_t stream, nninit_dtype dtype,
+                               double mean, double std, double a, double b)
+{
+    memset(d, 0, sizeof *d);
+    d->kind = NNINIT__DIST_TRUNC_NORMAL;
+    d->dtype = dtype;
+    d->key[0] = key[0];
+    d->key[1] = key[1];
+    d->stream = stream;
+    double alpha = (a - mean) / std, beta = (b - mean) / std;
+    /* Mirror intervals lying mostly in the upper half: 1 - p loses bits there. */
+    int flip = alpha + beta > 0.0;
+    if (flip) {
+        double t = alpha;
+        alpha = -beta;
+        beta = -t;
+    }
+    const double pa = nninit__ndtr(alpha), pb = nninit__ndtr(beta);
+    d->pa = pa;
+    d->pwidth = pb - pa;
+    d->sgn_std = flip ? -std : std;
+    d->mean = mean;
+    d->a = a;
+    d->b = b;
+}
+
+static void scalar_uniform(const nninit__dist *d, uint64_t begin, size_t n, void *out)
+{
+    uint32_t w[CHUNK];
+    if (d->dtype == NNINIT_F32) {
+        float *o = out;
+        const float lo_f = d->lo_f, hi_f = d->hi_f, width = d->width_f, below_hi = d->below_hi_f;
+        size_t done = 0;
+        while (done < n) {
+            size_t m = n - done < CHUNK ? n - done : CHUNK;
+            nninit__philox_words(d->key, d->stream, begin + done, m, w);
+            for (size_t k = 0; k < m; k++) {
+                float u = (float)(w[k] >> 8) * 0x1p-24f;
+                float v = u * width;
+                v = v + lo_f;
+                o[done + k] = (v >= hi_f && d->clamp_f) ? below_hi : v;
+            }
+            done += m;
+        }
+    } else {
+        double *o = out;
+        const double lo = d->lo, hi = d->hi, width = d->width, below_hi = d->below_hi;
+        size_t done = 0;
+        while (done < n) {
+            size_t m = n - done < CHUNK / 2 ? n - done : CHUNK / 2;
+            nninit__philox_words(d->key, d->stream, 2 * (begin + done), 2 * m, w);
+            for (size_t k = 0; k < m; k++) {
+                uint64_t x = ((uint64_t)w[2 * k] << 32) | w[2 * k + 1];
+                double u = (double)(x >> 11) * 0x1p-53;
+                double v = u * width;
+                v = v + lo;
+                o[done + k] = (v >= hi && d->clamp) ? below_hi : v;
+            }
+            done += m;
+        }
+    }
+}
+
+static void scalar_normal(const nninit__dist *d, uint64_t begin, size_t n, void *out)
+{
+    uint32_t w[CHUNK];
+    if (n == 0)
+        return;
+    /* work on whole pairs: first pair containing `begin`, last containing begin+n-1 */
+    uint64_t pair0 = begin / 2, pair_end = (begin + n - 1) / 2 + 1;
+    if (d->dtype == NNINIT_F32) {
+        float *o = out;
+        const float mean_f = d->mean_f, std_f = d->std_f;
+        for (uint64_t p = pair0; p < pair_end;) {
+            uint64_t m = pair_end - p < CHUNK / 2 ? pair_end - p : CHUNK / 2;
+            nninit__philox_words(d->key, d->stream, 2 * p, (size_t)(2 * m), w);
+            for (uint64_t k = 0; k < m; k++) {
+                float u1 = (float)((w[2 * k] >> 8) + 1u) * 0x1p-24f;
+                float u2 = (float)(w[2 * k + 1] >> 8) * 0x1p-24f;
+                float r = sqrtf(-2.0f * nninit__logf(u1));
+                float s, c;
+                nninit__sincos2pif(u2, &s, &c);
+                uint64_t e0 = 2 * (p + k);
+                float z0 = r * c, z1 = r * s;
+                z0 = z0 * std_f;
+                z1 = z1 * std_f;
+                if (e0 >= begin && e0 < begin + n)
+                    o[e0 - begin] = z0 + mean_f;
+                if (e0 + 1 >= begin && e0 + 1 < begin + n)
+                    o[e0 + 1 - begin] = z1 + mean_f;
+            }
+            p += m;
+        }
+    } else {
+        double *o = out;
+        const double mean = d->mean, std = d->std;
+        for (uint64_t p = pair0; p < pair_end;) {
+            uint64_t m = pair_end - p < CHUNK / 4 ? pair_end - p : CHUNK / 4;
+            nninit__philox_words(d->key, d->stream, 4 * p, (size_t)(4 * m), w);
+            for (uint64_t k = 0; k < m; k++) {
+                uint64_t x1 = ((uint64_t)w[4 * k] << 32) | w[4 * k + 1];
+                uint64_t x2 = ((uint64_t)w[4 * k + 2] << 32) | w[4 * k + 3];
+                double u1 = (double)((x1 >> 11) + 1u) * 0x1p-53;
+                double u2 = (double)(x2 >> 11) * 0x1p-53;
+                double r = sqrt(-2.0 * nninit__log(u1));
+                double s, c;
+                nninit__sincos2pi(u2, &s, &c);
+                uint64_t e0 = 2 * (p + k);
+                double z0 = r * c, z1 = r * s;
+                z0 = z0 * std;
+                z1 = z1 * std;
+                if (e0 >= begin && e0 < begin + n)
+                    o[e0 - begin] = z0 + mean;
+                if (e0 + 1 >= begin && e0 + 1 < begin + n)
+                    o[e0 + 1 - begin] = z1 + mean;
+            }
+            p += m;
+        }
+    }
+}
+
+static void scalar_trunc_normal(const nninit__dist *d, uint64_t begin, size_t n, void *out)
+{
+    uint32_t w[CHUNK];
+    const double pa = d->pa, width = d->pwidth, sgn_std = d->sgn_std, mean = d->mean, a = d->a, b = d->b;
+    size_t per = d->dtype == NNINIT_F32 ? 1 : 2; /* words per element */
+    size_t done = 0;
+    while (done < n) {
+        size_t m = n - done < CHUNK / per ? n - done : CHUNK / per;
+        nninit__philox_words(d->key, d->stream, per * (begin + done), per * m, w);
+        for (size_t k = 0; k < m; k++) {
+            double u;
+            if (per == 1) {
+                u = ((double)w[k] + 0.5) * 0x1p-32;
+            } else {
+                uint64_t x = ((uint64_t)w[2 * k] << 32) | w[2 * k + 1];
+                u = ((double)(x >> 11) + 0.5) * 0x1p-53;
+            }
+            double p = u * width;
+            p = p + pa;
+            double z = nninit__ndtri(p);
+            double v = z * sgn_std;
+            v = v + mean;
+            if (v < a)
+                v = a;
+            if (v > b)
+                v = b;
+            if (d->dtype == NNINIT_F32)
+                ((float *)out)[done + k] = (float)v;
+            else
+                ((double *)out)[done + k] = v;
+        }
+        done += m;
+    }
+}
+
+static void scalar_run(const nninit__dist *d, uint64_t begin, size_t n, void *out)
+{
+    switch (d->kind) {
+    case NNINIT__DIST_UNIFORM: scalar_uniform(d, begin, n, out); break;
+    case NNINIT__DIST_NORMAL: scalar_normal(d, begin, n, out); break;
+    default: scalar_trunc_normal(d, begin, n, out); break;
+    }
+}
+
+void nninit__dist_run(const nninit__dist *d, nninit__isa isa, uint64_t begin, size_t n, void *out)
+{
+    void (*kernel)(const nninit__dist *, uint64_t, size_t, void *) = NULL;
+#ifdef NNINIT__HAVE_X86_SIMD
+    if (isa == NNINIT__ISA_AVX512 && nninit__isa_available(isa))
+        kernel = nninit__avx512_run;
+    else if (isa == NNINIT__ISA_AVX2 && nninit__isa_available(isa))
+        kernel = nninit__avx2_run;
+#endif
+    size_t g = nninit__dist_group(d), es = nninit_dtype_size(d->dtype);
+    if (!kernel || n < g) {
+        scalar_run(d, begin, n, out);
+        return;
+    }
+    /* scalar head up to a group boundary, whole groups, scalar tail */
+    size_t head = (size_t)((g - begin % g) % g);
+    if (head > n)
+        head = n;
+    size_t body = (n - head) / g * g;
+    char *o = out;
+    if (head)
+        scalar_run(d, begin, head, o);
+    if (body)
+        kernel(d, begin + head, body, o + head * es);
+    if (n - head - body)
+        scalar_run(d, begin + head + body, n - head - body, o + (head + body) * es);
+}
+
+void nninit__philox_uniform(const uint32_t key[2], uint64_t stream, nninit_dtype dtype, uint64_t begin, size_t n,
+                            double lo, double hi, void *out)
+{
+    nninit__dist d;
+    nninit__dist_uniform(&d, key, stream, dtype, lo, hi);
+    nninit__dist_run(&d, nninit__isa_best(), begin, n, out);
+}
+
+void nninit__philox_normal(const uint32_t key[2], uint64_t stream, nninit_dtype dtype, uint64_t begin, size_t n,
+                           double mean, double std, void *out)
+{
+    nninit__dist d;
+    nninit__dist_normal(&d, key, stream, dtype, mean, std);
+    nninit__dist_run(&d, nninit__isa_best(), begin, n, out);
+}
+
+void nninit__philox_trunc_normal(const uint32_t key[2], uint64_t stream, nninit_dtype dtype, uint64_t begin,
+                                 size_t n, double mean, double std, double a, double b, void *out)
+{
+    nninit__dist d;
+    nninit__dist_trunc_normal(&d, key, stream, dtype, mean, std, a, b);
+    nninit__dist_run(&d, nninit__isa_best(), begin, n, out);
+}

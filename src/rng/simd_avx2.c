@@ -1,0 +1,157 @@
+/*
+ * AVX2 instance of simd_kernels.h: 8 floats / 4 doubles a vector, masks as
+ * all-ones lanes. The target is "avx2" without "fma", so no multiply-add
+ * can appear. Only run after nninit__isa_available(NNINIT__ISA_AVX2).
+ */
+#include "rng/simd_internal.h"
+
+#ifdef NNINIT__HAVE_X86_SIMD
+#include <immintrin.h>
+
+#define T __attribute__((target("avx2")))
+#define KERNEL_RUN nninit__avx2_run
+#define VF_N 8
+#define VD_N 4
+
+typedef __m256 vf;
+typedef __m256i vi;
+typedef __m256d vd;
+typedef __m256 mf;
+typedef __m256d md;
+
+/* float32 lanes */
+T static inline vf f_set(float x) { return _mm256_set1_ps(x); }
+T static inline vf f_add(vf a, vf b) { return _mm256_add_ps(a, b); }
+T static inline vf f_sub(vf a, vf b) { return _mm256_sub_ps(a, b); }
+T static inline vf f_mul(vf a, vf b) { return _mm256_mul_ps(a, b); }
+T static inline vf f_div(vf a, vf b) { return _mm256_div_ps(a, b); }
+T static inline vf f_sqrt(vf a) { return _mm256_sqrt_ps(a); }
+T static inline vf f_from_i32(vi a) { return _mm256_cvtepi32_ps(a); }
+T static inline vi f_to_i32_trunc(vf a) { return _mm256_cvttps_epi32(a); }
+T static inline vi f_bits(vf a) { return _mm256_castps_si256(a); }
+T static inline vf f_from_bits(vi a) { return _mm256_castsi256_ps(a); }
+T static inline mf f_ge(vf a, vf b) { return _mm256_cmp_ps(a, b, _CMP_GE_OQ); }
+T static inline vf f_sel(mf m, vf t, vf f) { return _mm256_blendv_ps(f, t, m); }
+T static inline vf f_neg_if(mf m, vf x) { return _mm256_xor_ps(x, _mm256_and_ps(m, _mm256_set1_ps(-0.0f))); }
+
+/* 32-bit integer lanes */
+T static inline vi i32_set(int x) { return _mm256_set1_epi32(x); }
+T static inline vi i32_add(vi a, vi b) { return _mm256_add_epi32(a, b); }
+T static inline vi i32_sub(vi a, vi b) { return _mm256_sub_epi32(a, b); }
+#define i32_srli(a, n) _mm256_srli_epi32((a), (n))
+T static inline vi i_and(vi a, vi b) { return _mm256_and_si256(a, b); }
+T static inline vi i_or(vi a, vi b) { return _mm256_or_si256(a, b); }
+T static inline mf i32_gt(vi a, vi b) { return _mm256_castsi256_ps(_mm256_cmpgt_epi32(a, b)); }
+T static inline mf i_test32(vi a, vi b)
+{
+    vi z = _mm256_cmpeq_epi32(_mm256_and_si256(a, b), _mm256_setzero_si256());
+    return _mm256_castsi256_ps(_mm256_xor_si256(z, _mm256_set1_epi32(-1)));
+}
+T static inline vi i32_sel(mf m, vi t, vi f)
+{
+    return _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(f), _mm256_castsi256_ps(t), m));
+}
+
+/* 64-bit integer lanes */
+T static inline vi i64_set(int64_t x) { return _mm256_set1_epi64x((long long)x); }
+T static inline vi i64_iota(void) { return _mm256_set_epi64x(3, 2, 1, 0); }
+T static inline vi i64_add(vi a, vi b) { return _mm256_add_epi64(a, b); }
+T static inline vi i64_sub(vi a, vi b) { return _mm256_sub_epi64(a, b); }
+#define i64_srli(a, n) _mm256_srli_epi64((a), (n))
+#define i64_slli(a, n) _mm256_slli_epi64((a), (n))
+T static inline md i64_gt(vi a, vi b) { return _mm256_castsi256_pd(_mm256_cmpgt_epi64(a, b)); }
+T static inline md i64_test(vi a, vi b)
+{
+    vi z = _mm256_cmpeq_epi64(_mm256_and_si256(a, b), _mm256_setzero_si256());
+    return _mm256_castsi256_pd(_mm256_xor_si256(z, _mm256_set1_epi32(-1)));
+}
+T static inline vi i64_sel(md m, vi t, vi f)
+{
+    return _mm256_castpd_si256(_mm256_blendv_pd(_mm256_castsi256_pd(f), _mm256_castsi256_pd(t), m));
+}
+T static inline vi mul_epu32(vi a, vi b) { return _mm256_mul_epu32(a, b); }
+T static inline vi xor3(vi a, vi b, vi c) { return _mm256_xor_si256(_mm256_xor_si256(a, b), c); }
+
+/* float64 lanes */
+T static inline vd d_set(double x) { return _mm256_set1_pd(x); }
+T static inline vd d_add(vd a, vd b) { return _mm256_add_pd(a, b); }
+T static inline vd d_sub(vd a, vd b) { return _mm256_sub_pd(a, b); }
+T static inline vd d_mul(vd a, vd b) { return _mm256_mul_pd(a, b); }
+T static inline vd d_div(vd a, vd b) { return _mm256_div_pd(a, b); }
+T static inline vd d_sqrt(vd a) { return _mm256_sqrt_pd(a); }
+T static inline vi d_bits(vd a) { return _mm256_castpd_si256(a); }
+T static inline vd d_from_bits(vi a) { return _mm256_castsi256_pd(a); }
+T static inline vd d_abs(vd a) { return _mm256_andnot_pd(_mm256_set1_pd(-0.0), a); }
+T static inline vd d_neg(vd a) { return _mm256_xor_pd(a, _mm256_set1_pd(-0.0)); }
+T static inline vd d_neg_if(md m, vd x) { return _mm256_xor_pd(x, _mm256_and_pd(m, _mm256_set1_pd(-0.0))); }
+T static inline md d_lt(vd a, vd b) { return _mm256_cmp_pd(a, b, _CMP_LT_OQ); }
+T static inline md d_le(vd a, vd b) { return _mm256_cmp_pd(a, b, _CMP_LE_OQ); }
+T static inline md d_gt(vd a, vd b) { return _mm256_cmp_pd(a, b, _CMP_GT_OQ); }
+T static inline md d_ge(vd a, vd b) { return _mm256_cmp_pd(a, b, _CMP_GE_OQ); }
+T static inline vd d_sel(md m, vd t, vd f) { return _mm256_blendv_pd(f, t, m); }
+/* Exact integer conversions without AVX-512DQ. Below 2^53: 2^84 + hi 2^32
+ * and 2^52 + lo are exact doubles, (2^84 + hi 2^32) - (2^84 + 2^52) is
+ * exact, and the final sum is the representable hi 2^32 + lo. */
+T static inline vd d_from_u53(vi a)
+{
+    vi hi = _mm256_or_si256(_mm256_srli_epi64(a, 32), _mm256_set1_epi64x(0x4530000000000000ll));
+    vi lo = _mm256_blend_epi32(a, _mm256_set1_epi64x(0x4330000000000000ll), 0xAA);
+    vd h = _mm256_sub_pd(_mm256_castsi256_pd(hi), _mm256_set1_pd(0x1.00000001p84));
+    return _mm256_add_pd(h, _mm256_castsi256_pd(lo));
+}
+T static inline vd d_from_u32lo(vi a)
+{
+    vi lo = _mm256_blend_epi32(a, _mm256_set1_epi64x(0x4330000000000000ll), 0xAA);
+    return _mm256_sub_pd(_mm256_castsi256_pd(lo), _mm256_set1_pd(0x1p52));
+}
+/* |a| < 2^51: 1.5 2^52 + a is an exact double whose bits are those of the integer sum */
+T static inline vd d_from_i64small(vi a)
+{
+    vi b = _mm256_add_epi64(a, _mm256_castpd_si256(_mm256_set1_pd(0x1.8p52)));
+    return _mm256_sub_pd(_mm256_castsi256_pd(b), _mm256_set1_pd(0x1.8p52));
+}
+T static inline vi d_to_i64_trunc(vd a) { return _mm256_cvtepi32_epi64(_mm256_cvttpd_epi32(a)); }
+T static inline void d_store(double *p, vd a) { _mm256_storeu_pd(p, a); }
+T static inline vd d_load(const double *p) { return _mm256_loadu_pd(p); }
+
+/* masks of 64-bit lanes */
+T static inline md md_not(md m) { return _mm256_xor_pd(m, _mm256_castsi256_pd(_mm256_set1_epi32(-1))); }
+T static inline unsigned md_bits(md m) { return (unsigned)_mm256_movemask_pd(m); }
+
+/* layout */
+T static inline vi pack_lo32(vi a, vi b)
+{
+    /* per 128-bit half: a0 a1 b0 b1 | a2 a3 b2 b3, then the 64-bit pairs in order */
+    __m256 s = _mm256_shuffle_ps(_mm256_castsi256_ps(a), _mm256_castsi256_ps(b), 0x88);
+    return _mm256_permute4x64_epi64(_mm256_castps_si256(s), 0xD8);
+}
+T static inline vf f_from_pd2(vd lo, vd hi)
+{
+    return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps(lo)), _mm256_cvtpd_ps(hi), 1);
+}
+/* out[4b + k] = Rk[b], b < 8 */
+T static inline void store_f32x4(float *out, vf r0, vf r1, vf r2, vf r3)
+{
+    vf t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+    vf t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+    vf u0 = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t0), _mm256_castps_pd(t2)));
+    vf u1 = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t0), _mm256_castps_pd(t2)));
+    vf u2 = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t1), _mm256_castps_pd(t3)));
+    vf u3 = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t1), _mm256_castps_pd(t3)));
+    /* u0..u3 hold blocks (0|4), (1|5), (2|6), (3|7) */
+    _mm256_storeu_ps(out, _mm256_permute2f128_ps(u0, u1, 0x20));
+    _mm256_storeu_ps(out + 8, _mm256_permute2f128_ps(u2, u3, 0x20));
+    _mm256_storeu_ps(out + 16, _mm256_permute2f128_ps(u0, u1, 0x31));
+    _mm256_storeu_ps(out + 24, _mm256_permute2f128_ps(u2, u3, 0x31));
+}
+/* out[2b] = d0[b], out[2b + 1] = d1[b], b < 4 */
+T static inline void store_f64x2(double *out, vd d0, vd d1)
+{
+    vd lo = _mm256_unpacklo_pd(d0, d1), hi = _mm256_unpackhi_pd(d0, d1);
+    _mm256_storeu_pd(out, _mm256_permute2f128_pd(lo, hi, 0x20));
+    _mm256_storeu_pd(out + 4, _mm256_permute2f128_pd(lo, hi, 0x31));
+}
+
+#include "rng/simd_kernels.h"
+
+#endif

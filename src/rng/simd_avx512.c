@@ -1,0 +1,136 @@
+/*
+ * AVX-512 (F, DQ, BW, VL) instance of simd_kernels.h: 16 floats / 8 doubles
+ * a vector, k-masks for selects. Compiled for any x86-64 target; only run
+ * after nninit__isa_available(NNINIT__ISA_AVX512) said yes.
+ */
+#include "rng/simd_internal.h"
+
+#ifdef NNINIT__HAVE_X86_SIMD
+#include <immintrin.h>
+
+#define T __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))
+#define KERNEL_RUN nninit__avx512_run
+#define VF_N 16
+#define VD_N 8
+
+typedef __m512 vf;
+typedef __m512i vi;
+typedef __m512d vd;
+typedef __mmask16 mf;
+typedef __mmask8 md;
+
+/* float32 lanes */
+T static inline vf f_set(float x) { return _mm512_set1_ps(x); }
+T static inline vf f_add(vf a, vf b) { return _mm512_add_ps(a, b); }
+T static inline vf f_sub(vf a, vf b) { return _mm512_sub_ps(a, b); }
+T static inline vf f_mul(vf a, vf b) { return _mm512_mul_ps(a, b); }
+T static inline vf f_div(vf a, vf b) { return _mm512_div_ps(a, b); }
+T static inline vf f_sqrt(vf a) { return _mm512_sqrt_ps(a); }
+T static inline vf f_from_i32(vi a) { return _mm512_cvtepi32_ps(a); }
+T static inline vi f_to_i32_trunc(vf a) { return _mm512_cvttps_epi32(a); }
+T static inline vi f_bits(vf a) { return _mm512_castps_si512(a); }
+T static inline vf f_from_bits(vi a) { return _mm512_castsi512_ps(a); }
+T static inline mf f_ge(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ); }
+T static inline vf f_sel(mf m, vf t, vf f) { return _mm512_mask_blend_ps(m, f, t); }
+T static inline vf f_neg_if(mf m, vf x)
+{
+    vi b = _mm512_castps_si512(x);
+    return _mm512_castsi512_ps(_mm512_mask_xor_epi32(b, m, b, _mm512_set1_epi32((int)0x80000000u)));
+}
+
+/* 32-bit integer lanes */
+T static inline vi i32_set(int x) { return _mm512_set1_epi32(x); }
+T static inline vi i32_add(vi a, vi b) { return _mm512_add_epi32(a, b); }
+T static inline vi i32_sub(vi a, vi b) { return _mm512_sub_epi32(a, b); }
+#define i32_srli(a, n) _mm512_srli_epi32((a), (n))
+T static inline vi i_and(vi a, vi b) { return _mm512_and_si512(a, b); }
+T static inline vi i_or(vi a, vi b) { return _mm512_or_si512(a, b); }
+T static inline mf i32_gt(vi a, vi b) { return _mm512_cmpgt_epi32_mask(a, b); }
+T static inline mf i_test32(vi a, vi b) { return _mm512_test_epi32_mask(a, b); }
+T static inline vi i32_sel(mf m, vi t, vi f) { return _mm512_mask_blend_epi32(m, f, t); }
+
+/* 64-bit integer lanes */
+T static inline vi i64_set(int64_t x) { return _mm512_set1_epi64((long long)x); }
+T static inline vi i64_iota(void) { return _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0); }
+T static inline vi i64_add(vi a, vi b) { return _mm512_add_epi64(a, b); }
+T static inline vi i64_sub(vi a, vi b) { return _mm512_sub_epi64(a, b); }
+#define i64_srli(a, n) _mm512_srli_epi64((a), (n))
+#define i64_slli(a, n) _mm512_slli_epi64((a), (n))
+T static inline md i64_gt(vi a, vi b) { return _mm512_cmpgt_epi64_mask(a, b); }
+T static inline md i64_test(vi a, vi b) { return _mm512_test_epi64_mask(a, b); }
+T static inline vi i64_sel(md m, vi t, vi f) { return _mm512_mask_blend_epi64(m, f, t); }
+T static inline vi mul_epu32(vi a, vi b) { return _mm512_mul_epu32(a, b); }
+T static inline vi xor3(vi a, vi b, vi c) { return _mm512_ternarylogic_epi64(a, b, c, 0x96); }
+
+/* float64 lanes */
+T static inline vd d_set(double x) { return _mm512_set1_pd(x); }
+T static inline vd d_add(vd a, vd b) { return _mm512_add_pd(a, b); }
+T static inline vd d_sub(vd a, vd b) { return _mm512_sub_pd(a, b); }
+T static inline vd d_mul(vd a, vd b) { return _mm512_mul_pd(a, b); }
+T static inline vd d_div(vd a, vd b) { return _mm512_div_pd(a, b); }
+T static inline vd d_sqrt(vd a) { return _mm512_sqrt_pd(a); }
+T static inline vi d_bits(vd a) { return _mm512_castpd_si512(a); }
+T static inline vd d_from_bits(vi a) { return _mm512_castsi512_pd(a); }
+T static inline vd d_abs(vd a) { return _mm512_castsi512_pd(_mm512_and_si512(_mm512_castpd_si512(a), _mm512_set1_epi64(0x7fffffffffffffffll))); }
+T static inline vd d_neg(vd a) { return _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(a), _mm512_set1_epi64((long long)0x8000000000000000ull))); }
+T static inline vd d_neg_if(md m, vd x)
+{
+    vi b = _mm512_castpd_si512(x);
+    return _mm512_castsi512_pd(_mm512_mask_xor_epi64(b, m, b, _mm512_set1_epi64((long long)0x8000000000000000ull)));
+}
+T static inline md d_lt(vd a, vd b) { return _mm512_cmp_pd_mask(a, b, _CMP_LT_OQ); }
+T static inline md d_le(vd a, vd b) { return _mm512_cmp_pd_mask(a, b, _CMP_LE_OQ); }
+T static inline md d_gt(vd a, vd b) { return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ); }
+T static inline md d_ge(vd a, vd b) { return _mm512_cmp_pd_mask(a, b, _CMP_GE_OQ); }
+T static inline vd d_sel(md m, vd t, vd f) { return _mm512_mask_blend_pd(m, f, t); }
+/* exact: integers below 2^53, below 2^32, of magnitude below 2^51 */
+T static inline vd d_from_u53(vi a) { return _mm512_cvtepu64_pd(a); }
+T static inline vd d_from_u32lo(vi a) { return _mm512_cvtepu64_pd(_mm512_and_si512(a, _mm512_set1_epi64(0xffffffffll))); }
+T static inline vd d_from_i64small(vi a) { return _mm512_cvtepi64_pd(a); }
+T static inline vi d_to_i64_trunc(vd a) { return _mm512_cvttpd_epi64(a); }
+T static inline void d_store(double *p, vd a) { _mm512_storeu_pd(p, a); }
+T static inline vd d_load(const double *p) { return _mm512_loadu_pd(p); }
+
+/* masks of 64-bit lanes */
+T static inline md md_not(md m) { return (md)~m; }
+T static inline unsigned md_bits(md m) { return m; }
+
+/* layout */
+T static inline vi pack_lo32(vi a, vi b)
+{
+    const vi idx = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    return _mm512_permutex2var_epi32(a, idx, b);
+}
+T static inline vf f_from_pd2(vd lo, vd hi)
+{
+    __m256 l = _mm512_cvtpd_ps(lo), h = _mm512_cvtpd_ps(hi);
+    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(l)), _mm256_castps_pd(h), 1));
+}
+/* out[4b + k] = Rk[b], b < 16 */
+T static inline void store_f32x4(float *out, vf r0, vf r1, vf r2, vf r3)
+{
+    vf t0 = _mm512_unpacklo_ps(r0, r1), t1 = _mm512_unpackhi_ps(r0, r1);
+    vf t2 = _mm512_unpacklo_ps(r2, r3), t3 = _mm512_unpackhi_ps(r2, r3);
+    vf u0 = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t0), _mm512_castps_pd(t2)));
+    vf u1 = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t0), _mm512_castps_pd(t2)));
+    vf u2 = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t1), _mm512_castps_pd(t3)));
+    vf u3 = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t1), _mm512_castps_pd(t3)));
+    /* u0..u3 hold blocks (0,4,8,12), (1,5,9,13), (2,6,10,14), (3,7,11,15) per 128-bit lane */
+    vf v0 = _mm512_shuffle_f32x4(u0, u1, 0x44), v1 = _mm512_shuffle_f32x4(u2, u3, 0x44);
+    vf v2 = _mm512_shuffle_f32x4(u0, u1, 0xEE), v3 = _mm512_shuffle_f32x4(u2, u3, 0xEE);
+    _mm512_storeu_ps(out, _mm512_shuffle_f32x4(v0, v1, 0x88));
+    _mm512_storeu_ps(out + 16, _mm512_shuffle_f32x4(v0, v1, 0xDD));
+    _mm512_storeu_ps(out + 32, _mm512_shuffle_f32x4(v2, v3, 0x88));
+    _mm512_storeu_ps(out + 48, _mm512_shuffle_f32x4(v2, v3, 0xDD));
+}
+/* out[2b] = d0[b], out[2b + 1] = d1[b], b < 8 */
+T static inline void store_f64x2(double *out, vd d0, vd d1)
+{
+    const vi lo = _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0), hi = _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4);
+    _mm512_storeu_pd(out, _mm512_permutex2var_pd(d0, lo, d1));
+    _mm512_storeu_pd(out + 8, _mm512_permutex2var_pd(d0, hi, d1));
+}
+
+#include "rng/simd_kernels.h"
+
+#endif

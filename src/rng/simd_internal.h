@@ -1,0 +1,83 @@
+/*
+ * Private interface of the vectorized Philox generation (dist_philox.c,
+ * cpu.c, simd_avx2.c, simd_avx512.c, simd_kernels.h). Never installed.
+ *
+ * The scalar code in dist_philox.c is the reference: every vector path
+ * performs the same separately rounded IEEE operations in the same order
+ * (no FMA, no vector libm), so all paths give identical bits.
+ */
+#ifndef NNINIT_SIMD_INTERNAL_H
+#define NNINIT_SIMD_INTERNAL_H
+
+#include "rng/internal.h"
+
+/* Instruction sets a fill can run on, in increasing order of preference. */
+typedef enum nninit__isa {
+    NNINIT__ISA_SCALAR = 0, /* portable C, the reference */
+    NNINIT__ISA_AVX2,       /* x86-64 AVX2 (256-bit) */
+    NNINIT__ISA_AVX512,     /* x86-64 AVX-512 F+DQ+BW+VL (512-bit) */
+    NNINIT__ISA_COUNT
+} nninit__isa;
+
+/* "scalar", "avx2", "avx512". */
+const char *nninit__isa_name(nninit__isa isa);
+/* 1 if this build has the path and this CPU (and OS) can run it. */
+int nninit__isa_available(nninit__isa isa);
+/* The best available path, capped by the environment variable NNINIT_SIMD
+ * ("scalar", "avx2", "avx512") when set: the one knob to compare paths from
+ * the command line; bits never depend on it. */
+nninit__isa nninit__isa_best(void);
+
+typedef enum nninit__dist_kind {
+    NNINIT__DIST_UNIFORM = 0,
+    NNINIT__DIST_NORMAL,
+    NNINIT__DIST_TRUNC_NORMAL
+} nninit__dist_kind;
+
+/* A transform with its parameters derived once, exactly as the reference
+ * derives them (dist_philox.c). Plain data; read only by the kernels. */
+typedef struct nninit__dist {
+    nninit__dist_kind kind;
+    nninit_dtype dtype; /* NNINIT_F32 or NNINIT_F64 */
+    uint32_t key[2];
+    uint64_t stream;
+    /* uniform: v = u * width + lo; v >= hi (when clamp) -> below_hi */
+    float lo_f, width_f, hi_f, below_hi_f;
+    double lo, width, hi, below_hi;
+    int clamp_f, clamp;
+    /* normal: z * std + mean */
+    float mean_f, std_f;
+    double mean, std;
+    /* truncated normal: p = u * pwidth + pa; v = ndtri(p) * sgn_std + mean, clamped to [a, b] */
+    double pa, pwidth, sgn_std, a, b;
+} nninit__dist;
+
+void nninit__dist_uniform(nninit__dist *d, const uint32_t key[2], uint64_t stream, nninit_dtype dtype, double lo,
+                          double hi);
+void nninit__dist_normal(nninit__dist *d, const uint32_t key[2], uint64_t stream, nninit_dtype dtype, double mean,
+                         double std);
+void nninit__dist_trunc_normal(nninit__dist *d, const uint32_t key[2], uint64_t stream, nninit_dtype dtype,
+                               double mean, double std, double a, double b);
+
+/* Elements [begin, begin + n) of d into out (n elements of d->dtype) on the
+ * given path (NNINIT__ISA_SCALAR if that path is unavailable): the scalar
+ * reference for a head and tail, the vector kernel for whole groups. */
+void nninit__dist_run(const nninit__dist *d, nninit__isa isa, uint64_t begin, size_t n, void *out);
+
+/* Elements per kernel group: a group is 16 Philox blocks (64 words). */
+#define NNINIT__GROUP_F32 64
+#define NNINIT__GROUP_F64 32
+static inline size_t nninit__dist_group(const nninit__dist *d)
+{
+    return d->dtype == NNINIT_F32 ? NNINIT__GROUP_F32 : NNINIT__GROUP_F64;
+}
+
+/* Vector kernels: begin and n are multiples of nninit__dist_group(d).
+ * Present only where the compiler targets x86-64. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define NNINIT__HAVE_X86_SIMD 1
+void nninit__avx2_run(const nninit__dist *d, uint64_t begin, size_t n, void *out);
+void nninit__avx512_run(const nninit__dist *d, uint64_t begin, size_t n, void *out);
+#endif
+
+#endif /* NNINIT_SIMD_INTERNAL_H */
