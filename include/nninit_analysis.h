@@ -48,7 +48,9 @@ typedef enum nninit_theory_act {
 
 NNINIT_API const char *nninit_theory_act_name(nninit_theory_act act); /* "tanh", ... */
 /* Accepts the names above, "silu", and "leaky_relu(0.1)" / "elu(0.5)";
- * *alpha gets the parameter or its default (0.2 leaky_relu, 1 elu, else 0). */
+ * *alpha gets the parameter or its default (0.2 leaky_relu, 1 elu, else 0).
+ * The same parser and rules as nninit_act_parse (any finite parameter),
+ * with the theory's names. */
 NNINIT_API nninit_status nninit_theory_act_parse(const char *text, nninit_theory_act *act, double *alpha,
                                                  nninit_err *err);
 /* The engine's activation as a theory activation; NNINIT_EUNSUPPORTED for softmax. */

@@ -46,7 +46,10 @@ typedef enum nninit_act {
 NNINIT_API const char *nninit_act_name(nninit_act act); /* "relu", "leaky_relu", ... */
 /* Parses "relu", "silu" (= swish), "leaky_relu", "leaky_relu(0.1)", "elu(0.5)"
  * ("alpha=0.1" and "negative_slope=0.1" inside the parentheses too). *alpha
- * gets the parameter or its default (0.2 leaky_relu, 1 elu, else 0). */
+ * gets the parameter or its default (0.2 leaky_relu, 1 elu, else 0). The
+ * parameter may be any finite number, negative too, as torch.nn.LeakyReLU,
+ * torch.nn.ELU and keras.activations accept it. nninit_theory_act_parse
+ * follows the same rules (one parser). */
 NNINIT_API nninit_status nninit_act_parse(const char *text, nninit_act *act, double *alpha, nninit_err *err);
 /* a = act(z) on (rows, n); softmax is taken over each row of n. a may be z. */
 NNINIT_API void nninit_act_forward(nninit_act act, double alpha, const float *z, float *a, int64_t rows,

@@ -80,9 +80,14 @@ static void test_activations(void **state)
 {
     (void)state;
     enum { ROWS = 3, N = 7 };
-    for (int k = 0; k < NNINIT_ACT_COUNT; k++) {
-        nninit_act act = (nninit_act)k;
+    /* every activation, then leaky_relu and elu again with a negative
+     * parameter (nninit_act_parse accepts one, as torch does) */
+    for (int k = 0; k < NNINIT_ACT_COUNT + 2; k++) {
+        nninit_act act = k < NNINIT_ACT_COUNT ? (nninit_act)k
+                         : k == NNINIT_ACT_COUNT ? NNINIT_ACT_LEAKY_RELU : NNINIT_ACT_ELU;
         double alpha = act == NNINIT_ACT_LEAKY_RELU ? 0.13 : act == NNINIT_ACT_ELU ? 0.7 : 0.0;
+        if (k >= NNINIT_ACT_COUNT)
+            alpha = -2.0 * alpha;
         float z[ROWS * N], a[ROWS * N], da[ROWS * N], dz[ROWS * N];
         double zd[ROWS * N], dad[ROWS * N], an[ROWS * N], num[ROWS * N];
         for (int i = 0; i < ROWS * N; i++) {

@@ -417,6 +417,63 @@ static void test_from_init(void **state)
 
 /* ---- bad input ---- */
 
+/* One activation parser: the engine's nninit_act_parse and the theory's
+ * nninit_theory_act_parse give the same status, the same activation (through
+ * nninit_theory_act_from_act) and the same alpha on every case below; they
+ * differ only where the name tables do (erf: theory only; softmax: engine
+ * only). A negative parameter is accepted by both, as torch.nn.LeakyReLU and
+ * torch.nn.ELU accept it. */
+static void test_act_parsers_agree(void **state)
+{
+    (void)state;
+    static const char *cases[] = {
+        "linear", "relu", "leaky_relu", "elu", "selu", "gelu", "swish", "silu", "tanh", "sigmoid",
+        "leaky_relu(0.1)", "leaky_relu(-0.1)", "leaky_relu(alpha=0.3)", "leaky_relu(negative_slope=-2)",
+        "elu(0.5)", "elu(-0.5)", "elu(alpha=1e-3)", "leaky_relu(0)", "leaky_relu(x)", "leaky_relu(1",
+        "leaky_relu()", "leaky_relu(inf)", "leaky_relu(nan)", "elu(1e400)", "leaky_relu(0.1) ", "relu(2)",
+        "tanh(0.1)", "tanhh", "rleu", "", "(0.1)", "ta\nnh", "relu\x7f", "caf\xc3\xa9",
+        "a_very_long_activation_name_beyond_the_buffer", "Relu", "leaky_relu(alpha=)", "elu(beta=1)",
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        nninit_err e1, e2;
+        nninit_act a1 = NNINIT_ACT_LINEAR;
+        nninit_theory_act a2 = NNINIT_THEORY_LINEAR, a1t = NNINIT_THEORY_LINEAR;
+        double al1 = -99, al2 = -99;
+        nninit_status s1 = nninit_act_parse(cases[k], &a1, &al1, &e1);
+        nninit_status s2 = nninit_theory_act_parse(cases[k], &a2, &al2, &e2);
+        if (s1 != s2)
+            fail_msg("'%s': engine %d (%s), theory %d (%s)", cases[k], (int)s1, e1.msg, (int)s2, e2.msg);
+        if (s1 != NNINIT_OK) {
+            /* the same message up to the list of names, which is each table's */
+            char *cut1 = strstr(e1.msg, "expected one of"), *cut2 = strstr(e2.msg, "expected one of");
+            if (!cut1)
+                cut1 = strstr(e1.msg, "did you mean"), cut2 = strstr(e2.msg, "did you mean");
+            if (cut1 && cut2)
+                *cut1 = *cut2 = '\0';
+            assert_string_equal(e1.msg, e2.msg);
+            assert_null(strchr(e1.msg, '\n'));
+            continue;
+        }
+        assert_ok(nninit_theory_act_from_act(a1, &a1t, &e1), &e1);
+        assert_int_equal(a1t, a2);
+        assert_true(al1 == al2);
+    }
+    nninit_act a;
+    nninit_theory_act ta;
+    double al;
+    nninit_err err;
+    assert_ok(nninit_act_parse("leaky_relu(negative_slope=-2)", &a, &al, &err), &err);
+    assert_int_equal(a, NNINIT_ACT_LEAKY_RELU);
+    assert_true(al == -2.0);
+    /* the two tables: erf is the theory's, softmax the engine's */
+    assert_ok(nninit_theory_act_parse("erf", &ta, &al, &err), &err);
+    assert_int_equal(ta, NNINIT_THEORY_ERF);
+    assert_int_equal(nninit_act_parse("erf", &a, &al, &err), NNINIT_ENOTFOUND);
+    assert_ok(nninit_act_parse("softmax", &a, &al, &err), &err);
+    assert_int_equal(nninit_theory_act_parse("softmax", &ta, &al, &err), NNINIT_ENOTFOUND);
+    assert_int_equal(nninit_theory_act_parse("erf(0.1)", &ta, &al, &err), NNINIT_EINVAL);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -498,6 +555,7 @@ int main(void)
         cmocka_unit_test(test_phases_and_depth_scales),
         cmocka_unit_test(test_from_init),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_act_parsers_agree),
         cmocka_unit_test(test_svg),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -42,57 +42,17 @@ const char *nninit_theory_phase_name(nninit_theory_phase p)
     return (unsigned)p <= NNINIT_PHASE_UNBOUNDED ? phase_names[p] : "unknown";
 }
 
+/* The engine's parser with the theory's names (erf, no softmax): one set of
+ * rules for both (src/nn/act.c). */
 nninit_status nninit_theory_act_parse(const char *text, nninit_theory_act *act, double *alpha, nninit_err *err)
 {
     if (!text || !act)
         return nninit__err(err, NNINIT_EMISUSE, "nninit_theory_act_parse: NULL argument");
-    for (const char *c = text; *c; c++)
-        if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f) /* keep the message one printable line */
-            return nninit__err(err, NNINIT_EINVAL, "activation name: byte 0x%02x at offset %d is not printable "
-                               "ASCII; expected e.g. tanh or leaky_relu(0.1)", (unsigned char)*c, (int)(c - text));
-    char name[32];
-    size_t len = strcspn(text, "(");
-    if (len == 0 || len >= sizeof name)
-        return nninit__err(err, NNINIT_EINVAL, "activation '%.64s': not a name; expected one of linear, relu, "
-                           "leaky_relu, elu, selu, gelu, swish, tanh, sigmoid, erf", text);
-    memcpy(name, text, len);
-    name[len] = '\0';
-    int found = -1;
-    for (int i = 0; i < NNINIT_THEORY_ACT_COUNT; i++)
-        if (!strcmp(name, act_names[i]))
-            found = i;
-    if (!strcmp(name, "silu"))
-        found = NNINIT_THEORY_SWISH;
-    if (found < 0) {
-        int best = 0, best_d = 1 << 30;
-        for (int i = 0; i < NNINIT_THEORY_ACT_COUNT; i++) {
-            int d = nninit__edit_distance(name, act_names[i]);
-            if (d < best_d)
-                best_d = d, best = i;
-        }
-        return nninit__err(err, NNINIT_ENOTFOUND, "unknown activation '%s'; did you mean '%s'?", name,
-                           act_names[best]);
-    }
-    double a = found == NNINIT_THEORY_LEAKY_RELU ? 0.2 : found == NNINIT_THEORY_ELU ? 1.0 : 0.0;
-    if (text[len] == '(') {
-        if (found != NNINIT_THEORY_LEAKY_RELU && found != NNINIT_THEORY_ELU)
-            return nninit__err(err, NNINIT_EINVAL, "activation '%.64s': %s takes no parameter; only leaky_relu "
-                               "and elu do", text, name);
-        const char *p = text + len + 1;
-        if (!strncmp(p, "alpha=", 6))
-            p += 6;
-        else if (!strncmp(p, "negative_slope=", 15))
-            p += 15;
-        char *end = NULL;
-        a = strtod(p, &end);
-        if (end == p || strcmp(end, ")") || !isfinite(a))
-            return nninit__err(err, NNINIT_EINVAL, "activation '%.64s': bad parameter; expected e.g. %s(0.1)", text,
-                               name);
-    }
-    *act = (nninit_theory_act)found;
-    if (alpha)
-        *alpha = a;
-    return NNINIT_OK;
+    int i = 0;
+    nninit_status s = nninit__act_parse_table(text, act_names, NNINIT_THEORY_ACT_COUNT, &i, alpha, err);
+    if (s == NNINIT_OK)
+        *act = (nninit_theory_act)i;
+    return s;
 }
 
 nninit_status nninit_theory_act_from_act(nninit_act act, nninit_theory_act *out, nninit_err *err)

@@ -3,6 +3,7 @@
 #include "nn/internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,43 +22,53 @@ const char *nninit_act_name(nninit_act act)
     return (unsigned)act < NNINIT_ACT_COUNT ? act_names[act] : "unknown";
 }
 
-static double act_default_alpha(nninit_act act)
+/* The one activation-text parser (the theory's nninit_theory_act_parse uses
+ * it with its own name table). The parameter of leaky_relu and elu may be any
+ * finite number, negative included: torch.nn.LeakyReLU(negative_slope),
+ * torch.nn.ELU(alpha), keras.activations.leaky_relu and keras.activations.elu
+ * all accept one (only the keras.layers.LeakyReLU constructor refuses a
+ * negative slope), and the forward/backward formulas hold for any sign. */
+nninit_status nninit__act_parse_table(const char *text, const char *const *names, int n_names, int *index,
+                                      double *alpha, nninit_err *err)
 {
-    return act == NNINIT_ACT_LEAKY_RELU ? 0.2 : act == NNINIT_ACT_ELU ? 1.0 : 0.0;
-}
-
-nninit_status nninit_act_parse(const char *text, nninit_act *act, double *alpha, nninit_err *err)
-{
-    if (!text || !act)
-        return nninit__err(err, NNINIT_EMISUSE, "nninit_act_parse: NULL argument");
+    if (!text || !index)
+        return nninit__err(err, NNINIT_EMISUSE, "activation parser: NULL argument");
+    for (const char *c = text; *c; c++)
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f) /* keep the message one printable line */
+            return nninit__err(err, NNINIT_EINVAL, "activation name: byte 0x%02x at offset %d is not printable "
+                               "ASCII; expected e.g. relu or leaky_relu(0.1)", (unsigned char)*c, (int)(c - text));
     char name[32];
     size_t len = strcspn(text, "(");
-    if (len == 0 || len >= sizeof name)
-        return nninit__err(err, NNINIT_EINVAL, "activation '%.64s': not a name; expected e.g. relu, leaky_relu(0.1)",
-                           text);
+    if (len == 0 || len >= sizeof name) {
+        char list[256] = "";
+        size_t used = 0;
+        for (int i = 0; i < n_names && used < sizeof list; i++)
+            used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", names[i]);
+        return nninit__err(err, NNINIT_EINVAL, "activation '%.64s': not a name; expected one of %s", text, list);
+    }
     memcpy(name, text, len);
     name[len] = '\0';
-    int found = -1;
-    for (int i = 0; i < NNINIT_ACT_COUNT; i++)
-        if (!strcmp(name, act_names[i]))
-            found = i;
     if (!strcmp(name, "silu"))
-        found = NNINIT_ACT_SWISH;
+        memcpy(name, "swish", sizeof "swish");
+    int found = -1;
+    for (int i = 0; i < n_names; i++)
+        if (!strcmp(name, names[i]))
+            found = i;
     if (found < 0) {
         int best = 0, best_d = 1 << 30;
-        for (int i = 0; i < NNINIT_ACT_COUNT; i++) {
-            int d = nninit__edit_distance(name, act_names[i]);
+        for (int i = 0; i < n_names; i++) {
+            int d = nninit__edit_distance(name, names[i]);
             if (d < best_d)
                 best_d = d, best = i;
         }
-        return nninit__err(err, NNINIT_ENOTFOUND, "unknown activation '%s'; did you mean '%s'?", name,
-                           act_names[best]);
+        return nninit__err(err, NNINIT_ENOTFOUND, "unknown activation '%s'; did you mean '%s'?", name, names[best]);
     }
-    double a = act_default_alpha((nninit_act)found);
+    int leaky = !strcmp(name, "leaky_relu"), elu = !strcmp(name, "elu");
+    double a = leaky ? 0.2 : elu ? 1.0 : 0.0; /* keras.activations' defaults */
     if (text[len] == '(') {
-        if (found != NNINIT_ACT_LEAKY_RELU && found != NNINIT_ACT_ELU)
-            return nninit__err(err, NNINIT_EINVAL, "activation '%.64s': %s takes no parameter; only leaky_relu and elu do",
-                               text, name);
+        if (!leaky && !elu)
+            return nninit__err(err, NNINIT_EINVAL, "activation '%.64s': %s takes no parameter; only leaky_relu "
+                               "and elu do", text, name);
         const char *p = text + len + 1;
         if (!strncmp(p, "alpha=", 6))
             p += 6;
@@ -65,15 +76,25 @@ nninit_status nninit_act_parse(const char *text, nninit_act *act, double *alpha,
             p += 15;
         char *end = NULL;
         a = strtod(p, &end);
-        if (end == p || strcmp(end, ")") || !isfinite(a) || a < 0)
-            return nninit__err(err, NNINIT_EINVAL,
-                               "activation '%.64s': bad parameter; expected a finite number >= 0 as in %s(0.1)", text,
-                               name);
+        if (end == p || strcmp(end, ")") || !isfinite(a))
+            return nninit__err(err, NNINIT_EINVAL, "activation '%.64s': bad parameter; expected a finite number "
+                               "as in %s(0.1)", text, name);
     }
-    *act = (nninit_act)found;
+    *index = found;
     if (alpha)
         *alpha = a;
     return NNINIT_OK;
+}
+
+nninit_status nninit_act_parse(const char *text, nninit_act *act, double *alpha, nninit_err *err)
+{
+    if (!text || !act)
+        return nninit__err(err, NNINIT_EMISUSE, "nninit_act_parse: NULL argument");
+    int i = 0;
+    nninit_status s = nninit__act_parse_table(text, act_names, NNINIT_ACT_COUNT, &i, alpha, err);
+    if (s == NNINIT_OK)
+        *act = (nninit_act)i;
+    return s;
 }
 
 /* ReLU is on the hot path of every training step: these loops are written

@@ -17,6 +17,17 @@
 void nninit__sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
                    const float *b, float beta, float *c);
 
+/* ---- activations (act.c) ---- */
+
+/* The one activation-text parser, over a caller's name table names[0..n)
+ * (the engine's nninit_act names, or the theory's): "name", "silu" (=
+ * "swish"), and for leaky_relu and elu "name(x)", "name(alpha=x)" or
+ * "name(negative_slope=x)" with x any finite number. *index gets the name's
+ * position; *alpha (may be NULL) the parameter or its default (0.2
+ * leaky_relu, 1 elu, else 0). */
+nninit_status nninit__act_parse_table(const char *text, const char *const *names, int n_names, int *index,
+                                      double *alpha, nninit_err *err);
+
 /* ---- parameters and layers (nn_net.c) ---- */
 
 typedef struct nninit__param {
