@@ -3,7 +3,7 @@
 
 Computes mean-field quantities with SciPy's adaptive quadrature (QUADPACK,
 scipy.integrate.quad at epsabs=epsrel=1e-13) and brentq, with no code shared
-with src/theory.c, and writes them as a C table to
+with src/analysis/theory.c, and writes them as a C table to
 tests/fixtures/theory_reference.h. Run from the repository root:
 
     /usr/bin/python3 tools/theory_reference.py
