@@ -1,19 +1,12 @@
 /* Gradient checks: every activation, loss and layer's analytic float32
  * backward against central differences of an independent double-precision
  * forward written here from the formulas.
- *
- * Tolerance: the analytic gradients are computed in float32, so each carries
- * a relative error of a few float ulps times the depth of the computation
- * (~1e-6 .. 1e-5 here). The reference is a central difference in double with
- * h = 1e-5: truncation error ~h^2 |f'''| ~ 1e-10 and rounding ~1e-16 / h ~
- * 1e-11 for O(1) values. So |analytic - numeric| <= 1e-4 * scale + 1e-6, with
- * scale the largest |gradient| of the tensor, is 10x above the float noise
- * and 100x below a 1% error (a dropped factor 2 or a swapped term is ~100%). */
-#include "util.h"
+ * Tolerances: tests/gradcheck.h. */
+#include "gradcheck.h"
 
 #include "nn/internal.h"
 
-#define H 1e-5
+#define H GRAD_H
 
 /* ---- double references ---- */
 
@@ -46,33 +39,9 @@ static void ref_softmax(const double *z, double *a, int n)
         a[j] = exp(z[j] - mx) / s;
 }
 
-/* deterministic pseudo-random values in [-1, 1) for test inputs (an LCG: the
- * inputs need no statistical quality, only reproducibility) */
 static uint64_t lcg_state = 12345;
-static double urand(void)
-{
-    lcg_state = lcg_state * 6364136223846793005ull + 1442695040888963407ull;
-    return (double)(lcg_state >> 11) * 0x1.0p-53 * 2.0 - 1.0;
-}
-
-static void check_grad(const char *what, const double *analytic, const double *numeric, int n)
-{
-    double scale = 0;
-    for (int i = 0; i < n; i++)
-        scale = fmax(scale, fabs(numeric[i]));
-    /* guard: a check against an all-zero gradient proves nothing */
-    if (!(scale > 1e-3)) {
-        print_error("%s: the reference gradient is ~0 (max %.3g); the check would be vacuous\n", what, scale);
-        fail();
-    }
-    double tol = 1e-4 * scale + 1e-6;
-    for (int i = 0; i < n; i++) {
-        if (!(fabs(analytic[i] - numeric[i]) <= tol)) {
-            print_error("%s[%d]: analytic %.9g, numeric %.9g, tol %.3g\n", what, i, analytic[i], numeric[i], tol);
-            fail();
-        }
-    }
-}
+static double urand(void) { return grad_urand(&lcg_state); }
+#define check_grad grad_check
 
 /* ---- activations ---- */
 

@@ -159,14 +159,7 @@ static void relu_bwd(const float *z, const float *da, float *dz, int64_t n)
         dz[i] = mask_f(da[i], z[i] > 0.0f);
 }
 
-static float sigmoidf_(float z)
-{
-    /* Written so that exp never overflows: for z < 0 use e^z / (1 + e^z). */
-    if (z >= 0.0f)
-        return 1.0f / (1.0f + expf(-z));
-    float e = expf(z);
-    return e / (1.0f + e);
-}
+#define sigmoidf_ nninit__sigmoidf
 
 static void softmax_rows(const float *z, float *a, int64_t rows, int64_t n)
 {

@@ -14,6 +14,13 @@ void nninit__sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, fl
                 (blasint)m, (blasint)n, (blasint)k, alpha, a, lda, b, ldb, beta, c, (blasint)n);
 }
 
+void nninit__sgemm_ld(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                      int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
+{
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+                (blasint)m, (blasint)n, (blasint)k, alpha, a, (blasint)lda, b, (blasint)ldb, beta, c, (blasint)ldc);
+}
+
 void nninit_blas_set_threads(int n)
 {
     if (n < 1)

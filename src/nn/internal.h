@@ -9,6 +9,8 @@
 #include "init/internal.h"
 #include "nninit_nn.h"
 
+#include <math.h>
+
 /* ---- BLAS (blas.c): the one wrapper over OpenBLAS ---- */
 
 /* C (m, n) = alpha * op(A) op(B) + beta * C, all row-major float32.
@@ -118,5 +120,184 @@ void nninit__layer_step(nninit__layer *layer, const nninit_optim_opts *opts, dou
  * The result is bit-identical to nninit_net_backward then nninit_net_step. */
 nninit_status nninit__net_backward_step(nninit_net *net, const float *dout, const nninit_optim_opts *opts, double lr,
                                         nninit_err *err);
+
+/* ---- sequence kernels (seq_*.c) ----
+ * Sequences are batch-major (batch, steps, features), row-major, as Keras and
+ * PyTorch's batch_first=True hold them. Every product is an sgemm; caches and
+ * scratch are float arrays the caller allocates with the sizes given by the
+ * *_cache_floats functions, so a layer allocates once per batch size. */
+
+/* C = alpha op(A) op(B) + beta C with explicit leading dimensions (row
+ * lengths of the stored matrices), for column slices of packed matrices such
+ * as one head of a fused Q|K|V array. */
+void nninit__sgemm_ld(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                      int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+
+/* sums[j] = sum over rows r of x[r * ld + j], j < n, added in row order (a
+ * fixed order whatever the threads). Overwrites sums. */
+void nninit__col_sums(const float *x, int64_t rows, int64_t n, int64_t ld, float *sums);
+
+/* Points slots[i] at consecutive runs of sizes[i] floats from base (NULL
+ * base: every slot NULL) and returns the total, so a kernel's cache layout
+ * and its size come from one table. */
+size_t nninit__carve(float *base, int n, const int64_t *sizes, float **const *slots);
+
+/* Logistic sigmoid that never overflows exp (e^z / (1 + e^z) for z < 0). */
+static inline float nninit__sigmoidf(float z)
+{
+    if (z >= 0.0f)
+        return 1.0f / (1.0f + expf(-z));
+    float e = expf(z);
+    return e / (1.0f + e);
+}
+
+/* A dense product in either weight layout: y (rows, n_out) = x W + b with W
+ * stored (n_in, n_out) (Keras kernel) or, when out_in, (n_out, n_in) (a
+ * PyTorch Linear weight). b may be NULL. */
+void nninit__linear_forward(int out_in, const float *x, const float *w, const float *b, int64_t rows, int64_t n_in,
+                            int64_t n_out, float *y);
+/* dW (same layout as W) and db (may be NULL) overwritten; dx (may be NULL)
+ * overwritten, or accumulated into when accumulate_dx. */
+void nninit__linear_backward(int out_in, const float *x, const float *w, const float *dy, int64_t rows,
+                             int64_t n_in, int64_t n_out, float *dw, float *db, float *dx, int accumulate_dx);
+
+/* Embedding (seq_embedding.c): y[i] = table[ids[i]], i < count, rows of dim.
+ * An id outside [0, vocab) is NNINIT_EINVAL naming it and its position. */
+nninit_status nninit__embedding_forward(const int32_t *ids, int64_t count, const float *table, int64_t vocab,
+                                        int64_t dim, float *y, nninit_err *err);
+/* dtable (vocab, dim) overwritten: row v = sum of dy rows whose id is v, in
+ * position order. padding_idx (-1: none) keeps a zero gradient, as PyTorch's
+ * nn.Embedding(padding_idx=...) does (Keras has no such index: mask_zero
+ * masks later layers but the row still learns). */
+void nninit__embedding_backward(const int32_t *ids, int64_t count, const float *dy, int64_t vocab, int64_t dim,
+                                int64_t padding_idx, float *dtable);
+/* Learned position embedding (keras_hub PositionEmbedding, GPT-2's wpe):
+ * y[b, t] = x[b, t] + pos[t]; pos is (steps, dim) (the first steps rows of the
+ * table). y may be x. The input gradient is dy itself. */
+void nninit__posemb_forward(const float *x, const float *pos, int64_t batch, int64_t steps, int64_t dim, float *y);
+/* dpos (steps, dim) overwritten with the sum of dy over the batch. */
+void nninit__posemb_backward(const float *dy, int64_t batch, int64_t steps, int64_t dim, float *dpos);
+
+/* Normalization over the last axis of (rows, n) (seq_norm.c). */
+typedef enum nninit__norm_kind {
+    NNINIT__NORM_LAYER,     /* (x - mean) / sqrt(var + eps) * gamma + beta: Keras LayerNormalization, torch LayerNorm */
+    NNINIT__NORM_RMS,       /* x / sqrt(mean(x^2) + eps) * gamma: Keras RMSNormalization, torch RMSNorm (2.4) */
+    NNINIT__NORM_RMS_KERAS  /* x / sqrt(var + eps) * gamma: Keras 3 LayerNormalization(rms_scaling=True), which
+                             * divides by the centred variance but does not centre x */
+} nninit__norm_kind;
+/* gamma and beta may be NULL (scale=False, center=False; beta is ignored for
+ * the RMS kinds). Writes xhat (the normalized x before gamma and beta),
+ * invstd and mean (rows) for the backward, and y. Statistics in float, biased
+ * variance (as both frameworks). */
+void nninit__norm_forward(nninit__norm_kind kind, const float *x, int64_t rows, int64_t n, const float *gamma,
+                          const float *beta, double epsilon, float *xhat, float *mean, float *invstd, float *y);
+/* dgamma, dbeta (may be NULL) overwritten; dx overwritten. */
+void nninit__norm_backward(nninit__norm_kind kind, const float *xhat, const float *mean, const float *invstd,
+                           const float *gamma, const float *dy, int64_t rows, int64_t n, float *dgamma, float *dbeta,
+                           float *dx);
+
+/* GELU (seq_gelu.c): approximate = 0 is the exact x Phi(x) (Keras
+ * approximate=False, torch approximate='none'); 1 is the tanh form
+ * 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (Keras approximate=True,
+ * torch approximate='tanh'). dx may be dy. */
+void nninit__gelu_forward(int approximate, const float *x, int64_t n, float *y);
+void nninit__gelu_backward(int approximate, const float *x, const float *dy, int64_t n, float *dx);
+
+/* Recurrent layers (seq_rnn.c), zero initial state, full backpropagation
+ * through time.
+ *
+ * Weights, with G gates of `units` columns each (SimpleRNN 1, LSTM 4, GRU 3):
+ *   Keras layout: kernel (n_in, G units), recurrent (units, G units),
+ *     LSTM gates i, f, c, o; GRU z, r, h. bias_in = bias (G units); a GRU with
+ *     reset_after (the Keras default) has bias (2, 3 units): bias_in = row 0,
+ *     bias_rec = row 1, and row 1's h block is inside the reset product.
+ *   PyTorch layout (torch_layout): kernel = weight_ih_l0 (G units, n_in),
+ *     recurrent = weight_hh_l0 (G units, units), bias_in = bias_ih_l0,
+ *     bias_rec = bias_hh_l0; LSTM gates i, f, g, o; GRU r, z, n (always the
+ *     reset-after form: n = tanh(W_in x + b_in + r (W_hn h + b_hn))).
+ * Every bias may be NULL (use_bias=False / bias=False). */
+typedef enum nninit__rnn_cell { NNINIT__CELL_SIMPLE, NNINIT__CELL_LSTM, NNINIT__CELL_GRU } nninit__rnn_cell;
+typedef struct nninit__rnn_spec {
+    nninit__rnn_cell cell;
+    int torch_layout;
+    int reset_after;      /* GRU: 1 (Keras default, and PyTorch's only form) or 0 (Keras reset_after=False) */
+    int relu;             /* SimpleRNN: relu instead of tanh */
+    int return_sequences; /* y (batch, steps, units); else the last state (batch, units) */
+    int64_t n_in, units;
+} nninit__rnn_spec;
+typedef struct nninit__rnn_weights {
+    const float *kernel, *recurrent, *bias_in, *bias_rec;
+} nninit__rnn_weights;
+typedef struct nninit__rnn_grads {
+    float *kernel, *recurrent, *bias_in, *bias_rec; /* overwritten; a bias gradient may be NULL */
+} nninit__rnn_grads;
+/* Gates of a cell (1, 4, 3). */
+int nninit__rnn_gates(nninit__rnn_cell cell);
+/* Floats of the cache forward fills and backward uses as scratch. */
+size_t nninit__rnn_cache_floats(const nninit__rnn_spec *spec, int64_t batch, int64_t steps);
+/* x (batch, steps, n_in). */
+void nninit__rnn_forward(const nninit__rnn_spec *spec, const nninit__rnn_weights *w, const float *x, int64_t batch,
+                         int64_t steps, float *cache, float *y);
+/* dy shaped as y; dx (batch, steps, n_in) may be NULL. */
+void nninit__rnn_backward(const nninit__rnn_spec *spec, const nninit__rnn_weights *w, int64_t batch, int64_t steps,
+                          float *cache, const float *dy, const nninit__rnn_grads *g, float *dx);
+
+/* Multi-head self-attention (seq_attention.c), softmax(Q K^T / sqrt(head_dim))
+ * V per head, then the output projection.
+ *   Keras layout (MultiHeadAttention): wq, wk, wv = query/key/value kernels
+ *     (d_model, heads, head_dim), biases (heads, head_dim); wo =
+ *     attention_output/kernel (heads, head_dim, d_model), bo (d_model).
+ *   PyTorch layout (nn.MultiheadAttention, batch_first): wq, wk, wv = the
+ *     three (d_model, d_model) blocks of in_proj_weight (3 d_model, d_model),
+ *     biases the blocks of in_proj_bias; wo = out_proj.weight, bo =
+ *     out_proj.bias; head_dim = d_model / heads.
+ * causal: position t attends to positions <= t (Keras use_causal_mask=True,
+ * torch's upper-triangular -inf attn_mask). Biases may be NULL. */
+typedef struct nninit__mha_spec {
+    int64_t d_model, heads, head_dim;
+    int torch_layout, causal;
+} nninit__mha_spec;
+typedef struct nninit__mha_weights {
+    const float *wq, *wk, *wv, *bq, *bk, *bv, *wo, *bo;
+} nninit__mha_weights;
+typedef struct nninit__mha_grads {
+    float *wq, *wk, *wv, *bq, *bk, *bv, *wo, *bo; /* overwritten; biases may be NULL */
+} nninit__mha_grads;
+size_t nninit__mha_cache_floats(const nninit__mha_spec *spec, int64_t batch, int64_t steps);
+/* x, y (batch, steps, d_model); y must not alias x. */
+void nninit__mha_forward(const nninit__mha_spec *spec, const nninit__mha_weights *w, const float *x, int64_t batch,
+                         int64_t steps, float *cache, float *y);
+/* dx (may be NULL) overwritten, or accumulated into when accumulate_dx. */
+void nninit__mha_backward(const nninit__mha_spec *spec, const nninit__mha_weights *w, const float *x, int64_t batch,
+                          int64_t steps, float *cache, const float *dy, const nninit__mha_grads *g, float *dx,
+                          int accumulate_dx);
+
+/* Pre-LN transformer block (seq_transformer.c), GPT-2's order:
+ *   h = x + MHA(LN1(x));  y = h + W2 gelu(W1 LN2(h) + b1) + b2
+ * W1 (d_model, d_ff) and W2 (d_ff, d_model), or (out, in) in the PyTorch
+ * layout (mha.torch_layout). */
+typedef struct nninit__block_spec {
+    nninit__mha_spec mha;
+    int64_t d_ff;
+    double ln_epsilon;
+    int gelu_approximate;
+} nninit__block_spec;
+typedef struct nninit__block_weights {
+    const float *ln1_gamma, *ln1_beta, *ln2_gamma, *ln2_beta;
+    nninit__mha_weights mha;
+    const float *w1, *b1, *w2, *b2;
+} nninit__block_weights;
+typedef struct nninit__block_grads {
+    float *ln1_gamma, *ln1_beta, *ln2_gamma, *ln2_beta;
+    nninit__mha_grads mha;
+    float *w1, *b1, *w2, *b2;
+} nninit__block_grads;
+size_t nninit__block_cache_floats(const nninit__block_spec *spec, int64_t batch, int64_t steps);
+void nninit__block_forward(const nninit__block_spec *spec, const nninit__block_weights *w, const float *x,
+                           int64_t batch, int64_t steps, float *cache, float *y);
+/* dx (batch, steps, d_model) overwritten. */
+void nninit__block_backward(const nninit__block_spec *spec, const nninit__block_weights *w, const float *x,
+                            int64_t batch, int64_t steps, float *cache, const float *dy,
+                            const nninit__block_grads *g, float *dx);
 
 #endif /* NNINIT_NN_INTERNAL_H */
