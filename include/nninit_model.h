@@ -88,6 +88,27 @@ NNINIT_API nninit_model_opts nninit_model_opts_default(void);
 NNINIT_API nninit_status nninit_model_write(const nninit_model *m, const char *path, const nninit_model_opts *opts,
                                             nninit_err *err);
 
+/*
+ * Generates the model's tensors into caller memory instead of a file (what
+ * the Python package uses to initialize a torch module in place). out[i]
+ * receives tensor i (nninit_model_tensor_at order) in C order: numel
+ * elements of `dtype` (NNINIT_F32 or NNINIT_F64), or int64 zeros for an
+ * int64 counter. out[i] == NULL skips tensor i; a torch generator still
+ * draws it, so the tensors after it keep their values.
+ *   Philox rng (read only): tensor i gets the stream
+ *     nninit_stream_from_name(prefix + name); with prefix "" these are the
+ *     bits nninit_model_write stores. threads as in nninit_fill_opts.
+ *   torch kinds: drawn in PyTorch's construction order (construction-time
+ *     draws that the module later overwrites included), continuing rng, so
+ *     successive calls for successive sub-modules continue one
+ *     torch.manual_seed stream as constructing them in that order does.
+ * prefix may be NULL (""). NNINIT_EMISUSE (NULL model, rng or out),
+ * NNINIT_EINVAL (dtype, name too long), NNINIT_ENOMEM, or a fill's status
+ * (tensors before the failing one are already written).
+ */
+NNINIT_API nninit_status nninit_model_fill(const nninit_model *m, nninit_rng *rng, const char *prefix,
+                                           nninit_dtype dtype, int threads, void *const *out, nninit_err *err);
+
 #ifdef __cplusplus
 }
 #endif

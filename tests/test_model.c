@@ -154,6 +154,124 @@ static void test_philox_streams_by_name(void **state)
     nninit_model_free(b);
 }
 
+/* Reads tensor `name` of a fixture file into a new buffer. */
+static void *fixture_tensor(nninit_tensor_file *tf, const char *name)
+{
+    nninit_err err;
+    size_t k;
+    assert_ok(nninit_tensor_file_find(tf, name, &k, &err), &err);
+    void *buf = malloc(nninit_tensor_file_info(tf, k)->nbytes + 1);
+    assert_ok(nninit_tensor_file_read(tf, k, buf, &err), &err);
+    return buf;
+}
+
+/* nninit_model_fill into memory: the whole "rnn" and "attention" fixtures
+ * (padding row, construction-time draws), and the MLP built as two
+ * separate Linear models that continue one torch generator, the way
+ * constructing them one after the other does; a NULL destination skips a
+ * tensor without changing the others. */
+static void test_model_fill_torch(void **state)
+{
+    (void)state;
+    nninit_err err;
+    char path[512];
+    const char *names[] = {"rnn", "attention"};
+    const uint64_t seeds[] = {7, 1};
+    const char *recipes[] = {"Sequential(Embedding(10, 6, padding_idx=0), LSTM(6, 5, num_layers=2, bidirectional=True), "
+                             "GRU(10, 3), RNN(3, 2, nonlinearity='relu'))",
+                             "Sequential(MultiheadAttention(8, 2), LayerNorm(8), MultiheadAttention(6, 3, kdim=4, "
+                             "vdim=5, add_bias_kv=True), LayerNorm((2, 3)))"};
+    for (int r = 0; r < 2; r++) {
+        char fx[64];
+        snprintf(fx, sizeof fx, "torch_models/%s.npz", names[r]);
+        nninit_tensor_file *want;
+        assert_ok(nninit_tensor_file_open(test_fixture(fx, path, sizeof path), &want, &err), &err);
+        nninit_model *m;
+        assert_ok(nninit_model_from_torch(recipes[r], &m, &err), &err);
+        size_t n = nninit_model_count(m);
+        void **out = calloc(n, sizeof *out);
+        for (size_t i = 0; i < n; i++)
+            out[i] = malloc(nninit_tensor_file_info(want, i)->nbytes + 1);
+        nninit_rng *rng;
+        assert_ok(nninit_rng_new(NNINIT_RNG_TORCH, seeds[r], &rng, &err), &err);
+        assert_ok(nninit_model_fill(m, rng, NULL, NNINIT_F32, 1, out, &err), &err);
+        for (size_t i = 0; i < n; i++) {
+            void *w = fixture_tensor(want, nninit_tensor_file_info(want, i)->name);
+            if (memcmp(w, out[i], nninit_tensor_file_info(want, i)->nbytes))
+                fail_msg("%s: tensor %s differs from PyTorch", names[r], nninit_tensor_file_info(want, i)->name);
+            free(w);
+            free(out[i]);
+        }
+        free(out);
+        nninit_rng_free(rng);
+        nninit_model_free(m);
+        nninit_tensor_file_free(want);
+    }
+
+    nninit_tensor_file *mlp;
+    assert_ok(nninit_tensor_file_open(test_fixture("torch_models/mlp.npz", path, sizeof path), &mlp, &err), &err);
+    nninit_model *l0, *l2;
+    assert_ok(nninit_model_from_torch("Linear(20, 16)", &l0, &err), &err);
+    assert_ok(nninit_model_from_torch("Linear(16, 4)", &l2, &err), &err);
+    float w0[16 * 20], b0[16], w2[4 * 16], b2[4];
+    void *o0[2] = {w0, b0}, *o2[2] = {w2, b2};
+    nninit_rng *rng;
+    assert_ok(nninit_rng_new(NNINIT_RNG_TORCH, 0, &rng, &err), &err);
+    assert_ok(nninit_model_fill(l0, rng, "0.", NNINIT_F32, 0, o0, &err), &err);
+    assert_ok(nninit_model_fill(l2, rng, "2.", NNINIT_F32, 0, o2, &err), &err);
+    const char *mlp_names[] = {"0.weight", "0.bias", "2.weight", "2.bias"};
+    void *got[] = {w0, b0, w2, b2};
+    size_t sizes[] = {sizeof w0, sizeof b0, sizeof w2, sizeof b2};
+    for (int i = 0; i < 4; i++) {
+        void *w = fixture_tensor(mlp, mlp_names[i]);
+        if (memcmp(w, got[i], sizes[i]))
+            fail_msg("mlp in two calls: %s differs from PyTorch", mlp_names[i]);
+        free(w);
+    }
+    nninit_rng_free(rng);
+    /* skip 0.weight: 0.bias keeps its value (the draws still happen) */
+    memset(b0, 0, sizeof b0);
+    void *skip[2] = {NULL, b0};
+    assert_ok(nninit_rng_new(NNINIT_RNG_TORCH, 0, &rng, &err), &err);
+    assert_ok(nninit_model_fill(l0, rng, "", NNINIT_F32, 0, skip, &err), &err);
+    void *w = fixture_tensor(mlp, "0.bias");
+    assert_memory_equal(w, b0, sizeof b0);
+    free(w);
+    /* errors */
+    assert_int_equal(nninit_model_fill(l0, rng, "", NNINIT_BF16, 0, o0, &err), NNINIT_EINVAL);
+    assert_non_null(strstr(err.msg, "expected float32 or float64"));
+    assert_int_equal(nninit_model_fill(l0, NULL, "", NNINIT_F32, 0, o0, &err), NNINIT_EMISUSE);
+    nninit_rng_free(rng);
+    nninit_model_free(l0);
+    nninit_model_free(l2);
+    nninit_tensor_file_free(mlp);
+}
+
+/* Philox: a prefix gives the streams of the full names, so filling
+ * "Linear(16, 4)" under "2." equals tensor "2.weight" of the whole MLP. */
+static void test_model_fill_philox_prefix(void **state)
+{
+    (void)state;
+    nninit_err err;
+    nninit_model *whole, *part;
+    assert_ok(nninit_model_from_torch("Sequential(Linear(20, 16), ReLU(), Linear(16, 4))", &whole, &err), &err);
+    assert_ok(nninit_model_from_torch("Linear(16, 4)", &part, &err), &err);
+    nninit_rng *rng;
+    assert_ok(nninit_rng_new(NNINIT_RNG_PHILOX, 5, &rng, &err), &err);
+    double a[4][16 * 20], b[2][4 * 16];
+    void *oa[4] = {a[0], a[1], a[2], a[3]}, *ob[2] = {b[0], b[1]};
+    assert_ok(nninit_model_fill(whole, rng, NULL, NNINIT_F64, 3, oa, &err), &err);
+    assert_ok(nninit_model_fill(part, rng, "2.", NNINIT_F64, 1, ob, &err), &err);
+    assert_memory_equal(a[2], b[0], 4 * 16 * sizeof(double));
+    assert_memory_equal(a[3], b[1], 4 * sizeof(double));
+    /* a different prefix is a different stream */
+    assert_ok(nninit_model_fill(part, rng, "3.", NNINIT_F64, 1, ob, &err), &err);
+    assert_memory_not_equal(a[2], b[0], 4 * 16 * sizeof(double));
+    nninit_rng_free(rng);
+    nninit_model_free(whole);
+    nninit_model_free(part);
+}
+
 /* bfloat16 and float16 files hold the float32 values rounded once. */
 static void test_storage_dtypes(void **state)
 {
@@ -454,6 +572,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_torch_recipes_bit_exact),
         cmocka_unit_test(test_philox_streams_by_name),
+        cmocka_unit_test(test_model_fill_torch),
+        cmocka_unit_test(test_model_fill_philox_prefix),
         cmocka_unit_test(test_storage_dtypes),
         cmocka_unit_test(test_recipe_errors),
         cmocka_unit_test(test_override),

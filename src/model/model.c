@@ -132,6 +132,7 @@ nninit_model_opts nninit_model_opts_default(void)
 typedef struct gen_ctx {
     const nninit_model *m;
     const nninit_model_opts *o;
+    const char *prefix;           /* prepended to names for Philox streams ("" in files) */
     const nninit__mtensor **live; /* the written tensors, in model order */
     nninit_rng *rng;
     nninit_dtype gen;             /* F32 or F64 */
@@ -145,7 +146,12 @@ static nninit_status fill_one(gen_ctx *c, const nninit__mtensor *e, void *out, n
     fo.layout = e->layout;
     fo.dtype = c->gen;
     fo.threads = c->o->threads;
-    fo.stream = e->name ? nninit_stream_from_name(e->name) : 0;
+    char full[1100];
+    const char *prefix = c->prefix ? c->prefix : "";
+    if (e->name && snprintf(full, sizeof full, "%s%s", prefix, e->name) >= (int)sizeof full)
+        return nninit__err(err, NNINIT_EINVAL, "tensor '%.60s': prefix '%.60s' makes the name longer than %zu bytes",
+                           e->name, prefix, sizeof full - 1);
+    fo.stream = e->name ? nninit_stream_from_name(full) : 0;
     char what[300];
     nninit_status s;
     if (e->forget_units > 0) {
@@ -156,8 +162,8 @@ static nninit_status fill_one(gen_ctx *c, const nninit__mtensor *e, void *out, n
         size_t w = nninit_dtype_size(c->gen);
         nninit_shape s1 = {1, {u}}, s3 = {1, {2 * u}};
         nninit_init ones = nninit_init_default(NNINIT_ONES);
-        char n3[600];
-        snprintf(n3, sizeof n3, "%.580s#2", e->name ? e->name : "");
+        char n3[1110];
+        snprintf(n3, sizeof n3, "%s#2", e->name ? full : "");
         s = nninit_fill(&e->init, &s1, &fo, c->rng, out, err);
         if (!s)
             s = nninit_fill(&ones, &s1, &fo, c->rng, (unsigned char *)out + (size_t)u * w, err);
@@ -183,13 +189,19 @@ static nninit_status fill_one(gen_ctx *c, const nninit__mtensor *e, void *out, n
     return s;
 }
 
+static int64_t numel_of(const nninit__mtensor *e)
+{
+    int64_t numel = 1;
+    for (int d = 0; d < e->shape.ndim; d++)
+        numel *= e->shape.dim[d];
+    return numel;
+}
+
 static nninit_status source(void *user, size_t i, void *out, nninit_err *err)
 {
     gen_ctx *c = user;
     const nninit__mtensor *e = c->live[i];
-    int64_t numel = 1;
-    for (int d = 0; d < e->shape.ndim; d++)
-        numel *= e->shape.dim[d];
+    int64_t numel = numel_of(e);
     if (e->is_int64) {
         memset(out, 0, (size_t)numel * 8);
         return NNINIT_OK;
@@ -208,6 +220,64 @@ static int cmp_draw(const void *a, const void *b)
 {
     const nninit__mtensor *x = *(const nninit__mtensor *const *)a, *y = *(const nninit__mtensor *const *)b;
     return x->draw < y->draw ? -1 : x->draw > y->draw;
+}
+
+nninit_status nninit_model_fill(const nninit_model *m, nninit_rng *rng, const char *prefix, nninit_dtype dtype,
+                                int threads, void *const *out, nninit_err *err)
+{
+    if (!m || !rng || !out)
+        return nninit__err(err, NNINIT_EMISUSE, "nninit_model_fill: model, rng and out must not be NULL");
+    if (dtype != NNINIT_F32 && dtype != NNINIT_F64)
+        return nninit__err(err, NNINIT_EINVAL, "model fill dtype %s: expected float32 or float64",
+                           nninit_dtype_name(dtype));
+    nninit_model_opts o = nninit_model_opts_default();
+    o.threads = threads;
+    gen_ctx c;
+    memset(&c, 0, sizeof c);
+    c.m = m;
+    c.o = &o;
+    c.prefix = prefix;
+    c.rng = rng;
+    c.gen = dtype;
+    /* out[k] for the k-th named tensor, phantoms (NULL names) skipped. */
+    void **dest = nninit__calloc_array(m->n ? m->n : 1, sizeof *dest);
+    const nninit__mtensor **order = nninit__calloc_array(m->n ? m->n : 1, sizeof *order);
+    nninit_status s = NNINIT_OK;
+    if (!dest || !order) {
+        s = nninit__err(err, NNINIT_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0, k = 0; i < m->n; i++) {
+        order[i] = &m->t[i];
+        if (m->t[i].name)
+            dest[i] = out[k++];
+    }
+    int torch = nninit_rng_get_kind(rng) != NNINIT_RNG_PHILOX;
+    if (torch) /* PyTorch draws in construction order, phantoms included */
+        qsort(order, m->n, sizeof *order, cmp_draw);
+    for (size_t i = 0; i < m->n && !s; i++) {
+        const nninit__mtensor *e = order[i];
+        void *d = dest[e - m->t];
+        if (e->is_int64) {
+            if (d)
+                memset(d, 0, (size_t)numel_of(e) * 8);
+            continue;
+        }
+        if (d) {
+            s = fill_one(&c, e, d, err);
+        } else if (torch) { /* not kept (a phantom or a skipped tensor): its draws still advance the stream */
+            void *scratch = nninit__malloc_array((size_t)numel_of(e), nninit_dtype_size(dtype));
+            if (!scratch)
+                s = nninit__err(err, NNINIT_ENOMEM, "out of memory for tensor '%s'", e->name ? e->name : "");
+            else
+                s = fill_one(&c, e, scratch, err);
+            free(scratch);
+        }
+    }
+done:
+    free(dest);
+    free(order);
+    return s;
 }
 
 /* JSON string escaping for the provenance metadata. */
@@ -311,11 +381,10 @@ nninit_status nninit_model_write(const nninit_model *m, const char *path, const 
     c.gen = o.dtype == NNINIT_FD_F64 ? NNINIT_F64 : NNINIT_F32;
     size_t n_live = nninit_model_count(m);
     nninit_tensor_desc *desc = nninit__calloc_array(n_live ? n_live : 1, sizeof *desc);
-    const nninit__mtensor **order = nninit__calloc_array(m->n ? m->n : 1, sizeof *order);
     c.live = nninit__calloc_array(n_live ? n_live : 1, sizeof *c.live);
     char *specs = NULL;
     nninit_status s = NNINIT_OK;
-    if (!desc || !order || !c.live) {
+    if (!desc || !c.live) {
         s = nninit__err(err, NNINIT_ENOMEM, "out of memory");
         goto done;
     }
@@ -347,38 +416,23 @@ nninit_status nninit_model_write(const nninit_model *m, const char *path, const 
     if ((s = nninit_rng_new(o.rng, o.seed, &c.rng, err)) != NNINIT_OK)
         goto done;
     if (o.rng != NNINIT_RNG_PHILOX) {
-        /* PyTorch draws in construction order (phantoms included), which is
-         * not the file order: generate everything first. */
+        /* PyTorch draws in construction order, which is not the file
+         * order: generate everything first. */
         c.pre = nninit__calloc_array(n_live ? n_live : 1, sizeof *c.pre);
         if (!c.pre) {
             s = nninit__err(err, NNINIT_ENOMEM, "out of memory");
             goto done;
         }
-        for (size_t i = 0; i < m->n; i++)
-            order[i] = &m->t[i];
-        qsort(order, m->n, sizeof *order, cmp_draw);
         size_t w = nninit_dtype_size(c.gen);
-        for (size_t i = 0; i < m->n && !s; i++) {
-            const nninit__mtensor *e = order[i];
-            if (e->is_int64)
+        for (size_t k = 0; k < n_live; k++) {
+            if (c.live[k]->is_int64)
                 continue;
-            uint64_t numel, nb;
-            nninit__tensor_bytes("t", &e->shape, NNINIT_FD_F32, &numel, &nb, NULL);
-            void *buf = nninit__malloc_array(numel ? (size_t)numel : 1, w);
-            if (!buf) {
-                s = nninit__err(err, NNINIT_ENOMEM, "out of memory for tensor '%s'", e->name ? e->name : "");
-                break;
+            if (!(c.pre[k] = nninit__malloc_array((size_t)numel_of(c.live[k]), w))) {
+                s = nninit__err(err, NNINIT_ENOMEM, "out of memory for tensor '%s'", c.live[k]->name);
+                goto done;
             }
-            s = fill_one(&c, e, buf, err);
-            size_t k = 0;
-            while (e->name && k < n_live && c.live[k] != e)
-                k++;
-            if (e->name && k < n_live)
-                c.pre[k] = buf;
-            else
-                free(buf); /* a phantom: its draws advanced the stream; values unused */
         }
-        if (s)
+        if ((s = nninit_model_fill(m, c.rng, "", c.gen, o.threads, c.pre, err)))
             goto done;
     } else {
         c.scratch = nninit__malloc_array((size_t)max_numel, nninit_dtype_size(c.gen));
@@ -430,7 +484,6 @@ done:
     nninit_rng_free(c.rng);
     free(specs);
     free(desc);
-    free(order);
     free(c.live);
     return s;
 }
