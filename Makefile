@@ -8,6 +8,8 @@ CC         ?= cc
 CFLAGS     ?= -O2 -g
 PKG_CONFIG ?= pkg-config
 BUILD      ?= build
+# The interpreter the Python package (python/nninit) is tested with and installed for.
+PYTHON     ?= /usr/bin/python3
 
 SOVERSION = 0
 VERSION   = 0.1.0
@@ -90,11 +92,11 @@ $(BUILD)/tests/%: tests/%.c $(STATIC) $(LAB_OBJ) tests/util.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) -Ilab $(TEST_CFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes -Wno-double-promotion $(LDFLAGS) -o $@ $< $(LAB_OBJ) $(STATIC) $(LIBS) $(TEST_LIBS)
 
-# make check: every test binary (cmocka), then the CLI contract tests,
-# then one summary line "N passed, M failed".
+# make check: every test binary (cmocka), then the CLI contract tests, then
+# the Python package's pytest suite, then one summary line "N passed, M failed".
 check: all $(TEST_BIN)
 	@sh tools/check_layers.sh
-	@NNINIT=$(CLI) BUILD=$(BUILD) LDFLAGS="$(LDFLAGS)" sh tests/run.sh $(TEST_BIN)
+	@NNINIT=$(CLI) BUILD=$(BUILD) LDFLAGS="$(LDFLAGS)" PYTHON="$(PYTHON)" sh tests/run.sh $(TEST_BIN)
 
 # make check-data: real Fashion-MNIST training (needs dataset-fashion-mnist or
 # NNINIT_DATA; ~25 s on an idle core): accuracy target and zeros-init failure.
@@ -141,6 +143,11 @@ $(BUILD)/nninit.pc: nninit.pc.in
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	    -e 's|@VERSION@|$(VERSION)|' nninit.pc.in > $@
 
+# The Python package goes where $(PYTHON) looks under PREFIX
+# (tools/python_sitedir.py); _config.py records LIBDIR so that it finds the
+# library there. PYTHONDIR= (empty) leaves it out.
+PYTHONDIR ?= $(shell $(PYTHON) tools/python_sitedir.py $(PREFIX) 2>/dev/null)
+
 install: all $(BUILD)/nninit.pc
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR)
 	install -m 644 $(PUBLIC_HEADERS) $(DESTDIR)$(INCLUDEDIR)/
@@ -150,11 +157,19 @@ install: all $(BUILD)/nninit.pc
 	ln -sf libnninit.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libnninit.so
 	install -m 644 $(BUILD)/nninit.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
 	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/
+	@if [ -n "$(PYTHONDIR)" ]; then \
+	  echo "install python/nninit -> $(DESTDIR)$(PYTHONDIR)/nninit"; \
+	  install -d $(DESTDIR)$(PYTHONDIR)/nninit && \
+	  install -m 644 $(filter-out python/nninit/_config.py,$(wildcard python/nninit/*.py)) $(DESTDIR)$(PYTHONDIR)/nninit/ && \
+	  printf '# Written by make install: where libnninit was installed.\nLIBDIR = "%s"\n' '$(LIBDIR)' \
+	    > $(DESTDIR)$(PYTHONDIR)/nninit/_config.py; \
+	else echo "skipped the Python package: $(PYTHON) not found (set PYTHON= or PYTHONDIR=)"; fi
 
 uninstall:
 	rm -f $(PUBLIC_HEADERS:include/%=$(DESTDIR)$(INCLUDEDIR)/%) $(DESTDIR)$(LIBDIR)/libnninit.a \
 	      $(DESTDIR)$(LIBDIR)/libnninit.so* $(DESTDIR)$(LIBDIR)/pkgconfig/nninit.pc \
 	      $(DESTDIR)$(BINDIR)/nninit
+	if [ -n "$(PYTHONDIR)" ]; then rm -rf $(DESTDIR)$(PYTHONDIR)/nninit; fi
 
 clean:
 	rm -rf build build-asan build-fuzz
@@ -162,7 +177,6 @@ clean:
 # make crosscheck: where PyTorch is installed, regenerate the torch fixtures
 # into a temporary folder with live torch, replay them through test_torch and
 # the CLI contract test, then compare large tensors live (tools/torch_crosscheck.py).
-PYTHON ?= /usr/bin/python3
 .PHONY: crosscheck
 crosscheck: $(CLI) $(BUILD)/tests/test_torch
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \

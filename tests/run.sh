@@ -32,5 +32,36 @@ for s in tests/cli/*.sh; do
         failed=$((failed + 1))
     fi
 done
+# The Python package (python/tests, pytest): each pytest test counts once,
+# read from pytest's summary line; skipped tests (torch absent) say why (-rs).
+PYTHON=${PYTHON:-/usr/bin/python3}
+case "$LDFLAGS" in
+*sanitize*)
+    echo "[  SKIPPED ] python/tests: a sanitized libnninit cannot be loaded into $PYTHON" ;;
+*)
+    if "$PYTHON" -c "import pytest, numpy" 2>/dev/null; then
+        b=${BUILD:-build}
+        case "$b" in /*) ;; *) b=$(pwd)/$b ;; esac
+        PYTHONPATH=python NNINIT_LIBRARY="$b/libnninit.so" NNINIT="$NNINIT" BUILD="${BUILD:-build}" \
+            "$PYTHON" -m pytest -q -rs -p no:cacheprovider python/tests >"$log" 2>&1
+        rc=$?
+        cat "$log"
+        summary=$(tail -n 1 "$log")
+        p=$(echo "$summary" | grep -o '[0-9]* passed' | cut -d' ' -f1)
+        p=${p:-0}
+        f=0
+        for n in $(echo "$summary" | grep -o '[0-9]* \(failed\|errors*\)' | cut -d' ' -f1); do
+            f=$((f + n))
+        done
+        if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+            echo "python/tests: pytest exited with status $rc"
+            f=1
+        fi
+        passed=$((passed + p))
+        failed=$((failed + f))
+    else
+        echo "[  SKIPPED ] python/tests: $PYTHON lacks pytest or numpy (Debian: python3-pytest python3-numpy)"
+    fi ;;
+esac
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

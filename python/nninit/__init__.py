@@ -1,0 +1,37 @@
+"""nninit: neural-network weight initialization from NumPy and PyTorch.
+
+Pure Python over the shared library libnninit (ctypes; NumPy required,
+torch optional):
+
+    >>> import nninit
+    >>> w = nninit.gen("he_normal", (3, 3, 64, 128), seed=42)      # NumPy float32, Keras HWIO
+    >>> w.shape
+    (3, 3, 64, 128)
+
+gen / fill_ fill one tensor (Philox by default: the same bits for any
+thread count; rng="torch" replays PyTorch's CPU generator), Generator keeps
+a stream across calls, nninit.torch.init_module re-initializes a whole
+torch.nn.Module in place, model / load / save handle whole models and tensor
+files, theory gives mean-field predictions. Errors: ValueError (bad spec,
+shape, option, corrupt file; the library's one-line message), TypeError
+(wrong Python type), MemoryError, OSError (FileNotFoundError for a missing
+file), ArithmeticError (a computation diverged).
+"""
+from ._lib import VERSION as _LIB_VERSION
+from ._fill import Generator, fill_, gen
+
+__version__ = _LIB_VERSION
+__all__ = ["gen", "fill_", "Generator", "library_version"]
+
+
+def library_version():
+    """The version of the loaded libnninit ("0.1.0")."""
+    return _LIB_VERSION
+
+
+def __getattr__(name):
+    # nninit.torch imports torch (slow, optional): only when first used.
+    if name == "torch":
+        import importlib
+        return importlib.import_module(".torch", __name__)
+    raise AttributeError("module 'nninit' has no attribute %r" % name)
