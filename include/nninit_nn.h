@@ -59,30 +59,65 @@ NNINIT_API void nninit_act_forward(nninit_act act, double alpha, const float *z,
 NNINIT_API void nninit_act_backward(nninit_act act, double alpha, const float *z, const float *a,
                                     const float *da, float *dz, int64_t rows, int64_t n);
 
+/*
+ * Activations are shaped per sample (the batch axis is implicit and first):
+ * (F) vectors, (T, F) sequences, (H, W, C) images (NHWC, channels last, as
+ * Keras). Every layer's output shape is inferred when the net is built;
+ * shapes that do not chain are refused there, naming the two layers.
+ */
 typedef enum nninit_layer_kind {
-    NNINIT_LAYER_DENSE = 0,  /* y = act(x W + b), W (in, out) whatever the init layout */
-    NNINIT_LAYER_ACTIVATION, /* y = act(x) */
-    NNINIT_LAYER_BATCHNORM,  /* per feature over the batch; running statistics for evaluation */
-    NNINIT_LAYER_DROPOUT     /* inverted dropout (scaled by 1/(1-rate) in training, identity in evaluation) */
+    NNINIT_LAYER_DENSE = 0,  /* y = act(x W + b) on the last axis of (F) or (T, F); W (in, out) whatever the layout */
+    NNINIT_LAYER_ACTIVATION, /* y = act(x), any shape (softmax over the last axis) */
+    NNINIT_LAYER_BATCHNORM,  /* per last-axis feature (per channel of an image) over the batch (and H, W or T) */
+    NNINIT_LAYER_DROPOUT,    /* inverted dropout (scaled by 1/(1-rate) in training, identity in evaluation) */
+    NNINIT_LAYER_CONV2D,     /* (H, W, Cin) -> (Ho, Wo, filters): act(conv(x, K) + b); K stored HWIO
+                                (kh, kw, Cin/groups, filters), output channel o in group o / (filters/groups) */
+    NNINIT_LAYER_MAXPOOL2D,  /* (H, W, C) -> (Ho, Wo, C), max over each window (padding never wins) */
+    NNINIT_LAYER_AVGPOOL2D,  /* mean over each window's positions inside the image (Keras/TF 'same') */
+    NNINIT_LAYER_GLOBAL_AVGPOOL2D, /* (H, W, C) -> (C) */
+    NNINIT_LAYER_FLATTEN,    /* any shape -> (numel); order H, W, C (keras layout) or C, H, W (torch) */
+    NNINIT_LAYER_ADD,        /* y = input_a + input_b (same shapes): the join of a residual block */
+    NNINIT_LAYER_SCALE,      /* y = m x + c with trainable scalars m, c (Fixup's multiplier and biases,
+                                SkipInit's alpha, ReZero's alpha): kernel_init -> m, bias_init -> c */
+    NNINIT_LAYER_KIND_COUNT
 } nninit_layer_kind;
 
-NNINIT_API const char *nninit_layer_kind_name(nninit_layer_kind kind); /* "dense", "activation", ... */
+NNINIT_API const char *nninit_layer_kind_name(nninit_layer_kind kind); /* "dense", "conv2d", ... */
 
 #define NNINIT_SPEC_MAX 512
+
+typedef enum nninit_padding {
+    NNINIT_PAD_VALID = 0, /* no padding: out = floor((in - dilation (k - 1) - 1) / stride) + 1 */
+    NNINIT_PAD_SAME       /* out = ceil(in / stride); the total padding split with the extra on the
+                             bottom/right (TensorFlow, and PyTorch's padding='same') */
+} nninit_padding;
+
+/* The input of a layer: NNINIT_INPUT_PREV (the layer before it; the network
+ * input for the first), NNINIT_INPUT_NET (the network input), or the index
+ * of an earlier layer. */
+#define NNINIT_INPUT_PREV (-2)
+#define NNINIT_INPUT_NET (-1)
 
 /* One layer of a model description. Start from nninit_layer_desc_default. */
 typedef struct nninit_layer_desc {
     nninit_layer_kind kind;
-    int64_t units;                     /* dense: output width */
-    int use_bias;                      /* dense: default 1 */
-    nninit_act act;                    /* dense (applied after the bias) and activation layers */
+    int64_t units;                     /* dense: output width; conv2d: filters */
+    int use_bias;                      /* dense, conv2d, scale (the scalar c): default 1 (scale: 0) */
+    nninit_act act;                    /* dense, conv2d (applied after the bias) and activation layers */
     double alpha;                      /* act's parameter (see nninit_act_parse) */
-    char kernel_init[NNINIT_SPEC_MAX]; /* dense: initializer SPEC, default "glorot_uniform" (Keras Dense) */
-    char bias_init[NNINIT_SPEC_MAX];   /* dense: default "zeros" */
+    char kernel_init[NNINIT_SPEC_MAX]; /* dense, conv2d: default "glorot_uniform" (Keras); scale: m, "ones" */
+    char bias_init[NNINIT_SPEC_MAX];   /* dense, conv2d, scale: default "zeros" */
     char gamma_init[NNINIT_SPEC_MAX];  /* batchnorm: default "ones" */
     char beta_init[NNINIT_SPEC_MAX];   /* batchnorm: default "zeros" */
     double momentum, epsilon;          /* batchnorm: default 0.99, 0.001 (Keras) */
     double rate;                       /* dropout: fraction dropped in [0, 1) */
+    int64_t kernel[2];                 /* conv2d kernel, pooling window (rows, cols); default 3x3 / 2x2 */
+    int64_t strides[2];                /* conv2d default 1x1; pooling: 0 = the window (Keras) */
+    int64_t dilation[2];               /* conv2d, default 1x1 */
+    nninit_padding padding;            /* conv2d, pooling; default valid */
+    int64_t groups;                    /* conv2d: default 1; = input channels for depthwise */
+    int input[2];                      /* NNINIT_INPUT_PREV (default), NNINIT_INPUT_NET or a layer index;
+                                          input[1]: the second addend of an add layer */
 } nninit_layer_desc;
 
 NNINIT_API nninit_layer_desc nninit_layer_desc_default(nninit_layer_kind kind);
@@ -136,26 +171,47 @@ NNINIT_API nninit_net_opts nninit_net_opts_default(void);
  * nninit_fill with a Philox generator of opts->seed and the stream
  * nninit_stream_from_name("<layer>/<tensor>"), e.g. "dense_0/kernel",
  * "dense_0/bias", "batch_normalization_0/gamma" (layer names count per kind
- * from 0). Under the torch layout the kernel is filled as (out, in) and
- * transposed into the engine's (in, out). Free with nninit_net_free.
- * NNINIT_EINVAL (bad description or initializer), NNINIT_ENOTFOUND, NNINIT_ENOMEM.
+ * from 0). Under the torch layout a dense kernel is filled as (out, in) and a
+ * conv2d kernel as (out, in/groups, kh, kw), then transposed into the
+ * engine's (in, out) and HWIO. Free with nninit_net_free.
+ * NNINIT_EINVAL (bad description or initializer, shapes that do not chain:
+ * the message names both layers), NNINIT_ENOTFOUND, NNINIT_ENOMEM.
  */
 NNINIT_API nninit_status nninit_net_new(int64_t n_inputs, const nninit_layer_desc *layers, int n_layers,
                                         const nninit_net_opts *opts, nninit_net **out, nninit_err *err);
+/* The same for inputs of a per-sample shape: {1, {F}}, {2, {T, F}} or
+ * {3, {H, W, C}}. Inputs are still passed as (batch, numel) rows, each the
+ * row-major sample (an NHWC image's pixels row by row, channels innermost).
+ * Example, a small CNN for 28x28 grey images:
+ *   nninit_layer_desc L[4];
+ *   L[0] = nninit_layer_desc_default(NNINIT_LAYER_CONV2D);    L[0].units = 16; L[0].act = NNINIT_ACT_RELU;
+ *   L[1] = nninit_layer_desc_default(NNINIT_LAYER_MAXPOOL2D);
+ *   L[2] = nninit_layer_desc_default(NNINIT_LAYER_FLATTEN);
+ *   L[3] = nninit_layer_desc_default(NNINIT_LAYER_DENSE);     L[3].units = 10;
+ *   nninit_shape in = {3, {28, 28, 1}};
+ *   nninit_net_new_shaped(&in, L, 4, NULL, &net, &err);
+ * A residual block is an add layer whose input[0] and input[1] name the
+ * block's input (an earlier layer) and its last layer. */
+NNINIT_API nninit_status nninit_net_new_shaped(const nninit_shape *input, const nninit_layer_desc *layers,
+                                               int n_layers, const nninit_net_opts *opts, nninit_net **out,
+                                               nninit_err *err);
 NNINIT_API void nninit_net_free(nninit_net *net);
 
 NNINIT_API int nninit_net_n_layers(const nninit_net *net);
-NNINIT_API int64_t nninit_net_n_inputs(const nninit_net *net);
+NNINIT_API int64_t nninit_net_n_inputs(const nninit_net *net);  /* numel of one sample */
 NNINIT_API int64_t nninit_net_n_outputs(const nninit_net *net);
 NNINIT_API int64_t nninit_net_n_params(const nninit_net *net); /* trainable scalars */
+NNINIT_API nninit_shape nninit_net_input_shape(const nninit_net *net);
 
 typedef struct nninit_layer_info {
     nninit_layer_kind kind;
     const char *name;     /* "dense_0"; lives as long as the net */
-    int64_t n_in, n_out;
+    int64_t n_in, n_out;  /* numel of one sample's input and output */
     nninit_act act;
     double alpha;
     int n_params;         /* 0, 1 (dense without bias) or 2 */
+    nninit_shape in_shape, out_shape; /* per sample */
+    int input[2];         /* resolved: NNINIT_INPUT_NET or a layer index; input[1] -1 unless add */
 } nninit_layer_info;
 
 NNINIT_API nninit_status nninit_net_layer_info(const nninit_net *net, int layer, nninit_layer_info *info,
@@ -195,12 +251,18 @@ NNINIT_API const float *nninit_net_tensor(const nninit_net *net, int layer, nnin
                                           int64_t *cols);
 
 /* Parameter `which` of a layer: dense 0 kernel (in, out), 1 bias (out);
- * batchnorm 0 gamma, 1 beta. *value may be written (for example by a
+ * conv2d 0 kernel (kh, kw, in/groups, filters), 1 bias; batchnorm 0 gamma,
+ * 1 beta; scale 0 the multiplier m, 1 the bias c (both shape (1)). *value may be written (for example by a
  * data-dependent init); *grad holds the last backward's gradient. Pointers
  * live as long as the net; any output pointer may be NULL.
  * NNINIT_EINVAL if the layer has no such parameter. */
 NNINIT_API nninit_status nninit_net_param(nninit_net *net, int layer, int which, float **value, float **grad,
                                           nninit_shape *shape, const char **name, nninit_err *err);
+
+/* Non-trained state of a layer: batchnorm 0 the running mean, 1 the running
+ * variance (one value per feature/channel). For loading a model's values. */
+NNINIT_API nninit_status nninit_net_state(nninit_net *net, int layer, int which, float **value, int64_t *n,
+                                          nninit_err *err);
 
 typedef enum nninit_loss_kind {
     NNINIT_LOSS_SOFTMAX_CE = 0, /* mean over rows of -log softmax(out)[label] (out are logits) */
@@ -332,7 +394,7 @@ NNINIT_API nninit_lsuv_opts nninit_lsuv_opts_default(void);
 
 typedef struct nninit_lsuv_layer {
     int layer;
-    int is_dense;      /* 0: not rescaled (activation, batchnorm, dropout) */
+    int is_dense;      /* 1: a dense or conv2d layer, rescaled; 0: not rescaled (activation, batchnorm, ...) */
     double var_before, var_after; /* of the layer's x W + b on the batch */
     int iters;         /* rescalings applied */
     double scale;      /* product of the factors applied to the kernel */
@@ -340,7 +402,7 @@ typedef struct nninit_lsuv_layer {
 
 /*
  * LSUV (Mishkin & Matas 2016): from the kernels the net already has (the
- * paper starts from orthogonal ones), rescale each dense layer's kernel in
+ * paper starts from orthogonal ones), rescale each dense or conv2d kernel in
  * order until the variance of its pre-activation x W + b on the batch x
  * (batch, n_inputs) is within tol of target_var; forward passes run in
  * evaluation mode. report (may be NULL) gets nninit_net_n_layers entries.

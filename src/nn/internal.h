@@ -40,33 +40,55 @@ typedef struct nninit__param {
     float *m1, *m2;  /* optimizer state (momentum / Adam moments), NULL until first step */
 } nninit__param;
 
+/* Geometry of a 2-D window operation (conv2d, pooling) on NHWC images. */
+typedef struct nninit__conv_geom {
+    int64_t h, w, c;        /* input */
+    int64_t kh, kw;         /* window */
+    int64_t sh, sw;         /* strides */
+    int64_t dh, dw;         /* dilation */
+    int64_t pt, pl;         /* padding on the top and the left (the rest goes bottom/right) */
+    int64_t ho, wo;         /* output */
+    int64_t groups, cout;   /* conv2d: groups, output channels */
+} nninit__conv_geom;
+
 typedef struct nninit__layer {
     nninit_layer_kind kind;
     char name[32];
-    int64_t n_in, n_out;
-    nninit_act act;  /* dense (fused) and activation layers */
+    int64_t n_in, n_out;       /* numel per sample */
+    nninit_shape in_shape, out_shape;
+    int src[2];                /* producers: -1 the network input, else a layer index; src[1] add only */
+    int n_consumers;           /* layers that read this output (the last layer: 0, read by the loss) */
+    nninit_act act;  /* dense, conv2d (fused) and activation layers */
     double alpha;
-    int n_params;    /* dense: 1 or 2, batchnorm: 2, others 0 */
+    int n_params;    /* dense, conv2d: 1 or 2, batchnorm: 2, scale: 1 or 2, others 0 */
     nninit__param param[2];
+    nninit__conv_geom geom;    /* conv2d, pooling */
+    int flatten_chw;           /* flatten: C, H, W order (torch layout) */
     /* batch norm */
     double momentum, epsilon;
-    float *run_mean, *run_var;  /* (n_out) */
-    float *bn_invstd;           /* (n_out) 1/sqrt(var + eps) of the last training batch */
+    float *run_mean, *run_var;  /* (n features) */
+    float *bn_invstd;           /* (n features) 1/sqrt(var + eps) of the last training batch */
     /* dropout */
     double rate;
     uint64_t stream;            /* Philox stream of the mask */
     uint64_t drawn;             /* mask words used so far: the next draw starts here */
     /* per-batch buffers, (batch, n) row-major, sized for net->cap rows */
     const float *in;  /* borrowed: the input of the last forward */
-    float *z;         /* dense: pre-activation; batchnorm: xhat; dropout: mask scale */
+    const float *in2; /* add: the second input */
+    float *z;         /* dense, conv2d: pre-activation; batchnorm: xhat; dropout: mask scale */
     float *out;       /* output; == z for a linear dense layer */
-    float *dz;        /* gradient w.r.t. z (dense, batchnorm) */
+    float *dz;        /* gradient w.r.t. z (dense, conv2d with an activation) */
     float *dx;        /* gradient w.r.t. the input */
+    float *dx2;       /* add: gradient w.r.t. the second input */
+    float *gsum;      /* gradient w.r.t. the output when several layers read it (their sum) */
+    int32_t *argmax;  /* maxpool: flat input index (within the sample) of each output's maximum */
+    const float *gy;  /* gradient w.r.t. the output in the last backward */
     int has_dx;       /* dx was computed by the last backward */
 } nninit__layer;
 
 struct nninit_net {
     int64_t n_inputs;
+    nninit_shape in_shape;
     int n_layers;
     nninit__layer *layers;
     uint64_t seed;
@@ -76,8 +98,16 @@ struct nninit_net {
     int training;       /* mode of the last forward */
     int forward_done, backward_done;
     const float *grad_out; /* borrowed: dout of the last backward */
+    float *work;        /* im2col scratch (conv2d), work_n floats */
+    size_t work_n;
     int64_t t;          /* optimizer steps taken (Adam bias correction) */
 };
+
+/* net.c: frees every per-batch buffer (net->cap becomes 0). */
+void nninit__net_free_buffers(nninit_net *net);
+/* A kernel in torch's layout ((out, in) or OIHW) into the engine's shape
+ * engine_shape ((in, out) or HWIO); other ranks are copied. */
+void nninit__from_torch_layout(const float *src, const nninit_shape *engine_shape, float *dst);
 
 /* ---- kernels (nn_dense.c, nn_batchnorm.c, nn_dropout.c) ----
  * All arrays are row-major (batch, features). */
@@ -106,6 +136,30 @@ void nninit__bn_backward(const float *xhat, const float *invstd, const float *ga
  * (key, stream); it drops when word < rate * 2^32. */
 void nninit__dropout_mask(const uint32_t key[2], uint64_t stream, uint64_t first, int64_t count, double rate,
                           float *scale);
+
+/* ---- window kernels (conv2d.c, pool.c) on NHWC batches ---- */
+
+/* Fills g's output size and padding from the input, window, strides,
+ * dilation and padding mode; NNINIT_EINVAL (message naming `what`) when the
+ * window does not fit. */
+nninit_status nninit__conv_geom_init(nninit__conv_geom *g, nninit_padding pad, const char *what, nninit_err *err);
+/* Floats of scratch the conv2d kernels need for `batch` samples. */
+size_t nninit__conv2d_work(const nninit__conv_geom *g, int64_t batch);
+/* y (batch, ho, wo, cout) = conv(x, K) + b; K HWIO (kh, kw, c/groups, cout),
+ * b (cout) or NULL. work: nninit__conv2d_work floats. */
+void nninit__conv2d_forward(const nninit__conv_geom *g, const float *x, const float *k, const float *b,
+                            int64_t batch, float *y, float *work);
+/* dK, db (overwritten; db may be NULL) and dx (skipped when NULL). */
+void nninit__conv2d_backward(const nninit__conv_geom *g, const float *x, const float *k, const float *dy,
+                             int64_t batch, float *dk, float *db, float *dx, float *work);
+/* Max pooling: y and, per output, the flat index (h w c within the sample)
+ * of the input that won. Windows entirely in the padding cannot happen. */
+void nninit__maxpool_forward(const nninit__conv_geom *g, const float *x, int64_t batch, float *y, int32_t *argmax);
+void nninit__maxpool_backward(const nninit__conv_geom *g, const int32_t *argmax, const float *dy, int64_t batch,
+                              float *dx);
+/* Average pooling over the positions of each window inside the image. */
+void nninit__avgpool_forward(const nninit__conv_geom *g, const float *x, int64_t batch, float *y);
+void nninit__avgpool_backward(const nninit__conv_geom *g, const float *dy, int64_t batch, float *dx);
 
 /* ---- optimizer pieces (nn_optim.c) ---- */
 

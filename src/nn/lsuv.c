@@ -53,7 +53,7 @@ nninit_status nninit_lsuv(nninit_net *net, const float *x, int64_t batch, const 
             report[l].layer = l;
             report[l].var_before = report[l].var_after = (double)NAN;
         }
-        if (info.kind != NNINIT_LAYER_DENSE)
+        if (info.kind != NNINIT_LAYER_DENSE && info.kind != NNINIT_LAYER_CONV2D)
             continue;
         float *w = NULL;
         nninit_shape wshape;

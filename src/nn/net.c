@@ -1,6 +1,7 @@
 /* The network object: construction from a layer description (every tensor
- * filled by nninit_fill from its own Philox stream), forward and backward
- * through the layer kernels, and the views a probe reads. */
+ * filled by nninit_fill from its own Philox stream), shape inference (a
+ * description whose shapes do not chain is refused here, naming the two
+ * layers), and the accessors. Forward and backward are in net_run.c. */
 #include "nn/internal.h"
 
 #include <math.h>
@@ -8,11 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const kind_names[] = {"dense", "activation", "batch_normalization", "dropout"};
+static const char *const kind_names[NNINIT_LAYER_KIND_COUNT] = {
+    "dense",   "activation",       "batch_normalization",      "dropout", "conv2d", "max_pooling2d",
+    "average_pooling2d", "global_average_pooling2d", "flatten", "add",     "scale"};
 
 const char *nninit_layer_kind_name(nninit_layer_kind kind)
 {
-    return (unsigned)kind < 4 ? kind_names[kind] : "unknown";
+    return (unsigned)kind < NNINIT_LAYER_KIND_COUNT ? kind_names[kind] : "unknown";
 }
 
 nninit_layer_desc nninit_layer_desc_default(nninit_layer_kind kind)
@@ -20,15 +23,21 @@ nninit_layer_desc nninit_layer_desc_default(nninit_layer_kind kind)
     nninit_layer_desc d;
     memset(&d, 0, sizeof d);
     d.kind = kind;
-    d.use_bias = 1;
+    d.use_bias = kind != NNINIT_LAYER_SCALE;
     d.act = NNINIT_ACT_LINEAR;
-    /* Keras' defaults: Dense glorot_uniform/zeros, BatchNormalization ones/zeros, 0.99, 1e-3 */
-    strcpy(d.kernel_init, "glorot_uniform");
+    /* Keras' defaults: Dense and Conv2D glorot_uniform/zeros, BatchNormalization ones/zeros, 0.99, 1e-3 */
+    strcpy(d.kernel_init, kind == NNINIT_LAYER_SCALE ? "ones" : "glorot_uniform");
     strcpy(d.bias_init, "zeros");
     strcpy(d.gamma_init, "ones");
     strcpy(d.beta_init, "zeros");
     d.momentum = 0.99;
     d.epsilon = 1e-3;
+    int pool = kind == NNINIT_LAYER_MAXPOOL2D || kind == NNINIT_LAYER_AVGPOOL2D;
+    d.kernel[0] = d.kernel[1] = pool ? 2 : 3;
+    d.strides[0] = d.strides[1] = pool ? 0 : 1; /* pooling: 0 = the window */
+    d.dilation[0] = d.dilation[1] = 1;
+    d.groups = 1;
+    d.input[0] = d.input[1] = NNINIT_INPUT_PREV;
     return d;
 }
 
@@ -41,19 +50,31 @@ nninit_net_opts nninit_net_opts_default(void)
     return o;
 }
 
-static void free_buffers(nninit__layer *L)
+void nninit__net_free_buffers(nninit_net *net)
 {
-    free(L->z);
-    free(L->out);
-    free(L->dz);
-    free(L->dx);
-    L->z = L->out = L->dz = L->dx = NULL;
+    for (int i = 0; i < net->n_layers; i++) {
+        nninit__layer *L = &net->layers[i];
+        free(L->z);
+        free(L->out);
+        free(L->dz);
+        free(L->dx);
+        free(L->dx2);
+        free(L->gsum);
+        free(L->argmax);
+        L->z = L->out = L->dz = L->dx = L->dx2 = L->gsum = NULL;
+        L->argmax = NULL;
+    }
+    free(net->work);
+    net->work = NULL;
+    net->work_n = 0;
+    net->cap = 0;
 }
 
 void nninit_net_free(nninit_net *net)
 {
     if (!net)
         return;
+    nninit__net_free_buffers(net);
     for (int i = 0; i < net->n_layers; i++) {
         nninit__layer *L = &net->layers[i];
         for (int p = 0; p < 2; p++) {
@@ -65,7 +86,6 @@ void nninit_net_free(nninit_net *net)
         free(L->run_mean);
         free(L->run_var);
         free(L->bn_invstd);
-        free_buffers(L);
     }
     free(net->layers);
     free(net);
@@ -87,7 +107,9 @@ static void prefix_err(nninit_err *err, const char *name)
     err->msg[pl + ml] = '\0';
 }
 
-/* Fills one parameter from its SPEC with the stream of its name. */
+/* Fills one parameter from its SPEC with the stream of its name. Under the
+ * torch layout a kernel is filled in torch's shape ((out, in) or
+ * (out, in/groups, kh, kw)) and transposed into the engine's. */
 static nninit_status init_param(nninit__param *p, const char *spec, const nninit_net_opts *opts, nninit_rng *rng,
                                 int is_kernel, nninit_err *err)
 {
@@ -104,10 +126,17 @@ static nninit_status init_param(nninit__param *p, const char *spec, const nninit
     fo.threads = 1;
     nninit_shape shape = p->shape;
     float *tmp = NULL;
-    if (is_kernel && opts->layout == NNINIT_LAYOUT_TORCH) {
-        /* torch stores Linear weights (out, in): fill that tensor, then transpose */
-        shape.dim[0] = p->shape.dim[1];
-        shape.dim[1] = p->shape.dim[0];
+    int torch = is_kernel && opts->layout == NNINIT_LAYOUT_TORCH;
+    if (torch) {
+        if (p->shape.ndim == 4) { /* HWIO -> OIHW */
+            shape.dim[0] = p->shape.dim[3];
+            shape.dim[1] = p->shape.dim[2];
+            shape.dim[2] = p->shape.dim[0];
+            shape.dim[3] = p->shape.dim[1];
+        } else {
+            shape.dim[0] = p->shape.dim[1];
+            shape.dim[1] = p->shape.dim[0];
+        }
         tmp = nninit__malloc_array((size_t)p->n, sizeof *tmp);
         if (!tmp)
             return nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", p->name);
@@ -119,24 +148,47 @@ static nninit_status init_param(nninit__param *p, const char *spec, const nninit
         return s;
     }
     if (tmp) {
-        int64_t rows = shape.dim[0], cols = shape.dim[1]; /* (out, in) */
-        for (int64_t r = 0; r < rows; r++)
-            for (int64_t c = 0; c < cols; c++)
-                p->value[c * rows + r] = tmp[r * cols + c];
+        nninit__from_torch_layout(tmp, &p->shape, p->value);
         free(tmp);
     }
     return NNINIT_OK;
 }
 
-static nninit_status add_param(nninit__layer *L, int idx, const char *tensor, int ndim, int64_t d0, int64_t d1,
+void nninit__from_torch_layout(const float *src, const nninit_shape *engine_shape, float *dst)
+{
+    if (engine_shape->ndim == 4) {
+        /* OIHW (o, i, kh, kw) -> HWIO (kh, kw, i, o) */
+        int64_t kh = engine_shape->dim[0], kw = engine_shape->dim[1], ci = engine_shape->dim[2],
+                co = engine_shape->dim[3];
+        for (int64_t o = 0; o < co; o++)
+            for (int64_t i = 0; i < ci; i++)
+                for (int64_t a = 0; a < kh; a++)
+                    for (int64_t b = 0; b < kw; b++)
+                        dst[((a * kw + b) * ci + i) * co + o] = src[((o * ci + i) * kh + a) * kw + b];
+    } else if (engine_shape->ndim == 2) {
+        int64_t rows = engine_shape->dim[1], cols = engine_shape->dim[0]; /* torch (out, in) */
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t c = 0; c < cols; c++)
+                dst[c * rows + r] = src[r * cols + c];
+    } else {
+        int64_t n = 1;
+        for (int d = 0; d < engine_shape->ndim; d++)
+            n *= engine_shape->dim[d];
+        memcpy(dst, src, (size_t)n * sizeof *dst);
+    }
+}
+
+static nninit_status add_param(nninit__layer *L, int idx, const char *tensor, int ndim, const int64_t *dims,
                                nninit_err *err)
 {
     nninit__param *p = &L->param[idx];
     snprintf(p->name, sizeof p->name, "%s/%s", L->name, tensor);
     p->shape.ndim = ndim;
-    p->shape.dim[0] = d0;
-    p->shape.dim[1] = d1;
-    p->n = ndim == 2 ? d0 * d1 : d0;
+    p->n = 1;
+    for (int d = 0; d < ndim; d++) {
+        p->shape.dim[d] = dims[d];
+        p->n *= dims[d];
+    }
     p->value = nninit__malloc_array((size_t)p->n, sizeof *p->value);
     p->grad = nninit__calloc_array((size_t)p->n, sizeof *p->grad);
     if (!p->value || !p->grad)
@@ -146,13 +198,15 @@ static nninit_status add_param(nninit__layer *L, int idx, const char *tensor, in
 
 static nninit_status check_desc(int i, const nninit_layer_desc *d, nninit_err *err)
 {
-    if ((unsigned)d->kind > NNINIT_LAYER_DROPOUT)
+    if ((unsigned)d->kind >= NNINIT_LAYER_KIND_COUNT)
         return nninit__err(err, NNINIT_EINVAL, "layer %d: unknown kind %d", i, (int)d->kind);
-    if ((d->kind == NNINIT_LAYER_DENSE || d->kind == NNINIT_LAYER_ACTIVATION) && (unsigned)d->act >= NNINIT_ACT_COUNT)
+    const char *kn = kind_names[d->kind];
+    if ((unsigned)d->act >= NNINIT_ACT_COUNT)
         return nninit__err(err, NNINIT_EINVAL, "layer %d: unknown activation %d", i, (int)d->act);
-    if (d->kind == NNINIT_LAYER_DENSE && (d->units < 1 || d->units > (INT64_C(1) << 24)))
-        return nninit__err(err, NNINIT_EINVAL, "layer %d (dense): units %lld; expected 1 .. 16777216", i,
-                           (long long)d->units);
+    if ((d->kind == NNINIT_LAYER_DENSE || d->kind == NNINIT_LAYER_CONV2D) &&
+        (d->units < 1 || d->units > (INT64_C(1) << 24)))
+        return nninit__err(err, NNINIT_EINVAL, "layer %d (%s): %s %lld; expected 1 .. 16777216", i, kn,
+                           d->kind == NNINIT_LAYER_DENSE ? "units" : "filters", (long long)d->units);
     if (!(d->alpha >= 0.0) || !isfinite(d->alpha))
         return nninit__err(err, NNINIT_EINVAL, "layer %d: activation parameter %g; expected a finite value >= 0", i,
                            d->alpha);
@@ -164,19 +218,133 @@ static nninit_status check_desc(int i, const nninit_layer_desc *d, nninit_err *e
                            i, d->momentum, d->epsilon);
     if (d->kind == NNINIT_LAYER_DROPOUT && !(d->rate >= 0.0 && d->rate < 1.0))
         return nninit__err(err, NNINIT_EINVAL, "layer %d (dropout): rate %g; expected 0 <= rate < 1", i, d->rate);
+    if (d->kind == NNINIT_LAYER_CONV2D && (d->groups < 1 || d->groups > (INT64_C(1) << 24)))
+        return nninit__err(err, NNINIT_EINVAL, "layer %d (conv2d): groups %lld; expected 1 .. 16777216", i,
+                           (long long)d->groups);
+    if ((unsigned)d->padding > NNINIT_PAD_SAME)
+        return nninit__err(err, NNINIT_EINVAL, "layer %d (%s): unknown padding %d; expected valid or same", i, kn,
+                           (int)d->padding);
+    for (int k = 0; k < 2; k++)
+        if (d->input[k] < NNINIT_INPUT_PREV || d->input[k] >= i)
+            return nninit__err(err, NNINIT_EINVAL, "layer %d (%s): input %d is layer %d; expected an earlier layer "
+                               "(0 .. %d), -1 (the network input) or -2 (the layer before)", i, kn, k, d->input[k],
+                               i - 1);
     return NNINIT_OK;
+}
+
+/* "(28, 28, 1)" */
+static const char *shape_text(const nninit_shape *s, char *buf, size_t n)
+{
+    size_t k = (size_t)snprintf(buf, n, "(");
+    for (int d = 0; d < s->ndim && k < n; d++)
+        k += (size_t)snprintf(buf + k, n - k, d ? ", %lld" : "%lld", (long long)s->dim[d]);
+    if (k < n)
+        snprintf(buf + k, n - k, ")");
+    return buf;
+}
+
+/* Output shape of layer L (kind d) from its input shape; the error names
+ * this layer and its producer `from`. */
+static nninit_status infer_shape(nninit__layer *L, const nninit_layer_desc *d, const char *from,
+                                 const nninit_shape *in2, const char *from2, nninit_err *err)
+{
+    char a[96], b[96];
+    const nninit_shape *in = &L->in_shape;
+    nninit_shape *out = &L->out_shape;
+    *out = *in;
+    switch (d->kind) {
+    case NNINIT_LAYER_DENSE:
+        if (in->ndim > 2)
+            return nninit__err(err, NNINIT_EINVAL, "%s: cannot take the %s image output of %s; a dense layer takes "
+                               "(features) or (steps, features): put a flatten or global average pooling layer "
+                               "between them", L->name, shape_text(in, a, sizeof a), from);
+        out->dim[in->ndim - 1] = d->units;
+        return NNINIT_OK;
+    case NNINIT_LAYER_CONV2D:
+    case NNINIT_LAYER_MAXPOOL2D:
+    case NNINIT_LAYER_AVGPOOL2D:
+    case NNINIT_LAYER_GLOBAL_AVGPOOL2D: {
+        if (in->ndim != 3)
+            return nninit__err(err, NNINIT_EINVAL, "%s: cannot take the %s output of %s; it needs (height, width, "
+                               "channels) images", L->name, shape_text(in, a, sizeof a), from);
+        nninit__conv_geom *g = &L->geom;
+        memset(g, 0, sizeof *g);
+        g->h = in->dim[0];
+        g->w = in->dim[1];
+        g->c = in->dim[2];
+        if (d->kind == NNINIT_LAYER_GLOBAL_AVGPOOL2D) {
+            out->ndim = 1;
+            out->dim[0] = g->c;
+            return NNINIT_OK;
+        }
+        int conv = d->kind == NNINIT_LAYER_CONV2D;
+        g->kh = d->kernel[0];
+        g->kw = d->kernel[1];
+        g->sh = d->strides[0] ? d->strides[0] : g->kh;
+        g->sw = d->strides[1] ? d->strides[1] : g->kw;
+        g->dh = d->dilation[0];
+        g->dw = d->dilation[1];
+        g->groups = conv ? d->groups : 1;
+        g->cout = conv ? d->units : g->c;
+        if (conv && (g->c % g->groups || g->cout % g->groups))
+            return nninit__err(err, NNINIT_EINVAL, "%s: groups %lld must divide both its input channels (%lld, from "
+                               "%s) and its filters (%lld)", L->name, (long long)g->groups, (long long)g->c, from,
+                               (long long)g->cout);
+        nninit_status s = nninit__conv_geom_init(g, d->padding, L->name, err);
+        if (s != NNINIT_OK)
+            return s;
+        out->dim[0] = g->ho;
+        out->dim[1] = g->wo;
+        out->dim[2] = g->cout;
+        return NNINIT_OK;
+    }
+    case NNINIT_LAYER_FLATTEN:
+        out->ndim = 1;
+        out->dim[0] = L->n_in;
+        return NNINIT_OK;
+    case NNINIT_LAYER_ADD:
+        if (in2->ndim != in->ndim || memcmp(in2->dim, in->dim, (size_t)in->ndim * sizeof in->dim[0]))
+            return nninit__err(err, NNINIT_EINVAL, "%s: cannot add the %s output of %s and the %s output of %s; the "
+                               "shapes must be equal", L->name, shape_text(in, a, sizeof a), from,
+                               shape_text(in2, b, sizeof b), from2);
+        return NNINIT_OK;
+    default:
+        return NNINIT_OK;
+    }
+}
+
+static int64_t shape_numel(const nninit_shape *s)
+{
+    int64_t n = 1;
+    for (int d = 0; d < s->ndim; d++)
+        n *= s->dim[d];
+    return n;
 }
 
 nninit_status nninit_net_new(int64_t n_inputs, const nninit_layer_desc *layers, int n_layers,
                              const nninit_net_opts *opts, nninit_net **out, nninit_err *err)
 {
-    if (!out)
-        return nninit__err(err, NNINIT_EMISUSE, "nninit_net_new: out is NULL");
+    nninit_shape in = {1, {n_inputs}};
+    return nninit_net_new_shaped(&in, layers, n_layers, opts, out, err);
+}
+
+nninit_status nninit_net_new_shaped(const nninit_shape *input, const nninit_layer_desc *layers, int n_layers,
+                                    const nninit_net_opts *opts, nninit_net **out, nninit_err *err)
+{
+    if (!out || !input)
+        return nninit__err(err, NNINIT_EMISUSE, "nninit_net_new: NULL argument");
     *out = NULL;
-    if (!layers || n_layers < 1 || n_inputs < 1 || n_inputs > (INT64_C(1) << 24))
+    int64_t n_inputs = 1;
+    int shape_ok = input->ndim >= 1 && input->ndim <= 3;
+    for (int d = 0; shape_ok && d < input->ndim; d++) {
+        shape_ok = input->dim[d] >= 1 && input->dim[d] <= (INT64_C(1) << 24);
+        n_inputs *= shape_ok ? input->dim[d] : 1;
+    }
+    if (!layers || n_layers < 1 || n_layers > 100000 || !shape_ok || n_inputs > (INT64_C(1) << 24))
         return nninit__err(err, NNINIT_EINVAL,
-                           "network: %d layers for %lld inputs; expected at least one layer and 1 .. 16777216 inputs",
-                           n_layers, (long long)n_inputs);
+                           "network: %d layers for inputs of %d dimensions; expected at least one layer and a sample "
+                           "shape (F), (T, F) or (H, W, C) of 1 .. 16777216 values",
+                           n_layers, input->ndim);
     nninit_net_opts o = opts ? *opts : nninit_net_opts_default();
     for (int i = 0; i < n_layers; i++) {
         nninit_status s = check_desc(i, &layers[i], err);
@@ -193,48 +361,97 @@ nninit_status nninit_net_new(int64_t n_inputs, const nninit_layer_desc *layers, 
     }
     net->n_layers = n_layers;
     net->n_inputs = n_inputs;
+    net->in_shape = *input;
     net->seed = o.seed;
     nninit__philox_key(o.seed, net->key);
     nninit_rng *rng = NULL;
     nninit_status s = nninit_rng_new(NNINIT_RNG_PHILOX, o.seed, &rng, err);
-    int count[4] = {0, 0, 0, 0};
-    int64_t width = n_inputs;
+    int count[NNINIT_LAYER_KIND_COUNT] = {0};
     for (int i = 0; s == NNINIT_OK && i < n_layers; i++) {
         const nninit_layer_desc *d = &layers[i];
         nninit__layer *L = &net->layers[i];
         L->kind = d->kind;
         snprintf(L->name, sizeof L->name, "%s_%d", kind_names[d->kind], count[d->kind]++);
-        L->n_in = width;
-        L->n_out = d->kind == NNINIT_LAYER_DENSE ? d->units : width;
-        L->act = d->kind == NNINIT_LAYER_DENSE || d->kind == NNINIT_LAYER_ACTIVATION ? d->act : NNINIT_ACT_LINEAR;
+        int n_src = d->kind == NNINIT_LAYER_ADD ? 2 : 1;
+        L->src[1] = -1;
+        const char *from[2] = {"the input", "the input"};
+        nninit_shape in_sh[2];
+        for (int k = 0; k < n_src; k++) {
+            int src = d->input[k] == NNINIT_INPUT_PREV ? i - 1 : d->input[k];
+            L->src[k] = src;
+            if (src >= 0) {
+                net->layers[src].n_consumers++;
+                from[k] = net->layers[src].name;
+                in_sh[k] = net->layers[src].out_shape;
+            } else {
+                in_sh[k] = *input;
+            }
+        }
+        L->in_shape = in_sh[0];
+        L->n_in = shape_numel(&L->in_shape);
+        s = infer_shape(L, d, from[0], &in_sh[1], from[1], err);
+        if (s != NNINIT_OK)
+            break;
+        L->n_out = shape_numel(&L->out_shape);
+        if (L->n_out > (INT64_C(1) << 28)) {
+            s = nninit__err(err, NNINIT_EINVAL, "%s: %lld values per sample; at most 2^28", L->name,
+                            (long long)L->n_out);
+            break;
+        }
+        L->act = d->kind == NNINIT_LAYER_DENSE || d->kind == NNINIT_LAYER_ACTIVATION || d->kind == NNINIT_LAYER_CONV2D
+                     ? d->act
+                     : NNINIT_ACT_LINEAR;
         L->alpha = d->alpha;
-        width = L->n_out;
-        if (d->kind == NNINIT_LAYER_DENSE) {
+        L->flatten_chw = d->kind == NNINIT_LAYER_FLATTEN && o.layout == NNINIT_LAYOUT_TORCH && L->in_shape.ndim == 3;
+        int64_t feat = L->out_shape.dim[L->out_shape.ndim - 1];
+        if (d->kind == NNINIT_LAYER_DENSE || d->kind == NNINIT_LAYER_CONV2D) {
+            int64_t kd[4];
+            int nd = 2;
+            if (d->kind == NNINIT_LAYER_DENSE) {
+                kd[0] = L->in_shape.dim[L->in_shape.ndim - 1];
+                kd[1] = d->units;
+            } else {
+                kd[0] = L->geom.kh;
+                kd[1] = L->geom.kw;
+                kd[2] = L->geom.c / L->geom.groups;
+                kd[3] = L->geom.cout;
+                nd = 4;
+            }
             L->n_params = d->use_bias ? 2 : 1;
-            s = add_param(L, 0, "kernel", 2, L->n_in, L->n_out, err);
+            s = add_param(L, 0, "kernel", nd, kd, err);
             if (s == NNINIT_OK)
                 s = init_param(&L->param[0], d->kernel_init, &o, rng, 1, err);
             if (s == NNINIT_OK && d->use_bias)
-                s = add_param(L, 1, "bias", 1, L->n_out, 0, err);
+                s = add_param(L, 1, "bias", 1, &feat, err);
+            if (s == NNINIT_OK && d->use_bias)
+                s = init_param(&L->param[1], d->bias_init, &o, rng, 0, err);
+        } else if (d->kind == NNINIT_LAYER_SCALE) {
+            int64_t one = 1;
+            L->n_params = d->use_bias ? 2 : 1;
+            s = add_param(L, 0, "multiplier", 1, &one, err);
+            if (s == NNINIT_OK)
+                s = init_param(&L->param[0], d->kernel_init, &o, rng, 0, err);
+            if (s == NNINIT_OK && d->use_bias)
+                s = add_param(L, 1, "bias", 1, &one, err);
             if (s == NNINIT_OK && d->use_bias)
                 s = init_param(&L->param[1], d->bias_init, &o, rng, 0, err);
         } else if (d->kind == NNINIT_LAYER_BATCHNORM) {
             L->n_params = 2;
             L->momentum = d->momentum;
             L->epsilon = d->epsilon;
-            s = add_param(L, 0, "gamma", 1, L->n_out, 0, err);
+            s = add_param(L, 0, "gamma", 1, &feat, err);
             if (s == NNINIT_OK)
                 s = init_param(&L->param[0], d->gamma_init, &o, rng, 0, err);
             if (s == NNINIT_OK)
-                s = add_param(L, 1, "beta", 1, L->n_out, 0, err);
+                s = add_param(L, 1, "beta", 1, &feat, err);
             if (s == NNINIT_OK)
                 s = init_param(&L->param[1], d->beta_init, &o, rng, 0, err);
-            L->run_mean = nninit__calloc_array((size_t)L->n_out, sizeof *L->run_mean);
-            L->run_var = nninit__malloc_array((size_t)L->n_out, sizeof *L->run_var);
-            L->bn_invstd = nninit__calloc_array((size_t)L->n_out, sizeof *L->bn_invstd);
+            L->run_mean = nninit__calloc_array((size_t)feat, sizeof *L->run_mean);
+            L->run_var = nninit__malloc_array((size_t)feat, sizeof *L->run_var);
+            L->bn_invstd = nninit__calloc_array((size_t)feat, sizeof *L->bn_invstd);
             if (s == NNINIT_OK && (!L->run_mean || !L->run_var || !L->bn_invstd))
                 s = nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", L->name);
-            for (int64_t j = 0; s == NNINIT_OK && j < L->n_out; j++)
+            for (int64_t j = 0; s == NNINIT_OK && j < feat; j++)
                 L->run_var[j] = 1.0f; /* Keras moving_variance_initializer "ones" */
         } else if (d->kind == NNINIT_LAYER_DROPOUT) {
             L->rate = d->rate;
@@ -243,6 +460,12 @@ nninit_status nninit_net_new(int64_t n_inputs, const nninit_layer_desc *layers, 
             L->stream = nninit_stream_from_name(sname);
         }
     }
+    /* every output but the last must feed a later layer: a dangling branch
+     * would be computed and never trained */
+    for (int i = 0; s == NNINIT_OK && i + 1 < n_layers; i++)
+        if (net->layers[i].n_consumers == 0)
+            s = nninit__err(err, NNINIT_EINVAL, "%s: its output is not used by any later layer; only the last layer "
+                            "may be an output", net->layers[i].name);
     nninit_rng_free(rng);
     if (s != NNINIT_OK) {
         nninit_net_free(net);
@@ -255,6 +478,12 @@ nninit_status nninit_net_new(int64_t n_inputs, const nninit_layer_desc *layers, 
 int nninit_net_n_layers(const nninit_net *net) { return net ? net->n_layers : 0; }
 int64_t nninit_net_n_inputs(const nninit_net *net) { return net ? net->n_inputs : 0; }
 int64_t nninit_net_n_outputs(const nninit_net *net) { return net ? net->layers[net->n_layers - 1].n_out : 0; }
+
+nninit_shape nninit_net_input_shape(const nninit_net *net)
+{
+    nninit_shape s = {0, {0}};
+    return net ? net->in_shape : s;
+}
 
 int64_t nninit_net_n_params(const nninit_net *net)
 {
@@ -280,224 +509,11 @@ nninit_status nninit_net_layer_info(const nninit_net *net, int layer, nninit_lay
     info->act = L->act;
     info->alpha = L->alpha;
     info->n_params = L->n_params;
+    info->in_shape = L->in_shape;
+    info->out_shape = L->out_shape;
+    info->input[0] = L->src[0];
+    info->input[1] = L->src[1];
     return NNINIT_OK;
-}
-
-/* Grows every per-batch buffer to hold `batch` rows. */
-static nninit_status ensure_cap(nninit_net *net, int64_t batch, nninit_err *err)
-{
-    if (batch <= net->cap)
-        return NNINIT_OK;
-    for (int i = 0; i < net->n_layers; i++) {
-        nninit__layer *L = &net->layers[i];
-        free_buffers(L);
-        size_t n_out = (size_t)(batch * L->n_out), n_in = (size_t)(batch * L->n_in);
-        int need_z = L->kind != NNINIT_LAYER_ACTIVATION;
-        int need_out = L->kind != NNINIT_LAYER_DENSE || L->act != NNINIT_ACT_LINEAR;
-        L->z = need_z ? nninit__malloc_array(n_out, sizeof(float)) : NULL;
-        L->out = need_out ? nninit__malloc_array(n_out, sizeof(float)) : NULL;
-        L->dz = L->kind == NNINIT_LAYER_DENSE && L->act != NNINIT_ACT_LINEAR ? nninit__malloc_array(n_out, sizeof(float))
-                                                                              : NULL;
-        L->dx = nninit__malloc_array(n_in, sizeof(float));
-        if ((need_z && !L->z) || (need_out && !L->out) || !L->dx ||
-            (L->kind == NNINIT_LAYER_DENSE && L->act != NNINIT_ACT_LINEAR && !L->dz)) {
-            for (int k = 0; k <= i; k++)
-                free_buffers(&net->layers[k]);
-            net->cap = 0;
-            return nninit__err(err, NNINIT_ENOMEM, "network: out of memory for a batch of %lld rows", (long long)batch);
-        }
-    }
-    net->cap = batch;
-    return NNINIT_OK;
-}
-
-/* The output view of a layer after forward: its own buffer, or its input
- * for layers that pass data through unchanged. */
-static const float *layer_y(const nninit_net *net, const nninit__layer *L)
-{
-    if (L->kind == NNINIT_LAYER_DENSE)
-        return L->act == NNINIT_ACT_LINEAR ? L->z : L->out;
-    if (L->kind == NNINIT_LAYER_DROPOUT && !(net->training && L->rate > 0.0))
-        return L->in;
-    return L->out;
-}
-
-nninit_status nninit_net_forward(nninit_net *net, const float *x, int64_t batch, int training, const float **out,
-                                 nninit_err *err)
-{
-    if (!net || !x)
-        return nninit__err(err, NNINIT_EMISUSE, "nninit_net_forward: NULL argument");
-    if (batch < 1 || batch > (INT64_C(1) << 31))
-        return nninit__err(err, NNINIT_EINVAL, "forward: batch %lld; expected 1 .. 2^31", (long long)batch);
-    nninit_status s = ensure_cap(net, batch, err);
-    if (s != NNINIT_OK)
-        return s;
-    net->batch = batch;
-    net->training = training ? 1 : 0;
-    net->backward_done = 0;
-    const float *in = x;
-    for (int i = 0; i < net->n_layers; i++) {
-        nninit__layer *L = &net->layers[i];
-        L->in = in;
-        L->has_dx = 0;
-        switch (L->kind) {
-        case NNINIT_LAYER_DENSE:
-            nninit__dense_forward(in, L->param[0].value, L->n_params > 1 ? L->param[1].value : NULL, batch, L->n_in,
-                                  L->n_out, L->z);
-            if (L->act != NNINIT_ACT_LINEAR)
-                nninit_act_forward(L->act, L->alpha, L->z, L->out, batch, L->n_out);
-            break;
-        case NNINIT_LAYER_ACTIVATION:
-            nninit_act_forward(L->act, L->alpha, in, L->out, batch, L->n_out);
-            break;
-        case NNINIT_LAYER_BATCHNORM:
-            nninit__bn_forward(in, batch, L->n_out, L->param[0].value, L->param[1].value, L->momentum, L->epsilon,
-                               net->training, L->run_mean, L->run_var, L->z, L->bn_invstd, L->out);
-            break;
-        case NNINIT_LAYER_DROPOUT:
-            if (net->training && L->rate > 0.0) {
-                int64_t count = batch * L->n_out;
-                nninit__dropout_mask(net->key, L->stream, L->drawn, count, L->rate, L->z);
-                L->drawn += (uint64_t)count;
-                for (int64_t k = 0; k < count; k++)
-                    L->out[k] = in[k] * L->z[k];
-            }
-            break;
-        }
-        in = layer_y(net, L);
-    }
-    net->forward_done = 1;
-    if (out)
-        *out = in;
-    return NNINIT_OK;
-}
-
-/* Backward; with opts, each layer also takes its optimizer step as soon as
- * its gradients (and its input gradient) are done. */
-static nninit_status backward(nninit_net *net, const float *dout, int want_input_grad, const nninit_optim_opts *opts,
-                              double lr, nninit_err *err)
-{
-    if (!net || !dout)
-        return nninit__err(err, NNINIT_EMISUSE, "nninit_net_backward: NULL argument");
-    if (!net->forward_done)
-        return nninit__err(err, NNINIT_EMISUSE, "backward: no forward pass to differentiate; call nninit_net_forward first");
-    if (opts) {
-        nninit_status s = nninit__optim_prepare(net, opts, lr, err);
-        if (s != NNINIT_OK)
-            return s;
-    }
-    int64_t B = net->batch;
-    const float *g = dout; /* dLoss / d(output of layer i) */
-    for (int i = net->n_layers - 1; i >= 0; i--) {
-        nninit__layer *L = &net->layers[i];
-        int need_dx = i > 0 || want_input_grad;
-        float *dx = need_dx ? L->dx : NULL;
-        switch (L->kind) {
-        case NNINIT_LAYER_DENSE: {
-            const float *gz = g;
-            if (L->act != NNINIT_ACT_LINEAR) {
-                nninit_act_backward(L->act, L->alpha, L->z, L->out, g, L->dz, B, L->n_out);
-                gz = L->dz;
-            }
-            nninit__dense_backward(L->in, L->param[0].value, gz, B, L->n_in, L->n_out, L->param[0].grad,
-                                   L->n_params > 1 ? L->param[1].grad : NULL, dx);
-            break;
-        }
-        case NNINIT_LAYER_ACTIVATION:
-            if (dx)
-                nninit_act_backward(L->act, L->alpha, L->in, L->out, g, dx, B, L->n_out);
-            break;
-        case NNINIT_LAYER_BATCHNORM:
-            if (net->training) {
-                nninit__bn_backward(L->z, L->bn_invstd, L->param[0].value, g, B, L->n_out, L->param[0].grad,
-                                    L->param[1].grad, dx);
-            } else {
-                /* evaluation mode is a fixed affine map per feature: no batch coupling */
-                nninit__bn_backward(L->z, L->bn_invstd, L->param[0].value, g, B, L->n_out, L->param[0].grad,
-                                    L->param[1].grad, NULL);
-                for (int64_t k = 0; dx && k < B * L->n_out; k++)
-                    dx[k] = g[k] * L->param[0].value[k % L->n_out] * L->bn_invstd[k % L->n_out];
-            }
-            break;
-        case NNINIT_LAYER_DROPOUT:
-            if (dx) {
-                int64_t count = B * L->n_out;
-                if (net->training && L->rate > 0.0)
-                    for (int64_t k = 0; k < count; k++)
-                        dx[k] = g[k] * L->z[k];
-                else
-                    memcpy(dx, g, (size_t)count * sizeof *dx);
-            }
-            break;
-        }
-        L->has_dx = dx != NULL;
-        if (opts)
-            nninit__layer_step(L, opts, lr, net->t);
-        g = dx;
-    }
-    net->grad_out = dout;
-    net->backward_done = 1;
-    return NNINIT_OK;
-}
-
-nninit_status nninit_net_backward(nninit_net *net, const float *dout, int want_input_grad, nninit_err *err)
-{
-    return backward(net, dout, want_input_grad, NULL, 0.0, err);
-}
-
-nninit_status nninit__net_backward_step(nninit_net *net, const float *dout, const nninit_optim_opts *opts, double lr,
-                                        nninit_err *err)
-{
-    return backward(net, dout, 0, opts, lr, err);
-}
-
-const float *nninit_net_tensor(const nninit_net *net, int layer, nninit_tensor_role role, int64_t *rows,
-                               int64_t *cols)
-{
-    if (rows)
-        *rows = 0;
-    if (cols)
-        *cols = 0;
-    if (!net || layer < 0 || layer >= net->n_layers || !net->forward_done)
-        return NULL;
-    const nninit__layer *L = &net->layers[layer];
-    const float *p = NULL;
-    int64_t c = L->n_out;
-    switch (role) {
-    case NNINIT_T_INPUT:
-        p = L->in;
-        c = L->n_in;
-        break;
-    case NNINIT_T_PREACT:
-        p = L->kind == NNINIT_LAYER_DENSE || L->kind == NNINIT_LAYER_BATCHNORM ? L->z : layer_y(net, L);
-        break;
-    case NNINIT_T_OUTPUT:
-        p = layer_y(net, L);
-        break;
-    case NNINIT_T_GRAD_INPUT:
-        p = net->backward_done && L->has_dx ? L->dx : NULL;
-        c = L->n_in;
-        break;
-    case NNINIT_T_GRAD_OUTPUT:
-    case NNINIT_T_GRAD_PREACT:
-        if (!net->backward_done)
-            break;
-        p = layer + 1 < net->n_layers ? net->layers[layer + 1].dx : net->grad_out;
-        if (role == NNINIT_T_GRAD_PREACT) {
-            if (L->kind == NNINIT_LAYER_DENSE && L->act != NNINIT_ACT_LINEAR)
-                p = L->dz;
-            else if (L->kind != NNINIT_LAYER_DENSE)
-                p = NULL;
-        }
-        break;
-    }
-    if (p) {
-        if (rows)
-            *rows = net->batch;
-        if (cols)
-            *cols = c;
-    }
-    return p;
 }
 
 nninit_status nninit_net_param(nninit_net *net, int layer, int which, float **value, float **grad,
@@ -520,5 +536,23 @@ nninit_status nninit_net_param(nninit_net *net, int layer, int which, float **va
         *shape = p->shape;
     if (name)
         *name = p->name;
+    return NNINIT_OK;
+}
+
+nninit_status nninit_net_state(nninit_net *net, int layer, int which, float **value, int64_t *n, nninit_err *err)
+{
+    if (!net)
+        return nninit__err(err, NNINIT_EMISUSE, "nninit_net_state: net is NULL");
+    if (layer < 0 || layer >= net->n_layers)
+        return nninit__err(err, NNINIT_EINVAL, "layer %d: out of range; the network has %d layers", layer,
+                           net->n_layers);
+    nninit__layer *L = &net->layers[layer];
+    if (L->kind != NNINIT_LAYER_BATCHNORM || which < 0 || which > 1)
+        return nninit__err(err, NNINIT_EINVAL, "%s: no state %d; only batch normalization has state (0 running mean, "
+                           "1 running variance)", L->name, which);
+    if (value)
+        *value = which ? L->run_var : L->run_mean;
+    if (n)
+        *n = L->param[0].n;
     return NNINIT_OK;
 }

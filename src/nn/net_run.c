@@ -1,0 +1,433 @@
+/* Forward and backward through the layer graph (layers are stored in an
+ * order where every input comes from an earlier layer), and the views a
+ * probe or monitor reads. Backward walks the layers in reverse: a layer's
+ * output gradient is its one reader's input gradient, or the sum of them
+ * when several layers read it (a residual block's input). */
+#include "nn/internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int has_act_buffer(const nninit__layer *L)
+{
+    return (L->kind == NNINIT_LAYER_DENSE || L->kind == NNINIT_LAYER_CONV2D) && L->act != NNINIT_ACT_LINEAR;
+}
+
+/* Grows every per-batch buffer to hold `batch` rows. */
+static nninit_status ensure_cap(nninit_net *net, int64_t batch, nninit_err *err)
+{
+    if (batch <= net->cap)
+        return NNINIT_OK;
+    nninit__net_free_buffers(net);
+    int ok = 1;
+    size_t work = 0;
+    for (int i = 0; i < net->n_layers && ok; i++) {
+        nninit__layer *L = &net->layers[i];
+        size_t n_out = (size_t)(batch * L->n_out), n_in = (size_t)(batch * L->n_in);
+        nninit_layer_kind k = L->kind;
+        int need_z = k == NNINIT_LAYER_DENSE || k == NNINIT_LAYER_CONV2D || k == NNINIT_LAYER_BATCHNORM ||
+                     k == NNINIT_LAYER_DROPOUT;
+        int need_out = (k != NNINIT_LAYER_DENSE && k != NNINIT_LAYER_CONV2D && k != NNINIT_LAYER_FLATTEN) ||
+                       has_act_buffer(L) || L->flatten_chw;
+        if (need_z)
+            ok &= (L->z = nninit__malloc_array(n_out, sizeof(float))) != NULL;
+        if (need_out)
+            ok &= (L->out = nninit__malloc_array(n_out, sizeof(float))) != NULL;
+        if (has_act_buffer(L))
+            ok &= (L->dz = nninit__malloc_array(n_out, sizeof(float))) != NULL;
+        ok &= (L->dx = nninit__malloc_array(n_in, sizeof(float))) != NULL;
+        if (k == NNINIT_LAYER_ADD)
+            ok &= (L->dx2 = nninit__malloc_array(n_in, sizeof(float))) != NULL;
+        if (L->n_consumers > 1)
+            ok &= (L->gsum = nninit__malloc_array(n_out, sizeof(float))) != NULL;
+        if (k == NNINIT_LAYER_MAXPOOL2D)
+            ok &= (L->argmax = nninit__malloc_array(n_out, sizeof(int32_t))) != NULL;
+        if (k == NNINIT_LAYER_CONV2D) {
+            size_t w = nninit__conv2d_work(&L->geom, batch);
+            work = w > work ? w : work;
+        }
+    }
+    if (ok && work)
+        ok = (net->work = nninit__malloc_array(work, sizeof(float))) != NULL;
+    net->work_n = work;
+    if (!ok) {
+        nninit__net_free_buffers(net);
+        return nninit__err(err, NNINIT_ENOMEM, "network: out of memory for a batch of %lld rows", (long long)batch);
+    }
+    net->cap = batch;
+    return NNINIT_OK;
+}
+
+/* The output of a layer after forward: its own buffer, or its input for
+ * layers that pass data through unchanged. */
+static const float *layer_y(const nninit_net *net, const nninit__layer *L)
+{
+    switch (L->kind) {
+    case NNINIT_LAYER_DENSE:
+    case NNINIT_LAYER_CONV2D:
+        return L->act == NNINIT_ACT_LINEAR ? L->z : L->out;
+    case NNINIT_LAYER_DROPOUT:
+        return net->training && L->rate > 0.0 ? L->out : L->in;
+    case NNINIT_LAYER_FLATTEN:
+        return L->flatten_chw ? L->out : L->in;
+    default:
+        return L->out;
+    }
+}
+
+static const float *src_y(const nninit_net *net, int src, const float *x)
+{
+    return src < 0 ? x : layer_y(net, &net->layers[src]);
+}
+
+/* Last-axis features of a shape, and rows per sample of that view. */
+static int64_t last_dim(const nninit_shape *s) { return s->dim[s->ndim - 1]; }
+
+/* (H, W, C) -> (C, H, W) per sample, and back. */
+static void hwc_to_chw(const float *x, int64_t batch, int64_t hw, int64_t c, float *y, int inverse)
+{
+    for (int64_t n = 0; n < batch; n++) {
+        const float *xs = x + n * hw * c;
+        float *ys = y + n * hw * c;
+        for (int64_t p = 0; p < hw; p++)
+            for (int64_t k = 0; k < c; k++) {
+                if (inverse)
+                    ys[p * c + k] = xs[k * hw + p];
+                else
+                    ys[k * hw + p] = xs[p * c + k];
+            }
+    }
+}
+
+static void gap_forward(const nninit__conv_geom *g, const float *x, int64_t batch, float *y)
+{
+    int64_t hw = g->h * g->w, C = g->c;
+    float inv = 1.0f / (float)hw;
+    for (int64_t n = 0; n < batch; n++) {
+        float *yo = y + n * C;
+        memset(yo, 0, (size_t)C * sizeof *yo);
+        for (int64_t p = 0; p < hw; p++) {
+            const float *xp = x + (n * hw + p) * C;
+            for (int64_t c = 0; c < C; c++)
+                yo[c] += xp[c];
+        }
+        for (int64_t c = 0; c < C; c++)
+            yo[c] *= inv;
+    }
+}
+
+static void gap_backward(const nninit__conv_geom *g, const float *dy, int64_t batch, float *dx)
+{
+    int64_t hw = g->h * g->w, C = g->c;
+    float inv = 1.0f / (float)hw;
+    for (int64_t n = 0; n < batch; n++)
+        for (int64_t p = 0; p < hw; p++)
+            for (int64_t c = 0; c < C; c++)
+                dx[(n * hw + p) * C + c] = dy[n * C + c] * inv;
+}
+
+nninit_status nninit_net_forward(nninit_net *net, const float *x, int64_t batch, int training, const float **out,
+                                 nninit_err *err)
+{
+    if (!net || !x)
+        return nninit__err(err, NNINIT_EMISUSE, "nninit_net_forward: NULL argument");
+    if (batch < 1 || batch > (INT64_C(1) << 31))
+        return nninit__err(err, NNINIT_EINVAL, "forward: batch %lld; expected 1 .. 2^31", (long long)batch);
+    nninit_status s = ensure_cap(net, batch, err);
+    if (s != NNINIT_OK)
+        return s;
+    net->batch = batch;
+    net->training = training ? 1 : 0;
+    net->backward_done = 0;
+    for (int i = 0; i < net->n_layers; i++) {
+        nninit__layer *L = &net->layers[i];
+        const float *in = src_y(net, L->src[0], x);
+        L->in = in;
+        L->in2 = L->kind == NNINIT_LAYER_ADD ? src_y(net, L->src[1], x) : NULL;
+        L->has_dx = 0;
+        L->gy = NULL;
+        int64_t count = batch * L->n_out;
+        switch (L->kind) {
+        case NNINIT_LAYER_DENSE: {
+            int64_t fin = last_dim(&L->in_shape), rows = batch * (L->n_in / fin);
+            nninit__dense_forward(in, L->param[0].value, L->n_params > 1 ? L->param[1].value : NULL, rows, fin,
+                                  last_dim(&L->out_shape), L->z);
+            if (L->act != NNINIT_ACT_LINEAR)
+                nninit_act_forward(L->act, L->alpha, L->z, L->out, rows, last_dim(&L->out_shape));
+            break;
+        }
+        case NNINIT_LAYER_CONV2D: {
+            nninit__conv2d_forward(&L->geom, in, L->param[0].value, L->n_params > 1 ? L->param[1].value : NULL, batch,
+                                   L->z, net->work);
+            if (L->act != NNINIT_ACT_LINEAR)
+                nninit_act_forward(L->act, L->alpha, L->z, L->out, count / L->geom.cout, L->geom.cout);
+            break;
+        }
+        case NNINIT_LAYER_ACTIVATION: {
+            int64_t f = last_dim(&L->out_shape);
+            nninit_act_forward(L->act, L->alpha, in, L->out, count / f, f);
+            break;
+        }
+        case NNINIT_LAYER_BATCHNORM: {
+            int64_t f = last_dim(&L->out_shape);
+            nninit__bn_forward(in, count / f, f, L->param[0].value, L->param[1].value, L->momentum, L->epsilon,
+                               net->training, L->run_mean, L->run_var, L->z, L->bn_invstd, L->out);
+            break;
+        }
+        case NNINIT_LAYER_DROPOUT:
+            if (net->training && L->rate > 0.0) {
+                nninit__dropout_mask(net->key, L->stream, L->drawn, count, L->rate, L->z);
+                L->drawn += (uint64_t)count;
+                for (int64_t k = 0; k < count; k++)
+                    L->out[k] = in[k] * L->z[k];
+            }
+            break;
+        case NNINIT_LAYER_MAXPOOL2D:
+            nninit__maxpool_forward(&L->geom, in, batch, L->out, L->argmax);
+            break;
+        case NNINIT_LAYER_AVGPOOL2D:
+            nninit__avgpool_forward(&L->geom, in, batch, L->out);
+            break;
+        case NNINIT_LAYER_GLOBAL_AVGPOOL2D:
+            gap_forward(&L->geom, in, batch, L->out);
+            break;
+        case NNINIT_LAYER_FLATTEN:
+            if (L->flatten_chw)
+                hwc_to_chw(in, batch, L->in_shape.dim[0] * L->in_shape.dim[1], L->in_shape.dim[2], L->out, 0);
+            break;
+        case NNINIT_LAYER_ADD:
+            for (int64_t k = 0; k < count; k++)
+                L->out[k] = in[k] + L->in2[k];
+            break;
+        case NNINIT_LAYER_SCALE: {
+            float m = L->param[0].value[0], c = L->n_params > 1 ? L->param[1].value[0] : 0.0f;
+            for (int64_t k = 0; k < count; k++)
+                L->out[k] = m * in[k] + c;
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    net->forward_done = 1;
+    if (out)
+        *out = layer_y(net, &net->layers[net->n_layers - 1]);
+    return NNINIT_OK;
+}
+
+/* The gradient of producer `src` (-1: the network input) from its readers,
+ * all of which come after it and are done: the one reader's input gradient,
+ * or their sum in `sum`. */
+static const float *gather_grad(nninit_net *net, int src, int64_t n, float *sum)
+{
+    const float *first = NULL;
+    int cnt = 0;
+    for (int j = src + 1; j < net->n_layers; j++) {
+        const nninit__layer *R = &net->layers[j];
+        for (int k = 0; k < 2; k++) {
+            if (R->src[k] != src || (k == 1 && R->kind != NNINIT_LAYER_ADD))
+                continue;
+            const float *g = k ? R->dx2 : R->dx;
+            if (cnt == 0) {
+                first = g;
+            } else {
+                if (cnt == 1)
+                    memcpy(sum, first, (size_t)n * sizeof *sum);
+                for (int64_t e = 0; e < n; e++)
+                    sum[e] += g[e];
+            }
+            cnt++;
+        }
+    }
+    return cnt > 1 ? sum : first;
+}
+
+static double dot_d(const float *a, const float *b, int64_t n)
+{
+    double s = 0.0;
+    for (int64_t k = 0; k < n; k++)
+        s += (double)a[k] * (double)b[k];
+    return s;
+}
+
+/* Backward; with opts, each layer also takes its optimizer step as soon as
+ * its gradients (and its input gradient) are done. */
+static nninit_status backward(nninit_net *net, const float *dout, int want_input_grad, const nninit_optim_opts *opts,
+                              double lr, nninit_err *err)
+{
+    if (!net || !dout)
+        return nninit__err(err, NNINIT_EMISUSE, "nninit_net_backward: NULL argument");
+    if (!net->forward_done)
+        return nninit__err(err, NNINIT_EMISUSE, "backward: no forward pass to differentiate; call nninit_net_forward first");
+    if (opts) {
+        nninit_status s = nninit__optim_prepare(net, opts, lr, err);
+        if (s != NNINIT_OK)
+            return s;
+    }
+    int64_t B = net->batch;
+    for (int i = net->n_layers - 1; i >= 0; i--) {
+        nninit__layer *L = &net->layers[i];
+        const float *g = i == net->n_layers - 1 ? dout : gather_grad(net, i, B * L->n_out, L->gsum);
+        L->gy = g;
+        float *dx = L->src[0] >= 0 || want_input_grad ? L->dx : NULL;
+        int64_t count = B * L->n_out;
+        switch (L->kind) {
+        case NNINIT_LAYER_DENSE: {
+            int64_t fin = last_dim(&L->in_shape), fout = last_dim(&L->out_shape), rows = B * (L->n_in / fin);
+            const float *gz = g;
+            if (L->act != NNINIT_ACT_LINEAR) {
+                nninit_act_backward(L->act, L->alpha, L->z, L->out, g, L->dz, rows, fout);
+                gz = L->dz;
+            }
+            nninit__dense_backward(L->in, L->param[0].value, gz, rows, fin, fout, L->param[0].grad,
+                                   L->n_params > 1 ? L->param[1].grad : NULL, dx);
+            break;
+        }
+        case NNINIT_LAYER_CONV2D: {
+            const float *gz = g;
+            if (L->act != NNINIT_ACT_LINEAR) {
+                nninit_act_backward(L->act, L->alpha, L->z, L->out, g, L->dz, count / L->geom.cout, L->geom.cout);
+                gz = L->dz;
+            }
+            nninit__conv2d_backward(&L->geom, L->in, L->param[0].value, gz, B, L->param[0].grad,
+                                    L->n_params > 1 ? L->param[1].grad : NULL, dx, net->work);
+            break;
+        }
+        case NNINIT_LAYER_ACTIVATION:
+            if (dx) {
+                int64_t f = last_dim(&L->out_shape);
+                nninit_act_backward(L->act, L->alpha, L->in, L->out, g, dx, count / f, f);
+            }
+            break;
+        case NNINIT_LAYER_BATCHNORM: {
+            int64_t f = last_dim(&L->out_shape), rows = count / f;
+            if (net->training) {
+                nninit__bn_backward(L->z, L->bn_invstd, L->param[0].value, g, rows, f, L->param[0].grad,
+                                    L->param[1].grad, dx);
+            } else {
+                /* evaluation mode is a fixed affine map per feature: no batch coupling */
+                nninit__bn_backward(L->z, L->bn_invstd, L->param[0].value, g, rows, f, L->param[0].grad,
+                                    L->param[1].grad, NULL);
+                for (int64_t k = 0; dx && k < count; k++)
+                    dx[k] = g[k] * L->param[0].value[k % f] * L->bn_invstd[k % f];
+            }
+            break;
+        }
+        case NNINIT_LAYER_DROPOUT:
+            if (dx) {
+                if (net->training && L->rate > 0.0)
+                    for (int64_t k = 0; k < count; k++)
+                        dx[k] = g[k] * L->z[k];
+                else
+                    memcpy(dx, g, (size_t)count * sizeof *dx);
+            }
+            break;
+        case NNINIT_LAYER_MAXPOOL2D:
+            if (dx)
+                nninit__maxpool_backward(&L->geom, L->argmax, g, B, dx);
+            break;
+        case NNINIT_LAYER_AVGPOOL2D:
+            if (dx)
+                nninit__avgpool_backward(&L->geom, g, B, dx);
+            break;
+        case NNINIT_LAYER_GLOBAL_AVGPOOL2D:
+            if (dx)
+                gap_backward(&L->geom, g, B, dx);
+            break;
+        case NNINIT_LAYER_FLATTEN:
+            if (dx && L->flatten_chw)
+                hwc_to_chw(g, B, L->in_shape.dim[0] * L->in_shape.dim[1], L->in_shape.dim[2], dx, 1);
+            else if (dx)
+                memcpy(dx, g, (size_t)count * sizeof *dx);
+            break;
+        case NNINIT_LAYER_ADD:
+            if (dx)
+                memcpy(dx, g, (size_t)count * sizeof *dx);
+            if (L->src[1] >= 0 || want_input_grad)
+                memcpy(L->dx2, g, (size_t)count * sizeof *dx);
+            break;
+        case NNINIT_LAYER_SCALE: {
+            float m = L->param[0].value[0];
+            double sg = 0.0;
+            for (int64_t k = 0; k < count; k++)
+                sg += (double)g[k];
+            L->param[0].grad[0] = (float)dot_d(g, L->in, count);
+            if (L->n_params > 1)
+                L->param[1].grad[0] = (float)sg;
+            for (int64_t k = 0; dx && k < count; k++)
+                dx[k] = m * g[k];
+            break;
+        }
+        default:
+            break;
+        }
+        L->has_dx = dx != NULL;
+        if (opts)
+            nninit__layer_step(L, opts, lr, net->t);
+    }
+    net->grad_out = dout;
+    net->backward_done = 1;
+    return NNINIT_OK;
+}
+
+nninit_status nninit_net_backward(nninit_net *net, const float *dout, int want_input_grad, nninit_err *err)
+{
+    return backward(net, dout, want_input_grad, NULL, 0.0, err);
+}
+
+nninit_status nninit__net_backward_step(nninit_net *net, const float *dout, const nninit_optim_opts *opts, double lr,
+                                        nninit_err *err)
+{
+    return backward(net, dout, 0, opts, lr, err);
+}
+
+const float *nninit_net_tensor(const nninit_net *net, int layer, nninit_tensor_role role, int64_t *rows,
+                               int64_t *cols)
+{
+    if (rows)
+        *rows = 0;
+    if (cols)
+        *cols = 0;
+    if (!net || layer < 0 || layer >= net->n_layers || !net->forward_done)
+        return NULL;
+    const nninit__layer *L = &net->layers[layer];
+    const float *p = NULL;
+    int64_t c = L->n_out;
+    int act_layer = L->kind == NNINIT_LAYER_DENSE || L->kind == NNINIT_LAYER_CONV2D;
+    switch (role) {
+    case NNINIT_T_INPUT:
+        p = L->in;
+        c = L->n_in;
+        break;
+    case NNINIT_T_PREACT:
+        p = act_layer || L->kind == NNINIT_LAYER_BATCHNORM ? L->z : layer_y(net, L);
+        break;
+    case NNINIT_T_OUTPUT:
+        p = layer_y(net, L);
+        break;
+    case NNINIT_T_GRAD_INPUT:
+        p = net->backward_done && L->has_dx ? L->dx : NULL;
+        c = L->n_in;
+        break;
+    case NNINIT_T_GRAD_OUTPUT:
+    case NNINIT_T_GRAD_PREACT:
+        if (!net->backward_done)
+            break;
+        p = L->gy;
+        if (role == NNINIT_T_GRAD_PREACT) {
+            if (has_act_buffer(L))
+                p = L->dz;
+            else if (!act_layer)
+                p = NULL;
+        }
+        break;
+    }
+    if (p) {
+        if (rows)
+            *rows = net->batch;
+        if (cols)
+            *cols = c;
+    }
+    return p;
+}
