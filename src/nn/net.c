@@ -207,8 +207,8 @@ static nninit_status check_desc(int i, const nninit_layer_desc *d, nninit_err *e
         (d->units < 1 || d->units > (INT64_C(1) << 24)))
         return nninit__err(err, NNINIT_EINVAL, "layer %d (%s): %s %lld; expected 1 .. 16777216", i, kn,
                            d->kind == NNINIT_LAYER_DENSE ? "units" : "filters", (long long)d->units);
-    if (!(d->alpha >= 0.0) || !isfinite(d->alpha))
-        return nninit__err(err, NNINIT_EINVAL, "layer %d: activation parameter %g; expected a finite value >= 0", i,
+    if (!isfinite(d->alpha))
+        return nninit__err(err, NNINIT_EINVAL, "layer %d: activation parameter %g; expected a finite value", i,
                            d->alpha);
     if (d->kind == NNINIT_LAYER_BATCHNORM &&
         (!(d->momentum >= 0.0 && d->momentum <= 1.0) || !(d->epsilon > 0.0) || !isfinite(d->epsilon)))
