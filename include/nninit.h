@@ -104,6 +104,13 @@ NNINIT_API nninit_status nninit_err_set(nninit_err *err, nninit_status code, con
  * nninit_free" (strings, arrays). NULL is a no-op. */
 NNINIT_API void nninit_free(void *p);
 
+/* Writes s as a quoted JSON string, as Python's json.dumps(ensure_ascii=
+ * False) and serde_json write it: '"' and '\\' escaped, \b \f \n \r \t, other
+ * control bytes as \u00xx, all else verbatim. Like snprintf: writes at most
+ * cap bytes into dst, NUL included (dst may be NULL when cap is 0), and
+ * returns the length of the whole quoted string. NULL s is "". */
+NNINIT_API size_t nninit_json_quote(const char *s, char *dst, size_t cap);
+
 /* ------------------------------------------------------------------------ */
 /* Shapes, dtypes, layouts, fans                                             */
 /* ------------------------------------------------------------------------ */

@@ -5,7 +5,6 @@
 #include "nninit_io.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,45 +21,12 @@ static const char *const palette[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7"
                                       "#56B4E9", "#000000", "#F0E442", "#999999", "#882255"};
 #define N_COLORS (sizeof palette / sizeof palette[0])
 
-typedef struct buf {
-    char *s;
-    size_t len, cap;
-    int failed;
-} buf;
-
-static void put(buf *b, const char *fmt, ...) NNINIT__PRINTF(2, 3);
-
-static void put(buf *b, const char *fmt, ...)
-{
-    if (b->failed)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->failed = 1;
-            return;
-        }
-        if (b->s && b->len + (size_t)n < b->cap) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap ? b->cap * 2 : 4096;
-        while (cap <= b->len + (size_t)n)
-            cap *= 2;
-        char *s = realloc(b->s, cap);
-        if (!s) {
-            b->failed = 1;
-            return;
-        }
-        b->s = s, b->cap = cap;
-    }
-}
+/* The drawing is printed into the library's growable string; a short name
+ * for its printf keeps the SVG templates on one line each. */
+#define put(...) nninit__sb_printf(__VA_ARGS__)
 
 /* Text with &, <, >, " escaped. */
-static void put_text(buf *b, const char *t)
+static void put_text(nninit__sb *b, const char *t)
 {
     for (; t && *t; t++) {
         switch (*t) {
@@ -125,7 +91,7 @@ static double nice_step(double span)
     return (r < 1.5 ? 1 : r < 3.5 ? 2 : r < 7.5 ? 5 : 10) * mag;
 }
 
-static void panel(buf *b, const nninit_plot *p, double ox)
+static void panel(nninit__sb *b, const nninit_plot *p, double ox)
 {
     axis ax = make_axis(p, 0, p->log_x), ay = make_axis(p, 1, p->log_y);
     double x0 = ox + M_LEFT, x1 = ox + PANEL_W - M_RIGHT, y0 = PANEL_H - M_BOTTOM, y1 = M_TOP;
@@ -230,7 +196,7 @@ nninit_status nninit_svg_render(const nninit_plot *plots, int n_plots, char **sv
             if (plots[i].series[s].n < 0 || (plots[i].series[s].n > 0 && (!plots[i].series[s].x ||
                                                                            !plots[i].series[s].y)))
                 return nninit__err(err, NNINIT_EINVAL, "svg: panel %d series %d has no data arrays", i, s);
-    buf b = {0};
+    nninit__sb b = NNINIT__SB_INIT;
     double w = PANEL_W * n_plots;
     put(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" "
             "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\">\n<rect width=\"100%%\" "
@@ -238,11 +204,9 @@ nninit_status nninit_svg_render(const nninit_plot *plots, int n_plots, char **sv
     for (int i = 0; i < n_plots; i++)
         panel(&b, &plots[i], PANEL_W * i);
     put(&b, "</svg>\n");
-    if (b.failed) {
-        free(b.s);
+    *svg = nninit__sb_take(&b);
+    if (!*svg)
         return nninit__err(err, NNINIT_ENOMEM, "svg: out of memory");
-    }
-    *svg = b.s;
     return NNINIT_OK;
 }
 

@@ -67,6 +67,26 @@ void *nninit__calloc_array(size_t count, size_t size);
 /* malloc for a string copy; NULL on failure. */
 char *nninit__strdup(const char *s);
 
+/* ---- the growable string (strbuf.c) ----
+ * Appends never fail loudly: an allocation failure sets oom, later appends
+ * do nothing, and nninit__sb_take returns NULL. Start from NNINIT__SB_INIT. */
+typedef struct nninit__sb {
+    char *p;          /* NUL-terminated once anything was added */
+    size_t len, cap;
+    int oom;
+} nninit__sb;
+#define NNINIT__SB_INIT {NULL, 0, 0, 0}
+
+void nninit__sb_put(nninit__sb *b, const char *s, size_t n);
+void nninit__sb_str(nninit__sb *b, const char *s);
+void nninit__sb_printf(nninit__sb *b, const char *fmt, ...) NNINIT__PRINTF(2, 3);
+/* s as a quoted JSON string (nninit_json_quote). */
+void nninit__sb_json_str(nninit__sb *b, const char *s);
+/* The string (malloc'd, "" if nothing was added; the caller frees it), or
+ * NULL after an allocation failure; b is empty again either way. */
+char *nninit__sb_take(nninit__sb *b);
+void nninit__sb_free(nninit__sb *b);
+
 /* ---- fixed-arithmetic transforms (fmath.c) ----
  * Defined with separately rounded IEEE operations in a fixed order (no
  * libm), so every platform and every SIMD path gives the same bits. */

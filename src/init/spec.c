@@ -715,46 +715,9 @@ nninit_status nninit_init_parse(const char *spec, nninit_init *out, nninit_err *
 
 /* ---- serialization ---- */
 
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *fmt, ...) NNINIT__PRINTF(2, 3);
-static void sb_add(sbuf *b, const char *fmt, ...)
-{
-    if (b->oom)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->oom = 1;
-            return;
-        }
-        if (b->p && b->len + (size_t)n < b->cap) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t nc = (b->cap ? b->cap : 256);
-        while (nc < b->len + (size_t)n + 1)
-            nc *= 2;
-        char *np = realloc(b->p, nc);
-        if (!np) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = nc;
-    }
-}
-
 /* Shortest representation that round-trips, with ".0" for integral
  * values, as Python's repr(float) prints them. */
-static void sb_double(sbuf *b, double v)
+static void sb_double(nninit__sb *b, double v)
 {
     char buf[40];
     for (int prec = 1; prec <= 17; prec++) {
@@ -764,28 +727,28 @@ static void sb_double(sbuf *b, double v)
     }
     if (!strpbrk(buf, ".eEn"))
         strcat(buf, ".0");
-    sb_add(b, "%s", buf);
+    nninit__sb_printf(b, "%s", buf);
 }
 
-static void sb_seed(sbuf *b, const nninit_init *in)
+static void sb_seed(nninit__sb *b, const nninit_init *in)
 {
     if (in->has_seed)
-        sb_add(b, "\"seed\": %" PRIu64, in->seed);
+        nninit__sb_printf(b, "\"seed\": %" PRIu64, in->seed);
     else
-        sb_add(b, "\"seed\": null");
+        nninit__sb_printf(b, "\"seed\": null");
 }
 
-static void sb_axes(sbuf *b, const char *name, int n, const int *ax)
+static void sb_axes(nninit__sb *b, const char *name, int n, const int *ax)
 {
-    sb_add(b, ", \"%s\": ", name);
+    nninit__sb_printf(b, ", \"%s\": ", name);
     if (n == 0) {
-        sb_add(b, "null");
+        nninit__sb_printf(b, "null");
         return;
     }
-    sb_add(b, "[");
+    nninit__sb_printf(b, "[");
     for (int i = 0; i < n; i++)
-        sb_add(b, "%s%d", i ? ", " : "", ax[i]);
-    sb_add(b, "]");
+        nninit__sb_printf(b, "%s%d", i ? ", " : "", ax[i]);
+    nninit__sb_printf(b, "]");
 }
 
 nninit_status nninit_init_to_json(const nninit_init *in, char **json, nninit_err *err)
@@ -793,36 +756,36 @@ nninit_status nninit_init_to_json(const nninit_init *in, char **json, nninit_err
     nninit_status st = nninit_init_validate(in, err);
     if (st != NNINIT_OK)
         return st;
-    sbuf b = {NULL, 0, 0, 0};
+    nninit__sb b = NNINIT__SB_INIT;
     const char *cls = nninit_init_kind_class(in->kind);
     int keras = cls != NULL && (in->kind < NNINIT_TORCH_UNIFORM || in->kind == NNINIT_STFT);
-    sb_add(&b, "{\"module\": \"%s\", \"class_name\": \"%s\", \"config\": {",
+    nninit__sb_printf(&b, "{\"module\": \"%s\", \"class_name\": \"%s\", \"config\": {",
            keras ? "keras.initializers" : (cls ? "nninit" : "nninit.torch"), cls ? cls : nninit_init_kind_name(in->kind));
     switch (in->kind) {
     case NNINIT_CONSTANT:
-        sb_add(&b, "\"value\": ");
+        nninit__sb_printf(&b, "\"value\": ");
         sb_double(&b, in->value);
         break;
     case NNINIT_RANDOM_NORMAL:
     case NNINIT_TRUNCATED_NORMAL:
         sb_seed(&b, in);
-        sb_add(&b, ", \"mean\": ");
+        nninit__sb_printf(&b, ", \"mean\": ");
         sb_double(&b, in->mean);
-        sb_add(&b, ", \"stddev\": ");
+        nninit__sb_printf(&b, ", \"stddev\": ");
         sb_double(&b, in->stddev);
         break;
     case NNINIT_RANDOM_UNIFORM:
         sb_seed(&b, in);
-        sb_add(&b, ", \"minval\": ");
+        nninit__sb_printf(&b, ", \"minval\": ");
         sb_double(&b, in->minval);
-        sb_add(&b, ", \"maxval\": ");
+        nninit__sb_printf(&b, ", \"maxval\": ");
         sb_double(&b, in->maxval);
         break;
     case NNINIT_VARIANCE_SCALING:
         sb_seed(&b, in);
-        sb_add(&b, ", \"scale\": ");
+        nninit__sb_printf(&b, ", \"scale\": ");
         sb_double(&b, in->scale);
-        sb_add(&b, ", \"mode\": \"%s\", \"distribution\": \"%s\"", nninit_fan_mode_name(in->mode),
+        nninit__sb_printf(&b, ", \"mode\": \"%s\", \"distribution\": \"%s\"", nninit_fan_mode_name(in->mode),
                nninit_distribution_name(in->distribution));
         sb_axes(&b, "input_axes", in->n_input_axes, in->input_axes);
         sb_axes(&b, "output_axes", in->n_output_axes, in->output_axes);
@@ -835,23 +798,23 @@ nninit_status nninit_init_to_json(const nninit_init *in, char **json, nninit_err
         break;
     case NNINIT_ORTHOGONAL:
         sb_seed(&b, in);
-        sb_add(&b, ", \"gain\": ");
+        nninit__sb_printf(&b, ", \"gain\": ");
         sb_double(&b, in->gain);
         break;
     case NNINIT_STFT: /* STFT.get_config order */
-        sb_add(&b, "\"side\": \"%s\", \"window\": ", in->stft_imag ? "imag" : "real");
+        nninit__sb_printf(&b, "\"side\": \"%s\", \"window\": ", in->stft_imag ? "imag" : "real");
         if (in->stft_window == NNINIT_WINDOW_NONE)
-            sb_add(&b, "null");
+            nninit__sb_printf(&b, "null");
         else
-            sb_add(&b, "\"%s\"", nninit__stft_window_name(in->stft_window));
-        sb_add(&b, ", \"periodic\": %s, \"scaling\": ", in->stft_periodic ? "true" : "false");
+            nninit__sb_printf(&b, "\"%s\"", nninit__stft_window_name(in->stft_window));
+        nninit__sb_printf(&b, ", \"periodic\": %s, \"scaling\": ", in->stft_periodic ? "true" : "false");
         if (in->stft_scaling == 0)
-            sb_add(&b, "null");
+            nninit__sb_printf(&b, "null");
         else
-            sb_add(&b, "\"%s\"", in->stft_scaling == 1 ? "density" : "spectrum");
+            nninit__sb_printf(&b, "\"%s\"", in->stft_scaling == 1 ? "density" : "spectrum");
         break;
     case NNINIT_IDENTITY: /* Keras itself drops gain here; nninit keeps it (Identity(gain=...) accepts it back) */
-        sb_add(&b, "\"gain\": ");
+        nninit__sb_printf(&b, "\"gain\": ");
         sb_double(&b, in->gain);
         break;
     default: {
@@ -861,7 +824,7 @@ nninit_status nninit_init_to_json(const nninit_init *in, char **json, nninit_err
             const char *base = (const char *)in;
             if (ps[i].type == P_NONE_ONLY)
                 continue;
-            sb_add(&b, "%s\"%s\": ", first ? "" : ", ", ps[i].name);
+            nninit__sb_printf(&b, "%s\"%s\": ", first ? "" : ", ", ps[i].name);
             first = 0;
             if (ps[i].type == P_NUM) {
                 double d;
@@ -870,21 +833,20 @@ nninit_status nninit_init_to_json(const nninit_init *in, char **json, nninit_err
             } else if (ps[i].type == P_INT) {
                 int64_t v;
                 memcpy(&v, base + ps[i].offset, sizeof v);
-                sb_add(&b, "%" PRId64, v);
+                nninit__sb_printf(&b, "%" PRId64, v);
             } else if (ps[i].type == P_MODE) {
-                sb_add(&b, "\"%s\"", nninit_fan_mode_name(in->mode));
+                nninit__sb_printf(&b, "\"%s\"", nninit_fan_mode_name(in->mode));
             } else if (ps[i].type == P_NL) {
-                sb_add(&b, "\"%s\"", nninit_nonlinearity_name(in->nonlinearity));
+                nninit__sb_printf(&b, "\"%s\"", nninit_nonlinearity_name(in->nonlinearity));
             }
         }
         break;
     }
     }
-    sb_add(&b, "}, \"registered_name\": null}");
-    if (b.oom) {
-        free(b.p);
+    nninit__sb_printf(&b, "}, \"registered_name\": null}");
+    char *text = nninit__sb_take(&b);
+    if (!text)
         return nninit__err(err, NNINIT_ENOMEM, "out of memory serializing an initializer");
-    }
-    *json = b.p;
+    *json = text;
     return NNINIT_OK;
 }

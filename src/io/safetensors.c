@@ -12,71 +12,9 @@
 
 #define ST_MAX_HEADER 100000000u /* MAX_HEADER_SIZE in tensor.rs */
 
-/* ---- a growable string ---- */
-
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} sbuf;
-
-static void sb_put(sbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *q = realloc(b->p, cap);
-        if (!q) {
-            b->oom = 1;
-            return;
-        }
-        b->p = q;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_str(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
-
-static void sb_u64(sbuf *b, uint64_t v)
-{
-    char t[24];
-    snprintf(t, sizeof t, "%" PRIu64, v);
-    sb_str(b, t);
-}
-
-/* A JSON string as serde_json writes it: '"' and '\\' escaped, the short
- * escapes \b \f \n \r \t, other control bytes as \u00xx, everything else
- * (including non-ASCII UTF-8 and '/') verbatim. */
-static void sb_json_str(sbuf *b, const char *s)
-{
-    sb_put(b, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        char t[8];
-        switch (*p) {
-        case '"': sb_put(b, "\\\"", 2); break;
-        case '\\': sb_put(b, "\\\\", 2); break;
-        case '\b': sb_put(b, "\\b", 2); break;
-        case '\f': sb_put(b, "\\f", 2); break;
-        case '\n': sb_put(b, "\\n", 2); break;
-        case '\r': sb_put(b, "\\r", 2); break;
-        case '\t': sb_put(b, "\\t", 2); break;
-        default:
-            if (*p < 0x20) {
-                snprintf(t, sizeof t, "\\u%04x", *p);
-                sb_put(b, t, 6);
-            } else {
-                sb_put(b, (const char *)p, 1);
-            }
-        }
-    }
-    sb_put(b, "\"", 1);
-}
+/* The header is built with the library's growable string (core/strbuf.c);
+ * its JSON strings are escaped as serde_json writes them (nninit_json_quote). */
+static void sb_u64(nninit__sb *b, uint64_t v) { nninit__sb_printf(b, "%" PRIu64, v); }
 
 /* ---- writer ---- */
 
@@ -119,7 +57,7 @@ nninit_status nninit__safetensors_write(const char *path, const nninit_tensor_de
     while (metadata && metadata[2 * n_meta])
         n_meta++;
     const char *const **mkeys = nninit__malloc_array(n_meta + 1, sizeof *mkeys);
-    sbuf h = {0};
+    nninit__sb h = NNINIT__SB_INIT;
     void *buf = NULL;
     nninit__atomic a = {0};
     a.fd = -1;
@@ -149,43 +87,43 @@ nninit_status nninit__safetensors_write(const char *path, const nninit_tensor_de
     for (size_t i = 0; i < n_meta; i++)
         mkeys[i] = metadata + 2 * i;
     qsort(mkeys, n_meta, sizeof *mkeys, cmp_cstr);
-    sb_str(&h, "{");
+    nninit__sb_str(&h, "{");
     if (n_meta) {
-        sb_str(&h, "\"__metadata__\":{");
+        nninit__sb_str(&h, "\"__metadata__\":{");
         for (size_t i = 0; i < n_meta; i++) {
             if (i)
-                sb_str(&h, ",");
-            sb_json_str(&h, mkeys[i][0]);
-            sb_str(&h, ":");
-            sb_json_str(&h, mkeys[i][1]);
+                nninit__sb_str(&h, ",");
+            nninit__sb_json_str(&h, mkeys[i][0]);
+            nninit__sb_str(&h, ":");
+            nninit__sb_json_str(&h, mkeys[i][1]);
         }
-        sb_str(&h, "}");
+        nninit__sb_str(&h, "}");
     }
     uint64_t off = 0;
     for (size_t i = 0; i < k; i++) {
         const nninit_tensor_desc *d = &t[idx[i]];
         if (n_meta || i)
-            sb_str(&h, ",");
-        sb_json_str(&h, d->name);
-        sb_str(&h, ":{\"dtype\":\"");
-        sb_str(&h, nninit_file_dtype_name(d->dtype));
-        sb_str(&h, "\",\"shape\":[");
+            nninit__sb_str(&h, ",");
+        nninit__sb_json_str(&h, d->name);
+        nninit__sb_str(&h, ":{\"dtype\":\"");
+        nninit__sb_str(&h, nninit_file_dtype_name(d->dtype));
+        nninit__sb_str(&h, "\",\"shape\":[");
         for (int j = 0; j < d->shape.ndim; j++) {
             if (j)
-                sb_str(&h, ",");
+                nninit__sb_str(&h, ",");
             sb_u64(&h, (uint64_t)d->shape.dim[j]);
         }
-        sb_str(&h, "],\"data_offsets\":[");
+        nninit__sb_str(&h, "],\"data_offsets\":[");
         sb_u64(&h, off);
-        sb_str(&h, ",");
+        nninit__sb_str(&h, ",");
         off += sizes[i];
         sb_u64(&h, off);
-        sb_str(&h, "]}");
+        nninit__sb_str(&h, "]}");
     }
-    sb_str(&h, "}");
+    nninit__sb_str(&h, "}");
     /* Pad with spaces so the data starts at a multiple of 8 (PR #148). */
     while (!h.oom && h.len % 8)
-        sb_str(&h, " ");
+        nninit__sb_str(&h, " ");
     if (h.oom) {
         s = nninit__err(err, NNINIT_ENOMEM, "%s: out of memory for the header", path);
         goto done;
@@ -565,7 +503,7 @@ nninit_status nninit__safetensors_index_write(const char *path, const nninit_ten
 {
     /* json.dumps(index, indent=2, sort_keys=True) + "\n", as transformers'
      * save_pretrained writes it. */
-    sbuf b = {0};
+    nninit__sb b = NNINIT__SB_INIT;
     const char **keys = nninit__malloc_array(n ? n : 1, sizeof *keys);
     size_t *order = nninit__malloc_array(n ? n : 1, sizeof *order);
     nninit_status s = NNINIT_OK;
@@ -584,16 +522,16 @@ nninit_status nninit__safetensors_index_write(const char *path, const nninit_ten
         }
         order[j] = v;
     }
-    sb_str(&b, "{\n  \"metadata\": {\n    \"total_size\": ");
+    nninit__sb_str(&b, "{\n  \"metadata\": {\n    \"total_size\": ");
     sb_u64(&b, total_size);
-    sb_str(&b, "\n  },\n  \"weight_map\": {");
+    nninit__sb_str(&b, "\n  },\n  \"weight_map\": {");
     for (size_t i = 0; i < n; i++) {
-        sb_str(&b, i ? ",\n    " : "\n    ");
-        sb_json_str(&b, t[order[i]].name);
-        sb_str(&b, ": ");
-        sb_json_str(&b, names[shard_of[order[i]]]);
+        nninit__sb_str(&b, i ? ",\n    " : "\n    ");
+        nninit__sb_json_str(&b, t[order[i]].name);
+        nninit__sb_str(&b, ": ");
+        nninit__sb_json_str(&b, names[shard_of[order[i]]]);
     }
-    sb_str(&b, n ? "\n  }\n}\n" : "}\n}\n");
+    nninit__sb_str(&b, n ? "\n  }\n}\n" : "}\n}\n");
     if (b.oom) {
         s = nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", path);
         goto done;

@@ -280,44 +280,13 @@ done:
     return s;
 }
 
-/* JSON string escaping for the provenance metadata. */
-static char *json_escape_append(char *buf, size_t *len, size_t *cap, const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s;; p++) {
-        if (*len + 8 > *cap) {
-            size_t nc = *cap ? *cap * 2 : 1024;
-            char *q = realloc(buf, nc);
-            if (!q) {
-                free(buf);
-                return NULL;
-            }
-            buf = q;
-            *cap = nc;
-        }
-        if (!*p)
-            break;
-        if (*p == '"' || *p == '\\') {
-            buf[(*len)++] = '\\';
-            buf[(*len)++] = (char)*p;
-        } else if (*p < 0x20) {
-            *len += (size_t)snprintf(buf + *len, 8, "\\u%04x", *p);
-        } else {
-            buf[(*len)++] = (char)*p;
-        }
-    }
-    buf[*len] = '\0';
-    return buf;
-}
-
+/* The provenance metadata: {"tensor name": initializer JSON, ...}. */
 static char *specs_json(const nninit_model *m)
 {
-    size_t len = 0, cap = 0;
-    char *b = json_escape_append(NULL, &len, &cap, "");
-    if (!b)
-        return NULL;
-    b[len++] = '{';
+    nninit__sb b = NNINIT__SB_INIT;
+    nninit__sb_str(&b, "{");
     int first = 1;
-    for (size_t i = 0; i < m->n && b; i++) {
+    for (size_t i = 0; i < m->n; i++) {
         const nninit__mtensor *e = &m->t[i];
         if (!e->name || e->is_int64)
             continue;
@@ -325,43 +294,15 @@ static char *specs_json(const nninit_model *m)
         if (nninit_init_to_json(&e->init, &ij, NULL) != NNINIT_OK)
             continue;
         if (!first)
-            b[len++] = ',';
+            nninit__sb_str(&b, ",");
         first = 0;
-        b[len++] = '"';
-        b = json_escape_append(b, &len, &cap, e->name);
-        if (b) {
-            b[len++] = '"';
-            b[len++] = ':';
-            b[len] = '\0';
-            /* ij is already JSON: append it raw, growing as needed. */
-            size_t il = strlen(ij);
-            if (len + il + 8 > cap) {
-                size_t nc = (len + il + 8) * 2;
-                char *q = realloc(b, nc);
-                if (!q) {
-                    free(b);
-                    b = NULL;
-                } else {
-                    b = q;
-                    cap = nc;
-                }
-            }
-            if (b) {
-                memcpy(b + len, ij, il);
-                len += il;
-                b[len] = '\0';
-            }
-        }
+        nninit__sb_json_str(&b, e->name);
+        nninit__sb_str(&b, ":");
+        nninit__sb_str(&b, ij); /* already JSON */
         nninit_free(ij);
     }
-    if (b) {
-        b = json_escape_append(b, &len, &cap, "");
-        if (b) {
-            b[len++] = '}';
-            b[len] = '\0';
-        }
-    }
-    return b;
+    nninit__sb_str(&b, "}");
+    return nninit__sb_take(&b);
 }
 
 nninit_status nninit_model_write(const nninit_model *m, const char *path, const nninit_model_opts *opts,
