@@ -68,7 +68,7 @@ int cli_read_file(const char *path, size_t max, void **buf, size_t *len);
  * error, removes the temporary and returns 0 on failure. */
 int cli_write_file_atomic(const char *path, const void *buf, size_t len);
 
-/* JSON output: a string with '"', '\\' and control characters escaped; a
+/* JSON output: a string escaped by nninit_json_quote; a
  * number with `digits` significant digits, or null for NaN/inf (JSON has
  * neither). */
 void cli_json_str(FILE *f, const char *s);

@@ -37,11 +37,13 @@ nninit_lab_opts nninit_lab_opts_default(void)
 
 /* ---- report output ---- */
 
+/* The report and the JSON summary are printed into memory streams
+ * (POSIX open_memstream): the lab needs no string builder of its own. */
 typedef struct report {
     const nninit_lab_opts *opts;
-    char *md;
-    size_t len, cap;
-    int oom;
+    FILE *f;      /* NULL: out of memory */
+    char *md;     /* the report, valid after fclose(f) */
+    size_t len;
 } report;
 
 static void emit(report *r, const char *fmt, ...) NNINIT_PRINTF(2, 3);
@@ -54,25 +56,8 @@ static void emit(report *r, const char *fmt, ...)
     va_end(ap);
     if (r->opts->on_line)
         r->opts->on_line(line, r->opts->user);
-    size_t n = strlen(line);
-    if (r->oom)
-        return;
-    if (r->len + n + 2 > r->cap) {
-        size_t nc = r->cap ? r->cap * 2 : 8192;
-        while (nc < r->len + n + 2)
-            nc *= 2;
-        char *p = realloc(r->md, nc);
-        if (!p) {
-            r->oom = 1;
-            return;
-        }
-        r->md = p;
-        r->cap = nc;
-    }
-    memcpy(r->md + r->len, line, n);
-    r->md[r->len + n] = '\n';
-    r->len += n + 1;
-    r->md[r->len] = '\0';
+    if (r->f)
+        fprintf(r->f, "%s\n", line);
 }
 
 static void blank(report *r) { emit(r, "%s", ""); }
@@ -517,26 +502,46 @@ static nninit_status write_text(const char *dir, const char *name, const char *t
     return st;
 }
 
+nninit_status nninit_lab_summary_json(const nninit_lab_opts *o, const nninit_lab_summary *s, char **json,
+                                     nninit_err *err)
+{
+    if (!o || !s || !json)
+        return nninit_err_set(err, NNINIT_EMISUSE, "nninit_lab_summary_json: NULL argument");
+    *json = NULL;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return nninit_err_set(err, NNINIT_ENOMEM, "lab: out of memory for the summary");
+    fprintf(f, "{\"version\": \"%s\", \"seed\": %llu, \"epochs\": %d, \"depth\": %d, \"width\": %lld, "
+               "\"data\": %s, \"lessons\": [",
+            nninit_version(), (unsigned long long)o->seed, o->epochs, o->depth, (long long)o->width,
+            s->data_found ? "true" : "false");
+    for (int i = 0; i < s->n_lessons && i < NNINIT_LAB_MAX_LESSONS; i++) {
+        const nninit_lab_lesson *l = &s->lessons[i];
+        char title[6 * sizeof l->title + 3]; /* every byte escaped as \u00xx at worst, quotes, NUL */
+        nninit_json_quote(l->title, title, sizeof title);
+        fprintf(f, "%s{\"title\": %s, \"status\": \"%s\"}", i ? ", " : "", title,
+                !l->checked ? "skipped" : (l->confirmed ? "confirmed" : "not_reproduced"));
+    }
+    fputs("]}\n", f);
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad) {
+        free(buf);
+        return nninit_err_set(err, NNINIT_ENOMEM, "lab: out of memory for the summary");
+    }
+    *json = buf;
+    return NNINIT_OK;
+}
+
 static nninit_status write_json(const nninit_lab_opts *o, const nninit_lab_summary *s, nninit_err *err)
 {
-    char buf[8192];
-    size_t len = 0;
-    len += (size_t)snprintf(buf + len, sizeof buf - len,
-                            "{\"version\": \"%s\", \"seed\": %llu, \"epochs\": %d, \"depth\": %d, \"width\": %lld, "
-                            "\"data\": %s, \"lessons\": [",
-                            nninit_version(), (unsigned long long)o->seed, o->epochs, o->depth, (long long)o->width,
-                            s->data_found ? "true" : "false");
-    for (int i = 0; i < s->n_lessons && len < sizeof buf; i++) {
-        const nninit_lab_lesson *l = &s->lessons[i];
-        len += (size_t)snprintf(buf + len, sizeof buf - len, "%s{\"title\": \"%s\", \"status\": \"%s\"}",
-                                i ? ", " : "", l->title,
-                                !l->checked ? "skipped" : (l->confirmed ? "confirmed" : "not_reproduced"));
-    }
-    if (len < sizeof buf)
-        len += (size_t)snprintf(buf + len, sizeof buf - len, "]}\n");
-    if (len >= sizeof buf)
-        return nninit_err_set(err, NNINIT_EOVERFLOW, "lab: summary too long");
-    return write_text(o->out_dir, "lab.json", buf, err);
+    char *json = NULL;
+    nninit_status st = nninit_lab_summary_json(o, s, &json, err);
+    if (st == NNINIT_OK)
+        st = write_text(o->out_dir, "lab.json", json, err);
+    free(json);
+    return st;
 }
 
 nninit_status nninit_lab_run(const nninit_lab_opts *opts, nninit_lab_summary *out, nninit_err *err)
@@ -556,7 +561,8 @@ nninit_status nninit_lab_run(const nninit_lab_opts *opts, nninit_lab_summary *ou
         return nninit_err_set(err, NNINIT_EIO, "%s: cannot create the report folder (%s)", opts->out_dir, strerror(errno));
     if (opts->threads > 0)
         nninit_blas_set_threads(opts->threads);
-    report r = {opts, NULL, 0, 0, 0};
+    report r = {opts, NULL, NULL, 0};
+    r.f = open_memstream(&r.md, &r.len);
     emit(&r, "# nninit lab: why initialization matters");
     blank(&r);
     emit(&r, "nninit %s, seed %llu. Every number below is measured in this run; each lesson states the criterion",
@@ -582,7 +588,10 @@ nninit_status nninit_lab_run(const nninit_lab_opts *opts, nninit_lab_summary *ou
             emit(&r, "- %s: %s", out->lessons[i].title,
                  !out->lessons[i].checked ? "skipped" : (out->lessons[i].confirmed ? "confirmed" : "NOT reproduced"));
     }
-    if (st == NNINIT_OK && r.oom)
+    int report_bad = !r.f || ferror(r.f);
+    if (r.f && fclose(r.f) != 0)
+        report_bad = 1;
+    if (st == NNINIT_OK && report_bad)
         st = nninit_err_set(err, NNINIT_ENOMEM, "lab: out of memory for the report");
     if (st == NNINIT_OK && opts->out_dir) {
         st = write_text(opts->out_dir, "report.md", r.md, err);

@@ -62,6 +62,12 @@ typedef struct nninit_lab_summary {
  */
 nninit_status nninit_lab_run(const nninit_lab_opts *opts, nninit_lab_summary *out, nninit_err *err);
 
+/* The JSON summary nninit_lab_run writes as lab.json: options, then each
+ * lesson's title (escaped by nninit_json_quote) and status, on one line
+ * ending in a newline. *json is malloc'd (free it). NNINIT_ENOMEM. */
+nninit_status nninit_lab_summary_json(const nninit_lab_opts *opts, const nninit_lab_summary *s, char **json,
+                                      nninit_err *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -4,6 +4,7 @@
 #include "util.h"
 #include "lab.h"
 
+#include <jansson.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -139,12 +140,52 @@ static void test_bad_options(void **state)
     assert_int_equal(nninit_lab_run(NULL, &s, &err), NNINIT_EMISUSE);
 }
 
+/* lab.json escapes lesson titles: a title with a quote, a backslash, a
+ * newline and a control byte reads back unchanged through a JSON parser
+ * (the lab used to print titles raw, which made the file invalid JSON). */
+static void test_summary_json_escapes_titles(void **state)
+{
+    (void)state;
+    static const char *titles[] = {"plain", "a \"quoted\" title", "back\\slash\nnew line", "bell\a and \x01 tab\t"};
+    nninit_lab_opts o = nninit_lab_opts_default();
+    nninit_lab_summary s;
+    memset(&s, 0, sizeof s);
+    s.n_lessons = 4;
+    for (int i = 0; i < 4; i++) {
+        snprintf(s.lessons[i].title, sizeof s.lessons[i].title, "%s", titles[i]);
+        s.lessons[i].checked = i != 3;
+        s.lessons[i].confirmed = i == 0;
+    }
+    char *text = NULL;
+    nninit_err err;
+    assert_ok(nninit_lab_summary_json(&o, &s, &text, &err), &err);
+    assert_non_null(text);
+    size_t n = strlen(text);
+    assert_true(n > 0 && text[n - 1] == '\n' && !memchr(text, '\n', n - 1)); /* one line */
+    json_error_t je;
+    json_t *root = json_loads(text, 0, &je);
+    if (!root)
+        fail_msg("lab.json is not JSON (%s): %s", je.text, text);
+    json_t *lessons = json_object_get(root, "lessons");
+    assert_int_equal(json_array_size(lessons), 4);
+    static const char *status[] = {"confirmed", "not_reproduced", "not_reproduced", "skipped"};
+    for (int i = 0; i < 4; i++) {
+        json_t *l = json_array_get(lessons, (size_t)i);
+        assert_string_equal(json_string_value(json_object_get(l, "title")), titles[i]);
+        assert_string_equal(json_string_value(json_object_get(l, "status")), status[i]);
+    }
+    assert_int_equal(json_integer_value(json_object_get(root, "seed")), (json_int_t)o.seed);
+    json_decref(root);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_data_free_lessons),
         cmocka_unit_test(test_training_path),
         cmocka_unit_test(test_bad_options),
+        cmocka_unit_test(test_summary_json_escapes_titles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
