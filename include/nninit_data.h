@@ -1,6 +1,8 @@
 /*
  * nninit_data.h: data sets (the data layer): IDX files (gzip or plain),
- * Fashion-MNIST, standardization, splits, permutations.
+ * Fashion-MNIST, standardization, splits, permutations; sequence sets: a
+ * character-level corpus from Debian's fortunes and the synthetic
+ * long-memory tasks (adding problem, copy memory).
  *
  * @EXAMPLE@
  */
@@ -74,6 +76,95 @@ NNINIT_API nninit_status nninit_dataset_split(nninit_dataset *train, double frac
 /* perm = a uniformly random permutation of 0..n-1 (Fisher-Yates, bounded
  * integers by rejection from the Philox words of (seed, stream)). */
 NNINIT_API nninit_status nninit_permutation(int64_t *perm, int64_t n, uint64_t seed, uint64_t stream,
+                                            nninit_err *err);
+
+/* ---- sequence data sets ----
+ * Fashion-MNIST needs no conversion for recurrent layers: a row of
+ * nninit_dataset.x (784 values) is already 28 steps of 28 features,
+ * row-major (batch, steps, features). */
+
+/* n sequences of `steps` steps, with float features or token inputs, and
+ * class or real targets, one per step or one per sequence. */
+typedef struct nninit_seqset {
+    int64_t n, steps;
+    int64_t dim;       /* features per step of x; 0 when the inputs are tokens */
+    float *x;          /* (n, steps, dim) or NULL */
+    int32_t *tokens;   /* (n, steps) input ids in [0, vocab), or NULL */
+    int32_t vocab;     /* input alphabet of tokens, else 0 */
+    int64_t y_steps;   /* targets per sequence: steps (one per step) or 1 */
+    int32_t n_classes; /* > 0: y holds class ids in [0, n_classes); 0: yf holds real targets */
+    int32_t *y;        /* (n, y_steps) or NULL */
+    float *yf;         /* (n, y_steps) or NULL */
+} nninit_seqset;
+NNINIT_API void nninit_seqset_free(nninit_seqset *s);
+
+/* A character-level text: one id per byte. Id 0 stands for a byte the
+ * training text lacks; ids 1 .. vocab-1 are the training text's distinct
+ * bytes in increasing byte order (byte_of[id]). */
+typedef struct nninit_text {
+    int64_t n;                  /* characters */
+    int32_t *ids;               /* n ids in [0, vocab) */
+    int32_t vocab;              /* 1 + distinct bytes of the training text */
+    unsigned char byte_of[256]; /* the byte of each id >= 1 */
+    int64_t n_docs;             /* fortunes in this split */
+    int64_t n_unknown;          /* characters mapped to id 0 */
+} nninit_text;
+NNINIT_API void nninit_text_free(nninit_text *t);
+
+/* The folder nninit_fortunes_load uses when given NULL: $NNINIT_FORTUNES if
+ * set and not empty, else /usr/share/games/fortunes (Debian's fortunes). */
+NNINIT_API const char *nninit_fortunes_default_dir(void);
+
+/*
+ * The fortunes corpus, split for language modelling. Reads every fortune
+ * file of dir (a file NAME with a strfile index NAME.dat beside it), in
+ * byte order of the names; a file is fortunes separated by lines "%".
+ * Each fortune with any text becomes its lines followed by "%\n". Fortune
+ * k (counted from 0 over all files in that order) goes to the test split
+ * when k % 10 == 9, else to train, so the split depends on the files alone.
+ * The vocabulary comes from the training split; both texts use it.
+ * NNINIT_ENOTFOUND (the message says how to install it) when dir has no
+ * fortune file. Free both with nninit_text_free.
+ *
+ *     nninit_text train, test;
+ *     nninit_fortunes_load(NULL, &train, &test, &err);
+ *     nninit_seqset s;
+ *     nninit_text_windows(&train, 64, 64, &s, &err);  // x: 64 chars, y: the next 64
+ */
+NNINIT_API nninit_status nninit_fortunes_load(const char *dir, nninit_text *train, nninit_text *test,
+                                              nninit_err *err);
+
+/* Next-character prediction windows: sequence i is ids[i stride ..] for
+ * `steps` steps as tokens, the same shifted by one as y (y_steps = steps,
+ * n_classes = vocab = t->vocab); n = (t->n - steps - 1) / stride + 1. */
+NNINIT_API nninit_status nninit_text_windows(const nninit_text *t, int64_t steps, int64_t stride,
+                                             nninit_seqset *out, nninit_err *err);
+
+/*
+ * The adding problem (Hochreiter & Schmidhuber 1997, in the form of Le et
+ * al. 2015): steps x 2 features per sequence, feature 0 uniform in [0, 1),
+ * feature 1 a marker that is 1 at exactly two steps, one uniform in
+ * [0, steps/2) and one in [steps/2, steps); the target (y_steps 1, yf) is
+ * the sum of the two marked values. Predicting 1 always gives a mean squared
+ * error of 1/6. steps >= 2.
+ *
+ * Drawn from the Philox words of (seed, stream "adding_problem"), sequence
+ * after sequence (steps values, then the two positions), so the first k
+ * sequences do not depend on n.
+ */
+NNINIT_API nninit_status nninit_adding_problem(int64_t n, int64_t steps, uint64_t seed, nninit_seqset *out,
+                                               nninit_err *err);
+
+/*
+ * Copy memory (Hochreiter & Schmidhuber 1997, in the form of Arjovsky et al.
+ * 2016): tokens 0 blank, 1..8 symbols, 9 delimiter (vocab 10); a sequence is
+ * 10 symbols uniform in 1..8, delay - 1 blanks, the delimiter and 10 blanks
+ * (steps = delay + 20); the target at every step (n_classes 9) is blank
+ * except the last 10 steps, which repeat the 10 symbols. Always predicting
+ * blank then uniform symbols gives a cross-entropy of 10 ln 8 / (delay + 20)
+ * per step. delay >= 1. Philox stream "copy_memory", sequence after sequence.
+ */
+NNINIT_API nninit_status nninit_copy_memory(int64_t n, int64_t delay, uint64_t seed, nninit_seqset *out,
                                             nninit_err *err);
 
 #ifdef __cplusplus

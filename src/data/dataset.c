@@ -2,8 +2,7 @@
  * scaling, standardisation, seeded permutations and validation splits.
  * Every random choice comes from Philox words, so it depends only on
  * (seed, stream), never on the platform's rand(). */
-#include "rng/internal.h"
-#include "nninit_data.h"
+#include "data/internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -134,57 +133,17 @@ nninit_status nninit_dataset_standardize(nninit_dataset *train, nninit_dataset *
     return NNINIT_OK;
 }
 
-/* A buffered reader of the Philox word sequence of (key, stream). */
-typedef struct words {
-    uint32_t key[2];
-    uint64_t stream, next;
-    uint32_t buf[256];
-    int pos, fill;
-} words;
-
-static uint32_t next_word(words *w)
-{
-    if (w->pos == w->fill) {
-        nninit__philox_words(w->key, w->stream, w->next, 256, w->buf);
-        w->next += 256;
-        w->pos = 0;
-        w->fill = 256;
-    }
-    return w->buf[w->pos++];
-}
-
-/* Uniform integer in [0, m), m >= 1, by rejection (no modulo bias). */
-static uint64_t bounded(words *w, uint64_t m)
-{
-    if (m <= UINT64_C(0xFFFFFFFF) + 1) {
-        uint64_t range = UINT64_C(1) << 32, limit = range - range % m;
-        for (;;) {
-            uint64_t v = next_word(w);
-            if (v < limit)
-                return v % m;
-        }
-    }
-    uint64_t limit = UINT64_MAX - (UINT64_MAX % m + 1) % m; /* accept v <= limit */
-    for (;;) {
-        uint64_t v = (uint64_t)next_word(w) << 32 | next_word(w);
-        if (v <= limit)
-            return v % m;
-    }
-}
-
 nninit_status nninit_permutation(int64_t *perm, int64_t n, uint64_t seed, uint64_t stream, nninit_err *err)
 {
     if (!perm || n < 0)
         return nninit__err(err, NNINIT_EMISUSE, "nninit_permutation: NULL perm or n < 0");
-    words w;
-    memset(&w, 0, sizeof w);
-    nninit__philox_key(seed, w.key);
-    w.stream = stream;
+    nninit__words w;
+    nninit__words_init(&w, seed, stream);
     for (int64_t i = 0; i < n; i++)
         perm[i] = i;
     /* Fisher-Yates from the top: position i swaps with a uniform j <= i */
     for (int64_t i = n - 1; i > 0; i--) {
-        int64_t j = (int64_t)bounded(&w, (uint64_t)i + 1);
+        int64_t j = (int64_t)nninit__words_bounded(&w, (uint64_t)i + 1);
         int64_t t = perm[i];
         perm[i] = perm[j];
         perm[j] = t;

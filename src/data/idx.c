@@ -2,8 +2,7 @@
  * header is validated before any allocation; the data must fill exactly
  * what the header promises (truncation and trailing bytes are errors, which
  * gzread alone would not report, hence inflate on an in-memory image). */
-#include "core/internal.h"
-#include "nninit_data.h"
+#include "data/internal.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -255,38 +254,9 @@ nninit_status nninit_idx_read(const char *path, nninit_idx *out, nninit_err *err
     if (!path || !out)
         return nninit__err(err, NNINIT_EMISUSE, "nninit_idx_read: NULL argument");
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        int e = errno;
-        if (e == ENOENT)
-            return nninit__err(err, NNINIT_ENOTFOUND, "%s: no such file", path);
-        return nninit__err_sys(err, e, "%s: cannot open (%s)", path, strerror(e));
-    }
-    nninit_status st = NNINIT_OK;
-    unsigned char *buf = NULL;
-    long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0)
-        size = ftell(f);
-    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        int e = errno;
-        fclose(f);
-        return nninit__err_sys(err, e, "%s: cannot find its size (%s); expected a regular file", path, strerror(e));
-    }
-    if ((int64_t)size > IDX_MAX_FILE) {
-        fclose(f);
-        return nninit__err(err, NNINIT_EFORMAT, "%s: %ld bytes; IDX files over 1 GiB are refused", path, size);
-    }
-    buf = malloc((size_t)size + 1);
-    if (!buf) {
-        fclose(f);
-        return nninit__err(err, NNINIT_ENOMEM, "%s: out of memory for %ld bytes", path, size);
-    }
-    size_t n = fread(buf, 1, (size_t)size, f);
-    if (n != (size_t)size || ferror(f)) {
-        int e = errno;
-        st = nninit__err_sys(err, e, "%s: read failed after %zu of %ld bytes", path, n, size);
-    }
-    fclose(f);
+    unsigned char *buf;
+    size_t n;
+    nninit_status st = nninit__read_file(path, IDX_MAX_FILE, &buf, &n, err);
     if (st == NNINIT_OK)
         st = nninit_idx_parse(buf, n, path, out, err);
     free(buf);
