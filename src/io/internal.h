@@ -62,7 +62,7 @@ uint16_t nninit__to_bf16(double x);
 double nninit__from_f16(uint16_t h);
 double nninit__from_bf16(uint16_t h);
 
-/* ---- tensor files (io_tensors.c, io_safetensors.c, io_npz.c) ---- */
+/* ---- tensor files: tfile.c (table) < safetensors.c, npz.c < tensors.c (dispatch) ---- */
 
 typedef struct nninit__tentry {
     nninit_tensor_info info;
@@ -85,11 +85,14 @@ struct nninit_tensor_file {
     size_t n_meta;
 };
 
-/* Appends an entry (name copied); NNINIT_ENOMEM. */
+/* The table (tfile.c), below the format files; the dispatcher (tensors.c)
+ * is above them. Appends an entry (name copied); NNINIT_ENOMEM. */
 nninit_status nninit__tf_add(nninit_tensor_file *tf, const char *name, nninit__tentry **out, nninit_err *err);
 /* Appends a file path (copied); returns its index via *idx. */
 nninit_status nninit__tf_add_file(nninit_tensor_file *tf, const char *path, size_t *idx, nninit_err *err);
-/* Rejects a name already present (linear in count; used after loading). */
+/* Sorts names[0..n) and returns one that appears twice, or NULL. */
+const char *nninit__first_duplicate(const char **names, size_t n);
+/* Rejects a name already present (n log n; used after loading). */
 nninit_status nninit__tf_check_unique(const nninit_tensor_file *tf, const char *what, nninit_err *err);
 
 /* Readers filling tf (opened by nninit_tensor_file_open). `buf`: the

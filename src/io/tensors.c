@@ -1,5 +1,8 @@
 /* Tensor files as one interface: the writer dispatch (safetensors, shards,
- * npz, folders of .npy), the reader object, and format detection. */
+ * npz, folders of .npy), opening a file of any format, and format
+ * detection. The dispatcher sits above the format files (safetensors.c,
+ * npz.c, npy.c), which build on the table in tfile.c and never call back
+ * into this file (tfile.c gives the order). */
 #include "io/internal.h"
 
 #include <dirent.h>
@@ -36,21 +39,6 @@ nninit_write_opts nninit_write_opts_default(void)
     return o;
 }
 
-nninit_status nninit__produce_le(const nninit_tensor_desc *t, size_t i, uint64_t nbytes, nninit_tensor_source src,
-                                 void *user, void *buf, nninit_err *err)
-{
-    nninit_status s = src(user, i, buf, err);
-    if (s != NNINIT_OK)
-        return s;
-    const uint16_t one = 1;
-    unsigned char lo;
-    memcpy(&lo, &one, 1);
-    int bits = nninit_file_dtype_bits(t[i].dtype);
-    if (lo != 1 && bits > 8) /* big-endian host */
-        nninit__swap_bytes(buf, nbytes * 8 / (uint64_t)bits, (size_t)bits / 8);
-    return NNINIT_OK;
-}
-
 /* Well-formed UTF-8 without NUL (JSON and zip names need it). */
 static int valid_utf8(const unsigned char *s)
 {
@@ -64,11 +52,6 @@ static int valid_utf8(const unsigned char *s)
         s += n + 1;
     }
     return 1;
-}
-
-static int cmp_name_ptr(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 static nninit_status check_names(const char *path, const nninit_tensor_desc *t, size_t n, int as_paths,
@@ -99,13 +82,10 @@ static nninit_status check_names(const char *path, const nninit_tensor_desc *t, 
             s = nninit__tensor_bytes(nm, &t[i].shape, t[i].dtype, &numel, &nb, err);
         names[i] = nm;
     }
-    if (!s) {
-        qsort(names, n, sizeof *names, cmp_name_ptr);
-        for (size_t i = 1; i < n && !s; i++)
-            if (!strcmp(names[i], names[i - 1]))
-                s = nninit__err(err, NNINIT_EINVAL, "%s: tensor name '%.80s' appears twice; names must be unique",
-                                path, names[i]);
-    }
+    const char *twice = s ? NULL : nninit__first_duplicate(names, n);
+    if (twice)
+        s = nninit__err(err, NNINIT_EINVAL, "%s: tensor name '%.80s' appears twice; names must be unique", path,
+                        twice);
     free(names);
     return s;
 }
@@ -278,73 +258,6 @@ nninit_status nninit_tensors_write(const char *path, const nninit_tensor_desc *t
         return nninit__err(err, NNINIT_EINVAL, "%s: format %s cannot be written; expected safetensors, npz, "
                            "npz-deflated or npy-dir", path, nninit_file_format_name(o.format));
     }
-}
-
-/* ---- reader object ---- */
-
-nninit_status nninit__tf_add(nninit_tensor_file *tf, const char *name, nninit__tentry **out, nninit_err *err)
-{
-    if (tf->n == tf->cap) {
-        size_t cap = tf->cap ? 2 * tf->cap : 16;
-        nninit__tentry *t = realloc(tf->t, cap * sizeof *t);
-        if (!t)
-            return nninit__err(err, NNINIT_ENOMEM, "out of memory for %zu tensors", cap);
-        tf->t = t;
-        tf->cap = cap;
-    }
-    nninit__tentry *e = &tf->t[tf->n];
-    memset(e, 0, sizeof *e);
-    char *copy = nninit__strdup(name);
-    if (!copy)
-        return nninit__err(err, NNINIT_ENOMEM, "out of memory");
-    e->info.name = copy;
-    tf->n++;
-    *out = e;
-    return NNINIT_OK;
-}
-
-nninit_status nninit__tf_add_file(nninit_tensor_file *tf, const char *path, size_t *idx, nninit_err *err)
-{
-    char **f = realloc(tf->files, (tf->n_files + 1) * sizeof *f);
-    if (!f)
-        return nninit__err(err, NNINIT_ENOMEM, "out of memory");
-    tf->files = f;
-    if (!(f[tf->n_files] = nninit__strdup(path)))
-        return nninit__err(err, NNINIT_ENOMEM, "out of memory");
-    *idx = tf->n_files++;
-    return NNINIT_OK;
-}
-
-nninit_status nninit__tf_check_unique(const nninit_tensor_file *tf, const char *what, nninit_err *err)
-{
-    const char **names = nninit__malloc_array(tf->n ? tf->n : 1, sizeof *names);
-    if (!names)
-        return nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", what);
-    for (size_t i = 0; i < tf->n; i++)
-        names[i] = tf->t[i].info.name;
-    qsort(names, tf->n, sizeof *names, cmp_name_ptr);
-    nninit_status s = NNINIT_OK;
-    for (size_t i = 1; i < tf->n && !s; i++)
-        if (!strcmp(names[i], names[i - 1]))
-            s = nninit__err(err, NNINIT_EFORMAT, "%s: tensor name '%.80s' appears twice", what, names[i]);
-    free(names);
-    return s;
-}
-
-void nninit_tensor_file_free(nninit_tensor_file *tf)
-{
-    if (!tf)
-        return;
-    for (size_t i = 0; i < tf->n; i++)
-        free((char *)tf->t[i].info.name);
-    for (size_t i = 0; i < tf->n_files; i++)
-        free(tf->files[i]);
-    for (size_t i = 0; i < 2 * tf->n_meta; i++)
-        free(tf->meta[i]);
-    free(tf->t);
-    free(tf->files);
-    free(tf->meta);
-    free(tf);
 }
 
 /* One .npy file as a tensor named `name` (its header read and checked). */
