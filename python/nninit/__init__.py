@@ -21,7 +21,16 @@ from ._lib import VERSION as _LIB_VERSION
 from ._fill import Generator, fill_, gen
 
 __version__ = _LIB_VERSION
-__all__ = ["gen", "fill_", "Generator", "library_version"]
+__all__ = ["gen", "fill_", "Generator", "stream_from_name", "library_version"]
+
+
+def stream_from_name(name):
+    """The Philox stream nninit gives a tensor called `name` (64-bit FNV-1a of
+    its UTF-8 bytes), as `nninit model` and nninit.torch.init_module use."""
+    if not isinstance(name, str):
+        raise TypeError("name must be a str, not %s" % type(name).__name__)
+    from ._lib import lib
+    return lib.nninit_stream_from_name(name.encode())
 
 
 def library_version():
