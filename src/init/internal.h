@@ -9,7 +9,7 @@
 
 #include "rng/internal.h"
 
-/* ---- orthogonalization (orthogonal.c, LAPACK geqrf + orgqr) ----
+/* ---- orthogonalization (orthogonal.c: built-in QR or LAPACK) ----
  * m: (rows, cols) row-major, rows >= cols, replaced in place by Q * sign(diag R)
  * (orthonormal columns). dtype F32 or F64. */
 nninit_status nninit__orthonormalize(nninit_dtype dtype, void *m, int64_t rows, int64_t cols, nninit_err *err);

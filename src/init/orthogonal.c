@@ -1,29 +1,35 @@
 /*
- * Orthonormal factors of Gaussian matrices through OpenBLAS/LAPACK, with
- * the sign fix Q * sign(diag R) that makes the result Haar-distributed
- * (Mezzadri 2007), as Keras and PyTorch do.
+ * Orthonormal factors of Gaussian matrices, with the sign fix
+ * Q * sign(diag R) that makes the result Haar-distributed (Mezzadri 2007),
+ * as Keras and PyTorch do. Which QR (nninit__orthonormalize_with, AUTO):
+ *   - the built-in Householder QR (qr.c) when LAPACK is not linked (the
+ *     core library, the single file) or m n^2 <= NNINIT__QR_BUILTIN_MAX_WORK:
+ *     bits independent of every thread count;
+ *   - otherwise OpenBLAS/LAPACK (NNINIT_HAVE_LAPACK), whose results move in
+ *     the last bits with OpenBLAS's thread count (OPENBLAS_NUM_THREADS):
+ *     tall-skinny (m >= 4 n, n >= 16): CholeskyQR2 (Fukaya et al. 2014):
+ *       R = chol(A^T A), Q = A R^-1, twice; BLAS-3 only (syrk, potrf, trsm)
+ *       and about 3x faster than Householder. A Gaussian m x n matrix with
+ *       m >= 4n has condition number about (1 + sqrt(n/m)) / (1 - sqrt(n/m))
+ *       <= 3, far inside CholeskyQR2's float32 range (~1e3); a pass whose
+ *       Gram diagonal strays from 1 is repeated, a failed Cholesky falls
+ *       back to Householder on the untouched input.
+ *     otherwise: Householder QR (geqrf + orgqr), column-major in place.
+ * All are equal up to rounding because the QR factorization with a
+ * positive diagonal is unique and Q sign(diag R) is that one.
  *
  * Layout: a row-major (r, c) buffer is the column-major (c, r) matrix, so
  * no LAPACKE row-major wrapper (which transposes in and out) is needed.
- * Two methods, equal up to rounding because the QR factorization with a
- * positive diagonal is unique and Q sign(diag R) is that one:
- *   tall-skinny (m >= 4 n, n >= 16): CholeskyQR2 (Fukaya et al. 2014):
- *     R = chol(A^T A), Q = A R^-1, twice; BLAS-3 only (syrk, potrf, trsm)
- *     and about 3x faster than Householder. A Gaussian m x n matrix with
- *     m >= 4n has condition number about (1 + sqrt(n/m)) / (1 - sqrt(n/m))
- *     <= 3, far inside CholeskyQR2's float32 range (~1e3); a pass whose
- *     Gram diagonal strays from 1 is repeated, a failed Cholesky falls
- *     back to Householder on the untouched input.
- *   otherwise: Householder QR (geqrf + orgqr), column-major in place.
- * The result depends on OpenBLAS's thread count at the rounding level.
  */
 #include "init/internal.h"
 #include "init/orthogonal.h"
 
+#include <stdlib.h>
+
+#ifdef NNINIT_HAVE_LAPACK
 #include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define CHOLQR_RATIO 4
@@ -159,8 +165,8 @@ static int cholesky_qr(nninit_dtype dtype, void *a, blasint m, blasint n, int tr
 }
 
 /* Tall A (m, n), m >= n, column-major (trans 0) or row-major (trans 1), replaced by Q sign(diag R). */
-static nninit_status orthonormalize_tall(nninit_dtype dtype, void *a, int64_t m, int64_t n, int trans,
-                                         nninit_err *err)
+static nninit_status orthonormalize_lapack(nninit_dtype dtype, void *a, int64_t m, int64_t n, int trans,
+                                           nninit_err *err)
 {
     if (m > INT32_MAX || n > INT32_MAX)
         return nninit__err(err, NNINIT_EOVERFLOW, "orthogonal: a %lld x %lld matrix exceeds LAPACK's 32-bit dimensions",
@@ -195,11 +201,32 @@ static nninit_status orthonormalize_tall(nninit_dtype dtype, void *a, int64_t m,
     return NNINIT_OK;
 }
 
+#endif /* NNINIT_HAVE_LAPACK */
+
+nninit_status nninit__orthonormalize_with(nninit__qr_method how, nninit_dtype dtype, void *a, int64_t m, int64_t n,
+                                          int row_major, nninit_err *err)
+{
+    if (m < n || n < 1)
+        return nninit__err(err, NNINIT_EMISUSE, "orthonormalize: need rows >= cols >= 1");
+#ifdef NNINIT_HAVE_LAPACK
+    if (how == NNINIT__QR_AUTO) {
+        /* m n^2 without overflow: n <= m, so n^2 <= m n */
+        int small = (double)m * (double)n * (double)n <= (double)NNINIT__QR_BUILTIN_MAX_WORK;
+        how = small ? NNINIT__QR_BUILTIN : NNINIT__QR_LAPACK;
+    }
+    if (how == NNINIT__QR_LAPACK)
+        return orthonormalize_lapack(dtype, a, m, n, row_major, err);
+#else
+    if (how == NNINIT__QR_LAPACK)
+        return nninit__err(err, NNINIT_EUNSUPPORTED,
+                           "orthogonal: this build has no LAPACK; the built-in QR serves every size");
+#endif
+    return nninit__qr_builtin(dtype, a, m, n, row_major, err);
+}
+
 nninit_status nninit__orthonormalize(nninit_dtype dtype, void *m, int64_t rows, int64_t cols, nninit_err *err)
 {
-    if (rows < cols || cols < 1)
-        return nninit__err(err, NNINIT_EMISUSE, "orthonormalize: need rows >= cols >= 1");
-    return orthonormalize_tall(dtype, m, rows, cols, 1, err);
+    return nninit__orthonormalize_with(NNINIT__QR_AUTO, dtype, m, rows, cols, 1, err);
 }
 
 nninit_status nninit__orthogonal_torch(nninit_dtype dtype, void *m, int64_t rows, int64_t cols, nninit_err *err)
@@ -207,8 +234,8 @@ nninit_status nninit__orthogonal_torch(nninit_dtype dtype, void *m, int64_t rows
     if (rows < 1 || cols < 1)
         return nninit__err(err, NNINIT_EMISUSE, "orthogonal: need rows, cols >= 1");
     if (rows >= cols)
-        return orthonormalize_tall(dtype, m, rows, cols, 1, err);
+        return nninit__orthonormalize_with(NNINIT__QR_AUTO, dtype, m, rows, cols, 1, err);
     /* the row-major (rows, cols) buffer is the column-major (cols, rows) matrix
      * that torch factors; its Q, column-major, is the (rows, cols) answer */
-    return orthonormalize_tall(dtype, m, cols, rows, 0, err);
+    return nninit__orthonormalize_with(NNINIT__QR_AUTO, dtype, m, cols, rows, 0, err);
 }
