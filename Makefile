@@ -172,7 +172,48 @@ uninstall:
 	if [ -n "$(PYTHONDIR)" ]; then rm -rf $(DESTDIR)$(PYTHONDIR)/nninit; fi
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-core
+
+# make core: the core library alone (src/core, src/rng, src/init: libc, libm,
+# pthreads; orthogonal through the built-in QR) as $(CORE_BUILD)/libnninit-core.a,
+# and the tests that use nothing else, linked against it; make core-check runs
+# them. JSON specs use jansson when pkg-config finds it (CORE_JANSSON=1|0
+# overrides); without it they fail with NNINIT_EUNSUPPORTED. The tests need
+# cmocka (pkg-config, else -lcmocka).
+CORE_BUILD   ?= build-core
+CORE_JANSSON ?= $(shell $(PKG_CONFIG) --exists jansson 2>/dev/null && echo 1 || echo 0)
+ifeq ($(CORE_JANSSON),1)
+CORE_DEP_CPPFLAGS = -DNNINIT_HAVE_JANSSON $(shell $(PKG_CONFIG) --cflags jansson 2>/dev/null)
+CORE_DEP_LIBS     = $(or $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null),-ljansson)
+endif
+CORE_CPPFLAGS    = -Iinclude -Isrc -D_POSIX_C_SOURCE=200809L $(CORE_DEP_CPPFLAGS) $(CPPFLAGS)
+CORE_LIBS        = $(CORE_DEP_LIBS) -lm -pthread $(LDLIBS)
+CORE_TEST_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
+CORE_TEST_LIBS   = $(or $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null),-lcmocka)
+# the tests that need only nninit.h and the core's private headers
+CORE_TESTS    = catalogue dist fmath oom orthogonal philox simd stft stream tfjs torch
+CORE_OBJ      = $(CORE_SRC:%.c=$(CORE_BUILD)/%.o)
+CORE_LIB      = $(CORE_BUILD)/libnninit-core.a
+CORE_TEST_BIN = $(CORE_TESTS:%=$(CORE_BUILD)/tests/test_%)
+
+.PHONY: core core-check
+core: $(CORE_LIB) $(CORE_TEST_BIN)
+
+$(CORE_BUILD)/src/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CORE_CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+
+$(CORE_LIB): $(CORE_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(CORE_BUILD)/tests/%: tests/%.c $(CORE_LIB) tests/util.h tests/linalg.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CORE_CPPFLAGS) $(CORE_TEST_CFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes -Wno-double-promotion \
+	    $(LDFLAGS) -o $@ $< $(CORE_LIB) $(CORE_LIBS) $(CORE_TEST_LIBS)
+
+core-check: core
+	@NNINIT_CLI_TESTS= sh tests/run.sh $(CORE_TEST_BIN)
 
 # make crosscheck: where PyTorch is installed, regenerate the torch fixtures
 # into a temporary folder with live torch, replay them through test_torch and
@@ -185,4 +226,4 @@ crosscheck: $(CLI) $(BUILD)/tests/test_torch
 	NNINIT_FIXTURES="$$tmp" NNINIT=$(CLI) sh tests/cli/torch_gen.sh && \
 	$(PYTHON) tools/torch_crosscheck.py $(CLI)
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(LAB_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(LAB_OBJ:.o=.d) $(CORE_OBJ:.o=.d)

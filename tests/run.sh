@@ -21,7 +21,8 @@ for t in "$@"; do
     passed=$((passed + p))
     failed=$((failed + f))
 done
-for s in tests/cli/*.sh; do
+# NNINIT_CLI_TESTS set (even empty) replaces the list (make core-check: none).
+for s in ${NNINIT_CLI_TESTS-tests/cli/*.sh}; do
     [ -f "$s" ] || continue
     if NNINIT="$NNINIT" sh "$s" >"$log" 2>&1; then
         echo "[       OK ] $s"

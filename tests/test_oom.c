@@ -11,8 +11,10 @@
 #if defined(__GLIBC__)
 
 #include <errno.h>
-#include <jansson.h>
 #include <unistd.h>
+#ifdef NNINIT_HAVE_JANSSON
+#include <jansson.h>
+#endif
 
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
@@ -194,6 +196,12 @@ static void test_spec_paths(void **state)
         "kaiming_uniform_(a=math.sqrt(5))",
     };
     for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+#ifndef NNINIT_HAVE_JANSSON
+        if (specs[i][0] == '{') {
+            print_message("skipped (no jansson in this build): %.40s\n", specs[i]);
+            continue;
+        }
+#endif
         /* jansson 2.14 turns a failed token copy into "string or '}' expected": for JSON input an
          * allocation failure may surface as NNINIT_EINVAL; it must still leak nothing */
         allow_einval = specs[i][0] == '{';
@@ -206,6 +214,7 @@ static void test_spec_paths(void **state)
             assert_true(a >= 1); /* jansson's tree */
     }
     /* @file: the file reader's buffer */
+#ifdef NNINIT_HAVE_JANSSON
     char path[] = "/tmp/nninit-oom-XXXXXX";
     int fd = mkstemp(path);
     assert_true(fd >= 0);
@@ -218,6 +227,9 @@ static void test_spec_paths(void **state)
     assert_true(exhaust("@file", call_parse, spec) >= 2); /* the file buffer and jansson's */
     allow_einval = 0;
     unlink(path);
+#else
+    print_message("skipped (no jansson in this build): @file with a JSON spec\n");
+#endif
     assert_true(exhaust("rng_new", call_rng, NULL) == 1);
 }
 
@@ -250,8 +262,10 @@ static void test_fill_paths(void **state)
 
 int main(void)
 {
+#ifdef NNINIT_HAVE_JANSSON
     /* jansson keeps pointers to the allocator it was linked with; route it through ours */
     json_set_alloc_funcs(malloc, free);
+#endif
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_spec_paths), cmocka_unit_test(test_fill_paths)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,12 +9,15 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <jansson.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifdef NNINIT_HAVE_JANSSON
+#include <jansson.h>
+#endif
 
 typedef enum ptype {
     P_NUM, P_MODE, P_DIST, P_NL, P_INT, P_SEED, P_AXES_IN, P_AXES_OUT, P_NONE_ONLY,
@@ -503,6 +506,8 @@ static nninit_status parse_call(const char *text, nninit_init *out, nninit_err *
 
 /* ---- Keras serialized JSON ---- */
 
+#ifdef NNINIT_HAVE_JANSSON
+
 static nninit_status json_to_value(json_t *j, value *v, const char *key, nninit_err *err)
 {
     memset(v, 0, sizeof *v);
@@ -632,6 +637,17 @@ static nninit_status parse_json(const char *text, nninit_init *out, nninit_err *
     *out = in;
     return NNINIT_OK;
 }
+
+#else /* a build without jansson (the core library, the single file) */
+static nninit_status parse_json(const char *text, nninit_init *out, nninit_err *err)
+{
+    (void)text;
+    (void)out;
+    return nninit__err(err, NNINIT_EUNSUPPORTED,
+                       "initializer spec: JSON needs jansson, which this build lacks; write it as a call such as "
+                       "'Orthogonal(gain=1.0)'");
+}
+#endif
 
 static nninit_status read_spec_file(const char *path, char **text, nninit_err *err)
 {
