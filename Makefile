@@ -213,7 +213,30 @@ $(CORE_BUILD)/tests/%: tests/%.c $(CORE_LIB) tests/util.h tests/linalg.h
 	    $(LDFLAGS) -o $@ $< $(CORE_LIB) $(CORE_LIBS) $(CORE_TEST_LIBS)
 
 core-check: core
-	@NNINIT_CLI_TESTS= sh tests/run.sh $(CORE_TEST_BIN)
+	@NNINIT_CORE_ONLY=1 sh tests/run.sh $(CORE_TEST_BIN)
+
+# make amalgamation: the core library as one file, $(AMAL_DIR)/nninit.c +
+# nninit.h (tools/amalgamate.sh; POSIX sh and awk). make amalgamation-check
+# compiles it exactly as the README says (cc -std=c11 -O2 -c nninit.c, no
+# other flag) and runs the core tests against that object.
+AMAL_DIR      = $(BUILD)/amalgamation
+AMAL_TEST_BIN = $(CORE_TESTS:%=$(AMAL_DIR)/tests/test_%)
+.PHONY: amalgamation amalgamation-check
+amalgamation: $(AMAL_DIR)/nninit.c
+
+$(AMAL_DIR)/nninit.c: tools/amalgamate.sh $(CORE_SRC) $(wildcard $(CORE_LAYERS:%=src/%/*.h)) include/nninit.h
+	sh tools/amalgamate.sh $(AMAL_DIR)
+
+$(AMAL_DIR)/nninit.o: $(AMAL_DIR)/nninit.c
+	cd $(AMAL_DIR) && $(CC) -std=c11 -O2 -c nninit.c -o nninit.o
+
+$(AMAL_DIR)/tests/%: tests/%.c $(AMAL_DIR)/nninit.o tests/util.h tests/linalg.h
+	@mkdir -p $(dir $@)
+	$(CC) -I$(AMAL_DIR) -Iinclude -Isrc -D_POSIX_C_SOURCE=200809L $(CORE_TEST_CFLAGS) $(ALL_CFLAGS) \
+	    -Wno-missing-prototypes -Wno-double-promotion $(LDFLAGS) -o $@ $< $(AMAL_DIR)/nninit.o -lm -pthread $(CORE_TEST_LIBS)
+
+amalgamation-check: $(AMAL_TEST_BIN)
+	@NNINIT_CORE_ONLY=1 sh tests/run.sh $(AMAL_TEST_BIN)
 
 # make crosscheck: where PyTorch is installed, regenerate the torch fixtures
 # into a temporary folder with live torch, replay them through test_torch and
