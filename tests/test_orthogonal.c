@@ -212,17 +212,6 @@ static void test_torch_layouts(void **state)
     }
 }
 
-static uint64_t fnv1a64(const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
 /* Philox orthogonal below NNINIT__QR_BUILTIN_MAX_WORK uses the built-in QR
  * in every build: the same bits for 1 and 4 threads, and the same as
  * recorded (x86-64, this commit; IEEE double +-x/ and sqrt only, so any
@@ -257,7 +246,7 @@ static void test_bits_pinned(void **state)
             void *out = malloc(bytes);
             assert_non_null(out);
             assert_ok(nninit_fill(&init, &shape, &opts, rng, out, &err), &err);
-            h[t] = fnv1a64(out, bytes);
+            h[t] = test_fnv1a64(out, bytes);
             free(out);
         }
         print_message("%s %s: %016llx\n", CASES[c].spec, CASES[c].shape, (unsigned long long)h[0]);

@@ -12,17 +12,6 @@
 #include "rng/internal.h"
 #include "rng/torch_internal.h"
 
-static uint64_t fnv1a64(const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
 static nninit_rng *new_rng(nninit_rng_kind kind, uint64_t seed)
 {
     nninit_rng *rng = NULL;
@@ -110,8 +99,8 @@ static void libm_fingerprints(uint64_t *f32, uint64_t *f64)
         memcpy(b32 + (size_t)k * 20, rf, 20);
         memcpy(b64 + (size_t)k * 40, rd, 40);
     }
-    *f32 = fnv1a64(b32, 65536 * 5 * 4);
-    *f64 = fnv1a64(b64, 65536 * 5 * 8);
+    *f32 = test_fnv1a64(b32, 65536 * 5 * 4);
+    *f64 = test_fnv1a64(b64, 65536 * 5 * 8);
     free(b32);
     free(b64);
 }
@@ -361,7 +350,7 @@ static int replay(const char *variant, nninit_rng_kind kind, int quiet, fixture_
             }
         } else {
             fs->exact++;
-            uint64_t h = fnv1a64(out, (size_t)numel * es);
+            uint64_t h = test_fnv1a64(out, (size_t)numel * es);
             if (h != hash || memcmp(out, want, stored * es) != 0) {
                 bad++;
                 if (!quiet) {

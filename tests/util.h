@@ -55,4 +55,17 @@ static inline const char *test_fixture(const char *name, char *buf, size_t cap)
     return buf;
 }
 
+/* FNV-1a 64 of n bytes: fingerprints of generated bits (test_torch's
+ * fixtures, test_orthogonal's pinned values). */
+static inline uint64_t test_fnv1a64(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
 #endif
