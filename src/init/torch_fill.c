@@ -65,22 +65,10 @@ static void trunc_normal(nninit_rng *rng, nninit__torch_arith ar, nninit_dtype d
     double u = (1.0 + erf((b - mean) / std / sqrt(2.0))) / 2.0;
     nninit__torch_uniform(rng, ar, dtype, 2 * l - 1, 2 * u - 1, out, n);
     double scale = std * sqrt(2.0);
-    if (dtype == NNINIT_F64) {
-        double *o = out;
-        for (int64_t i = 0; i < n; i++) {
-            double x = nninit__torch_erfinv(o[i], ar.avx2) * scale + mean;
-            x = x < a ? a : x; /* std::min(std::max(x, a), b) */
-            o[i] = b < x ? b : x;
-        }
-    } else {
-        float *o = out;
-        float fs = (float)scale, fm = (float)mean, fa = (float)a, fb = (float)b;
-        for (int64_t i = 0; i < n; i++) {
-            float x = nninit__torch_erfinvf(o[i], ar.avx2) * fs + fm;
-            x = x < fa ? fa : x;
-            o[i] = fb < x ? fb : x;
-        }
-    }
+    if (dtype == NNINIT_F64)
+        nninit__torch_erfinv_affine_f64(out, n, ar.avx2, scale, mean, a, b);
+    else
+        nninit__torch_erfinv_affine_f32(out, n, ar.avx2, (float)scale, (float)mean, (float)a, (float)b);
 }
 
 /*

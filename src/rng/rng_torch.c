@@ -4,7 +4,6 @@
  * of CPUGeneratorImpl::random64 (first 32-bit draw = high word), and the CPU
  * capability test that decides which kernel variant PyTorch dispatches.
  */
-#include "rng/internal.h"
 #include "rng/torch_internal.h"
 
 #include <stdlib.h>
@@ -57,17 +56,70 @@ static void mt_next_state(nninit__mt19937 *mt)
     mt->next = 0;
 }
 
+/* MT19937's tempering of one state word. */
+static uint32_t temper(uint32_t y)
+{
+    y ^= y >> 11;
+    y ^= (y << 7) & 0x9d2c5680u;
+    y ^= (y << 15) & 0xefc60000u;
+    return y ^ (y >> 18);
+}
+
 uint32_t nninit__torch_next32(nninit_rng *rng)
 {
     nninit__mt19937 *mt = &rng->mt;
     if (--mt->left == 0)
         mt_next_state(mt);
-    uint32_t y = mt->state[mt->next++];
-    y ^= y >> 11;
-    y ^= (y << 7) & 0x9d2c5680u;
-    y ^= (y << 15) & 0xefc60000u;
-    y ^= y >> 18;
-    return y;
+    return temper(mt->state[mt->next++]);
+}
+
+int nninit__torch_simd(void)
+{
+#ifdef NNINIT__HAVE_X86_SIMD
+    if (nninit__isa_best() < NNINIT__ISA_AVX2)
+        return 0;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+void nninit__torch_words(nninit_rng *rng, uint32_t *out, size_t n)
+{
+    nninit__mt19937 *mt = &rng->mt;
+    int simd = nninit__torch_simd();
+    while (n > 0) {
+        if (mt->left == 1) {
+            /* the draw that finds left == 1 twists and takes word 0 with
+             * left = 624 (next32's --left); counting that draw as one of
+             * the run's, the run may take all 624 words */
+#ifdef NNINIT__HAVE_X86_SIMD
+            if (simd)
+                nninit__torch_avx2_twist(mt->state);
+            else
+#endif
+                mt_next_state(mt);
+            mt->left = MT_N + 1;
+            mt->next = 0;
+        }
+        /* words state[next .. next + left - 2] come before the next twist */
+        size_t k = (size_t)(mt->left - 1);
+        if (k > n)
+            k = n;
+        const uint32_t *st = mt->state + mt->next;
+#ifdef NNINIT__HAVE_X86_SIMD
+        if (simd)
+            nninit__torch_avx2_temper(st, k, out);
+        else
+#endif
+            for (size_t i = 0; i < k; i++)
+                out[i] = temper(st[i]);
+        mt->next += (int)k;
+        mt->left -= (int)k;
+        out += k;
+        n -= k;
+    }
 }
 
 uint64_t nninit__torch_next64(nninit_rng *rng)

@@ -6,7 +6,7 @@
 #ifndef NNINIT_TORCH_INTERNAL_H
 #define NNINIT_TORCH_INTERNAL_H
 
-#include "rng/internal.h"
+#include "rng/simd_internal.h"
 
 /* The arithmetic a torch generator follows: which ATen kernel variant
  * (DEFAULT = plain libm, unfused; AVX2 = avx_mathfun polynomials and the
@@ -34,8 +34,38 @@ void nninit__torch_normal(nninit_rng *rng, nninit__torch_arith ar, nninit_dtype 
 float nninit__torch_erfinvf(float y, int avx2);
 double nninit__torch_erfinv(double y, int avx2);
 
+/* trunc_normal_'s tail on n values in place: erfinv_() in the variant's
+ * arithmetic, then mul_(scale), add_(mean), clamp_(a, b) in the dtype. */
+void nninit__torch_erfinv_affine_f32(float *o, int64_t n, int avx2, float scale, float mean, float a, float b);
+void nninit__torch_erfinv_affine_f64(double *o, int64_t n, int avx2, double scale, double mean, double a, double b);
+
 /* torch.randperm(n) on the CPU generator into perm[0..n). */
 void nninit__torch_randperm(nninit_rng *rng, int v2, int64_t n, int64_t *perm);
+
+/* n tempered MT19937 words into out: exactly what n calls of
+ * nninit__torch_next32 return, leaving the same state, but generated a run
+ * of state words at a time (vectorised where nninit__torch_simd()). */
+void nninit__torch_words(nninit_rng *rng, uint32_t *out, size_t n);
+
+/* 1 when the AVX2 + FMA versions of torch_avx2.c may run: the CPU has them
+ * and NNINIT_SIMD does not cap the vector path at "scalar" (the bits never
+ * depend on it; the knob compares the paths). */
+int nninit__torch_simd(void);
+
+#ifdef NNINIT__HAVE_X86_SIMD
+/* torch_avx2.c: mt_next_state, the tempering of n state words, and the
+ * uniform_ / normal_ arithmetic. The uniform functions transform whole
+ * vectors and return how many elements they did (the caller finishes the
+ * rest with the reference); normal16 runs normal_fill_16_AVX2 on `blocks`
+ * consecutive 16-blocks of uniforms in place. */
+void nninit__torch_avx2_twist(uint32_t *state);
+void nninit__torch_avx2_temper(const uint32_t *state, size_t n, uint32_t *out);
+size_t nninit__torch_avx2_uniform_f32(const uint32_t *w, size_t n, float *o, float from, float range, float to,
+                                      nninit__torch_arith ar);
+size_t nninit__torch_avx2_uniform_f64(const uint32_t *w, size_t n, double *o, double from, double range,
+                                      double to, nninit__torch_arith ar);
+void nninit__torch_avx2_normal16_f32(float *d, size_t blocks, float mean, float std);
+#endif
 
 /* The AVX2 kernel's log256_ps and sincos256_ps lane arithmetic, exposed for
  * tests. */

@@ -52,8 +52,9 @@ static double unit_f64(nninit_rng *rng)
     return (double)(nninit__torch_next64(rng) & 0x1fffffffffffffull) * 0x1p-53;
 }
 
-void nninit__torch_uniform(nninit_rng *rng, nninit__torch_arith ar, nninit_dtype dtype, double from, double to,
-                           void *out, int64_t n)
+/* The reference: one draw per element (two for float64) through next32. */
+static void uniform_ref(nninit_rng *rng, nninit__torch_arith ar, nninit_dtype dtype, double from, double to,
+                        void *out, int64_t n)
 {
     if (dtype == NNINIT_F64) {
         double *o = out;
@@ -75,6 +76,61 @@ void nninit__torch_uniform(nninit_rng *rng, nninit__torch_arith ar, nninit_dtype
                 o[i] = f;
         }
     }
+}
+
+#ifdef NNINIT__HAVE_X86_SIMD
+#define RUN 4096 /* words drawn at a time (16 KiB, stays in L1) */
+
+/* The fast path: runs of words from nninit__torch_words, transformed eight
+ * (four) elements at a time by torch_avx2.c, the last few by the reference
+ * arithmetic on the same words. */
+static void uniform_fast(nninit_rng *rng, nninit__torch_arith ar, nninit_dtype dtype, double from, double to,
+                         void *out, int64_t n)
+{
+    uint32_t w[RUN];
+    if (dtype == NNINIT_F64) {
+        double *o = out;
+        double range = to - from;
+        for (int64_t done = 0; done < n;) {
+            size_t m = (size_t)(n - done < RUN / 2 ? n - done : RUN / 2);
+            nninit__torch_words(rng, w, 2 * m);
+            size_t i = nninit__torch_avx2_uniform_f64(w, m, o + done, from, range, to, ar);
+            for (; i < m; i++) {
+                double x = (double)((((uint64_t)w[2 * i] << 32) | w[2 * i + 1]) & 0x1fffffffffffffull) * 0x1p-53;
+                double v = ar.avx2 ? fma(x, range, from) : x * range + from;
+                o[done + i] = ar.v2 && v == to ? from : v;
+            }
+            done += (int64_t)m;
+        }
+    } else {
+        float *o = out;
+        float f = (float)from, t = (float)to;
+        float range = t - f;
+        for (int64_t done = 0; done < n;) {
+            size_t m = (size_t)(n - done < RUN ? n - done : RUN);
+            nninit__torch_words(rng, w, m);
+            size_t i = nninit__torch_avx2_uniform_f32(w, m, o + done, f, range, t, ar);
+            for (; i < m; i++) {
+                float x = (float)(w[i] & 0xffffffu) * 0x1p-24f;
+                float v = ar.avx2 ? fmaf(x, range, f) : x * range + f;
+                o[done + i] = ar.v2 && v == t ? f : v;
+            }
+            done += (int64_t)m;
+        }
+    }
+}
+#endif
+
+void nninit__torch_uniform(nninit_rng *rng, nninit__torch_arith ar, nninit_dtype dtype, double from, double to,
+                           void *out, int64_t n)
+{
+#ifdef NNINIT__HAVE_X86_SIMD
+    if (nninit__torch_simd()) {
+        uniform_fast(rng, ar, dtype, from, to, out, n);
+        return;
+    }
+#endif
+    uniform_ref(rng, ar, dtype, from, to, out, n);
 }
 
 /* ---- avx_mathfun.h lane arithmetic (Cephes single-precision log and
@@ -206,32 +262,47 @@ static void block16_f64(double *d, nninit__torch_arith ar, double mean, double s
     }
 }
 
+/* normal_fill on n >= 16 floats: n uniforms in [0, 1) (uniform_(0, 1)
+ * gives exactly the unit values: x * 1 + 0 == x), normal_fill_16 on each
+ * whole 16-block, then 16 more uniforms for the last 16 values when
+ * n % 16 != 0, recomputed over part of the last full block. The fast path
+ * draws and transforms a cache-sized run of blocks at a time: the same
+ * draws in the same order. */
 static void normal_vec_f32(nninit_rng *rng, nninit__torch_arith ar, float mean, float std, float *d, int64_t n)
 {
-    for (int64_t i = 0; i < n; i++)
-        d[i] = unit_f32(rng);
+#ifdef NNINIT__HAVE_X86_SIMD
+    if (ar.avx2 && nninit__torch_simd()) {
+        const int64_t run = 4096;
+        for (int64_t i = 0; i < n; i += run) {
+            int64_t m = n - i < run ? n - i : run;
+            nninit__torch_uniform(rng, ar, NNINIT_F32, 0.0, 1.0, d + i, m);
+            nninit__torch_avx2_normal16_f32(d + i, (size_t)(m / 16), mean, std);
+        }
+        if (n % 16 != 0) {
+            nninit__torch_uniform(rng, ar, NNINIT_F32, 0.0, 1.0, d + n - 16, 16);
+            nninit__torch_avx2_normal16_f32(d + n - 16, 1, mean, std);
+        }
+        return;
+    }
+#endif
+    nninit__torch_uniform(rng, ar, NNINIT_F32, 0.0, 1.0, d, n);
     for (int64_t i = 0; i + 16 <= n; i += 16)
         block16_f32(d + i, ar, mean, std);
     if (n % 16 != 0) {
-        /* The last 16 values are redrawn and recomputed, overwriting part
-         * of the last full block. */
         float *t = d + n - 16;
-        for (int i = 0; i < 16; i++)
-            t[i] = unit_f32(rng);
+        nninit__torch_uniform(rng, ar, NNINIT_F32, 0.0, 1.0, t, 16);
         block16_f32(t, ar, mean, std);
     }
 }
 
 static void normal_vec_f64(nninit_rng *rng, nninit__torch_arith ar, double mean, double std, double *d, int64_t n)
 {
-    for (int64_t i = 0; i < n; i++)
-        d[i] = unit_f64(rng);
+    nninit__torch_uniform(rng, ar, NNINIT_F64, 0.0, 1.0, d, n);
     for (int64_t i = 0; i + 16 <= n; i += 16)
         block16_f64(d + i, ar, mean, std);
     if (n % 16 != 0) {
         double *t = d + n - 16;
-        for (int i = 0; i < 16; i++)
-            t[i] = unit_f64(rng);
+        nninit__torch_uniform(rng, ar, NNINIT_F64, 0.0, 1.0, t, 16);
         block16_f64(t, ar, mean, std);
     }
 }
@@ -279,7 +350,10 @@ void nninit__torch_normal(nninit_rng *rng, nninit__torch_arith ar, nninit_dtype 
 
 /* ---- calc_erfinv (native/Math.h, after Pavlis' MATLAB erfinv) ---- */
 
-float nninit__torch_erfinvf(float y, int avx2)
+/* Inlined into the reference and into an FMA-target copy, where the fmaf()
+ * of the AVX2 variant become vfmadd instructions instead of libm calls
+ * (the same correctly rounded operation). */
+static inline __attribute__((always_inline)) float erfinvf_impl(float y, int avx2)
 {
     /* T(0.886226899) etc.: double literals rounded to float. */
     const float a0 = (float)0.886226899, a1 = (float)-1.645349621, a2 = (float)0.914624893,
@@ -322,7 +396,7 @@ float nninit__torch_erfinvf(float y, int avx2)
     return x;
 }
 
-double nninit__torch_erfinv(double y, int avx2)
+static inline __attribute__((always_inline)) double erfinv_impl(double y, int avx2)
 {
     const double a0 = 0.886226899, a1 = -1.645349621, a2 = 0.914624893, a3 = -0.140543331;
     const double b0 = -2.118377725, b1 = 1.442710462, b2 = -0.329097515, b3 = 0.012229801;
@@ -358,6 +432,61 @@ double nninit__torch_erfinv(double y, int avx2)
     x = x - (erf(x) - y) / (k * exp(-x * x));
     x = x - (erf(x) - y) / (k * exp(-x * x));
     return x;
+}
+
+float nninit__torch_erfinvf(float y, int avx2)
+{
+    return erfinvf_impl(y, avx2);
+}
+
+double nninit__torch_erfinv(double y, int avx2)
+{
+    return erfinv_impl(y, avx2);
+}
+
+/* erfinv_(), mul_(scale), add_(mean), clamp_(a, b): std::min(std::max(x,
+ * a), b), each a separate kernel in PyTorch, so nothing fuses across them. */
+#define ERFINV_AFFINE(T, IMPL)                                                                                        \
+    for (int64_t i = 0; i < n; i++) {                                                                                  \
+        T x = IMPL(o[i], avx2) * scale + mean;                                                                         \
+        x = x < a ? a : x;                                                                                             \
+        o[i] = b < x ? b : x;                                                                                          \
+    }
+
+#ifdef NNINIT__HAVE_X86_SIMD
+__attribute__((target("fma"))) static void erfinv_affine_f32_fma(float *o, int64_t n, int avx2, float scale,
+                                                                 float mean, float a, float b)
+{
+    ERFINV_AFFINE(float, erfinvf_impl)
+}
+
+__attribute__((target("fma"))) static void erfinv_affine_f64_fma(double *o, int64_t n, int avx2, double scale,
+                                                                 double mean, double a, double b)
+{
+    ERFINV_AFFINE(double, erfinv_impl)
+}
+#endif
+
+void nninit__torch_erfinv_affine_f32(float *o, int64_t n, int avx2, float scale, float mean, float a, float b)
+{
+#ifdef NNINIT__HAVE_X86_SIMD
+    if (avx2 && nninit__torch_simd()) {
+        erfinv_affine_f32_fma(o, n, avx2, scale, mean, a, b);
+        return;
+    }
+#endif
+    ERFINV_AFFINE(float, erfinvf_impl)
+}
+
+void nninit__torch_erfinv_affine_f64(double *o, int64_t n, int avx2, double scale, double mean, double a, double b)
+{
+#ifdef NNINIT__HAVE_X86_SIMD
+    if (avx2 && nninit__torch_simd()) {
+        erfinv_affine_f64_fma(o, n, avx2, scale, mean, a, b);
+        return;
+    }
+#endif
+    ERFINV_AFFINE(double, erfinv_impl)
 }
 
 /* ---- randperm (native/TensorFactories.cpp randperm_cpu) ---- */
