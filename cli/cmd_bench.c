@@ -10,10 +10,12 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,7 +26,9 @@ typedef struct bench_cfg {
     int n_sizes;
     int threads; /* "all" column; 0 = online CPUs */
     int reps;
-    int cold, warm, ortho, gen, csv;
+    int cold, warm, ortho, gen, csv, torch;
+    int sizes_given;
+    const char *python; /* --python, else $NNINIT_PYTHON, else /usr/bin/python3 or python3 */
 } bench_cfg;
 
 static double bench_now(void)
@@ -351,10 +355,251 @@ static int bench_ortho(const bench_cfg *cfg)
     return rc;
 }
 
+/* ---- --torch: the PyTorch-exact generators, and Philox, against PyTorch
+ * filling the same shape in the same run: one thread each, each repetition
+ * times nninit's fill and then PyTorch's, so both see the same load. ---- */
+
+/* The PyTorch side: a child python process that answers each request
+ * "init_fn|dtype|n|kwargs" with "wall_s cpu_s" for one call on a warm
+ * (n/1024, 1024) tensor, or says "none <why>" first when torch is missing. */
+static const char TORCH_PY[] =
+    "import sys, time\n"
+    "try:\n"
+    "    import torch\n"
+    "except Exception as e:\n"
+    "    print('none', e, flush=True)\n"
+    "    sys.exit(0)\n"
+    "torch.set_num_threads(1)\n"
+    "cap = [l.split(':')[-1].strip() for l in torch.__config__.show().splitlines() if 'CPU capability' in l]\n"
+    "print('torch', torch.__version__, 'CPU capability', (cap or ['?'])[0], flush=True)\n"
+    "buf = {}\n"
+    "for line in sys.stdin:\n"
+    "    fn, dt, n, kw = line.rstrip('\\n').split('|')\n"
+    "    key = (dt, int(n))\n"
+    "    if key not in buf:\n"
+    "        buf.clear()\n"
+    "        buf[key] = torch.zeros(int(n) // 1024, 1024, dtype=getattr(torch, dt))\n"
+    "    f, w, kw = getattr(torch.nn.init, fn), buf[key], eval(kw)\n"
+    "    t0, c0 = time.perf_counter(), time.thread_time()\n"
+    "    f(w, **kw)\n"
+    "    print(time.perf_counter() - t0, time.thread_time() - c0, flush=True)\n";
+
+typedef struct pytorch {
+    pid_t pid;
+    FILE *to, *from;
+    char version[128];
+} pytorch;
+
+/* Starts the child; 0 and a version line, or -1 (then `why` says why). */
+static int pytorch_start(pytorch *py, const char *python, char *why, size_t why_len)
+{
+    int in[2], out[2];
+    memset(py, 0, sizeof *py);
+    if (pipe(in) != 0 || pipe(out) != 0) {
+        snprintf(why, why_len, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    fflush(stdout);
+    py->pid = fork();
+    if (py->pid < 0) {
+        snprintf(why, why_len, "fork: %s", strerror(errno));
+        return -1;
+    }
+    if (py->pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        close(in[0]);
+        close(in[1]);
+        close(out[0]);
+        close(out[1]);
+        execlp(python, python, "-c", TORCH_PY, (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    py->to = fdopen(in[1], "w");
+    py->from = fdopen(out[0], "r");
+    char line[256];
+    if (!py->to || !py->from || !fgets(line, sizeof line, py->from)) {
+        snprintf(why, why_len, "%s did not start", python);
+        return -1;
+    }
+    line[strcspn(line, "\n")] = 0;
+    if (strncmp(line, "torch ", 6) != 0) {
+        snprintf(why, why_len, "%s", line);
+        return -1;
+    }
+    snprintf(py->version, sizeof py->version, "%.120s", line + 6);
+    return 0;
+}
+
+static void pytorch_stop(pytorch *py)
+{
+    if (py->to)
+        fclose(py->to);
+    if (py->from)
+        fclose(py->from);
+    if (py->pid > 0)
+        waitpid(py->pid, NULL, 0);
+    memset(py, 0, sizeof *py);
+}
+
+static int pytorch_time(pytorch *py, const char *fn, const char *dtype, int64_t n, const char *kwargs, double *wall,
+                        double *cpu)
+{
+    char line[256];
+    if (fprintf(py->to, "%s|%s|%lld|%s\n", fn, dtype, (long long)n, kwargs) < 0 || fflush(py->to) != 0 ||
+        !fgets(line, sizeof line, py->from) || sscanf(line, "%lf %lf", wall, cpu) != 2)
+        return -1;
+    return 0;
+}
+
+typedef struct torch_op {
+    const char *spec;   /* nninit's spec (torch layout) */
+    const char *fn;     /* torch.nn.init function */
+    const char *kwargs; /* its keyword arguments, a Python literal */
+} torch_op;
+
+static const torch_op TORCH_OPS[] = {
+    {"uniform_(a=-0.05,b=0.05)", "uniform_", "{'a': -0.05, 'b': 0.05}"},
+    {"normal_(std=0.05)", "normal_", "{'std': 0.05}"},
+    {"trunc_normal_(std=0.05,a=-0.1,b=0.1)", "trunc_normal_", "{'std': 0.05, 'a': -0.1, 'b': 0.1}"},
+    {"kaiming_uniform_", "kaiming_uniform_", "{}"},
+    {"kaiming_normal_", "kaiming_normal_", "{}"},
+    {"xavier_uniform_", "xavier_uniform_", "{}"},
+    {"xavier_normal_", "xavier_normal_", "{}"},
+};
+#define N_TORCH_OPS (sizeof TORCH_OPS / sizeof TORCH_OPS[0])
+
+/* Wall and thread-CPU seconds of one nninit_fill on one thread. */
+static int time_fill(const nninit_init *init, nninit_rng *rng, nninit_dtype dtype, void *buf, int64_t n, double *wall,
+                     double *cpu, nninit_err *err)
+{
+    nninit_shape shape = {2, {n / 1024, 1024}};
+    nninit_fill_opts o = nninit_fill_opts_default();
+    o.layout = NNINIT_LAYOUT_TORCH;
+    o.dtype = dtype;
+    o.threads = 1;
+    double c0 = bench_cpu(), t0 = bench_now();
+    nninit_status st = nninit_fill(init, &shape, &o, rng, buf, err);
+    *wall = bench_now() - t0;
+    *cpu = bench_cpu() - c0;
+    return st == NNINIT_OK ? 0 : -1;
+}
+
+static int bench_torch(const bench_cfg *cfg)
+{
+    char why[256] = "";
+    pytorch py;
+    const char *python = cfg->python ? cfg->python : getenv("NNINIT_PYTHON");
+    if (!python || !*python)
+        python = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+    void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN); /* a dying child must not kill the bench */
+    int have_torch = pytorch_start(&py, python, why, sizeof why) == 0;
+    if (!have_torch)
+        pytorch_stop(&py);
+    nninit_rng *rngs[2] = {NULL, NULL};
+    nninit_err err;
+    int rc = CLI_EXIT_OK;
+    if (nninit_rng_new(NNINIT_RNG_TORCH, NNINIT_DEFAULT_SEED, &rngs[0], &err) != NNINIT_OK ||
+        nninit_rng_new(NNINIT_RNG_PHILOX, NNINIT_DEFAULT_SEED, &rngs[1], &err) != NNINIT_OK) {
+        fprintf(stderr, "nninit: bench: %s\n", err.msg);
+        rc = CLI_EXIT_FAIL;
+        goto done;
+    }
+    if (cfg->csv)
+        printf("torch,elements,dtype,rng,op,nninit_s,nninit_cpu_s,torch_s,torch_cpu_s,speedup,speedup_cpu\n");
+    else {
+        printf("\nPyTorch's init functions, 1 thread, (n/1024, 1024) tensors, medians of %d runs, nninit and "
+               "PyTorch alternating\n",
+               cfg->reps);
+        if (have_torch)
+            printf("PyTorch %s; nninit --rng torch = %s; speedup = PyTorch's time / nninit's (wall; sp_cpu: thread "
+                   "CPU time)\n",
+                   py.version, nninit_rng_kind_name(nninit_rng_resolved_kind(rngs[0])));
+        else
+            printf("# PyTorch not timed (%s): nninit only\n", why);
+        printf("%10s %-7s %-6s %-38s %10s %10s %8s %8s\n", "elements", "dtype", "rng", "op", "nninit_ms", "torch_ms",
+               "speedup", "sp_cpu");
+    }
+    for (int si = 0; si < cfg->n_sizes && rc == CLI_EXIT_OK; si++) {
+        int64_t n = cfg->sizes[si] / 1024 * 1024;
+        if (n < 1024)
+            n = 1024;
+        for (int d = 0; d < 2 && rc == CLI_EXIT_OK; d++) {
+            nninit_dtype dtype = d ? NNINIT_F64 : NNINIT_F32;
+            size_t bytes = (size_t)n * nninit_dtype_size(dtype);
+            if ((int64_t)bytes * 3 > avail_bytes() / 5 * 2) { /* ours and PyTorch's (plus its temporaries) */
+                printf("# %lld %s elements skipped: not enough free memory\n", (long long)n,
+                       nninit_dtype_name(dtype));
+                continue;
+            }
+            void *buf = malloc(bytes);
+            if (!buf) {
+                fprintf(stderr, "nninit: bench: out of memory for %lld elements\n", (long long)n);
+                rc = CLI_EXIT_FAIL;
+                break;
+            }
+            memset(buf, 1, bytes);
+            /* the torch stream for every function; Philox for the three distributions */
+            for (size_t k = 0; k < N_TORCH_OPS + 3 && rc == CLI_EXIT_OK; k++) {
+                int philox = k >= N_TORCH_OPS;
+                const torch_op *op = &TORCH_OPS[philox ? k - N_TORCH_OPS : k];
+                nninit_init init;
+                if (nninit_init_parse(op->spec, &init, &err) != NNINIT_OK) {
+                    fprintf(stderr, "nninit: bench: %s\n", err.msg);
+                    rc = CLI_EXIT_FAIL;
+                    break;
+                }
+                double w[64], c[64], tw[64], tc[64];
+                int reps = cfg->reps, got_torch = have_torch;
+                for (int r = 0; r < reps; r++) {
+                    if (time_fill(&init, rngs[philox], dtype, buf, n, &w[r], &c[r], &err)) {
+                        fprintf(stderr, "nninit: bench: %s\n", err.msg);
+                        rc = CLI_EXIT_FAIL;
+                        break;
+                    }
+                    if (got_torch &&
+                        pytorch_time(&py, op->fn, d ? "float64" : "float32", n, op->kwargs, &tw[r], &tc[r])) {
+                        printf("# PyTorch stopped answering; nninit only from here\n");
+                        got_torch = have_torch = 0;
+                        pytorch_stop(&py);
+                    }
+                }
+                if (rc != CLI_EXIT_OK)
+                    break;
+                double mw = median(w, reps), mc = median(c, reps);
+                double pw = got_torch ? median(tw, reps) : 0, pc = got_torch ? median(tc, reps) : 0;
+                const char *rname = philox ? "philox" : "torch";
+                if (cfg->csv)
+                    printf("torch,%lld,%s,%s,%s,%.6g,%.6g,%.6g,%.6g,%.4g,%.4g\n", (long long)n,
+                           nninit_dtype_name(dtype), rname, op->spec, mw, mc, pw, pc, got_torch ? pw / mw : 0,
+                           got_torch && mc > 0 ? pc / mc : 0);
+                else if (got_torch)
+                    printf("%10lld %-7s %-6s %-38s %10.2f %10.2f %8.2f %8.2f\n", (long long)n,
+                           nninit_dtype_name(dtype), rname, op->spec, mw * 1e3, pw * 1e3, pw / mw,
+                           mc > 0 ? pc / mc : 0);
+                else
+                    printf("%10lld %-7s %-6s %-38s %10.2f %10s %8s %8s\n", (long long)n, nninit_dtype_name(dtype),
+                           rname, op->spec, mw * 1e3, "-", "-", "-");
+                fflush(stdout);
+            }
+            free(buf);
+        }
+    }
+done:
+    nninit_rng_free(rngs[0]);
+    nninit_rng_free(rngs[1]);
+    if (have_torch)
+        pytorch_stop(&py);
+    signal(SIGPIPE, old_pipe);
+    return rc;
+}
+
 static void bench_usage(FILE *f)
 {
     fprintf(f, "usage: nninit bench [--sizes LIST] [--threads N] [--reps N] [--warm-only] [--no-gen]\n"
-               "                    [--orthogonal] [--csv]\n"
+               "                    [--orthogonal] [--torch [--python PATH]] [--csv]\n"
                "\n"
                "Time Philox generation (uniform, normal, truncated normal; float32) against memset of\n"
                "the same buffer in the same run, for 1 thread and N threads, on a warm buffer, a fresh\n"
@@ -367,7 +612,14 @@ static void bench_usage(FILE *f)
                "  --reps N       runs per figure, the median is shown (default 5)\n"
                "  --warm-only    skip fresh buffers\n"
                "  --orthogonal   also time orthogonal_ for 512^2, 2048^2, 4096^2, 8192x1024\n"
-               "  --no-gen       only the orthogonal table\n"
+               "  --torch        also time PyTorch's init functions (uniform_, normal_, trunc_normal_,\n"
+               "                 kaiming_*, xavier_*; float32 and float64) with --rng torch, and Philox's\n"
+               "                 uniform, normal and truncated normal, on one thread against PyTorch\n"
+               "                 1 thread in the same run (alternating), when Python can import torch;\n"
+               "                 sizes default to 16Mi here\n"
+               "  --python PATH  the Python for --torch (default $NNINIT_PYTHON, else /usr/bin/python3,\n"
+               "                 else python3 on the PATH)\n"
+               "  --no-gen       no Philox-against-memset table (only --orthogonal / --torch)\n"
                "  --csv          machine-readable rows\n"
                "NNINIT_SIMD=scalar|avx2|avx512 caps the vector path (the values never change).\n");
 }
@@ -422,6 +674,7 @@ int cmd_bench(int argc, char **argv)
                 }
                 cfg.n_sizes++;
             }
+            cfg.sizes_given = 1;
         } else if ((!strcmp(a, "--threads") || !strcmp(a, "--reps")) && i + 1 < argc) {
             char *end;
             errno = 0;
@@ -436,6 +689,10 @@ int cmd_bench(int argc, char **argv)
                 cfg.reps = (int)v;
             else
                 cfg.threads = (int)v;
+        } else if (!strcmp(a, "--torch")) {
+            cfg.torch = 1;
+        } else if (!strcmp(a, "--python") && i + 1 < argc) {
+            cfg.python = argv[++i];
         } else if (!strcmp(a, "--warm-only")) {
             cfg.cold = 0;
         } else if (!strcmp(a, "--orthogonal")) {
@@ -454,5 +711,12 @@ int cmd_bench(int argc, char **argv)
         rc = bench_gen(&cfg);
     if (rc == CLI_EXIT_OK && cfg.ortho)
         rc = bench_ortho(&cfg);
+    if (rc == CLI_EXIT_OK && cfg.torch) {
+        if (!cfg.sizes_given) {
+            cfg.sizes[0] = INT64_C(16) << 20;
+            cfg.n_sizes = 1;
+        }
+        rc = bench_torch(&cfg);
+    }
     return rc;
 }

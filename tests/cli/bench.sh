@@ -1,7 +1,8 @@
 #!/bin/sh
 # CLI contract of `nninit bench`: a tiny table runs and has every row, the CSV
 # form has its header and one line per row, bad options are usage errors
-# (exit 2, one line on stderr), NNINIT_SIMD=scalar is accepted.
+# (exit 2, one line on stderr), NNINIT_SIMD=scalar is accepted, --torch
+# prints its table with or without PyTorch.
 set -u
 N=${NNINIT:-build/nninit}
 T=$(mktemp -d)
@@ -18,7 +19,14 @@ head -n 1 "$T/csv" | grep -q '^elements,threads,buffer,op,median_s' || fail "csv
 # 1 size x (1 thread + all) x 3 buffer states x 4 ops, when there are 2+ CPUs
 rows=$(($(wc -l <"$T/csv") - 1))
 [ "$rows" -eq 12 ] || [ "$rows" -eq 24 ] || fail "csv rows $rows"
-for bad in "--sizes 0" "--sizes 12X" "--threads -1" "--reps 0" "--bogus"; do
+# --torch: 10 rows a dtype (7 torch-stream functions, 3 Philox distributions);
+# without a Python that imports torch it says so and times nninit alone
+NNINIT_PYTHON=/nonexistent/python3 "$N" bench --torch --no-gen --sizes 2048 --reps 1 >"$T/t" || fail "bench --torch"
+grep -q '^# PyTorch not timed' "$T/t" || fail "--torch without PyTorch: $(cat "$T/t")"
+[ "$(grep -c '^ *2048 float' "$T/t")" -eq 20 ] || fail "--torch rows: $(cat "$T/t")"
+"$N" bench --torch --no-gen --python /nonexistent/python3 --sizes 2048 --reps 1 --csv >"$T/tc" || fail "--torch --csv"
+[ "$(grep -c '^torch,2048,' "$T/tc")" -eq 20 ] || fail "--torch csv rows: $(cat "$T/tc")"
+for bad in "--sizes 0" "--sizes 12X" "--threads -1" "--reps 0" "--bogus" "--python"; do
     # shellcheck disable=SC2086
     "$N" bench $bad >"$T/o" 2>"$T/e"; rc=$?
     [ $rc -eq 2 ] || fail "'$bad' exit $rc"
