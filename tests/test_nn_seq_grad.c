@@ -123,6 +123,65 @@ static void run_case(gcase *c, const char *label)
 
 static double sigm(double z) { return 1 / (1 + exp(-z)); }
 
+/* ---- vectorised exp, tanh, sigmoid, normal CDF (seq_vmath.c) ---- */
+
+/* Largest relative error of f over a grid of [lo, hi] against ref in double,
+ * counting only where |ref| >= floor_ (below it the values are flushed);
+ * floor_ < 0: the largest absolute error. */
+static double vmath_error(void (*f)(const float *, float *, int64_t), double (*ref)(double), double lo, double hi,
+                          double floor_)
+{
+    enum { N = 200003 }; /* odd: the grid does not step over 0 in pairs */
+    float *x = malloc(N * sizeof(float)), *y = malloc(N * sizeof(float));
+    for (int i = 0; i < N; i++)
+        x[i] = (float)(lo + (hi - lo) * i / (N - 1));
+    f(x, y, N);
+    double worst = 0;
+    for (int i = 0; i < N; i++) {
+        double r = ref((double)x[i]);
+        if (floor_ < 0)
+            worst = fmax(worst, fabs((double)y[i] - r));
+        else if (fabs(r) >= floor_)
+            worst = fmax(worst, fabs((double)y[i] - r) / fabs(r));
+    }
+    free(x);
+    free(y);
+    return worst;
+}
+
+static double ref_sigmoid(double x) { return 1 / (1 + exp(-x)); }
+static double ref_cdf(double x) { return 0.5 * erfc(-x / sqrt(2.0)); }
+
+static void test_vmath(void **state)
+{
+    (void)state;
+    /* Float ulps are 2^-24 .. 2^-23 relative; the Cephes forms stay within
+     * 2 ulp (measured: exp 7.7e-8, tanh 1.3e-7, sigmoid 1.4e-7). The normal
+     * CDF is within 2 ulp of 1 absolutely; relatively, its lower tail carries
+     * the float rounding of x / sqrt 2 and of its square (~z^2 2^-23: 1.6e-5
+     * at x = -12, as any float erf(x / sqrt 2) does), so it is held to 2e-6
+     * on [-4, 9] and 3e-5 on [-12, 9]. A dropped polynomial term or a wrong
+     * range reduction is off by > 1e-4. */
+    double e_exp = vmath_error(nninit__vexpf, exp, -87, 88, 0);
+    double e_tanh = vmath_error(nninit__vtanhf, tanh, -20, 20, 1e-30);
+    double e_sig = vmath_error(nninit__vsigmoidf, ref_sigmoid, -80, 80, 0);
+    double e_cdf = vmath_error(nninit__vnormcdff, ref_cdf, -12, 9, 1e-30);
+    double e_cdf4 = vmath_error(nninit__vnormcdff, ref_cdf, -4, 9, 1e-30);
+    double a_cdf = vmath_error(nninit__vnormcdff, ref_cdf, -12, 9, -1);
+    printf("relative errors: exp %.3g, tanh %.3g, sigmoid %.3g, normal cdf %.3g (%.3g on [-4, 9]; absolute %.3g)\n",
+           e_exp, e_tanh, e_sig, e_cdf, e_cdf4, a_cdf);
+    assert_true(e_exp <= 2.4e-7 && e_tanh <= 2.4e-7 && e_sig <= 2.4e-7);
+    assert_true(a_cdf <= 2.4e-7 && e_cdf4 <= 2e-6 && e_cdf <= 3e-5);
+    /* tiny arguments keep their relative accuracy; out of range saturates */
+    float x[6] = {1e-6f, -3e-5f, 0.0f, -100.0f, 100.0f, 1e30f}, y[6];
+    nninit__vtanhf(x, y, 6);
+    assert_true(y[0] == 1e-6f && y[1] == -3e-5f && y[2] == 0.0f && y[3] == -1.0f && y[4] == 1.0f && y[5] == 1.0f);
+    nninit__vexpf(x, y, 6);
+    assert_true(y[3] == 0.0f && isfinite(y[4]) && isfinite(y[5]));
+    nninit__vsigmoidf(x, y, 6);
+    assert_true(y[3] >= 0.0f && y[3] < 1e-30f && y[4] == 1.0f);
+}
+
 /* ---- layer norm, RMS norm ---- */
 
 typedef struct norm_cfg {
@@ -661,7 +720,7 @@ static void test_block(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_norm),       cmocka_unit_test(test_gelu), cmocka_unit_test(test_embeddings),
+        cmocka_unit_test(test_vmath),      cmocka_unit_test(test_norm),       cmocka_unit_test(test_gelu), cmocka_unit_test(test_embeddings),
         cmocka_unit_test(test_simple_rnn), cmocka_unit_test(test_lstm), cmocka_unit_test(test_gru),
         cmocka_unit_test(test_attention),  cmocka_unit_test(test_block),
     };

@@ -1,5 +1,5 @@
 /* Activations: forward and backward on (rows, n) float32 arrays, formulas
- * as keras.activations defines them (gelu: the exact erf form). */
+ * as keras.activations defines them (gelu: the exact form, seq_gelu.c). */
 #include "nn/internal.h"
 
 #include <math.h>
@@ -10,8 +10,6 @@
 /* SELU constants (Klambauer et al. 2017; keras.activations.selu). */
 #define SELU_ALPHA 1.6732632423543772848170429916717
 #define SELU_SCALE 1.0507009873554804934193349852946
-#define INV_SQRT2 0.70710678118654752440f   /* 1 / sqrt(2) */
-#define INV_SQRT_2PI 0.39894228040143267794f /* 1 / sqrt(2 pi) */
 
 static const char *const act_names[NNINIT_ACT_COUNT] = {
     "linear", "relu", "leaky_relu", "elu", "selu", "gelu", "swish", "tanh", "sigmoid", "softmax",
@@ -204,9 +202,8 @@ void nninit_act_forward(nninit_act act, double alpha, const float *z, float *a, 
         for (int64_t i = 0; i < total; i++)
             a[i] = (float)SELU_SCALE * (z[i] > 0.0f ? z[i] : (float)SELU_ALPHA * expm1f(z[i]));
         break;
-    case NNINIT_ACT_GELU: /* z * Phi(z), Phi(z) = (1 + erf(z / sqrt 2)) / 2 */
-        for (int64_t i = 0; i < total; i++)
-            a[i] = 0.5f * z[i] * (1.0f + erff(z[i] * INV_SQRT2));
+    case NNINIT_ACT_GELU: /* z * Phi(z), vectorised (seq_gelu.c) */
+        nninit__gelu_forward(0, z, total, a);
         break;
     case NNINIT_ACT_SWISH:
         for (int64_t i = 0; i < total; i++)
@@ -253,12 +250,8 @@ void nninit_act_backward(nninit_act act, double alpha, const float *z, const flo
         for (int64_t i = 0; i < total; i++)
             dz[i] = z[i] > 0.0f ? da[i] * (float)SELU_SCALE : da[i] * (a[i] + (float)(SELU_SCALE * SELU_ALPHA));
         break;
-    case NNINIT_ACT_GELU: /* Phi(z) + z phi(z) */
-        for (int64_t i = 0; i < total; i++) {
-            float cdf = 0.5f * (1.0f + erff(z[i] * INV_SQRT2));
-            float pdf = expf(-0.5f * z[i] * z[i]) * INV_SQRT_2PI;
-            dz[i] = da[i] * (cdf + z[i] * pdf);
-        }
+    case NNINIT_ACT_GELU: /* Phi(z) + z phi(z) (seq_gelu.c) */
+        nninit__gelu_backward(0, z, da, total, dz);
         break;
     case NNINIT_ACT_SWISH: /* s + z s (1 - s) = s (1 + z (1 - s)) */
         for (int64_t i = 0; i < total; i++) {

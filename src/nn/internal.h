@@ -205,6 +205,17 @@ static inline float nninit__sigmoidf(float z)
     return e / (1.0f + e);
 }
 
+/* exp, tanh and the logistic sigmoid of n floats, y may be x (seq_vmath.c:
+ * vectorised Cephes forms, within 2 ulp for exp, the same bits on any
+ * x86-64). The sequence kernels use these instead of libm's scalar calls. */
+void nninit__vexpf(const float *x, float *y, int64_t n);
+void nninit__vtanhf(const float *x, float *y, int64_t n);
+void nninit__vsigmoidf(const float *x, float *y, int64_t n);
+/* The standard normal CDF Phi: within 2.4e-7 absolutely; the lower tail's
+ * relative error grows as x^2 2^-24 (the rounding of x / sqrt 2, as in any
+ * float erf), 1.6e-5 at x = -12. */
+void nninit__vnormcdff(const float *x, float *y, int64_t n);
+
 /* A dense product in either weight layout: y (rows, n_out) = x W + b with W
  * stored (n_in, n_out) (Keras kernel) or, when out_in, (n_out, n_in) (a
  * PyTorch Linear weight). b may be NULL. */

@@ -56,11 +56,12 @@ static void softmax_rows(float *p, int64_t T, int causal)
         float mx = row[0];
         for (int64_t j = 1; j < n; j++)
             mx = row[j] > mx ? row[j] : mx;
+        for (int64_t j = 0; j < n; j++)
+            row[j] -= mx;
+        nninit__vexpf(row, row, n);
         double sum = 0;
-        for (int64_t j = 0; j < n; j++) {
-            row[j] = expf(row[j] - mx);
+        for (int64_t j = 0; j < n; j++)
             sum += (double)row[j];
-        }
         float inv = (float)(1.0 / sum);
         for (int64_t j = 0; j < n; j++)
             row[j] *= inv;

@@ -24,6 +24,7 @@ typedef struct rnn_cache {
     float *pre;  /* (T, N, GH) activated gates (SimpleRNN: the new state) */
     float *hs;   /* (T + 1, N, H) states, hs[0] = 0 */
     float *cs;   /* LSTM (T + 1, N, H) cell states; GRU (T, N, H): reset_after: h U_h + b_hn; else r * h_prev */
+    float *tc;   /* LSTM (T, N, H) tanh of the new cell state */
     float *rec;  /* (N, GH) recurrent product of one step */
     float *dg;   /* (T, N, GH) gradient of the gates' input pre-activations */
     float *dgr;  /* GRU (T, N, GH) gradient of the recurrent pre-activations; else == dg */
@@ -34,11 +35,12 @@ typedef struct rnn_cache {
 static size_t layout(const nninit__rnn_spec *s, int64_t N, int64_t T, float *base, rnn_cache *c)
 {
     int64_t H = s->units, GH = nninit__rnn_gates(s->cell) * H;
-    int64_t sizes[10] = {
+    int64_t sizes[11] = {
         T * N * s->n_in,
         T * N * GH,
         (T + 1) * N * H,
         s->cell == NNINIT__CELL_LSTM ? (T + 1) * N * H : s->cell == NNINIT__CELL_GRU ? T * N * H : 0,
+        s->cell == NNINIT__CELL_LSTM ? T * N * H : 0,
         N * GH,
         T * N * GH,
         s->cell == NNINIT__CELL_GRU ? T * N * GH : 0,
@@ -46,8 +48,9 @@ static size_t layout(const nninit__rnn_spec *s, int64_t N, int64_t T, float *bas
         N * H,
         T * N * s->n_in,
     };
-    float **const slot[10] = {&c->xt, &c->pre, &c->hs, &c->cs, &c->rec, &c->dg, &c->dgr, &c->dh, &c->dc, &c->dxt};
-    size_t off = nninit__carve(base, 10, sizes, slot);
+    float **const slot[11] = {&c->xt, &c->pre, &c->hs,  &c->cs, &c->tc, &c->rec,
+                              &c->dg, &c->dgr, &c->dh, &c->dc, &c->dxt};
+    size_t off = nninit__carve(base, 11, sizes, slot);
     if (base && s->cell != NNINIT__CELL_GRU)
         c->dgr = c->dg;
     return off;
@@ -128,42 +131,42 @@ void nninit__rnn_forward(const nninit__rnn_spec *s, const nninit__rnn_weights *w
         } else {
             rec_product(s, w->recurrent, hp, N, 0, 2 * H, 0.0f, c.rec, GH); /* z, r blocks only */
         }
+        /* gate pre-activations = input part + recurrent part (a GRU without
+         * reset_after adds its candidate's recurrent part below) */
+        int64_t add = s->cell == NNINIT__CELL_GRU ? 2 * H : GH;
+        for (int64_t b = 0; b < N; b++)
+            for (int64_t j = 0; j < add; j++)
+                p[b * GH + j] += c.rec[b * GH + j];
         switch (s->cell) {
         case NNINIT__CELL_SIMPLE:
-            for (int64_t i = 0; i < N * H; i++) {
-                float v = p[i] + c.rec[i];
-                p[i] = hn[i] = s->relu ? (v > 0.0f ? v : 0.0f) : tanhf(v);
-            }
+            if (s->relu)
+                for (int64_t i = 0; i < N * H; i++)
+                    p[i] = p[i] > 0.0f ? p[i] : 0.0f;
+            else
+                nninit__vtanhf(p, p, N * H);
+            memcpy(hn, p, (size_t)(N * H) * sizeof *hn);
             break;
         case NNINIT__CELL_LSTM: {
             const float *cp = c.cs + t * N * H;
-            float *cn = c.cs + (t + 1) * N * H;
+            float *cn = c.cs + (t + 1) * N * H, *tc = c.tc + t * N * H;
             for (int64_t b = 0; b < N; b++) {
                 float *pb = p + b * GH;
-                const float *rb = c.rec + b * GH;
-                for (int64_t j = 0; j < H; j++) {
-                    float ig = nninit__sigmoidf(pb[j] + rb[j]);
-                    float fg = nninit__sigmoidf(pb[H + j] + rb[H + j]);
-                    float gg = tanhf(pb[2 * H + j] + rb[2 * H + j]);
-                    float og = nninit__sigmoidf(pb[3 * H + j] + rb[3 * H + j]);
-                    float cv = fg * cp[b * H + j] + ig * gg;
-                    pb[j] = ig, pb[H + j] = fg, pb[2 * H + j] = gg, pb[3 * H + j] = og;
-                    cn[b * H + j] = cv;
-                    hn[b * H + j] = og * tanhf(cv);
-                }
+                nninit__vsigmoidf(pb, pb, 2 * H); /* i, f */
+                nninit__vtanhf(pb + 2 * H, pb + 2 * H, H);
+                nninit__vsigmoidf(pb + 3 * H, pb + 3 * H, H);
+                for (int64_t j = 0; j < H; j++)
+                    cn[b * H + j] = pb[H + j] * cp[b * H + j] + pb[j] * pb[2 * H + j];
             }
+            nninit__vtanhf(cn, tc, N * H);
+            for (int64_t b = 0; b < N; b++)
+                for (int64_t j = 0; j < H; j++)
+                    hn[b * H + j] = p[b * GH + 3 * H + j] * tc[b * H + j];
             break;
         }
         case NNINIT__CELL_GRU: {
             float *aux = c.cs + t * N * H;
-            for (int64_t b = 0; b < N; b++) {
-                float *pb = p + b * GH;
-                const float *rb = c.rec + b * GH;
-                for (int64_t j = 0; j < H; j++) {
-                    pb[zo + j] = nninit__sigmoidf(pb[zo + j] + rb[zo + j]);
-                    pb[ro + j] = nninit__sigmoidf(pb[ro + j] + rb[ro + j]);
-                }
-            }
+            for (int64_t b = 0; b < N; b++)
+                nninit__vsigmoidf(p + b * GH, p + b * GH, 2 * H); /* z and r, in either order */
             if (s->reset_after) {
                 /* aux = h U_h + b_hn, inside the reset product */
                 for (int64_t b = 0; b < N; b++)
@@ -178,12 +181,12 @@ void nninit__rnn_forward(const nninit__rnn_spec *s, const nninit__rnn_weights *w
             for (int64_t b = 0; b < N; b++) {
                 float *pb = p + b * GH;
                 const float *rb = c.rec + b * GH;
+                for (int64_t j = 0; j < H; j++)
+                    pb[2 * H + j] += s->reset_after ? pb[ro + j] * rb[2 * H + j] : rb[2 * H + j];
+                nninit__vtanhf(pb + 2 * H, pb + 2 * H, H);
                 for (int64_t j = 0; j < H; j++) {
-                    float rg = pb[ro + j], zg = pb[zo + j];
-                    float nv = s->reset_after ? pb[2 * H + j] + rg * rb[2 * H + j] : pb[2 * H + j] + rb[2 * H + j];
-                    float ng = tanhf(nv);
-                    pb[2 * H + j] = ng;
-                    hn[b * H + j] = zg * hp[b * H + j] + (1.0f - zg) * ng;
+                    float zg = pb[zo + j];
+                    hn[b * H + j] = zg * hp[b * H + j] + (1.0f - zg) * pb[2 * H + j];
                 }
             }
             break;
@@ -227,13 +230,13 @@ void nninit__rnn_backward(const nninit__rnn_spec *s, const nninit__rnn_weights *
             rec_product_t(s, w->recurrent, dg, GH, N, 0, GH, 0.0f, c.dh);
             break;
         case NNINIT__CELL_LSTM: {
-            const float *cp = c.cs + t * N * H, *cn = c.cs + (t + 1) * N * H;
+            const float *cp = c.cs + t * N * H, *tc = c.tc + t * N * H;
             for (int64_t b = 0; b < N; b++) {
                 const float *pb = p + b * GH;
                 float *db = dg + b * GH;
                 for (int64_t j = 0; j < H; j++) {
                     float ig = pb[j], fg = pb[H + j], gg = pb[2 * H + j], og = pb[3 * H + j];
-                    float th = tanhf(cn[b * H + j]);
+                    float th = tc[b * H + j];
                     float dhv = c.dh[b * H + j];
                     float dcv = c.dc[b * H + j] + dhv * og * (1.0f - th * th);
                     db[j] = dcv * gg * ig * (1.0f - ig);
