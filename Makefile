@@ -96,7 +96,7 @@ $(BUILD)/tests/%: tests/%.c $(STATIC) $(LAB_OBJ) tests/util.h
 # the Python package's pytest suite, then one summary line "N passed, M failed".
 check: all $(TEST_BIN)
 	@sh tools/check_layers.sh
-	@NNINIT=$(CLI) BUILD=$(BUILD) LDFLAGS="$(LDFLAGS)" PYTHON="$(PYTHON)" sh tests/run.sh $(TEST_BIN)
+	@NNINIT=$(CLI) BUILD=$(BUILD) LDFLAGS="$(LDFLAGS)" PYTHON="$(PYTHON)" sh tests/run.sh $(TEST_BIN) $(AMAL_CHECK_BIN)
 
 # make check-data: real Fashion-MNIST training (needs dataset-fashion-mnist or
 # NNINIT_DATA; ~25 s on an idle core): accuracy target and zeros-init failure.
@@ -237,6 +237,11 @@ $(AMAL_DIR)/tests/%: tests/%.c $(AMAL_DIR)/nninit.o tests/util.h tests/linalg.h
 
 amalgamation-check: $(AMAL_TEST_BIN)
 	@NNINIT_CORE_ONLY=1 sh tests/run.sh $(AMAL_TEST_BIN)
+
+# make check also runs the fast core tests against the single file, so that a
+# change in src/ that breaks it (a name two files define, ...) shows at once.
+AMAL_CHECK_BIN = $(patsubst %,$(AMAL_DIR)/tests/test_%,catalogue oom orthogonal stream torch)
+check: $(AMAL_CHECK_BIN)
 
 # make crosscheck: where PyTorch is installed, regenerate the torch fixtures
 # into a temporary folder with live torch, replay them through test_torch and

@@ -20,8 +20,10 @@
  * dtype): the same bits whatever the thread count or the sub-range generated.
  * One exception: orthogonal matrices with rows * cols^2 > 2^24 (in the
  * tall orientation) are factored by OpenBLAS when the library links it, and
- * its last bits depend on OpenBLAS's thread count; smaller ones, and all in
- * a build without LAPACK, use the built-in QR and keep the promise.
+ * their last bits depend on OpenBLAS's own thread count (OPENBLAS_NUM_THREADS,
+ * by default the number of cores; nninit's threads option plays no part);
+ * smaller ones, and all in a build without LAPACK, use the built-in QR and
+ * keep the promise.
  * The stream format is versioned (NNINIT_STREAM_VERSION); docs/stream.md
  * defines it completely.
  *
@@ -426,7 +428,7 @@ typedef struct nninit_fill_opts {
     nninit_layout layout; /* decides fans and nothing else */
     nninit_dtype dtype;   /* NNINIT_F32 or NNINIT_F64 */
     uint64_t stream;      /* Philox stream (ignored by the torch generators) */
-    int threads;          /* 0 = all online CPUs; bits never depend on it (see the top for orthogonal) */
+    int threads;          /* 0 = all online CPUs; bits never depend on it */
 } nninit_fill_opts;
 
 /* layout keras, float32, stream 0, threads 0. */
