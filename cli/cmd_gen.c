@@ -21,6 +21,7 @@ static void gen_usage(FILE *f)
             "  --layout keras|torch   fan rule: keras (..., in, out) or torch (out, in, ...); default keras\n"
             "  -o, --output FILE.npy  write the tensor atomically; without it values are printed\n"
             "  --stats                print {\"fan_in\",\"fan_out\",\"mean\",\"std\",\"min\",\"max\",\"n\"} as one JSON line\n"
+            "                         (the fans the initializer used, input_axes/output_axes included)\n"
             "  --stream N             Philox stream of this tensor (default: its position 0, 1, 2, ...)\n"
             "global:\n"
             "  --seed N               64-bit seed (negative values as torch.manual_seed takes them);\n"
@@ -288,7 +289,15 @@ int cmd_gen(int argc, char **argv)
             int64_t fan_in = 0, fan_out = 0;
             char fi[32] = "null", fo[32] = "null";
             nninit_stats_compute(gen_dtype, data, t->numel, &s, NULL);
-            if (nninit_fans(&t->shape, t->layout, &fan_in, &fan_out, NULL) == NNINIT_OK) {
+            nninit_prim prim;
+            /* the fans the initializer used (input_axes/output_axes included); the layout's otherwise */
+            if (nninit_resolve(&t->init, &t->shape, t->layout, &prim, NULL) == NNINIT_OK &&
+                (prim.fan_in > 0 || prim.fan_out > 0)) {
+                fan_in = prim.fan_in;
+                fan_out = prim.fan_out;
+                snprintf(fi, sizeof fi, "%" PRId64, fan_in);
+                snprintf(fo, sizeof fo, "%" PRId64, fan_out);
+            } else if (nninit_fans(&t->shape, t->layout, &fan_in, &fan_out, NULL) == NNINIT_OK) {
                 snprintf(fi, sizeof fi, "%" PRId64, fan_in);
                 snprintf(fo, sizeof fo, "%" PRId64, fan_out);
             }

@@ -289,6 +289,7 @@ typedef struct nninit_init {
     int stft_periodic;          /* stft: periodic window (scipy fftbins=True); default 0 */
     int n_input_axes, n_output_axes; /* Keras >= 3.15 VarianceScaling axes; 0 = rank rule */
     int input_axes[NNINIT_MAX_AXES], output_axes[NNINIT_MAX_AXES];
+    int neg_slope_none;         /* kaiming_*: a=None (calculate_gain's slope 0.01 for leaky_relu) */
 } nninit_init;
 
 /* The initializer `kind` with every parameter at its reference default. */

@@ -433,7 +433,8 @@ nninit_status nninit_resolve(const nninit_init *in, const nninit_shape *shape, n
     default: break;
     }
     if (needs_fans) {
-        if (in->kind == NNINIT_VARIANCE_SCALING && in->n_input_axes > 0)
+        /* Keras: the VarianceScaling family (Glorot, He, Lecun included) uses the axes when both are given */
+        if (in->kind >= NNINIT_VARIANCE_SCALING && in->kind <= NNINIT_LECUN_UNIFORM && in->n_input_axes > 0 && in->n_output_axes > 0)
             st = keras_axes_fans(in, shape, &fi, &fo, err);
         else if (layout == NNINIT_LAYOUT_KERAS && shape->ndim < 2 && is_torch_kind)
             st = nninit__err(err, NNINIT_EINVAL,
@@ -542,7 +543,7 @@ nninit_status nninit_resolve(const nninit_init *in, const nninit_shape *shape, n
         int64_t fan = in->mode == NNINIT_FAN_IN ? fi : fo;
         if (fan == 0)
             return nninit__err(err, NNINIT_EINVAL, "%s: fan is 0", KINDS[in->kind].name);
-        double gain = gain_of(in->nonlinearity, 1, in->neg_slope);
+        double gain = gain_of(in->nonlinearity, !in->neg_slope_none, in->neg_slope);
         double std = gain / sqrt((double)fan);
         if (in->kind == NNINIT_TORCH_KAIMING_UNIFORM) {
             double bound = sqrt(3.0) * std;

@@ -21,7 +21,7 @@
 
 typedef enum ptype {
     P_NUM, P_MODE, P_DIST, P_NL, P_INT, P_SEED, P_AXES_IN, P_AXES_OUT, P_NONE_ONLY,
-    P_SIDE, P_WINDOW, P_SCALING, P_BOOL /* STFT's */
+    P_SIDE, P_WINDOW, P_SCALING, P_BOOL /* STFT's */, P_SLOPE /* kaiming's a: a number or None */
 } ptype;
 
 typedef struct param {
@@ -52,7 +52,7 @@ static const param P_T_TRUNC[] = {{"mean", P_NUM, F(mean), 0}, {"std", P_NUM, F(
 static const param P_T_CONSTANT[] = {{"val", P_NUM, F(value), 1}, END};
 static const param P_T_DIRAC[] = {{"groups", P_INT, F(groups), 0}, END};
 static const param P_T_XAVIER[] = {{"gain", P_NUM, F(gain), 0}, {"generator", P_NONE_ONLY, 0, 0}, END};
-static const param P_T_KAIMING[] = {{"a", P_NUM, F(neg_slope), 0}, {"mode", P_MODE, F(mode), 0},
+static const param P_T_KAIMING[] = {{"a", P_SLOPE, F(neg_slope), 0}, {"mode", P_MODE, F(mode), 0},
                                     {"nonlinearity", P_NL, F(nonlinearity), 0}, {"generator", P_NONE_ONLY, 0, 0}, END};
 static const param P_T_ORTHOGONAL[] = {{"gain", P_NUM, F(gain), 0}, {"generator", P_NONE_ONLY, 0, 0}, END};
 static const param P_DELTA[] = {{"gain", P_NUM, F(gain), 0}, END};
@@ -111,6 +111,11 @@ static nninit_status set_param(nninit_init *in, const param *p, const value *v, 
     char *base = (char *)in;
     switch (p->type) {
     case P_NUM:
+        if (v->kind == V_LIST && (in->kind == NNINIT_CONSTANT || in->kind == NNINIT_TORCH_CONSTANT))
+            return nninit__err(err, NNINIT_EINVAL,
+                               "%s: argument '%s' is a list; nninit takes a scalar here (Keras would broadcast an "
+                               "array against the shape, which nninit does not do)",
+                               iname, p->name);
         if (v->kind != V_NUM)
             return nninit__err(err, NNINIT_EINVAL, "%s: argument '%s' must be a number", iname, p->name);
         if (!isfinite(v->num))
@@ -122,6 +127,14 @@ static nninit_status set_param(nninit_init *in, const param *p, const value *v, 
         if (p->flag == 2)
             in->has_sparsity = 1;
         return NNINIT_OK;
+    case P_SLOPE: /* torch: a=None reaches calculate_gain as param=None, slope 0.01 */
+        if (v->kind == V_NONE) {
+            in->neg_slope = 0.0;
+            in->neg_slope_none = 1;
+            return NNINIT_OK;
+        }
+        in->neg_slope_none = 0;
+        return set_param(in, &(param){p->name, P_NUM, p->offset, p->flag}, v, err);
     case P_INT: {
         if (v->kind != V_NUM || !v->is_int)
             return nninit__err(err, NNINIT_EINVAL, "%s: argument '%s' must be an integer", iname, p->name);
@@ -842,7 +855,9 @@ nninit_status nninit_init_to_json(const nninit_init *in, char **json, nninit_err
                 continue;
             nninit__sb_printf(&b, "%s\"%s\": ", first ? "" : ", ", ps[i].name);
             first = 0;
-            if (ps[i].type == P_NUM) {
+            if (ps[i].type == P_SLOPE && in->neg_slope_none) {
+                sb_add(&b, "null");
+            } else if (ps[i].type == P_NUM || ps[i].type == P_SLOPE) {
                 double d;
                 memcpy(&d, base + ps[i].offset, sizeof d);
                 sb_double(&b, d);

@@ -66,6 +66,27 @@ head -c 80 "$T/b.npy" | grep -q "'descr': '<u2'" || fail "bfloat16 header"
 "$N" gen ones --shape 3 --dtype bfloat16 | sort -u | grep -qx 1 || fail "bfloat16 printed values"
 "$N" gen he_normal --shape 4 --dtype float16 --rng torch 2>/dev/null; [ $? -eq 2 ] || fail "torch + float16"
 
+# --stats prints the fans the initializer used: input_axes/output_axes decide them
+# (keras random_initializers.py compute_fans), for the VarianceScaling family too
+"$N" gen 'VarianceScaling(input_axes=[0], output_axes=[1,2])' --shape 16,4,8 --stats | grep -q '^{"fan_in": 16, "fan_out": 32,' || fail "stats fans from axes"
+"$N" gen 'GlorotUniform(input_axes=[0], output_axes=[1,2])' --shape 16,4,8 --stats >"$T/s" || fail "glorot axes"
+grep -q '^{"fan_in": 16, "fan_out": 32,' "$T/s" || fail "glorot axes fans: $(cat "$T/s")"
+# ... and its values use them: limit sqrt(6 / (16 + 32)) = 0.35355, not sqrt(6 / 192) = 0.17678
+awk -F'"max": ' '{split($2, a, ","); exit !(a[1] > 0.3 && a[1] <= 0.353554)}' "$T/s" || fail "glorot axes limit: $(cat "$T/s")"
+
+# kaiming_*_(a=None): calculate_gain("leaky_relu", None) takes slope 0.01 (torch/nn/init.py)
+"$N" gen 'kaiming_uniform_(a=None)' --shape 30,40 --layout torch --rng torch --seed 3 -o "$T/kn.npy" || fail "a=None"
+"$N" gen 'kaiming_uniform_(a=0.01)' --shape 30,40 --layout torch --rng torch --seed 3 -o "$T/k1.npy" || fail "a=0.01"
+"$N" gen 'kaiming_uniform_' --shape 30,40 --layout torch --rng torch --seed 3 -o "$T/k0.npy" || fail "a=0"
+cmp -s "$T/kn.npy" "$T/k1.npy" || fail "a=None differs from a=0.01"
+cmp -s "$T/kn.npy" "$T/k0.npy" && fail "a=None equals a=0"
+"$N" gen 'kaiming_normal_(a=None)' --print-config | grep -q '"a": null' || fail "a=None serialization"
+"$N" gen "$("$N" gen 'kaiming_normal_(a=None)' --print-config)" --print-config | grep -q '"a": null' || fail "a=None round trip"
+
+# Constant(value=ARRAY): Keras broadcasts an array; nninit refuses it and says so
+"$N" gen 'Constant(value=[1, 2])' --shape 2 2>"$T/err"; [ $? -eq 2 ] || fail "constant array exit"
+grep -q "is a list; nninit takes a scalar here (Keras would broadcast" "$T/err" || fail "constant array message: $(cat "$T/err")"
+
 # values printed without -o: one per line
 [ "$("$N" gen ones --shape 2,3 | wc -l)" -eq 6 ] || fail "printed values"
 [ "$("$N" gen ones --shape 2,3 | sort -u)" = "1" ] || fail "ones"
