@@ -19,6 +19,9 @@ static void model_usage(FILE *f)
             "framework (or the spec) gives it, in the framework's names, shapes and layouts.\n"
             "\n"
             "  --keras FILE           Keras model JSON (model.to_json(), config.json) or a .keras archive\n"
+            "  --keras-version V      follow Keras V's build rules (default: the version the file records,\n"
+            "                         else 3.16; before 3.15 EinsumDense/MultiHeadAttention kernels\n"
+            "                         took fans from the rank rule, not from the einsum axes)\n"
             "  --torch RECIPE         PyTorch module recipe, e.g.\n"
             "                         'Sequential(Linear(784, 256), ReLU(), Linear(256, 10))'\n"
             "  --spec FILE            nninit model spec: {\"layout\": \"keras\", \"tensors\": [{\"name\": \"w\",\n"
@@ -105,7 +108,7 @@ static char *read_file(const char *path, nninit_err *err)
 
 int cmd_model(int argc, char **argv)
 {
-    const char *keras = NULL, *torch = NULL, *spec = NULL, *output = NULL;
+    const char *keras = NULL, *torch = NULL, *spec = NULL, *output = NULL, *keras_version = NULL;
     const char **overrides = calloc((size_t)argc + 1, sizeof *overrides);
     int n_over = 0, list = 0;
     nninit_model_opts o = nninit_model_opts_default();
@@ -137,6 +140,8 @@ int cmd_model(int argc, char **argv)
         const char *v = argv[++i];
         if (!strcmp(a, "--keras"))
             keras = v;
+        else if (!strcmp(a, "--keras-version"))
+            keras_version = v;
         else if (!strcmp(a, "--torch"))
             torch = v;
         else if (!strcmp(a, "--spec"))
@@ -186,6 +191,10 @@ int cmd_model(int argc, char **argv)
         cli_error("give exactly one of --keras FILE, --torch RECIPE, --spec FILE");
         goto out;
     }
+    if (keras_version && !keras) {
+        cli_error("--keras-version applies to --keras only");
+        goto out;
+    }
     if (!output && !list) {
         cli_error("-o OUT is required (or --list to only show the tensors)");
         goto out;
@@ -197,7 +206,7 @@ int cmd_model(int argc, char **argv)
     if (torch) {
         st = nninit_model_from_torch(torch, &m, &err);
     } else if (keras) {
-        st = nninit_model_from_keras_file(keras, &m, &err); /* JSON or a .keras archive */
+        st = nninit_model_from_keras_file_as(keras, keras_version, &m, &err); /* JSON or a .keras archive */
     } else {
         text = read_file(spec, &err);
         if (!text) {

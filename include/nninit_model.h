@@ -51,6 +51,13 @@ NNINIT_API nninit_status nninit_model_from_torch(const char *recipe, nninit_mode
 NNINIT_API nninit_status nninit_model_from_keras(const char *json, nninit_model **out, nninit_err *err);
 /* The same from a file: model JSON, or a .keras archive (its config.json). */
 NNINIT_API nninit_status nninit_model_from_keras_file(const char *path, nninit_model **out, nninit_err *err);
+/* Build rules follow the newest Keras (3.16) unless the model records an older one: "keras_version" in
+ * the JSON (Keras 2) or in a .keras archive's metadata.json. Where they changed: before 3.15, EinsumDense
+ * (MultiHeadAttention's query/key/value/attention_output) kernels got fans from the generic rank rule;
+ * from 3.15 a VarianceScaling-family initializer gets the einsum's input/output axes. keras_version
+ * ("3.14", NULL = as recorded) overrides the recorded version. */
+NNINIT_API nninit_status nninit_model_from_keras_file_as(const char *path, const char *keras_version,
+                                                         nninit_model **out, nninit_err *err);
 
 /* nninit's own model spec:
  *   {"layout": "keras", "tensors": [{"name": "w", "shape": [784, 256],

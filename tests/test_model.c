@@ -444,6 +444,47 @@ static void test_keras_models(void **state)
     check_keras_expected("wrappers_keras3");
 }
 
+/* The fans a model tensor's initializer uses (nninit_resolve, as filling does). */
+static void expect_fans(nninit_model *m, size_t i, const char *name, int64_t fan_in, int64_t fan_out)
+{
+    nninit_model_tensor t;
+    nninit_prim p;
+    nninit_err err;
+    assert_non_null(nninit_model_tensor_at(m, i, &t));
+    assert_string_equal(t.name, name);
+    assert_ok(nninit_resolve(&t.init, &t.shape, t.layout, &p, &err), &err);
+    if (p.fan_in != fan_in || p.fan_out != fan_out)
+        fail_msg("%s: fans (%lld, %lld), expected (%lld, %lld)", name, (long long)p.fan_in, (long long)p.fan_out,
+                 (long long)fan_in, (long long)fan_out);
+}
+
+/* Keras >= 3.15 (einsum_dense.py build, #22789): a VarianceScaling kernel
+ * initializer of an EinsumDense gets the einsum's axes. MultiHeadAttention
+ * query (16, 4, 8) "abc,cde->abde": fan_in 16, fan_out 4*8; the output
+ * (4, 6, 16) "abcd,cde->abe": fan_in 4*6, fan_out 16. Before 3.15 the rank
+ * rule: rf = 16, (4*16, 8*16); output rf = 4, (6*4, 16*4). */
+static void test_keras_einsum_fans(void **state)
+{
+    (void)state;
+    nninit_model *m = load_keras("attention_functional");
+    expect_fans(m, 0, "mha/query/kernel", 16, 32);
+    expect_fans(m, 4, "mha/value/kernel", 16, 24);
+    expect_fans(m, 6, "mha/attention_output/kernel", 24, 16);
+    nninit_model_free(m);
+    char path[512];
+    nninit_err err;
+    const char *file = test_fixture("keras/attention_functional.json", path, sizeof path);
+    assert_ok(nninit_model_from_keras_file_as(file, "3.14.1", &m, &err), &err);
+    expect_fans(m, 0, "mha/query/kernel", 64, 128);
+    expect_fans(m, 6, "mha/attention_output/kernel", 24, 64);
+    nninit_model_free(m);
+    assert_ok(nninit_model_from_keras_file_as(file, "3.15", &m, &err), &err);
+    expect_fans(m, 0, "mha/query/kernel", 16, 32);
+    nninit_model_free(m);
+    assert_int_equal(nninit_model_from_keras_file_as(file, "three", &m, &err), NNINIT_EINVAL);
+    assert_non_null(strstr(err.msg, "not a version number"));
+}
+
 /* Generated values follow the initializers: the embedding's std (uniform
  * +-0.05: 0.05/sqrt(3) = 0.028868; 16000 values, relative standard error
  * of a uniform's std = sqrt((9/5 - 1) / (4 n)) = 0.35%, tolerance 5 SE =
@@ -579,6 +620,7 @@ int main(void)
         cmocka_unit_test(test_override),
         cmocka_unit_test(test_keras_models),
         cmocka_unit_test(test_keras_values),
+        cmocka_unit_test(test_keras_einsum_fans),
         cmocka_unit_test(test_keras_errors),
         cmocka_unit_test(test_spec_models),
     };

@@ -21,6 +21,9 @@ typedef struct kshape {
 typedef struct kctx {
     nninit_model *m;
     nninit_err *err;
+    /* Keras >= 3.15 (einsum_dense.py build): a VarianceScaling kernel
+     * initializer without axes gets the einsum's input/output axes */
+    int einsum_axes;
     /* output shape of each layer seen, by name (Keras 2 functional graphs) */
     char **names;
     kshape *outs;
@@ -102,10 +105,27 @@ static int cfg_tuple(json_t *cfg, const char *key, int n, int64_t dflt, int64_t 
     return 1;
 }
 
+/* The fan axes an EinsumDense kernel passes to its initializer (NULL: none). */
+typedef struct einsum_axes {
+    int n_in, n_out;
+    int in[NNINIT_MAX_AXES], out[NNINIT_MAX_AXES];
+} einsum_axes;
+
+static nninit_status add_var_axes(kctx *c, const char *layer, const char *path, json_t *cfg, const char *key,
+                                  const char *dflt, int ndim, const int64_t *dims, const einsum_axes *ax,
+                                  nninit__mtensor **out);
+
 /* Adds variable "<layer>/<path>" with the initializer in cfg[key] (a
  * string or a serialized dict, read as written) or `dflt`. */
 static nninit_status add_var(kctx *c, const char *layer, const char *path, json_t *cfg, const char *key,
                              const char *dflt, int ndim, const int64_t *dims, nninit__mtensor **out)
+{
+    return add_var_axes(c, layer, path, cfg, key, dflt, ndim, dims, NULL, out);
+}
+
+static nninit_status add_var_axes(kctx *c, const char *layer, const char *path, json_t *cfg, const char *key,
+                                  const char *dflt, int ndim, const int64_t *dims, const einsum_axes *ax,
+                                  nninit__mtensor **out)
 {
     char name[300], *dumped = NULL;
     snprintf(name, sizeof name, "%s/%s", layer, path);
@@ -136,6 +156,15 @@ static nninit_status add_var(kctx *c, const char *layer, const char *path, json_
         snprintf(why, sizeof why, "%s", c->err ? c->err->msg : "");
         nninit__err(c->err, s, "keras variable '%.80s' (%s): %.150s", name, key ? key : "default", why);
     } else {
+        /* EinsumDense.build (Keras >= 3.15): isinstance(init, VarianceScaling) and (input_axes is None or
+         * output_axes is None) -> a clone with the einsum's axes */
+        if (ax && c->einsum_axes && init.kind >= NNINIT_VARIANCE_SCALING && init.kind <= NNINIT_LECUN_UNIFORM &&
+            (init.n_input_axes == 0 || init.n_output_axes == 0)) {
+            init.n_input_axes = ax->n_in;
+            init.n_output_axes = ax->n_out;
+            memcpy(init.input_axes, ax->in, sizeof ax->in);
+            memcpy(init.output_axes, ax->out, sizeof ax->out);
+        }
         s = nninit__model_add(c->m, name, &sh, NNINIT_LAYOUT_KERAS, &init, spec, out, c->err);
     }
     free(dumped);
@@ -491,17 +520,22 @@ static nninit_status mha_vars(kctx *c, const char *lname, json_t *cfg, const ksh
                                                                {"value", vd, vdim}};
     nninit_status s;
     char path[64];
+    /* _build_proj_equation: query/key/value "...c,cde->...de" (kernel axis 0 bound to the input, 1-2 to the
+     * output), attention_output "...cd,cde->...e" (0-1 input, 2 output); _analyze_split_string's axes */
+    const einsum_axes proj_ax = {1, 2, {0}, {1, 2}}, out_ax = {2, 1, {0, 1}, {2}};
     for (int i = 0; i < 3; i++) {
         int64_t kdims[3] = {proj[i].in, heads, proj[i].last}, bdims[2] = {heads, proj[i].last};
         snprintf(path, sizeof path, "%s/kernel", proj[i].name);
-        if ((s = add_var(c, lname, path, cfg, "kernel_initializer", "glorot_uniform", 3, kdims, NULL)))
+        if ((s = add_var_axes(c, lname, path, cfg, "kernel_initializer", "glorot_uniform", 3, kdims, &proj_ax,
+                              NULL)))
             return s;
         snprintf(path, sizeof path, "%s/bias", proj[i].name);
         if (bias && (s = add_var(c, lname, path, cfg, "bias_initializer", "zeros", 2, bdims, NULL)))
             return s;
     }
     int64_t okd[3] = {heads, vdim, odim};
-    if ((s = add_var(c, lname, "attention_output/kernel", cfg, "kernel_initializer", "glorot_uniform", 3, okd, NULL)))
+    if ((s = add_var_axes(c, lname, "attention_output/kernel", cfg, "kernel_initializer", "glorot_uniform", 3, okd,
+                          &out_ax, NULL)))
         return s;
     if (bias && (s = add_var(c, lname, "attention_output/bias", cfg, "bias_initializer", "zeros", 1, &odim, NULL)))
         return s;
@@ -676,7 +710,27 @@ static nninit_status do_layer(kctx *c, json_t *layer, const kshape *prev, int ha
     return s ? s : remember(c, lname, out);
 }
 
-nninit_status nninit_model_from_keras(const char *text, nninit_model **out, nninit_err *err)
+/* "3.14.0" -> 1 when the EinsumDense axes rule applies (>= 3.15); -1 when unreadable. */
+static int einsum_axes_rule(const char *version)
+{
+    int major = 0, minor = 0;
+    if (sscanf(version, "%d.%d", &major, &minor) < 1 || major < 1)
+        return -1;
+    return major > 3 || (major == 3 && minor >= 15);
+}
+
+static nninit_status keras_version_rule(const char *version, const char *where, int *rule, nninit_err *err)
+{
+    int r = einsum_axes_rule(version);
+    if (r < 0)
+        return nninit__err(err, NNINIT_EINVAL, "%s: keras version '%.40s' is not a version number such as 3.14",
+                           where, version);
+    *rule = r;
+    return NNINIT_OK;
+}
+
+/* version: the caller's choice, else the JSON's "keras_version" (Keras 2 to_json writes it), else the newest. */
+static nninit_status from_keras(const char *text, const char *version, nninit_model **out, nninit_err *err)
 {
     if (!text || !out)
         return nninit__err(err, NNINIT_EMISUSE, "nninit_model_from_keras: json and out must not be NULL");
@@ -690,6 +744,16 @@ nninit_status nninit_model_from_keras(const char *text, nninit_model **out, nnin
     kctx c;
     memset(&c, 0, sizeof c);
     c.err = err;
+    c.einsum_axes = 1;
+    const char *recorded = json_string_value(json_object_get(root, "keras_version"));
+    if (version || recorded) {
+        s = keras_version_rule(version ? version : recorded, version ? "--keras-version" : "keras model JSON",
+                               &c.einsum_axes, err);
+        if (s) {
+            json_decref(root);
+            return s;
+        }
+    }
     const char *cls = json_string_value(json_object_get(root, "class_name"));
     json_t *cfg = json_object_get(root, "config");
     json_t *layers = json_object_get(cfg, "layers");
@@ -737,7 +801,18 @@ done:
     return NNINIT_OK;
 }
 
+nninit_status nninit_model_from_keras(const char *text, nninit_model **out, nninit_err *err)
+{
+    return from_keras(text, NULL, out, err);
+}
+
 nninit_status nninit_model_from_keras_file(const char *path, nninit_model **out, nninit_err *err)
+{
+    return nninit_model_from_keras_file_as(path, NULL, out, err);
+}
+
+nninit_status nninit_model_from_keras_file_as(const char *path, const char *keras_version, nninit_model **out,
+                                              nninit_err *err)
 {
     if (!path || !out)
         return nninit__err(err, NNINIT_EMISUSE, "nninit_model_from_keras_file: path and out must not be NULL");
@@ -746,14 +821,26 @@ nninit_status nninit_model_from_keras_file(const char *path, nninit_model **out,
     if (!f)
         return nninit__err(err, NNINIT_ENOTFOUND, "%s: no such file", path);
     unsigned char head[4] = {0};
+    char archive_version[32];
     size_t got = fread(head, 1, 4, f);
     char *text = NULL;
     size_t len = 0;
     nninit_status s = NNINIT_OK;
     if (got == 4 && !memcmp(head, "PK\x03\x04", 4)) {
         fclose(f);
-        /* a .keras archive: config.json holds the model (saving_lib.py) */
+        /* a .keras archive: config.json holds the model, metadata.json the Keras version (saving_lib.py) */
         s = nninit__zip_read_member(path, "config.json", (size_t)1 << 28, &text, &len, err);
+        char *meta = NULL;
+        size_t mlen = 0;
+        if (s == NNINIT_OK && !keras_version &&
+            nninit__zip_read_member(path, "metadata.json", (size_t)1 << 20, &meta, &mlen, NULL) == NNINIT_OK) {
+            json_t *mj = json_loads(meta, 0, NULL);
+            const char *v = json_string_value(json_object_get(mj, "keras_version"));
+            if (v && einsum_axes_rule(v) >= 0 && snprintf(archive_version, sizeof archive_version, "%s", v) > 0)
+                keras_version = archive_version;
+            json_decref(mj);
+        }
+        free(meta);
     } else {
         /* JSON text: read it whole (model configs are small) */
         size_t cap = 1 << 16;
@@ -784,7 +871,7 @@ nninit_status nninit_model_from_keras_file(const char *path, nninit_model **out,
         text[len] = '\0';
     }
     if (s == NNINIT_OK)
-        s = nninit_model_from_keras(text, out, err);
+        s = from_keras(text, keras_version, out, err);
     char *desc = s == NNINIT_OK ? nninit__strdup(path) : NULL;
     if (desc) {
         free((*out)->description);
