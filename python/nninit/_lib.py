@@ -65,7 +65,8 @@ class Init(ctypes.Structure):
                 ("stft_imag", ctypes.c_int), ("stft_window", ctypes.c_int), ("stft_scaling", ctypes.c_int),
                 ("stft_periodic", ctypes.c_int),
                 ("n_input_axes", ctypes.c_int), ("n_output_axes", ctypes.c_int),
-                ("input_axes", ctypes.c_int * MAX_DIMS), ("output_axes", ctypes.c_int * MAX_DIMS)]
+                ("input_axes", ctypes.c_int * MAX_DIMS), ("output_axes", ctypes.c_int * MAX_DIMS),
+                ("neg_slope_none", ctypes.c_int)]
 
 
 class FillOpts(ctypes.Structure):

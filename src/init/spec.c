@@ -856,7 +856,7 @@ nninit_status nninit_init_to_json(const nninit_init *in, char **json, nninit_err
             nninit__sb_printf(&b, "%s\"%s\": ", first ? "" : ", ", ps[i].name);
             first = 0;
             if (ps[i].type == P_SLOPE && in->neg_slope_none) {
-                sb_add(&b, "null");
+                nninit__sb_printf(&b, "null");
             } else if (ps[i].type == P_NUM || ps[i].type == P_SLOPE) {
                 double d;
                 memcpy(&d, base + ps[i].offset, sizeof d);
