@@ -19,9 +19,11 @@ file), ArithmeticError (a computation diverged).
 """
 from ._lib import VERSION as _LIB_VERSION
 from ._fill import Generator, fill_, gen
+from ._files import load, model, save
+from ._theory import theory
 
 __version__ = _LIB_VERSION
-__all__ = ["gen", "fill_", "Generator", "stream_from_name", "library_version"]
+__all__ = ["gen", "fill_", "Generator", "model", "load", "save", "theory", "stream_from_name", "library_version"]
 
 
 def stream_from_name(name):

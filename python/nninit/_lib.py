@@ -146,6 +146,7 @@ _SIGNATURES = {
     "nninit_rng_torch_state_set": (_I, [_P, _P, ctypes.c_size_t, _PErr]),
     # io
     "nninit_convert": (_I, [_I, _P, _I, _P, ctypes.c_size_t, _PErr]),
+    "nninit_npy_write": (_I, [_S, _I, ctypes.POINTER(Shape), _P, _PErr]),
     "nninit_file_format_parse": (_I, [_S, ctypes.POINTER(_I), _PErr]),
     "nninit_write_opts_default": (WriteOpts, []),
     "nninit_tensors_write": (_I, [_S, ctypes.POINTER(TensorDesc), ctypes.c_size_t, ctypes.POINTER(WriteOpts),
@@ -161,6 +162,7 @@ _SIGNATURES = {
     "nninit_model_from_torch": (_I, [_S, ctypes.POINTER(_P), _PErr]),
     "nninit_model_from_keras": (_I, [_S, ctypes.POINTER(_P), _PErr]),
     "nninit_model_from_spec": (_I, [_S, ctypes.POINTER(_P), _PErr]),
+    "nninit_model_from_keras_file": (_I, [_S, ctypes.POINTER(_P), _PErr]),
     "nninit_model_free": (None, [_P]),
     "nninit_model_count": (ctypes.c_size_t, [_P]),
     "nninit_model_tensor_at": (ctypes.POINTER(ModelTensor), [_P, ctypes.c_size_t, ctypes.POINTER(ModelTensor)]),
@@ -284,6 +286,17 @@ def dims_of(shape):
 def make_shape(shape):
     """A Shape from a tuple of ints (0-D: ())."""
     dims = dims_of(shape)
+    s = Shape()
+    s.ndim = len(dims)
+    for i, d in enumerate(dims):
+        s.dim[i] = d
+    return s
+
+
+def make_shape_any(dims):
+    """A Shape for a file tensor: dims may be 0 (empty tensors)."""
+    if len(dims) > MAX_DIMS:
+        raise ValueError("shape %s: at most %d dimensions" % (tuple(dims), MAX_DIMS))
     s = Shape()
     s.ndim = len(dims)
     for i, d in enumerate(dims):

@@ -9,53 +9,54 @@ import pytest
 
 from conftest import HAVE_TORCH
 
-pytestmark = pytest.mark.skipif(not HAVE_TORCH, reason="torch is not installed (Debian: python3-torch)")
+if not HAVE_TORCH:
+    pytest.skip("torch is not installed (Debian: python3-torch)", allow_module_level=True)
 
-if HAVE_TORCH:
-    import torch
-    import torch.nn as nn
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
 
-    import nninit
-    import nninit.torch
+import nninit  # noqa: E402
+import nninit.torch  # noqa: E402
 
-    class MLP(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.fc1 = nn.Linear(784, 256)
-            self.act = nn.ReLU()
-            self.drop = nn.Dropout(0.1)
-            self.fc2 = nn.Linear(256, 128, bias=False)
-            self.fc3 = nn.Linear(128, 10)
 
-    class CNN(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.features = nn.Sequential(
-                nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
-                nn.Conv2d(16, 32, (3, 5), groups=4, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
-                nn.AdaptiveAvgPool2d(1), nn.Flatten())
-            self.head = nn.Linear(32, 10)
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 256)
+        self.act = nn.ReLU()
+        self.drop = nn.Dropout(0.1)
+        self.fc2 = nn.Linear(256, 128, bias=False)
+        self.fc3 = nn.Linear(128, 10)
 
-    class LSTMLM(nn.Module):
-        """The word language model of pytorch/examples, optionally tied."""
-        def __init__(self, tie=False):
-            super().__init__()
-            self.encoder = nn.Embedding(1000, 64, padding_idx=0)
-            self.rnn = nn.LSTM(64, 64, num_layers=2, dropout=0.2)
-            self.decoder = nn.Linear(64, 1000)
-            if tie:
-                self.decoder.weight = self.encoder.weight
+class CNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, (3, 5), groups=4, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.head = nn.Linear(32, 10)
 
-    class Misc(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.blocks = nn.ModuleList([nn.Conv1d(4, 6, 5), nn.ConvTranspose2d(4, 2, 2, stride=2),
-                                         nn.Conv3d(2, 3, (1, 2, 3)), nn.GroupNorm(2, 6),
-                                         nn.InstanceNorm2d(3, affine=True, track_running_stats=True)])
-            self.heads = nn.ModuleDict({"b": nn.Bilinear(4, 3, 5), "a": nn.GRU(10, 3, bidirectional=True),
-                                        "r": nn.RNN(3, 2, nonlinearity="relu"), "p": nn.PReLU(3),
-                                        "ln": nn.LayerNorm((2, 3))})
-            self.dec = nn.TransformerDecoderLayer(8, 4, 12)
+class LSTMLM(nn.Module):
+    """The word language model of pytorch/examples, optionally tied."""
+    def __init__(self, tie=False):
+        super().__init__()
+        self.encoder = nn.Embedding(1000, 64, padding_idx=0)
+        self.rnn = nn.LSTM(64, 64, num_layers=2, dropout=0.2)
+        self.decoder = nn.Linear(64, 1000)
+        if tie:
+            self.decoder.weight = self.encoder.weight
+
+class Misc(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.ModuleList([nn.Conv1d(4, 6, 5), nn.ConvTranspose2d(4, 2, 2, stride=2),
+                                     nn.Conv3d(2, 3, (1, 2, 3)), nn.GroupNorm(2, 6),
+                                     nn.InstanceNorm2d(3, affine=True, track_running_stats=True)])
+        self.heads = nn.ModuleDict({"b": nn.Bilinear(4, 3, 5), "a": nn.GRU(10, 3, bidirectional=True),
+                                    "r": nn.RNN(3, 2, nonlinearity="relu"), "p": nn.PReLU(3),
+                                    "ln": nn.LayerNorm((2, 3))})
+        self.dec = nn.TransformerDecoderLayer(8, 4, 12)
 
 
 def build(factory, seed):
@@ -79,17 +80,15 @@ def assert_same(a, b):
 
 
 FACTORIES = {
-    "mlp": MLP if HAVE_TORCH else None,
-    "cnn_batchnorm": CNN if HAVE_TORCH else None,
-    "lstm_lm": (lambda: LSTMLM()) if HAVE_TORCH else None,
-    "lstm_lm_tied": (lambda: LSTMLM(tie=True)) if HAVE_TORCH else None,
-    "transformer_encoder_layer": (lambda: nn.TransformerEncoderLayer(32, 4, dim_feedforward=64, batch_first=True))
-    if HAVE_TORCH else None,
+    "mlp": MLP,
+    "cnn_batchnorm": CNN,
+    "lstm_lm": (lambda: LSTMLM()),
+    "lstm_lm_tied": (lambda: LSTMLM(tie=True)),
+    "transformer_encoder_layer": (lambda: nn.TransformerEncoderLayer(32, 4, dim_feedforward=64, batch_first=True)),
     "multihead_attention": (lambda: nn.Sequential(nn.MultiheadAttention(16, 2),
                                                   nn.MultiheadAttention(6, 3, kdim=4, vdim=5, add_bias_kv=True),
-                                                  nn.MultiheadAttention(8, 2, bias=False)))
-    if HAVE_TORCH else None,
-    "misc": Misc if HAVE_TORCH else None,
+                                                  nn.MultiheadAttention(8, 2, bias=False))),
+    "misc": Misc,
 }
 
 
