@@ -5,13 +5,18 @@
  * (torch) Gaussian matrices, float32 and float64, within the allowance
  * c sqrt(m n) u kappa_2(A) that tests/linalg.h derives, against a long double
  * Gram-Schmidt reference and against each other; the built-in QR's bits
- * do not depend on the thread count (and are pinned by a hash).
+ * do not depend on the thread count (and are pinned by a hash), while
+ * OpenBLAS's do (test_openblas_threads, full build).
  */
 #include "util.h"
 
 #include "init/orthogonal.h"
 #include "linalg.h"
 #include "rng/simd_internal.h"
+
+#ifdef NNINIT_HAVE_LAPACK
+#include <cblas.h> /* OpenBLAS's openblas_set_num_threads */
+#endif
 
 /* Reference: Q with a positive diag R of the row-major tall (m, n) a, by
  * Gram-Schmidt with one re-orthogonalization (CGS2, stable for these
@@ -256,6 +261,42 @@ static void test_bits_pinned(void **state)
     }
 }
 
+#ifdef NNINIT_HAVE_LAPACK
+/* The reason the built-in QR serves small matrices in the full library:
+ * OpenBLAS's bits for a 128 x 128 factor change with its thread count
+ * (measured on a 2-core machine: 1 vs 2 threads differ), AUTO's do not. */
+static void test_openblas_threads(void **state)
+{
+    (void)state;
+    enum { M = 128, N = 128 };
+    double *g = malloc(sizeof(double) * M * N);
+    float *a = malloc(sizeof(float) * M * N);
+    assert_non_null(g);
+    assert_non_null(a);
+    gaussian(g, M * N, 128);
+    uint64_t h_auto[2], h_lapack[2];
+    int saved = openblas_get_num_threads();
+    nninit_err err;
+    for (int t = 0; t < 2; t++) {
+        openblas_set_num_threads(t ? 2 : 1);
+        for (int i = 0; i < M * N; i++)
+            a[i] = (float)g[i];
+        assert_ok(nninit__orthonormalize_with(NNINIT__QR_AUTO, NNINIT_F32, a, M, N, 1, &err), &err);
+        h_auto[t] = test_fnv1a64(a, sizeof(float) * M * N);
+        for (int i = 0; i < M * N; i++)
+            a[i] = (float)g[i];
+        assert_ok(nninit__orthonormalize_with(NNINIT__QR_LAPACK, NNINIT_F32, a, M, N, 1, &err), &err);
+        h_lapack[t] = test_fnv1a64(a, sizeof(float) * M * N);
+    }
+    openblas_set_num_threads(saved);
+    print_message("128x128 with OpenBLAS on 1 and 2 threads: LAPACK bits %s, AUTO bits %s\n",
+                  h_lapack[0] == h_lapack[1] ? "equal" : "differ", h_auto[0] == h_auto[1] ? "equal" : "differ");
+    assert_true(h_auto[0] == h_auto[1]);
+    free(g);
+    free(a);
+}
+#endif
+
 /* Contracts: rows >= cols; LAPACK refused when the build has none. */
 static void test_contract(void **state)
 {
@@ -283,6 +324,9 @@ int main(void)
         cmocka_unit_test(test_torch_layouts),
         cmocka_unit_test(test_bits_pinned),
         cmocka_unit_test(test_contract),
+#ifdef NNINIT_HAVE_LAPACK
+        cmocka_unit_test(test_openblas_threads),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
