@@ -85,7 +85,7 @@ int main(void)
                 else if (kind == 1)
                     nninit__dist_normal(&d, key, 0, (nninit_dtype)dt, 0.0, 0.05);
                 else
-                    nninit__dist_trunc_normal(&d, key, 0, (nninit_dtype)dt, 0.0, 0.05, -0.1, 0.1);
+                    nninit__dist_trunc_normal(&d, key, 0, (nninit_dtype)dt, 0.0, 0.05, -0.1, 0.1, NNINIT_STREAM_VERSION);
                 size_t nbig = isa == NNINIT__ISA_SCALAR ? big / 16 : big / (dt ? 2 : 1); /* 64 MiB (scalar 4 MiB) */
                 double s = per_elem(&d, (nninit__isa)isa, small, sbuf, isa == NNINIT__ISA_SCALAR ? 20 : 300);
                 double b = per_elem(&d, (nninit__isa)isa, nbig, bbuf, 3);

@@ -32,6 +32,8 @@ static void gen_usage(FILE *f)
             "                         in float32 and rounded once to nearest-even (Philox only); .npy\n"
             "                         stores bfloat16 as '<u2' bits\n"
             "  --threads N            worker threads (default: all CPUs); never changes the values\n"
+            "  --stream-version N     Philox stream format, 1 to %d (default %d); 1 reproduces tensors of\n"
+            "                         nninit before format 2 (it changed the float32 truncated normal)\n"
             "  --print-config         print the Keras JSON of SPEC and exit\n"
             "  --torch-state FILE     with a torch generator: start from the bytes of torch.get_rng_state()\n"
             "                         (e.g. torch.get_rng_state().numpy().tofile(FILE)) instead of --seed\n"
@@ -41,7 +43,7 @@ static void gen_usage(FILE *f)
             "                         (e.g. a Linear's weight then its bias with --rng torch)\n"
             "\n"
             "Exit status: 0 success, 1 runtime failure, 2 usage error.\n",
-            (unsigned)NNINIT_DEFAULT_SEED);
+            (unsigned)NNINIT_DEFAULT_SEED, NNINIT_STREAM_VERSION, NNINIT_STREAM_VERSION);
 }
 
 typedef struct tensor_job {
@@ -77,7 +79,7 @@ int cmd_gen(int argc, char **argv)
     uint64_t seed = NNINIT_DEFAULT_SEED;
     nninit_rng_kind rng_kind = NNINIT_RNG_PHILOX;
     nninit_dtype dtype = NNINIT_F32;
-    int threads = 0, print_config = 0;
+    int threads = 0, print_config = 0, stream_version = 0;
     const char *state_in = NULL, *state_out = NULL;
     nninit_err err = {0};
     nninit_status st;
@@ -166,6 +168,11 @@ int cmd_gen(int argc, char **argv)
             NEED_VALUE();
             if (!cli_parse_int("--threads", val, 0, 256, &threads))
                 return CLI_EXIT_USAGE;
+        } else if (!strcmp(a, "--stream-version")) {
+            NEED_VALUE();
+            if (!cli_parse_int("--stream-version", val, NNINIT_STREAM_VERSION_MIN, NNINIT_STREAM_VERSION,
+                               &stream_version))
+                return CLI_EXIT_USAGE;
         } else if (!strcmp(a, "--torch-state")) {
             NEED_VALUE();
             state_in = val;
@@ -234,9 +241,17 @@ int cmd_gen(int argc, char **argv)
                   nninit_dtype_name(dtype));
         return CLI_EXIT_USAGE;
     }
+    if (stream_version && rng_kind != NNINIT_RNG_PHILOX) {
+        cli_error("--stream-version: applies to --rng philox only; the torch generators follow PyTorch's stream");
+        return CLI_EXIT_USAGE;
+    }
     nninit_rng *rng = NULL;
     if ((st = nninit_rng_new(rng_kind, seed, &rng, &err)) != NNINIT_OK)
         return cli_report(st, &err);
+    if (stream_version && (st = nninit_rng_set_stream_version(rng, stream_version, &err)) != NNINIT_OK) {
+        nninit_rng_free(rng);
+        return cli_report(st, &err);
+    }
     if (state_in) {
         void *buf = NULL;
         size_t len = 0;

@@ -64,8 +64,11 @@ extern "C" {
 #define NNINIT_VERSION_STRING "0.1.0"
 
 /* Version of the Philox stream format: bumped on any change to the bits a
- * (seed, stream, index) produces for any initializer. */
-#define NNINIT_STREAM_VERSION 1
+ * (seed, stream, index) produces for any initializer. New generators use
+ * it; nninit_rng_set_stream_version selects an older one (docs/stream.md:
+ * version 2 changed only the float32 truncated normal). */
+#define NNINIT_STREAM_VERSION 2
+#define NNINIT_STREAM_VERSION_MIN 1
 
 /* Seed used when the caller gives none (the CLI's default). */
 #define NNINIT_DEFAULT_SEED 20240229u
@@ -412,6 +415,16 @@ NNINIT_API nninit_rng_kind nninit_rng_get_kind(const nninit_rng *rng);
 /* The torch kinds after auto-detection (NNINIT_RNG_TORCH_DEFAULT or _AVX2 ...). */
 NNINIT_API nninit_rng_kind nninit_rng_resolved_kind(const nninit_rng *rng);
 NNINIT_API uint64_t nninit_rng_seed(const nninit_rng *rng);
+
+/* The Philox stream format a generator follows: NNINIT_STREAM_VERSION when
+ * created; NNINIT_STREAM_VERSION_MIN..NNINIT_STREAM_VERSION may be chosen to
+ * reproduce tensors made by an older nninit, e.g.
+ *     nninit_rng_set_stream_version(rng, 1, &err);   // nninit gen --stream-version 1
+ * NNINIT_EINVAL for another version, NNINIT_EUNSUPPORTED for a torch
+ * generator (its stream is PyTorch's). Set it before sharing the generator
+ * between threads. */
+NNINIT_API nninit_status nninit_rng_set_stream_version(nninit_rng *rng, int version, nninit_err *err);
+NNINIT_API int nninit_rng_stream_version(const nninit_rng *rng);
 
 /* One Philox4x32-10 block: out = philox(ctr, key). Known-answer tested
  * against Random123. */

@@ -18,21 +18,32 @@ typedef struct dcase {
     const char *what;
     nninit__dist_kind kind;
     double p0, p1, a, b;
+    int version; /* stream format of the truncated normal */
 } dcase;
 
 static const dcase CASES[] = {
-    {"uniform(-1, 2)", NNINIT__DIST_UNIFORM, -1.0, 2.0, 0, 0},
+    {"uniform(-1, 2)", NNINIT__DIST_UNIFORM, -1.0, 2.0, 0, 0, 0},
     /* width of one ulp at 1: u * width + 1 rounds up to hi for half the
      * draws, so the "v >= hi -> below hi" clamp runs (float32 and float64) */
-    {"uniform(1, 1+ulp)", NNINIT__DIST_UNIFORM, 1.0, 1.0000001192092896, 0, 0},
-    {"uniform(1, 1+2^-52)", NNINIT__DIST_UNIFORM, 1.0, 1.0 + 0x1p-52, 0, 0},
-    {"uniform(3, 3)", NNINIT__DIST_UNIFORM, 3.0, 3.0, 0, 0},
-    {"normal(0.5, 2)", NNINIT__DIST_NORMAL, 0.5, 2.0, 0, 0},
-    {"normal(0, 1)", NNINIT__DIST_NORMAL, 0.0, 1.0, 0, 0},
-    {"trunc(0, 1, -2, 2)", NNINIT__DIST_TRUNC_NORMAL, 0.0, 1.0, -2.0, 2.0},
-    {"trunc(0.5, 2, -1, 4) mirrored", NNINIT__DIST_TRUNC_NORMAL, 0.5, 2.0, -1.0, 4.0},
-    {"trunc(0, 1, -9, -8) far tail", NNINIT__DIST_TRUNC_NORMAL, 0.0, 1.0, -9.0, -8.0},
-    {"trunc(0, 1, -40, 40) wide", NNINIT__DIST_TRUNC_NORMAL, 0.0, 1.0, -40.0, 40.0},
+    {"uniform(1, 1+ulp)", NNINIT__DIST_UNIFORM, 1.0, 1.0000001192092896, 0, 0, 0},
+    {"uniform(1, 1+2^-52)", NNINIT__DIST_UNIFORM, 1.0, 1.0 + 0x1p-52, 0, 0, 0},
+    {"uniform(3, 3)", NNINIT__DIST_UNIFORM, 3.0, 3.0, 0, 0, 0},
+    {"normal(0.5, 2)", NNINIT__DIST_NORMAL, 0.5, 2.0, 0, 0, 0},
+    {"normal(0, 1)", NNINIT__DIST_NORMAL, 0.0, 1.0, 0, 0, 0},
+    {"trunc(0, 1, -2, 2)", NNINIT__DIST_TRUNC_NORMAL, 0.0, 1.0, -2.0, 2.0, 1},
+    {"trunc(0.5, 2, -1, 4) mirrored", NNINIT__DIST_TRUNC_NORMAL, 0.5, 2.0, -1.0, 4.0, 1},
+    {"trunc(0, 1, -9, -8) far tail", NNINIT__DIST_TRUNC_NORMAL, 0.0, 1.0, -9.0, -8.0, 1},
+    {"trunc(0, 1, -40, 40) wide", NNINIT__DIST_TRUNC_NORMAL, 0.0, 1.0, -40.0, 40.0, 1},
+    /* stream v2: float32 by the single-precision erfinv (float64 as v1) */
+    {"v2 trunc(0, 1, -2, 2)", NNINIT__DIST_TRUNC_NORMAL, 0.0, 1.0, -2.0, 2.0, 2},
+    {"v2 trunc(0.5, 2, -1, 4) mirrored", NNINIT__DIST_TRUNC_NORMAL, 0.5, 2.0, -1.0, 4.0, 2},
+    /* y over all of (-1, 1): erfinv's tail polynomial and the +-(1 - 2^-23) clamp */
+    {"v2 trunc(0, 1, -40, 40) wide", NNINIT__DIST_TRUNC_NORMAL, 0.0, 1.0, -40.0, 40.0, 2},
+    /* the clamp to [a, b] bites: a and b inside the interval erfinv maps to */
+    {"v2 trunc(0, 0.02, -0.04, 0.04)", NNINIT__DIST_TRUNC_NORMAL, 0.0, 0.02, -0.04, 0.04, 2},
+    /* under 1/16 of the mass: v1's double-precision path */
+    {"v2 trunc(0, 1, 2, 40) narrow", NNINIT__DIST_TRUNC_NORMAL, 0.0, 1.0, 2.0, 40.0, 2},
+    {"v2 trunc(0, 1, -9, -8) far tail", NNINIT__DIST_TRUNC_NORMAL, 0.0, 1.0, -9.0, -8.0, 2},
 };
 
 /* start indices: aligned, ragged, large, and straddling block 2^32 (the
@@ -49,7 +60,7 @@ static void make(nninit__dist *d, const dcase *c, nninit_dtype dt, uint64_t seed
     else if (c->kind == NNINIT__DIST_NORMAL)
         nninit__dist_normal(d, key, stream, dt, c->p0, c->p1);
     else
-        nninit__dist_trunc_normal(d, key, stream, dt, c->p0, c->p1, c->a, c->b);
+        nninit__dist_trunc_normal(d, key, stream, dt, c->p0, c->p1, c->a, c->b, c->version);
 }
 
 static int paths_tested;
@@ -125,14 +136,14 @@ static void test_best_long(void **state)
     assert_non_null(b);
     uint32_t key[2];
     nninit__philox_key(7, key);
-    for (int kind = 0; kind < 3; kind++) {
+    for (int kind = 0; kind < 4; kind++) {
         nninit__dist d;
         if (kind == 0)
             nninit__dist_uniform(&d, key, 5, NNINIT_F32, -0.25, 0.25);
         else if (kind == 1)
             nninit__dist_normal(&d, key, 5, NNINIT_F32, 0.0, 0.02);
         else
-            nninit__dist_trunc_normal(&d, key, 5, NNINIT_F32, 0.0, 0.02, -0.04, 0.04);
+            nninit__dist_trunc_normal(&d, key, 5, NNINIT_F32, 0.0, 0.02, -0.04, 0.04, kind == 2 ? 1 : 2);
         nninit__dist_run(&d, NNINIT__ISA_SCALAR, 12345, n, a);
         nninit__dist_run(&d, nninit__isa_best(), 12345, n, b);
         assert_memory_equal(a, b, n * sizeof *a);

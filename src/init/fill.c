@@ -77,6 +77,7 @@ typedef struct job {
     nninit_dtype dtype;
     int64_t begin, end; /* element range of the tensor */
     void *out;          /* receives element `begin` at index 0 */
+    int version;        /* stream format */
 } job;
 
 static void run_elementwise(const job *j)
@@ -96,7 +97,7 @@ static void run_elementwise(const job *j)
         break;
     case NNINIT_PRIM_TRUNC_NORMAL:
         nninit__philox_trunc_normal(j->key, j->stream, j->dtype, (uint64_t)j->begin, n, p->mean, p->std, p->a, p->b,
-                                    j->out);
+                                    j->version, j->out);
         break;
     case NNINIT_PRIM_EYE:
         for (size_t i = 0; i < n; i++)
@@ -343,7 +344,7 @@ nninit_status nninit_fill_range(const nninit_init *init, const nninit_shape *sha
         }
         return st;
     }
-    job j = {&p, shape, rng->key, opts->stream, opts->dtype, begin, end, out};
+    job j = {&p, shape, rng->key, opts->stream, opts->dtype, begin, end, out, rng->stream_version};
     return run_parallel(j, thread_count(opts->threads, &p, opts->dtype, end - begin), err);
 }
 
@@ -365,7 +366,7 @@ nninit_status nninit_fill(const nninit_init *init, const nninit_shape *shape, co
         if (p.kind == NNINIT_PRIM_BLOCK_EYE) { /* draws nothing, like eye_ */
             int64_t numel;
             nninit_shape_numel(shape, &numel, NULL);
-            job j = {&p, shape, rng->key, 0, opts->dtype, 0, numel, out};
+            job j = {&p, shape, rng->key, 0, opts->dtype, 0, numel, out, rng->stream_version};
             run_elementwise(&j);
             return NNINIT_OK;
         }

@@ -1,5 +1,6 @@
 /*
- * Philox stream format, version 1 (docs/stream.md is the prose version).
+ * Philox stream formats 1 and 2 (docs/stream.md is the prose version; 2
+ * differs only in the float32 truncated normal, trunc2_f32 below).
  *
  * A (seed, stream) pair names an endless sequence of 32-bit words:
  * word w = lane w%4 of philox4x32_10(ctr = (w/4 lo, w/4 hi, stream lo,
@@ -73,7 +74,7 @@ void nninit__dist_normal(nninit__dist *d, const uint32_t key[2], uint64_t stream
 }
 
 void nninit__dist_trunc_normal(nninit__dist *d, const uint32_t key[2], uint64_t stream, nninit_dtype dtype,
-                               double mean, double std, double a, double b)
+                               double mean, double std, double a, double b, int version)
 {
     memset(d, 0, sizeof *d);
     d->kind = NNINIT__DIST_TRUNC_NORMAL;
@@ -96,6 +97,70 @@ void nninit__dist_trunc_normal(nninit__dist *d, const uint32_t key[2], uint64_t 
     d->mean = mean;
     d->a = a;
     d->b = b;
+    /* Stream v2, float32: the single-precision inverse error function when
+     * the interval holds at least 1/16 of the normal's mass (y then spans at
+     * least 2^21 float values); v1's double-precision inverse CDF otherwise. */
+    if (version >= 2 && dtype == NNINIT_F32 && pb - pa >= 0.0625) {
+        d->trunc2 = 1;
+        d->ya_f = (float)(2.0 * pa - 1.0);
+        float yb_f = (float)(2.0 * pb - 1.0);
+        d->ywidth_f = yb_f - d->ya_f;
+        d->k_f = (float)(d->sgn_std * 1.4142135623730951);
+        d->mean_f = (float)mean;
+        d->a_f = (float)a;
+        d->b_f = (float)b;
+    }
+}
+
+/* Giles' single-precision erfinv ("Approximating the erfinv function", GPU
+ * Computing Gems, 2011), coefficients highest first: w = -log((1 - y)(1 + y));
+ * w < 5: P(w - 2.5), else Q(sqrt(w) - 3); erfinv(y) = y * P or y * Q. */
+const float nninit__erfinv_p[9] = {2.81022636e-08f,  3.43273939e-07f, -3.5233877e-06f,
+                                   -4.39150654e-06f, 0.00021858087f,  -0.00125372503f,
+                                   -0.00417768164f,  0.246640727f,    1.50140941f};
+const float nninit__erfinv_q[9] = {-0.000200214257f, 0.000100950558f, 0.00134934322f,
+                                   -0.00367342844f,  0.00573950773f,  -0.0076224613f,
+                                   0.00943887047f,   1.00167406f,     2.83297682f};
+
+/* Largest |y| passed to erfinv: 1 - 2^-23 (u * ywidth + ya could round to +-1). */
+#define TRUNC2_YMAX 0x1.fffffcp-1f
+
+float nninit__trunc2_erfinvf(float y)
+{
+    float t = (1.0f - y) * (1.0f + y);
+    float w = -nninit__logf(t);
+    const float *c = nninit__erfinv_p;
+    float s;
+    if (w < 5.0f) {
+        s = w - 2.5f;
+    } else {
+        c = nninit__erfinv_q;
+        s = sqrtf(w) - 3.0f;
+    }
+    float p = c[0];
+    for (int k = 1; k < 9; k++) {
+        p = p * s;
+        p = p + c[k];
+    }
+    return p * y;
+}
+
+static float trunc2_f32(const nninit__dist *d, uint32_t w)
+{
+    float u = (float)((w >> 8) | 1u) * 0x1p-24f; /* odd multiples of 2^-24: symmetric about 1/2 */
+    float y = u * d->ywidth_f;
+    y = y + d->ya_f;
+    if (y > TRUNC2_YMAX)
+        y = TRUNC2_YMAX;
+    if (y < -TRUNC2_YMAX)
+        y = -TRUNC2_YMAX;
+    float v = nninit__trunc2_erfinvf(y) * d->k_f;
+    v = v + d->mean_f;
+    if (v < d->a_f)
+        v = d->a_f;
+    if (v > d->b_f)
+        v = d->b_f;
+    return v;
 }
 
 static void scalar_uniform(const nninit__dist *d, uint64_t begin, size_t n, void *out)
@@ -196,6 +261,17 @@ static void scalar_normal(const nninit__dist *d, uint64_t begin, size_t n, void 
 static void scalar_trunc_normal(const nninit__dist *d, uint64_t begin, size_t n, void *out)
 {
     uint32_t w[CHUNK];
+    if (d->trunc2) {
+        float *o = out;
+        for (size_t done = 0; done < n;) {
+            size_t m = n - done < CHUNK ? n - done : CHUNK;
+            nninit__philox_words(d->key, d->stream, begin + done, m, w);
+            for (size_t k = 0; k < m; k++)
+                o[done + k] = trunc2_f32(d, w[k]);
+            done += m;
+        }
+        return;
+    }
     const double pa = d->pa, width = d->pwidth, sgn_std = d->sgn_std, mean = d->mean, a = d->a, b = d->b;
     size_t per = d->dtype == NNINIT_F32 ? 1 : 2; /* words per element */
     size_t done = 0;
@@ -282,9 +358,9 @@ void nninit__philox_normal(const uint32_t key[2], uint64_t stream, nninit_dtype 
 }
 
 void nninit__philox_trunc_normal(const uint32_t key[2], uint64_t stream, nninit_dtype dtype, uint64_t begin,
-                                 size_t n, double mean, double std, double a, double b, void *out)
+                                 size_t n, double mean, double std, double a, double b, int version, void *out)
 {
     nninit__dist d;
-    nninit__dist_trunc_normal(&d, key, stream, dtype, mean, std, a, b);
+    nninit__dist_trunc_normal(&d, key, stream, dtype, mean, std, a, b, version);
     nninit__dist_run(&d, nninit__isa_best(), begin, n, out);
 }

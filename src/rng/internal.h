@@ -27,7 +27,7 @@ void nninit__philox_uniform(const uint32_t key[2], uint64_t stream, nninit_dtype
 void nninit__philox_normal(const uint32_t key[2], uint64_t stream, nninit_dtype dtype, uint64_t begin,
                            size_t n, double mean, double std, void *out);
 void nninit__philox_trunc_normal(const uint32_t key[2], uint64_t stream, nninit_dtype dtype, uint64_t begin,
-                                 size_t n, double mean, double std, double a, double b, void *out);
+                                 size_t n, double mean, double std, double a, double b, int version, void *out);
 
 /* ---- the generator object (rng.c) ---- */
 
@@ -41,6 +41,7 @@ struct nninit_rng {
     nninit_rng_kind kind;     /* as requested */
     nninit_rng_kind resolved; /* after auto-detection of the torch variant */
     uint64_t seed;
+    int stream_version;       /* Philox stream format (NNINIT_STREAM_VERSION unless set) */
     uint32_t key[2];          /* Philox key */
     /* torch generator state */
     nninit__mt19937 mt;

@@ -47,6 +47,7 @@ nninit_status nninit_rng_new(nninit_rng_kind kind, uint64_t seed, nninit_rng **o
         return nninit__err(err, NNINIT_ENOMEM, "out of memory allocating a generator");
     r->kind = kind;
     r->seed = seed;
+    r->stream_version = NNINIT_STREAM_VERSION;
     r->resolved = kind;
     if (kind == NNINIT_RNG_TORCH)
         r->resolved = nninit__torch_cpu_has_avx2() ? NNINIT_RNG_TORCH_AVX2 : NNINIT_RNG_TORCH_DEFAULT;
@@ -64,3 +65,19 @@ void nninit_rng_free(nninit_rng *rng) { free(rng); }
 nninit_rng_kind nninit_rng_get_kind(const nninit_rng *rng) { return rng->kind; }
 nninit_rng_kind nninit_rng_resolved_kind(const nninit_rng *rng) { return rng->resolved; }
 uint64_t nninit_rng_seed(const nninit_rng *rng) { return rng->seed; }
+int nninit_rng_stream_version(const nninit_rng *rng) { return rng->stream_version; }
+
+nninit_status nninit_rng_set_stream_version(nninit_rng *rng, int version, nninit_err *err)
+{
+    if (!rng)
+        return nninit__err(err, NNINIT_EMISUSE, "nninit_rng_set_stream_version: rng is NULL");
+    if (rng->kind != NNINIT_RNG_PHILOX)
+        return nninit__err(err, NNINIT_EUNSUPPORTED,
+                           "stream version: applies to the philox generator only; the torch generators follow "
+                           "PyTorch's stream");
+    if (version < NNINIT_STREAM_VERSION_MIN || version > NNINIT_STREAM_VERSION)
+        return nninit__err(err, NNINIT_EINVAL, "stream version %d unknown; expected %d to %d", version,
+                           NNINIT_STREAM_VERSION_MIN, NNINIT_STREAM_VERSION);
+    rng->stream_version = version;
+    return NNINIT_OK;
+}

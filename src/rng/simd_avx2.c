@@ -33,6 +33,8 @@ T static inline vf f_from_bits(vi a) { return _mm256_castsi256_ps(a); }
 T static inline mf f_ge(vf a, vf b) { return _mm256_cmp_ps(a, b, _CMP_GE_OQ); }
 T static inline vf f_sel(mf m, vf t, vf f) { return _mm256_blendv_ps(f, t, m); }
 T static inline vf f_neg_if(mf m, vf x) { return _mm256_xor_ps(x, _mm256_and_ps(m, _mm256_set1_ps(-0.0f))); }
+T static inline vf f_neg(vf x) { return _mm256_xor_ps(x, _mm256_set1_ps(-0.0f)); }
+T static inline int mf_any(mf m) { return _mm256_movemask_ps(m) != 0; }
 
 /* 32-bit integer lanes */
 T static inline vi i32_set(int x) { return _mm256_set1_epi32(x); }

@@ -32,6 +32,11 @@ T static inline vi f_bits(vf a) { return _mm512_castps_si512(a); }
 T static inline vf f_from_bits(vi a) { return _mm512_castsi512_ps(a); }
 T static inline mf f_ge(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ); }
 T static inline vf f_sel(mf m, vf t, vf f) { return _mm512_mask_blend_ps(m, f, t); }
+T static inline vf f_neg(vf x)
+{
+    return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(x), _mm512_set1_epi32((int)0x80000000u)));
+}
+T static inline int mf_any(mf m) { return m != 0; }
 T static inline vf f_neg_if(mf m, vf x)
 {
     vi b = _mm512_castps_si512(x);

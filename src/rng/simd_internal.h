@@ -50,19 +50,30 @@ typedef struct nninit__dist {
     double mean, std;
     /* truncated normal: p = u * pwidth + pa; v = ndtri(p) * sgn_std + mean, clamped to [a, b] */
     double pa, pwidth, sgn_std, a, b;
+    /* truncated normal of stream v2 in float32 (trunc2): y = u * ywidth_f + ya_f
+     * clamped to +-(1 - 2^-23), v = erfinv(y) * k_f + mean_f clamped to [a_f, b_f] */
+    int trunc2;
+    float ya_f, ywidth_f, k_f, a_f, b_f;
 } nninit__dist;
 
 void nninit__dist_uniform(nninit__dist *d, const uint32_t key[2], uint64_t stream, nninit_dtype dtype, double lo,
                           double hi);
 void nninit__dist_normal(nninit__dist *d, const uint32_t key[2], uint64_t stream, nninit_dtype dtype, double mean,
                          double std);
+/* version: the stream format (1 or 2; docs/stream.md), which decides the
+ * float32 transform. */
 void nninit__dist_trunc_normal(nninit__dist *d, const uint32_t key[2], uint64_t stream, nninit_dtype dtype,
-                               double mean, double std, double a, double b);
+                               double mean, double std, double a, double b, int version);
 
 /* Elements [begin, begin + n) of d into out (n elements of d->dtype) on the
  * given path (NNINIT__ISA_SCALAR if that path is unavailable): the scalar
  * reference for a head and tail, the vector kernel for whole groups. */
 void nninit__dist_run(const nninit__dist *d, nninit__isa isa, uint64_t begin, size_t n, void *out);
+
+/* Stream v2's float32 inverse error function (the scalar reference; the
+ * coefficient tables are shared with the vector kernels). */
+extern const float nninit__erfinv_p[9], nninit__erfinv_q[9];
+float nninit__trunc2_erfinvf(float y);
 
 /* Elements per kernel group: a group is 16 Philox blocks (64 words). */
 #define NNINIT__GROUP_F32 64

@@ -1,5 +1,6 @@
 /*
- * Vector Philox4x32-10 and the stream-v1 transforms, written once over a
+ * Vector Philox4x32-10 and the stream transforms (v1, and v2's float32
+ * truncated normal), written once over a
  * thin layer of vector operations and included by simd_avx2.c and
  * simd_avx512.c, which define that layer (types vf/vi/vd, masks mf/md, the
  * f_/i32_/i64_/d_ operations, VF_N floats and VD_N doubles a vector, the
@@ -411,6 +412,51 @@ INL void run_normal_f32(const nninit__dist *d, const pkeys *pk, uint64_t block0,
     }
 }
 
+/* Stream v2's float32 truncated normal (trunc2_f32 of dist_philox.c): one
+ * word an element, like uniform, through the single-precision erfinv; its
+ * tail polynomial only for vectors with a lane beyond |y| ~ 0.9966. */
+INL vf horner9f_v(const float c[9], vf s)
+{
+    vf p = f_set(c[0]);
+#pragma GCC unroll 8
+    for (int k = 1; k < 9; k++)
+        p = f_add(f_mul(p, s), f_set(c[k]));
+    return p;
+}
+
+INL vf trunc2_f32(const nninit__dist *d, vi w)
+{
+    const vf one = f_set(1.0f), ymax = f_set(0x1.fffffcp-1f), nymax = f_set(-0x1.fffffcp-1f);
+    vf u = f_mul(f_from_i32(i_or(i32_srli(w, 8), i32_set(1))), f_set(0x1p-24f));
+    vf y = f_add(f_mul(u, f_set(d->ywidth_f)), f_set(d->ya_f));
+    y = f_sel(f_ge(y, ymax), ymax, y);
+    y = f_sel(f_ge(nymax, y), nymax, y);
+    vf wl = f_neg(logf_v(f_mul(f_sub(one, y), f_add(one, y))));
+    mf tail = f_ge(wl, f_set(5.0f));
+    vf p = horner9f_v(nninit__erfinv_p, f_sub(wl, f_set(2.5f)));
+    if (mf_any(tail))
+        p = f_sel(tail, horner9f_v(nninit__erfinv_q, f_sub(f_sqrt(wl), f_set(3.0f))), p);
+    vf v = f_add(f_mul(f_mul(p, y), f_set(d->k_f)), f_set(d->mean_f));
+    v = f_sel(f_ge(v, f_set(d->a_f)), v, f_set(d->a_f));
+    return f_sel(f_ge(f_set(d->b_f), v), v, f_set(d->b_f));
+}
+
+INL void run_trunc2_f32(const nninit__dist *d, const pkeys *pk, uint64_t block0, size_t groups, float *o)
+{
+    vi S[NSET][4];
+    for (size_t g = 0; g < groups; g++, o += 64) {
+        philox16(pk, block0 + 16 * g, S);
+#pragma GCC unroll 4
+        for (int v = 0; v < NVF; v++) {
+            vf R0 = trunc2_f32(d, pack_lo32(S[2 * v][0], S[2 * v + 1][0]));
+            vf R1 = trunc2_f32(d, pack_lo32(S[2 * v][1], S[2 * v + 1][1]));
+            vf R2 = trunc2_f32(d, pack_lo32(S[2 * v][2], S[2 * v + 1][2]));
+            vf R3 = trunc2_f32(d, pack_lo32(S[2 * v][3], S[2 * v + 1][3]));
+            store_f32x4(o + 4 * VF_N * v, R0, R1, R2, R3);
+        }
+    }
+}
+
 T static void run_trunc_f32(const nninit__dist *d, const pkeys *pk, uint64_t block0, size_t groups, float *o)
 {
     vi S[NSET][4];
@@ -508,6 +554,8 @@ T void KERNEL_RUN(const nninit__dist *d, uint64_t begin, size_t n, void *out)
             run_uniform_f32(d, &pk, block0, groups, out);
         else if (d->kind == NNINIT__DIST_NORMAL)
             run_normal_f32(d, &pk, block0, groups, out);
+        else if (d->trunc2)
+            run_trunc2_f32(d, &pk, block0, groups, out);
         else
             run_trunc_f32(d, &pk, block0, groups, out);
     } else {
