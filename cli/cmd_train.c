@@ -1,6 +1,8 @@
-/* nninit train: trains an MLP on an IDX classification data set
- * (Fashion-MNIST by default) and reports per-epoch loss and accuracy;
- * --compare runs the same recipe once per kernel initializer. */
+/* nninit train: trains an MLP, or any network a model file describes
+ * (dense, convolutional, residual), on an IDX classification data set
+ * (Fashion-MNIST by default, as vectors, images or row sequences) and
+ * reports per-epoch loss and accuracy; --compare runs the same recipe once
+ * per kernel initializer; --monitor logs per-layer dynamics. */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
@@ -15,6 +17,8 @@
 
 typedef struct train_args {
     const char *data, *model_path, *act, *init, *bias_init, *log_path, *compare, *layout;
+    const char *view, *monitor_path, *init_out, *data_dir; /* data view ("flat", "images", "rows"); --monitor-log; --init-out */
+    int monitor_every;
     int64_t hidden[MAX_HIDDEN];
     int n_hidden;
     int bn, json, standardize, quiet, lsuv;
@@ -28,11 +32,14 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: nninit train [options]\n"
-            "Trains a multilayer perceptron on an IDX image data set and prints, per epoch:\n"
-            "epoch, train loss, train accuracy, test accuracy, seconds.\n\n"
+            "Trains a multilayer perceptron (flags) or the network of a model file on an IDX image\n"
+            "data set and prints, per epoch: epoch, train loss, train accuracy, test accuracy, seconds.\n\n"
             "data:\n"
-            "  --data DIR          folder with {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]\n"
-            "                      (default $NNINIT_DATA, else /usr/share/datasets/fashion-mnist)\n"
+            "  --data SET|DIR      fashion-mnist (784 features), fashion-mnist-images (28x28x1 NHWC),\n"
+            "                      fashion-mnist-rows (28 steps of 28 features), or a folder with\n"
+            "                      {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] (flat rows)\n"
+            "  --data-dir DIR      where the named sets live (default $NNINIT_DATA, else\n"
+            "                      /usr/share/datasets/fashion-mnist)\n"
             "  --standardize       subtract the training mean, divide by its std (after x/255)\n"
             "  --val FRACTION      hold out a seeded random fraction of the training set\n"
             "  --limit N           use only the first N training images (quick runs)\n"
@@ -49,8 +56,14 @@ static void usage(FILE *f)
             "  --dropout RATE      dropout after each hidden layer\n"
             "  --layout keras|torch  fan convention and fill order of kernels (default keras)\n"
             "model (file):\n"
-            "  --model FILE.json   layers with Keras-style configs (units, activation,\n"
-            "                      kernel_initializer, bias_initializer, use_bias); replaces the flags above\n"
+            "  --model FILE.json   a Keras Sequential/Functional model JSON (model.to_json()), initialized\n"
+            "                      exactly as 'nninit model --keras FILE --seed N' writes it, or nninit's\n"
+            "                      layer list (docs/train.md); replaces the flags above. Layers: Dense,\n"
+            "                      Conv2D, DepthwiseConv2D, MaxPooling2D, AveragePooling2D,\n"
+            "                      GlobalAveragePooling2D, Flatten, BatchNormalization, Activation,\n"
+            "                      Dropout, Add (residual), Scale\n"
+            "  --init-out FILE     write the initial tensors (model names; .npz, .safetensors, or a folder\n"
+            "                      of .npy) before training (Keras models)\n"
             "training:\n"
             "  --optimizer sgd|adam  (default sgd)     --lr X (default 0.01)\n"
             "  --momentum X        sgd momentum (default 0)   --nesterov\n"
@@ -60,6 +73,9 @@ static void usage(FILE *f)
             "  --batch N (default 128)  --epochs N (default 10)  --seed N  --threads N (BLAS threads)\n"
             "output:\n"
             "  --log FILE.csv      per-epoch history, written atomically at the end\n"
+            "  --monitor N         every N steps, per layer: activation mean/variance, dead and saturated\n"
+            "                      fractions, gradient norm, weight norm, update/weight ratio, as JSON\n"
+            "  --monitor-log FILE  lines appended to FILE and flushed as training runs (needed by --monitor)\n"
             "  --json              one JSON object on stdout at the end (epoch lines go to stderr)\n"
             "  --quiet             no epoch lines\n"
             "  --compare A,B,...   run once per kernel initializer (same seed, same data order)\n"
@@ -173,6 +189,7 @@ typedef struct run_state {
     FILE *lines;     /* epoch lines: stdout, stderr (--json) or NULL (--quiet, --compare) */
     int tty;
     const char *label;
+    struct monitor_state *monitor;
 } run_state;
 
 static void on_step(int epoch, int64_t step, int64_t n_steps, void *user)
@@ -317,15 +334,17 @@ static void print_model(const nninit_net *net, const nninit_dataset *train, cons
 /* ---- the run ---- */
 
 static int build_layers(const train_args *a, const char *model_text, const char *init, int64_t n_classes,
-                        nninit_layer_desc **layers, int *n_layers)
+                        nninit_layer_desc **layers, int *n_layers, nninit_shape *declared, int *keras)
 {
     nninit_err err;
     nninit_status s;
+    declared->ndim = 0;
+    *keras = 0;
     if (model_text) {
-        s = nninit_model_parse_json(model_text, layers, n_layers, &err);
+        s = nninit_model_parse_json_shaped(model_text, layers, n_layers, declared, keras, &err);
         if (s == NNINIT_OK && init)
             for (int i = 0; i < *n_layers; i++)
-                if ((*layers)[i].kind == NNINIT_LAYER_DENSE) {
+                if ((*layers)[i].kind == NNINIT_LAYER_DENSE || (*layers)[i].kind == NNINIT_LAYER_CONV2D) {
                     if (strlen(init) >= NNINIT_SPEC_MAX) {
                         cli_error("initializer '%.40s...': too long; at most %d bytes", init, NNINIT_SPEC_MAX - 1);
                         nninit_free(*layers);
@@ -403,6 +422,14 @@ static int parse_args(int argc, char **argv, train_args *a)
             i++;
             if (!strcmp(o, "--data"))
                 a->data = v;
+            else if (!strcmp(o, "--data-dir"))
+                a->data_dir = v;
+            else if (!strcmp(o, "--monitor"))
+                ok = cli_parse_int("--monitor", v, 1, 1000000000, &a->monitor_every);
+            else if (!strcmp(o, "--monitor-log"))
+                a->monitor_path = v;
+            else if (!strcmp(o, "--init-out"))
+                a->init_out = v;
             else if (!strcmp(o, "--model"))
                 a->model_path = v;
             else if (!strcmp(o, "--layers"))
@@ -478,6 +505,36 @@ static int parse_args(int argc, char **argv, train_args *a)
                   "overrides every kernel)");
         return CLI_EXIT_USAGE;
     }
+    if (a->monitor_every && !a->monitor_path) {
+        cli_error("--monitor %d: give --monitor-log FILE for the JSON lines", a->monitor_every);
+        return CLI_EXIT_USAGE;
+    }
+    if (a->monitor_every && a->compare) {
+        cli_error("--monitor: not with --compare (one log per run); monitor one initializer at a time");
+        return CLI_EXIT_USAGE;
+    }
+    if (a->init_out && (!a->model_path || a->compare)) {
+        cli_error("--init-out: needs --model (a Keras model) and no --compare");
+        return CLI_EXIT_USAGE;
+    }
+    /* a named set: its view and the default folder; anything else is a folder of flat rows */
+    static const struct {
+        const char *name, *view;
+    } sets[] = {{"fashion-mnist", "flat"}, {"fashion-mnist-images", "images"}, {"fashion-mnist-rows", "rows"}};
+    for (size_t k = 0; a->data && k < sizeof sets / sizeof sets[0]; k++)
+        if (!strcmp(a->data, sets[k].name)) {
+            a->view = sets[k].view;
+            a->data = a->data_dir;
+            break;
+        }
+    if (!a->view && a->data_dir) {
+        if (a->data) {
+            cli_error("--data-dir: only with a named set (--data fashion-mnist...); --data %s is a folder already",
+                      a->data);
+            return CLI_EXIT_USAGE;
+        }
+        a->data = a->data_dir;
+    }
     a->topts.seed = a->seed;
     return CLI_EXIT_OK;
 }
@@ -503,6 +560,64 @@ static int load_data(const train_args *a, nninit_dataset *train, nninit_dataset 
         return cli_report(s, &err) == CLI_EXIT_USAGE && s != NNINIT_ENOTFOUND ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
     }
     return CLI_EXIT_OK;
+}
+
+/* The network's input: the model's declared shape, else the data view's,
+ * else flat rows of dim. *data_shape gets what the data must be seen as. */
+static int input_shape(const train_args *a, const nninit_shape *declared, int64_t dim, nninit_shape *out)
+{
+    nninit_dataset probe;
+    memset(&probe, 0, sizeof probe);
+    probe.dim = dim;
+    nninit_shape flat = {1, {dim}}, seen = flat;
+    nninit_err err;
+    if (a->view && nninit_dataset_view(&probe, a->view, &seen, &err) != NNINIT_OK)
+        return cli_report(NNINIT_EINVAL, &err);
+    const nninit_shape *view = &seen;
+    if (declared->ndim == 0) {
+        *out = *view;
+        return CLI_EXIT_OK;
+    }
+    int64_t n = 1;
+    for (int d = 0; d < declared->ndim; d++)
+        n *= declared->dim[d];
+    int same = declared->ndim == view->ndim && !memcmp(declared->dim, view->dim, (size_t)view->ndim * sizeof view->dim[0]);
+    if (n != dim || (a->view && !same)) {
+        cli_error("%s: the model takes inputs of %lld values (%d-D), the data gives %s rows of %lld; use --data "
+                  "with the model's view (fashion-mnist-images for (28, 28, 1), fashion-mnist-rows for (28, 28))",
+                  a->model_path, (long long)n, declared->ndim, a->view ? a->view : "flat", (long long)dim);
+        return CLI_EXIT_USAGE;
+    }
+    *out = *declared;
+    return CLI_EXIT_OK;
+}
+
+/* --monitor: one JSON line per layer per monitored step, appended and flushed. */
+typedef struct monitor_state {
+    FILE *f;
+    const char *label;
+} monitor_state;
+
+static void on_monitor(int epoch, int64_t step, double loss, const nninit_layer_stats *st, int n, void *user)
+{
+    monitor_state *m = ((run_state *)user)->monitor;
+    for (int i = 0; m && m->f && i < n; i++) {
+        fprintf(m->f, "{\"epoch\": %d, \"step\": %lld, \"loss\": ", epoch, (long long)step);
+        cli_json_num(m->f, 9, loss);
+        fprintf(m->f, ", \"layer\": %d, \"name\": ", st[i].layer);
+        cli_json_str(m->f, st[i].name);
+        const char *keys[] = {"act_mean", "act_var", "frac_dead", "frac_saturated", "grad_norm", "weight_norm",
+                              "update_ratio"};
+        double vals[] = {st[i].act_mean,  st[i].act_var,     st[i].frac_dead,   st[i].frac_saturated,
+                         st[i].grad_norm, st[i].weight_norm, st[i].update_ratio};
+        for (int k = 0; k < 7; k++) {
+            fprintf(m->f, ", \"%s\": ", keys[k]);
+            cli_json_num(m->f, 9, vals[k]);
+        }
+        fputs("}\n", m->f);
+    }
+    if (m && m->f)
+        fflush(m->f);
 }
 
 int cmd_train(int argc, char **argv)
@@ -542,12 +657,25 @@ int cmd_train(int argc, char **argv)
     for (int r = 0; r < n_runs; r++) {
         nninit_layer_desc *layers = NULL;
         int n_layers = 0;
-        rc = build_layers(&a, model_text, specs[r], 10, &layers, &n_layers);
-        if (rc == CLI_EXIT_OK) {
+        nninit_shape declared, in_shape;
+        int keras = 0;
+        rc = build_layers(&a, model_text, specs[r], 10, &layers, &n_layers, &declared, &keras);
+        if (rc == CLI_EXIT_OK && keras && layout != NNINIT_LAYOUT_KERAS) {
+            cli_error("--layout torch: a Keras model is initialized in Keras' layout; drop --layout");
+            rc = CLI_EXIT_USAGE;
+        }
+        /* named sets have 784 values a row; a folder's rows are known after loading (checked then) */
+        int64_t numel = 1;
+        for (int d = 0; d < declared.ndim; d++)
+            numel *= declared.dim[d];
+        int precheck = declared.ndim > 0 || !a.data || !model_text; /* an MLP takes any width */
+        if (rc == CLI_EXIT_OK && precheck)
+            rc = input_shape(&a, &declared, declared.ndim ? numel : 784, &in_shape);
+        if (rc == CLI_EXIT_OK && precheck) {
             nninit_net *net = NULL;
             nninit_net_opts no = nninit_net_opts_default();
             no.layout = layout;
-            s = nninit_net_new(16, layers, n_layers, &no, &net, &err);
+            s = nninit_net_new_shaped(&in_shape, layers, n_layers, &no, &net, &err);
             nninit_net_free(net);
             if (s != NNINIT_OK)
                 rc = cli_report(s, &err);
@@ -584,20 +712,53 @@ int cmd_train(int argc, char **argv)
             rc = CLI_EXIT_FAIL;
             break;
         }
-        rc = build_layers(&a, model_text, specs[r], train.n_classes, &layers, &n_layers);
-        if (rc != CLI_EXIT_OK)
+        nninit_shape declared, in_shape;
+        int keras = 0;
+        rc = build_layers(&a, model_text, specs[r], train.n_classes, &layers, &n_layers, &declared, &keras);
+        if (rc == CLI_EXIT_OK)
+            rc = input_shape(&a, &declared, train.dim, &in_shape);
+        if (rc != CLI_EXIT_OK) {
+            nninit_free(layers);
             break;
+        }
         nninit_net_opts no = nninit_net_opts_default();
         no.seed = a.seed;
         no.layout = layout;
-        s = nninit_net_new(train.dim, layers, n_layers, &no, &net, &err);
+        s = nninit_net_new_shaped(&in_shape, layers, n_layers, &no, &net, &err);
         nninit_free(layers);
+        nninit_model *km = NULL;
+        if (s == NNINIT_OK && keras) {
+            /* the values `nninit model --keras FILE --seed N` writes, bit for bit */
+            s = nninit_model_from_keras(model_text, &km, &err);
+            if (s == NNINIT_OK)
+                s = cli_net_init_from_model(net, km, a.seed, NNINIT_LAYOUT_KERAS, specs[r], &err);
+            if (s != NNINIT_OK) {
+                nninit_net_free(net);
+                net = NULL;
+            }
+        }
         if (s == NNINIT_OK && a.lsuv) {
             nninit_lsuv_opts lo = nninit_lsuv_opts_default();
             s = nninit_lsuv(net, train.x, train.n < 512 ? train.n : 512, &lo, NULL, &err);
             if (s != NNINIT_OK)
                 nninit_net_free(net);
         }
+        if (s == NNINIT_OK && a.init_out) {
+            nninit_file_format fmt = NNINIT_FORMAT_NPY_DIR;
+            size_t pl = strlen(a.init_out);
+            if (pl > 4 && !strcmp(a.init_out + pl - 4, ".npz"))
+                fmt = NNINIT_FORMAT_NPZ;
+            else if (pl > 12 && !strcmp(a.init_out + pl - 12, ".safetensors"))
+                fmt = NNINIT_FORMAT_SAFETENSORS;
+            if (!km)
+                s = nninit_err_set(&err, NNINIT_EINVAL, "--init-out: %s is not a Keras model; the tensor names come "
+                                   "from one", a.model_path);
+            else
+                s = cli_net_write_tensors(net, km, a.init_out, fmt, &err);
+            if (s != NNINIT_OK)
+                nninit_net_free(net);
+        }
+        nninit_model_free(km);
         if (s != NNINIT_OK) {
             rc = cli_report(s, &err);
             break;
@@ -605,27 +766,54 @@ int cmd_train(int argc, char **argv)
         if (r == 0 && !a.quiet)
             print_model(net, &train, a.val > 0.0 ? &val : NULL, &test);
         n_params[r] = nninit_net_n_params(net);
-        run_state st = {&a, hist[r], 0, a.val > 0.0, 1, NULL, cli_stderr_is_tty(), a.compare ? specs[r] : NULL};
+        run_state st = {&a, hist[r], 0, a.val > 0.0, 1, NULL, cli_stderr_is_tty(), a.compare ? specs[r] : NULL, NULL};
         st.lines = a.quiet || a.compare ? NULL : a.json ? stderr : stdout;
         nninit_train_opts to = a.topts;
         to.on_epoch = on_epoch;
         to.on_step = on_step;
         to.user = &st;
+        monitor_state mon = {NULL, NULL};
+        if (a.monitor_every) {
+            mon.f = fopen(a.monitor_path, "a");
+            if (!mon.f) {
+                cli_error("%s: cannot open the monitor log (%s); expected a writable file", a.monitor_path,
+                          strerror(errno));
+                nninit_net_free(net);
+                rc = CLI_EXIT_FAIL;
+                break;
+            }
+            st.monitor = &mon;
+            to.monitor_every = a.monitor_every;
+            to.on_monitor = on_monitor;
+        }
         if (a.compare && !a.quiet)
             fprintf(stderr, "nninit: training with %s\n", specs[r]);
         s = nninit_train(net, &train, a.val > 0.0 ? &val : NULL, &test, &to, hist[r], &err);
         nninit_net_free(net);
+        if (mon.f) {
+            if (s == NNINIT_ENUMERIC) { /* the log says how it ended, for a reader following it */
+                fputs("{\"diverged\": ", mon.f);
+                cli_json_str(mon.f, err.msg);
+                fputs("}\n", mon.f);
+            }
+            if (fclose(mon.f) != 0 && s == NNINIT_OK) {
+                cli_error("%s: writing the monitor log failed", a.monitor_path);
+                rc = CLI_EXIT_FAIL;
+            }
+        }
         done[r] = st.done;
         if (s == NNINIT_ENUMERIC && a.compare) {
             snprintf(diverged[r], sizeof diverged[r], "%s", err.msg);
             cli_error("%s: %s", specs[r], err.msg);
         } else if (s != NNINIT_OK) {
-            snprintf(diverged[r], sizeof diverged[r], "%s", err.msg);
+            if (s == NNINIT_ENUMERIC)
+                snprintf(diverged[r], sizeof diverged[r], "%s", err.msg);
             rc = cli_report(s, &err);
             n_runs = r + 1;
         }
     }
-    if (rc == CLI_EXIT_OK || done[0] > 0) {
+    /* a diverged run still reports what it did (and its "diverged" field) */
+    if (rc == CLI_EXIT_OK || done[0] > 0 || diverged[0][0]) {
         if (a.log_path && !write_log(a.log_path, a.compare ? specs : NULL, hist, done, n_runs) && rc == CLI_EXIT_OK)
             rc = CLI_EXIT_FAIL;
         if (a.compare && !a.json && rc == CLI_EXIT_OK) {

@@ -45,6 +45,15 @@ typedef struct nninit_dataset {
     int32_t *y;
 } nninit_dataset;
 
+/* How a network sees each row of d (the data do not move; a network built
+ * for *shape takes d's rows as they are): "flat" (dim) features, "images"
+ * (side, side, 1) NHWC grey images, "rows" (side, side): side steps of side
+ * features (an image read row by row, as a sequence; Fashion-MNIST gives 28
+ * steps of 28). images and rows need dim = side^2. NNINIT_EINVAL for another
+ * view name or a non-square dim. */
+NNINIT_API nninit_status nninit_dataset_view(const nninit_dataset *d, const char *view, nninit_shape *shape,
+                                             nninit_err *err);
+
 /* The folder nninit_dataset_load uses when given NULL: $NNINIT_DATA if set
  * and not empty, else /usr/share/datasets/fashion-mnist (Debian's
  * dataset-fashion-mnist). */

@@ -116,6 +116,8 @@ typedef struct nninit_layer_desc {
     int64_t dilation[2];               /* conv2d, default 1x1 */
     nninit_padding padding;            /* conv2d, pooling; default valid */
     int64_t groups;                    /* conv2d: default 1; = input channels for depthwise */
+    int64_t depth_multiplier;          /* conv2d: > 0 makes it depthwise (Keras DepthwiseConv2D): groups =
+                                          input channels, filters = channels * depth_multiplier, at build */
     int input[2];                      /* NNINIT_INPUT_PREV (default), NNINIT_INPUT_NET or a layer index;
                                           input[1]: the second addend of an add layer */
 } nninit_layer_desc;
@@ -143,19 +145,39 @@ NNINIT_API nninit_mlp_desc nninit_mlp_desc_default(void);
 NNINIT_API nninit_status nninit_model_mlp(const nninit_mlp_desc *mlp, nninit_layer_desc **layers, int *n_layers,
                                           nninit_err *err);
 /*
- * Parses a model description in JSON: either an array of layers or an
- * object {"layers": [...]} (a Keras Sequential config, whose "layers" has
- * this form, is accepted; InputLayer entries are skipped). A layer is
+ * Parses a model description in JSON: a Keras Sequential or Functional
+ * model (model.to_json(), or a .keras archive's config.json), or nninit's
+ * layer list: an array of layers or an object {"layers": [...]}. A layer is
  *   {"class_name": "Dense", "config": {"units": 256, "activation": "relu",
  *    "kernel_initializer": "he_normal", "bias_initializer": "zeros", "use_bias": true}}
- * or the same keys flat, with "class_name" (Dense, Activation,
- * BatchNormalization, Dropout, case-insensitive, snake_case too).
+ * or the same keys flat. Classes (case-insensitive, snake_case too): Dense,
+ * Activation, BatchNormalization, Dropout, Conv2D, DepthwiseConv2D,
+ * MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Flatten, Add,
+ * Scale (nninit's: y = m x + c, "multiplier_initializer" default "ones",
+ * "bias_initializer" with "use_bias": true), InputLayer (its batch_shape
+ * gives the input shape). Graphs: a Keras Functional model's inbound_nodes,
+ * or in the layer list a "name" on a layer and "inputs": ["name", ...] on a
+ * later one ("input" is the network input; the default is the layer
+ * before), e.g. a residual block
+ *   [{"class_name": "Conv2D", "name": "c1", "filters": 16, "kernel_size": 3,
+ *     "padding": "same", "activation": "relu"},
+ *    {"class_name": "Conv2D", "name": "c2", "filters": 16, "kernel_size": 3, "padding": "same"},
+ *    {"class_name": "Add", "inputs": ["c1", "c2"]}]
  * Initializers are SPEC strings or Keras serialized objects. Unknown keys are
  * an error (a typo must not silently change the model); Keras bookkeeping
- * keys (name, trainable, dtype, ...) are ignored. *layers: free with nninit_free.
+ * keys (name, trainable, dtype, ...) are ignored; an unsupported class is
+ * refused naming it and the supported set. *layers: free with nninit_free.
  */
 NNINIT_API nninit_status nninit_model_parse_json(const char *text, nninit_layer_desc **layers, int *n_layers,
                                                  nninit_err *err);
+
+/* The same, also giving the declared input shape per sample (*input ndim 0
+ * when the description declares none) and whether it is a Keras model
+ * (Sequential/Functional: *keras = 1; its variables then come in Keras'
+ * order: per layer with weights kernel, bias; gamma, beta, moving_mean,
+ * moving_variance). input and keras may be NULL. */
+NNINIT_API nninit_status nninit_model_parse_json_shaped(const char *text, nninit_layer_desc **layers, int *n_layers,
+                                                        nninit_shape *input, int *keras, nninit_err *err);
 
 typedef struct nninit_net nninit_net;
 
@@ -259,6 +281,13 @@ NNINIT_API const float *nninit_net_tensor(const nninit_net *net, int layer, nnin
 NNINIT_API nninit_status nninit_net_param(nninit_net *net, int layer, int which, float **value, float **grad,
                                           nninit_shape *shape, const char **name, nninit_err *err);
 
+/* Sets parameter `which` of a layer from src given in a framework's layout:
+ * keras = the engine's ((in, out), HWIO); torch = (out, in) for a dense
+ * kernel, (out, in/groups, kh, kw) for a conv2d kernel, transposed here.
+ * NNINIT_EINVAL if the layer has no such parameter. */
+NNINIT_API nninit_status nninit_net_set_param(nninit_net *net, int layer, int which, const float *src,
+                                              nninit_layout layout, nninit_err *err);
+
 /* Non-trained state of a layer: batchnorm 0 the running mean, 1 the running
  * variance (one value per feature/channel). For loading a model's values. */
 NNINIT_API nninit_status nninit_net_state(nninit_net *net, int layer, int which, float **value, int64_t *n,
@@ -338,6 +367,19 @@ typedef struct nninit_epoch_stats {
     double lr;               /* at the epoch's last step */
 } nninit_epoch_stats;
 
+/* One layer's training dynamics at one step (nninit_train_opts.monitor_every). */
+typedef struct nninit_layer_stats {
+    int layer;
+    const char *name;        /* lives as long as the net */
+    double act_mean, act_var; /* of the layer's output over the batch (training mode) */
+    double frac_dead;        /* relu-family activations: fraction of output features (channels of an image)
+                                that are <= 0 on every row of the batch; NaN for other layers */
+    double frac_saturated;   /* tanh: |a| > 0.99, sigmoid: a < 0.01 or > 0.99, fraction of values; else NaN */
+    double grad_norm;        /* L2 norm of the layer's parameter gradients; NaN without parameters */
+    double weight_norm;      /* L2 norm of its parameters after the step */
+    double update_ratio;     /* ||w_after - w_before|| / ||w_before|| of this step (NaN if w_before = 0) */
+} nninit_layer_stats;
+
 typedef struct nninit_train_opts {
     nninit_optim_opts optim;
     nninit_loss_kind loss;     /* default softmax cross-entropy */
@@ -350,6 +392,11 @@ typedef struct nninit_train_opts {
     uint64_t seed;             /* data order; default NNINIT_DEFAULT_SEED */
     int threads;               /* BLAS threads (process-wide setting); 0 = leave as is */
     int64_t eval_batch;        /* default 1000 */
+    /* Every monitor_every optimizer steps (0 = never), after the step:
+     * on_monitor gets one entry per layer and the batch's loss. */
+    int monitor_every;
+    void (*on_monitor)(int epoch, int64_t step, double loss, const nninit_layer_stats *stats, int n_layers,
+                       void *user);
     /* Called after every epoch and every step; NULL = silent. */
     void (*on_epoch)(const nninit_epoch_stats *stats, void *user);
     void (*on_step)(int epoch, int64_t step, int64_t n_steps, void *user);

@@ -460,7 +460,7 @@ static void test_shape_errors(void **state)
     d[1] = nninit_layer_desc_default(NNINIT_LAYER_DENSE);
     d[1].units = 10;
     expect_build_error(d, 2, img, "dense_0", "conv2d_0"); /* conv into dense without flatten */
-    expect_build_error(d, 1, vec, "conv2d_0", "the input"); /* conv on vectors */
+    expect_build_error(d, 1, vec, "conv2d_0", "(64) network input"); /* conv on vectors */
     d[1] = conv(4, 3, 3, 1, NNINIT_PAD_VALID, 1, 3, 1, NNINIT_ACT_RELU);
     expect_build_error(d, 2, img, "conv2d_1", "conv2d_0"); /* 4 channels in 3 groups */
     d[1] = nninit_layer_desc_default(NNINIT_LAYER_ADD);
@@ -477,12 +477,55 @@ static void test_shape_errors(void **state)
     expect_build_error(d, 2, vec, "dense_0", "not used"); /* a dangling branch */
 }
 
+/* A Keras Functional model with a residual Add (tests/fixtures/keras/train_resnet.json):
+ * the graph, the declared input and the built shapes. */
+static void test_keras_functional(void **state)
+{
+    (void)state;
+    char path[512];
+    FILE *f = fopen(test_fixture("keras/train_resnet.json", path, sizeof path), "rb");
+    assert_non_null(f);
+    static char text[1 << 16];
+    size_t len = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[len] = '\0';
+    nninit_layer_desc *d = NULL;
+    int n = 0, keras = 0;
+    nninit_shape in;
+    nninit_err err = {0};
+    assert_ok(nninit_model_parse_json_shaped(text, &d, &n, &in, &keras, &err), &err);
+    assert_int_equal(n, 8); /* stem, conv1, conv2, bn, add, relu, gap, logits */
+    assert_int_equal(keras, 1);
+    assert_int_equal(in.ndim, 3);
+    assert_int_equal(in.dim[0], 28);
+    assert_int_equal(in.dim[2], 1);
+    assert_int_equal(d[0].input[0], NNINIT_INPUT_PREV); /* the layer before the first: the input */
+    assert_int_equal(d[0].strides[0], 2);
+    assert_int_equal(d[0].padding, NNINIT_PAD_SAME);
+    assert_int_equal(d[4].kind, NNINIT_LAYER_ADD);
+    assert_int_equal(d[4].input[0], 0); /* the stem */
+    assert_int_equal(d[4].input[1], 3); /* the block's batch norm */
+    assert_string_equal(d[3].gamma_init, "zeros");
+    nninit_net *net = NULL;
+    assert_ok(nninit_net_new_shaped(&in, d, n, NULL, &net, &err), &err);
+    nninit_layer_info li;
+    assert_ok(nninit_net_layer_info(net, 4, &li, &err), &err);
+    assert_int_equal(li.out_shape.dim[0], 14);
+    assert_int_equal(li.out_shape.dim[2], 16);
+    assert_int_equal(nninit_net_n_outputs(net), 10);
+    /* 16*9+16 + 2*(16*16*9+16) + 2*16 + 16*10+10 */
+    assert_int_equal(nninit_net_n_params(net), 160 + 2 * 2320 + 32 + 170);
+    nninit_net_free(net);
+    nninit_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv2d),        cmocka_unit_test(test_pooling),
         cmocka_unit_test(test_cnn_stack),     cmocka_unit_test(test_residual),
         cmocka_unit_test(test_dense_on_sequences), cmocka_unit_test(test_shape_errors),
+        cmocka_unit_test(test_keras_functional),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

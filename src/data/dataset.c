@@ -196,3 +196,21 @@ nninit_status nninit_dataset_split(nninit_dataset *train, double fraction, uint6
     free(chosen);
     return NNINIT_OK;
 }
+
+nninit_status nninit_dataset_view(const nninit_dataset *d, const char *view, nninit_shape *shape, nninit_err *err)
+{
+    if (!d || !view || !shape)
+        return nninit__err(err, NNINIT_EMISUSE, "nninit_dataset_view: NULL argument");
+    int64_t side = 0;
+    while ((side + 1) * (side + 1) <= d->dim)
+        side++;
+    int flat = !strcmp(view, "flat"), images = !strcmp(view, "images"), rows = !strcmp(view, "rows");
+    if (!flat && !images && !rows)
+        return nninit__err(err, NNINIT_EINVAL, "data view '%.64s': expected flat, images or rows", view);
+    if (!flat && side * side != d->dim)
+        return nninit__err(err, NNINIT_EINVAL, "data view %s: rows of %lld values are not square images; use flat",
+                           view, (long long)d->dim);
+    nninit_shape s = {flat ? 1 : images ? 3 : 2, {flat ? d->dim : side, side, 1}};
+    *shape = s;
+    return NNINIT_OK;
+}

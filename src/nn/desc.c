@@ -143,28 +143,146 @@ static int ignorable(const char *key, json_t *v)
     return 0;
 }
 
-static nninit_status parse_layer(json_t *obj, int idx, nninit_layer_desc *d, int *skip, nninit_err *err)
+/* An integer or a pair [a, b] of integers in 1 .. 4096 (kernel_size, strides, ...). */
+static nninit_status get_pair(json_t *v, int64_t out[2], const char *what, const char *key, nninit_err *err)
+{
+    json_t *e[2] = {v, v};
+    if (json_is_array(v) && json_array_size(v) == 2) {
+        e[0] = json_array_get(v, 0);
+        e[1] = json_array_get(v, 1);
+    }
+    for (int k = 0; k < 2; k++) {
+        if (!json_is_integer(e[k]) || json_integer_value(e[k]) < 1 || json_integer_value(e[k]) > 4096)
+            return nninit__err(err, NNINIT_EINVAL, "%s: %s must be an integer or a pair of integers in 1 .. 4096",
+                               what, key);
+        out[k] = (int64_t)json_integer_value(e[k]);
+    }
+    return NNINIT_OK;
+}
+
+static nninit_status get_int_range(json_t *v, int64_t lo, int64_t hi, int64_t *out, const char *what, const char *key,
+                                   nninit_err *err)
+{
+    if (!json_is_number(v))
+        return nninit__err(err, NNINIT_EINVAL, "%s: %s must be a number", what, key);
+    double u = json_number_value(v);
+    if (!(u >= (double)lo && u <= (double)hi && u == floor(u)))
+        return nninit__err(err, NNINIT_EINVAL, "%s: %s %g; expected an integer in %lld .. %lld", what, key, u,
+                           (long long)lo, (long long)hi);
+    *out = (int64_t)u;
+    return NNINIT_OK;
+}
+
+static nninit_status get_bool(json_t *v, int *out, const char *what, const char *key, nninit_err *err)
+{
+    if (!json_is_boolean(v))
+        return nninit__err(err, NNINIT_EINVAL, "%s: %s must be true or false", what, key);
+    *out = json_is_true(v);
+    return NNINIT_OK;
+}
+
+#define SUPPORTED                                                                                                      \
+    "Dense, Activation, BatchNormalization, Dropout, Conv2D, DepthwiseConv2D, MaxPooling2D, AveragePooling2D, "        \
+    "GlobalAveragePooling2D, Flatten, Add, Scale, InputLayer"
+
+/* What the graph needs of a layer besides its description. */
+typedef struct layer_refs {
+    const char *name;     /* config.name or name; NULL if none */
+    const char *src[2];   /* producers by name (Keras inbound_nodes, nninit "inputs"); NULL = the layer before */
+    int n_src;
+    int is_input;         /* InputLayer */
+    nninit_shape input;   /* its batch_shape without the batch axis (ndim 0 if absent) */
+} layer_refs;
+
+/* Producer names of a Keras Functional layer: Keras 3 ({"args": [tensor or
+ * [tensors]], each {"config": {"keras_history": [name, 0, 0]}}) or Keras 2
+ * ([[[name, 0, 0, {}], ...]]). */
+static void inbound_names(json_t *layer, layer_refs *r)
+{
+    json_t *nodes = json_object_get(layer, "inbound_nodes");
+    json_t *node = json_is_array(nodes) ? json_array_get(nodes, 0) : NULL;
+    if (!node)
+        return;
+    json_t *flat[4];
+    int nf = 0;
+    if (json_is_object(node)) {
+        json_t *args = json_object_get(node, "args");
+        for (size_t i = 0; i < json_array_size(args) && nf < 4; i++) {
+            json_t *a = json_array_get(args, i);
+            if (json_is_array(a))
+                for (size_t j = 0; j < json_array_size(a) && nf < 4; j++)
+                    flat[nf++] = json_array_get(a, j);
+            else
+                flat[nf++] = a;
+        }
+        for (int i = 0; i < nf && r->n_src < 2; i++) {
+            json_t *hist = json_object_get(json_object_get(flat[i], "config"), "keras_history");
+            const char *nm = json_string_value(json_array_get(hist, 0));
+            if (nm)
+                r->src[r->n_src++] = nm;
+            else
+                r->n_src = 3; /* not a tensor: refused by the caller */
+        }
+        if (nf > 2)
+            r->n_src = 3;
+        return;
+    }
+    for (size_t i = 0; i < json_array_size(node); i++) {
+        const char *nm = json_string_value(json_array_get(json_array_get(node, i), 0));
+        if (r->n_src < 2 && nm)
+            r->src[r->n_src] = nm;
+        r->n_src++;
+    }
+}
+
+/* Shape without the batch axis from [null, 28, 28, 1]. */
+static nninit_status get_batch_shape(json_t *v, nninit_shape *out, const char *what, nninit_err *err)
+{
+    size_t n = json_array_size(v);
+    if (!json_is_array(v) || n < 2 || n > 4)
+        return nninit__err(err, NNINIT_EINVAL, "%s: batch_shape must be [null, F], [null, T, F] or [null, H, W, C]",
+                           what);
+    out->ndim = (int)n - 1;
+    for (size_t i = 1; i < n; i++) {
+        json_t *e = json_array_get(v, i);
+        if (!json_is_integer(e) || json_integer_value(e) < 1 || json_integer_value(e) > (1 << 24))
+            return nninit__err(err, NNINIT_EINVAL, "%s: batch_shape needs fixed sizes in 1 .. 16777216 after the "
+                               "batch axis", what);
+        out->dim[i - 1] = (int64_t)json_integer_value(e);
+    }
+    return NNINIT_OK;
+}
+
+static nninit_status parse_layer(json_t *obj, int idx, nninit_layer_desc *d, layer_refs *r, nninit_err *err)
 {
     char what[64];
     snprintf(what, sizeof what, "model layer %d", idx);
-    *skip = 0;
+    memset(r, 0, sizeof *r);
     if (!json_is_object(obj))
         return nninit__err(err, NNINIT_EINVAL, "%s: expected an object with class_name", what);
     json_t *cls = json_object_get(obj, "class_name");
     if (!cls)
         cls = json_object_get(obj, "type");
     if (!json_is_string(cls))
-        return nninit__err(err, NNINIT_EINVAL, "%s: missing \"class_name\"; expected Dense, Activation, "
-                           "BatchNormalization or Dropout", what);
+        return nninit__err(err, NNINIT_EINVAL, "%s: missing \"class_name\"; expected one of " SUPPORTED, what);
     const char *c = json_string_value(cls);
     json_t *cfg = json_object_get(obj, "config");
     int flat = !json_is_object(cfg);
     if (flat)
         cfg = obj;
+    r->name = json_string_value(json_object_get(cfg, "name"));
+    if (!r->name)
+        r->name = json_string_value(json_object_get(obj, "name"));
+    if (!flat)
+        inbound_names(obj, r);
     if (name_is(c, "InputLayer", "input", NULL)) {
-        *skip = 1;
-        return NNINIT_OK;
+        r->is_input = 1;
+        json_t *bs = json_object_get(cfg, "batch_shape");
+        if (!bs)
+            bs = json_object_get(cfg, "batch_input_shape");
+        return bs && !json_is_null(bs) ? get_batch_shape(bs, &r->input, what, err) : NNINIT_OK;
     }
+    int depthwise = 0;
     if (name_is(c, "Dense", NULL, NULL))
         *d = nninit_layer_desc_default(NNINIT_LAYER_DENSE);
     else if (name_is(c, "Activation", NULL, NULL))
@@ -173,10 +291,30 @@ static nninit_status parse_layer(json_t *obj, int idx, nninit_layer_desc *d, int
         *d = nninit_layer_desc_default(NNINIT_LAYER_BATCHNORM);
     else if (name_is(c, "Dropout", NULL, NULL))
         *d = nninit_layer_desc_default(NNINIT_LAYER_DROPOUT);
+    else if (name_is(c, "Conv2D", "conv2d", "Convolution2D"))
+        *d = nninit_layer_desc_default(NNINIT_LAYER_CONV2D);
+    else if ((depthwise = name_is(c, "DepthwiseConv2D", "depthwise_conv2d", NULL)) != 0) {
+        *d = nninit_layer_desc_default(NNINIT_LAYER_CONV2D);
+        d->depth_multiplier = 1;
+    } else if (name_is(c, "MaxPooling2D", "max_pooling2d", "MaxPool2D"))
+        *d = nninit_layer_desc_default(NNINIT_LAYER_MAXPOOL2D);
+    else if (name_is(c, "AveragePooling2D", "average_pooling2d", "AvgPool2D"))
+        *d = nninit_layer_desc_default(NNINIT_LAYER_AVGPOOL2D);
+    else if (name_is(c, "GlobalAveragePooling2D", "global_average_pooling2d", "GlobalAvgPool2D"))
+        *d = nninit_layer_desc_default(NNINIT_LAYER_GLOBAL_AVGPOOL2D);
+    else if (name_is(c, "Flatten", NULL, NULL))
+        *d = nninit_layer_desc_default(NNINIT_LAYER_FLATTEN);
+    else if (name_is(c, "Add", NULL, NULL))
+        *d = nninit_layer_desc_default(NNINIT_LAYER_ADD);
+    else if (name_is(c, "Scale", NULL, NULL))
+        *d = nninit_layer_desc_default(NNINIT_LAYER_SCALE);
     else
-        return nninit__err(err, NNINIT_EUNSUPPORTED, "%s: layer class '%.64s' is not supported; expected Dense, "
-                           "Activation, BatchNormalization or Dropout", what, c);
+        return nninit__err(err, NNINIT_EUNSUPPORTED, "%s: layer class '%.64s' is not supported by the engine; "
+                           "supported: " SUPPORTED, what, c);
     snprintf(what, sizeof what, "model layer %d (%.24s)", idx, c);
+    nninit_layer_kind k = d->kind;
+    int conv = k == NNINIT_LAYER_CONV2D, pool = k == NNINIT_LAYER_MAXPOOL2D || k == NNINIT_LAYER_AVGPOOL2D;
+    int weighted = k == NNINIT_LAYER_DENSE || conv;
     int has_units = 0;
     const char *key;
     json_t *v;
@@ -187,45 +325,70 @@ static nninit_status parse_layer(json_t *obj, int idx, nninit_layer_desc *d, int
             continue;
         if (!flat && (!strcmp(key, "class_name") || !strcmp(key, "config")))
             continue;
-        if (!strcmp(key, "activation") && (d->kind == NNINIT_LAYER_DENSE || d->kind == NNINIT_LAYER_ACTIVATION)) {
+        if (!strcmp(key, "activation") && (weighted || k == NNINIT_LAYER_ACTIVATION)) {
             if (json_is_null(v))
                 d->act = NNINIT_ACT_LINEAR;
             else if (!json_is_string(v))
                 s = nninit__err(err, NNINIT_EINVAL, "%s: activation must be a name such as \"relu\"", what);
             else
                 s = nninit_act_parse(json_string_value(v), &d->act, &d->alpha, err);
-        } else if (d->kind == NNINIT_LAYER_DENSE && !strcmp(key, "units")) {
-            double u = 0.0;
-            s = get_num(v, &u, what, err);
-            if (s == NNINIT_OK && !(u >= 1.0 && u <= 16777216.0 && u == floor(u)))
-                s = nninit__err(err, NNINIT_EINVAL, "%s: units %g; expected an integer in 1 .. 16777216", what, u);
-            d->units = (int64_t)u;
+        } else if ((k == NNINIT_LAYER_DENSE && !strcmp(key, "units")) ||
+                   (conv && !depthwise && !strcmp(key, "filters"))) {
+            s = get_int_range(v, 1, 16777216, &d->units, what, key, err);
             has_units = 1;
-        } else if (d->kind == NNINIT_LAYER_DENSE && !strcmp(key, "use_bias")) {
-            if (!json_is_boolean(v))
-                s = nninit__err(err, NNINIT_EINVAL, "%s: use_bias must be true or false", what);
-            d->use_bias = json_is_true(v);
-        } else if (d->kind == NNINIT_LAYER_DENSE && !strcmp(key, "kernel_initializer")) {
+        } else if ((weighted || k == NNINIT_LAYER_SCALE) && !strcmp(key, "use_bias")) {
+            s = get_bool(v, &d->use_bias, what, key, err);
+        } else if (weighted && !strcmp(key, depthwise ? "depthwise_initializer" : "kernel_initializer")) {
             s = get_init(v, d->kernel_init, what, err);
-        } else if (d->kind == NNINIT_LAYER_DENSE && !strcmp(key, "bias_initializer")) {
+        } else if (k == NNINIT_LAYER_SCALE && !strcmp(key, "multiplier_initializer")) {
+            s = get_init(v, d->kernel_init, what, err);
+        } else if ((weighted || k == NNINIT_LAYER_SCALE) && !strcmp(key, "bias_initializer")) {
             s = get_init(v, d->bias_init, what, err);
-        } else if (d->kind == NNINIT_LAYER_BATCHNORM && !strcmp(key, "gamma_initializer")) {
+        } else if ((conv || pool) && !strcmp(key, conv ? "kernel_size" : "pool_size")) {
+            s = get_pair(v, d->kernel, what, key, err);
+        } else if ((conv || pool) && !strcmp(key, "strides")) {
+            if (!(pool && json_is_null(v))) /* pooling: null = the window */
+                s = get_pair(v, d->strides, what, key, err);
+        } else if (conv && !strcmp(key, "dilation_rate")) {
+            s = get_pair(v, d->dilation, what, key, err);
+        } else if (conv && !depthwise && !strcmp(key, "groups")) {
+            s = get_int_range(v, 1, 16777216, &d->groups, what, key, err);
+        } else if (depthwise && !strcmp(key, "depth_multiplier")) {
+            s = get_int_range(v, 1, 4096, &d->depth_multiplier, what, key, err);
+        } else if ((conv || pool) && !strcmp(key, "padding")) {
+            const char *pv = json_string_value(v);
+            if (pv && !strcasecmp_ascii(pv, "valid"))
+                d->padding = NNINIT_PAD_VALID;
+            else if (pv && !strcasecmp_ascii(pv, "same"))
+                d->padding = NNINIT_PAD_SAME;
+            else
+                s = nninit__err(err, NNINIT_EUNSUPPORTED, "%s: padding must be \"valid\" or \"same\"", what);
+        } else if ((conv || pool || k == NNINIT_LAYER_GLOBAL_AVGPOOL2D || k == NNINIT_LAYER_FLATTEN) &&
+                   !strcmp(key, "data_format")) {
+            if (!json_is_null(v) && !(json_is_string(v) && !strcmp(json_string_value(v), "channels_last")))
+                s = nninit__err(err, NNINIT_EUNSUPPORTED, "%s: data_format must be \"channels_last\" (NHWC)", what);
+        } else if (k == NNINIT_LAYER_GLOBAL_AVGPOOL2D && !strcmp(key, "keepdims")) {
+            if (!json_is_false(v))
+                s = nninit__err(err, NNINIT_EUNSUPPORTED, "%s: keepdims must be false", what);
+        } else if (k == NNINIT_LAYER_BATCHNORM && !strcmp(key, "gamma_initializer")) {
             s = get_init(v, d->gamma_init, what, err);
-        } else if (d->kind == NNINIT_LAYER_BATCHNORM && !strcmp(key, "beta_initializer")) {
+        } else if (k == NNINIT_LAYER_BATCHNORM && !strcmp(key, "beta_initializer")) {
             s = get_init(v, d->beta_init, what, err);
-        } else if (d->kind == NNINIT_LAYER_BATCHNORM && !strcmp(key, "momentum")) {
+        } else if (k == NNINIT_LAYER_BATCHNORM && !strcmp(key, "momentum")) {
             s = get_num(v, &d->momentum, what, err);
-        } else if (d->kind == NNINIT_LAYER_BATCHNORM && !strcmp(key, "epsilon")) {
+        } else if (k == NNINIT_LAYER_BATCHNORM && !strcmp(key, "epsilon")) {
             s = get_num(v, &d->epsilon, what, err);
-        } else if (d->kind == NNINIT_LAYER_BATCHNORM && (!strcmp(key, "center") || !strcmp(key, "scale"))) {
+        } else if (k == NNINIT_LAYER_BATCHNORM && (!strcmp(key, "center") || !strcmp(key, "scale"))) {
             if (!json_is_true(v))
                 s = nninit__err(err, NNINIT_EUNSUPPORTED, "%s: %s=false is not supported; gamma and beta are always "
                                 "trained", what, key);
-        } else if (d->kind == NNINIT_LAYER_BATCHNORM && !strcmp(key, "axis")) {
-            if (!json_is_integer(v) || (json_integer_value(v) != -1 && json_integer_value(v) != 1))
-                s = nninit__err(err, NNINIT_EUNSUPPORTED, "%s: axis must be -1 (the feature axis)", what);
-        } else if (d->kind == NNINIT_LAYER_BATCHNORM && (!strcmp(key, "moving_mean_initializer") ||
-                                                         !strcmp(key, "moving_variance_initializer"))) {
+        } else if (k == NNINIT_LAYER_BATCHNORM && !strcmp(key, "axis")) {
+            /* the last axis: -1, or its index (1 for vectors, 3 for NHWC images) */
+            if (!json_is_integer(v) || (json_integer_value(v) != -1 && json_integer_value(v) != 1 &&
+                                        json_integer_value(v) != 3))
+                s = nninit__err(err, NNINIT_EUNSUPPORTED, "%s: axis must be -1 (the feature or channel axis)", what);
+        } else if (k == NNINIT_LAYER_BATCHNORM && (!strcmp(key, "moving_mean_initializer") ||
+                                                   !strcmp(key, "moving_variance_initializer"))) {
             /* the running statistics start at Keras' defaults; other values are refused, not ignored */
             const char *want = key[7] == 'm' ? "zeros" : "ones";
             const char *got = json_is_string(v) ? json_string_value(v)
@@ -234,35 +397,73 @@ static nninit_status parse_layer(json_t *obj, int idx, nninit_layer_desc *d, int
                                   : "";
             if (strcasecmp_ascii(got, want))
                 s = nninit__err(err, NNINIT_EUNSUPPORTED, "%s: %s must be \"%s\"", what, key, want);
-        } else if (d->kind == NNINIT_LAYER_DROPOUT && !strcmp(key, "rate")) {
+        } else if (k == NNINIT_LAYER_DROPOUT && !strcmp(key, "rate")) {
             s = get_num(v, &d->rate, what, err);
+        } else if (flat && !strcmp(key, "inputs")) {
+            size_t n = json_array_size(v);
+            if (!json_is_array(v) || n < 1 || n > 2)
+                s = nninit__err(err, NNINIT_EINVAL, "%s: inputs must list one or two layer names", what);
+            for (size_t i = 0; s == NNINIT_OK && i < n; i++) {
+                r->src[i] = json_string_value(json_array_get(v, i));
+                if (!r->src[i])
+                    s = nninit__err(err, NNINIT_EINVAL, "%s: inputs must list layer names (\"input\" for the "
+                                    "network input)", what);
+            }
+            r->n_src = (int)n;
+        } else if (!flat && !strcmp(key, "inbound_nodes")) {
+            continue;
         } else if (!ignorable(key, v)) {
             s = nninit__err(err, NNINIT_EINVAL, "%s: unknown key '%.64s'", what, key);
         }
         if (s != NNINIT_OK)
             return s;
     }
-    if (d->kind == NNINIT_LAYER_DENSE && !has_units)
-        return nninit__err(err, NNINIT_EINVAL, "%s: missing \"units\"", what);
+    if ((k == NNINIT_LAYER_DENSE || (conv && !depthwise)) && !has_units)
+        return nninit__err(err, NNINIT_EINVAL, "%s: missing \"%s\"", what, conv ? "filters" : "units");
+    int want_src = k == NNINIT_LAYER_ADD ? 2 : 1;
+    if (r->n_src > want_src || (k == NNINIT_LAYER_ADD && r->n_src != 2))
+        return nninit__err(err, NNINIT_EUNSUPPORTED, "%s: %d inputs; %s takes %s", what, r->n_src, c,
+                           k == NNINIT_LAYER_ADD ? "exactly two (add more with a chain of Add layers)" : "one");
     return NNINIT_OK;
 }
 
+static int find_name(char *const *names, int n, const char *name)
+{
+    for (int i = n - 1; i >= 0; i--)
+        if (names[i] && !strcmp(names[i], name))
+            return i;
+    return -3;
+}
+
 nninit_status nninit_model_parse_json(const char *text, nninit_layer_desc **layers, int *n_layers, nninit_err *err)
+{
+    return nninit_model_parse_json_shaped(text, layers, n_layers, NULL, NULL, err);
+}
+
+nninit_status nninit_model_parse_json_shaped(const char *text, nninit_layer_desc **layers, int *n_layers,
+                                             nninit_shape *input, int *keras, nninit_err *err)
 {
     if (!text || !layers || !n_layers)
         return nninit__err(err, NNINIT_EMISUSE, "nninit_model_parse_json: NULL argument");
     *layers = NULL;
     *n_layers = 0;
+    if (input)
+        memset(input, 0, sizeof *input);
+    if (keras)
+        *keras = 0;
     json_error_t je;
     json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &je);
     if (!root)
         return nninit__err(err, NNINIT_EINVAL, "model JSON: %s at line %d, column %d", je.text, je.line, je.column);
     json_t *list = root;
+    int is_keras = 0;
     if (json_is_object(root)) {
         list = json_object_get(root, "layers");
         json_t *cfg = json_object_get(root, "config");
-        if (!list && json_is_object(cfg))
+        if (!list && json_is_object(cfg)) {
             list = json_object_get(cfg, "layers");
+            is_keras = json_is_string(json_object_get(root, "class_name"));
+        }
     }
     nninit_status s = NNINIT_OK;
     size_t n = json_is_array(list) ? json_array_size(list) : 0;
@@ -272,18 +473,45 @@ nninit_status nninit_model_parse_json(const char *text, nninit_layer_desc **laye
                            "\"layers\"", MAX_LAYERS);
     }
     nninit_layer_desc *L = nninit__malloc_array(n, sizeof *L);
-    if (!L) {
+    char **names = nninit__calloc_array(n, sizeof *names); /* names of the kept layers, by index */
+    if (!L || !names) {
+        free(L);
+        free(names);
         json_decref(root);
         return nninit__err(err, NNINIT_ENOMEM, "model JSON: out of memory");
     }
+    const char *input_name = "input";
+    nninit_shape in_shape = {0, {0}};
     int k = 0;
     for (size_t i = 0; i < n && s == NNINIT_OK; i++) {
-        int skip = 0;
-        s = parse_layer(json_array_get(list, i), (int)i, &L[k], &skip, err);
-        if (s == NNINIT_OK && !skip)
-            k++;
+        layer_refs r;
+        s = parse_layer(json_array_get(list, i), (int)i, &L[k], &r, err);
+        if (s != NNINIT_OK)
+            break;
+        if (r.is_input) {
+            if (r.name)
+                input_name = r.name;
+            if (r.input.ndim)
+                in_shape = r.input;
+            continue;
+        }
+        for (int j = 0; j < r.n_src; j++) {
+            int at = !strcmp(r.src[j], input_name) ? NNINIT_INPUT_NET : find_name(names, k, r.src[j]);
+            if (at == -3) {
+                s = nninit__err(err, NNINIT_EINVAL, "model layer %d: input '%.64s' is not an earlier layer; expected "
+                                "the name of a layer above it or \"%.32s\"", (int)i, r.src[j], input_name);
+                break;
+            }
+            L[k].input[j] = at == k - 1 && r.n_src == 1 ? NNINIT_INPUT_PREV : at;
+        }
+        if (s == NNINIT_OK && r.name && !(names[k] = nninit__strdup(r.name)))
+            s = nninit__err(err, NNINIT_ENOMEM, "model JSON: out of memory");
+        k++;
     }
     json_decref(root);
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
     if (s == NNINIT_OK && k == 0)
         s = nninit__err(err, NNINIT_EINVAL, "model JSON: no layers besides InputLayer; expected at least one");
     if (s != NNINIT_OK) {
@@ -292,5 +520,9 @@ nninit_status nninit_model_parse_json(const char *text, nninit_layer_desc **laye
     }
     *layers = L;
     *n_layers = k;
+    if (input)
+        *input = in_shape;
+    if (keras)
+        *keras = is_keras;
     return NNINIT_OK;
 }

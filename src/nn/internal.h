@@ -161,6 +161,13 @@ void nninit__maxpool_backward(const nninit__conv_geom *g, const int32_t *argmax,
 void nninit__avgpool_forward(const nninit__conv_geom *g, const float *x, int64_t batch, float *y);
 void nninit__avgpool_backward(const nninit__conv_geom *g, const float *dy, int64_t batch, float *dx);
 
+/* ---- monitoring (monitor.c) ---- */
+
+/* Copies every parameter into before (nninit_net_n_params floats). */
+void nninit__params_snapshot(const nninit_net *net, float *before);
+/* Per-layer statistics of the last forward/backward/step (stats: n_layers entries). */
+void nninit__monitor_collect(const nninit_net *net, const float *before, nninit_layer_stats *stats);
+
 /* ---- optimizer pieces (nn_optim.c) ---- */
 
 /* Checks opts and lr, allocates the optimizer state, counts the step (Adam's t). */

@@ -203,7 +203,7 @@ static nninit_status check_desc(int i, const nninit_layer_desc *d, nninit_err *e
     const char *kn = kind_names[d->kind];
     if ((unsigned)d->act >= NNINIT_ACT_COUNT)
         return nninit__err(err, NNINIT_EINVAL, "layer %d: unknown activation %d", i, (int)d->act);
-    if ((d->kind == NNINIT_LAYER_DENSE || d->kind == NNINIT_LAYER_CONV2D) &&
+    if ((d->kind == NNINIT_LAYER_DENSE || (d->kind == NNINIT_LAYER_CONV2D && d->depth_multiplier <= 0)) &&
         (d->units < 1 || d->units > (INT64_C(1) << 24)))
         return nninit__err(err, NNINIT_EINVAL, "layer %d (%s): %s %lld; expected 1 .. 16777216", i, kn,
                            d->kind == NNINIT_LAYER_DENSE ? "units" : "filters", (long long)d->units);
@@ -218,6 +218,9 @@ static nninit_status check_desc(int i, const nninit_layer_desc *d, nninit_err *e
                            i, d->momentum, d->epsilon);
     if (d->kind == NNINIT_LAYER_DROPOUT && !(d->rate >= 0.0 && d->rate < 1.0))
         return nninit__err(err, NNINIT_EINVAL, "layer %d (dropout): rate %g; expected 0 <= rate < 1", i, d->rate);
+    if (d->kind == NNINIT_LAYER_CONV2D && (d->depth_multiplier < 0 || d->depth_multiplier > 4096))
+        return nninit__err(err, NNINIT_EINVAL, "layer %d (conv2d): depth_multiplier %lld; expected 0 .. 4096", i,
+                           (long long)d->depth_multiplier);
     if (d->kind == NNINIT_LAYER_CONV2D && (d->groups < 1 || d->groups > (INT64_C(1) << 24)))
         return nninit__err(err, NNINIT_EINVAL, "layer %d (conv2d): groups %lld; expected 1 .. 16777216", i,
                            (long long)d->groups);
@@ -265,8 +268,9 @@ static nninit_status infer_shape(nninit__layer *L, const nninit_layer_desc *d, c
     case NNINIT_LAYER_AVGPOOL2D:
     case NNINIT_LAYER_GLOBAL_AVGPOOL2D: {
         if (in->ndim != 3)
-            return nninit__err(err, NNINIT_EINVAL, "%s: cannot take the %s output of %s; it needs (height, width, "
-                               "channels) images", L->name, shape_text(in, a, sizeof a), from);
+            return nninit__err(err, NNINIT_EINVAL, "%s: cannot take the %s %s%s; it needs (height, width, channels) "
+                               "images", L->name, shape_text(in, a, sizeof a), strcmp(from, "the input") ? "output of " : "",
+                               strcmp(from, "the input") ? from : "network input");
         nninit__conv_geom *g = &L->geom;
         memset(g, 0, sizeof *g);
         g->h = in->dim[0];
@@ -286,6 +290,10 @@ static nninit_status infer_shape(nninit__layer *L, const nninit_layer_desc *d, c
         g->dw = d->dilation[1];
         g->groups = conv ? d->groups : 1;
         g->cout = conv ? d->units : g->c;
+        if (conv && d->depth_multiplier > 0) { /* depthwise: one group per input channel */
+            g->groups = g->c;
+            g->cout = g->c * d->depth_multiplier;
+        }
         if (conv && (g->c % g->groups || g->cout % g->groups))
             return nninit__err(err, NNINIT_EINVAL, "%s: groups %lld must divide both its input channels (%lld, from "
                                "%s) and its filters (%lld)", L->name, (long long)g->groups, (long long)g->c, from,
@@ -554,5 +562,22 @@ nninit_status nninit_net_state(nninit_net *net, int layer, int which, float **va
         *value = which ? L->run_var : L->run_mean;
     if (n)
         *n = L->param[0].n;
+    return NNINIT_OK;
+}
+
+nninit_status nninit_net_set_param(nninit_net *net, int layer, int which, const float *src, nninit_layout layout,
+                                   nninit_err *err)
+{
+    float *v;
+    nninit_shape sh;
+    if (!src)
+        return nninit__err(err, NNINIT_EMISUSE, "nninit_net_set_param: src is NULL");
+    nninit_status s = nninit_net_param(net, layer, which, &v, NULL, &sh, NULL, err);
+    if (s != NNINIT_OK)
+        return s;
+    if (layout == NNINIT_LAYOUT_TORCH)
+        nninit__from_torch_layout(src, &sh, v);
+    else
+        memcpy(v, src, (size_t)net->layers[layer].param[which].n * sizeof *v);
     return NNINIT_OK;
 }

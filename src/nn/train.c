@@ -120,7 +120,11 @@ nninit_status nninit_train(nninit_net *net, const nninit_dataset *train, const n
     float *xb = nninit__malloc_array((size_t)(B * dim), sizeof *xb);
     float *dout = nninit__malloc_array((size_t)(B * n_out), sizeof *dout);
     int32_t *yb = nninit__malloc_array((size_t)B, sizeof *yb);
-    if (!perm || !xb || !dout || !yb) {
+    int monitor = opts->monitor_every > 0 && opts->on_monitor;
+    int64_t n_params = nninit_net_n_params(net);
+    float *before = monitor ? nninit__malloc_array((size_t)(n_params > 0 ? n_params : 1), sizeof *before) : NULL;
+    nninit_layer_stats *stats = monitor ? nninit__calloc_array((size_t)net->n_layers, sizeof *stats) : NULL;
+    if (!perm || !xb || !dout || !yb || (monitor && (!before || !stats))) {
         s = nninit__err(err, NNINIT_ENOMEM, "training: out of memory for the batch buffers");
         goto done;
     }
@@ -165,9 +169,17 @@ nninit_status nninit_train(nninit_net *net, const nninit_dataset *train, const n
             correct += count_correct(out, rows, n_out, yb);
             lr = nninit_schedule_lr(opts->schedule, opts->optim.lr, opts->lr_min, step_epochs, opts->step_gamma,
                                     (int64_t)e * steps + k, steps, total_steps);
+            int64_t global = (int64_t)e * steps + k + 1;
+            int watch = monitor && global % opts->monitor_every == 0;
+            if (watch)
+                nninit__params_snapshot(net, before);
             s = nninit__net_backward_step(net, dout, &opts->optim, lr, err);
             if (s != NNINIT_OK)
                 goto done;
+            if (watch) {
+                nninit__monitor_collect(net, before, stats);
+                opts->on_monitor(e + 1, global, l, stats, net->n_layers, opts->user);
+            }
             if (opts->on_step)
                 opts->on_step(e + 1, k + 1, steps, opts->user);
         }
@@ -190,6 +202,8 @@ nninit_status nninit_train(nninit_net *net, const nninit_dataset *train, const n
             opts->on_epoch(&st, opts->user);
     }
 done:
+    free(before);
+    free(stats);
     free(perm);
     free(xb);
     free(dout);

@@ -94,4 +94,66 @@ case "$out" in *'"final_test_acc": 1'*) ;; *) fail "--lsuv did not learn the toy
 [ $? -eq 1 ] || fail "--lsuv on zeros should fail"
 grep -q "variance is 0" "$T/err" || fail "message: $(cat "$T/err")"
 "$NNINIT" train --help | grep -q -- '--lsuv' || fail "--help lists --lsuv"
+# ---- convolutional and residual models ----
+# A Keras Sequential CNN on the 4x4 images: step 0 equals `nninit model` bit for bit, then it learns.
+cat > "$T/cnn.json" <<'JSON'
+{"class_name": "Sequential", "config": {"name": "cnn", "layers": [
+ {"class_name": "InputLayer", "config": {"batch_shape": [null, 4, 4, 1], "name": "input_layer"}},
+ {"class_name": "Conv2D", "config": {"name": "conv2d", "filters": 4, "kernel_size": [2, 2], "strides": [1, 1],
+  "padding": "same", "data_format": "channels_last", "dilation_rate": [1, 1], "groups": 1, "activation": "relu",
+  "use_bias": true, "kernel_initializer": {"class_name": "HeNormal", "config": {"seed": null}},
+  "bias_initializer": {"class_name": "Zeros", "config": {}}}},
+ {"class_name": "BatchNormalization", "config": {"name": "bn", "axis": -1, "momentum": 0.9, "epsilon": 0.001,
+  "center": true, "scale": true, "gamma_initializer": "ones", "beta_initializer": "zeros"}},
+ {"class_name": "MaxPooling2D", "config": {"name": "pool", "pool_size": [2, 2], "strides": null, "padding": "valid"}},
+ {"class_name": "Flatten", "config": {"name": "flatten"}},
+ {"class_name": "Dense", "config": {"name": "dense", "units": 2, "activation": "softmax",
+  "kernel_initializer": "glorot_uniform"}}]}}
+JSON
+out=$(run --model "$T/cnn.json" --init-out "$T/init" --json 2>/dev/null) || fail "keras cnn exited $?"
+case "$out" in *'"final_test_acc": 1'*) ;; *) fail "the cnn did not learn the toy task: $out" ;; esac
+"$NNINIT" model --keras "$T/cnn.json" -o "$T/ref" --format npy-dir || fail "nninit model"
+[ -f "$T/init/conv2d/kernel.npy" ] && [ -f "$T/init/bn/moving_variance.npy" ] || fail "--init-out files: $(ls -R "$T/init")"
+diff -r "$T/ref" "$T/init" >/dev/null || fail "step-0 weights differ from nninit model's"
+run --model "$T/cnn.json" --init-out "$T/init2" --seed 7 >/dev/null 2>&1
+diff -r "$T/ref" "$T/init2" >/dev/null && fail "another seed gave the same weights"
+
+# nninit's layer list: a residual block with a SkipInit scalar, on the images view of the folder
+cat > "$T/res.json" <<'JSON'
+[{"class_name": "Conv2D", "name": "stem", "filters": 4, "kernel_size": 3, "padding": "same", "activation": "relu"},
+ {"class_name": "Conv2D", "filters": 4, "kernel_size": 3, "padding": "same", "activation": "relu"},
+ {"class_name": "Conv2D", "filters": 4, "kernel_size": 3, "padding": "same"},
+ {"class_name": "Scale", "name": "alpha", "multiplier_initializer": "zeros"},
+ {"class_name": "Add", "inputs": ["stem", "alpha"]},
+ {"class_name": "GlobalAveragePooling2D"},
+ {"class_name": "Dense", "units": 2}]
+JSON
+out=$(run --model "$T/res.json" --data fashion-mnist-images --data-dir "$T" --epochs 5 --monitor 2 \
+      --monitor-log "$T/mon.jsonl" --json 2>/dev/null) || fail "residual model exited $?"
+case "$out" in *'"final_test_acc": 1'*) ;; *) fail "the residual net did not learn the toy task: $out" ;; esac
+# 40 rows in batches of 8: 5 steps an epoch, 25 steps, monitored at 2, 4, ..., 24: 12 times 7 layers
+[ "$(wc -l < "$T/mon.jsonl")" -eq 84 ] || fail "monitor lines: $(wc -l < "$T/mon.jsonl")"
+head -n 1 "$T/mon.jsonl" | grep -q '^{"epoch": 1, "step": 2, "loss": [0-9.e-]*, "layer": 0, "name": "conv2d_0", "act_mean": .*"frac_dead": .*"update_ratio": [0-9.e-]*}$' \
+    || fail "monitor line: $(head -n 1 "$T/mon.jsonl")"
+# a diverging run: a clear message, the log kept with a diverged line, JSON with a diverged field
+out=$(run --model "$T/res.json" --data fashion-mnist-images --data-dir "$T" --lr 1e30 --monitor 1 \
+      --monitor-log "$T/div.jsonl" --json 2>"$T/err"); rc=$?
+[ $rc -eq 1 ] || fail "diverging cnn: exit $rc"
+grep -q "diverged at epoch 1, step" "$T/err" || fail "divergence message: $(cat "$T/err")"
+tail -n 1 "$T/div.jsonl" | grep -q '^{"diverged": "diverged at epoch 1' || fail "monitor log end: $(tail -n 1 "$T/div.jsonl")"
+case "$out" in *'"diverged": "diverged at epoch 1'*) ;; *) fail "--json diverged field: $out" ;; esac
+
+# shapes that do not chain fail before training, naming both layers
+echo '[{"class_name": "Conv2D", "filters": 2, "kernel_size": 2}, {"class_name": "Dense", "units": 2}]' > "$T/bad.json"
+err=$(run --model "$T/bad.json" --data fashion-mnist-images --data-dir "$T" 2>&1 >/dev/null); rc=$?
+[ $rc -eq 2 ] || fail "conv into dense: exit $rc"
+echo "$err" | grep -q "dense_0: cannot take the (3, 3, 2) image output of conv2d_0" || fail "message: $err"
+err=$(run --model "$T/bad.json" 2>&1 >/dev/null); rc=$?
+[ $rc -eq 2 ] || fail "conv on flat rows: exit $rc"
+echo "$err" | grep -q "conv2d_0: cannot take the (16) network input" || fail "message: $err"
+echo '[{"class_name": "SeparableConv2D", "filters": 2, "kernel_size": 2}]' > "$T/bad.json"
+err=$(run --model "$T/bad.json" 2>&1 >/dev/null)
+echo "$err" | grep -q "'SeparableConv2D' is not supported by the engine; supported: Dense, .*Conv2D" || fail "message: $err"
+[ "$(echo "$err" | wc -l)" -eq 1 ] || fail "one line: $err"
+run --monitor 5 >/dev/null 2>&1; [ $? -eq 2 ] || fail "--monitor without --monitor-log"
 exit 0
