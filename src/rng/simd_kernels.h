@@ -375,43 +375,6 @@ INL vd trunc_final(const nninit__dist *d, vd z)
     return v;
 }
 
-/* One loop per transform and dtype, so each keeps its round keys and
- * constants in registers. Groups of 16 blocks; float32 element i lives in
- * word i (block i/4); float64 element i in words 2i, 2i+1 (block i/2), and
- * a float64 normal pair in one block. */
-
-INL void run_uniform_f32(const nninit__dist *d, const pkeys *pk, uint64_t block0, size_t groups, float *o)
-{
-    vi S[NSET][4];
-    for (size_t g = 0; g < groups; g++, o += 64) {
-        philox16(pk, block0 + 16 * g, S);
-#pragma GCC unroll 4
-        for (int v = 0; v < NVF; v++) {
-            vf R0 = uniform_f32(d, pack_lo32(S[2 * v][0], S[2 * v + 1][0]));
-            vf R1 = uniform_f32(d, pack_lo32(S[2 * v][1], S[2 * v + 1][1]));
-            vf R2 = uniform_f32(d, pack_lo32(S[2 * v][2], S[2 * v + 1][2]));
-            vf R3 = uniform_f32(d, pack_lo32(S[2 * v][3], S[2 * v + 1][3]));
-            store_f32x4(o + 4 * VF_N * v, R0, R1, R2, R3);
-        }
-    }
-}
-
-INL void run_normal_f32(const nninit__dist *d, const pkeys *pk, uint64_t block0, size_t groups, float *o)
-{
-    vi S[NSET][4];
-    for (size_t g = 0; g < groups; g++, o += 64) {
-        philox16(pk, block0 + 16 * g, S);
-#pragma GCC unroll 4
-        for (int v = 0; v < NVF; v++) {
-            vf R0, R1, R2, R3;
-            /* pairs (word 0 radius, word 1 angle) and (word 2, word 3) */
-            normal_f32(d, pack_lo32(S[2 * v][0], S[2 * v + 1][0]), pack_lo32(S[2 * v][1], S[2 * v + 1][1]), &R0, &R1);
-            normal_f32(d, pack_lo32(S[2 * v][2], S[2 * v + 1][2]), pack_lo32(S[2 * v][3], S[2 * v + 1][3]), &R2, &R3);
-            store_f32x4(o + 4 * VF_N * v, R0, R1, R2, R3);
-        }
-    }
-}
-
 /* Stream v2's float32 truncated normal (trunc2_f32 of dist_philox.c): one
  * word an element, like uniform, through the single-precision erfinv; its
  * tail polynomial only for vectors with a lane beyond |y| ~ 0.9966. */
@@ -441,17 +404,42 @@ INL vf trunc2_f32(const nninit__dist *d, vi w)
     return f_sel(f_ge(f_set(d->b_f), v), v, f_set(d->b_f));
 }
 
-INL void run_trunc2_f32(const nninit__dist *d, const pkeys *pk, uint64_t block0, size_t groups, float *o)
+/* One loop per transform and dtype, so each keeps its round keys and
+ * constants in registers. Groups of 16 blocks; float32 element i lives in
+ * word i (block i/4); float64 element i in words 2i, 2i+1 (block i/2), and
+ * a float64 normal pair in one block. */
+
+/* One word an element: uniform, or stream v2's float32 truncated normal
+ * (trunc2 is a constant at each call, so each gets its own loop). */
+INL void run_word_f32(const nninit__dist *d, const pkeys *pk, uint64_t block0, size_t groups, float *o, int trunc2)
 {
     vi S[NSET][4];
     for (size_t g = 0; g < groups; g++, o += 64) {
         philox16(pk, block0 + 16 * g, S);
 #pragma GCC unroll 4
         for (int v = 0; v < NVF; v++) {
-            vf R0 = trunc2_f32(d, pack_lo32(S[2 * v][0], S[2 * v + 1][0]));
-            vf R1 = trunc2_f32(d, pack_lo32(S[2 * v][1], S[2 * v + 1][1]));
-            vf R2 = trunc2_f32(d, pack_lo32(S[2 * v][2], S[2 * v + 1][2]));
-            vf R3 = trunc2_f32(d, pack_lo32(S[2 * v][3], S[2 * v + 1][3]));
+            vf R[4];
+#pragma GCC unroll 4
+            for (int k = 0; k < 4; k++) {
+                vi w = pack_lo32(S[2 * v][k], S[2 * v + 1][k]);
+                R[k] = trunc2 ? trunc2_f32(d, w) : uniform_f32(d, w);
+            }
+            store_f32x4(o + 4 * VF_N * v, R[0], R[1], R[2], R[3]);
+        }
+    }
+}
+
+INL void run_normal_f32(const nninit__dist *d, const pkeys *pk, uint64_t block0, size_t groups, float *o)
+{
+    vi S[NSET][4];
+    for (size_t g = 0; g < groups; g++, o += 64) {
+        philox16(pk, block0 + 16 * g, S);
+#pragma GCC unroll 4
+        for (int v = 0; v < NVF; v++) {
+            vf R0, R1, R2, R3;
+            /* pairs (word 0 radius, word 1 angle) and (word 2, word 3) */
+            normal_f32(d, pack_lo32(S[2 * v][0], S[2 * v + 1][0]), pack_lo32(S[2 * v][1], S[2 * v + 1][1]), &R0, &R1);
+            normal_f32(d, pack_lo32(S[2 * v][2], S[2 * v + 1][2]), pack_lo32(S[2 * v][3], S[2 * v + 1][3]), &R2, &R3);
             store_f32x4(o + 4 * VF_N * v, R0, R1, R2, R3);
         }
     }
@@ -551,11 +539,11 @@ T void KERNEL_RUN(const nninit__dist *d, uint64_t begin, size_t n, void *out)
         uint64_t block0 = begin / 4;
         size_t groups = n / 64;
         if (d->kind == NNINIT__DIST_UNIFORM)
-            run_uniform_f32(d, &pk, block0, groups, out);
+            run_word_f32(d, &pk, block0, groups, out, 0);
         else if (d->kind == NNINIT__DIST_NORMAL)
             run_normal_f32(d, &pk, block0, groups, out);
         else if (d->trunc2)
-            run_trunc2_f32(d, &pk, block0, groups, out);
+            run_word_f32(d, &pk, block0, groups, out, 1);
         else
             run_trunc_f32(d, &pk, block0, groups, out);
     } else {
