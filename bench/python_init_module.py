@@ -6,8 +6,11 @@ blocks, tied output embedding) and "1b" (width 2048, 18 blocks, 2048
 positions: 1.01 B parameters).
 
 Each measurement runs in its own process (so ru_maxrss is that variant's peak)
-and the variants are interleaved, rep after rep; medians are reported with
-the load average, because this machine is shared.
+and the variants are interleaved, rep after rep, in an order rotated each rep;
+medians are reported with the load average, because this machine is shared.
+The "construct" variants include the first touch of the model's memory, which
+on a virtual machine varies by seconds between processes; the reinit: ones
+measure the fills alone on memory already touched.
 
   torch            torch.manual_seed(0); GPT(cfg)         (PyTorch's constructors)
   torch+gpt2init   the same, then nanoGPT's _init_weights  (normal_(0.02), zeros, scaled c_proj)
@@ -168,7 +171,9 @@ def main():
     results = {}
     for rep in range(a.reps):
         for size in sizes:
-            for v in variants:
+            # rotated each rep: on this VM the first touch of memory a process
+            # gets costs more or less depending on who freed it last
+            for v in variants[rep % len(variants):] + variants[:rep % len(variants)]:
                 cmd = [sys.executable, os.path.abspath(__file__), "--one", size, v, "--threads", str(a.threads)]
                 if a.verify and rep == 0:
                     cmd.append("--verify")

@@ -48,7 +48,7 @@ class Shape(ctypes.Structure):
 
 class Init(ctypes.Structure):
     """nninit_init, field for field (the model tensor struct embeds it, so
-    its size must be exact; tests/test_model.py checks the fields after it)."""
+    its size must be exact: python/tests/test_abi.py compares every offset with the C compiler's)."""
     _fields_ = [("kind", ctypes.c_int),
                 ("mean", ctypes.c_double), ("stddev", ctypes.c_double),
                 ("minval", ctypes.c_double), ("maxval", ctypes.c_double),
