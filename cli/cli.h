@@ -15,6 +15,17 @@
 #include <stdio.h>
 
 enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
+/* Returned by a command's argument parser when the command goes on. */
+enum { CLI_CONTINUE = -1 };
+
+/* The last lines of every command's --help (and of its man page). */
+#define CLI_EXIT_STATUS_HELP                                                                                    \
+    "Exit status: 0 success; 1 runtime failure (an input file missing or unreadable, a write that failed,\n"     \
+    "a computation that failed); 2 usage error (an unknown or malformed option, an invalid SPEC or value).\n"
+
+/* One range for --threads in every command: 0 means the default (all CPUs,
+ * or BLAS's own setting); values never depend on it unless a help says so. */
+#define CLI_MAX_THREADS 256 /* the library's own cap (src/core/parallel.c) */
 
 typedef struct cli_command {
     const char *name;
@@ -32,6 +43,58 @@ int cmd_train(int argc, char **argv);
 int cmd_theory(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+
+/* ---- the option layer (cli/opt.c) ----
+ * Every subcommand parses its arguments with it:
+ *
+ *     enum { O_SHAPE = 1, O_OUT };
+ *     static const cli_opt opts[] = {{"--shape", NULL, 1, O_SHAPE}, {"--output", "-o", 1, O_OUT}, {0}};
+ *     cli_args a;
+ *     cli_args_init(&a, "gen", argc, argv, opts, gen_usage);
+ *     for (int id; (id = cli_next(&a)) != CLI_END;) {
+ *         switch (id) {
+ *         case CLI_STOP: return a.rc;          // --help/--version printed, or the error
+ *         case CLI_ARG: positional(a.val); break;
+ *         case O_SHAPE: parse(a.val); break;    // a.opt: the option's long name
+ *         }
+ *     }
+ *
+ * --help/-h and --version/-V are answered by cli_next itself (exit 0);
+ * --name=VALUE equals --name VALUE; "--" makes the rest positional; "-" and
+ * negative numbers are positional. */
+typedef struct cli_opt {
+    const char *name;  /* "--shape"; a {0} entry ends the table */
+    const char *alias; /* "-o" or NULL */
+    int value;         /* 1: takes a value */
+    int id;            /* > 0, returned by cli_next */
+} cli_opt;
+
+typedef struct cli_args {
+    const char *cmd; /* "gen", for messages */
+    int argc, i, rest;
+    char **argv;
+    const cli_opt *opts;
+    void (*usage)(FILE *);
+    const char *opt; /* long name of the option just returned */
+    const char *val; /* its value, or the positional argument */
+    int rc;          /* exit status after CLI_STOP */
+} cli_args;
+
+enum { CLI_END = 0, CLI_STOP = -1, CLI_ARG = -2 };
+void cli_args_init(cli_args *a, const char *cmd, int argc, char **argv, const cli_opt *opts,
+                   void (*usage)(FILE *));
+int cli_next(cli_args *a);
+void cli_print_version(FILE *f);
+/* "unexpected argument 'X'; HINT" (HINT NULL: see 'nninit CMD --help'); returns CLI_EXIT_USAGE. */
+int cli_unexpected(const cli_args *a, const char *arg, const char *hint);
+/* "OPT 'VAL': expected <printf(expected, ...)>"; returns 0. The one wording of a bad option value. */
+int cli_bad_value(const char *opt, const char *val, const char *expected, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* --threads N with N in [0, CLI_MAX_THREADS]; prints the error and returns 0 if not. */
+int cli_parse_threads(const char *text, int *out);
 
 /* Splits a comma-separated list of SPECs at top-level commas (not inside
  * (), [], {} or quotes) into items, max_items slots of item_cap bytes each,
@@ -52,7 +115,8 @@ void cli_error(const char *fmt, ...)
 
 /* Prints err->msg (or the status text) and returns the exit code for it:
  * CLI_EXIT_USAGE for bad input named on the command line (EINVAL, ENOTFOUND,
- * EOVERFLOW), CLI_EXIT_FAIL otherwise. */
+ * EOVERFLOW), CLI_EXIT_FAIL otherwise, and for any error
+ * carrying a system errno (a missing or unreadable file is a runtime failure). */
 int cli_report(nninit_status s, const nninit_err *err);
 
 /* Strict number parsing of a whole option value; print an error naming

@@ -608,7 +608,7 @@ static void bench_usage(FILE *f)
                "\n"
                "  --sizes LIST   element counts; suffix Mi/Ki allowed (default 1Mi,16Mi,64Mi,256Mi);\n"
                "                 sizes over 40%% of available memory are skipped\n"
-               "  --threads N    the multi-threaded column (default 0 = all online CPUs)\n"
+               "  --threads N    the multi-threaded column, 0..%d (default 0 = all online CPUs)\n"
                "  --reps N       runs per figure, the median is shown (default 5)\n"
                "  --warm-only    skip fresh buffers\n"
                "  --orthogonal   also time orthogonal_ for 512^2, 2048^2, 4096^2, 8192x1024\n"
@@ -621,7 +621,8 @@ static void bench_usage(FILE *f)
                "                 else python3 on the PATH)\n"
                "  --no-gen       no Philox-against-memset table (only --orthogonal / --torch)\n"
                "  --csv          machine-readable rows\n"
-               "NNINIT_SIMD=scalar|avx2|avx512 caps the vector path (the values never change).\n");
+               "NNINIT_SIMD=scalar|avx2|avx512 caps the vector path (the values never change).\n"
+               "\n" CLI_EXIT_STATUS_HELP, CLI_MAX_THREADS);
 }
 
 static int parse_size(const char *s, int64_t *out)
@@ -657,54 +658,60 @@ int cmd_bench(int argc, char **argv)
     cfg.n_sizes = 4;
     cfg.reps = 5;
     cfg.cold = cfg.warm = cfg.gen = 1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            bench_usage(stdout);
-            return CLI_EXIT_OK;
-        } else if (!strcmp(a, "--sizes") && i + 1 < argc) {
+    enum { O_SIZES = 1, O_THREADS, O_REPS, O_WARM_ONLY, O_ORTHO, O_NO_GEN, O_CSV, O_TORCH, O_PYTHON };
+    static const cli_opt options[] = {{"--sizes", NULL, 1, O_SIZES},       {"--threads", NULL, 1, O_THREADS},
+                                      {"--reps", NULL, 1, O_REPS},         {"--warm-only", NULL, 0, O_WARM_ONLY},
+                                      {"--orthogonal", NULL, 0, O_ORTHO}, {"--no-gen", NULL, 0, O_NO_GEN},
+                                      {"--csv", NULL, 0, O_CSV},           {"--torch", NULL, 0, O_TORCH},
+                                      {"--python", NULL, 1, O_PYTHON},     {0}};
+    cli_args args;
+    cli_args_init(&args, "bench", argc, argv, options, bench_usage);
+    for (int id; (id = cli_next(&args)) != CLI_END;) {
+        int ok = 1;
+        switch (id) {
+        case CLI_STOP:
+            return args.rc;
+        case CLI_ARG:
+            return cli_unexpected(&args, args.val, NULL);
+        case O_SIZES: {
             char tmp[512];
-            snprintf(tmp, sizeof tmp, "%s", argv[++i]);
+            snprintf(tmp, sizeof tmp, "%s", args.val);
             cfg.n_sizes = 0;
-            for (char *tok = strtok(tmp, ","); tok; tok = strtok(NULL, ",")) {
-                if (cfg.n_sizes == MAX_SIZES || !parse_size(tok, &cfg.sizes[cfg.n_sizes])) {
-                    fprintf(stderr, "nninit: --sizes: bad size '%s'; expected up to %d counts like 1Mi,16Mi,1000000\n",
-                            tok, MAX_SIZES);
-                    return CLI_EXIT_USAGE;
-                }
+            for (char *tok = strtok(tmp, ","); tok && ok; tok = strtok(NULL, ",")) {
+                if (cfg.n_sizes == MAX_SIZES || !parse_size(tok, &cfg.sizes[cfg.n_sizes]))
+                    ok = cli_bad_value("--sizes", args.val, "up to %d counts like 1Mi,16Mi,1000000", MAX_SIZES);
                 cfg.n_sizes++;
             }
             cfg.sizes_given = 1;
-        } else if ((!strcmp(a, "--threads") || !strcmp(a, "--reps")) && i + 1 < argc) {
-            char *end;
-            errno = 0;
-            long v = strtol(argv[++i], &end, 10);
-            int is_reps = !strcmp(a, "--reps");
-            if (*end || errno || v < (is_reps ? 1 : 0) || v > (is_reps ? 64 : 256)) {
-                fprintf(stderr, "nninit: %s: bad value '%s'; expected an integer in [%d, %d]\n", a, argv[i],
-                        is_reps ? 1 : 0, is_reps ? 64 : 256);
-                return CLI_EXIT_USAGE;
-            }
-            if (is_reps)
-                cfg.reps = (int)v;
-            else
-                cfg.threads = (int)v;
-        } else if (!strcmp(a, "--torch")) {
-            cfg.torch = 1;
-        } else if (!strcmp(a, "--python") && i + 1 < argc) {
-            cfg.python = argv[++i];
-        } else if (!strcmp(a, "--warm-only")) {
-            cfg.cold = 0;
-        } else if (!strcmp(a, "--orthogonal")) {
-            cfg.ortho = 1;
-        } else if (!strcmp(a, "--no-gen")) {
-            cfg.gen = 0;
-        } else if (!strcmp(a, "--csv")) {
-            cfg.csv = 1;
-        } else {
-            fprintf(stderr, "nninit: bench: unknown option '%s'; run 'nninit bench --help'\n", a);
-            return CLI_EXIT_USAGE;
+            break;
         }
+        case O_THREADS:
+            ok = cli_parse_threads(args.val, &cfg.threads);
+            break;
+        case O_REPS:
+            ok = cli_parse_int("--reps", args.val, 1, 64, &cfg.reps);
+            break;
+        case O_WARM_ONLY:
+            cfg.cold = 0;
+            break;
+        case O_ORTHO:
+            cfg.ortho = 1;
+            break;
+        case O_NO_GEN:
+            cfg.gen = 0;
+            break;
+        case O_CSV:
+            cfg.csv = 1;
+            break;
+        case O_TORCH:
+            cfg.torch = 1;
+            break;
+        case O_PYTHON:
+            cfg.python = args.val;
+            break;
+        }
+        if (!ok)
+            return CLI_EXIT_USAGE;
     }
     int rc = CLI_EXIT_OK;
     if (cfg.gen)

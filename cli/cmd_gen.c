@@ -31,7 +31,6 @@ static void gen_usage(FILE *f)
             "  --dtype float32|float64|float16|bfloat16  default float32; the half types are generated\n"
             "                         in float32 and rounded once to nearest-even (Philox only); .npy\n"
             "                         stores bfloat16 as '<u2' bits\n"
-            "  --threads N            worker threads (default: all CPUs); never changes the values\n"
             "  --stream-version N     Philox stream format, 1 to %d (default %d); 1 reproduces tensors of\n"
             "                         nninit before format 2 (it changed the float32 truncated normal)\n"
             "  --print-config         print the Keras JSON of SPEC and exit\n"
@@ -41,9 +40,9 @@ static void gen_usage(FILE *f)
             "                         layout (torch.set_rng_state(torch.from_numpy(np.fromfile(FILE, np.uint8))))\n"
             "  --repeat SPEC          draw another tensor after this one from the same generator\n"
             "                         (e.g. a Linear's weight then its bias with --rng torch)\n"
-            "\n"
-            "Exit status: 0 success, 1 runtime failure, 2 usage error.\n",
-            (unsigned)NNINIT_DEFAULT_SEED, NNINIT_STREAM_VERSION, NNINIT_STREAM_VERSION);
+            "  --threads N            worker threads, 0..%d (default 0: all CPUs); never changes the values\n"
+            "\n" CLI_EXIT_STATUS_HELP,
+            (unsigned)NNINIT_DEFAULT_SEED, NNINIT_STREAM_VERSION, NNINIT_STREAM_VERSION, CLI_MAX_THREADS);
 }
 
 typedef struct tensor_job {
@@ -86,112 +85,93 @@ int cmd_gen(int argc, char **argv)
 
     memset(jobs, 0, sizeof jobs);
     tensor_job *cur = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEED_VALUE()                                                   \
-    do {                                                               \
-        if (!val) {                                                    \
-            cli_error("option '%s' needs a value; see 'nninit gen --help'", a); \
-            return CLI_EXIT_USAGE;                                     \
-        }                                                              \
-        i++;                                                           \
-    } while (0)
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            gen_usage(stdout);
-            return CLI_EXIT_OK;
-        } else if (!strcmp(a, "--repeat")) {
-            NEED_VALUE();
-            if (!cur) {
-                cli_error("--repeat comes after a first SPEC");
-                return CLI_EXIT_USAGE;
-            }
+    enum { O_REPEAT = 1, O_SHAPE, O_LAYOUT, O_OUTPUT, O_STATS, O_STREAM, O_SEED, O_RNG, O_DTYPE, O_THREADS,
+           O_TSTATE, O_SAVE_TSTATE, O_PRINT_CONFIG, O_STREAM_VERSION };
+    static const cli_opt options[] = {
+        {"--repeat", NULL, 1, O_REPEAT}, {"--shape", NULL, 1, O_SHAPE}, {"--layout", NULL, 1, O_LAYOUT},
+        {"--output", "-o", 1, O_OUTPUT}, {"--stats", NULL, 0, O_STATS}, {"--stream", NULL, 1, O_STREAM},
+        {"--seed", NULL, 1, O_SEED}, {"--rng", NULL, 1, O_RNG}, {"--dtype", NULL, 1, O_DTYPE},
+        {"--threads", NULL, 1, O_THREADS}, {"--torch-state", NULL, 1, O_TSTATE},
+        {"--save-torch-state", NULL, 1, O_SAVE_TSTATE}, {"--print-config", NULL, 0, O_PRINT_CONFIG},
+        {"--stream-version", NULL, 1, O_STREAM_VERSION}, {0}};
+    cli_args args;
+    cli_args_init(&args, "gen", argc, argv, options, gen_usage);
+    for (int id; (id = cli_next(&args)) != CLI_END;) {
+        const char *val = args.val;
+        /* per-tensor options follow their SPEC */
+        if ((id == O_SHAPE || id == O_LAYOUT || id == O_OUTPUT || id == O_STATS || id == O_STREAM ||
+             id == O_REPEAT) && !cur) {
+            cli_error("%s comes after a first SPEC; e.g. 'nninit gen he_normal %s ...'", args.opt, args.opt);
+            return CLI_EXIT_USAGE;
+        }
+        switch (id) {
+        case CLI_STOP:
+            return args.rc;
+        case CLI_ARG:
+            if (cur)
+                return cli_unexpected(&args, val, "give one SPEC (use --repeat for more tensors)");
+            cur = &jobs[n_jobs++];
+            cur->spec_text = val;
+            break;
+        case O_REPEAT:
             if (n_jobs == MAX_TENSORS) {
-                cli_error("at most %d tensors per command", MAX_TENSORS);
+                cli_error("--repeat: at most %d tensors per command; run nninit again for more", MAX_TENSORS);
                 return CLI_EXIT_USAGE;
             }
             cur = &jobs[n_jobs++];
             cur->spec_text = val;
-        } else if (!strcmp(a, "--shape")) {
-            NEED_VALUE();
-            if (!cur) {
-                cli_error("--shape comes after SPEC");
-                return CLI_EXIT_USAGE;
-            }
+            break;
+        case O_SHAPE:
             if ((st = nninit_shape_parse(val, &cur->shape, &err)) != NNINIT_OK)
                 return cli_report(st, &err);
             cur->has_shape = 1;
-        } else if (!strcmp(a, "--layout")) {
-            NEED_VALUE();
-            if (!cur) {
-                cli_error("--layout comes after SPEC");
-                return CLI_EXIT_USAGE;
-            }
+            break;
+        case O_LAYOUT:
             if ((st = nninit_layout_parse(val, &cur->layout, &err)) != NNINIT_OK)
                 return cli_report(st, &err);
-        } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-            NEED_VALUE();
-            if (!cur) {
-                cli_error("-o comes after SPEC");
-                return CLI_EXIT_USAGE;
-            }
+            break;
+        case O_OUTPUT:
             cur->output = val;
-        } else if (!strcmp(a, "--stats")) {
-            if (!cur) {
-                cli_error("--stats comes after SPEC");
-                return CLI_EXIT_USAGE;
-            }
+            break;
+        case O_STATS:
             cur->stats = 1;
-        } else if (!strcmp(a, "--stream")) {
-            NEED_VALUE();
-            if (!cur) {
-                cli_error("--stream comes after SPEC");
-                return CLI_EXIT_USAGE;
-            }
+            break;
+        case O_STREAM:
             if (!cli_parse_u64("--stream", val, &cur->stream))
                 return CLI_EXIT_USAGE;
             cur->has_stream = 1;
-        } else if (!strcmp(a, "--seed")) {
-            NEED_VALUE();
+            break;
+        case O_SEED:
             if (!cli_parse_u64("--seed", val, &seed))
                 return CLI_EXIT_USAGE;
-        } else if (!strcmp(a, "--rng")) {
-            NEED_VALUE();
+            break;
+        case O_RNG:
             if ((st = nninit_rng_kind_parse(val, &rng_kind, &err)) != NNINIT_OK)
                 return cli_report(st, &err);
-        } else if (!strcmp(a, "--dtype")) {
-            NEED_VALUE();
+            break;
+        case O_DTYPE:
             if ((st = nninit_dtype_parse(val, &dtype, &err)) != NNINIT_OK)
                 return cli_report(st, &err);
-
-        } else if (!strcmp(a, "--threads")) {
-            NEED_VALUE();
-            if (!cli_parse_int("--threads", val, 0, 256, &threads))
+            break;
+        case O_THREADS:
+            if (!cli_parse_threads(val, &threads))
                 return CLI_EXIT_USAGE;
-        } else if (!strcmp(a, "--stream-version")) {
-            NEED_VALUE();
+            break;
+        case O_STREAM_VERSION:
             if (!cli_parse_int("--stream-version", val, NNINIT_STREAM_VERSION_MIN, NNINIT_STREAM_VERSION,
                                &stream_version))
                 return CLI_EXIT_USAGE;
-        } else if (!strcmp(a, "--torch-state")) {
-            NEED_VALUE();
+            break;
+        case O_TSTATE:
             state_in = val;
-        } else if (!strcmp(a, "--save-torch-state")) {
-            NEED_VALUE();
+            break;
+        case O_SAVE_TSTATE:
             state_out = val;
-        } else if (!strcmp(a, "--print-config")) {
+            break;
+        case O_PRINT_CONFIG:
             print_config = 1;
-        } else if (a[0] == '-' && a[1] && !(a[1] >= '0' && a[1] <= '9')) {
-            cli_error("unknown option '%s'; see 'nninit gen --help'", a);
-            return CLI_EXIT_USAGE;
-        } else if (!cur) {
-            cur = &jobs[n_jobs++];
-            cur->spec_text = a;
-        } else {
-            cli_error("unexpected argument '%s'; give one SPEC (use --repeat for more tensors)", a);
-            return CLI_EXIT_USAGE;
+            break;
         }
-#undef NEED_VALUE
     }
     if (n_jobs == 0) {
         gen_usage(stderr);

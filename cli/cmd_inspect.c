@@ -25,8 +25,7 @@ static void inspect_usage(FILE *f)
             "  --json                one JSON object per tensor per line\n"
             "  --brief               one line per tensor, no initializer table\n"
             "  --tensor NAME         only this tensor (repeatable)\n"
-            "\n"
-            "Exit status: 0 success, 1 runtime failure (unreadable or corrupt file), 2 usage error.\n");
+            "\n" CLI_EXIT_STATUS_HELP);
 }
 
 typedef struct moments {
@@ -392,42 +391,41 @@ int cmd_inspect(int argc, char **argv)
     nninit_err err = {0};
     if (!only)
         return CLI_EXIT_FAIL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            inspect_usage(stdout);
-            free(only);
-            return CLI_EXIT_OK;
-        } else if (!strcmp(a, "--json")) {
+    enum { O_JSON = 1, O_BRIEF, O_LAYOUT, O_TENSOR };
+    static const cli_opt options[] = {{"--json", NULL, 0, O_JSON}, {"--brief", NULL, 0, O_BRIEF},
+                                      {"--layout", NULL, 1, O_LAYOUT}, {"--tensor", NULL, 1, O_TENSOR}, {0}};
+    cli_args args;
+    cli_args_init(&args, "inspect", argc, argv, options, inspect_usage);
+    for (int id; (id = cli_next(&args)) != CLI_END;) {
+        nninit_status st = NNINIT_OK;
+        int rc = -1;
+        switch (id) {
+        case CLI_STOP:
+            rc = args.rc;
+            break;
+        case CLI_ARG:
+            if (path)
+                rc = cli_unexpected(&args, args.val, "inspect reads one FILE");
+            path = args.val;
+            break;
+        case O_JSON:
             json = 1;
-        } else if (!strcmp(a, "--brief")) {
+            break;
+        case O_BRIEF:
             brief = 1;
-        } else if (!strcmp(a, "--layout") || !strcmp(a, "--tensor")) {
-            if (i + 1 >= argc) {
-                cli_error("%s needs a value", a);
-                free(only);
-                return CLI_EXIT_USAGE;
-            }
-            if (!strcmp(a, "--tensor")) {
-                only[n_only++] = argv[++i];
-                continue;
-            }
-            nninit_status st = nninit_layout_parse(argv[++i], &layout, &err);
-            if (st != NNINIT_OK) {
-                free(only);
-                return cli_report(st, &err);
-            }
+            break;
+        case O_TENSOR:
+            only[n_only++] = args.val;
+            break;
+        case O_LAYOUT:
+            if ((st = nninit_layout_parse(args.val, &layout, &err)) != NNINIT_OK)
+                rc = cli_report(st, &err);
             layout_given = 1;
-        } else if (a[0] == '-' && a[1]) {
-            cli_error("unknown option '%s'; run 'nninit inspect --help'", a);
+            break;
+        }
+        if (rc >= 0) {
             free(only);
-            return CLI_EXIT_USAGE;
-        } else if (path) {
-            cli_error("inspect takes one FILE; got '%s' and '%s'", path, a);
-            free(only);
-            return CLI_EXIT_USAGE;
-        } else {
-            path = a;
+            return rc;
         }
     }
     if (!path) {
@@ -440,7 +438,7 @@ int cmd_inspect(int argc, char **argv)
     if (st != NNINIT_OK) {
         free(only);
         cli_report(st, &err);
-        return st == NNINIT_ENOTFOUND ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+        return CLI_EXIT_FAIL; /* missing, unreadable or corrupt: a runtime failure */
     }
     nninit_file_format fmt = nninit_tensor_file_format(tf);
     if (!layout_given) {

@@ -26,12 +26,11 @@ static void lab_usage(FILE *f)
             "  --width N       their width (default 256)\n"
             "  --no-training   only the lessons that need no data\n"
             "  --seed N        default %u\n"
-            "  --threads N     BLAS threads (default: all CPUs)\n"
+            "  --threads N     BLAS threads, 0..%d (default 0: all CPUs)\n"
             "  --quiet         no report on stdout (files only)\n"
             "\n"
-            "Exit status: 0 when the lab ran (a lesson not reproduced is reported, not an error),\n"
-            "1 runtime failure, 2 usage error.\n",
-            (unsigned)NNINIT_DEFAULT_SEED);
+            "A lesson not reproduced is reported in the report, not an error.\n" CLI_EXIT_STATUS_HELP,
+            (unsigned)NNINIT_DEFAULT_SEED, CLI_MAX_THREADS);
 }
 
 static void print_line(const char *line, void *user)
@@ -46,55 +45,61 @@ int cmd_lab(int argc, char **argv)
     nninit_lab_opts o = nninit_lab_opts_default();
     const char *out = "lab-report";
     int quiet = 0, no_files = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int takes = !strcmp(a, "--data") || !strcmp(a, "--out") || !strcmp(a, "--epochs") || !strcmp(a, "--limit") ||
-                    !strcmp(a, "--depth") || !strcmp(a, "--width") || !strcmp(a, "--seed") ||
-                    !strcmp(a, "--threads");
-        if (takes && !v) {
-            cli_error("option '%s' needs a value; see 'nninit lab --help'", a);
-            return CLI_EXIT_USAGE;
-        }
-        int n;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            lab_usage(stdout);
-            return CLI_EXIT_OK;
-        } else if (!strcmp(a, "--data")) {
+    enum { O_DATA = 1, O_OUT, O_NO_FILES, O_EPOCHS, O_LIMIT, O_DEPTH, O_WIDTH, O_SEED, O_THREADS, O_NO_TRAINING,
+           O_QUIET };
+    static const cli_opt options[] = {
+        {"--data", NULL, 1, O_DATA}, {"--out", NULL, 1, O_OUT}, {"--no-files", NULL, 0, O_NO_FILES},
+        {"--epochs", NULL, 1, O_EPOCHS}, {"--limit", NULL, 1, O_LIMIT}, {"--depth", NULL, 1, O_DEPTH},
+        {"--width", NULL, 1, O_WIDTH}, {"--seed", NULL, 1, O_SEED}, {"--threads", NULL, 1, O_THREADS},
+        {"--no-training", NULL, 0, O_NO_TRAINING}, {"--quiet", NULL, 0, O_QUIET}, {0}};
+    cli_args args;
+    cli_args_init(&args, "lab", argc, argv, options, lab_usage);
+    for (int id; (id = cli_next(&args)) != CLI_END;) {
+        const char *v = args.val;
+        int n, ok = 1;
+        switch (id) {
+        case CLI_STOP:
+            return args.rc;
+        case CLI_ARG:
+            return cli_unexpected(&args, v, NULL);
+        case O_DATA:
             o.data_dir = v;
-        } else if (!strcmp(a, "--out")) {
+            break;
+        case O_OUT:
             out = v;
-        } else if (!strcmp(a, "--no-files")) {
+            break;
+        case O_NO_FILES:
             no_files = 1;
-        } else if (!strcmp(a, "--epochs")) {
-            if (!cli_parse_int("--epochs", v, 1, 64, &o.epochs))
-                return CLI_EXIT_USAGE;
-        } else if (!strcmp(a, "--limit")) {
-            if (!cli_parse_int("--limit", v, 1, 2000000000, &n))
-                return CLI_EXIT_USAGE;
-            o.train_limit = n;
-        } else if (!strcmp(a, "--depth")) {
-            if (!cli_parse_int("--depth", v, 2, 1000, &o.depth))
-                return CLI_EXIT_USAGE;
-        } else if (!strcmp(a, "--width")) {
-            if (!cli_parse_int("--width", v, 2, 8192, &n))
-                return CLI_EXIT_USAGE;
-            o.width = n;
-        } else if (!strcmp(a, "--seed")) {
-            if (!cli_parse_u64("--seed", v, &o.seed))
-                return CLI_EXIT_USAGE;
-        } else if (!strcmp(a, "--threads")) {
-            if (!cli_parse_int("--threads", v, 1, 256, &o.threads))
-                return CLI_EXIT_USAGE;
-        } else if (!strcmp(a, "--no-training")) {
+            break;
+        case O_EPOCHS:
+            ok = cli_parse_int("--epochs", v, 1, 64, &o.epochs);
+            break;
+        case O_LIMIT:
+            if ((ok = cli_parse_int("--limit", v, 1, 2000000000, &n)))
+                o.train_limit = n;
+            break;
+        case O_DEPTH:
+            ok = cli_parse_int("--depth", v, 2, 1000, &o.depth);
+            break;
+        case O_WIDTH:
+            if ((ok = cli_parse_int("--width", v, 2, 8192, &n)))
+                o.width = n;
+            break;
+        case O_SEED:
+            ok = cli_parse_u64("--seed", v, &o.seed);
+            break;
+        case O_THREADS:
+            ok = cli_parse_threads(v, &o.threads);
+            break;
+        case O_NO_TRAINING:
             o.skip_training = 1;
-        } else if (!strcmp(a, "--quiet")) {
+            break;
+        case O_QUIET:
             quiet = 1;
-        } else {
-            cli_error("unknown option '%s'; see 'nninit lab --help'", a);
-            return CLI_EXIT_USAGE;
+            break;
         }
-        if (takes)
-            i++;
+        if (!ok)
+            return CLI_EXIT_USAGE;
     }
     o.out_dir = no_files ? NULL : out;
     if (!quiet)

@@ -13,22 +13,22 @@ static void list_usage(FILE *f)
                "selects PyTorch's (uniform_, orthogonal_). PyTorch names are also accepted without the\n"
                "underscore where unambiguous (kaiming_normal, xavier_uniform, trunc_normal, eye, dirac,\n"
                "sparse); Keras aliases zero, one, IdentityInitializer, OrthogonalInitializer too.\n"
-               "  --json   one JSON object per line\n");
+               "  --json   one JSON object per line\n"
+               "\n" CLI_EXIT_STATUS_HELP);
 }
 
 int cmd_list(int argc, char **argv)
 {
     int json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json"))
-            json = 1;
-        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            list_usage(stdout);
-            return CLI_EXIT_OK;
-        } else {
-            cli_error("unknown option '%s'; see 'nninit list --help'", argv[i]);
-            return CLI_EXIT_USAGE;
-        }
+    static const cli_opt options[] = {{"--json", NULL, 0, 1}, {0}};
+    cli_args args;
+    cli_args_init(&args, "list", argc, argv, options, list_usage);
+    for (int id; (id = cli_next(&args)) != CLI_END;) {
+        if (id == CLI_STOP)
+            return args.rc;
+        if (id == CLI_ARG)
+            return cli_unexpected(&args, args.val, NULL);
+        json = 1;
     }
     if (!json)
         printf("%-18s %-16s %s\n", "NAME", "KERAS CLASS", "DEFAULT CONFIG");

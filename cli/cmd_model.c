@@ -35,11 +35,10 @@ static void model_usage(FILE *f)
             "                         torch.manual_seed(N), bit for bit)\n"
             "  --max-shard-size SIZE  safetensors shards as Hugging Face names them (e.g. 5GB, 500MB)\n"
             "  --override NAME=SPEC   another initializer for one tensor (repeatable)\n"
-            "  --threads N            worker threads (values never depend on it)\n"
+            "  --threads N            worker threads, 0..%d (default 0: all CPUs; values never depend on it)\n"
             "  --list                 print the tensors and their initializers; write nothing\n"
-            "\n"
-            "Exit status: 0 success, 1 runtime failure, 2 usage error.\n",
-            (unsigned)NNINIT_DEFAULT_SEED);
+            "\n" CLI_EXIT_STATUS_HELP,
+            (unsigned)NNINIT_DEFAULT_SEED, CLI_MAX_THREADS);
 }
 
 /* "5GB" (10^9), "500MB", "2GiB" (2^30), "1000" bytes. */
@@ -119,72 +118,84 @@ int cmd_model(int argc, char **argv)
     char *text = NULL;
     if (!overrides)
         return CLI_EXIT_FAIL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            model_usage(stdout);
-            rc = CLI_EXIT_OK;
+    enum { O_LIST = 1, O_KERAS, O_TORCH, O_SPEC, O_OUTPUT, O_OVERRIDE, O_SEED, O_THREADS, O_RNG, O_DTYPE, O_FORMAT,
+           O_SHARD, O_KERAS_VERSION };
+    static const cli_opt options[] = {
+        {"--list", NULL, 0, O_LIST},         {"--keras", NULL, 1, O_KERAS},   {"--torch", NULL, 1, O_TORCH},
+        {"--spec", NULL, 1, O_SPEC},         {"--output", "-o", 1, O_OUTPUT}, {"--override", NULL, 1, O_OVERRIDE},
+        {"--seed", NULL, 1, O_SEED},         {"--threads", NULL, 1, O_THREADS}, {"--rng", NULL, 1, O_RNG},
+        {"--dtype", NULL, 1, O_DTYPE},       {"--format", NULL, 1, O_FORMAT}, {"--max-shard-size", NULL, 1, O_SHARD},
+        {"--keras-version", NULL, 1, O_KERAS_VERSION}, {0}};
+    cli_args args;
+    cli_args_init(&args, "model", argc, argv, options, model_usage);
+    for (int id; (id = cli_next(&args)) != CLI_END;) {
+        const char *v = args.val;
+        nninit_dtype d;
+        switch (id) {
+        case CLI_STOP:
+            rc = args.rc;
             goto out;
-        }
-        if (!strcmp(a, "--list")) {
+        case CLI_ARG:
+            rc = cli_unexpected(&args, v, NULL);
+            goto out;
+        case O_LIST:
             list = 1;
-            continue;
-        }
-        if (i + 1 >= argc || a[0] != '-') {
-            if (a[0] == '-')
-                cli_error("%s needs a value; run 'nninit model --help'", a);
-            else
-                cli_error("unexpected argument '%s'; run 'nninit model --help'", a);
-            goto out;
-        }
-        const char *v = argv[++i];
-        if (!strcmp(a, "--keras"))
+            break;
+        case O_KERAS:
             keras = v;
-        else if (!strcmp(a, "--keras-version"))
+            break;
+        case O_KERAS_VERSION:
             keras_version = v;
-        else if (!strcmp(a, "--torch"))
+            break;
+        case O_TORCH:
             torch = v;
-        else if (!strcmp(a, "--spec"))
+            break;
+        case O_SPEC:
             spec = v;
-        else if (!strcmp(a, "-o") || !strcmp(a, "--output"))
+            break;
+        case O_OUTPUT:
             output = v;
-        else if (!strcmp(a, "--override")) {
+            break;
+        case O_OVERRIDE:
             if (!strchr(v, '=')) {
-                cli_error("--override '%s': expected NAME=SPEC", v);
+                cli_bad_value("--override", v, "NAME=SPEC, e.g. fc1.weight=orthogonal");
                 goto out;
             }
             overrides[n_over++] = v;
-        } else if (!strcmp(a, "--seed")) {
+            break;
+        case O_SEED:
             if (!cli_parse_u64("--seed", v, &o.seed))
                 goto out;
-        } else if (!strcmp(a, "--threads")) {
-            if (!cli_parse_int("--threads", v, 0, 4096, &o.threads))
+            break;
+        case O_THREADS:
+            if (!cli_parse_threads(v, &o.threads))
                 goto out;
-        } else if (!strcmp(a, "--rng")) {
+            break;
+        case O_RNG:
             if ((st = nninit_rng_kind_parse(v, &o.rng, &err)) != NNINIT_OK) {
                 rc = cli_report(st, &err);
                 goto out;
             }
-        } else if (!strcmp(a, "--dtype")) {
-            nninit_dtype d;
+            break;
+        case O_DTYPE:
             if ((st = nninit_dtype_parse(v, &d, &err)) != NNINIT_OK) {
                 rc = cli_report(st, &err);
                 goto out;
             }
             o.dtype = nninit_file_dtype_of(d);
-        } else if (!strcmp(a, "--format")) {
+            break;
+        case O_FORMAT:
             if ((st = nninit_file_format_parse(v, &o.write.format, &err)) != NNINIT_OK) {
                 rc = cli_report(st, &err);
                 goto out;
             }
-        } else if (!strcmp(a, "--max-shard-size")) {
+            break;
+        case O_SHARD:
             if (!parse_size(v, &o.write.max_shard_size)) {
-                cli_error("--max-shard-size '%s' is not a size; expected e.g. 5GB, 500MB, 2GiB or a byte count", v);
+                cli_bad_value("--max-shard-size", v, "a size such as 5GB, 500MB, 2GiB or a byte count");
                 goto out;
             }
-        } else {
-            cli_error("unknown option '%s'; run 'nninit model --help'", a);
-            goto out;
+            break;
         }
     }
     if (!!keras + !!torch + !!spec != 1) {
@@ -211,7 +222,7 @@ int cmd_model(int argc, char **argv)
         text = read_file(spec, &err);
         if (!text) {
             cli_error("%s", err.msg);
-            rc = err.code == NNINIT_ENOTFOUND ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+            rc = CLI_EXIT_FAIL; /* a missing or unreadable file is a runtime failure */
             goto out;
         }
         st = nninit_model_from_spec(text, &m, &err);

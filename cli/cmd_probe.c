@@ -63,11 +63,12 @@ static void usage(FILE *f)
             "output:\n"
             "  --json | --csv     machine-readable output on stdout instead of the table\n"
             "  --svg FILE         variance of activations and gradients against depth\n"
-            "  --threads N        BLAS threads (default: as OpenBLAS starts)\n\n"
+            "  --threads N        BLAS threads, 0..%d (default 0: as OpenBLAS starts)\n\n"
             "Verdict: the variance ratio between the last and the first layer (forward) or the\n"
             "first and the last layer's input gradient (backward) below 1/10 is vanishing,\n"
-            "above 10 exploding, else stable; the gain is that ratio's geometric mean per layer.\n",
-            NNINIT_DEFAULT_SEED);
+            "above 10 exploding, else stable; the gain is that ratio's geometric mean per layer.\n"
+            "\n" CLI_EXIT_STATUS_HELP,
+            NNINIT_DEFAULT_SEED, CLI_MAX_THREADS);
 }
 
 static int split_specs(const char *text, probe_args *a)
@@ -80,6 +81,7 @@ static int split_specs(const char *text, probe_args *a)
     return rc == CLI_SPLIT_OK;
 }
 
+/* CLI_CONTINUE, or the exit status (help printed, or a usage error). */
 static int parse_args(int argc, char **argv, probe_args *a)
 {
     memset(a, 0, sizeof *a);
@@ -90,163 +92,158 @@ static int parse_args(int argc, char **argv, probe_args *a)
     a->bins = 20;
     const char *init = "glorot_uniform";
     int jac = 0, jac_samples = 4;
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEED()                                                        \
-    do {                                                              \
-        if (!v) {                                                     \
-            cli_error("%s needs a value; see 'nninit probe --help'", o); \
-            return 0;                                                 \
-        }                                                             \
-        i++;                                                          \
-    } while (0)
-        int iv;
-        if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
-            usage(stdout);
-            exit(CLI_EXIT_OK);
-        } else if (!strcmp(o, "--model")) {
-            NEED();
+    enum { O_MODEL = 1, O_INPUTS, O_DEPTH, O_WIDTH, O_BATCH, O_ACT, O_INIT, O_BIAS_INIT, O_BN, O_RESIDUAL, O_SEED,
+           O_INPUT, O_INPUT_SCALE, O_DATA, O_GRAD, O_TRAIN_STEPS, O_LR, O_THEORY, O_JACOBIAN, O_JAC_SAMPLES, O_BINS,
+           O_JSON, O_CSV, O_SVG, O_THREADS };
+    static const cli_opt options[] = {
+        {"--model", NULL, 1, O_MODEL},         {"--inputs", NULL, 1, O_INPUTS},
+        {"--depth", NULL, 1, O_DEPTH},         {"--width", NULL, 1, O_WIDTH},
+        {"--batch", NULL, 1, O_BATCH},         {"--act", NULL, 1, O_ACT},
+        {"--init", NULL, 1, O_INIT},           {"--bias-init", NULL, 1, O_BIAS_INIT},
+        {"--bn", NULL, 0, O_BN},               {"--residual", NULL, 0, O_RESIDUAL},
+        {"--seed", NULL, 1, O_SEED},           {"--input", NULL, 1, O_INPUT},
+        {"--input-scale", NULL, 1, O_INPUT_SCALE}, {"--data", NULL, 1, O_DATA},
+        {"--grad", NULL, 1, O_GRAD},           {"--train-steps", NULL, 1, O_TRAIN_STEPS},
+        {"--lr", NULL, 1, O_LR},               {"--theory", NULL, 0, O_THEORY},
+        {"--jacobian", NULL, 0, O_JACOBIAN},   {"--jacobian-samples", NULL, 1, O_JAC_SAMPLES},
+        {"--bins", NULL, 1, O_BINS},           {"--json", NULL, 0, O_JSON},
+        {"--csv", NULL, 0, O_CSV},             {"--svg", NULL, 1, O_SVG},
+        {"--threads", NULL, 1, O_THREADS},     {0}};
+    cli_args args;
+    cli_args_init(&args, "probe", argc, argv, options, usage);
+    for (int id; (id = cli_next(&args)) != CLI_END;) {
+        const char *v = args.val;
+        int iv, ok = 1;
+        switch (id) {
+        case CLI_STOP:
+            return args.rc;
+        case CLI_ARG:
+            return cli_unexpected(&args, v, NULL);
+        case O_MODEL:
             a->model = v;
-        } else if (!strcmp(o, "--inputs")) {
-            NEED();
-            if (!cli_parse_int("--inputs", v, 1, 1 << 20, &iv))
-                return 0;
-            a->o.n_inputs = iv;
-        } else if (!strcmp(o, "--depth")) {
-            NEED();
+            break;
+        case O_INPUTS:
+            if ((ok = cli_parse_int("--inputs", v, 1, 1 << 20, &iv)))
+                a->o.n_inputs = iv;
+            break;
+        case O_DEPTH:
             a->has_net_flags = 1;
-            if (!cli_parse_int("--depth", v, 1, 100000, &a->o.depth))
-                return 0;
-        } else if (!strcmp(o, "--width")) {
-            NEED();
+            ok = cli_parse_int("--depth", v, 1, 100000, &a->o.depth);
+            break;
+        case O_WIDTH:
             a->has_net_flags = 1;
-            if (!cli_parse_int("--width", v, 1, 1 << 20, &iv))
-                return 0;
-            a->o.width = iv;
-        } else if (!strcmp(o, "--batch")) {
-            NEED();
-            if (!cli_parse_int("--batch", v, 1, 1 << 20, &iv))
-                return 0;
-            a->o.batch = iv;
-        } else if (!strcmp(o, "--act")) {
-            NEED();
+            if ((ok = cli_parse_int("--width", v, 1, 1 << 20, &iv)))
+                a->o.width = iv;
+            break;
+        case O_BATCH:
+            if ((ok = cli_parse_int("--batch", v, 1, 1 << 20, &iv)))
+                a->o.batch = iv;
+            break;
+        case O_ACT:
             a->has_net_flags = 1;
             a->act_text = v;
-        } else if (!strcmp(o, "--init")) {
-            NEED();
+            break;
+        case O_INIT:
             a->has_net_flags = 1;
             init = v;
-        } else if (!strcmp(o, "--bias-init")) {
-            NEED();
+            break;
+        case O_BIAS_INIT:
             a->has_net_flags = 1;
             a->o.bias_init = v;
-        } else if (!strcmp(o, "--bn")) {
+            break;
+        case O_BN:
             a->o.bn = 1;
             a->has_net_flags = 1;
-        } else if (!strcmp(o, "--residual")) {
+            break;
+        case O_RESIDUAL:
             a->o.residual = 1;
-        } else if (!strcmp(o, "--seed")) {
-            NEED();
-            if (!cli_parse_u64("--seed", v, &a->o.seed))
-                return 0;
-        } else if (!strcmp(o, "--input")) {
-            NEED();
-            if (strcmp(v, "normal") && strcmp(v, "data")) {
-                cli_error("--input '%s': expected normal or data", v);
-                return 0;
-            }
+            break;
+        case O_SEED:
+            ok = cli_parse_u64("--seed", v, &a->o.seed);
+            break;
+        case O_INPUT:
+            if (strcmp(v, "normal") && strcmp(v, "data"))
+                ok = cli_bad_value("--input", v, "normal or data");
             a->input = v;
-        } else if (!strcmp(o, "--input-scale")) {
-            NEED();
-            if (!cli_parse_double("--input-scale", v, &a->o.input_scale))
-                return 0;
-            if (a->o.input_scale < 0) {
-                cli_error("--input-scale %g: must be >= 0", a->o.input_scale);
-                return 0;
-            }
-        } else if (!strcmp(o, "--data")) {
-            NEED();
+            break;
+        case O_INPUT_SCALE:
+            if ((ok = cli_parse_double("--input-scale", v, &a->o.input_scale)) && a->o.input_scale < 0)
+                ok = cli_bad_value("--input-scale", v, "a number >= 0");
+            break;
+        case O_DATA:
             a->data_dir = v;
-        } else if (!strcmp(o, "--grad")) {
-            NEED();
-            if (strcmp(v, "random") && strcmp(v, "xent")) {
-                cli_error("--grad '%s': expected random or xent", v);
-                return 0;
-            }
+            break;
+        case O_GRAD:
+            if (strcmp(v, "random") && strcmp(v, "xent"))
+                ok = cli_bad_value("--grad", v, "random or xent");
             a->grad = v;
-        } else if (!strcmp(o, "--train-steps")) {
-            NEED();
-            if (!cli_parse_int("--train-steps", v, 0, 1000000, &a->o.train_steps))
-                return 0;
-        } else if (!strcmp(o, "--lr")) {
-            NEED();
-            if (!cli_parse_double("--lr", v, &a->o.lr))
-                return 0;
-        } else if (!strcmp(o, "--theory")) {
+            break;
+        case O_TRAIN_STEPS:
+            ok = cli_parse_int("--train-steps", v, 0, 1000000, &a->o.train_steps);
+            break;
+        case O_LR:
+            if ((ok = cli_parse_double("--lr", v, &a->o.lr)) && !(a->o.lr >= 0))
+                ok = cli_bad_value("--lr", v, "a number >= 0");
+            break;
+        case O_THEORY:
             a->theory = 1;
-        } else if (!strcmp(o, "--jacobian")) {
+            break;
+        case O_JACOBIAN:
             jac = 1;
-        } else if (!strcmp(o, "--jacobian-samples")) {
-            NEED();
-            if (!cli_parse_int("--jacobian-samples", v, 1, 1 << 20, &jac_samples))
-                return 0;
+            break;
+        case O_JAC_SAMPLES:
+            ok = cli_parse_int("--jacobian-samples", v, 1, 1 << 20, &jac_samples);
             jac = 1;
-        } else if (!strcmp(o, "--bins")) {
-            NEED();
-            if (!cli_parse_int("--bins", v, 1, 1000, &a->bins))
-                return 0;
-        } else if (!strcmp(o, "--json")) {
+            break;
+        case O_BINS:
+            ok = cli_parse_int("--bins", v, 1, 1000, &a->bins);
+            break;
+        case O_JSON:
             a->json = 1;
-        } else if (!strcmp(o, "--csv")) {
+            break;
+        case O_CSV:
             a->csv = 1;
-        } else if (!strcmp(o, "--svg")) {
-            NEED();
+            break;
+        case O_SVG:
             a->svg = v;
-        } else if (!strcmp(o, "--threads")) {
-            NEED();
-            if (!cli_parse_int("--threads", v, 1, 4096, &a->threads))
-                return 0;
-        } else {
-            cli_error("unknown option '%s'; see 'nninit probe --help'", o);
-            return 0;
+            break;
+        case O_THREADS:
+            ok = cli_parse_threads(v, &a->threads);
+            break;
         }
-#undef NEED
+        if (!ok)
+            return CLI_EXIT_USAGE;
     }
     nninit_err err = {0};
     nninit_status s = nninit_act_parse(a->act_text, &a->o.act, &a->o.alpha, &err);
     if (s != NNINIT_OK) {
         cli_report(s, &err);
-        return 0;
+        return CLI_EXIT_USAGE;
     }
     if (a->o.act == NNINIT_ACT_SOFTMAX) {
         cli_error("--act softmax: the probe needs an elementwise activation");
-        return 0;
+        return CLI_EXIT_USAGE;
     }
     if (a->model && a->has_net_flags) {
         cli_error("--model describes the layers; drop --depth/--width/--act/--init/--bias-init/--bn");
-        return 0;
+        return CLI_EXIT_USAGE;
     }
     if (a->model) {
         snprintf(a->specs[0], MAX_SPEC, "%s", a->model);
         a->n_specs = 1;
     } else if (!split_specs(init, a)) {
-        return 0;
+        return CLI_EXIT_USAGE;
     }
     if (a->json && a->csv) {
         cli_error("--json and --csv both choose the output; give one");
-        return 0;
+        return CLI_EXIT_USAGE;
     }
     if (!strcmp(a->grad, "xent") && strcmp(a->input, "data")) {
         cli_error("--grad xent needs labels; add --input data");
-        return 0;
-    }
-    if (!(a->o.lr >= 0)) {
-        cli_error("--lr %g: must be >= 0", a->o.lr);
-        return 0;
+        return CLI_EXIT_USAGE;
     }
     a->o.jacobian_samples = jac ? jac_samples : 0;
-    return 1;
+    return CLI_CONTINUE;
 }
 
 /* Histogram of singular values over [0, max] in `bins` bins. */
@@ -483,8 +480,9 @@ done:
 int cmd_probe(int argc, char **argv)
 {
     probe_args a;
-    if (!parse_args(argc, argv, &a))
-        return CLI_EXIT_USAGE;
+    int prc = parse_args(argc, argv, &a);
+    if (prc != CLI_CONTINUE)
+        return prc;
     if (a.svg && !cli_output_dir_ok("--svg", a.svg))
         return CLI_EXIT_FAIL;
     if (a.threads > 0)

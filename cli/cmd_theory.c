@@ -47,138 +47,139 @@ static void usage(FILE *f)
             "  --svg FILE        with --phase-diagram: draw it (written atomically)\n"
             "  --json            one JSON object on stdout\n\n"
             "Expectations use closed forms (linear, relu, leaky_relu, erf) or composite\n"
-            "Gauss-Legendre quadrature (about 1e-13 in 1-D, 1e-10 in 2-D).\n");
+            "Gauss-Legendre quadrature (about 1e-13 in 1-D, 1e-10 in 2-D).\n"
+            "\n" CLI_EXIT_STATUS_HELP);
 }
 
+/* CLI_CONTINUE, or the exit status (help printed, or a usage error). */
 static int parse_args(int argc, char **argv, theory_args *a)
 {
     memset(a, 0, sizeof *a);
     a->act_text = "tanh";
     a->q0 = 1.0, a->c0 = 0.5, a->sb2_max = 0.3, a->grid = 31, a->width = 512;
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEED()                                                        \
-    do {                                                              \
-        if (!v) {                                                     \
-            cli_error("%s needs a value; see 'nninit theory --help'", o); \
-            return 0;                                                 \
-        }                                                             \
-        i++;                                                          \
-    } while (0)
-        if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
-            usage(stdout);
-            exit(CLI_EXIT_OK);
-        } else if (!strcmp(o, "--act")) {
-            NEED();
+    enum { O_ACT = 1, O_SW2, O_SB2, O_INIT, O_BIAS_INIT, O_WIDTH, O_Q0, O_C0, O_DEPTH, O_CRITICAL, O_PHASE,
+           O_SB2_MAX, O_GRID, O_SW2_RANGE, O_SVG, O_JSON };
+    static const cli_opt options[] = {
+        {"--act", NULL, 1, O_ACT},         {"--sw2", NULL, 1, O_SW2},
+        {"--sb2", NULL, 1, O_SB2},         {"--init", NULL, 1, O_INIT},
+        {"--bias-init", NULL, 1, O_BIAS_INIT}, {"--width", NULL, 1, O_WIDTH},
+        {"--q0", NULL, 1, O_Q0},           {"--c0", NULL, 1, O_C0},
+        {"--depth", NULL, 1, O_DEPTH},     {"--critical", NULL, 0, O_CRITICAL},
+        {"--phase-diagram", NULL, 0, O_PHASE}, {"--sb2-max", NULL, 1, O_SB2_MAX},
+        {"--grid", NULL, 1, O_GRID},       {"--sw2-range", NULL, 1, O_SW2_RANGE},
+        {"--svg", NULL, 1, O_SVG},         {"--json", NULL, 0, O_JSON},
+        {0}};
+    cli_args args;
+    cli_args_init(&args, "theory", argc, argv, options, usage);
+    for (int id; (id = cli_next(&args)) != CLI_END;) {
+        const char *v = args.val;
+        int ok = 1, w;
+        char *end = NULL;
+        switch (id) {
+        case CLI_STOP:
+            return args.rc;
+        case CLI_ARG:
+            return cli_unexpected(&args, v, NULL);
+        case O_ACT:
             a->act_text = v;
-        } else if (!strcmp(o, "--sw2")) {
-            NEED();
-            if (!cli_parse_double("--sw2", v, &a->sw2))
-                return 0;
+            break;
+        case O_SW2:
+            ok = cli_parse_double("--sw2", v, &a->sw2);
             a->has_sw2 = 1;
-        } else if (!strcmp(o, "--sb2")) {
-            NEED();
-            if (!cli_parse_double("--sb2", v, &a->sb2))
-                return 0;
+            break;
+        case O_SB2:
+            ok = cli_parse_double("--sb2", v, &a->sb2);
             a->has_sb2 = 1;
-        } else if (!strcmp(o, "--init")) {
-            NEED();
+            break;
+        case O_INIT:
             a->init = v;
-        } else if (!strcmp(o, "--bias-init")) {
-            NEED();
+            break;
+        case O_BIAS_INIT:
             a->bias_init = v;
-        } else if (!strcmp(o, "--width")) {
-            NEED();
-            int w;
-            if (!cli_parse_int("--width", v, 1, 1 << 30, &w))
-                return 0;
-            a->width = w, a->has_width = 1;
-        } else if (!strcmp(o, "--q0")) {
-            NEED();
-            if (!cli_parse_double("--q0", v, &a->q0))
-                return 0;
-        } else if (!strcmp(o, "--c0")) {
-            NEED();
-            if (!cli_parse_double("--c0", v, &a->c0))
-                return 0;
-        } else if (!strcmp(o, "--depth")) {
-            NEED();
-            if (!cli_parse_int("--depth", v, 1, MAX_DEPTH, &a->depth))
-                return 0;
-        } else if (!strcmp(o, "--critical")) {
+            break;
+        case O_WIDTH:
+            if ((ok = cli_parse_int("--width", v, 1, 1 << 30, &w)))
+                a->width = w, a->has_width = 1;
+            break;
+        case O_Q0:
+            ok = cli_parse_double("--q0", v, &a->q0);
+            break;
+        case O_C0:
+            ok = cli_parse_double("--c0", v, &a->c0);
+            break;
+        case O_DEPTH:
+            ok = cli_parse_int("--depth", v, 1, MAX_DEPTH, &a->depth);
+            break;
+        case O_CRITICAL:
             a->critical = 1;
-        } else if (!strcmp(o, "--phase-diagram")) {
+            break;
+        case O_PHASE:
             a->phase = 1;
-        } else if (!strcmp(o, "--sb2-max")) {
-            NEED();
-            if (!cli_parse_double("--sb2-max", v, &a->sb2_max))
-                return 0;
-        } else if (!strcmp(o, "--grid")) {
-            NEED();
-            if (!cli_parse_int("--grid", v, 2, 1000, &a->grid))
-                return 0;
-        } else if (!strcmp(o, "--sw2-range")) {
-            NEED();
-            char *end = NULL;
+            break;
+        case O_SB2_MAX:
+            ok = cli_parse_double("--sb2-max", v, &a->sb2_max);
+            break;
+        case O_GRID:
+            ok = cli_parse_int("--grid", v, 2, 1000, &a->grid);
+            break;
+        case O_SW2_RANGE: {
             a->sw2_lo = strtod(v, &end);
-            if (end == v || *end != ':' || !isfinite(a->sw2_lo)) {
-                cli_error("--sw2-range '%s': expected LO:HI, e.g. 0.5:4", v);
-                return 0;
-            }
             const char *h = end + 1;
-            a->sw2_hi = strtod(h, &end);
-            if (end == h || *end || !isfinite(a->sw2_hi) || !(a->sw2_lo >= 0) || !(a->sw2_hi > a->sw2_lo)) {
-                cli_error("--sw2-range '%s': expected LO:HI with 0 <= LO < HI, e.g. 0.5:4", v);
-                return 0;
+            if (end == v || *end != ':' || !isfinite(a->sw2_lo)) {
+                ok = cli_bad_value("--sw2-range", v, "LO:HI, e.g. 0.5:4");
+                break;
             }
+            a->sw2_hi = strtod(h, &end);
+            if (end == h || *end || !isfinite(a->sw2_hi) || !(a->sw2_lo >= 0) || !(a->sw2_hi > a->sw2_lo))
+                ok = cli_bad_value("--sw2-range", v, "LO:HI with 0 <= LO < HI, e.g. 0.5:4");
             a->has_sw2_range = 1;
-        } else if (!strcmp(o, "--svg")) {
-            NEED();
-            a->svg = v;
-        } else if (!strcmp(o, "--json")) {
-            a->json = 1;
-        } else {
-            cli_error("unknown option '%s'; see 'nninit theory --help'", o);
-            return 0;
+            break;
         }
-#undef NEED
+        case O_SVG:
+            a->svg = v;
+            break;
+        case O_JSON:
+            a->json = 1;
+            break;
+        }
+        if (!ok)
+            return CLI_EXIT_USAGE;
     }
     nninit_err err = {0};
     nninit_status s = nninit_theory_act_parse(a->act_text, &a->act, &a->alpha, &err);
     if (s != NNINIT_OK) {
         cli_report(s, &err);
-        return 0;
+        return CLI_EXIT_USAGE;
     }
     if (a->has_sw2 && a->init) {
         cli_error("--sw2 and --init both set sigma_w^2; give one");
-        return 0;
+        return CLI_EXIT_USAGE;
     }
     if (a->has_sb2 && a->bias_init) {
         cli_error("--sb2 and --bias-init both set sigma_b^2; give one");
-        return 0;
+        return CLI_EXIT_USAGE;
     }
     if (!a->has_sw2 && !a->init && !a->critical && !a->phase) {
         cli_error("no sigma_w^2; give --sw2 X, --init SPEC, --critical or --phase-diagram");
-        return 0;
+        return CLI_EXIT_USAGE;
     }
     if (a->svg && !a->phase) {
         cli_error("--svg draws the phase diagram; add --phase-diagram");
-        return 0;
+        return CLI_EXIT_USAGE;
     }
     if (a->sw2 < 0 || a->sb2 < 0 || a->sb2_max < 0) {
         cli_error("--sw2, --sb2 and --sb2-max must be >= 0");
-        return 0;
+        return CLI_EXIT_USAGE;
     }
     if (!(a->q0 > 0)) {
         cli_error("--q0 %g: the input's second moment must be > 0", a->q0);
-        return 0;
+        return CLI_EXIT_USAGE;
     }
     if (!(a->c0 >= -1 && a->c0 <= 1)) {
         cli_error("--c0 %g: a correlation must be in [-1, 1]", a->c0);
-        return 0;
+        return CLI_EXIT_USAGE;
     }
-    return 1;
+    return CLI_CONTINUE;
 }
 
 static void print_point(const nninit_theory_point *p)
@@ -320,8 +321,9 @@ done:
 int cmd_theory(int argc, char **argv)
 {
     theory_args a;
-    if (!parse_args(argc, argv, &a))
-        return CLI_EXIT_USAGE;
+    int prc = parse_args(argc, argv, &a);
+    if (prc != CLI_CONTINUE)
+        return prc;
     if (a.svg && !cli_output_dir_ok("--svg", a.svg))
         return CLI_EXIT_FAIL;
     if (a.phase)

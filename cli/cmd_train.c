@@ -70,7 +70,8 @@ static void usage(FILE *f)
             "  --weight-decay X    coupled L2, as torch.optim (default 0)\n"
             "  --schedule constant|step|cosine   --step-epochs N   --gamma X   --lr-min X\n"
             "  --loss ce|mse       (default ce: softmax cross-entropy)\n"
-            "  --batch N (default 128)  --epochs N (default 10)  --seed N  --threads N (BLAS threads)\n"
+            "  --batch N (default 128)  --epochs N (default 10)  --seed N\n"
+            "  --threads N         BLAS threads, 0..%d (default 0: as OpenBLAS starts)\n"
             "output:\n"
             "  --log FILE.csv      per-epoch history, written atomically at the end\n"
             "  --monitor N         every N steps, per layer: activation mean/variance, dead and saturated\n"
@@ -81,7 +82,9 @@ static void usage(FILE *f)
             "  --compare A,B,...   run once per kernel initializer (same seed, same data order)\n"
             "                      and print a side-by-side table\n\n"
             "Same seed and --threads give the same numbers bit for bit; another thread count\n"
-            "may change the last bits of the BLAS products and so the whole curve slightly.\n");
+            "may change the last bits of the BLAS products and so the whole curve slightly.\n"
+            "\n" CLI_EXIT_STATUS_HELP,
+            CLI_MAX_THREADS);
 }
 
 static int parse_widths(const char *text, train_args *a)
@@ -392,21 +395,55 @@ static int parse_args(int argc, char **argv, train_args *a)
     a->n_hidden = 2;
     a->layout = "keras";
     nninit_err err;
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int flag = !strcmp(o, "--bn") || !strcmp(o, "--lsuv") || !strcmp(o, "--json") || !strcmp(o, "--standardize") ||
-                   !strcmp(o, "--nesterov") || !strcmp(o, "--quiet") || !strcmp(o, "--help") || !strcmp(o, "-h");
-        if (!flag && !v) {
-            cli_error("%s: missing value; see 'nninit train --help'", o);
-            return CLI_EXIT_USAGE;
-        }
+    /* ids are positions in this table, 1-based */
+    static const cli_opt options[] = {
+        {"--bn", NULL, 0, 1},
+        {"--lsuv", NULL, 0, 2},
+        {"--json", NULL, 0, 3},
+        {"--standardize", NULL, 0, 4},
+        {"--nesterov", NULL, 0, 5},
+        {"--quiet", NULL, 0, 6},
+        {"--data", NULL, 1, 7},
+        {"--model", NULL, 1, 8},
+        {"--layers", NULL, 1, 9},
+        {"--act", NULL, 1, 10},
+        {"--init", NULL, 1, 11},
+        {"--bias-init", NULL, 1, 12},
+        {"--layout", NULL, 1, 13},
+        {"--dropout", NULL, 1, 14},
+        {"--val", NULL, 1, 15},
+        {"--limit", NULL, 1, 16},
+        {"--optimizer", NULL, 1, 17},
+        {"--lr", NULL, 1, 18},
+        {"--momentum", NULL, 1, 19},
+        {"--weight-decay", NULL, 1, 20},
+        {"--schedule", NULL, 1, 21},
+        {"--step-epochs", NULL, 1, 22},
+        {"--gamma", NULL, 1, 23},
+        {"--lr-min", NULL, 1, 24},
+        {"--loss", NULL, 1, 25},
+        {"--batch", NULL, 1, 26},
+        {"--epochs", NULL, 1, 27},
+        {"--seed", NULL, 1, 28},
+        {"--threads", NULL, 1, 29},
+        {"--log", NULL, 1, 30},
+        {"--compare", NULL, 1, 31},
+        {"--data-dir", NULL, 1, 32},
+        {"--monitor", NULL, 1, 33},
+        {"--monitor-log", NULL, 1, 34},
+        {"--init-out", NULL, 1, 35},
+        {0}};
+    cli_args args;
+    cli_args_init(&args, "train", argc, argv, options, usage);
+    for (int id; (id = cli_next(&args)) != CLI_END;) {
+        const char *o = args.opt, *v = args.val;
         int ok = 1;
         nninit_status s = NNINIT_OK;
-        if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
-            usage(stdout);
-            return -1;
-        } else if (!strcmp(o, "--bn"))
+        if (id == CLI_STOP)
+            return args.rc == CLI_EXIT_OK ? -1 : args.rc;
+        if (id == CLI_ARG)
+            return cli_unexpected(&args, v, NULL);
+        if (!strcmp(o, "--bn"))
             a->bn = 1;
         else if (!strcmp(o, "--lsuv"))
             a->lsuv = 1;
@@ -419,7 +456,6 @@ static int parse_args(int argc, char **argv, train_args *a)
         else if (!strcmp(o, "--quiet"))
             a->quiet = 1;
         else {
-            i++;
             if (!strcmp(o, "--data"))
                 a->data = v;
             else if (!strcmp(o, "--data-dir"))
@@ -477,15 +513,11 @@ static int parse_args(int argc, char **argv, train_args *a)
             else if (!strcmp(o, "--seed"))
                 ok = cli_parse_u64("--seed", v, &a->seed);
             else if (!strcmp(o, "--threads"))
-                ok = cli_parse_int("--threads", v, 1, 1024, &a->topts.threads);
+                ok = cli_parse_threads(v, &a->topts.threads);
             else if (!strcmp(o, "--log"))
                 a->log_path = v;
             else if (!strcmp(o, "--compare"))
                 a->compare = v;
-            else {
-                cli_error("unknown option '%s'; see 'nninit train --help'", o);
-                return CLI_EXIT_USAGE;
-            }
         }
         if (s != NNINIT_OK)
             return cli_report(s, &err);
@@ -636,7 +668,7 @@ int cmd_train(int argc, char **argv)
         model_text = read_text_file(a.model_path);
         if (!model_text) {
             cli_error("%s: cannot read the model file (%s)", a.model_path, strerror(errno));
-            return CLI_EXIT_USAGE;
+            return CLI_EXIT_FAIL; /* a missing input file is a runtime failure */
         }
     }
     char *specs[MAX_COMPARE];
@@ -803,11 +835,11 @@ int cmd_train(int argc, char **argv)
         }
         done[r] = st.done;
         if (s == NNINIT_ENUMERIC && a.compare) {
-            snprintf(diverged[r], sizeof diverged[r], "%s", err.msg);
+            snprintf(diverged[r], sizeof diverged[r], "%.255s", err.msg); /* the table's note; the error line has it all */
             cli_error("%s: %s", specs[r], err.msg);
         } else if (s != NNINIT_OK) {
             if (s == NNINIT_ENUMERIC)
-                snprintf(diverged[r], sizeof diverged[r], "%s", err.msg);
+                snprintf(diverged[r], sizeof diverged[r], "%.255s", err.msg); /* the table's note; the error line has it all */
             rc = cli_report(s, &err);
             n_runs = r + 1;
         }

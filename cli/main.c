@@ -20,11 +20,33 @@ static const cli_command commands[] = {
 static void usage(FILE *f)
 {
     fprintf(f, "usage: nninit <command> [options]\n"
-               "       nninit --help | --version\n\ncommands:\n");
+               "       nninit help <command> | --help | --version\n\ncommands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\n'nninit <command> --help' describes each command.\n"
-               "Exit status: 0 success, 1 runtime failure, 2 usage error.\n");
+    fprintf(f, "\n'nninit <command> --help' (or 'nninit help <command>') describes each command.\n"
+               "\n" CLI_EXIT_STATUS_HELP);
+}
+
+static const cli_command *find_command(const char *name)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(name, commands[i].name))
+            return &commands[i];
+    return NULL;
+}
+
+static int unknown_command(const char *name)
+{
+    const char *names[N_COMMANDS + 1];
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        names[i] = commands[i].name;
+    names[N_COMMANDS] = "help";
+    const char *best = nninit_suggest(name, names, N_COMMANDS + 1);
+    if (best)
+        cli_error("unknown command '%s'; did you mean '%s'? (run 'nninit --help' for the list)", name, best);
+    else
+        cli_error("unknown command '%s'; run 'nninit --help' for the list", name);
+    return CLI_EXIT_USAGE;
 }
 
 int main(int argc, char **argv)
@@ -33,17 +55,28 @@ int main(int argc, char **argv)
         usage(stderr);
         return CLI_EXIT_USAGE;
     }
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || (!strcmp(argv[1], "help") && argc == 2)) {
         usage(stdout);
-        return CLI_EXIT_OK;
+        return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
     }
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
-        printf("nninit %s (stream format %d)\n", nninit_version(), NNINIT_STREAM_VERSION);
-        return CLI_EXIT_OK;
+        cli_print_version(stdout);
+        return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
     }
-    for (size_t i = 0; i < N_COMMANDS; i++)
-        if (!strcmp(argv[1], commands[i].name))
-            return commands[i].run(argc - 1, argv + 1);
-    cli_error("unknown command '%s'; run 'nninit --help' for the list", argv[1]);
-    return CLI_EXIT_USAGE;
+    if (!strcmp(argv[1], "help")) { /* nninit help CMD: that command's --help */
+        if (argc > 3) {
+            cli_error("unexpected argument '%s'; usage: nninit help <command>", argv[3]);
+            return CLI_EXIT_USAGE;
+        }
+        const cli_command *c = find_command(argv[2]);
+        if (!c)
+            return unknown_command(argv[2]);
+        char help[] = "--help";
+        char *av[] = {argv[2], help, NULL};
+        return c->run(2, av);
+    }
+    const cli_command *c = find_command(argv[1]);
+    if (!c)
+        return unknown_command(argv[1]);
+    return c->run(argc - 1, argv + 1);
 }

@@ -27,6 +27,8 @@ int cli_report(nninit_status s, const nninit_err *err)
         cli_error("%s", err->msg);
     else
         cli_error("%s", nninit_status_str(s));
+    if (err && err->sys_errno)
+        return CLI_EXIT_FAIL;
     switch (s) {
     case NNINIT_EINVAL:
     case NNINIT_ENOTFOUND:
@@ -44,8 +46,7 @@ int cli_parse_u64(const char *what, const char *text, uint64_t *out)
     if (text[0] == '-') {
         long long v = strtoll(text, &end, 0);
         if (errno || end == text || *end) {
-            cli_error("%s '%s' is not an integer; expected a value in [-2^63, 2^64-1]", what, text);
-            return 0;
+            return cli_bad_value(what, text, "an integer in [-2^63, 2^64-1]");
         }
         *out = (uint64_t)v; /* two's complement, as torch.manual_seed maps negatives */
         return 1;
@@ -65,8 +66,7 @@ int cli_parse_int(const char *what, const char *text, long lo, long hi, int *out
     errno = 0;
     long v = strtol(text, &end, 10);
     if (errno || end == text || *end || v < lo || v > hi) {
-        cli_error("%s '%s' is not an integer in [%ld, %ld]", what, text, lo, hi);
-        return 0;
+        return cli_bad_value(what, text, "an integer in [%ld, %ld]", lo, hi);
     }
     *out = (int)v;
     return 1;
@@ -78,8 +78,7 @@ int cli_parse_double(const char *what, const char *text, double *out)
     errno = 0;
     double v = strtod(text, &end);
     if (errno || end == text || *end || !isfinite(v)) {
-        cli_error("%s '%s' is not a finite number", what, text);
-        return 0;
+        return cli_bad_value(what, text, "a finite number");
     }
     *out = v;
     return 1;

@@ -96,11 +96,14 @@ typedef enum nninit_status {
 NNINIT_API const char *nninit_status_str(nninit_status s);
 
 /* Optional error detail, owned by the caller. `msg` is one line, no
- * trailing newline, in the form "subject: what is wrong; what would be right". */
+ * trailing newline, in the form "subject: what is wrong; what would be right".
+ * NNINIT_ERR_MSG_MAX holds the longest message the library writes (lists of
+ * supported names included) with room to spare, so none is ever cut. */
+#define NNINIT_ERR_MSG_MAX 2048
 typedef struct nninit_err {
     nninit_status code;
-    int sys_errno; /* errno for NNINIT_EIO, else 0 */
-    char msg[256];
+    int sys_errno; /* errno for NNINIT_EIO and for a missing input file (ENOENT), else 0 */
+    char msg[NNINIT_ERR_MSG_MAX];
 } nninit_err;
 
 /* Fills err (if not NULL) with code and a printf-formatted one-line message
@@ -119,6 +122,12 @@ NNINIT_API void nninit_free(void *p);
  * cap bytes into dst, NUL included (dst may be NULL when cap is 0), and
  * returns the length of the whole quoted string. NULL s is "". */
 NNINIT_API size_t nninit_json_quote(const char *s, char *dst, size_t cap);
+
+/* "Did you mean": the candidate closest to `word` by edit distance (case
+ * counts), or NULL when none is close (more than 3 edits, or as many edits as
+ * `word` has characters). For suggestions in messages, e.g. mistyped option,
+ * command, initializer, module or layer names. */
+NNINIT_API const char *nninit_suggest(const char *word, const char *const *candidates, size_t n);
 
 /* ------------------------------------------------------------------------ */
 /* Shapes, dtypes, layouts, fans                                             */

@@ -58,6 +58,10 @@ static inline double nninit__u2d(uint64_t u)
 nninit_status nninit__err(nninit_err *err, nninit_status code, const char *fmt, ...) NNINIT__PRINTF(3, 4);
 /* Same, recording errno for NNINIT_EIO. */
 nninit_status nninit__err_sys(nninit_err *err, int sys_errno, const char *fmt, ...) NNINIT__PRINTF(3, 4);
+/* An input file that cannot be opened: "PATH: no such file" (NNINIT_ENOTFOUND,
+ * sys_errno ENOENT, so callers tell a missing file, a runtime failure, from an
+ * unknown name) or "PATH: cannot open (reason)" (NNINIT_EIO). */
+nninit_status nninit__err_open(nninit_err *err, int sys_errno, const char *path);
 
 /* ---- allocation (alloc.c): the one allocation path, overflow-checked ---- */
 

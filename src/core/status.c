@@ -62,6 +62,16 @@ nninit_status nninit__err_sys(nninit_err *err, int sys_errno, const char *fmt, .
     return NNINIT_EIO;
 }
 
+nninit_status nninit__err_open(nninit_err *err, int sys_errno, const char *path)
+{
+    if (sys_errno != ENOENT)
+        return nninit__err_sys(err, sys_errno, "%s: cannot open (%s)", path, strerror(sys_errno));
+    nninit__err(err, NNINIT_ENOTFOUND, "%s: no such file", path);
+    if (err)
+        err->sys_errno = ENOENT;
+    return NNINIT_ENOTFOUND;
+}
+
 void nninit_free(void *p) { free(p); }
 
 

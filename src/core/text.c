@@ -50,3 +50,22 @@ int nninit__edit_distance(const char *a, const char *b)
     }
     return row[lb];
 }
+
+const char *nninit_suggest(const char *word, const char *const *candidates, size_t n)
+{
+    if (!word || !candidates)
+        return NULL;
+    const char *best = NULL;
+    int best_d = 4; /* more than 3 edits is another word, not a typo */
+    int len = (int)strlen(word);
+    for (size_t i = 0; i < n; i++) {
+        if (!candidates[i])
+            continue;
+        int d = nninit__edit_distance(word, candidates[i]);
+        if (d < best_d && d < len) {
+            best_d = d;
+            best = candidates[i];
+        }
+    }
+    return best;
+}

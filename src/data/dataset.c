@@ -4,6 +4,7 @@
  * (seed, stream), never on the platform's rand(). */
 #include "data/internal.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,11 +39,14 @@ static nninit_status read_pair_file(const char *dir, const char *name, nninit_id
         return s;
     snprintf(path, sizeof path, "%s/%s", dir, name);
     s = nninit_idx_read(path, out, err);
-    if (s == NNINIT_ENOTFOUND)
-        return nninit__err(err, NNINIT_ENOTFOUND,
-                           "data folder '%.200s': no %s(.gz); install Fashion-MNIST with 'apt-get install "
-                           "dataset-fashion-mnist', or point --data or NNINIT_DATA at a folder of IDX files",
-                           dir, name);
+    if (s == NNINIT_ENOTFOUND) {
+        nninit__err(err, NNINIT_ENOTFOUND,
+                    "data folder '%.200s': no %s(.gz); install Fashion-MNIST with 'apt-get install "
+                    "dataset-fashion-mnist', or point --data or NNINIT_DATA at a folder of IDX files",
+                    dir, name);
+        if (err)
+            err->sys_errno = ENOENT; /* a missing input file: a runtime failure, not a usage error */
+    }
     return s;
 }
 

@@ -668,8 +668,7 @@ static nninit_status read_spec_file(const char *path, char **text, nninit_err *e
     if (!f && errno == ENOMEM)
         return nninit__err(err, NNINIT_ENOMEM, "%s: out of memory opening it", path);
     if (!f)
-        return nninit__err(err, errno == ENOENT ? NNINIT_ENOTFOUND : NNINIT_EIO, "%s: cannot open (%s)", path,
-                           strerror(errno));
+        return nninit__err_open(err, errno, path);
     size_t cap = 4096, len = 0;
     char *buf = malloc(cap);
     for (;;) {

@@ -457,8 +457,7 @@ nninit_status nninit_npy_read(const char *path, nninit_dtype *dtype, nninit_shap
     FILE *f = fopen(path, "rb");
     if (!f) {
         int e = errno;
-        return e == ENOENT ? nninit__err(err, NNINIT_ENOTFOUND, "%s: no such file", path)
-                           : nninit__err_sys(err, e, "%s: cannot open (%s)", path, strerror(e));
+        return nninit__err_open(err, e, path);
     }
     nninit_status s = NNINIT_OK;
     struct stat st;

@@ -386,8 +386,7 @@ nninit_status nninit__npz_open(nninit_tensor_file *tf, const char *path, nninit_
     FILE *f = fopen(path, "rb");
     if (!f) {
         int e = errno;
-        return e == ENOENT ? nninit__err(err, NNINIT_ENOTFOUND, "%s: no such file", path)
-                           : nninit__err_sys(err, e, "%s: cannot open (%s)", path, strerror(e));
+        return nninit__err_open(err, e, path);
     }
     nninit_status s = NNINIT_OK;
     unsigned char *tail = NULL, *cdbuf = NULL, *prefix = NULL;
@@ -621,8 +620,7 @@ nninit_status nninit__zip_read_member(const char *path, const char *member, size
     FILE *f = fopen(path, "rb");
     if (!f) {
         int e = errno;
-        return e == ENOENT ? nninit__err(err, NNINIT_ENOTFOUND, "%s: no such file", path)
-                           : nninit__err_sys(err, e, "%s: cannot open (%s)", path, strerror(e));
+        return nninit__err_open(err, e, path);
     }
     nninit_status s = NNINIT_OK;
     unsigned char *tail = NULL, *cd = NULL;

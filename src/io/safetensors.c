@@ -361,8 +361,7 @@ static nninit_status open_one(nninit_tensor_file *tf, const char *path, int keep
     FILE *f = fopen(path, "rb");
     if (!f) {
         int e = errno;
-        return e == ENOENT ? nninit__err(err, NNINIT_ENOTFOUND, "%s: no such file", path)
-                           : nninit__err_sys(err, e, "%s: cannot open (%s)", path, strerror(e));
+        return nninit__err_open(err, e, path);
     }
     nninit_status s = NNINIT_OK;
     char *hdr = NULL;

@@ -355,8 +355,7 @@ nninit_status nninit_tensor_file_open(const char *path, nninit_tensor_file **out
     nninit_status s;
     if (stat(path, &st) != 0) {
         int e = errno;
-        s = e == ENOENT ? nninit__err(err, NNINIT_ENOTFOUND, "%s: no such file or folder", path)
-                        : nninit__err_sys(err, e, "%s: cannot stat (%s)", path, strerror(e));
+        s = nninit__err_open(err, e, path);
     } else if (S_ISDIR(st.st_mode)) {
         tf->format = NNINIT_FORMAT_NPY_DIR;
         s = scan_dir(tf, path, "", 0, err);

@@ -152,7 +152,7 @@ static nninit_status fill_one(gen_ctx *c, const nninit__mtensor *e, void *out, n
         return nninit__err(err, NNINIT_EINVAL, "tensor '%.60s': prefix '%.60s' makes the name longer than %zu bytes",
                            e->name, prefix, sizeof full - 1);
     fo.stream = e->name ? nninit_stream_from_name(full) : 0;
-    char what[300];
+    char what[NNINIT_ERR_MSG_MAX];
     nninit_status s;
     if (e->forget_units > 0) {
         /* keras lstm.py: concatenate(init((u,)), ones((u,)), init((2u,))),
@@ -175,7 +175,7 @@ static nninit_status fill_one(gen_ctx *c, const nninit__mtensor *e, void *out, n
     }
     if (s != NNINIT_OK && err) {
         snprintf(what, sizeof what, "%s", err->msg);
-        snprintf(err->msg, sizeof err->msg, "tensor '%.60s': %.180s", e->name ? e->name : "(construction draw)",
+        snprintf(err->msg, sizeof err->msg, "tensor '%.200s': %.1800s", e->name ? e->name : "(construction draw)",
                  what);
         return s;
     }

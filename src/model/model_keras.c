@@ -4,6 +4,7 @@
  * build them, named "<layer name>/<variable>" as Keras 3 paths are. */
 #include "model/internal.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,9 +153,9 @@ static nninit_status add_var_axes(kctx *c, const char *layer, const char *path, 
     nninit_init init;
     nninit_status s = nninit_init_parse(spec, &init, c->err);
     if (s != NNINIT_OK) {
-        char why[256];
+        char why[NNINIT_ERR_MSG_MAX];
         snprintf(why, sizeof why, "%s", c->err ? c->err->msg : "");
-        nninit__err(c->err, s, "keras variable '%.80s' (%s): %.150s", name, key ? key : "default", why);
+        nninit__err(c->err, s, "keras variable '%.80s' (%s): %.1800s", name, key ? key : "default", why);
     } else {
         /* EinsumDense.build (Keras >= 3.15): isinstance(init, VarianceScaling) and (input_axes is None or
          * output_axes is None) -> a clone with the einsum's axes */
@@ -418,6 +419,18 @@ static nninit_status layer_vars(kctx *c, const char *cls, const char *lname, jso
     for (int i = 0; same_shape[i]; i++)
         if (!strcmp(cls, same_shape[i]))
             return NNINIT_OK;
+    static const char *const with_weights[] = {
+        "Dense", "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose",
+        "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D", "SimpleRNN", "LSTM", "GRU", "Embedding",
+        "BatchNormalization", "LayerNormalization", "MultiHeadAttention", "Flatten", "Reshape", "Add",
+        "Concatenate", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "Bidirectional",
+        "TimeDistributed", "InputLayer"};
+    const char *near = nninit_suggest(cls, with_weights, sizeof with_weights / sizeof *with_weights);
+    if (!near)
+        near = nninit_suggest(cls, same_shape, sizeof same_shape / sizeof *same_shape - 1);
+    if (near)
+        return nninit__err(c->err, NNINIT_EUNSUPPORTED, "keras layer '%.60s': unknown class '%.60s'; did you mean "
+                           "'%s'?", lname, cls, near);
     return nninit__err(c->err, NNINIT_EUNSUPPORTED, "keras layer '%.60s': class '%.60s' is not supported; supported: "
                        "Dense, Conv1D/2D/3D, Conv*Transpose, DepthwiseConv2D, SeparableConv1D/2D, SimpleRNN, LSTM, "
                        "GRU, Embedding, BatchNormalization, LayerNormalization, MultiHeadAttention, pooling, "
@@ -819,7 +832,7 @@ nninit_status nninit_model_from_keras_file_as(const char *path, const char *kera
     *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f)
-        return nninit__err(err, NNINIT_ENOTFOUND, "%s: no such file", path);
+        return nninit__err_open(err, errno, path);
     unsigned char head[4] = {0};
     char archive_version[32];
     size_t got = fread(head, 1, 4, f);

@@ -97,9 +97,9 @@ nninit_status nninit_model_from_spec(const char *text, nninit_model **out, nnini
         if ((s = spec_text(init, where, &spec, err)))
             goto done;
         if ((s = nninit_init_parse(spec, &in, err))) {
-            char why[256];
+            char why[NNINIT_ERR_MSG_MAX];
             snprintf(why, sizeof why, "%s", err ? err->msg : "");
-            nninit__err(err, s, "model spec tensor '%.60s': %.180s", name, why);
+            nninit__err(err, s, "model spec tensor '%.60s': %.1900s", name, why);
             goto done;
         }
         for (size_t j = 0; j < m->n; j++)

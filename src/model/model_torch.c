@@ -868,6 +868,19 @@ static nninit_status build(builder *bd, const value *v)
     for (size_t i = 0; parameterless[i]; i++)
         if (!strcmp(n, parameterless[i]))
             return NNINIT_OK; /* no parameters, no draws */
+    static const char *const with_params[] = {
+        "Sequential", "Linear", "Bilinear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
+        "ConvTranspose3d", "Embedding", "RNN", "LSTM", "GRU", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d",
+        "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "GroupNorm", "LayerNorm", "PReLU",
+        "MultiheadAttention", "TransformerEncoderLayer", "TransformerDecoderLayer"};
+    const char *near = nninit_suggest(n, with_params, sizeof with_params / sizeof *with_params);
+    size_t n_free = 0;
+    while (parameterless[n_free])
+        n_free++;
+    if (!near)
+        near = nninit_suggest(n, parameterless, n_free);
+    if (near)
+        return nninit__err(bd->err, NNINIT_EINVAL, "recipe: unknown module '%s'; did you mean '%s'?", n, near);
     return nninit__err(bd->err, NNINIT_EINVAL, "recipe: unknown module '%s'; supported: Sequential, Linear, "
                        "Bilinear, Conv1d/2d/3d, ConvTranspose1d/2d/3d, Embedding, RNN, LSTM, GRU, BatchNorm1d/2d/3d, "
                        "InstanceNorm1d/2d/3d, GroupNorm, LayerNorm, PReLU, MultiheadAttention, "

@@ -34,7 +34,7 @@ done
 grep -q '^a  F32 \[3, 4\]' "$T/out" && grep -q '^b  F64 \[7\]' "$T/out" || fail "npz listing: $(cat "$T/out")"
 # Usage and runtime errors: exit 2 and 1, one line each.
 "$N" inspect 2>/dev/null; [ $? -eq 2 ] || fail "no file: exit status"
-"$N" inspect "$T/none.safetensors" 2>"$T/err"; [ $? -eq 2 ] || fail "missing file: exit status"
+"$N" inspect "$T/none.safetensors" 2>"$T/err"; [ $? -eq 1 ] || fail "missing file: exit status (runtime failure, as the README says)"
 grep -q "no such file" "$T/err" || fail "missing file message"
 printf 'garbage!' > "$T/bad.safetensors"
 "$N" inspect "$T/bad.safetensors" 2>"$T/err"; [ $? -eq 1 ] || fail "corrupt file: exit status"
