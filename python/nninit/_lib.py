@@ -39,7 +39,7 @@ FORMAT_SAFETENSORS, FORMAT_NPZ, FORMAT_NPZ_DEFLATED, FORMAT_NPY_DIR, FORMAT_NPY,
 
 
 class Err(ctypes.Structure):
-    _fields_ = [("code", ctypes.c_int), ("sys_errno", ctypes.c_int), ("msg", ctypes.c_char * 256)]
+    _fields_ = [("code", ctypes.c_int), ("sys_errno", ctypes.c_int), ("msg", ctypes.c_char * 2048)]
 
 
 class Shape(ctypes.Structure):
