@@ -23,7 +23,9 @@ static void model_usage(FILE *f)
             "                         else 3.16; before 3.15 EinsumDense/MultiHeadAttention kernels\n"
             "                         took fans from the rank rule, not from the einsum axes)\n"
             "  --torch RECIPE         PyTorch module recipe, e.g.\n"
-            "                         'Sequential(Linear(784, 256), ReLU(), Linear(256, 10))'\n"
+            "                         'Sequential(Linear(784, 256), ReLU(), Linear(256, 10))', or @FILE;\n"
+            "                         name submodules as your module does: Net(conv1=Conv2d(1, 8, 3), ...),\n"
+            "                         Sequential(OrderedDict([('fc', Linear(4, 2))])), ModuleList, ModuleDict\n"
             "  --spec FILE            nninit model spec: {\"layout\": \"keras\", \"tensors\": [{\"name\": \"w\",\n"
             "                         \"shape\": [784, 256], \"init\": \"he_normal\"}], \"overrides\": {...}}\n"
             "  -o, --output OUT       file (safetensors, npz) or folder (npy-dir); replaced only on success\n"
@@ -214,7 +216,15 @@ int cmd_model(int argc, char **argv)
         cli_error("--max-shard-size applies to --format safetensors only");
         goto out;
     }
-    if (torch) {
+    if (torch && torch[0] == '@') { /* a recipe file: several lines, # comments */
+        text = read_file(torch + 1, &err);
+        if (!text) {
+            cli_error("%s", err.msg);
+            rc = err.code == NNINIT_ENOTFOUND ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+            goto out;
+        }
+        st = nninit_model_from_torch(text, &m, &err);
+    } else if (torch) {
         st = nninit_model_from_torch(torch, &m, &err);
     } else if (keras) {
         st = nninit_model_from_keras_file_as(keras, keras_version, &m, &err); /* JSON or a .keras archive */

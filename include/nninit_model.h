@@ -38,8 +38,9 @@ typedef struct nninit_model_tensor {
  * with Linear, Bilinear, Conv1d/2d/3d, ConvTranspose1d/2d/3d, Embedding,
  * RNN, LSTM, GRU, BatchNorm1d/2d/3d, InstanceNorm1d/2d/3d, GroupNorm,
  * LayerNorm, PReLU, MultiheadAttention, TransformerEncoderLayer,
- * TransformerDecoderLayer, nested Sequential, and parameter-free modules
- * (ReLU, Dropout, Flatten, ...).
+ * TransformerDecoderLayer, nested Sequential (also of an OrderedDict),
+ * ModuleList, ModuleDict, a user's module as Net(attr=Module(...), ...),
+ * and parameter-free modules (ReLU, Dropout, Flatten, ...); # comments.
  * Arguments are positional or keyword, as in PyTorch 1.13; each module's
  * reset_parameters defaults and state_dict names apply.
  * NNINIT_EINVAL with the position of the first problem.

@@ -325,6 +325,12 @@ static void test_recipe_errors(void **state)
     (void)state;
     expect_recipe_error("Sequential(Linear(3, 4), Foo(2))", "unknown module 'Foo'");
     expect_recipe_error("Linear(3)", "missing argument 'out_features'");
+    expect_recipe_error("Sequential(OrderedDict([('a', Linear(2, 2)), ('a', ReLU())]))", "name 'a' given twice");
+    expect_recipe_error("ModuleDict({'a.b': Linear(2, 2)})", "contains '.'");
+    expect_recipe_error("ModuleDict({1: Linear(2, 2)})", "string keys");
+    expect_recipe_error("ModuleList(Linear(2, 2))", "one list of modules");
+    expect_recipe_error("Sequential(OrderedDict([('a', 3)]))", "expected a module");
+    expect_recipe_error("Net(a=Linear(2, 2), b=Foo(1))", "unknown module 'Foo'");
     expect_recipe_error("Linear(3, 4, bais=False)", "unexpected keyword 'bais'");
     expect_recipe_error("Linear(3, 4, out_features=5)", "given twice");
     expect_recipe_error("Linear(3, 4", "expected ',' or ')'");

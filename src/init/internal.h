@@ -22,6 +22,33 @@ int nninit__stft_window_parse(const char *name); /* -1 if unknown */
 nninit_status nninit__stft_fill(const nninit_init *in, const nninit_shape *shape, nninit_dtype dtype, int64_t begin,
                                 int64_t end, void *out, nninit_err *err);
 
+/* ---- Python call syntax (pycall.c), for specs and model recipes ---- */
+
+typedef enum nninit__pykind {
+    NNINIT__PY_INT, NNINIT__PY_FLOAT, NNINIT__PY_BOOL, NNINIT__PY_NONE, NNINIT__PY_STR,
+    NNINIT__PY_NAME,  /* a bare (possibly signed) name: fan_out, nan, -inf */
+    NNINIT__PY_TUPLE, NNINIT__PY_LIST,
+    NNINIT__PY_DICT,  /* keys[i]: the string key of items[i] */
+    NNINIT__PY_CALL   /* text: the callee's last dotted component; keys[i]: keyword or "" */
+} nninit__pykind;
+
+typedef struct nninit__pyval {
+    nninit__pykind kind;
+    int64_t i;                     /* INT, BOOL (0/1) */
+    double f;                      /* FLOAT (may be +-inf when the literal overflows) */
+    char *text;                    /* STR, NAME, CALL */
+    struct nninit__pyval **items;  /* TUPLE, LIST, DICT values, CALL arguments */
+    char **keys;                   /* one per item: keyword / dict key, "" when positional */
+    size_t n;
+    size_t pos;                    /* offset in the text, for messages */
+} nninit__pyval;
+
+/* Parses the whole text as one value (# comments allowed). On failure the
+ * message is "at offset N (near '...'): what"; callers prefix their subject. */
+nninit_status nninit__py_parse(const char *text, nninit__pyval **out, nninit_err *err);
+void nninit__py_free(nninit__pyval *v);
+const char *nninit__py_kind_name(nninit__pykind kind); /* "an integer", "a string", ... */
+
 /* ---- PyTorch-exact fills (torch_fill.c) ---- */
 
 /* Executes a resolved primitive the way the matching torch.nn.init call

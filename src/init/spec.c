@@ -294,223 +294,134 @@ static nninit_status set_named(nninit_init *in, const char *key, const value *v,
                        key, ps[0].name ? list : "no arguments");
 }
 
-/* ---- the call syntax: Name(arg, key=value, ...) ---- */
+/* ---- the call syntax: Name(arg, key=value, ...), parsed by pycall.c ---- */
 
-typedef struct lexer {
-    const char *p;
-    const char *text;
-} lexer;
-
-static void skip_ws(lexer *lx)
-{
-    while (isspace((unsigned char)*lx->p))
-        lx->p++;
-}
-
-static nninit_status lex_number(lexer *lx, value *v, nninit_err *err)
-{
-    const char *start = lx->p;
-    char *end;
-    errno = 0;
-    double d = strtod(start, &end);
-    if (end == start)
-        return nninit__err(err, NNINIT_EINVAL, "spec '%s': expected a value at '%s'", lx->text, start);
-    int is_int = 1;
-    for (const char *q = start; q < end; q++)
-        if (*q == '.' || *q == 'e' || *q == 'E' || *q == 'n' || *q == 'N' || *q == 'i' || *q == 'I')
-            is_int = 0;
-    v->kind = V_NUM;
-    v->num = d;
-    v->is_int = is_int;
-    if (is_int) {
-        errno = 0;
-        if (*start == '-') {
-            long long ll = strtoll(start, NULL, 10);
-            v->i64 = ll;
-        } else {
-            unsigned long long ull = strtoull(start, NULL, 10);
-            v->i64 = (int64_t)ull;
-        }
-        if (errno == ERANGE)
-            return nninit__err(err, NNINIT_EINVAL, "spec '%s': integer '%.*s' does not fit in 64 bits", lx->text,
-                               (int)(end - start), start);
-    }
-    lx->p = end;
-    return NNINIT_OK;
-}
-
-static nninit_status lex_value(lexer *lx, value *v, nninit_err *err)
+/* One argument's parsed value as a parameter value. Bare names are strings
+ * (mode=fan_out), except None/null, True/true/False/false, nan and inf;
+ * sqrt(x) / math.sqrt(x) is a number (kaiming_uniform_(a=math.sqrt(5))). */
+static nninit_status py_value(const nninit__pyval *pv, value *v, const char *text, nninit_err *err)
 {
     memset(v, 0, sizeof *v);
-    skip_ws(lx);
-    char c = *lx->p;
-    if (c == '"' || c == '\'') {
-        const char *s = ++lx->p;
-        while (*lx->p && *lx->p != c)
-            lx->p++;
-        if (!*lx->p)
-            return nninit__err(err, NNINIT_EINVAL, "spec '%s': unterminated string", lx->text);
-        size_t n = (size_t)(lx->p - s);
-        if (n >= sizeof v->str)
-            return nninit__err(err, NNINIT_EINVAL, "spec '%s': string argument too long", lx->text);
-        memcpy(v->str, s, n);
-        v->str[n] = '\0';
-        v->kind = V_STR;
-        lx->p++;
+    switch (pv->kind) {
+    case NNINIT__PY_INT:
+        v->kind = V_NUM;
+        v->is_int = 1;
+        v->i64 = pv->i;
+        v->num = (double)pv->i;
         return NNINIT_OK;
-    }
-    if (c == '[' || c == '(') {
-        char close = c == '[' ? ']' : ')';
-        lx->p++;
-        v->kind = V_LIST;
-        for (;;) {
-            skip_ws(lx);
-            if (*lx->p == close) {
-                lx->p++;
+    case NNINIT__PY_FLOAT:
+        v->kind = V_NUM;
+        v->num = pv->f;
+        return NNINIT_OK;
+    case NNINIT__PY_BOOL:
+        v->kind = V_BOOL; /* only STFT's periodic takes one; set_param rejects it elsewhere */
+        v->boolean = (int)pv->i;
+        return NNINIT_OK;
+    case NNINIT__PY_NONE:
+        v->kind = V_NONE;
+        return NNINIT_OK;
+    case NNINIT__PY_STR:
+    case NNINIT__PY_NAME: {
+        const char *id = pv->text;
+        if (pv->kind == NNINIT__PY_NAME) {
+            const char *u = id + (*id == '-' || *id == '+');
+            if (!strcmp(id, "null")) {
+                v->kind = V_NONE;
                 return NNINIT_OK;
             }
-            value item;
-            nninit_status st = lex_number(lx, &item, err);
-            if (st != NNINIT_OK)
-                return st;
-            if (!item.is_int || v->n_list == NNINIT_MAX_AXES)
-                return nninit__err(err, NNINIT_EINVAL, "spec '%s': a list holds up to %d integers", lx->text,
-                                   NNINIT_MAX_AXES);
-            v->list[v->n_list++] = item.i64;
-            skip_ws(lx);
-            if (*lx->p == ',')
-                lx->p++;
-            else if (*lx->p != close)
-                return nninit__err(err, NNINIT_EINVAL, "spec '%s': expected ',' or '%c' in a list", lx->text, close);
+            if (!strcmp(id, "true") || !strcmp(id, "false")) {
+                v->kind = V_BOOL;
+                v->boolean = id[0] == 't';
+                return NNINIT_OK;
+            }
+            if (!strcmp(u, "nan") || !strcmp(u, "NaN") || !strcmp(u, "inf") || !strcmp(u, "Infinity")) {
+                v->kind = V_NUM; /* caught as non-finite by set_param */
+                v->num = u[0] == 'n' || u[0] == 'N' ? (double)NAN : *id == '-' ? -(double)INFINITY : (double)INFINITY;
+                return NNINIT_OK;
+            }
+            if (u != id)
+                return nninit__err(err, NNINIT_EINVAL, "spec '%s': '%s' is not a number", text, id);
         }
-    }
-    if (isalpha((unsigned char)c) || c == '_') {
-        const char *s = lx->p;
-        while (isalnum((unsigned char)*lx->p) || *lx->p == '_' || *lx->p == '.')
-            lx->p++;
-        size_t n = (size_t)(lx->p - s);
-        if (n >= sizeof v->str)
-            return nninit__err(err, NNINIT_EINVAL, "spec '%s': identifier too long", lx->text);
-        char id[64];
-        memcpy(id, s, n);
-        id[n] = '\0';
-        if (!strcmp(id, "None") || !strcmp(id, "null")) {
-            v->kind = V_NONE;
-            return NNINIT_OK;
-        }
-        if (!strcmp(id, "nan") || !strcmp(id, "NaN") || !strcmp(id, "inf") || !strcmp(id, "Infinity") ||
-            !strcmp(id, "math.nan") || !strcmp(id, "math.inf")) { /* caught as non-finite by set_param */
-            v->kind = V_NUM;
-            v->num = id[strlen(id) - 1] == 'n' || id[strlen(id) - 1] == 'N' ? (double)NAN : (double)INFINITY;
-            return NNINIT_OK;
-        }
-        if (!strcmp(id, "True") || !strcmp(id, "False") || !strcmp(id, "true") || !strcmp(id, "false")) {
-            v->kind = V_BOOL; /* only STFT's periodic takes one; set_param rejects it elsewhere */
-            v->boolean = id[0] == 'T' || id[0] == 't';
-            return NNINIT_OK;
-        }
-        if (!strcmp(id, "sqrt") || !strcmp(id, "math.sqrt")) { /* e.g. kaiming_uniform_(a=math.sqrt(5)) */
-            skip_ws(lx);
-            if (*lx->p != '(')
-                return nninit__err(err, NNINIT_EINVAL, "spec '%s': expected '(' after sqrt", lx->text);
-            lx->p++;
-            skip_ws(lx);
-            value arg;
-            nninit_status st = lex_number(lx, &arg, err);
-            if (st != NNINIT_OK)
-                return st;
-            skip_ws(lx);
-            if (*lx->p != ')' || arg.num < 0)
-                return nninit__err(err, NNINIT_EINVAL, "spec '%s': write sqrt(x) with x >= 0", lx->text);
-            lx->p++;
-            v->kind = V_NUM;
-            v->num = sqrt(arg.num);
-            return NNINIT_OK;
-        }
-        /* a bare identifier is a string: mode=fan_out */
-        memcpy(v->str, id, n + 1);
+        if (strlen(id) >= sizeof v->str)
+            return nninit__err(err, NNINIT_EINVAL, "spec '%s': string argument too long", text);
+        strcpy(v->str, id);
         v->kind = V_STR;
         return NNINIT_OK;
     }
-    return lex_number(lx, v, err);
+    case NNINIT__PY_TUPLE:
+    case NNINIT__PY_LIST:
+        v->kind = V_LIST;
+        for (size_t i = 0; i < pv->n; i++) {
+            if (pv->items[i]->kind != NNINIT__PY_INT || v->n_list == NNINIT_MAX_AXES)
+                return nninit__err(err, NNINIT_EINVAL, "spec '%s': a list holds up to %d integers", text,
+                                   NNINIT_MAX_AXES);
+            v->list[v->n_list++] = pv->items[i]->i;
+        }
+        return NNINIT_OK;
+    case NNINIT__PY_CALL:
+        if (!strcmp(pv->text, "sqrt")) {
+            const nninit__pyval *x = pv->n == 1 && !pv->keys[0][0] ? pv->items[0] : NULL;
+            double d = !x ? -1 : x->kind == NNINIT__PY_INT ? (double)x->i : x->kind == NNINIT__PY_FLOAT ? x->f : -1;
+            if (!(d >= 0))
+                return nninit__err(err, NNINIT_EINVAL, "spec '%s': write sqrt(x) with x >= 0", text);
+            v->kind = V_NUM;
+            v->num = sqrt(d);
+            return NNINIT_OK;
+        }
+        return nninit__err(err, NNINIT_EINVAL, "spec '%s': expected a value, not the call %s(...)", text, pv->text);
+    case NNINIT__PY_DICT:
+        break;
+    }
+    return nninit__err(err, NNINIT_EINVAL, "spec '%s': expected a value, not %s", text, nninit__py_kind_name(pv->kind));
 }
 
 static nninit_status parse_call(const char *text, nninit_init *out, nninit_err *err)
 {
-    lexer lx = {text, text};
-    skip_ws(&lx);
-    const char *s = lx.p;
-    while (isalnum((unsigned char)*lx.p) || *lx.p == '_' || *lx.p == '.')
-        lx.p++;
-    size_t n = (size_t)(lx.p - s);
-    char name[64];
-    if (n == 0 || n >= sizeof name)
-        return nninit__err(err, NNINIT_EINVAL, "spec '%s': expected an initializer name", text);
-    memcpy(name, s, n);
-    name[n] = '\0';
-    /* allow module prefixes as written in Python: keras.initializers.X, torch.nn.init.x_, nn.init.x_ */
-    const char *short_name = strrchr(name, '.') ? strrchr(name, '.') + 1 : name;
-    nninit_init_kind kind;
-    nninit_status st = nninit_init_kind_parse(short_name, &kind, err);
-    if (st != NNINIT_OK)
+    nninit__pyval *call;
+    nninit_status st = nninit__py_parse(text, &call, err);
+    if (st != NNINIT_OK) {
+        if (err) {
+            char msg[sizeof err->msg];
+            snprintf(msg, sizeof msg, "%s", err->msg);
+            nninit__err(err, st, "spec '%.80s': %.160s", text, msg);
+        }
         return st;
+    }
+    if (call->kind != NNINIT__PY_NAME && call->kind != NNINIT__PY_CALL) {
+        nninit__py_free(call);
+        return nninit__err(err, NNINIT_EINVAL, "spec '%s': expected an initializer name", text);
+    }
+    /* module prefixes as written in Python (keras.initializers.X, torch.nn.init.x_) are already dropped */
+    nninit_init_kind kind;
+    if ((st = nninit_init_kind_parse(call->text, &kind, err)) != NNINIT_OK) {
+        nninit__py_free(call);
+        return st;
+    }
     nninit_init in = nninit_init_default(kind);
-    skip_ws(&lx);
-    if (*lx.p == '(') {
-        lx.p++;
-        const param *ps = params_of(kind);
-        int positional = 0, seen_keyword = 0;
-        unsigned seen = 0;
-        for (;;) {
-            skip_ws(&lx);
-            if (*lx.p == ')') {
-                lx.p++;
-                break;
-            }
-            /* keyword? identifier followed by '=' */
-            const char *save = lx.p;
-            char key[64] = "";
-            while (isalnum((unsigned char)*lx.p) || *lx.p == '_')
-                lx.p++;
-            size_t kn = (size_t)(lx.p - save);
-            skip_ws(&lx);
-            value v;
-            if (kn > 0 && kn < sizeof key && *lx.p == '=' && lx.p[1] != '=') {
-                memcpy(key, save, kn);
-                key[kn] = '\0';
-                lx.p++;
-                if ((st = lex_value(&lx, &v, err)) != NNINIT_OK)
-                    return st;
-                if ((st = set_named(&in, key, &v, &seen, err)) != NNINIT_OK)
-                    return st;
-                seen_keyword = 1;
-            } else {
-                lx.p = save;
-                if (seen_keyword)
-                    return nninit__err(err, NNINIT_EINVAL, "spec '%s': positional argument follows keyword argument",
-                                       text);
-                if ((st = lex_value(&lx, &v, err)) != NNINIT_OK)
-                    return st;
-                int count = 0;
-                while (ps[count].name)
-                    count++;
-                if (positional >= count)
-                    return nninit__err(err, NNINIT_EINVAL, "%s: takes %d argument%s but more were given",
-                                       nninit_init_kind_name(kind), count, count == 1 ? "" : "s");
-                if ((st = set_named(&in, ps[positional].name, &v, &seen, err)) != NNINIT_OK)
-                    return st;
-                positional++;
-            }
-            skip_ws(&lx);
-            if (*lx.p == ',')
-                lx.p++;
-            else if (*lx.p != ')')
-                return nninit__err(err, NNINIT_EINVAL, "spec '%s': expected ',' or ')' at '%s'", text, lx.p);
+    const param *ps = params_of(kind);
+    int count = 0, positional = 0, seen_keyword = 0;
+    unsigned seen = 0;
+    while (ps[count].name)
+        count++;
+    for (size_t i = 0; call->kind == NNINIT__PY_CALL && i < call->n && st == NNINIT_OK; i++) {
+        value v;
+        if ((st = py_value(call->items[i], &v, text, err)) != NNINIT_OK)
+            break;
+        if (call->keys[i][0]) {
+            st = set_named(&in, call->keys[i], &v, &seen, err);
+            seen_keyword = 1;
+        } else if (seen_keyword) {
+            st = nninit__err(err, NNINIT_EINVAL, "spec '%s': positional argument follows keyword argument", text);
+        } else if (positional >= count) {
+            st = nninit__err(err, NNINIT_EINVAL, "%s: takes %d argument%s but more were given",
+                             nninit_init_kind_name(kind), count, count == 1 ? "" : "s");
+        } else {
+            st = set_named(&in, ps[positional++].name, &v, &seen, err);
         }
     }
-    skip_ws(&lx);
-    if (*lx.p)
-        return nninit__err(err, NNINIT_EINVAL, "spec '%s': unexpected text '%s' after the initializer", text, lx.p);
+    nninit__py_free(call);
+    if (st != NNINIT_OK)
+        return st;
     if ((st = nninit_init_validate(&in, err)) != NNINIT_OK)
         return st;
     *out = in;

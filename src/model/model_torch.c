@@ -11,226 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- a small parser for Python call syntax ---- */
+/* Recipes are parsed by the shared Python-call parser (init/pycall.c). */
+typedef nninit__pyval value;
 
-typedef enum vkind { V_INT, V_FLOAT, V_BOOL, V_NONE, V_STR, V_TUPLE, V_CALL } vkind;
-
-typedef struct value {
-    vkind kind;
-    int64_t i;
-    double f;
-    char name[48];        /* V_STR text, V_CALL module name */
-    struct value **items; /* V_TUPLE items, V_CALL arguments */
-    char (*keys)[32];     /* V_CALL: keyword name per argument ("" = positional) */
-    size_t n;
-    size_t pos;           /* offset in the recipe (for messages) */
-} value;
-
-typedef struct parser {
-    const char *s, *p;
-    nninit_err *err;
-    int failed;
-    int depth;
-} parser;
-
-static void value_free(value *v)
+/* A tuple or a list: (3, 1) and [3, 1] both give sizes. */
+static int is_seq(const value *v)
 {
-    if (!v)
-        return;
-    for (size_t i = 0; i < v->n; i++)
-        value_free(v->items[i]);
-    free(v->items);
-    free(v->keys);
-    free(v);
-}
-
-static void fail(parser *ps, const char *what)
-{
-    if (!ps->failed)
-        nninit__err(ps->err, NNINIT_EINVAL, "recipe at offset %d (near '%.12s'): %s", (int)(ps->p - ps->s), ps->p,
-                    what);
-    ps->failed = 1;
-}
-
-static void ws(parser *ps)
-{
-    while (isspace((unsigned char)*ps->p))
-        ps->p++;
-}
-
-static value *parse_value(parser *ps);
-
-static int push(value *v, value *item, const char *key)
-{
-    value **it = realloc(v->items, (v->n + 1) * sizeof *it);
-    if (!it)
-        return 0;
-    v->items = it;
-    char(*k)[32] = realloc(v->keys, (v->n + 1) * sizeof *k);
-    if (!k)
-        return 0;
-    v->keys = k;
-    snprintf(v->keys[v->n], 32, "%s", key ? key : "");
-    v->items[v->n++] = item;
-    return 1;
-}
-
-/* Items up to `close`, with optional keywords (calls only). */
-static void parse_items(parser *ps, value *v, char close, int allow_kw)
-{
-    ws(ps);
-    while (*ps->p != close) {
-        char key[32] = "";
-        const char *save = ps->p;
-        if (allow_kw && (isalpha((unsigned char)*ps->p) || *ps->p == '_')) {
-            const char *q = ps->p;
-            while (isalnum((unsigned char)*q) || *q == '_')
-                q++;
-            const char *r = q;
-            while (isspace((unsigned char)*r))
-                r++;
-            if (*r == '=' && r[1] != '=') {
-                if ((size_t)(q - ps->p) >= sizeof key) {
-                    fail(ps, "keyword name too long");
-                    return;
-                }
-                memcpy(key, ps->p, (size_t)(q - ps->p));
-                key[q - ps->p] = '\0';
-                ps->p = r + 1;
-            } else {
-                ps->p = save;
-            }
-        }
-        value *item = parse_value(ps);
-        if (!item)
-            return;
-        if (!push(v, item, key)) {
-            value_free(item);
-            fail(ps, "out of memory");
-            return;
-        }
-        ws(ps);
-        if (*ps->p == ',') {
-            ps->p++;
-            ws(ps);
-        } else if (*ps->p != close) {
-            fail(ps, close == ')' ? "expected ',' or ')'" : "expected ',' or ']'");
-            return;
-        }
-    }
-    ps->p++;
-}
-
-static value *parse_value(parser *ps)
-{
-    ws(ps);
-    if (++ps->depth > 64) {
-        fail(ps, "nesting deeper than 64 levels");
-        return NULL;
-    }
-    value *v = calloc(1, sizeof *v);
-    if (!v) {
-        fail(ps, "out of memory");
-        return NULL;
-    }
-    v->pos = (size_t)(ps->p - ps->s);
-    const char *p = ps->p;
-    if (*p == '(' || *p == '[') {
-        v->kind = V_TUPLE;
-        ps->p++;
-        parse_items(ps, v, *p == '(' ? ')' : ']', 0);
-    } else if (*p == '\'' || *p == '"') {
-        char q = *p++;
-        const char *start = p;
-        while (*p && *p != q)
-            p++;
-        if (!*p || p - start >= (long)sizeof v->name) {
-            fail(ps, "unterminated or over-long string");
-        } else {
-            v->kind = V_STR;
-            memcpy(v->name, start, (size_t)(p - start));
-            ps->p = p + 1;
-        }
-    } else if (isdigit((unsigned char)*p) || *p == '-' || *p == '+' || *p == '.') {
-        char *end;
-        errno = 0;
-        long long iv = strtoll(p, &end, 10);
-        if (end != p && *end != '.' && *end != 'e' && *end != 'E' && !errno) {
-            v->kind = V_INT;
-            v->i = iv;
-            ps->p = end;
-            /* integer products, as written in Python: Linear(64 * 7 * 7, 10) */
-            for (;;) {
-                const char *q = ps->p;
-                while (isspace((unsigned char)*q))
-                    q++;
-                if (*q != '*' || q[1] == '*')
-                    break;
-                q++;
-                while (isspace((unsigned char)*q))
-                    q++;
-                errno = 0;
-                long long f = strtoll(q, &end, 10);
-                if (end == q || errno || *end == '.' || *end == 'e' || *end == 'E') {
-                    ps->p = q;
-                    fail(ps, "expected an integer after '*'");
-                    break;
-                }
-                if (f != 0 && (v->i > LLONG_MAX / (f < 0 ? -f : f) || v->i < -(LLONG_MAX / (f < 0 ? -f : f)))) {
-                    ps->p = q;
-                    fail(ps, "integer product overflows");
-                    break;
-                }
-                v->i *= f;
-                ps->p = end;
-            }
-        } else {
-            double fv = strtod(p, &end);
-            if (end == p || errno || !isfinite(fv)) {
-                fail(ps, "bad number");
-            } else {
-                v->kind = V_FLOAT;
-                v->f = fv;
-                ps->p = end;
-            }
-        }
-    } else if (isalpha((unsigned char)*p) || *p == '_') {
-        const char *q = p;
-        while (isalnum((unsigned char)*q) || *q == '_' || *q == '.')
-            q++;
-        size_t len = (size_t)(q - p);
-        if (len >= sizeof v->name) {
-            fail(ps, "name too long");
-        } else {
-            memcpy(v->name, p, len);
-            ps->p = q;
-            /* nn.Linear and torch.nn.Linear mean Linear */
-            char *dot = strrchr(v->name, '.');
-            if (dot)
-                memmove(v->name, dot + 1, strlen(dot));
-            ws(ps);
-            if (!strcmp(v->name, "True") || !strcmp(v->name, "False")) {
-                v->kind = V_BOOL;
-                v->i = v->name[0] == 'T';
-            } else if (!strcmp(v->name, "None")) {
-                v->kind = V_NONE;
-            } else if (*ps->p == '(') {
-                v->kind = V_CALL;
-                ps->p++;
-                parse_items(ps, v, ')', 1);
-            } else {
-                fail(ps, "expected a module call like Linear(3, 4), a number, True, False or None");
-            }
-        }
-    } else {
-        fail(ps, *p ? "unexpected character" : "unexpected end of recipe");
-    }
-    ps->depth--;
-    if (ps->failed) {
-        value_free(v);
-        return NULL;
-    }
-    return v;
+    return v->kind == NNINIT__PY_TUPLE || v->kind == NNINIT__PY_LIST;
 }
 
 /* ---- binding a call's arguments to a module's parameter list ---- */
@@ -253,18 +40,18 @@ static nninit_status bind(const value *call, const char *const *params, bound_ar
         if (!call->keys[i][0]) {
             if (next >= np)
                 return nninit__err(err, NNINIT_EINVAL, "%s(): too many positional arguments (takes %zu)",
-                                   call->name, np);
+                                   call->text, np);
             slot = next++;
         } else {
             for (slot = 0; slot < np && strcmp(params[slot], call->keys[i]); slot++)
                 ;
             if (slot == np)
                 return nninit__err(err, NNINIT_EINVAL, "%s(): unexpected keyword '%s'; its arguments are %s%s%s%s%s",
-                                   call->name, call->keys[i], params[0], np > 1 ? ", " : "", np > 1 ? params[1] : "",
+                                   call->text, call->keys[i], params[0], np > 1 ? ", " : "", np > 1 ? params[1] : "",
                                    np > 2 ? ", " : "", np > 2 ? params[2] : "");
         }
         if (b->arg[slot])
-            return nninit__err(err, NNINIT_EINVAL, "%s(): argument '%s' given twice", call->name, params[slot]);
+            return nninit__err(err, NNINIT_EINVAL, "%s(): argument '%s' given twice", call->text, params[slot]);
         b->arg[slot] = call->items[i];
     }
     return NNINIT_OK;
@@ -274,26 +61,26 @@ static nninit_status get_int(const value *call, const bound_args *b, const char 
                              int64_t dflt, int64_t lo, int64_t *out, nninit_err *err)
 {
     const value *v = b->arg[slot];
-    if (!v || v->kind == V_NONE) {
+    if (!v || v->kind == NNINIT__PY_NONE) {
         if (required && !v)
-            return nninit__err(err, NNINIT_EINVAL, "%s(): missing argument '%s'", call->name, params[slot]);
+            return nninit__err(err, NNINIT_EINVAL, "%s(): missing argument '%s'", call->text, params[slot]);
         *out = dflt;
         return NNINIT_OK;
     }
-    if (v->kind == V_BOOL) { /* Python bools are ints */
+    if (v->kind == NNINIT__PY_BOOL) { /* Python bools are ints */
         *out = v->i;
-    } else if (v->kind != V_INT) {
-        return nninit__err(err, NNINIT_EINVAL, "%s(): '%s' must be an integer", call->name, params[slot]);
+    } else if (v->kind != NNINIT__PY_INT) {
+        return nninit__err(err, NNINIT_EINVAL, "%s(): '%s' must be an integer", call->text, params[slot]);
     } else {
         *out = v->i;
     }
     if (*out < lo)
-        return nninit__err(err, NNINIT_EINVAL, "%s(): '%s' is %lld; it must be >= %lld", call->name, params[slot],
+        return nninit__err(err, NNINIT_EINVAL, "%s(): '%s' is %lld; it must be >= %lld", call->text, params[slot],
                            (long long)*out, (long long)lo);
     /* Sizes are capped at 2^31 so that products of two (gates * hidden,
      * 3 * embed_dim, fan_in) cannot overflow. */
     if (*out > ((int64_t)1 << 31) || *out < -((int64_t)1 << 31))
-        return nninit__err(err, NNINIT_EINVAL, "%s(): '%s' is %lld; sizes must be below 2^31", call->name,
+        return nninit__err(err, NNINIT_EINVAL, "%s(): '%s' is %lld; sizes must be below 2^31", call->text,
                            params[slot], (long long)*out);
     return NNINIT_OK;
 }
@@ -306,8 +93,8 @@ static nninit_status get_bool(const value *call, const bound_args *b, const char
         *out = dflt;
         return NNINIT_OK;
     }
-    if (v->kind != V_BOOL && v->kind != V_INT)
-        return nninit__err(err, NNINIT_EINVAL, "%s(): '%s' must be True or False", call->name, params[slot]);
+    if (v->kind != NNINIT__PY_BOOL && v->kind != NNINIT__PY_INT)
+        return nninit__err(err, NNINIT_EINVAL, "%s(): '%s' must be True or False", call->text, params[slot]);
     *out = v->i != 0;
     return NNINIT_OK;
 }
@@ -318,23 +105,23 @@ static nninit_status get_tuple(const value *call, const bound_args *b, const cha
 {
     const value *v = b->arg[slot];
     if (!v)
-        return nninit__err(err, NNINIT_EINVAL, "%s(): missing argument '%s'", call->name, params[slot]);
-    if (v->kind == V_INT) {
+        return nninit__err(err, NNINIT_EINVAL, "%s(): missing argument '%s'", call->text, params[slot]);
+    if (v->kind == NNINIT__PY_INT) {
         for (int d = 0; d < nd; d++)
             out[d] = v->i;
-    } else if (v->kind == V_TUPLE && v->n == (size_t)nd) {
+    } else if (is_seq(v) && v->n == (size_t)nd) {
         for (int d = 0; d < nd; d++) {
-            if (v->items[d]->kind != V_INT)
-                return nninit__err(err, NNINIT_EINVAL, "%s(): '%s' must hold integers", call->name, params[slot]);
+            if (v->items[d]->kind != NNINIT__PY_INT)
+                return nninit__err(err, NNINIT_EINVAL, "%s(): '%s' must hold integers", call->text, params[slot]);
             out[d] = v->items[d]->i;
         }
     } else {
-        return nninit__err(err, NNINIT_EINVAL, "%s(): '%s' must be an integer or a tuple of %d", call->name,
+        return nninit__err(err, NNINIT_EINVAL, "%s(): '%s' must be an integer or a tuple of %d", call->text,
                            params[slot], nd);
     }
     for (int d = 0; d < nd; d++)
         if (out[d] < 1 || out[d] > ((int64_t)1 << 31))
-            return nninit__err(err, NNINIT_EINVAL, "%s(): '%s' entries must be in [1, 2^31]", call->name,
+            return nninit__err(err, NNINIT_EINVAL, "%s(): '%s' entries must be in [1, 2^31]", call->text,
                                params[slot]);
     return NNINIT_OK;
 }
@@ -417,6 +204,7 @@ static const char *const P_MHA[] = {"embed_dim", "num_heads", "dropout", "bias",
                                     "kdim", "vdim", "batch_first", "device", "dtype", NULL};
 
 static nninit_status build(builder *bd, const value *v);
+static nninit_status build_named(builder *bd, const char *name, const value *child);
 
 static nninit_status b_linear(builder *bd, const value *v)
 {
@@ -447,7 +235,7 @@ static nninit_status b_conv(builder *bd, const value *v, int nd, int transposed)
         return s;
     if (in % groups || out % groups)
         return nninit__err(bd->err, NNINIT_EINVAL, "%s(): in_channels %lld and out_channels %lld must be divisible "
-                           "by groups %lld", v->name, (long long)in, (long long)out, (long long)groups);
+                           "by groups %lld", v->text, (long long)in, (long long)out, (long long)groups);
     /* ConvNd: (out, in/groups, *k); ConvTransposeNd: (in, out/groups, *k). */
     int64_t w[5] = {transposed ? in : out, transposed ? out / groups : in / groups, k[0], k[1], k[2]};
     return weight_and_bias(bd, 2 + nd, w, bias, out, "weight", "bias");
@@ -462,7 +250,7 @@ static nninit_status b_embedding(builder *bd, const value *v)
         (s = get_int(v, &b, P_EMB, 1, 1, 0, 1, &dim, bd->err)) ||
         (s = get_int(v, &b, P_EMB, 2, 0, INT64_MIN, INT64_MIN, &pad, bd->err)))
         return s;
-    if (b.arg[7] && b.arg[7]->kind != V_NONE)
+    if (b.arg[7] && b.arg[7]->kind != NNINIT__PY_NONE)
         return nninit__err(bd->err, NNINIT_EINVAL, "Embedding(): _weight cannot be given in a recipe");
     if (pad != INT64_MIN) { /* Embedding.__init__: negative padding_idx counts from the end */
         if (pad >= num || pad < -num)
@@ -520,11 +308,11 @@ static nninit_status b_layernorm(builder *bd, const value *v)
     int nd = 0;
     if (!ns)
         return nninit__err(bd->err, NNINIT_EINVAL, "LayerNorm(): missing argument 'normalized_shape'");
-    if (ns->kind == V_INT) {
+    if (ns->kind == NNINIT__PY_INT) {
         dims[nd++] = ns->i;
-    } else if (ns->kind == V_TUPLE && ns->n >= 1 && ns->n <= NNINIT_MAX_DIMS) {
+    } else if (is_seq(ns) && ns->n >= 1 && ns->n <= NNINIT_MAX_DIMS) {
         for (size_t i = 0; i < ns->n; i++) {
-            if (ns->items[i]->kind != V_INT)
+            if (ns->items[i]->kind != NNINIT__PY_INT)
                 return nninit__err(bd->err, NNINIT_EINVAL, "LayerNorm(): normalized_shape must hold integers");
             dims[nd++] = ns->items[i]->i;
         }
@@ -558,14 +346,14 @@ static nninit_status b_rnn(builder *bd, const value *v, int gates)
         (s = get_bool(v, &b, P, bias_slot, 1, &bias, bd->err)) ||
         (s = get_bool(v, &b, P, bidir_slot, 0, &bidir, bd->err)))
         return s;
-    if (gates == 4 && !strcmp(v->name, "LSTM") && (s = get_int(v, &b, P, 7, 0, 0, 0, &proj, bd->err)))
+    if (gates == 4 && !strcmp(v->text, "LSTM") && (s = get_int(v, &b, P, 7, 0, 0, 0, &proj, bd->err)))
         return s;
     if (proj)
         return nninit__err(bd->err, NNINIT_EUNSUPPORTED, "LSTM(): proj_size > 0 is not supported yet");
-    if (!strcmp(v->name, "GRU") && b.arg[7])
+    if (!strcmp(v->text, "GRU") && b.arg[7])
         return nninit__err(bd->err, NNINIT_EINVAL, "GRU(): unexpected keyword 'proj_size'");
-    if (gates == 1 && b.arg[3] && (b.arg[3]->kind != V_STR || (strcmp(b.arg[3]->name, "tanh") &&
-                                                               strcmp(b.arg[3]->name, "relu"))))
+    if (gates == 1 && b.arg[3] && (b.arg[3]->kind != NNINIT__PY_STR || (strcmp(b.arg[3]->text, "tanh") &&
+                                                               strcmp(b.arg[3]->text, "relu"))))
         return nninit__err(bd->err, NNINIT_EINVAL, "RNN(): nonlinearity must be 'tanh' or 'relu'");
     double stdv = 1.0 / sqrt((double)hid);
     nninit_init u = torch_uniform(-stdv, stdv);
@@ -737,9 +525,9 @@ static nninit_status b_prelu(builder *bd, const value *v)
         return s;
     double init = 0.25;
     if (b.arg[1]) {
-        if (b.arg[1]->kind == V_FLOAT)
+        if (b.arg[1]->kind == NNINIT__PY_FLOAT)
             init = b.arg[1]->f;
-        else if (b.arg[1]->kind == V_INT)
+        else if (b.arg[1]->kind == NNINIT__PY_INT)
             init = (double)b.arg[1]->i;
         else
             return nninit__err(bd->err, NNINIT_EINVAL, "PReLU(): 'init' must be a number");
@@ -755,16 +543,12 @@ static nninit_status b_prelu(builder *bd, const value *v)
 /* A sub-module given as recipe text, built under prefix + leaf + ".". */
 static nninit_status build_sub(builder *bd, const char *leaf, const char *text)
 {
-    parser ps = {text, text, bd->err, 0, 0};
-    value *v = parse_value(&ps);
-    if (!v)
-        return NNINIT_EINVAL;
-    char saved[512];
-    snprintf(saved, sizeof saved, "%s", bd->prefix);
-    snprintf(bd->prefix, sizeof bd->prefix, "%.400s%s.", saved, leaf);
-    nninit_status s = build(bd, v);
-    snprintf(bd->prefix, sizeof bd->prefix, "%s", saved);
-    value_free(v);
+    value *v;
+    nninit_status s = nninit__py_parse(text, &v, bd->err);
+    if (s)
+        return s;
+    s = build_named(bd, leaf, v);
+    nninit__py_free(v);
     return s;
 }
 
@@ -780,8 +564,8 @@ static nninit_status b_transformer(builder *bd, const value *v, int decoder)
         (s = get_int(v, &b, P_TRANSFORMER, 1, 1, 0, 1, &heads, bd->err)) ||
         (s = get_int(v, &b, P_TRANSFORMER, 2, 0, 2048, 1, &ff, bd->err)))
         return s;
-    if (b.arg[4] && b.arg[4]->kind != V_STR)
-        return nninit__err(bd->err, NNINIT_EINVAL, "%s(): activation must be 'relu' or 'gelu' in a recipe", v->name);
+    if (b.arg[4] && b.arg[4]->kind != NNINIT__PY_STR)
+        return nninit__err(bd->err, NNINIT_EINVAL, "%s(): activation must be 'relu' or 'gelu' in a recipe", v->text);
     char t[128];
     snprintf(t, sizeof t, "MultiheadAttention(%lld, %lld)", (long long)d, (long long)heads);
     if ((s = build_sub(bd, "self_attn", t)) || (decoder && (s = build_sub(bd, "multihead_attn", t))))
@@ -810,28 +594,146 @@ static const char *const parameterless[] = {
     "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d",
     "Upsample", "ZeroPad2d", "ConstantPad1d", "ConstantPad2d", "ReflectionPad2d", "PixelShuffle", NULL};
 
+/* Builds `child` under prefix + name + ".", as add_module registers it. */
+static nninit_status build_named(builder *bd, const char *name, const value *child)
+{
+    if (!name[0] || strchr(name, '.'))
+        return nninit__err(bd->err, NNINIT_EINVAL, "recipe: module name '%s' %s (PyTorch's add_module refuses it)",
+                           name, name[0] ? "contains '.'" : "is empty");
+    if (strlen(bd->prefix) + strlen(name) + 2 > sizeof bd->prefix)
+        return nninit__err(bd->err, NNINIT_EINVAL, "recipe: module names nest deeper than %zu characters",
+                           sizeof bd->prefix - 2);
+    size_t lp = strlen(bd->prefix), ln = strlen(name);
+    memcpy(bd->prefix + lp, name, ln);
+    bd->prefix[lp + ln] = '.';
+    bd->prefix[lp + ln + 1] = '\0';
+    nninit_status s = build(bd, child);
+    bd->prefix[lp] = '\0';
+    return s;
+}
+
+/* Names used so far in one container: a repeated name is refused (PyTorch
+ * would keep the last module in the first one's place, which a recipe
+ * almost never means). */
+static int name_repeated(const char *const *names, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(names[i], name))
+            return 1;
+    return 0;
+}
+
+/* The (name, module) pairs of an OrderedDict([("a", M), ...]),
+ * OrderedDict(a=M, ...), {"a": M, ...} or [("a", M), ...], built in order. */
+static nninit_status named_children(builder *bd, const value *arg, const char *owner)
+{
+    const char *names[256];
+    const value *mods[256];
+    size_t k = 0;
+    const value *pairs = NULL;
+    if (arg->kind == NNINIT__PY_DICT) {
+        for (size_t i = 0; i < arg->n && k < 256; i++, k++) {
+            names[k] = arg->keys[i];
+            mods[k] = arg->items[i];
+        }
+        if (arg->n > 256)
+            k = 257;
+    } else if (arg->kind == NNINIT__PY_CALL && !strcmp(arg->text, "OrderedDict")) {
+        for (size_t i = 0; i < arg->n; i++) {
+            if (!arg->keys[i][0] && (i > 0 || !is_seq(arg->items[i])))
+                return nninit__err(bd->err, NNINIT_EINVAL, "OrderedDict(): takes a list of (name, module) pairs "
+                                   "and/or name=module keywords");
+            if (!arg->keys[i][0])
+                pairs = arg->items[i];
+        }
+    } else if (is_seq(arg)) {
+        pairs = arg;
+    } else {
+        return nninit__err(bd->err, NNINIT_EINVAL, "%s(): expected OrderedDict([('name', Module(...)), ...]) or "
+                           "{'name': Module(...)}, got %s", owner, nninit__py_kind_name(arg->kind));
+    }
+    for (size_t i = 0; pairs && i < pairs->n; i++, k++) {
+        const value *pr = pairs->items[i];
+        if (!is_seq(pr) || pr->n != 2 || pr->items[0]->kind != NNINIT__PY_STR)
+            return nninit__err(bd->err, NNINIT_EINVAL, "%s(): item %zu is not a ('name', Module(...)) pair", owner,
+                               i);
+        if (k < 256) {
+            names[k] = pr->items[0]->text;
+            mods[k] = pr->items[1];
+        }
+    }
+    for (size_t i = 0; arg->kind == NNINIT__PY_CALL && i < arg->n; i++) /* OrderedDict(a=M): after the pairs */
+        if (arg->keys[i][0]) {
+            if (k < 256) {
+                names[k] = arg->keys[i];
+                mods[k] = arg->items[i];
+            }
+            k++;
+        }
+    if (k > 256)
+        return nninit__err(bd->err, NNINIT_EINVAL, "%s(): more than 256 named modules", owner);
+    for (size_t i = 0; i < k; i++) {
+        if (name_repeated(names, i, names[i]))
+            return nninit__err(bd->err, NNINIT_EINVAL, "%s(): module name '%s' given twice", owner, names[i]);
+        nninit_status s = build_named(bd, names[i], mods[i]);
+        if (s)
+            return s;
+    }
+    return NNINIT_OK;
+}
+
+/* Sequential(m0, m1, ...), Sequential(OrderedDict(...)), ModuleList([m0, ...]). */
+static nninit_status b_sequence(builder *bd, const value *v)
+{
+    int list = !strcmp(v->text, "ModuleList");
+    for (size_t i = 0; i < v->n; i++)
+        if (v->keys[i][0] && !(list && !strcmp(v->keys[i], "modules")))
+            return nninit__err(bd->err, NNINIT_EINVAL, "%s(): takes modules, not keyword '%s'", v->text, v->keys[i]);
+    value *const *mods = v->items;
+    size_t n = v->n;
+    if (list) {
+        if (n > 1 || (n == 1 && !is_seq(v->items[0])))
+            return nninit__err(bd->err, NNINIT_EINVAL, "ModuleList(): takes one list of modules: ModuleList([...])");
+        mods = n ? v->items[0]->items : NULL;
+        n = n ? v->items[0]->n : 0;
+    } else if (n == 1 && v->items[0]->kind == NNINIT__PY_CALL && !strcmp(v->items[0]->text, "OrderedDict")) {
+        return named_children(bd, v->items[0], "Sequential");
+    }
+    for (size_t i = 0; i < n; i++) {
+        char idx[24];
+        snprintf(idx, sizeof idx, "%zu", i);
+        nninit_status s = build_named(bd, idx, mods[i]);
+        if (s)
+            return s;
+    }
+    return NNINIT_OK;
+}
+
+/* A user's own nn.Module written as Net(conv1=Conv2d(1, 32, 3), fc=Linear(...)):
+ * each keyword is an attribute holding a submodule, constructed (and drawn)
+ * in the order written, named as the attribute. */
+static int is_custom_module(const value *v)
+{
+    if (v->n == 0)
+        return 0;
+    for (size_t i = 0; i < v->n; i++)
+        if (!v->keys[i][0] || v->items[i]->kind != NNINIT__PY_CALL)
+            return 0;
+    return 1;
+}
+
 static nninit_status build(builder *bd, const value *v)
 {
-    if (v->kind != V_CALL)
+    if (v->kind != NNINIT__PY_CALL)
         return nninit__err(bd->err, NNINIT_EINVAL, "recipe at offset %zu: expected a module such as Linear(3, 4)",
                            v->pos);
-    const char *n = v->name;
-    if (!strcmp(n, "Sequential")) {
-        char saved[512];
-        snprintf(saved, sizeof saved, "%s", bd->prefix);
-        for (size_t i = 0; i < v->n; i++) {
-            if (v->keys[i][0])
-                return nninit__err(bd->err, NNINIT_EINVAL, "Sequential(): takes modules, not keyword '%s'",
-                                   v->keys[i]);
-            if (strlen(saved) + 24 >= sizeof bd->prefix)
-                return nninit__err(bd->err, NNINIT_EINVAL, "recipe nests too deeply");
-            snprintf(bd->prefix, sizeof bd->prefix, "%.480s%zu.", saved, i);
-            nninit_status s = build(bd, v->items[i]);
-            if (s)
-                return s;
-        }
-        snprintf(bd->prefix, sizeof bd->prefix, "%s", saved);
-        return NNINIT_OK;
+    const char *n = v->text;
+    if (!strcmp(n, "Sequential") || !strcmp(n, "ModuleList"))
+        return b_sequence(bd, v);
+    if (!strcmp(n, "ModuleDict")) {
+        if (v->n > 1 || (v->n == 1 && v->keys[0][0] && strcmp(v->keys[0], "modules")))
+            return nninit__err(bd->err, NNINIT_EINVAL, "ModuleDict(): takes one mapping of names to modules");
+        return v->n ? named_children(bd, v->items[0], "ModuleDict") : NNINIT_OK;
     }
     if (!strcmp(n, "Linear"))
         return b_linear(bd, v);
@@ -868,11 +770,19 @@ static nninit_status build(builder *bd, const value *v)
     for (size_t i = 0; parameterless[i]; i++)
         if (!strcmp(n, parameterless[i]))
             return NNINIT_OK; /* no parameters, no draws */
+    if (is_custom_module(v)) {
+        for (size_t i = 0; i < v->n; i++) {
+            nninit_status s = build_named(bd, v->keys[i], v->items[i]);
+            if (s)
+                return s;
+        }
+        return NNINIT_OK;
+    }
     static const char *const with_params[] = {
-        "Sequential", "Linear", "Bilinear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
-        "ConvTranspose3d", "Embedding", "RNN", "LSTM", "GRU", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d",
-        "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "GroupNorm", "LayerNorm", "PReLU",
-        "MultiheadAttention", "TransformerEncoderLayer", "TransformerDecoderLayer"};
+        "Sequential", "ModuleList", "ModuleDict", "OrderedDict", "Linear", "Bilinear", "Conv1d", "Conv2d", "Conv3d",
+        "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "Embedding", "RNN", "LSTM", "GRU", "BatchNorm1d",
+        "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "GroupNorm",
+        "LayerNorm", "PReLU", "MultiheadAttention", "TransformerEncoderLayer", "TransformerDecoderLayer"};
     const char *near = nninit_suggest(n, with_params, sizeof with_params / sizeof *with_params);
     size_t n_free = 0;
     while (parameterless[n_free])
@@ -881,10 +791,11 @@ static nninit_status build(builder *bd, const value *v)
         near = nninit_suggest(n, parameterless, n_free);
     if (near)
         return nninit__err(bd->err, NNINIT_EINVAL, "recipe: unknown module '%s'; did you mean '%s'?", n, near);
-    return nninit__err(bd->err, NNINIT_EINVAL, "recipe: unknown module '%s'; supported: Sequential, Linear, "
-                       "Bilinear, Conv1d/2d/3d, ConvTranspose1d/2d/3d, Embedding, RNN, LSTM, GRU, BatchNorm1d/2d/3d, "
-                       "InstanceNorm1d/2d/3d, GroupNorm, LayerNorm, PReLU, MultiheadAttention, "
-                       "TransformerEncoderLayer/DecoderLayer and parameter-free modules", n);
+    return nninit__err(bd->err, NNINIT_EINVAL, "recipe: unknown module '%s'; supported: Sequential, ModuleList, "
+                       "ModuleDict (OrderedDict), Linear, Bilinear, Conv1d/2d/3d, ConvTranspose1d/2d/3d, Embedding, "
+                       "RNN, LSTM, GRU, BatchNorm1d/2d/3d, InstanceNorm1d/2d/3d, GroupNorm, LayerNorm, PReLU, "
+                       "MultiheadAttention, TransformerEncoderLayer/DecoderLayer, the parameter-free modules of "
+                       "docs/models.md, and a module of your own as Name(attr=Module(...), ...)", n);
 }
 
 nninit_status nninit_model_from_torch(const char *recipe, nninit_model **out, nninit_err *err)
@@ -892,27 +803,27 @@ nninit_status nninit_model_from_torch(const char *recipe, nninit_model **out, nn
     if (!recipe || !out)
         return nninit__err(err, NNINIT_EMISUSE, "nninit_model_from_torch: recipe and out must not be NULL");
     *out = NULL;
-    parser ps = {recipe, recipe, err, 0, 0};
-    value *v = parse_value(&ps);
-    if (!v)
-        return NNINIT_EINVAL;
-    ws(&ps);
-    if (*ps.p) {
-        fail(&ps, "unexpected text after the module");
-        value_free(v);
-        return NNINIT_EINVAL;
+    value *v;
+    nninit_status s = nninit__py_parse(recipe, &v, err);
+    if (s) {
+        if (err) {
+            char msg[sizeof err->msg];
+            snprintf(msg, sizeof msg, "%s", err->msg);
+            nninit__err(err, s, "recipe %.240s", msg);
+        }
+        return s;
     }
     nninit_model *m = nninit__model_new("torch", recipe);
     if (!m) {
-        value_free(v);
+        nninit__py_free(v);
         return nninit__err(err, NNINIT_ENOMEM, "out of memory");
     }
     builder bd;
     memset(&bd, 0, sizeof bd);
     bd.m = m;
     bd.err = err;
-    nninit_status s = build(&bd, v);
-    value_free(v);
+    s = build(&bd, v);
+    nninit__py_free(v);
     if (s != NNINIT_OK) {
         nninit_model_free(m);
         return s;

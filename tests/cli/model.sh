@@ -68,4 +68,20 @@ grep -q "none.json: no such file" "$T/err" || fail "missing file: message names 
 "$N" inspect "$T/prod.safetensors" --brief | grep -q 'weight  F32 \[5, 24\]' || fail "product shape"
 "$N" model --torch 'Linear(3 * x, 2)' -o "$T/x.safetensors" 2>/dev/null; [ $? -eq 2 ] || fail "bad product"
 "$N" model --torch 'Linear(9223372036854775807 * 2, 2)' -o "$T/x.safetensors" 2>/dev/null; [ $? -eq 2 ] || fail "product overflow"
+# a recipe file: several lines, # comments, a module of the user's own with named submodules
+cat >"$T/net.py" <<'RECIPE'
+Net(  # class Net(nn.Module) with these attributes, in this order
+    features=Sequential(OrderedDict([
+        ("conv", Conv2d(1, 8, 3)),   # features.conv.weight
+        ("act", ReLU()),
+    ])),
+    heads=ModuleDict({"cls": Linear(8, 10)}),
+)
+RECIPE
+"$N" model --torch "@$T/net.py" --list >"$T/l" || fail "recipe file"
+[ "$(cut -f1 "$T/l" | tr '\n' ' ')" = "features.conv.weight features.conv.bias heads.cls.weight heads.cls.bias " ] ||
+    fail "recipe file names: $(cut -f1 "$T/l" | tr '\n' ' ')"
+"$N" model --torch "@$T/none.py" --list 2>/dev/null; [ $? -eq 2 ] || fail "missing recipe file: exit status"
+"$N" model --torch 'Linaer(3, 4)' --list 2>"$T/err"; [ $? -eq 2 ] || fail "typo: exit status"
+grep -qx "nninit: recipe: unknown module 'Linaer'; did you mean 'Linear'?" "$T/err" || fail "typo message: $(cat "$T/err")"
 exit 0
