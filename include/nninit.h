@@ -266,8 +266,22 @@ typedef enum nninit_stft_window {
     NNINIT_WINDOW_BARTLETT,
     NNINIT_WINDOW_TRIANG,
     NNINIT_WINDOW_BOXCAR,
-    NNINIT_WINDOW_COSINE
+    NNINIT_WINDOW_COSINE,
+    /* parameter-free in scipy too */
+    NNINIT_WINDOW_BARTHANN,
+    NNINIT_WINDOW_BOHMAN,
+    NNINIT_WINDOW_PARZEN,
+    NNINIT_WINDOW_LANCZOS,
+    NNINIT_WINDOW_TUKEY,            /* (alpha=0.5) */
+    NNINIT_WINDOW_EXPONENTIAL,      /* (center=None, tau=1.0); only center None */
+    NNINIT_WINDOW_TAYLOR,           /* (nbar=4, sll=30) */
+    /* parameter required, as scipy requires it: ("kaiser", 8) */
+    NNINIT_WINDOW_GAUSSIAN,         /* (std) */
+    NNINIT_WINDOW_GENERAL_GAUSSIAN, /* (p, sig) */
+    NNINIT_WINDOW_KAISER,           /* (beta) */
+    NNINIT_WINDOW_GENERAL_HAMMING   /* (alpha) */
 } nninit_stft_window;
+#define NNINIT_WINDOW_COUNT (NNINIT_WINDOW_GENERAL_HAMMING + 1)
 
 /*
  * An initializer and its parameters. Start from nninit_init_default(kind)
@@ -302,6 +316,8 @@ typedef struct nninit_init {
     int n_input_axes, n_output_axes; /* Keras >= 3.15 VarianceScaling axes; 0 = rank rule */
     int input_axes[NNINIT_MAX_AXES], output_axes[NNINIT_MAX_AXES];
     int neg_slope_none;         /* kaiming_*: a=None (calculate_gain's slope 0.01 for leaky_relu) */
+    int stft_n_window_params;   /* stft: parameters given after the window name, ("tukey", 0.25) */
+    double stft_window_params[2];
 } nninit_init;
 
 /* The initializer `kind` with every parameter at its reference default. */

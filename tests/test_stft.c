@@ -18,9 +18,15 @@ static void test_against_keras_formula(void **state)
         long T, C, F;
         assert_int_equal(sscanf(head, "%15s %31s %d %15s %15s %ld %ld %ld", side, window, &periodic, scaling, dtype,
                                 &T, &C, &F), 8);
-        char spec[256];
-        snprintf(spec, sizeof spec, "STFT(side='%s', window=%s%s%s, periodic=%s, scaling=%s%s%s)", side,
-                 strcmp(window, "None") ? "'" : "", window, strcmp(window, "None") ? "'" : "",
+        char spec[256], win[64];
+        char *comma = strchr(window, ','); /* tukey,0.25 is the tuple ('tukey', 0.25) */
+        if (comma) {
+            *comma = '\0';
+            snprintf(win, sizeof win, "('%s', %s)", window, comma + 1);
+        } else {
+            snprintf(win, sizeof win, strcmp(window, "None") ? "'%s'" : "%s", window);
+        }
+        snprintf(spec, sizeof spec, "STFT(side='%s', window=%s, periodic=%s, scaling=%s%s%s)", side, win,
                  periodic ? "True" : "False", strcmp(scaling, "None") ? "'" : "", scaling,
                  strcmp(scaling, "None") ? "'" : "");
         nninit_init in;
@@ -51,7 +57,7 @@ static void test_against_keras_formula(void **state)
         cases++;
     }
     fclose(f);
-    assert_int_equal(cases, 14);
+    assert_int_equal(cases, 33);
 }
 
 static void test_errors(void **state)
@@ -61,8 +67,33 @@ static void test_errors(void **state)
     nninit_err err;
     nninit_prim p;
     assert_int_equal(nninit_init_parse("STFT(side='both')", &in, &err), NNINIT_EINVAL);
+    /* scipy: "The 'kaiser' window needs one or more parameters -- pass a tuple." */
     assert_int_equal(nninit_init_parse("STFT(window='kaiser')", &in, &err), NNINIT_EINVAL);
-    assert_non_null(strstr(err.msg, "window 'kaiser' is not supported"));
+    assert_non_null(strstr(err.msg, "window 'kaiser' needs one or more parameters"));
+    assert_int_equal(nninit_init_parse("STFT(window='chebwin')", &in, &err), NNINIT_EINVAL);
+    assert_non_null(strstr(err.msg, "window 'chebwin' is not supported"));
+    assert_int_equal(nninit_init_parse("STFT(window=('hann', 3))", &in, &err), NNINIT_EINVAL);
+    assert_non_null(strstr(err.msg, "takes no parameters"));
+    assert_int_equal(nninit_init_parse("STFT(window=('gaussian', 0))", &in, &err), NNINIT_EINVAL);
+    assert_int_equal(nninit_init_parse("STFT(window=('exponential', 2, 3))", &in, &err), NNINIT_EINVAL);
+    assert_non_null(strstr(err.msg, "center=None only"));
+    /* Keras takes a list of window values; nninit refuses it and says so */
+    assert_int_equal(nninit_init_parse("STFT(window=[0.5, 1.0, 0.5])", &in, &err), NNINIT_EINVAL);
+    assert_non_null(strstr(err.msg, "list of values is not supported"));
+    /* get_window(8.0, N) is a kaiser window with beta 8 */
+    assert_ok(nninit_init_parse("STFT(window=8.0)", &in, &err), &err);
+    assert_int_equal(in.stft_window, NNINIT_WINDOW_KAISER);
+    /* the tuple form round-trips through the JSON list form */
+    char *tj;
+    assert_ok(nninit_init_parse("STFT(window=('exponential', None, 3))", &in, &err), &err);
+    assert_ok(nninit_init_to_json(&in, &tj, &err), &err);
+    assert_non_null(strstr(tj, "\"window\": [\"exponential\", null, 3.0]"));
+#ifdef NNINIT_HAVE_JANSSON
+    nninit_init back;
+    assert_ok(nninit_init_parse(tj, &back, &err), &err);
+    assert_memory_equal(&in, &back, sizeof in);
+#endif
+    nninit_free(tj);
     assert_int_equal(nninit_init_parse("STFT(scaling='l2')", &in, &err), NNINIT_EINVAL);
     assert_int_equal(nninit_init_parse("STFT(periodic=1)", &in, &err), NNINIT_EINVAL);
     assert_int_equal(nninit_init_parse("he_normal(seed=True)", &in, &err), NNINIT_EINVAL);

@@ -23,6 +23,27 @@ cases = [
     ("real", "nuttall", True, "density", "float64", 10, 1, 6),
     ("real", "flattop", False, "spectrum", "float64", 13, 1, 7),
     ("real", "hann", False, "density", "float64", 1, 1, 2),
+    # every other window get_window computes without a parameter, and the parameterized ones
+    # (scipy's tuple form, which nninit also accepts in a spec: window=("tukey", 0.25))
+    ("real", "barthann", False, "density", "float64", 11, 1, 6),
+    ("imag", "bohman", True, "spectrum", "float64", 10, 1, 6),
+    ("real", "parzen", False, "density", "float64", 13, 1, 7),
+    ("real", "parzen", True, "density", "float64", 12, 1, 7),
+    ("real", "lanczos", False, "density", "float64", 10, 1, 6),
+    ("imag", "lanczos", True, "density", "float64", 9, 1, 5),
+    ("real", "tukey", False, "density", "float64", 16, 1, 9),
+    ("real", ("tukey", 0.25), True, "spectrum", "float64", 15, 1, 8),
+    ("real", ("tukey", 1.0), False, "density", "float64", 8, 1, 5),
+    ("real", "exponential", False, "density", "float64", 9, 1, 5),
+    ("real", ("exponential", None, 3.0), True, "density", "float64", 10, 1, 6),
+    ("real", "taylor", False, "density", "float64", 16, 1, 9),
+    ("imag", ("taylor", 5, 40), True, "spectrum", "float64", 12, 1, 7),
+    ("real", ("gaussian", 2.5), False, "density", "float64", 11, 1, 6),
+    ("real", ("general_gaussian", 1.5, 3.0), True, "density", "float64", 12, 1, 7),
+    ("real", ("kaiser", 8), False, "density", "float64", 16, 1, 9),
+    ("imag", ("kaiser", 14.0), True, "spectrum", "float64", 20, 1, 11),
+    ("real", ("general_hamming", 0.6), False, "density", "float64", 9, 1, 5),
+    ("real", ("kaiser", 8), False, "density", "float32", 16, 1, 9),
 ]
 for side, window, periodic, scaling, dtype, T, C, F in cases:
     dt = np.dtype(dtype)
@@ -42,5 +63,6 @@ for side, window, periodic, scaling, dtype, T, C, F in cases:
     if win is not None:
         kernel = np.divide(np.multiply(kernel, win), scale).astype(dt)
     kernel = np.broadcast_to(kernel, (T, C, F))
-    print(side, window if window else "None", int(periodic), scaling if scaling else "None", dtype, T, C, F)
+    token = ",".join("None" if x is None else str(x) for x in window) if isinstance(window, tuple) else window
+    print(side, token if window else "None", int(periodic), scaling if scaling else "None", dtype, T, C, F)
     print(" ".join("%.17g" % v for v in kernel.astype(np.float64).ravel()))

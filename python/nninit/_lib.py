@@ -66,7 +66,8 @@ class Init(ctypes.Structure):
                 ("stft_periodic", ctypes.c_int),
                 ("n_input_axes", ctypes.c_int), ("n_output_axes", ctypes.c_int),
                 ("input_axes", ctypes.c_int * MAX_DIMS), ("output_axes", ctypes.c_int * MAX_DIMS),
-                ("neg_slope_none", ctypes.c_int)]
+                ("neg_slope_none", ctypes.c_int),
+                ("stft_n_window_params", ctypes.c_int), ("stft_window_params", ctypes.c_double * 2)]
 
 
 class FillOpts(ctypes.Structure):

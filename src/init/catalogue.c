@@ -276,10 +276,10 @@ nninit_status nninit_init_validate(const nninit_init *in, nninit_err *err)
             return nninit__err(err, NNINIT_EINVAL, "%s: num_layers and branches must be >= 1", name);
         break;
     case NNINIT_STFT:
-        if (in->stft_window < NNINIT_WINDOW_NONE || in->stft_window > NNINIT_WINDOW_COSINE || in->stft_scaling < 0 ||
+        if (in->stft_window < NNINIT_WINDOW_NONE || in->stft_window >= NNINIT_WINDOW_COUNT || in->stft_scaling < 0 ||
             in->stft_scaling > 2)
             return nninit__err(err, NNINIT_EINVAL, "%s: bad window or scaling", name);
-        break;
+        return nninit__stft_window_check(in, err);
     case NNINIT_FIXUP:
         if (in->num_layers < 1)
             return nninit__err(err, NNINIT_EINVAL, "%s: num_layers is %" PRId64 "; it must be >= 1", name,

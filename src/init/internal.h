@@ -18,6 +18,9 @@ nninit_status nninit__orthonormalize(nninit_dtype dtype, void *m, int64_t rows, 
 
 const char *nninit__stft_window_name(int window);
 int nninit__stft_window_parse(const char *name); /* -1 if unknown */
+int nninit__stft_window_min_params(int window);   /* 1 for ("kaiser", beta), 0 for "hann" */
+/* The window's parameter count and values (called by nninit_init_validate). */
+nninit_status nninit__stft_window_check(const nninit_init *in, nninit_err *err);
 /* Elements [begin, end) of the STFT kernel of a (T, C, F) shape. */
 nninit_status nninit__stft_fill(const nninit_init *in, const nninit_shape *shape, nninit_dtype dtype, int64_t begin,
                                 int64_t end, void *out, nninit_err *err);

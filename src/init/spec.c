@@ -93,7 +93,9 @@ static const param *params_of(nninit_init_kind k)
 
 /* ---- parameter values, from either syntax ---- */
 
-typedef enum vkind { V_NUM, V_STR, V_NONE, V_BOOL, V_LIST } vkind;
+/* V_WINDOW: a scipy window with parameters, ("kaiser", 8.0): str, then n_list
+ * parameters in wparam (wnone[i]: the parameter was None) */
+typedef enum vkind { V_NUM, V_STR, V_NONE, V_BOOL, V_LIST, V_WINDOW, V_NUMLIST } vkind;
 typedef struct value {
     vkind kind;
     int boolean;
@@ -103,6 +105,8 @@ typedef struct value {
     char str[64];
     int n_list;
     int64_t list[NNINIT_MAX_AXES];
+    double wparam[2];
+    int wnone[2];
 } value;
 
 static nninit_status set_param(nninit_init *in, const param *p, const value *v, nninit_err *err)
@@ -223,19 +227,52 @@ static nninit_status set_param(nninit_init *in, const param *p, const value *v, 
             return nninit__err(err, NNINIT_EINVAL, "%s: side should be 'real' or 'imag'", iname);
         in->stft_imag = !strcmp(v->str, "imag");
         return NNINIT_OK;
-    case P_WINDOW: {
+    case P_WINDOW: { /* what scipy.signal.get_window takes: a name, (name, params...), or a number (kaiser beta) */
+        in->stft_n_window_params = 0;
         if (v->kind == V_NONE) {
             in->stft_window = NNINIT_WINDOW_NONE;
             return NNINIT_OK;
         }
-        int w = v->kind == V_STR ? nninit__stft_window_parse(v->str) : -1;
+        if (v->kind == V_NUM) {
+            in->stft_window = NNINIT_WINDOW_KAISER;
+            in->stft_n_window_params = 1;
+            in->stft_window_params[0] = v->num;
+            return NNINIT_OK;
+        }
+        if (v->kind == V_LIST || v->kind == V_NUMLIST)
+            return nninit__err(err, NNINIT_EINVAL,
+                               "%s: a window given as a list of values is not supported (nninit keeps initializers "
+                               "by value); name a scipy window such as 'hann' or ('tukey', 0.25)",
+                               iname);
+        int w = v->kind == V_STR || v->kind == V_WINDOW ? nninit__stft_window_parse(v->str) : -1;
         if (w < 0)
             return nninit__err(err, NNINIT_EINVAL,
-                               "%s: window '%s' is not supported; use None, hann, hamming, blackman, blackmanharris, "
-                               "nuttall, flattop, bartlett, triang, boxcar or cosine",
-                               iname, v->kind == V_STR ? v->str : "?");
+                               "%s: window '%s' is not supported; use None, a scipy.signal.get_window name (hann, "
+                               "hamming, blackman, blackmanharris, nuttall, flattop, bartlett, triang, boxcar, cosine, "
+                               "barthann, bohman, parzen, lanczos, tukey, exponential, taylor) or a tuple "
+                               "(gaussian, std), (general_gaussian, p, sig), (kaiser, beta), (general_hamming, alpha)",
+                               iname, v->kind == V_STR || v->kind == V_WINDOW ? v->str : "?");
+        if (v->kind == V_STR && nninit__stft_window_min_params(w) > 0)
+            return nninit__err(err, NNINIT_EINVAL,
+                               "%s: window '%s' needs one or more parameters, as scipy says; pass a tuple such as "
+                               "('%s', %s)",
+                               iname, v->str, v->str, w == NNINIT_WINDOW_GENERAL_GAUSSIAN ? "1.5, 7.0" : "8.0");
         in->stft_window = w;
-        return NNINIT_OK;
+        if (v->kind == V_WINDOW) {
+            for (int i = 0; i < v->n_list; i++) {
+                if (v->wnone[i] && !(w == NNINIT_WINDOW_EXPONENTIAL && i == 0))
+                    return nninit__err(err, NNINIT_EINVAL, "%s: window '%s' parameter %d is None", iname, v->str,
+                                       i + 1);
+                if (w == NNINIT_WINDOW_EXPONENTIAL && i == 0 && !v->wnone[0])
+                    return nninit__err(err, NNINIT_EINVAL,
+                                       "%s: window 'exponential': nninit supports center=None only (the centred "
+                                       "window); write ('exponential', None, tau)",
+                                       iname);
+                in->stft_window_params[i] = v->wparam[i];
+            }
+            in->stft_n_window_params = v->n_list;
+        }
+        return nninit__stft_window_check(in, err);
     }
     case P_SCALING:
         if (v->kind == V_NONE)
@@ -350,6 +387,27 @@ static nninit_status py_value(const nninit__pyval *pv, value *v, const char *tex
     }
     case NNINIT__PY_TUPLE:
     case NNINIT__PY_LIST:
+        if (pv->n >= 1 && pv->items[0]->kind == NNINIT__PY_STR) { /* ("tukey", 0.25) */
+            if (pv->n > 3 || strlen(pv->items[0]->text) >= sizeof v->str)
+                return nninit__err(err, NNINIT_EINVAL, "spec '%s': a window tuple is (name, up to 2 parameters)",
+                                   text);
+            v->kind = V_WINDOW;
+            strcpy(v->str, pv->items[0]->text);
+            for (size_t i = 1; i < pv->n; i++) {
+                const nninit__pyval *x = pv->items[i];
+                if (x->kind != NNINIT__PY_INT && x->kind != NNINIT__PY_FLOAT && x->kind != NNINIT__PY_NONE)
+                    return nninit__err(err, NNINIT_EINVAL, "spec '%s': window parameters must be numbers", text);
+                v->wnone[i - 1] = x->kind == NNINIT__PY_NONE;
+                v->wparam[i - 1] = x->kind == NNINIT__PY_INT ? (double)x->i : x->f;
+                v->n_list++;
+            }
+            return NNINIT_OK;
+        }
+        for (size_t i = 0; i < pv->n; i++)
+            if (pv->items[i]->kind == NNINIT__PY_FLOAT) {
+                v->kind = V_NUMLIST; /* window values, [0.1, 0.5, ...] */
+                return NNINIT_OK;
+            }
         v->kind = V_LIST;
         for (size_t i = 0; i < pv->n; i++) {
             if (pv->items[i]->kind != NNINIT__PY_INT || v->n_list == NNINIT_MAX_AXES)
@@ -451,6 +509,21 @@ static nninit_status json_to_value(json_t *j, value *v, const char *key, nninit_
             return nninit__err(err, NNINIT_EINVAL, "config '%s': string too long", key);
         strcpy(v->str, s);
         v->kind = V_STR;
+    } else if (json_is_array(j) && json_is_string(json_array_get(j, 0))) { /* a window tuple, ["tukey", 0.25] */
+        size_t n = json_array_size(j);
+        const char *name = json_string_value(json_array_get(j, 0));
+        if (n > 3 || strlen(name) >= sizeof v->str)
+            return nninit__err(err, NNINIT_EINVAL, "config '%s': a window list is [name, up to 2 parameters]", key);
+        v->kind = V_WINDOW;
+        strcpy(v->str, name);
+        for (size_t i = 1; i < n; i++) {
+            json_t *e = json_array_get(j, i);
+            if (!json_is_number(e) && !json_is_null(e))
+                return nninit__err(err, NNINIT_EINVAL, "config '%s': window parameters must be numbers", key);
+            v->wnone[i - 1] = json_is_null(e);
+            v->wparam[i - 1] = json_is_number(e) ? json_number_value(e) : 0.0;
+            v->n_list++;
+        }
     } else if (json_is_array(j)) {
         v->kind = V_LIST;
         size_t n = json_array_size(j);
@@ -458,6 +531,10 @@ static nninit_status json_to_value(json_t *j, value *v, const char *key, nninit_
             return nninit__err(err, NNINIT_EINVAL, "config '%s': list too long", key);
         for (size_t i = 0; i < n; i++) {
             json_t *e = json_array_get(j, i);
+            if (json_is_real(e) && !strcmp(key, "window")) {
+                v->kind = V_NUMLIST; /* window values */
+                return NNINIT_OK;
+            }
             if (!json_is_integer(e))
                 return nninit__err(err, NNINIT_EINVAL, "config '%s': list items must be integers", key);
             v->list[v->n_list++] = json_integer_value(e);
@@ -742,10 +819,21 @@ nninit_status nninit_init_to_json(const nninit_init *in, char **json, nninit_err
         break;
     case NNINIT_STFT: /* STFT.get_config order */
         nninit__sb_printf(&b, "\"side\": \"%s\", \"window\": ", in->stft_imag ? "imag" : "real");
-        if (in->stft_window == NNINIT_WINDOW_NONE)
+        if (in->stft_window == NNINIT_WINDOW_NONE) {
             nninit__sb_printf(&b, "null");
-        else
+        } else if (in->stft_n_window_params == 0) {
             nninit__sb_printf(&b, "\"%s\"", nninit__stft_window_name(in->stft_window));
+        } else { /* scipy's tuple form as a JSON list (Keras 3 itself takes only names and value arrays) */
+            nninit__sb_printf(&b, "[\"%s\"", nninit__stft_window_name(in->stft_window));
+            for (int i = 0; i < in->stft_n_window_params; i++) {
+                nninit__sb_printf(&b, ", ");
+                if (i == 0 && in->stft_window == NNINIT_WINDOW_EXPONENTIAL)
+                    nninit__sb_printf(&b, "null");
+                else
+                    sb_double(&b, in->stft_window_params[i]);
+            }
+            nninit__sb_printf(&b, "]");
+        }
         nninit__sb_printf(&b, ", \"periodic\": %s, \"scaling\": ", in->stft_periodic ? "true" : "false");
         if (in->stft_scaling == 0)
             nninit__sb_printf(&b, "null");
