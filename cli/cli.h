@@ -43,6 +43,7 @@ int cmd_train(int argc, char **argv);
 int cmd_theory(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_clean(int argc, char **argv);
 
 /* ---- the option layer (cli/opt.c) ----
  * Every subcommand parses its arguments with it:
@@ -102,9 +103,24 @@ int cli_parse_threads(const char *text, int *out);
 enum { CLI_SPLIT_OK = 0, CLI_SPLIT_EMPTY, CLI_SPLIT_TOO_MANY, CLI_SPLIT_TOO_LONG };
 int cli_split_specs(const char *text, char *items, size_t item_cap, int max_items, int *n_items);
 
-/* 1 if the folder of output file `path` exists and is writable, else prints
- * "<what> '<path>': folder ... is not writable" and returns 0 (cli/outpath.c). */
+/* Before the work, for every output file path (cli/outpath.c): 1 if it is
+ * "-" or its folder exists and is writable and it is not itself a folder;
+ * else prints why and returns 0. Also notes stale temporaries of dead runs
+ * beside it and has the signal handler watch its folder. */
 int cli_output_dir_ok(const char *what, const char *path);
+/* Prints a note for each ".NAME.tmp.PID.N" beside path whose PID has ended. */
+void cli_note_stale_temps(const char *path);
+/* Removes the atomic writer's temporaries in dir: this process's (only_pid)
+ * or those of processes that ended; prints each unless quiet. Returns the
+ * count, -1 if dir cannot be read. */
+int cli_clean_temps(const char *dir, int only_pid, int quiet);
+
+/* Signals (cli/signals.c): SIGINT/SIGTERM/SIGHUP remove this run's
+ * temporaries in the watched folders and exit 130/143/129 with one line;
+ * SIGXFSZ is ignored so a file-size limit is a write error. Call once, before
+ * any thread starts. */
+void cli_install_signals(void);
+void cli_watch_dir(const char *dir);
 
 /* Prints "nninit: <message>" on stderr. */
 void cli_error(const char *fmt, ...)
@@ -125,12 +141,15 @@ int cli_parse_u64(const char *what, const char *text, uint64_t *out); /* also ac
 int cli_parse_int(const char *what, const char *text, long lo, long hi, int *out);
 int cli_parse_double(const char *what, const char *text, double *out);
 
+/* Input paths: "-" is standard input, copied to a private temporary file
+ * (*spooled, removed by cli_input_done) since readers seek; any other path
+ * is returned as is. NULL (message printed) on failure. */
+const char *cli_input_path(const char *path, char **spooled);
+void cli_input_done(char *spooled);
+
 /* Reads a whole file of at most max bytes into a malloc'd buffer; prints
  * the error and returns 0 on failure. */
 int cli_read_file(const char *path, size_t max, void **buf, size_t *len);
-/* Writes buf to path through a temporary sibling and rename; prints the
- * error, removes the temporary and returns 0 on failure. */
-int cli_write_file_atomic(const char *path, const void *buf, size_t len);
 
 /* JSON output: a string escaped by nninit_json_quote; a
  * number with `digits` significant digits, or null for NaN/inf (JSON has

@@ -196,7 +196,11 @@ int cmd_gen(int argc, char **argv)
             return cli_report(st, &err);
         if (!t->has_stream)
             t->stream = (uint64_t)k;
+        if (t->output && !cli_output_dir_ok("-o", t->output)) /* before the work, not after it */
+            return CLI_EXIT_FAIL;
     }
+    if (!print_config && state_out && !cli_output_dir_ok("--save-torch-state", state_out))
+        return CLI_EXIT_FAIL;
     if (print_config) {
         for (int k = 0; k < n_jobs; k++) {
             char *json = NULL;
@@ -311,8 +315,10 @@ int cmd_gen(int argc, char **argv)
         unsigned char state[NNINIT_TORCH_STATE_SIZE];
         if ((st = nninit_rng_torch_state_get(rng, state, &err)) != NNINIT_OK)
             rc = cli_report(st, &err);
-        else if (!cli_write_file_atomic(state_out, state, sizeof state))
-            rc = CLI_EXIT_FAIL;
+        else if ((st = nninit_file_write(state_out, state, sizeof state, &err)) != NNINIT_OK) {
+            cli_report(st, &err);
+            rc = CLI_EXIT_FAIL; /* a failed write is a runtime failure */
+        }
     }
     nninit_rng_free(rng);
     if (fflush(stdout) != 0) {

@@ -434,9 +434,16 @@ int cmd_inspect(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     nninit_tensor_file *tf = NULL;
-    nninit_status st = nninit_tensor_file_open(path, &tf, &err);
+    char *spooled = NULL; /* "-": standard input, copied to a temporary file */
+    const char *open_path = cli_input_path(path, &spooled);
+    if (!open_path) {
+        free(only);
+        return CLI_EXIT_FAIL;
+    }
+    nninit_status st = nninit_tensor_file_open(open_path, &tf, &err);
     if (st != NNINIT_OK) {
         free(only);
+        cli_input_done(spooled);
         cli_report(st, &err);
         return CLI_EXIT_FAIL; /* missing, unreadable or corrupt: a runtime failure */
     }
@@ -468,6 +475,7 @@ int cmd_inspect(int argc, char **argv)
             rc = inspect_tensor(tf, i, layout, json, brief);
     }
     nninit_tensor_file_free(tf);
+    cli_input_done(spooled);
     free(only);
     if (rc == CLI_EXIT_OK && (fflush(stdout) != 0 || ferror(stdout))) {
         cli_error("write to standard output failed");

@@ -102,6 +102,8 @@ int cmd_lab(int argc, char **argv)
             return CLI_EXIT_USAGE;
     }
     o.out_dir = no_files ? NULL : out;
+    if (o.out_dir)
+        cli_watch_dir(o.out_dir);
     if (!quiet)
         o.on_line = print_line;
     nninit_lab_summary s;

@@ -68,7 +68,7 @@ static int parse_size(const char *text, uint64_t *out)
 
 static char *read_file(const char *path, nninit_err *err)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin; /* "-": standard input */
     if (!f) {
         snprintf(err->msg, sizeof err->msg, "%s: cannot open (%s)", path, strerror(errno));
         err->code = errno == ENOENT ? NNINIT_ENOTFOUND : NNINIT_EIO;
@@ -96,7 +96,8 @@ static char *read_file(const char *path, nninit_err *err)
         cap *= 2;
     }
     int bad = ferror(f);
-    fclose(f);
+    if (f != stdin)
+        fclose(f);
     if (!buf || bad) {
         free(buf);
         snprintf(err->msg, sizeof err->msg, "%s: cannot read (too large or I/O error)", path);
@@ -117,7 +118,7 @@ int cmd_model(int argc, char **argv)
     nninit_status st;
     int rc = CLI_EXIT_USAGE;
     nninit_model *m = NULL;
-    char *text = NULL;
+    char *text = NULL, *spooled = NULL;
     if (!overrides)
         return CLI_EXIT_FAIL;
     enum { O_LIST = 1, O_KERAS, O_TORCH, O_SPEC, O_OUTPUT, O_OVERRIDE, O_SEED, O_THREADS, O_RNG, O_DTYPE, O_FORMAT,
@@ -216,18 +217,31 @@ int cmd_model(int argc, char **argv)
         cli_error("--max-shard-size applies to --format safetensors only");
         goto out;
     }
+    if (output && !list) { /* before the work: a folder for npy-dir, else a file */
+        if (o.write.format == NNINIT_FORMAT_NPY_DIR) {
+            cli_watch_dir(output);
+        } else if (!cli_output_dir_ok("-o", output)) {
+            rc = CLI_EXIT_FAIL;
+            goto out;
+        }
+    }
     if (torch && torch[0] == '@') { /* a recipe file: several lines, # comments */
         text = read_file(torch + 1, &err);
         if (!text) {
             cli_error("%s", err.msg);
-            rc = err.code == NNINIT_ENOTFOUND ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+            rc = CLI_EXIT_FAIL; /* a missing or unreadable file is a runtime failure */
             goto out;
         }
         st = nninit_model_from_torch(text, &m, &err);
     } else if (torch) {
         st = nninit_model_from_torch(torch, &m, &err);
     } else if (keras) {
-        st = nninit_model_from_keras_file_as(keras, keras_version, &m, &err); /* JSON or a .keras archive */
+        const char *kpath = cli_input_path(keras, &spooled); /* "-": standard input */
+        if (!kpath) {
+            rc = CLI_EXIT_FAIL;
+            goto out;
+        }
+        st = nninit_model_from_keras_file_as(kpath, keras_version, &m, &err); /* JSON or a .keras archive */
     } else {
         text = read_file(spec, &err);
         if (!text) {
@@ -270,6 +284,7 @@ int cmd_model(int argc, char **argv)
     rc = CLI_EXIT_OK;
 out:
     nninit_model_free(m);
+    cli_input_done(spooled);
     free(text);
     free(overrides);
     return rc;

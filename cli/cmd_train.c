@@ -258,20 +258,17 @@ static void json_history(FILE *f, const nninit_epoch_stats *h, int n)
     fputc(']', f);
 }
 
-/* Writes the CSV history atomically: a temporary sibling, then rename. */
+/* Writes the CSV history as every output is written (docs/files.md). */
 static int write_log(const char *path, char **labels, nninit_epoch_stats **hist, const int *done, int n_runs)
 {
-    size_t len = strlen(path) + 32;
-    char *tmp = malloc(len);
-    if (!tmp)
-        return 0;
-    snprintf(tmp, len, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        cli_error("%s: cannot create the log (%s); expected a writable folder", path, strerror(errno));
-        free(tmp);
+    nninit_err err = {0};
+    nninit_output *out = NULL;
+    nninit_status st = nninit_output_open(path, &out, &err);
+    if (st != NNINIT_OK) {
+        cli_report(st, &err);
         return 0;
     }
+    FILE *f = nninit_output_file(out);
     int ok = fprintf(f, "%sepoch,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,seconds,lr\n",
                      labels ? "init," : "") > 0;
     for (int r = 0; r < n_runs; r++)
@@ -290,16 +287,16 @@ static int write_log(const char *path, char **labels, nninit_epoch_stats **hist,
             ok &= fprintf(f, "%d,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.6f,%.9g\n", s->epoch, s->train_loss, s->train_acc,
                           s->val_loss, s->val_acc, s->test_loss, s->test_acc, s->seconds, s->lr) > 0;
         }
-    ok &= fflush(f) == 0;
-    ok &= fsync(fileno(f)) == 0;
-    ok &= fclose(f) == 0;
-    if (!ok || rename(tmp, path) != 0) {
-        cli_error("%s: writing the log failed (%s); nothing was written", path, strerror(errno));
-        remove(tmp);
-        free(tmp);
+    if (!ok) {
+        int e = errno;
+        nninit_output_abort(out);
+        cli_error("%s: writing the log failed (%s); nothing was replaced", path, strerror(e));
         return 0;
     }
-    free(tmp);
+    if ((st = nninit_output_commit(out, &err)) != NNINIT_OK) {
+        cli_report(st, &err);
+        return 0;
+    }
     return 1;
 }
 
@@ -658,6 +655,8 @@ int cmd_train(int argc, char **argv)
     int rc = parse_args(argc, argv, &a);
     if (rc != CLI_EXIT_OK)
         return rc < 0 ? CLI_EXIT_OK : rc;
+    if (a.log_path && !cli_output_dir_ok("--log", a.log_path))
+        return CLI_EXIT_FAIL;
     nninit_err err;
     nninit_layout layout;
     nninit_status s = nninit_layout_parse(a.layout, &layout, &err);

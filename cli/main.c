@@ -14,6 +14,7 @@ static const cli_command commands[] = {
     {"probe", "measure signal propagation per layer of a deep dense net (and its Jacobian)", cmd_probe},
     {"bench", "time generation against memset of the same buffer (1 and N threads), and orthogonal", cmd_bench},
     {"lab", "the classic lessons of initialization, measured and checked, with a report", cmd_lab},
+    {"clean", "remove temporary files left by runs that were killed (see docs/files.md)", cmd_clean},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -78,5 +79,6 @@ int main(int argc, char **argv)
     const cli_command *c = find_command(argv[1]);
     if (!c)
         return unknown_command(argv[1]);
+    cli_install_signals();
     return c->run(argc - 1, argv + 1);
 }

@@ -1,29 +1,120 @@
-/* Checks that an output file's folder exists and is writable before a long
- * computation whose result would otherwise be lost at the final write. */
+/* Output paths checked before the work (a folder that is not writable, an
+ * existing folder given as a file name), stale temporary files of runs that
+ * were killed reported, and the folders where this run's temporaries live
+ * remembered for the signal handler (cli/signals.c). */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+static char *dir_part(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    size_t n = !slash ? 1 : (slash == path ? 1 : (size_t)(slash - path));
+    char *dir = malloc(n + 1);
+    if (!dir)
+        return NULL;
+    if (!slash)
+        strcpy(dir, ".");
+    else {
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+    }
+    return dir;
+}
+
+/* A temporary of the atomic writer: ".NAME.tmp.PID.N"; *pid gets PID. */
+static int temp_pid(const char *name, const char *base, long *pid)
+{
+    const char *t = NULL;
+    if (name[0] != '.')
+        return 0;
+    if (base) {
+        size_t bl = strlen(base);
+        if (strncmp(name + 1, base, bl) || strncmp(name + 1 + bl, ".tmp.", 5))
+            return 0;
+        t = name + 1 + bl + 5;
+    } else {
+        for (const char *p = strstr(name, ".tmp."); p; p = strstr(p + 1, ".tmp."))
+            t = p + 5; /* the last ".tmp." */
+        if (!t)
+            return 0;
+    }
+    char *end;
+    long v = strtol(t, &end, 10);
+    if (end == t || *end != '.' || v <= 0)
+        return 0;
+    char *end2;
+    strtol(end + 1, &end2, 10);
+    if (end2 == end + 1 || *end2)
+        return 0;
+    *pid = v;
+    return 1;
+}
+
+void cli_note_stale_temps(const char *path)
+{
+    char *dir = dir_part(path);
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    DIR *d = dir ? opendir(dir) : NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        long pid;
+        if (!temp_pid(e->d_name, base, &pid) || pid == (long)getpid())
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue; /* that run is alive (or not ours to ask): its file */
+        cli_error("note: %s/%s is left over from run %ld, which ended without cleaning up; remove it with "
+                  "'nninit clean %s' (see docs/files.md)", dir, e->d_name, pid, dir);
+    }
+    if (d)
+        closedir(d);
+    free(dir);
+}
+
+int cli_clean_temps(const char *dir, int only_pid, int quiet)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int removed = 0;
+    struct dirent *e;
+    char full[4096];
+    while ((e = readdir(d))) {
+        long pid;
+        if (!temp_pid(e->d_name, NULL, &pid))
+            continue;
+        if (only_pid ? pid != (long)getpid() : (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+            continue; /* another run's, still alive */
+        if (snprintf(full, sizeof full, "%s/%s", dir, e->d_name) >= (int)sizeof full)
+            continue;
+        if (unlink(full) == 0) {
+            removed++;
+            if (!quiet)
+                printf("removed %s\n", full);
+        }
+    }
+    closedir(d);
+    return removed;
+}
 
 int cli_output_dir_ok(const char *what, const char *path)
 {
-    const char *slash = strrchr(path, '/');
-    char *dir = NULL;
-    if (!slash) {
-        dir = malloc(2);
-        if (dir)
-            strcpy(dir, ".");
-    } else {
-        size_t n = slash == path ? 1 : (size_t)(slash - path);
-        dir = malloc(n + 1);
-        if (dir) {
-            memcpy(dir, path, n);
-            dir[n] = '\0';
-        }
+    if (!strcmp(path, "-"))
+        return 1; /* stdout */
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        cli_error("%s '%s': is a folder; give a file name (e.g. %s/out)", what, path, path);
+        return 0;
     }
+    char *dir = dir_part(path);
     if (!dir) {
         cli_error("out of memory");
         return 0;
@@ -32,6 +123,10 @@ int cli_output_dir_ok(const char *what, const char *path)
     if (!ok)
         cli_error("%s '%s': folder '%s' is not writable (%s); give a path in an existing, writable folder", what,
                   path, dir, strerror(errno));
+    else
+        cli_watch_dir(dir);
     free(dir);
+    if (ok)
+        cli_note_stale_temps(path);
     return ok;
 }

@@ -107,30 +107,6 @@ int cli_read_file(const char *path, size_t max, void **buf, size_t *len)
     return 1;
 }
 
-int cli_write_file_atomic(const char *path, const void *buf, size_t len)
-{
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
-        cli_error("%s: path too long", path);
-        return 0;
-    }
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        cli_error("%s: cannot create (%s); nothing was written", path, strerror(errno));
-        return 0;
-    }
-    int ok = fwrite(buf, 1, len, f) == len && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    int e = errno;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        e = ok ? errno : e;
-        remove(tmp);
-        cli_error("%s: write failed (%s); nothing was replaced", path, strerror(e));
-        return 0;
-    }
-    return 1;
-}
-
 void cli_json_str(FILE *f, const char *s)
 {
     /* through the library's escaper, 32 bytes at a time: each byte is escaped
@@ -153,4 +129,59 @@ void cli_json_num(FILE *f, int digits, double v)
         fprintf(f, "%.*g", digits, v);
     else
         fputs("null", f);
+}
+
+const char *cli_input_path(const char *path, char **spooled)
+{
+    *spooled = NULL;
+    if (strcmp(path, "-"))
+        return path;
+    /* Readers seek (safetensors offsets, a zip's central directory at the
+     * end), so standard input is copied to a private temporary file first. */
+    const char *dir = getenv("TMPDIR");
+    size_t len = strlen(dir && dir[0] ? dir : "/tmp") + 32;
+    char *tmp = malloc(len);
+    if (!tmp) {
+        cli_error("-: out of memory");
+        return NULL;
+    }
+    snprintf(tmp, len, "%s/nninit-stdin.XXXXXX", dir && dir[0] ? dir : "/tmp");
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        cli_error("-: cannot create a temporary file for standard input in %s (%s); set TMPDIR to a writable "
+                  "folder", dir && dir[0] ? dir : "/tmp", strerror(errno));
+        free(tmp);
+        return NULL;
+    }
+    char buf[1 << 16];
+    ssize_t n;
+    int ok = 1;
+    while (ok && (n = read(STDIN_FILENO, buf, sizeof buf)) != 0) {
+        if (n < 0) {
+            ok = errno == EINTR;
+            continue;
+        }
+        for (ssize_t off = 0; ok && off < n;) {
+            ssize_t w = write(fd, buf + off, (size_t)(n - off));
+            ok = w > 0;
+            off += w > 0 ? w : 0;
+        }
+    }
+    int e = errno;
+    ok = (close(fd) == 0) && ok;
+    if (!ok) {
+        cli_error("-: copying standard input failed (%s)", strerror(e));
+        unlink(tmp);
+        free(tmp);
+        return NULL;
+    }
+    *spooled = tmp;
+    return tmp;
+}
+
+void cli_input_done(char *spooled)
+{
+    if (spooled)
+        unlink(spooled);
+    free(spooled);
 }

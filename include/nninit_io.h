@@ -9,6 +9,8 @@
 
 #include "nninit.h"
 
+#include <stdio.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -26,6 +28,25 @@ NNINIT_API nninit_status nninit_npy_write(const char *path, nninit_dtype dtype, 
  * fsync, rename over path, fsync of the folder. On failure the temporary is
  * removed and an existing file at path is untouched. NNINIT_EIO, NNINIT_EINVAL. */
 NNINIT_API nninit_status nninit_file_write(const char *path, const void *data, size_t n, nninit_err *err);
+
+/* The same output, streamed (docs/files.md has the rules for every kind of
+ * path: a regular file or new name is replaced atomically keeping its mode
+ * and owner, a symlink's target likewise, "-" means stdout, a FIFO or device
+ * is written in place):
+ *
+ *     nninit_output *o;
+ *     if (nninit_output_open("log.csv", &o, &err) == NNINIT_OK) {
+ *         fprintf(nninit_output_file(o), "epoch,loss\n");
+ *         st = nninit_output_commit(o, &err);   // the file appears complete, or not at all
+ *     }
+ *
+ * commit reports any earlier write error of the stream and frees o; abort
+ * removes the temporary and frees o (NULL is a no-op). */
+typedef struct nninit_output nninit_output;
+NNINIT_API nninit_status nninit_output_open(const char *path, nninit_output **out, nninit_err *err);
+NNINIT_API FILE *nninit_output_file(nninit_output *o);
+NNINIT_API nninit_status nninit_output_commit(nninit_output *o, nninit_err *err);
+NNINIT_API void nninit_output_abort(nninit_output *o);
 
 /* Reads a .npy file (v1/v2/v3, '<f4' '<f8' '>f4' '>f8' '<f2' '<u2' bf16 is not
  * a NumPy dtype). *data is malloc'd (free with nninit_free). */

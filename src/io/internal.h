@@ -15,14 +15,20 @@
 /* ---- file output and tensor files (io_atomic.c, io_npy.c) ---- */
 
 
-/* An output file written atomically: a temporary sibling ".NAME.tmp.PID.N",
- * fsync'd and renamed over `path` by commit. Any failed write or commit
- * removes the temporary and leaves the target untouched; after a failure or
- * a commit the object holds nothing (abort is then a no-op). */
+/* An output file, as cp and curl -o treat it (docs/files.md): a regular file
+ * or a new name is written to a temporary sibling ".NAME.tmp.PID.N", fsync'd
+ * and renamed over it by commit, keeping an existing file's mode and (where
+ * permitted) owner; a symlink is followed and its target replaced so; "-"
+ * (stdout), a FIFO, a character or block device are written in place,
+ * streaming. Any failed write or commit removes the temporary and leaves the
+ * target untouched; after a failure or a commit the object holds nothing
+ * (abort is then a no-op). */
 typedef struct nninit__atomic {
     FILE *f;
     int fd;
-    char *path, *tmp;
+    char *path, *tmp; /* path: as given; tmp: NULL when written in place */
+    char *target;     /* the file replaced: path, or where its symlink(s) lead */
+    int in_place;     /* "-" (stdout), a FIFO, a device or a socket: streamed, never renamed */
     uint64_t written; /* bytes accepted so far (for error messages) */
 } nninit__atomic;
 

@@ -343,6 +343,19 @@ static nninit_status scan_dir(nninit_tensor_file *tf, const char *root, const ch
     return s;
 }
 
+/* A safetensors file starts with its header's length (u64, little-endian)
+ * and the header's '{'; a length of 123 makes the first byte '{' too, so an
+ * index (JSON text) is told apart by the whole preamble, not the first byte. */
+static int safetensors_head(const unsigned char *head, size_t got)
+{
+    if (got < 9 || head[8] != '{')
+        return 0;
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; i--)
+        n = n << 8 | head[i];
+    return n >= 2 && n < ((uint64_t)1 << 32); /* JSON text has no byte 0 in its first 8 */
+}
+
 nninit_status nninit_tensor_file_open(const char *path, nninit_tensor_file **out, nninit_err *err)
 {
     if (!path || !out)
@@ -388,7 +401,8 @@ nninit_status nninit_tensor_file_open(const char *path, nninit_tensor_file **out
             }
         } else if (got >= 4 && (!memcmp(head, "PK\x03\x04", 4) || !memcmp(head, "PK\x05\x06", 4))) {
             s = nninit__npz_open(tf, path, err);
-        } else if ((got >= 1 && head[0] == '{') || (pl > 5 && !strcmp(path + pl - 5, ".json"))) {
+        } else if (!safetensors_head(head, got) &&
+                   ((got >= 1 && head[0] == '{') || (pl > 5 && !strcmp(path + pl - 5, ".json")))) {
             s = nninit__safetensors_index_open(tf, path, err);
         } else {
             s = nninit__safetensors_open(tf, path, err);

@@ -1,0 +1,112 @@
+#!/bin/sh
+# Outputs behave like cp and curl -o (docs/files.md), inputs take '-', and
+# faults (file-size limit, signals, killed runs) leave nothing behind.
+# Never touches /dev: FIFOs and device nodes are made in the temp folder.
+set -u
+N=${NNINIT:-build/nninit}
+case $N in /*) ;; *) N=$(pwd)/$N ;; esac
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+cd "$T" || exit 1
+
+# An existing file keeps its mode (it became 0644).
+"$N" gen he_normal --shape 3 -o a.npy || fail "first write"
+chmod 600 a.npy
+"$N" gen he_normal --shape 4 -o a.npy || fail "rewrite"
+[ "$(stat -c %a a.npy)" = 600 ] || fail "mode not kept: $(stat -c %a a.npy)"
+
+# A symlink is followed: its target is replaced, the link stays a link.
+ln -s a.npy link.npy
+"$N" gen he_normal --shape 5 -o link.npy || fail "write through a symlink"
+[ -L link.npy ] || fail "the symlink was replaced by a file"
+"$N" inspect a.npy --brief | grep -q '\[5\]' || fail "the target was not written"
+ln -s new.npy dangling.npy
+"$N" gen he_normal --shape 2 -o dangling.npy || fail "dangling symlink"
+[ -L dangling.npy ] && [ -f new.npy ] || fail "a dangling symlink's target should be created"
+
+# '-' is standard output (no file named '-'), and inputs take '-' too.
+"$N" gen he_normal --shape 6 -o - > out.npy || fail "-o -"
+[ -e ./- ] && fail "a file named '-' was created"
+"$N" inspect - --brief < out.npy | grep -q '\[6\]' || fail "inspect -"
+echo '{"tensors": [{"name": "w", "shape": [3, 2], "init": "ones"}]}' | "$N" model --spec - --list |
+    grep -q '^w	' || fail "--spec -"
+"$N" model --keras - --list < "$OLDPWD/tests/fixtures/keras/cnn_keras3.json" | grep -q kernel || fail "--keras -"
+
+# A FIFO is written in place: the reader gets the bytes, the FIFO stays.
+mkfifo fifo
+cat fifo > from_fifo &
+"$N" gen he_normal --shape 6 --seed 1 -o fifo || fail "write to a FIFO"
+wait
+[ -p fifo ] || fail "the FIFO was replaced"
+"$N" gen he_normal --shape 6 --seed 1 -o - | cmp -s - from_fifo || fail "the FIFO reader got other bytes"
+
+# A device node (as root) is written in place, never replaced by a file.
+if [ "$(id -u)" = 0 ] && mknod null c 1 3 2>/dev/null; then
+    "$N" gen he_normal --shape 6 -o null || fail "write to a device node"
+    [ -c null ] || fail "the device node was replaced by a regular file"
+fi
+
+# An existing folder as -o is refused before the work.
+mkdir folder
+"$N" gen he_normal --shape 6 -o folder 2>err; [ $? -eq 1 ] || fail "folder as -o: exit"
+grep -q "is a folder" err || fail "folder as -o: $(cat err)"
+
+# RLIMIT_FSIZE: a write error (exit 1, one line), no temporary left; before,
+# SIGXFSZ killed the run and left '.big.npy.tmp.PID.0'.
+(ulimit -f 4; "$N" gen he_normal --shape 100,100 -o big.npy 2>err); rc=$?
+[ $rc -eq 1 ] || fail "file-size limit: exit $rc"
+grep -q "File too large" err || fail "file-size limit message: $(cat err)"
+[ "$(ls -A | grep -c '\.tmp\.')" -eq 0 ] || fail "temporary left: $(ls -A)"
+
+# Signals during a write: temporaries removed, one line, exit 128 + signal.
+# An interposed fwrite (built here) sends the signal midway through the write.
+cat > shim.c <<'EOF'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+size_t fwrite(const void *p, size_t size, size_t n, FILE *f)
+{
+    static size_t seen;
+    size_t (*real)(const void *, size_t, size_t, FILE *) =
+        (size_t (*)(const void *, size_t, size_t, FILE *))dlsym(RTLD_NEXT, "fwrite");
+    const char *sig = getenv("SHIM_SIGNAL");
+    if (f != stdout && f != stderr && sig && seen + size * n > 1000) {
+        kill(getpid(), atoi(sig));
+        for (;;)
+            pause();
+    }
+    seen += size * n;
+    return real(p, size, n, f);
+}
+EOF
+if cc -shared -fPIC -o shim.so shim.c -ldl 2>/dev/null; then
+    for s in 2:130 15:143 1:129; do
+        SHIM_SIGNAL=${s%:*} LD_PRELOAD=./shim.so "$N" gen he_normal --shape 100,100 -o sig.npy 2>err; rc=$?
+        [ $rc -eq "${s#*:}" ] || fail "signal ${s%:*}: exit $rc"
+        [ "$(wc -l < err)" -eq 1 ] && grep -q "stopped by SIG" err || fail "signal ${s%:*}: $(cat err)"
+        [ "$(ls -A | grep -c '\.tmp\.')" -eq 0 ] || fail "signal ${s%:*}: temporary left: $(ls -A)"
+        [ -e sig.npy ] && fail "signal ${s%:*}: output created"
+    done
+fi
+
+# A killed run's temporary is reported, and 'nninit clean' removes it (only it).
+sh -c 'exit 0' & wait $!; dead=$!
+touch ".c.npy.tmp.$dead.0" ".c.npy.tmp.$$.0"
+"$N" gen he_normal --shape 2 -o c.npy 2>err || fail "write beside a stale temporary"
+grep -q "c.npy.tmp.$dead.0 is left over from run $dead" err || fail "stale temporary not reported: $(cat err)"
+"$N" clean . > cleaned || fail "nninit clean"
+[ -e ".c.npy.tmp.$dead.0" ] && fail "clean left the dead run's temporary"
+[ -e ".c.npy.tmp.$$.0" ] || fail "clean removed a live run's temporary"
+
+# A safetensors file whose header is 123 bytes starts with '{' like an index
+# file; it is still read as safetensors.
+printf '{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"__metadata__":{"k":"012345678901234567890123456789012345678901234"}}' > h.json
+[ "$(wc -c < h.json)" -eq 123 ] || fail "fixture header is $(wc -c < h.json) bytes"
+{ printf '{\000\000\000\000\000\000\000'; cat h.json; printf '\000\000\200\077'; } > h123.safetensors
+"$N" inspect h123.safetensors --brief > out 2>err || fail "123-byte header: $(cat err)"
+grep -q 'safetensors, 1 tensors' out || fail "123-byte header: $(cat out)"
+exit 0
