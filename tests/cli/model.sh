@@ -81,7 +81,7 @@ RECIPE
 "$N" model --torch "@$T/net.py" --list >"$T/l" || fail "recipe file"
 [ "$(cut -f1 "$T/l" | tr '\n' ' ')" = "features.conv.weight features.conv.bias heads.cls.weight heads.cls.bias " ] ||
     fail "recipe file names: $(cut -f1 "$T/l" | tr '\n' ' ')"
-"$N" model --torch "@$T/none.py" --list 2>/dev/null; [ $? -eq 2 ] || fail "missing recipe file: exit status"
+"$N" model --torch "@$T/none.py" --list 2>/dev/null; [ $? -eq 1 ] || fail "missing recipe file: exit status (a runtime failure)"
 "$N" model --torch 'Linaer(3, 4)' --list 2>"$T/err"; [ $? -eq 2 ] || fail "typo: exit status"
 grep -qx "nninit: recipe: unknown module 'Linaer'; did you mean 'Linear'?" "$T/err" || fail "typo message: $(cat "$T/err")"
 exit 0
