@@ -122,7 +122,11 @@ int cli_clean_temps(const char *dir, int only_pid, int quiet);
 void cli_install_signals(void);
 void cli_watch_dir(const char *dir);
 
-/* Prints "nninit: <message>" on stderr. */
+/* Writes s with control characters escaped as \xNN: names from files
+ * printed as text never break a line or drive the terminal. */
+void cli_put_escaped(FILE *f, const char *s);
+
+/* Prints "nninit: <message>" on stderr, escaped as cli_put_escaped does. */
 void cli_error(const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 1, 2)))

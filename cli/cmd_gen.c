@@ -300,9 +300,17 @@ int cmd_gen(int argc, char **argv)
                 snprintf(fi, sizeof fi, "%" PRId64, fan_in);
                 snprintf(fo, sizeof fo, "%" PRId64, fan_out);
             }
-            printf("{\"fan_in\": %s, \"fan_out\": %s, \"mean\": %.17g, \"std\": %.17g, "
-                   "\"min\": %.17g, \"max\": %.17g, \"n\": %" PRId64 "}\n",
-                   fi, fo, s.mean, s.std, s.min, s.max, s.n);
+            /* always valid JSON: a statistic that overflowed (std of values near the dtype's
+             * limit) is null, as JSON has no inf or NaN */
+            printf("{\"fan_in\": %s, \"fan_out\": %s, \"mean\": ", fi, fo);
+            cli_json_num(stdout, 17, s.mean);
+            printf(", \"std\": ");
+            cli_json_num(stdout, 17, s.std);
+            printf(", \"min\": ");
+            cli_json_num(stdout, 17, s.min);
+            printf(", \"max\": ");
+            cli_json_num(stdout, 17, s.max);
+            printf(", \"n\": %" PRId64 "}\n", s.n);
         } else if (!t->output && !print_values(t, gen_dtype, data)) {
             cli_error("writing to standard output failed");
             rc = CLI_EXIT_FAIL;

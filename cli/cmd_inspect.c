@@ -330,7 +330,8 @@ static int inspect_tensor(nninit_tensor_file *tf, size_t i, nninit_layout layout
         printf("}\n");
         return CLI_EXIT_OK;
     }
-    printf("%s  %s %s", info->name, nninit_file_dtype_name(info->dtype), shape_txt);
+    cli_put_escaped(stdout, info->name);
+    printf("  %s %s", nninit_file_dtype_name(info->dtype), shape_txt);
     if (!numeric) {
         printf("  (no statistics for this dtype)\n");
         return CLI_EXIT_OK;

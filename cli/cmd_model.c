@@ -271,7 +271,8 @@ int cmd_model(int argc, char **argv)
             nninit_model_tensor t;
             char sh[160];
             nninit_model_tensor_at(m, i, &t);
-            printf("%s\t%s\t%s\t%s\n", t.name, nninit_shape_format(&t.shape, sh, sizeof sh),
+            cli_put_escaped(stdout, t.name);
+            printf("\t%s\t%s\t%s\n", nninit_shape_format(&t.shape, sh, sizeof sh),
                    nninit_layout_name(t.layout), t.is_int64 ? "int64 zeros" : t.spec);
         }
         rc = fflush(stdout) == 0 && !ferror(stdout) ? CLI_EXIT_OK : CLI_EXIT_FAIL;

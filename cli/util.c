@@ -11,13 +11,28 @@
 #include <string.h>
 #include <unistd.h>
 
+void cli_put_escaped(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c == 0x7f)
+            fprintf(f, "\\x%02x", c);
+        else
+            fputc(c, f);
+    }
+}
+
 void cli_error(const char *fmt, ...)
 {
+    /* one line whatever the names in it hold: control characters (a tensor
+     * name with a newline or a terminal escape) are written as \xNN */
+    char msg[NNINIT_ERR_MSG_MAX + 1024];
     va_list ap;
-    fputs("nninit: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    fputs("nninit: ", stderr);
+    cli_put_escaped(stderr, msg);
     fputc('\n', stderr);
 }
 

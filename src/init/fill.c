@@ -348,12 +348,48 @@ nninit_status nninit_fill_range(const nninit_init *init, const nninit_shape *sha
     return run_parallel(j, thread_count(opts->threads, &p, opts->dtype, end - begin), err);
 }
 
+/* Refuses parameters whose values would not fit the dtype (inf or NaN in
+ * the tensor): RandomNormal(stddev=1e308) in float32, or a uniform range
+ * whose width overflows double. A normal draw stays within 10 std of its
+ * mean far beyond any tensor's size (P < 1e-23 per element). */
+static nninit_status check_finite(const nninit_init *init, const nninit_prim *p, nninit_dtype dtype, nninit_err *err)
+{
+    const double top = dtype == NNINIT_F64 ? 1.79e308 : 3.4e38;
+    double reach = 0;
+    switch (p->kind) {
+    case NNINIT_PRIM_CONSTANT: reach = fabs(p->value); break;
+    case NNINIT_PRIM_UNIFORM: /* lo + u (hi - lo): the width must be finite too */
+        reach = isfinite(p->hi - p->lo) ? fmax(fabs(p->lo), fabs(p->hi)) : (double)INFINITY;
+        break;
+    case NNINIT_PRIM_NORMAL:
+    case NNINIT_PRIM_TRUNC_NORMAL:
+    case NNINIT_PRIM_SPARSE: reach = fabs(p->mean) + 10.0 * p->std; break;
+    case NNINIT_PRIM_ORTHOGONAL:
+    case NNINIT_PRIM_EYE:
+    case NNINIT_PRIM_BLOCK_EYE:
+    case NNINIT_PRIM_DELTA_ORTHOGONAL: reach = fabs(p->gain); break;
+    default: return NNINIT_OK;
+    }
+    if (!(reach <= top)) /* also catches NaN */
+        return nninit__err(err, NNINIT_EINVAL, "%s: its parameters give values up to about %.3g, beyond %s's "
+                           "largest finite value %.3g (the tensor would hold inf or NaN); use smaller parameters%s",
+                           nninit_init_kind_name(init->kind), reach, nninit_dtype_name(dtype), top,
+                           dtype == NNINIT_F64 ? "" : " or float64");
+    return NNINIT_OK;
+}
+
 nninit_status nninit_fill(const nninit_init *init, const nninit_shape *shape, const nninit_fill_opts *opts,
                           nninit_rng *rng, void *out, nninit_err *err)
 {
     nninit_status st = check_args(init, shape, opts, rng, out, err);
     if (st != NNINIT_OK)
         return st;
+    {
+        nninit_prim p;
+        if ((st = nninit_resolve(init, shape, opts->layout, &p, err)) != NNINIT_OK ||
+            (st = check_finite(init, &p, opts->dtype, err)) != NNINIT_OK)
+            return st;
+    }
     if (rng->kind != NNINIT_RNG_PHILOX) {
         nninit_prim p;
         if ((st = nninit_resolve(init, shape, opts->layout, &p, err)) != NNINIT_OK)

@@ -207,8 +207,16 @@ static nninit_status layer_vars(kctx *c, const char *cls, const char *lname, jso
         return NNINIT_OK;
     } else if (!strcmp(cls, "Dense")) {
         int64_t units = cfg_int(cfg, "units", 0);
-        if (units < 1 || in->ndim < 1)
-            return kerr(c, lname, "Dense needs units >= 1 and an input of rank >= 1%s", NULL);
+        if (units < 1) { /* say what was given: 1e18 is a float in JSON, not a missing value */
+            char *got = json_dumps(json_object_get(cfg, "units"), JSON_ENCODE_ANY);
+            char why[160];
+            snprintf(why, sizeof why, "Dense units is %.60s; expected an integer in [1, %lld]", got ? got : "missing",
+                     (long long)DIM_MAX);
+            free(got);
+            return kerr(c, lname, "%s", why);
+        }
+        if (in->ndim < 1)
+            return kerr(c, lname, "Dense needs an input of rank >= 1%s", NULL);
         int64_t k[2] = {last, units};
         if ((s = add_var(c, lname, "kernel", cfg, "kernel_initializer", "glorot_uniform", 2, k, NULL)))
             return s;
