@@ -1,11 +1,16 @@
-/* Epoch timer for the benchmark recipe (784-256-256-10 ReLU, He-normal, SGD
- * momentum 0.9, batch 128, Fashion-MNIST): one training epoch at a time, so
- * that bench/train_vs_torch.py can alternate nninit and PyTorch epochs on a
- * shared machine with the data already loaded on both sides.
+/* Epoch timer for the benchmark recipes (SGD momentum 0.9, batch 128,
+ * Fashion-MNIST): --model mlp (default) 784-256-256-10 ReLU, He-normal;
+ * --model cnn the small CNN conv 3x3x16 relu, max pool 2, conv 3x3x32 relu,
+ * max pool 2, flatten, dense 10 (He-normal convs, Glorot dense, 28x28x1
+ * images). One training epoch at a time, so that bench/train_vs_torch.py can
+ * alternate nninit and PyTorch epochs on a shared machine with the data
+ * already loaded on both sides.
  *
- *   train_epochs [--threads T] [--lr X]            two epochs, one line each
- *   train_epochs --serve [--threads T] [--lr X]    reads a count per stdin line,
+ *   train_epochs [--model M] [--threads T] [--lr X]            two epochs, one line each
+ *   train_epochs --serve [--model M] [--threads T] [--lr X]    reads a count per stdin line,
  *       trains that many epochs, prints "seconds cpu_seconds test_acc" per epoch
+ *   train_epochs --floor --model cnn [--threads T]   the same epochs' sgemm calls
+ *       alone (same shapes, same count, on scratch buffers): the BLAS floor
  *
  * Without the data set it says so and exits 0 (make bench must not fail on it). */
 #include "nninit.h"
@@ -13,9 +18,59 @@
 #include "nninit_model.h"
 #include "nninit_nn.h"
 
+#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+/* The small CNN's sgemm calls for one epoch of 60000 images in batches of
+ * 128: per conv layer the forward product, the kernel gradient, and (second
+ * layer) the patch gradient; the dense layer's three products. Same shapes
+ * and row-major calls as src/nn/conv2d.c and dense.c (chunking aside). */
+static void floor_epochs(int count)
+{
+    const int B = 128, n = 60000;
+    size_t big = (size_t)B * 26 * 26 * 144; /* largest operand */
+    float *a = calloc(big, sizeof *a), *b = calloc(big, sizeof *b), *c = calloc(big, sizeof *c);
+    for (int e = 0; e < count; e++) {
+        struct timespec t0, t1;
+        clock_t c0 = clock();
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (int r0 = 0; r0 < n; r0 += B) {
+            int m = n - r0 < B ? n - r0 : B;
+            int m1 = m * 26 * 26, m2 = m * 11 * 11;
+            /* conv1 (K = 9, 16 filters): forward, dK */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m1, 16, 9, 1.f, a, 9, b, 16, 0.f, c, 16);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 9, 16, m1, 1.f, a, 9, b, 16, 0.f, c, 16);
+            /* conv2 (K = 144, 32 filters): forward, dK, dcols */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m2, 32, 144, 1.f, a, 144, b, 32, 0.f, c, 32);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 144, 32, m2, 1.f, a, 144, b, 32, 0.f, c, 32);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m2, 144, 32, 1.f, b, 32, a, 32, 0.f, c, 144);
+            /* dense 800 -> 10: forward, dW, dx */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, 10, 800, 1.f, a, 800, b, 10, 0.f, c, 10);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 800, 10, m, 1.f, a, 800, b, 10, 0.f, c, 10);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, 800, 10, 1.f, b, 10, a, 10, 0.f, c, 800);
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        printf("%.6f %.6f nan\n", (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec),
+               (double)(clock() - c0) / CLOCKS_PER_SEC);
+        fflush(stdout);
+    }
+    free(a);
+    free(b);
+    free(c);
+}
+
+static nninit_layer_desc conv_layer(int64_t filters)
+{
+    nninit_layer_desc d = nninit_layer_desc_default(NNINIT_LAYER_CONV2D);
+    d.units = filters;
+    d.act = NNINIT_ACT_RELU;
+    strcpy(d.kernel_init, "he_normal");
+    return d;
+}
 
 static int run_epochs(nninit_net *net, const nninit_dataset *tr, const nninit_dataset *te, nninit_train_opts *o,
                       int count)
@@ -37,19 +92,33 @@ static int run_epochs(nninit_net *net, const nninit_dataset *tr, const nninit_da
 
 int main(int argc, char **argv)
 {
-    int serve = 0, threads = 1;
+    int serve = 0, threads = 1, cnn = 0, floor_only = 0;
     double lr = 0.05;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--serve"))
             serve = 1;
+        else if (!strcmp(argv[i], "--floor"))
+            floor_only = 1;
+        else if (!strcmp(argv[i], "--model") && i + 1 < argc)
+            cnn = !strcmp(argv[++i], "cnn");
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
             threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--lr") && i + 1 < argc)
             lr = atof(argv[++i]);
         else {
-            fprintf(stderr, "usage: train_epochs [--serve] [--threads T] [--lr X]\n");
+            fprintf(stderr, "usage: train_epochs [--serve] [--floor] [--model mlp|cnn] [--threads T] [--lr X]\n");
             return 2;
         }
+    }
+    if (floor_only) {
+        openblas_set_num_threads(threads);
+        char line[64];
+        if (serve)
+            while (fgets(line, sizeof line, stdin))
+                floor_epochs(atoi(line));
+        else
+            floor_epochs(2);
+        return 0;
     }
     nninit_dataset tr, te;
     nninit_err err;
@@ -71,8 +140,22 @@ int main(int argc, char **argv)
     nninit_layer_desc *layers = NULL;
     int n_layers = 0;
     nninit_net *net = NULL;
-    if (nninit_model_mlp(&m, &layers, &n_layers, &err) != NNINIT_OK ||
-        nninit_net_new(tr.dim, layers, n_layers, NULL, &net, &err) != NNINIT_OK) {
+    nninit_layer_desc cnn_layers[6];
+    cnn_layers[0] = conv_layer(16);
+    cnn_layers[1] = nninit_layer_desc_default(NNINIT_LAYER_MAXPOOL2D);
+    cnn_layers[2] = conv_layer(32);
+    cnn_layers[3] = nninit_layer_desc_default(NNINIT_LAYER_MAXPOOL2D);
+    cnn_layers[4] = nninit_layer_desc_default(NNINIT_LAYER_FLATTEN);
+    cnn_layers[5] = nninit_layer_desc_default(NNINIT_LAYER_DENSE);
+    cnn_layers[5].units = 10;
+    nninit_shape image;
+    if (cnn && nninit_dataset_view(&tr, "images", &image, &err) != NNINIT_OK) {
+        fprintf(stderr, "train_epochs: %s\n", err.msg);
+        return 1;
+    }
+    if (cnn ? nninit_net_new_shaped(&image, cnn_layers, 6, NULL, &net, &err) != NNINIT_OK
+            : (nninit_model_mlp(&m, &layers, &n_layers, &err) != NNINIT_OK ||
+               nninit_net_new(tr.dim, layers, n_layers, NULL, &net, &err) != NNINIT_OK)) {
         fprintf(stderr, "train_epochs: %s\n", err.msg);
         return 1;
     }
@@ -93,5 +176,8 @@ int main(int argc, char **argv)
     nninit_net_free(net);
     nninit_dataset_free(&tr);
     nninit_dataset_free(&te);
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+        fprintf(stderr, "train_epochs: peak resident memory %.1f MB (data sets included)\n", (double)ru.ru_maxrss / 1024.0);
     return ok ? 0 : 1;
 }

@@ -1,9 +1,12 @@
 #!/usr/bin/python3
-"""Epoch time of the same MLP recipe in nninit and in PyTorch, same threads.
+"""Epoch time of the same recipe in nninit and in PyTorch, same threads.
 
-Recipe: 784-256-256-10 ReLU, He-normal kernels, zero biases, SGD lr 0.05
-momentum 0.9, batch 128, softmax cross-entropy, Fashion-MNIST scaled to [0, 1],
-reshuffled every epoch. "Seconds per epoch" is the training pass only
+Recipes (--model): mlp 784-256-256-10 ReLU, He-normal kernels, zero biases;
+cnn (28x28x1 images) conv 3x3x16 relu, max pool 2, conv 3x3x32 relu, max pool
+2, flatten, dense 10 (He-normal convs, Glorot dense). Both: SGD lr 0.05
+momentum 0.9, batch 128, softmax cross-entropy, Fashion-MNIST scaled to
+[0, 1], reshuffled every epoch. With --model cnn a third side runs the same
+epochs' sgemm calls alone (bench/train_epochs --floor): the BLAS floor. "Seconds per epoch" is the training pass only
 (shuffle, gather the batch, forward, loss, backward, step) in both; the
 per-epoch test evaluation is timed apart and not counted.
 
@@ -52,6 +55,7 @@ class TorchRun:
         torch.set_num_threads(args.threads)
         torch.manual_seed(args.seed)
         d = args.data
+        shape = (-1, 1, 28, 28) if args.model == "cnn" else (-1, 784)
         self.xtr = torch.from_numpy(
             load_idx(f"{d}/train-images-idx3-ubyte.gz").reshape(60000, 784).astype(np.float32) / 255.0)
         self.ytr = torch.from_numpy(load_idx(f"{d}/train-labels-idx1-ubyte.gz").astype(np.int64))
@@ -59,10 +63,19 @@ class TorchRun:
             load_idx(f"{d}/t10k-images-idx3-ubyte.gz").reshape(10000, 784).astype(np.float32) / 255.0)
         self.yte = torch.from_numpy(load_idx(f"{d}/t10k-labels-idx1-ubyte.gz").astype(np.int64))
         nn = torch.nn
-        self.model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
+        self.xtr, self.xte = self.xtr.reshape(shape), self.xte.reshape(shape)
+        if args.model == "cnn":
+            self.model = nn.Sequential(nn.Conv2d(1, 16, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 3), nn.ReLU(),
+                                       nn.MaxPool2d(2), nn.Flatten(), nn.Linear(800, 10))
+        else:
+            self.model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
+                                       nn.Linear(256, 10))
         for m in self.model:
-            if isinstance(m, nn.Linear):
+            if isinstance(m, nn.Conv2d) or (isinstance(m, nn.Linear) and args.model == "mlp"):
                 nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Linear):
+                nn.init.xavier_uniform_(m.weight)
                 nn.init.zeros_(m.bias)
         self.opt = torch.optim.SGD(self.model.parameters(), lr=args.lr, momentum=0.9)
         self.lossf = nn.CrossEntropyLoss()
@@ -90,11 +103,12 @@ class NninitRun:
     """The nninit side: bench/train_epochs --serve keeps the data and the network
     loaded and trains as many epochs as each request asks."""
 
-    def __init__(self, args):
+    def __init__(self, args, floor=False):
         env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads))
         if args.data:
             env["NNINIT_DATA"] = args.data
-        self.p = subprocess.Popen([args.train_epochs, "--serve", "--threads", str(args.threads), "--lr", str(args.lr)],
+        self.p = subprocess.Popen([args.train_epochs, "--serve", "--model", args.model, "--threads", str(args.threads),
+                                   "--lr", str(args.lr)] + (["--floor"] if floor else []),
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
 
     def epochs(self, k):
@@ -118,6 +132,7 @@ class NninitRun:
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--model", choices=["mlp", "cnn"], default="mlp")
     p.add_argument("--rounds", type=int, default=8, help="alternating rounds (default 8)")
     p.add_argument("--epochs", type=int, default=1, help="epochs per side per round (default 1)")
     p.add_argument("--lr", type=float, default=0.05)
@@ -138,7 +153,8 @@ def main():
         print(f"PyTorch not available ({e}); nninit only", file=sys.stderr)
     # Alternate the two sides so that both see the same machine load.
     nn = NninitRun(args)
-    t_nn, t_th, c_nn, c_th, ratios = [], [], [], [], []
+    fl = NninitRun(args, floor=True) if args.model == "cnn" else None
+    t_nn, t_th, c_nn, c_th, ratios, t_fl, c_fl = [], [], [], [], [], [], []
     for r in range(args.rounds):
         tn, cn = nn.epochs(args.epochs)
         t_nn += tn
@@ -150,11 +166,19 @@ def main():
             c_th += ct
             ratios.append(statistics.median(tn) / statistics.median(tt))
             line += "  torch " + " ".join(f"{t:.3f}" for t in tt)
+        if fl:
+            tf, cf = fl.epochs(args.epochs)
+            t_fl += tf
+            c_fl += cf
+            line += "  blas-floor " + " ".join(f"{t:.3f}" for t in tf)
         print(line + " s/epoch (wall)", file=sys.stderr)
     nn.close()
+    if fl:
+        fl.close()
     med = statistics.median
+    recipe = "784-256-256-10 relu" if args.model == "mlp" else "cnn conv16-pool-conv32-pool-dense10"
     print(f"threads {args.threads}, {args.rounds} rounds x {args.epochs} epochs each side, batch 128, "
-          f"784-256-256-10 relu, sgd lr {args.lr} momentum 0.9")
+          f"{recipe}, sgd lr {args.lr} momentum 0.9")
     print(f"nninit  wall median {med(t_nn):.3f} s/epoch (min {min(t_nn):.3f}, max {max(t_nn):.3f}), "
           f"cpu median {med(c_nn):.3f} s/epoch")
     if tr:
@@ -162,6 +186,9 @@ def main():
               f"cpu median {med(c_th):.3f} s/epoch")
         print(f"ratio nninit/torch: wall {med(t_nn) / med(t_th):.3f} (medians), {med(ratios):.3f} (median of "
               f"per-round ratios), {min(t_nn) / min(t_th):.3f} (minima); cpu {med(c_nn) / med(c_th):.3f} (medians)")
+    if fl:
+        print(f"blas floor wall median {med(t_fl):.3f} s/epoch, cpu median {med(c_fl):.3f}; nninit/floor: wall "
+              f"{med(t_nn) / med(t_fl):.3f}, cpu {med(c_nn) / med(c_fl):.3f}")
     if args.omp_passive:
         print("PyTorch ran with OMP_WAIT_POLICY=PASSIVE")
     print("load average at the end: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))

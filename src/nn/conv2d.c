@@ -70,10 +70,17 @@ static void im2col(const nninit__conv_geom *g, const float *x, int64_t n0, int64
                     int64_t ih = oh * g->sh - g->pt + i * g->dh;
                     for (int64_t j = 0; j < g->kw; j++, row += cg) {
                         int64_t iw = ow * g->sw - g->pl + j * g->dw;
-                        if (ih < 0 || ih >= g->h || iw < 0 || iw >= g->w)
-                            memset(row, 0, (size_t)cg * sizeof *row);
+                        if (ih < 0 || ih >= g->h || iw < 0 || iw >= g->w) {
+                            for (int64_t c = 0; c < cg; c++)
+                                row[c] = 0.0f;
+                            continue;
+                        }
+                        const float *src = xs + (ih * g->w + iw) * g->c + c0;
+                        if (cg >= 16) /* a call pays off only for longer runs */
+                            memcpy(row, src, (size_t)cg * sizeof *row);
                         else
-                            memcpy(row, xs + (ih * g->w + iw) * g->c + c0, (size_t)cg * sizeof *row);
+                            for (int64_t c = 0; c < cg; c++)
+                                row[c] = src[c];
                     }
                 }
             }
@@ -103,6 +110,11 @@ static void col2im(const nninit__conv_geom *g, const float *cols, int64_t n0, in
                 }
             }
     }
+}
+
+int nninit__conv2d_keeps_patches(const nninit__conv_geom *g, int64_t batch)
+{
+    return !is_pointwise(g) && g->groups == 1 && chunk_samples(g, batch) >= batch;
 }
 
 void nninit__conv2d_forward(const nninit__conv_geom *g, const float *x, const float *k, const float *b,
@@ -149,8 +161,10 @@ void nninit__conv2d_backward(const nninit__conv_geom *g, const float *x, const f
         int64_t m = (batch - n0 < nb ? batch - n0 : nb) * per;
         const float *dyc = dy + n0 * per * cout;
         for (int64_t gi = 0; gi < g->groups; gi++) {
-            /* dK_g (K, og) += cols^T dy_g */
-            im2col(g, x, n0, m / per, gi * cg, cg, work);
+            /* dK_g (K, og) += cols^T dy_g; the forward's patches are still in work when
+             * the batch was one chunk of one group */
+            if (!nninit__conv2d_keeps_patches(g, batch))
+                im2col(g, x, n0, m / per, gi * cg, cg, work);
             nninit__sgemm_ld(1, 0, K, og, m, 1.0f, work, K, dyc + gi * og, cout, n0 ? 1.0f : 0.0f, dk + gi * og,
                              cout);
             if (!dx)

@@ -82,6 +82,7 @@ typedef struct nninit__layer {
     float *dx2;       /* add: gradient w.r.t. the second input */
     float *gsum;      /* gradient w.r.t. the output when several layers read it (their sum) */
     int32_t *argmax;  /* maxpool: flat input index (within the sample) of each output's maximum */
+    float *work;      /* conv2d: im2col patches of the last forward (nninit__conv2d_work floats) */
     const float *gy;  /* gradient w.r.t. the output in the last backward */
     int has_dx;       /* dx was computed by the last backward */
 } nninit__layer;
@@ -98,8 +99,6 @@ struct nninit_net {
     int training;       /* mode of the last forward */
     int forward_done, backward_done;
     const float *grad_out; /* borrowed: dout of the last backward */
-    float *work;        /* im2col scratch (conv2d), work_n floats */
-    size_t work_n;
     int64_t t;          /* optimizer steps taken (Adam bias correction) */
 };
 
@@ -149,7 +148,11 @@ size_t nninit__conv2d_work(const nninit__conv_geom *g, int64_t batch);
  * b (cout) or NULL. work: nninit__conv2d_work floats. */
 void nninit__conv2d_forward(const nninit__conv_geom *g, const float *x, const float *k, const float *b,
                             int64_t batch, float *y, float *work);
-/* dK, db (overwritten; db may be NULL) and dx (skipped when NULL). */
+/* 1 when the forward leaves the whole batch's patches in work (one chunk,
+ * one group), so the backward reuses them instead of copying again. */
+int nninit__conv2d_keeps_patches(const nninit__conv_geom *g, int64_t batch);
+/* dK, db (overwritten; db may be NULL) and dx (skipped when NULL); work is
+ * the forward's (its patches are reused when they were kept). */
 void nninit__conv2d_backward(const nninit__conv_geom *g, const float *x, const float *k, const float *dy,
                              int64_t batch, float *dk, float *db, float *dx, float *work);
 /* Max pooling: y and, per output, the flat index (h w c within the sample)

@@ -61,12 +61,10 @@ void nninit__net_free_buffers(nninit_net *net)
         free(L->dx2);
         free(L->gsum);
         free(L->argmax);
-        L->z = L->out = L->dz = L->dx = L->dx2 = L->gsum = NULL;
+        free(L->work);
+        L->z = L->out = L->dz = L->dx = L->dx2 = L->gsum = L->work = NULL;
         L->argmax = NULL;
     }
-    free(net->work);
-    net->work = NULL;
-    net->work_n = 0;
     net->cap = 0;
 }
 

@@ -21,7 +21,6 @@ static nninit_status ensure_cap(nninit_net *net, int64_t batch, nninit_err *err)
         return NNINIT_OK;
     nninit__net_free_buffers(net);
     int ok = 1;
-    size_t work = 0;
     for (int i = 0; i < net->n_layers && ok; i++) {
         nninit__layer *L = &net->layers[i];
         size_t n_out = (size_t)(batch * L->n_out), n_in = (size_t)(batch * L->n_in);
@@ -43,14 +42,10 @@ static nninit_status ensure_cap(nninit_net *net, int64_t batch, nninit_err *err)
             ok &= (L->gsum = nninit__malloc_array(n_out, sizeof(float))) != NULL;
         if (k == NNINIT_LAYER_MAXPOOL2D)
             ok &= (L->argmax = nninit__malloc_array(n_out, sizeof(int32_t))) != NULL;
-        if (k == NNINIT_LAYER_CONV2D) {
-            size_t w = nninit__conv2d_work(&L->geom, batch);
-            work = w > work ? w : work;
-        }
+        size_t w = k == NNINIT_LAYER_CONV2D ? nninit__conv2d_work(&L->geom, batch) : 0;
+        if (w)
+            ok &= (L->work = nninit__malloc_array(w, sizeof(float))) != NULL;
     }
-    if (ok && work)
-        ok = (net->work = nninit__malloc_array(work, sizeof(float))) != NULL;
-    net->work_n = work;
     if (!ok) {
         nninit__net_free_buffers(net);
         return nninit__err(err, NNINIT_ENOMEM, "network: out of memory for a batch of %lld rows", (long long)batch);
@@ -159,7 +154,7 @@ nninit_status nninit_net_forward(nninit_net *net, const float *x, int64_t batch,
         }
         case NNINIT_LAYER_CONV2D: {
             nninit__conv2d_forward(&L->geom, in, L->param[0].value, L->n_params > 1 ? L->param[1].value : NULL, batch,
-                                   L->z, net->work);
+                                   L->z, L->work);
             if (L->act != NNINIT_ACT_LINEAR)
                 nninit_act_forward(L->act, L->alpha, L->z, L->out, count / L->geom.cout, L->geom.cout);
             break;
@@ -291,7 +286,7 @@ static nninit_status backward(nninit_net *net, const float *dout, int want_input
                 gz = L->dz;
             }
             nninit__conv2d_backward(&L->geom, L->in, L->param[0].value, gz, B, L->param[0].grad,
-                                    L->n_params > 1 ? L->param[1].grad : NULL, dx, net->work);
+                                    L->n_params > 1 ? L->param[1].grad : NULL, dx, L->work);
             break;
         }
         case NNINIT_LAYER_ACTIVATION:

@@ -5,7 +5,6 @@
  * 'valid' every window is whole). */
 #include "nn/internal.h"
 
-#include <math.h>
 #include <string.h>
 
 void nninit__maxpool_forward(const nninit__conv_geom *g, const float *x, int64_t batch, float *y, int32_t *argmax)
@@ -29,13 +28,23 @@ void nninit__maxpool_forward(const nninit__conv_geom *g, const float *x, int64_t
                             continue;
                         int64_t base = (ih * g->w + iw) * C;
                         const float *xp = xs + base;
-                        /* the first maximum in window order wins (PyTorch's rule); NaN propagates */
-                        for (int64_t c = 0; c < C; c++)
-                            if (first || (!isnan(yo[c]) && (xp[c] > yo[c] || isnan(xp[c])))) {
+                        /* the first maximum in window order wins (PyTorch's rule); a NaN
+                         * replaces any number and is never replaced */
+                        if (first) {
+                            for (int64_t c = 0; c < C; c++) {
                                 yo[c] = xp[c];
                                 ao[c] = (int32_t)(base + c);
                             }
-                        first = 0;
+                            first = 0;
+                            continue;
+                        }
+                        for (int64_t c = 0; c < C; c++) {
+                            float v = xp[c];
+                            if (v > yo[c] || (v != v && yo[c] == yo[c])) {
+                                yo[c] = v;
+                                ao[c] = (int32_t)(base + c);
+                            }
+                        }
                     }
                 }
             }
