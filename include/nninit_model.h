@@ -36,7 +36,7 @@ typedef struct nninit_model_tensor {
  * A PyTorch module recipe such as
  *   Sequential(Linear(784, 256), ReLU(), Linear(256, 10))
  * with Linear, Bilinear, Conv1d/2d/3d, ConvTranspose1d/2d/3d, Embedding,
- * RNN, LSTM, GRU, BatchNorm1d/2d/3d, InstanceNorm1d/2d/3d, GroupNorm,
+ * EmbeddingBag, RNN, LSTM (proj_size), GRU, RNNCell, LSTMCell, GRUCell, BatchNorm1d/2d/3d, InstanceNorm1d/2d/3d, GroupNorm,
  * LayerNorm, PReLU, MultiheadAttention, TransformerEncoderLayer,
  * TransformerDecoderLayer, nested Sequential (also of an OrderedDict),
  * ModuleList, ModuleDict, a user's module as Net(attr=Module(...), ...),

@@ -339,7 +339,9 @@ static void test_recipe_errors(void **state)
     expect_recipe_error("Conv2d(3, 8, 3, groups=2)", "divisible by groups");
     expect_recipe_error("MultiheadAttention(10, 3)", "divisible by num_heads");
     expect_recipe_error("Linear(-1, 4)", ">= 0");
-    expect_recipe_error("LSTM(4, 5, proj_size=2)", "proj_size");
+    expect_recipe_error("LSTM(4, 5, proj_size=5)", "proj_size 5 has to be smaller than hidden_size 5");
+    expect_recipe_error("Linear(2, 2, dtype=torch.float64)", "dtype=float64: recipes describe float32 modules");
+    expect_recipe_error("Linear(2, 2, device='cuda')", "device must be None or 'cpu'");
     expect_recipe_error("Embedding(5, 2, padding_idx=5)", "padding_idx");
     expect_recipe_error("", "unexpected end");
     expect_recipe_error("LSTM(4, 4611686018427387904)", "below 2^31"); /* 4 * hidden would overflow */

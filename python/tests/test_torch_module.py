@@ -233,7 +233,7 @@ def test_unsupported_modules_are_named_with_their_path():
     assert "'0' (Custom: scale)" in msg
     assert "'0.enc' (TransformerEncoder)" in msg
     assert "'1' (MyLinear: weight, bias)" in msg
-    assert "'2' (LSTM: LSTM(): proj_size > 0 is not supported yet)" in msg
+    assert "'2' (LSTM" not in msg  # LSTM(proj_size > 0) is supported since issue 16
     assert "supported modules: " in msg and "TransformerEncoderLayer" in msg and "\n" not in msg
     for k, v in model.state_dict().items():
         assert torch.equal(v, before[k]), "%s was written by a refused call" % k

@@ -54,6 +54,21 @@ static nninit_status bind(const value *call, const char *const *params, bound_ar
             return nninit__err(err, NNINIT_EINVAL, "%s(): argument '%s' given twice", call->text, params[slot]);
         b->arg[slot] = call->items[i];
     }
+    /* dtype=/device=: the parameters are drawn as torch's default float32 on the CPU; another dtype
+     * would draw other bits (the output --dtype converts after drawing, which is not the same) */
+    for (size_t slot = 0; slot < np; slot++) {
+        const value *a = b->arg[slot];
+        if (!a || a->kind == NNINIT__PY_NONE)
+            continue;
+        int named = a->kind == NNINIT__PY_NAME || a->kind == NNINIT__PY_STR;
+        if (!strcmp(params[slot], "dtype") && !(named && (!strcmp(a->text, "float32") || !strcmp(a->text, "float"))))
+            return nninit__err(err, NNINIT_EINVAL, "%s(): dtype=%s: recipes describe float32 modules (torch's default "
+                               "dtype, whose draws nninit reproduces); drop it and convert with --dtype", call->text,
+                               named ? a->text : nninit__py_kind_name(a->kind));
+        if (!strcmp(params[slot], "device") && !(named && !strncmp(a->text, "cpu", 3)))
+            return nninit__err(err, NNINIT_EINVAL, "%s(): device must be None or 'cpu' (the CPU generator's draws)",
+                               call->text);
+    }
     return NNINIT_OK;
 }
 
@@ -241,14 +256,21 @@ static nninit_status b_conv(builder *bd, const value *v, int nd, int transposed)
     return weight_and_bias(bd, 2 + nd, w, bias, out, "weight", "bias");
 }
 
+static const char *const P_EMBBAG[] = {"num_embeddings", "embedding_dim", "max_norm", "norm_type",
+                                       "scale_grad_by_freq", "mode", "sparse", "_weight", "include_last_offset",
+                                       "padding_idx", "device", "dtype", NULL};
+
+/* Embedding and EmbeddingBag: weight (num, dim) = normal_, padding_idx row zeroed (sparse.py). */
 static nninit_status b_embedding(builder *bd, const value *v)
 {
+    int bag = !strcmp(v->text, "EmbeddingBag");
+    const char *const *P = bag ? P_EMBBAG : P_EMB;
     bound_args b;
     int64_t num = 0, dim = 0, pad = 0;
     nninit_status s;
-    if ((s = bind(v, P_EMB, &b, bd->err)) || (s = get_int(v, &b, P_EMB, 0, 1, 0, 1, &num, bd->err)) ||
-        (s = get_int(v, &b, P_EMB, 1, 1, 0, 1, &dim, bd->err)) ||
-        (s = get_int(v, &b, P_EMB, 2, 0, INT64_MIN, INT64_MIN, &pad, bd->err)))
+    if ((s = bind(v, P, &b, bd->err)) || (s = get_int(v, &b, P, 0, 1, 0, 1, &num, bd->err)) ||
+        (s = get_int(v, &b, P, 1, 1, 0, 1, &dim, bd->err)) ||
+        (s = get_int(v, &b, P, bag ? 9 : 2, 0, INT64_MIN, INT64_MIN, &pad, bd->err)))
         return s;
     if (b.arg[7] && b.arg[7]->kind != NNINIT__PY_NONE)
         return nninit__err(bd->err, NNINIT_EINVAL, "Embedding(): _weight cannot be given in a recipe");
@@ -348,8 +370,9 @@ static nninit_status b_rnn(builder *bd, const value *v, int gates)
         return s;
     if (gates == 4 && !strcmp(v->text, "LSTM") && (s = get_int(v, &b, P, 7, 0, 0, 0, &proj, bd->err)))
         return s;
-    if (proj)
-        return nninit__err(bd->err, NNINIT_EUNSUPPORTED, "LSTM(): proj_size > 0 is not supported yet");
+    if (proj && proj >= hid)
+        return nninit__err(bd->err, NNINIT_EINVAL, "LSTM(): proj_size %lld has to be smaller than hidden_size %lld",
+                           (long long)proj, (long long)hid);
     if (!strcmp(v->text, "GRU") && b.arg[7])
         return nninit__err(bd->err, NNINIT_EINVAL, "GRU(): unexpected keyword 'proj_size'");
     if (gates == 1 && b.arg[3] && (b.arg[3]->kind != NNINIT__PY_STR || (strcmp(b.arg[3]->text, "tanh") &&
@@ -361,12 +384,16 @@ static nninit_status b_rnn(builder *bd, const value *v, int gates)
     snprintf(spec, sizeof spec, "uniform_(a=-1/sqrt(%lld), b=1/sqrt(%lld))", (long long)hid, (long long)hid);
     int64_t gate = (int64_t)gates * hid;
     int dirs = bidir ? 2 : 1;
+    /* proj_size > 0 (LSTM): the recurrent state has proj_size units, and weight_hr_l{k} (proj, hidden)
+     * comes after the biases (rnn.py RNNBase.__init__) */
+    int64_t real_hid = proj ? proj : hid;
     for (int64_t l = 0; l < layers; l++)
         for (int d = 0; d < dirs; d++) {
             const char *suf = d ? "_reverse" : "";
-            int64_t lin = l == 0 ? in : hid * dirs;
-            int64_t wih[2] = {gate, lin}, whh[2] = {gate, hid};
-            char n1[64], n2[64], n3[64], n4[64];
+            int64_t lin = l == 0 ? in : real_hid * dirs;
+            int64_t wih[2] = {gate, lin}, whh[2] = {gate, real_hid}, whr[2] = {proj, hid};
+            char n1[64], n2[64], n3[64], n4[64], n5[64];
+            snprintf(n5, sizeof n5, "weight_hr_l%lld%s", (long long)l, suf);
             snprintf(n1, sizeof n1, "weight_ih_l%lld%s", (long long)l, suf);
             snprintf(n2, sizeof n2, "weight_hh_l%lld%s", (long long)l, suf);
             snprintf(n3, sizeof n3, "bias_ih_l%lld%s", (long long)l, suf);
@@ -375,7 +402,39 @@ static nninit_status b_rnn(builder *bd, const value *v, int gates)
                 return s;
             if (bias && ((s = add(bd, n3, 1, &gate, &u, spec, NULL)) || (s = add(bd, n4, 1, &gate, &u, spec, NULL))))
                 return s;
+            if (proj && (s = add(bd, n5, 2, whr, &u, spec, NULL)))
+                return s;
         }
+    return NNINIT_OK;
+}
+
+static const char *const P_RNNCELL[] = {"input_size", "hidden_size", "bias", "nonlinearity", "device", "dtype", NULL};
+static const char *const P_CELL[] = {"input_size", "hidden_size", "bias", "device", "dtype", NULL};
+
+/* RNNCell / LSTMCell / GRUCell (RNNCellBase): weight_ih (g*h, in), weight_hh (g*h, h), bias_ih, bias_hh,
+ * all U(-1/sqrt(h), 1/sqrt(h)) in that order. */
+static nninit_status b_cell(builder *bd, const value *v, int gates)
+{
+    const char *const *P = gates == 1 ? P_RNNCELL : P_CELL;
+    bound_args b;
+    int64_t in = 0, hid = 0;
+    int bias = 1;
+    nninit_status s;
+    if ((s = bind(v, P, &b, bd->err)) || (s = get_int(v, &b, P, 0, 1, 0, 1, &in, bd->err)) ||
+        (s = get_int(v, &b, P, 1, 1, 0, 1, &hid, bd->err)) || (s = get_bool(v, &b, P, 2, 1, &bias, bd->err)))
+        return s;
+    if (gates == 1 && b.arg[3] && (b.arg[3]->kind != NNINIT__PY_STR || (strcmp(b.arg[3]->text, "tanh") &&
+                                                                      strcmp(b.arg[3]->text, "relu"))))
+        return nninit__err(bd->err, NNINIT_EINVAL, "RNNCell(): nonlinearity must be 'tanh' or 'relu'");
+    double stdv = 1.0 / sqrt((double)hid);
+    nninit_init u = torch_uniform(-stdv, stdv);
+    char spec[80];
+    snprintf(spec, sizeof spec, "uniform_(a=-1/sqrt(%lld), b=1/sqrt(%lld))", (long long)hid, (long long)hid);
+    int64_t gate = (int64_t)gates * hid, wih[2] = {gate, in}, whh[2] = {gate, hid};
+    if ((s = add(bd, "weight_ih", 2, wih, &u, spec, NULL)) || (s = add(bd, "weight_hh", 2, whh, &u, spec, NULL)))
+        return s;
+    if (bias && ((s = add(bd, "bias_ih", 1, &gate, &u, spec, NULL)) || (s = add(bd, "bias_hh", 1, &gate, &u, spec, NULL))))
+        return s;
     return NNINIT_OK;
 }
 
@@ -743,8 +802,14 @@ static nninit_status build(builder *bd, const value *v)
     for (size_t i = 0; i < sizeof convs / sizeof *convs; i++)
         if (!strcmp(n, convs[i].name))
             return b_conv(bd, v, convs[i].nd, convs[i].transposed);
-    if (!strcmp(n, "Embedding"))
+    if (!strcmp(n, "Embedding") || !strcmp(n, "EmbeddingBag"))
         return b_embedding(bd, v);
+    if (!strcmp(n, "RNNCell"))
+        return b_cell(bd, v, 1);
+    if (!strcmp(n, "LSTMCell"))
+        return b_cell(bd, v, 4);
+    if (!strcmp(n, "GRUCell"))
+        return b_cell(bd, v, 3);
     if (!strcmp(n, "BatchNorm1d") || !strcmp(n, "BatchNorm2d") || !strcmp(n, "BatchNorm3d"))
         return b_batchnorm(bd, v, 1);
     if (!strcmp(n, "InstanceNorm1d") || !strcmp(n, "InstanceNorm2d") || !strcmp(n, "InstanceNorm3d"))
@@ -780,7 +845,8 @@ static nninit_status build(builder *bd, const value *v)
     }
     static const char *const with_params[] = {
         "Sequential", "ModuleList", "ModuleDict", "OrderedDict", "Linear", "Bilinear", "Conv1d", "Conv2d", "Conv3d",
-        "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "Embedding", "RNN", "LSTM", "GRU", "BatchNorm1d",
+        "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "Embedding", "EmbeddingBag", "RNN", "LSTM", "GRU",
+        "RNNCell", "LSTMCell", "GRUCell", "BatchNorm1d",
         "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "GroupNorm",
         "LayerNorm", "PReLU", "MultiheadAttention", "TransformerEncoderLayer", "TransformerDecoderLayer"};
     const char *near = nninit_suggest(n, with_params, sizeof with_params / sizeof *with_params);
@@ -793,7 +859,7 @@ static nninit_status build(builder *bd, const value *v)
         return nninit__err(bd->err, NNINIT_EINVAL, "recipe: unknown module '%s'; did you mean '%s'?", n, near);
     return nninit__err(bd->err, NNINIT_EINVAL, "recipe: unknown module '%s'; supported: Sequential, ModuleList, "
                        "ModuleDict (OrderedDict), Linear, Bilinear, Conv1d/2d/3d, ConvTranspose1d/2d/3d, Embedding, "
-                       "RNN, LSTM, GRU, BatchNorm1d/2d/3d, InstanceNorm1d/2d/3d, GroupNorm, LayerNorm, PReLU, "
+                       "EmbeddingBag, RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell, BatchNorm1d/2d/3d, InstanceNorm1d/2d/3d, GroupNorm, LayerNorm, PReLU, "
                        "MultiheadAttention, TransformerEncoderLayer/DecoderLayer, the parameter-free modules of "
                        "docs/models.md, and a module of your own as Name(attr=Module(...), ...)", n);
 }
