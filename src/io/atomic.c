@@ -226,6 +226,27 @@ nninit_status nninit__atomic_commit(nninit__atomic *a, nninit_err *err)
     errno = 0;
     if (fclose(f) != 0) /* the stream is closed even when fclose fails */
         return write_failed(a, errno ? errno : EIO, "close", err);
+    if (a->deferred)
+        return NNINIT_OK; /* complete under its temporary name; publish renames it */
+    return nninit__atomic_publish(a, err);
+}
+
+nninit_status nninit__atomic_open_deferred(nninit__atomic *a, const char *path, nninit_err *err)
+{
+    nninit_status s = nninit__atomic_open(a, path, err);
+    if (s == NNINIT_OK && a->in_place) {
+        nninit__atomic_abort(a);
+        return nninit__err(err, NNINIT_EINVAL, "%s: a file of a multi-file output cannot be a stream, FIFO or "
+                           "device; give a regular file or folder", path);
+    }
+    a->deferred = 1;
+    return s;
+}
+
+nninit_status nninit__atomic_publish(nninit__atomic *a, nninit_err *err)
+{
+    if (!a->tmp || a->f)
+        return nninit__err(err, NNINIT_EMISUSE, "atomic publish before commit");
     if (rename(a->tmp, a->target) != 0)
         return write_failed(a, errno, "rename", err);
     free(a->tmp);

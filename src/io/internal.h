@@ -29,6 +29,7 @@ typedef struct nninit__atomic {
     char *path, *tmp; /* path: as given; tmp: NULL when written in place */
     char *target;     /* the file replaced: path, or where its symlink(s) lead */
     int in_place;     /* "-" (stdout), a FIFO, a device or a socket: streamed, never renamed */
+    int deferred;     /* commit closes the temporary but leaves the rename to publish */
     uint64_t written; /* bytes accepted so far (for error messages) */
 } nninit__atomic;
 
@@ -36,6 +37,13 @@ nninit_status nninit__atomic_open(nninit__atomic *a, const char *path, nninit_er
 nninit_status nninit__atomic_write(nninit__atomic *a, const void *buf, size_t n, nninit_err *err);
 nninit_status nninit__atomic_commit(nninit__atomic *a, nninit_err *err);
 void nninit__atomic_abort(nninit__atomic *a); /* removes the temporary; NULL or done: no-op */
+/* Multi-file outputs (shards + index, npy folders) all-or-nothing: every file
+ * opened deferred is written and committed (fsync'd, closed, still under its
+ * temporary name); only when all succeeded does publish rename each into
+ * place, the index last; on any failure abort removes every temporary, so
+ * nothing under the final names changes. */
+nninit_status nninit__atomic_open_deferred(nninit__atomic *a, const char *path, nninit_err *err);
+nninit_status nninit__atomic_publish(nninit__atomic *a, nninit_err *err);
 
 /* Element count and byte size of a stored tensor: like nninit_shape_numel
  * but dimensions of 0 are allowed (files may hold empty tensors).
@@ -112,15 +120,16 @@ nninit_status nninit__npz_read(nninit_tensor_file *tf, const nninit__tentry *e, 
  * checked, at most max bytes), NUL-terminated; free with free(). */
 nninit_status nninit__zip_read_member(const char *path, const char *member, size_t max, char **data, size_t *len,
                                       nninit_err *err);
-/* Writers: tensors t[idx[0..k)] into one file. */
+/* Writers: tensors t[idx[0..k)] into one file; with `staged` the file is
+ * opened deferred into it and left for nninit__atomic_publish. */
 nninit_status nninit__safetensors_write(const char *path, const nninit_tensor_desc *t, const size_t *idx,
                                         size_t k, const char *const *metadata, nninit_tensor_source src,
-                                        void *user, nninit_err *err);
+                                        void *user, nninit__atomic *staged, nninit_err *err);
 /* model.safetensors.index.json for shards names[0..n_shards); tensor i is
  * in shard shard_of[i]. */
 nninit_status nninit__safetensors_index_write(const char *path, const nninit_tensor_desc *t, size_t n,
                                               const size_t *shard_of, size_t n_shards, const char *const *names,
-                                              uint64_t total_size, nninit_err *err);
+                                              uint64_t total_size, nninit__atomic *staged, nninit_err *err);
 nninit_status nninit__npz_write(const char *path, const nninit_tensor_desc *t, size_t n, int deflate,
                                 nninit_tensor_source src, void *user, nninit_err *err);
 /* Produces tensor i via src into buf (which holds its nbytes), byte-swapped

@@ -48,7 +48,7 @@ static int cmp_cstr(const void *a, const void *b)
 
 nninit_status nninit__safetensors_write(const char *path, const nninit_tensor_desc *t, const size_t *idx_in,
                                         size_t k, const char *const *metadata, nninit_tensor_source src,
-                                        void *user, nninit_err *err)
+                                        void *user, nninit__atomic *staged, nninit_err *err)
 {
     nninit_status s = NNINIT_OK;
     size_t *idx = nninit__malloc_array(k ? k : 1, sizeof *idx);
@@ -59,8 +59,8 @@ nninit_status nninit__safetensors_write(const char *path, const nninit_tensor_de
     const char *const **mkeys = nninit__malloc_array(n_meta + 1, sizeof *mkeys);
     nninit__sb h = NNINIT__SB_INIT;
     void *buf = NULL;
-    nninit__atomic a = {0};
-    a.fd = -1;
+    nninit__atomic local = {0}, *ap = staged ? staged : &local;
+    local.fd = -1;
     if (!idx || !sizes || !mkeys) {
         s = nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", path);
         goto done;
@@ -141,18 +141,19 @@ nninit_status nninit__safetensors_write(const char *path, const nninit_tensor_de
     unsigned char n8[8];
     for (int i = 0; i < 8; i++)
         n8[i] = (unsigned char)((uint64_t)h.len >> (8 * i));
-    if ((s = nninit__atomic_open(&a, path, err)) || (s = nninit__atomic_write(&a, n8, 8, err)) ||
-        (s = nninit__atomic_write(&a, h.p, h.len, err)))
+    if ((s = staged ? nninit__atomic_open_deferred(ap, path, err) : nninit__atomic_open(ap, path, err)) ||
+        (s = nninit__atomic_write(ap, n8, 8, err)) || (s = nninit__atomic_write(ap, h.p, h.len, err)))
         goto done;
     for (size_t i = 0; i < k; i++) {
         if ((s = nninit__produce_le(t, idx[i], sizes[i], src, user, buf, err)) != NNINIT_OK)
             goto done;
-        if ((s = nninit__atomic_write(&a, buf, (size_t)sizes[i], err)) != NNINIT_OK)
+        if ((s = nninit__atomic_write(ap, buf, (size_t)sizes[i], err)) != NNINIT_OK)
             goto done;
     }
-    s = nninit__atomic_commit(&a, err);
+    s = nninit__atomic_commit(ap, err);
 done:
-    nninit__atomic_abort(&a);
+    if (!staged || s != NNINIT_OK)
+        nninit__atomic_abort(ap);
     free(buf);
     free(h.p);
     free(mkeys);
@@ -498,7 +499,7 @@ done:
 
 nninit_status nninit__safetensors_index_write(const char *path, const nninit_tensor_desc *t, size_t n,
                                               const size_t *shard_of, size_t n_shards, const char *const *names,
-                                              uint64_t total_size, nninit_err *err)
+                                              uint64_t total_size, nninit__atomic *staged, nninit_err *err)
 {
     /* json.dumps(index, indent=2, sort_keys=True) + "\n", as transformers'
      * save_pretrained writes it. */
@@ -535,10 +536,13 @@ nninit_status nninit__safetensors_index_write(const char *path, const nninit_ten
         s = nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", path);
         goto done;
     }
-    nninit__atomic a;
-    if ((s = nninit__atomic_open(&a, path, err)) || (s = nninit__atomic_write(&a, b.p, b.len, err)))
+    nninit__atomic local, *ap = staged ? staged : &local;
+    if ((s = staged ? nninit__atomic_open_deferred(ap, path, err) : nninit__atomic_open(ap, path, err)) ||
+        (s = nninit__atomic_write(ap, b.p, b.len, err)))
         goto done;
-    s = nninit__atomic_commit(&a, err);
+    s = nninit__atomic_commit(ap, err);
+    if (s != NNINIT_OK)
+        nninit__atomic_abort(ap);
 done:
     free(b.p);
     free(keys);

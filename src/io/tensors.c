@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char *const format_names[] = {"safetensors", "npz", "npz-deflated", "npy-dir", "npy",
                                            "safetensors-index"};
@@ -115,7 +116,8 @@ static nninit_status make_parents(const char *path, nninit_err *err)
 static nninit_status write_npy_dir(const char *dir, const nninit_tensor_desc *t, size_t n, nninit_tensor_source src,
                                    void *user, nninit_err *err)
 {
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+    int made = mkdir(dir, 0777) == 0; /* removed again if the write fails */
+    if (!made && errno != EEXIST) {
         int e = errno;
         return nninit__err_sys(err, e, "%s: cannot create folder (%s)", dir, strerror(e));
     }
@@ -128,8 +130,10 @@ static nninit_status write_npy_dir(const char *dir, const nninit_tensor_desc *t,
     }
     void *buf = malloc(max_bytes ? (size_t)max_bytes : 1);
     char *path = malloc(strlen(dir) + 1024 + 8);
+    nninit__atomic *staged = nninit__calloc_array(n ? n : 1, sizeof *staged); /* renamed in only when all are written */
+    size_t n_staged = 0;
     nninit_status s = NNINIT_OK;
-    if (!buf || !path)
+    if (!buf || !path || !staged)
         s = nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", dir);
     for (size_t i = 0; i < n && !s; i++) {
         char hdr[256];
@@ -137,18 +141,64 @@ static nninit_status write_npy_dir(const char *dir, const nninit_tensor_desc *t,
         uint64_t numel, nb;
         nninit__tensor_bytes(t[i].name, &t[i].shape, t[i].dtype, &numel, &nb, NULL);
         sprintf(path, "%s/%s.npy", dir, t[i].name);
-        nninit__atomic a;
+        nninit__atomic *a = &staged[i];
         if ((s = nninit__npy_header(t[i].dtype, &t[i].shape, hdr, sizeof hdr, &hlen, err)) ||
             (s = make_parents(path, err)) || (s = nninit__produce_le(t, i, nb, src, user, buf, err)) ||
-            (s = nninit__atomic_open(&a, path, err)))
+            (s = nninit__atomic_open_deferred(a, path, err)))
             break;
-        if ((s = nninit__atomic_write(&a, hdr, hlen, err)) || (s = nninit__atomic_write(&a, buf, (size_t)nb, err)))
+        if ((s = nninit__atomic_write(a, hdr, hlen, err)) || (s = nninit__atomic_write(a, buf, (size_t)nb, err)))
             break;
-        s = nninit__atomic_commit(&a, err);
+        if ((s = nninit__atomic_commit(a, err)) == NNINIT_OK)
+            n_staged++;
     }
+    if (s) { /* nothing renamed yet: every temporary removed, the folder as it was */
+        for (size_t i = 0; i < n_staged; i++)
+            nninit__atomic_abort(&staged[i]);
+        if (made)
+            rmdir(dir);
+    }
+    for (size_t i = 0; i < n_staged && !s; i++)
+        if ((s = nninit__atomic_publish(&staged[i], err)) != NNINIT_OK) {
+            for (size_t r = i + 1; r < n_staged; r++)
+                nninit__atomic_abort(&staged[r]);
+            char why[NNINIT_ERR_MSG_MAX];
+            snprintf(why, sizeof why, "%s", err ? err->msg : "");
+            nninit__err(err, s, "%.1200s; %zu of %zu files were already replaced", why, i, n);
+        }
+    free(staged);
     free(buf);
     free(path);
     return s;
+}
+
+/* After a sharded write of n shards succeeded: shards of an earlier write
+ * with another count ("BASE-00001-of-00007.safetensors") are removed, so the
+ * folder holds one model only. */
+static void remove_other_shards(const char *path, size_t dlen, const char *base, size_t blen, size_t n)
+{
+    char *dir = dlen ? malloc(dlen + 1) : NULL;
+    if (dlen && !dir)
+        return;
+    if (dir) {
+        memcpy(dir, path, dlen);
+        dir[dlen] = '\0';
+    }
+    DIR *d = opendir(dir ? dir : ".");
+    struct dirent *e;
+    char full[4096];
+    while (d && (e = readdir(d))) {
+        const char *nm = e->d_name;
+        unsigned long j, of;
+        char tail[16];
+        if (strncmp(nm, base, blen) || sscanf(nm + blen, "-%5lu-of-%5lu%15s", &j, &of, tail) != 3 ||
+            strcmp(tail, ".safetensors") || of == n || strlen(nm + blen) != 27)
+            continue;
+        if (snprintf(full, sizeof full, "%s%s", dir ? dir : "", nm) < (int)sizeof full)
+            unlink(full);
+    }
+    if (d)
+        closedir(d);
+    free(dir);
 }
 
 static nninit_status write_sharded(const char *path, const nninit_tensor_desc *t, size_t n, uint64_t max_shard,
@@ -161,6 +211,8 @@ static nninit_status write_sharded(const char *path, const nninit_tensor_desc *t
     size_t *order = nninit__malloc_array(n ? n : 1, sizeof *order);  /* tensors grouped by shard */
     size_t *first = nninit__malloc_array(n + 2, sizeof *first);       /* shard j: order[first[j]..first[j+1]) */
     char **names = NULL;
+    nninit__atomic *staged = NULL; /* shards, then the index: renamed into place only when all are written */
+    size_t n_staged = 0;
     nninit_status s = NNINIT_OK;
     if (!shard_of || !order || !first) {
         s = nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", path);
@@ -186,7 +238,7 @@ static nninit_status write_sharded(const char *path, const nninit_tensor_desc *t
     if (n_shards <= 1) { /* one shard: a plain file, no index (as huggingface_hub) */
         for (size_t i = 0; i < n; i++)
             order[i] = i;
-        s = nninit__safetensors_write(path, t, order, n, meta, src, user, err);
+        s = nninit__safetensors_write(path, t, order, n, meta, src, user, NULL, err);
         goto done;
     }
     size_t k = 0;
@@ -198,6 +250,7 @@ static nninit_status write_sharded(const char *path, const nninit_tensor_desc *t
     }
     first[n_shards] = k;
     names = nninit__calloc_array(n_shards, sizeof *names);
+    staged = nninit__calloc_array(n_shards + 1, sizeof *staged);
     const char *slash = strrchr(path, '/');
     size_t dlen = slash ? (size_t)(slash - path) + 1 : 0;
     const char *base = path + dlen;
@@ -205,7 +258,7 @@ static nninit_status write_sharded(const char *path, const nninit_tensor_desc *t
     if (blen > 12 && !strcmp(base + blen - 12, ".safetensors"))
         blen -= 12;
     char *full = malloc(strlen(path) + 64);
-    if (!names || !full) {
+    if (!names || !full || !staged) {
         free(full);
         s = nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", path);
         goto done;
@@ -218,16 +271,37 @@ static nninit_status write_sharded(const char *path, const nninit_tensor_desc *t
         }
         sprintf(names[j], "%.*s-%05zu-of-%05zu.safetensors", (int)blen, base, j + 1, n_shards);
         sprintf(full, "%.*s%s", (int)dlen, path, names[j]);
-        s = nninit__safetensors_write(full, t, order + first[j], first[j + 1] - first[j], meta, src, user, err);
+        s = nninit__safetensors_write(full, t, order + first[j], first[j + 1] - first[j], meta, src, user,
+                                      &staged[j], err);
+        n_staged += !s;
     }
     if (!s) {
         sprintf(full, "%s.index.json", path);
-        s = nninit__safetensors_index_write(full, t, n, shard_of, n_shards, (const char *const *)names, total, err);
+        s = nninit__safetensors_index_write(full, t, n, shard_of, n_shards, (const char *const *)names, total,
+                                            &staged[n_shards], err);
+        n_staged += !s;
     }
+    if (s) /* nothing renamed yet: remove every temporary; the old files stay as they were */
+        for (size_t j = 0; j < n_staged; j++)
+            nninit__atomic_abort(&staged[j]);
+    for (size_t j = 0; j < n_staged && !s; j++) { /* shards first, the index last */
+        s = nninit__atomic_publish(&staged[j], err);
+        if (s != NNINIT_OK) {
+            for (size_t r = j + 1; r < n_staged; r++)
+                nninit__atomic_abort(&staged[r]);
+            char why[NNINIT_ERR_MSG_MAX];
+            snprintf(why, sizeof why, "%s", err ? err->msg : "");
+            nninit__err(err, s, "%.1200s; %zu of %zu new shards were already in place, the index was not replaced",
+                        why, j, n_shards);
+        }
+    }
+    if (!s)
+        remove_other_shards(path, dlen, base, blen, n_shards);
     free(full);
     for (size_t j = 0; j < n_shards && names; j++)
         free(names[j]);
 done:
+    free(staged);
     free(names);
     free(shard_of);
     free(order);

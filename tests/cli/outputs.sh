@@ -64,6 +64,7 @@ grep -q "File too large" err || fail "file-size limit message: $(cat err)"
 cat > shim.c <<'EOF'
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,11 +74,15 @@ size_t fwrite(const void *p, size_t size, size_t n, FILE *f)
     static size_t seen;
     size_t (*real)(const void *, size_t, size_t, FILE *) =
         (size_t (*)(const void *, size_t, size_t, FILE *))dlsym(RTLD_NEXT, "fwrite");
-    const char *sig = getenv("SHIM_SIGNAL");
+    const char *sig = getenv("SHIM_SIGNAL"), *full = getenv("SHIM_ENOSPC_AFTER");
     if (f != stdout && f != stderr && sig && seen + size * n > 1000) {
         kill(getpid(), atoi(sig));
         for (;;)
             pause();
+    }
+    if (f != stdout && f != stderr && full && seen + size * n > (size_t)atol(full)) {
+        errno = ENOSPC; /* the disk fills midway */
+        return 0;
     }
     seen += size * n;
     return real(p, size, n, f);
@@ -91,6 +96,39 @@ if cc -shared -fPIC -o shim.so shim.c -ldl 2>/dev/null; then
         [ "$(ls -A | grep -c '\.tmp\.')" -eq 0 ] || fail "signal ${s%:*}: temporary left: $(ls -A)"
         [ -e sig.npy ] && fail "signal ${s%:*}: output created"
     done
+fi
+
+# Multi-file outputs are all-or-nothing: a disk that fills during the second
+# shard (or the second .npy) leaves every old file as it was, no new file and
+# no temporary (before: new shard 1 beside old shards, and an orphan shard on
+# a first write), and the message says nothing was replaced.
+if [ -f shim.so ]; then
+    R='Sequential(Linear(20, 16), ReLU(), Linear(16, 4))'
+    mkdir sh fresh
+    "$N" model --torch "$R" --max-shard-size 300 --seed 1 -o sh/model.safetensors || fail "sharded write"
+    ls sh | grep -q 'model-00003-of-00003' || fail "expected 3 shards: $(ls sh)"
+    cksum sh/* > sums
+    SHIM_ENOSPC_AFTER=3000 LD_PRELOAD=./shim.so "$N" model --torch "$R" --max-shard-size 300 --seed 2 \
+        -o sh/model.safetensors 2>err; rc=$?
+    [ $rc -eq 1 ] || fail "shard write on a full disk: exit $rc"
+    grep -q 'nothing was replaced' err || fail "shard failure message: $(cat err)"
+    cksum sh/* | cmp -s - sums || fail "a failed sharded write changed files: $(ls -A sh)"
+    [ "$(ls -A sh | grep -c tmp)" -eq 0 ] || fail "temporaries left: $(ls -A sh)"
+    SHIM_ENOSPC_AFTER=3000 LD_PRELOAD=./shim.so "$N" model --torch "$R" --max-shard-size 300 \
+        -o fresh/model.safetensors 2>/dev/null && fail "first sharded write on a full disk succeeded"
+    [ -z "$(ls -A fresh)" ] || fail "a failed first write left files: $(ls -A fresh)"
+    # fewer shards now: the old third shard goes, the rest is the new model
+    "$N" model --torch "$R" --max-shard-size 1300 -o sh/model.safetensors || fail "re-shard"
+    [ -e sh/model-00003-of-00003.safetensors ] && fail "a shard of the old model was left: $(ls sh)"
+    "$N" inspect sh/model.safetensors.index.json --brief >/dev/null || fail "re-sharded index"
+    "$N" model --torch "$R" --format npy-dir -o npys || fail "npy-dir"
+    cksum npys/* > sums
+    SHIM_ENOSPC_AFTER=1500 LD_PRELOAD=./shim.so "$N" model --torch "$R" --seed 9 --format npy-dir -o npys 2>err
+    [ $? -eq 1 ] || fail "npy-dir on a full disk: exit"
+    cksum npys/* | cmp -s - sums || fail "a failed npy-dir write changed files: $(ls -A npys)"
+    [ "$(ls -A npys | grep -c tmp)" -eq 0 ] || fail "npy-dir temporaries left: $(ls -A npys)"
+    SHIM_ENOSPC_AFTER=1500 LD_PRELOAD=./shim.so "$N" model --torch "$R" --format npy-dir -o newdir 2>/dev/null
+    [ -e newdir ] && fail "a failed first npy-dir write left the folder: $(ls -A newdir)"
 fi
 
 # A killed run's temporary is reported, and 'nninit clean' removes it (only it).
