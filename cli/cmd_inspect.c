@@ -1,6 +1,7 @@
 /* nninit inspect: per-tensor statistics of a safetensors / sharded index /
  * npz / npy file or folder, and the std each common initializer would give
- * for the tensor's shape, with the closest match flagged. */
+ * for the tensor's shape, with the closest match flagged (measured by the
+ * library's nninit_fit_tensor; this file parses options and prints). */
 #include "cli.h"
 
 #include <inttypes.h>
@@ -28,250 +29,21 @@ static void inspect_usage(FILE *f)
             "\n" CLI_EXIT_STATUS_HELP);
 }
 
-typedef struct moments {
-    int64_t n, n_nan;
-    double mean, std, min, max, kurt; /* population std; excess kurtosis */
-} moments;
-
-/* Two passes in double over the converted values (chunked to bound memory). */
-static int compute_moments(const nninit_tensor_info *info, const void *raw, moments *m)
-{
-    int bits = nninit_file_dtype_bits(info->dtype);
-    int64_t n = (int64_t)(info->nbytes * 8 / (uint64_t)(bits ? bits : 8));
-    enum { CH = 65536 };
-    double *buf = malloc(CH * sizeof *buf);
-    if (!buf)
-        return 0;
-    memset(m, 0, sizeof *m);
-    m->min = (double)INFINITY;
-    m->max = -(double)INFINITY;
-    double sum = 0;
-    int64_t finite = 0;
-    const unsigned char *p = raw;
-    size_t width = (size_t)bits / 8;
-    for (int pass = 0; pass < 2; pass++) {
-        double s2 = 0, s4 = 0;
-        for (int64_t i = 0; i < n; i += CH) {
-            size_t k = (size_t)(n - i < CH ? n - i : CH);
-            if (nninit_convert(info->dtype, p + (size_t)i * width, NNINIT_FD_F64, buf, k, NULL) != NNINIT_OK) {
-                free(buf);
-                return 0;
-            }
-            for (size_t j = 0; j < k; j++) {
-                double v = buf[j];
-                if (!isfinite(v)) {
-                    if (pass == 0)
-                        m->n_nan++;
-                    continue;
-                }
-                if (pass == 0) {
-                    sum += v;
-                    finite++;
-                    if (v < m->min)
-                        m->min = v;
-                    if (v > m->max)
-                        m->max = v;
-                } else {
-                    double d = v - m->mean;
-                    s2 += d * d;
-                    s4 += d * d * d * d;
-                }
-            }
-        }
-        if (pass == 0) {
-            m->n = finite;
-            m->mean = finite ? sum / (double)finite : (double)NAN;
-        } else if (finite) {
-            double var = s2 / (double)finite;
-            m->std = sqrt(var);
-            m->kurt = var > 0 ? s4 / (double)finite / (var * var) - 3.0 : (double)NAN;
-        }
-    }
-    if (!finite)
-        m->min = m->max = m->std = m->kurt = (double)NAN;
-    free(buf);
-    return 1;
-}
-
-/* Distribution shapes told apart by excess kurtosis: uniform -1.2,
- * normal truncated at +-2 sigma (Keras) -0.64, normal 0. */
-typedef enum shape_kind { SK_UNIFORM = 0, SK_TRUNC, SK_NORMAL, SK_ANY } shape_kind;
-static const char *const shape_names[] = {"uniform", "truncated normal", "normal", "any"};
-
-static shape_kind classify(const moments *m)
-{
-    if (m->n < 100 || !isfinite(m->kurt))
-        return SK_ANY;
-    const double k[3] = {-1.2, -0.6376, 0.0};
-    shape_kind best = SK_UNIFORM;
-    for (int i = 1; i < 3; i++)
-        if (fabs(m->kurt - k[i]) < fabs(m->kurt - k[best]))
-            best = (shape_kind)i;
-    return best;
-}
-
-typedef struct candidate {
-    const char *label;
-    const char *spec;
-    shape_kind shape;
-} candidate;
-
-static const candidate candidates[] = {
-    {"glorot_uniform / xavier_uniform_", "glorot_uniform", SK_UNIFORM},
-    {"glorot_normal (Keras)", "glorot_normal", SK_TRUNC},
-    {"xavier_normal_ (torch)", "xavier_normal_", SK_NORMAL},
-    {"he_uniform / kaiming_uniform_(a=0)", "he_uniform", SK_UNIFORM},
-    {"he_normal (Keras)", "he_normal", SK_TRUNC},
-    {"kaiming_normal_(a=0) (torch)", "kaiming_normal_", SK_NORMAL},
-    {"lecun_uniform", "lecun_uniform", SK_UNIFORM},
-    {"lecun_normal (Keras)", "lecun_normal", SK_TRUNC},
-    {"torch default: kaiming_uniform_(a=sqrt(5))", "kaiming_uniform_(a=2.23606797749979)", SK_UNIFORM},
-    {"orthogonal", "orthogonal", SK_NORMAL},
-    {"random_normal(stddev=0.05)", "random_normal", SK_NORMAL},
-    {"truncated_normal(stddev=0.05)", "truncated_normal", SK_TRUNC},
-    {"random_uniform(-0.05, 0.05)", "random_uniform", SK_UNIFORM},
-    {"normal_(0, 1) (torch Embedding)", "normal_", SK_NORMAL},
-};
-#define N_CAND (sizeof candidates / sizeof candidates[0])
-
-/* Orthogonality of a weight flattened as its initializer would (Keras:
- * (prod(shape[:-1]), shape[-1]); torch: (shape[0], prod(shape[1:]))):
- * G = the Gram matrix of the smaller side, gain^2 = mean(diag G),
- * *dev = max |G_ij / gain^2 - delta_ij|. Only for sizes where the
- * O(rows cols min(rows, cols)) product is cheap; returns 0 when skipped. */
-static int orthogonality(const nninit_tensor_info *info, const void *raw, nninit_layout layout, double *gain,
-                         double *dev)
-{
-    const nninit_shape *sh = &info->shape;
-    if (sh->ndim < 2)
-        return 0;
-    int64_t rows = 1, cols = 1;
-    if (layout == NNINIT_LAYOUT_KERAS) {
-        for (int d = 0; d < sh->ndim - 1; d++)
-            rows *= sh->dim[d];
-        cols = sh->dim[sh->ndim - 1];
-    } else {
-        rows = sh->dim[0];
-        for (int d = 1; d < sh->ndim; d++)
-            cols *= sh->dim[d];
-    }
-    int64_t small = rows < cols ? rows : cols, big = rows < cols ? cols : rows;
-    if (small < 2 || small > 512 || big > ((int64_t)1 << 20) || small * small * big > ((int64_t)1 << 28))
-        return 0;
-    double *a = malloc((size_t)(rows * cols) * sizeof *a), *g = calloc((size_t)(small * small), sizeof *g);
-    if (!a || !g || nninit_convert(info->dtype, raw, NNINIT_FD_F64, a, (size_t)(rows * cols), NULL) != NNINIT_OK) {
-        free(a);
-        free(g);
-        return 0;
-    }
-    /* G = A^T A (orthonormal columns) when rows >= cols, else A A^T. */
-    for (int64_t k = 0; k < big; k++)
-        for (int64_t i = 0; i < small; i++) {
-            double x = rows >= cols ? a[k * cols + i] : a[i * cols + k];
-            for (int64_t j = 0; j <= i; j++)
-                g[i * small + j] += x * (rows >= cols ? a[k * cols + j] : a[j * cols + k]);
-        }
-    double g2 = 0;
-    for (int64_t i = 0; i < small; i++)
-        g2 += g[i * small + i];
-    g2 /= (double)small;
-    double worst = 0;
-    for (int64_t i = 0; i < small && g2 > 0; i++)
-        for (int64_t j = 0; j <= i; j++)
-            worst = fmax(worst, fabs(g[i * small + j] / g2 - (i == j ? 1.0 : 0.0)));
-    free(a);
-    free(g);
-    if (!(g2 > 0))
-        return 0;
-    *gain = sqrt(g2);
-    *dev = worst;
-    return 1;
-}
-
+/* Prints what nninit_fit_tensor measured: one JSON line, one brief line,
+ * or the statistics and the initializer table. */
 static int inspect_tensor(nninit_tensor_file *tf, size_t i, nninit_layout layout, int json, int brief)
 {
     const nninit_tensor_info *info = nninit_tensor_file_info(tf, i);
     nninit_err err = {0};
-    void *raw = malloc(info->nbytes ? (size_t)info->nbytes : 1);
-    if (!raw) {
-        cli_error("%s: out of memory for %" PRIu64 " bytes", info->name, info->nbytes);
-        return CLI_EXIT_FAIL;
-    }
-    nninit_status st = nninit_tensor_file_read(tf, i, raw, &err);
+    nninit_fit m;
+    nninit_status st = nninit_fit_tensor(tf, i, layout, &m, &err);
     if (st != NNINIT_OK) {
-        free(raw);
         cli_report(st, &err);
-        return CLI_EXIT_FAIL; /* the file is bad, not the command line */
+        return CLI_EXIT_FAIL; /* the file is bad (or memory short), not the command line */
     }
-    moments m;
-    double ortho_gain = 0, ortho_dev = 1;
-    int ortho = 0;
-    double probe;
-    int numeric = nninit_convert(info->dtype, raw, NNINIT_FD_F64, &probe, 0, NULL) == NNINIT_OK;
-    if (numeric && !compute_moments(info, raw, &m)) {
-        free(raw);
-        cli_error("%s: out of memory", info->name);
-        return CLI_EXIT_FAIL;
-    }
-    /* float32 rounding leaves |Q^T Q - I| ~ 1e-6 sqrt(n); 1e-3 is far from
-     * any random matrix (whose off-diagonal Gram entries are ~ 1/sqrt(rows)). */
-    if (numeric && orthogonality(info, raw, layout, &ortho_gain, &ortho_dev))
-        ortho = ortho_dev < 1e-3;
-    free(raw);
     char shape_txt[160];
     nninit_shape_format(&info->shape, shape_txt, sizeof shape_txt);
-    int64_t fan_in = 0, fan_out = 0;
-    int has_fans = nninit_fans(&info->shape, layout, &fan_in, &fan_out, NULL) == NNINIT_OK;
-
-    /* The std each candidate gives for this shape, and the closest one of
-     * a matching distribution shape. */
-    double cstd[N_CAND];
-    int best = -1;
-    shape_kind sk = numeric ? classify(&m) : SK_ANY;
-    int constant = numeric && m.n > 0 && m.std == 0.0;
-    for (size_t c = 0; c < N_CAND; c++) {
-        nninit_init init;
-        nninit_prim prim;
-        cstd[c] = (double)NAN;
-        if (!has_fans || nninit_init_parse(candidates[c].spec, &init, NULL) != NNINIT_OK ||
-            nninit_resolve(&init, &info->shape, layout, &prim, NULL) != NNINIT_OK)
-            continue;
-        cstd[c] = prim.expected_std;
-        if (!numeric || constant || !(m.std > 0) || !(cstd[c] > 0))
-            continue;
-        if (sk != SK_ANY && candidates[c].shape != sk)
-            continue;
-        if (best < 0 || fabs(log(m.std / cstd[c])) < fabs(log(m.std / cstd[best])))
-            best = (int)c;
-    }
-    /* A torch bias: nn.Linear / ConvNd draw it from U(+-1/sqrt(fan_in))
-     * with the fan_in of the sibling "<prefix>weight". */
-    double bias_std = (double)NAN;
-    int64_t bias_fan = 0;
-    size_t nl = strlen(info->name);
-    if (layout == NNINIT_LAYOUT_TORCH && info->shape.ndim == 1 && nl >= 4 && !strcmp(info->name + nl - 4, "bias")) {
-        char *wname = malloc(nl + 3);
-        size_t wi;
-        int64_t fo;
-        if (wname) {
-            snprintf(wname, nl + 3, "%.*sweight", (int)(nl - 4), info->name);
-            if (nninit_tensor_file_find(tf, wname, &wi, NULL) == NNINIT_OK &&
-                nninit_fans(&nninit_tensor_file_info(tf, wi)->shape, layout, &bias_fan, &fo, NULL) == NNINIT_OK &&
-                bias_fan > 0)
-                bias_std = 1.0 / sqrt((double)bias_fan) / sqrt(3.0);
-            free(wname);
-        }
-    }
-    /* Match window: 10%, or 3 standard errors of the sample std when the
-     * tensor is small. The relative standard error of a std estimated from
-     * n values is sqrt((excess kurtosis + 2) / (4 n)) (uniform: 0.8/(4n)),
-     * so a 10-element bias needs about +-42%. */
-    double kx = numeric && isfinite(m.kurt) ? fmin(fmax(m.kurt, -1.2), 3.0) : 0.0;
-    double tol = numeric && m.n > 0 ? fmax(0.10, 3.0 * sqrt((kx + 2.0) / (4.0 * (double)m.n))) : 0.10;
-    int bias_match = numeric && !constant && isfinite(bias_std) && (sk == SK_ANY || sk == SK_UNIFORM) &&
-                     fabs(m.std / bias_std - 1.0) <= tol;
-    if (best >= 0 && fabs(m.std / cstd[best] - 1.0) > tol)
-        best = -1;
+    const char *dist = m.constant ? "constant" : nninit_fit_dist_name(m.shape);
 
     if (json) {
         printf("{\"name\":");
@@ -281,8 +53,8 @@ static int inspect_tensor(nninit_tensor_file *tf, size_t i, nninit_layout layout
             printf(d ? ",%" PRId64 : "%" PRId64, info->shape.dim[d]);
         printf("],\"file\":");
         cli_json_str(stdout, info->file ? info->file : "");
-        if (numeric) {
-            printf(",\"n\":%" PRId64 ",\"non_finite\":%" PRId64 ",\"mean\":", m.n, m.n_nan);
+        if (m.numeric) {
+            printf(",\"n\":%" PRId64 ",\"non_finite\":%" PRId64 ",\"mean\":", m.n, m.n_nonfinite);
             cli_json_num(stdout, 9, m.mean);
             printf(",\"std\":");
             cli_json_num(stdout, 9, m.std);
@@ -291,94 +63,91 @@ static int inspect_tensor(nninit_tensor_file *tf, size_t i, nninit_layout layout
             printf(",\"max\":");
             cli_json_num(stdout, 9, m.max);
             printf(",\"excess_kurtosis\":");
-            cli_json_num(stdout, 9, m.kurt);
-            printf(",\"distribution\":\"%s\"", constant ? "constant" : shape_names[sk]);
+            cli_json_num(stdout, 9, m.excess_kurtosis);
+            printf(",\"distribution\":\"%s\"", dist);
         }
         printf(",\"layout\":\"%s\"", nninit_layout_name(layout));
-        if (has_fans)
-            printf(",\"fan_in\":%" PRId64 ",\"fan_out\":%" PRId64, fan_in, fan_out);
+        if (m.has_fans)
+            printf(",\"fan_in\":%" PRId64 ",\"fan_out\":%" PRId64, m.fan_in, m.fan_out);
         printf(",\"initializers\":{");
         int first = 1;
-        for (size_t c = 0; c < N_CAND; c++)
-            if (isfinite(cstd[c])) {
+        for (int c = 0; c < m.n_candidates; c++)
+            if (isfinite(m.candidates[c].std)) {
                 printf(first ? "" : ",");
-                cli_json_str(stdout, candidates[c].spec);
+                cli_json_str(stdout, m.candidates[c].spec);
                 printf(":");
-                cli_json_num(stdout, 9, cstd[c]);
+                cli_json_num(stdout, 9, m.candidates[c].std);
                 first = 0;
             }
-        if (isfinite(bias_std)) {
+        if (isfinite(m.torch_bias_std)) {
             printf(first ? "" : ",");
             printf("\"torch_default_bias\":");
-            cli_json_num(stdout, 9, bias_std);
+            cli_json_num(stdout, 9, m.torch_bias_std);
         }
         printf("}");
-        if (ortho_dev < 1)
-            printf(",\"orthogonality_error\":%.3g", ortho_dev);
+        if (m.orthogonality_error < 1)
+            printf(",\"orthogonality_error\":%.3g", m.orthogonality_error);
         printf(",\"closest\":");
-        if (ortho) {
-            printf("\"orthogonal(gain=%.6g)\"", ortho_gain);
-        } else if (bias_match) {
-            printf("\"torch_default_bias\"");
-        } else if (constant) {
-            printf("\"constant(%.9g)\"", m.mean);
-        } else if (best >= 0) {
-            cli_json_str(stdout, candidates[best].spec);
-        } else {
-            printf("null");
+        switch (m.closest) {
+        case NNINIT_FIT_ORTHOGONAL: printf("\"orthogonal(gain=%.6g)\"", m.orthogonal_gain); break;
+        case NNINIT_FIT_TORCH_BIAS: printf("\"torch_default_bias\""); break;
+        case NNINIT_FIT_CONSTANT: printf("\"constant(%.9g)\"", m.mean); break;
+        case NNINIT_FIT_CANDIDATE: cli_json_str(stdout, m.candidates[m.best].spec); break;
+        default: printf("null");
         }
         printf("}\n");
         return CLI_EXIT_OK;
     }
     cli_put_escaped(stdout, info->name);
     printf("  %s %s", nninit_file_dtype_name(info->dtype), shape_txt);
-    if (!numeric) {
+    if (!m.numeric) {
         printf("  (no statistics for this dtype)\n");
         return CLI_EXIT_OK;
     }
     printf("  mean %.6g  std %.6g  min %.6g  max %.6g", m.mean, m.std, m.min, m.max);
-    if (m.n_nan)
-        printf("  non-finite %" PRId64, m.n_nan);
+    if (m.n_nonfinite)
+        printf("  non-finite %" PRId64, m.n_nonfinite);
     if (brief) {
-        if (constant)
-            printf("  ~ constant %.6g", m.mean);
-        else if (ortho)
-            printf("  ~ orthogonal(gain=%.6g)", ortho_gain);
-        else if (bias_match)
-            printf("  ~ torch default bias");
-        else if (best >= 0)
-            printf("  ~ %s", candidates[best].spec);
+        switch (m.closest) {
+        case NNINIT_FIT_CONSTANT: printf("  ~ constant %.6g", m.mean); break;
+        case NNINIT_FIT_ORTHOGONAL: printf("  ~ orthogonal(gain=%.6g)", m.orthogonal_gain); break;
+        case NNINIT_FIT_TORCH_BIAS: printf("  ~ torch default bias"); break;
+        case NNINIT_FIT_CANDIDATE: printf("  ~ %s", m.candidates[m.best].spec); break;
+        default: break;
+        }
         printf("\n");
         return CLI_EXIT_OK;
     }
     printf("\n");
-    if (has_fans)
-        printf("  fans (%s): fan_in %" PRId64 ", fan_out %" PRId64 "\n", nninit_layout_name(layout), fan_in, fan_out);
+    if (m.has_fans)
+        printf("  fans (%s): fan_in %" PRId64 ", fan_out %" PRId64 "\n", nninit_layout_name(layout), m.fan_in,
+               m.fan_out);
     else
         printf("  fans (%s): undefined for %d-D tensors\n", nninit_layout_name(layout), info->shape.ndim);
-    if (isfinite(bias_std))
-        printf("    %-44s std %.6g%s\n", "torch default bias: U(+-1/sqrt(fan_in))", bias_std,
-               bias_match ? " <- closest" : "");
-    if (constant) {
+    if (isfinite(m.torch_bias_std))
+        printf("    %-44s std %.6g%s\n", "torch default bias: U(+-1/sqrt(fan_in))", m.torch_bias_std,
+               m.torch_bias_match ? " <- closest" : "");
+    if (m.constant) {
         printf("  every element is %.9g (constant initializer)\n", m.mean);
         return CLI_EXIT_OK;
     }
-    printf("  excess kurtosis %.3f: %s-shaped (uniform -1.2, truncated normal -0.64, normal 0)\n", m.kurt,
-           shape_names[sk]);
-    if (ortho)
-        printf("  orthogonal: |W^T W / gain^2 - I| <= %.2g with gain %.6g <- closest\n", ortho_dev, ortho_gain);
-    else if (ortho_dev < 1)
-        printf("  not orthogonal: |W^T W / gain^2 - I| reaches %.2g\n", ortho_dev);
-    if (!has_fans)
+    printf("  excess kurtosis %.3f: %s-shaped (uniform -1.2, truncated normal -0.64, normal 0)\n",
+           m.excess_kurtosis, dist);
+    if (m.orthogonal)
+        printf("  orthogonal: |W^T W / gain^2 - I| <= %.2g with gain %.6g <- closest\n", m.orthogonality_error,
+               m.orthogonal_gain);
+    else if (m.orthogonality_error < 1)
+        printf("  not orthogonal: |W^T W / gain^2 - I| reaches %.2g\n", m.orthogonality_error);
+    if (!m.has_fans)
         return CLI_EXIT_OK;
-    if (ortho)
-        best = -1; /* the structure decides, not the std */
-    for (size_t c = 0; c < N_CAND; c++)
-        if (isfinite(cstd[c]))
-            printf((int)c == best ? "    %-44s std %-11.6g <- closest\n" : "    %-44s std %.6g\n",
-                   candidates[c].label, cstd[c]);
+    int best = m.orthogonal ? -1 : m.best; /* the structure decides, not the std */
+    for (int c = 0; c < m.n_candidates; c++)
+        if (isfinite(m.candidates[c].std))
+            printf(c == best ? "    %-44s std %-11.6g <- closest\n" : "    %-44s std %.6g\n", m.candidates[c].label,
+                   m.candidates[c].std);
     if (best < 0)
-        printf("    (no common initializer of this distribution shape within %.0f%% of std %.6g)\n", 100 * tol, m.std);
+        printf("    (no common initializer of this distribution shape within %.0f%% of std %.6g)\n", 100 * m.tol,
+               m.std);
     return CLI_EXIT_OK;
 }
 

@@ -8,6 +8,7 @@
 #define NNINIT_ANALYSIS_H
 
 #include "nninit.h"
+#include "nninit_io.h"
 #include "nninit_nn.h"
 
 #ifdef __cplusplus
@@ -285,6 +286,72 @@ typedef struct nninit_probe_result {
 NNINIT_API nninit_status nninit_probe_run(const nninit_probe_opts *opts, nninit_probe_result **out,
                                           nninit_err *err);
 NNINIT_API void nninit_probe_result_free(nninit_probe_result *r);
+
+/* ------------------------------------------------------------------------ */
+/* Which initializer fits a stored tensor (what nninit inspect reports)      */
+/* ------------------------------------------------------------------------ */
+
+/* Distribution shapes told apart by excess kurtosis: uniform -1.2, normal
+ * truncated at +-2 sigma (Keras' truncated normal) -0.64, normal 0; ANY
+ * below 100 finite values. */
+typedef enum nninit_fit_dist {
+    NNINIT_FIT_UNIFORM = 0,
+    NNINIT_FIT_TRUNCATED_NORMAL,
+    NNINIT_FIT_NORMAL,
+    NNINIT_FIT_ANY
+} nninit_fit_dist;
+
+NNINIT_API const char *nninit_fit_dist_name(nninit_fit_dist s); /* "uniform", "truncated normal", ... */
+
+typedef enum nninit_fit_kind {
+    NNINIT_FIT_NONE = 0,   /* nothing within the window */
+    NNINIT_FIT_CANDIDATE,  /* candidates[best] */
+    NNINIT_FIT_ORTHOGONAL, /* orthogonal(gain=orthogonal_gain): the structure decides, not the std */
+    NNINIT_FIT_TORCH_BIAS, /* PyTorch's Linear/ConvNd bias U(+-1/sqrt(fan_in of "<prefix>weight")) */
+    NNINIT_FIT_CONSTANT    /* every finite element equals mean */
+} nninit_fit_kind;
+
+#define NNINIT_FIT_MAX_CANDIDATES 16
+
+typedef struct nninit_fit_candidate {
+    const char *label;        /* "glorot_uniform / xavier_uniform_" (static) */
+    const char *spec;         /* "glorot_uniform", a spec nninit_init_parse accepts (static) */
+    nninit_fit_dist shape;  /* its distribution shape */
+    double std;               /* the std it gives for the tensor's shape; NaN: undefined (no fans) */
+} nninit_fit_candidate;
+
+typedef struct nninit_fit {
+    int numeric;               /* 0: a dtype without values (no statistics, no verdict) */
+    int64_t n, n_nonfinite;    /* finite values counted; NaN and inf skipped */
+    double mean, std, min, max, excess_kurtosis; /* population std, in double */
+    nninit_fit_dist shape;
+    int constant;              /* numeric, n > 0 and std == 0 */
+    int has_fans;
+    int64_t fan_in, fan_out;   /* under the layout given */
+    int n_candidates;
+    nninit_fit_candidate candidates[NNINIT_FIT_MAX_CANDIDATES];
+    int best;                  /* the candidate of a matching shape whose std is closest (log ratio)
+                                  and within tol; -1 none */
+    double tol;                /* relative window: max(10%, 3 standard errors of the sample std) */
+    double orthogonality_error;/* max |W^T W / gain^2 - I| of the flattened matrix (smaller side's
+                                  Gram matrix); 1 when not measured (1-D or too large) */
+    double orthogonal_gain;
+    int orthogonal;            /* orthogonality_error < 1e-3 */
+    double torch_bias_std;     /* NaN unless a torch-layout 1-D "...bias" with a "...weight" sibling */
+    int torch_bias_match;
+    nninit_fit_kind closest;   /* the verdict: orthogonal, then torch bias, constant, candidate */
+} nninit_fit;
+
+/*
+ * Reads tensor i of tf and measures which common initializer (Keras and
+ * PyTorch, as laid out by `layout`) fits it: the statistics, the std each
+ * candidate gives for the shape, and the verdict. Reads the whole tensor
+ * (converted to double in chunks); the orthogonality test only for
+ * min(rows, cols) <= 512 and rows*cols*min <= 2^28. NNINIT_ENOMEM, or the
+ * read's error (NNINIT_EIO, NNINIT_EFORMAT).
+ */
+NNINIT_API nninit_status nninit_fit_tensor(nninit_tensor_file *tf, size_t i, nninit_layout layout, nninit_fit *out,
+                                           nninit_err *err);
 
 #ifdef __cplusplus
 }
