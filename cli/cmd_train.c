@@ -61,7 +61,7 @@ static void usage(FILE *f)
             "                      layer list (docs/train.md); replaces the flags above. Layers: Dense,\n"
             "                      Conv2D, DepthwiseConv2D, MaxPooling2D, AveragePooling2D,\n"
             "                      GlobalAveragePooling2D, Flatten, BatchNormalization, Activation,\n"
-            "                      Dropout, Add (residual), Scale\n"
+            "                      Dropout, Add (residual), Scale, SimpleRNN, LSTM, GRU\n"
             "  --init-out FILE     write the initial tensors (model names; .npz, .safetensors, or a folder\n"
             "                      of .npy) before training (Keras models)\n"
             "training:\n"

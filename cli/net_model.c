@@ -33,8 +33,10 @@ static int net_slots(nninit_net *net, slot *s, int cap)
             int64_t n = 1;
             for (int d = 0; d < sh.ndim; d++)
                 n *= sh.dim[d];
+            int rnn = li.kind == NNINIT_LAYER_SIMPLE_RNN || li.kind == NNINIT_LAYER_LSTM || li.kind == NNINIT_LAYER_GRU;
             const char *what = li.kind == NNINIT_LAYER_BATCHNORM ? (p ? "beta" : "gamma")
                                : li.kind == NNINIT_LAYER_SCALE   ? (p ? "bias" : "multiplier")
+                               : rnn                             ? (p == 0 ? "kernel" : p == 1 ? "recurrent kernel" : "bias")
                                                                  : names[p];
             s[k++] = (slot){v, n, i, what};
         }

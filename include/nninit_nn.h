@@ -79,6 +79,9 @@ typedef enum nninit_layer_kind {
     NNINIT_LAYER_ADD,        /* y = input_a + input_b (same shapes): the join of a residual block */
     NNINIT_LAYER_SCALE,      /* y = m x + c with trainable scalars m, c (Fixup's multiplier and biases,
                                 SkipInit's alpha, ReZero's alpha): kernel_init -> m, bias_init -> c */
+    NNINIT_LAYER_SIMPLE_RNN, /* (T, F) -> (T, units) or (units): Keras SimpleRNN (act tanh or relu) */
+    NNINIT_LAYER_LSTM,       /* Keras LSTM, gates i, f, c, o; unit_forget_bias */
+    NNINIT_LAYER_GRU,        /* Keras GRU, gates z, r, h; reset_after (default) or not */
     NNINIT_LAYER_KIND_COUNT
 } nninit_layer_kind;
 
@@ -116,6 +119,10 @@ typedef struct nninit_layer_desc {
     int64_t dilation[2];               /* conv2d, default 1x1 */
     nninit_padding padding;            /* conv2d, pooling; default valid */
     int64_t groups;                    /* conv2d: default 1; = input channels for depthwise */
+    char recurrent_init[NNINIT_SPEC_MAX]; /* recurrent layers: default "orthogonal" (Keras) */
+    int return_sequences;              /* recurrent layers: 1 = every step's state, 0 (default) = the last */
+    int unit_forget_bias;              /* lstm: default 1 (forget-gate bias block set to ones, as Keras) */
+    int reset_after;                   /* gru: default 1 (Keras 3) */
     int64_t depth_multiplier;          /* conv2d: > 0 makes it depthwise (Keras DepthwiseConv2D): groups =
                                           input channels, filters = channels * depth_multiplier, at build */
     int input[2];                      /* NNINIT_INPUT_PREV (default), NNINIT_INPUT_NET or a layer index;
@@ -273,6 +280,9 @@ NNINIT_API const float *nninit_net_tensor(const nninit_net *net, int layer, nnin
                                           int64_t *cols);
 
 /* Parameter `which` of a layer: dense 0 kernel (in, out), 1 bias (out);
+ * recurrent layers 0 kernel (in, G units), 1 recurrent kernel (units,
+ * G units), 2 bias (G units; GRU with reset_after (2, 3 units)), Keras
+ * layouts;
  * conv2d 0 kernel (kh, kw, in/groups, filters), 1 bias; batchnorm 0 gamma,
  * 1 beta; scale 0 the multiplier m, 1 the bias c (both shape (1)). *value may be written (for example by a
  * data-dependent init); *grad holds the last backward's gradient. Pointers

@@ -183,7 +183,7 @@ static nninit_status get_bool(json_t *v, int *out, const char *what, const char 
 
 #define SUPPORTED                                                                                                      \
     "Dense, Activation, BatchNormalization, Dropout, Conv2D, DepthwiseConv2D, MaxPooling2D, AveragePooling2D, "        \
-    "GlobalAveragePooling2D, Flatten, Add, Scale, InputLayer"
+    "GlobalAveragePooling2D, Flatten, Add, Scale, SimpleRNN, LSTM, GRU, InputLayer"
 
 /* What the graph needs of a layer besides its description. */
 typedef struct layer_refs {
@@ -308,13 +308,20 @@ static nninit_status parse_layer(json_t *obj, int idx, nninit_layer_desc *d, lay
         *d = nninit_layer_desc_default(NNINIT_LAYER_ADD);
     else if (name_is(c, "Scale", NULL, NULL))
         *d = nninit_layer_desc_default(NNINIT_LAYER_SCALE);
+    else if (name_is(c, "SimpleRNN", "simple_rnn", NULL))
+        *d = nninit_layer_desc_default(NNINIT_LAYER_SIMPLE_RNN);
+    else if (name_is(c, "LSTM", NULL, NULL))
+        *d = nninit_layer_desc_default(NNINIT_LAYER_LSTM);
+    else if (name_is(c, "GRU", NULL, NULL))
+        *d = nninit_layer_desc_default(NNINIT_LAYER_GRU);
     else
         return nninit__err(err, NNINIT_EUNSUPPORTED, "%s: layer class '%.64s' is not supported by the engine; "
                            "supported: " SUPPORTED, what, c);
     snprintf(what, sizeof what, "model layer %d (%.24s)", idx, c);
     nninit_layer_kind k = d->kind;
     int conv = k == NNINIT_LAYER_CONV2D, pool = k == NNINIT_LAYER_MAXPOOL2D || k == NNINIT_LAYER_AVGPOOL2D;
-    int weighted = k == NNINIT_LAYER_DENSE || conv;
+    int rnn = k == NNINIT_LAYER_SIMPLE_RNN || k == NNINIT_LAYER_LSTM || k == NNINIT_LAYER_GRU;
+    int weighted = k == NNINIT_LAYER_DENSE || conv || rnn;
     int has_units = 0;
     const char *key;
     json_t *v;
@@ -332,7 +339,28 @@ static nninit_status parse_layer(json_t *obj, int idx, nninit_layer_desc *d, lay
                 s = nninit__err(err, NNINIT_EINVAL, "%s: activation must be a name such as \"relu\"", what);
             else
                 s = nninit_act_parse(json_string_value(v), &d->act, &d->alpha, err);
-        } else if ((k == NNINIT_LAYER_DENSE && !strcmp(key, "units")) ||
+        } else if (rnn && !strcmp(key, "recurrent_initializer")) {
+            s = get_init(v, d->recurrent_init, what, err);
+        } else if (rnn && !strcmp(key, "return_sequences")) {
+            s = get_bool(v, &d->return_sequences, what, key, err);
+        } else if (k == NNINIT_LAYER_LSTM && !strcmp(key, "unit_forget_bias")) {
+            s = get_bool(v, &d->unit_forget_bias, what, key, err);
+        } else if (k == NNINIT_LAYER_GRU && !strcmp(key, "reset_after")) {
+            s = get_bool(v, &d->reset_after, what, key, err);
+        } else if (rnn && !strcmp(key, "recurrent_activation")) {
+            if (!(json_is_string(v) && !strcmp(json_string_value(v), "sigmoid")))
+                s = nninit__err(err, NNINIT_EUNSUPPORTED, "%s: recurrent_activation must be \"sigmoid\"", what);
+        } else if (rnn && (!strcmp(key, "return_state") || !strcmp(key, "go_backwards") || !strcmp(key, "stateful") ||
+                           !strcmp(key, "time_major"))) {
+            if (!json_is_false(v))
+                s = nninit__err(err, NNINIT_EUNSUPPORTED, "%s: %s must be false", what, key);
+        } else if (rnn && (!strcmp(key, "dropout") || !strcmp(key, "recurrent_dropout"))) {
+            if (!json_is_number(v) || json_number_value(v) != 0.0)
+                s = nninit__err(err, NNINIT_EUNSUPPORTED, "%s: %s must be 0 (add a Dropout layer instead)", what, key);
+        } else if (rnn && (!strcmp(key, "unroll") || !strcmp(key, "implementation") ||
+                           !strcmp(key, "zero_output_for_mask"))) {
+            continue; /* how Keras schedules the computation, not what it computes */
+        } else if ((k == NNINIT_LAYER_DENSE && !strcmp(key, "units")) || (rnn && !strcmp(key, "units")) ||
                    (conv && !depthwise && !strcmp(key, "filters"))) {
             s = get_int_range(v, 1, 16777216, &d->units, what, key, err);
             has_units = 1;
@@ -418,7 +446,10 @@ static nninit_status parse_layer(json_t *obj, int idx, nninit_layer_desc *d, lay
         if (s != NNINIT_OK)
             return s;
     }
-    if ((k == NNINIT_LAYER_DENSE || (conv && !depthwise)) && !has_units)
+    if (rnn && !(d->act == NNINIT_ACT_TANH || (k == NNINIT_LAYER_SIMPLE_RNN && d->act == NNINIT_ACT_RELU)))
+        return nninit__err(err, NNINIT_EUNSUPPORTED, "%s: activation must be tanh%s", what,
+                           k == NNINIT_LAYER_SIMPLE_RNN ? " or relu" : "");
+    if ((k == NNINIT_LAYER_DENSE || rnn || (conv && !depthwise)) && !has_units)
         return nninit__err(err, NNINIT_EINVAL, "%s: missing \"%s\"", what, conv ? "filters" : "units");
     int want_src = k == NNINIT_LAYER_ADD ? 2 : 1;
     if (r->n_src > want_src || (k == NNINIT_LAYER_ADD && r->n_src != 2))

@@ -60,8 +60,10 @@ typedef struct nninit__layer {
     int n_consumers;           /* layers that read this output (the last layer: 0, read by the loss) */
     nninit_act act;  /* dense, conv2d (fused) and activation layers */
     double alpha;
-    int n_params;    /* dense, conv2d: 1 or 2, batchnorm: 2, scale: 1 or 2, others 0 */
-    nninit__param param[2];
+    int n_params;    /* dense, conv2d: 1 or 2, batchnorm: 2, scale: 1 or 2, recurrent: 2 or 3, others 0 */
+    struct nninit__rnn_spec *rnn; /* recurrent layers */
+    float *cache;    /* recurrent layers: the forward's cache (nninit__rnn_cache_floats) */
+    nninit__param param[3];
     nninit__conv_geom geom;    /* conv2d, pooling */
     int flatten_chw;           /* flatten: C, H, W order (torch layout) */
     /* batch norm */

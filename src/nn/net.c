@@ -11,7 +11,7 @@
 
 static const char *const kind_names[NNINIT_LAYER_KIND_COUNT] = {
     "dense",   "activation",       "batch_normalization",      "dropout", "conv2d", "max_pooling2d",
-    "average_pooling2d", "global_average_pooling2d", "flatten", "add",     "scale"};
+    "average_pooling2d", "global_average_pooling2d", "flatten", "add",     "scale", "simple_rnn", "lstm", "gru"};
 
 const char *nninit_layer_kind_name(nninit_layer_kind kind)
 {
@@ -38,6 +38,11 @@ nninit_layer_desc nninit_layer_desc_default(nninit_layer_kind kind)
     d.dilation[0] = d.dilation[1] = 1;
     d.groups = 1;
     d.input[0] = d.input[1] = NNINIT_INPUT_PREV;
+    strcpy(d.recurrent_init, "orthogonal");
+    d.unit_forget_bias = 1;
+    d.reset_after = 1;
+    if (kind == NNINIT_LAYER_SIMPLE_RNN || kind == NNINIT_LAYER_LSTM || kind == NNINIT_LAYER_GRU)
+        d.act = NNINIT_ACT_TANH;
     return d;
 }
 
@@ -62,6 +67,8 @@ void nninit__net_free_buffers(nninit_net *net)
         free(L->gsum);
         free(L->argmax);
         free(L->work);
+        free(L->cache);
+        L->cache = NULL;
         L->z = L->out = L->dz = L->dx = L->dx2 = L->gsum = L->work = NULL;
         L->argmax = NULL;
     }
@@ -75,7 +82,8 @@ void nninit_net_free(nninit_net *net)
     nninit__net_free_buffers(net);
     for (int i = 0; i < net->n_layers; i++) {
         nninit__layer *L = &net->layers[i];
-        for (int p = 0; p < 2; p++) {
+        free(L->rnn);
+        for (int p = 0; p < 3; p++) {
             free(L->param[p].value);
             free(L->param[p].grad);
             free(L->param[p].m1);
@@ -201,7 +209,8 @@ static nninit_status check_desc(int i, const nninit_layer_desc *d, nninit_err *e
     const char *kn = kind_names[d->kind];
     if ((unsigned)d->act >= NNINIT_ACT_COUNT)
         return nninit__err(err, NNINIT_EINVAL, "layer %d: unknown activation %d", i, (int)d->act);
-    if ((d->kind == NNINIT_LAYER_DENSE || (d->kind == NNINIT_LAYER_CONV2D && d->depth_multiplier <= 0)) &&
+    int recurrent = d->kind == NNINIT_LAYER_SIMPLE_RNN || d->kind == NNINIT_LAYER_LSTM || d->kind == NNINIT_LAYER_GRU;
+    if ((d->kind == NNINIT_LAYER_DENSE || recurrent || (d->kind == NNINIT_LAYER_CONV2D && d->depth_multiplier <= 0)) &&
         (d->units < 1 || d->units > (INT64_C(1) << 24)))
         return nninit__err(err, NNINIT_EINVAL, "layer %d (%s): %s %lld; expected 1 .. 16777216", i, kn,
                            d->kind == NNINIT_LAYER_DENSE ? "units" : "filters", (long long)d->units);
@@ -307,6 +316,17 @@ static nninit_status infer_shape(nninit__layer *L, const nninit_layer_desc *d, c
     case NNINIT_LAYER_FLATTEN:
         out->ndim = 1;
         out->dim[0] = L->n_in;
+        return NNINIT_OK;
+    case NNINIT_LAYER_SIMPLE_RNN:
+    case NNINIT_LAYER_LSTM:
+    case NNINIT_LAYER_GRU:
+        if (in->ndim != 2)
+            return nninit__err(err, NNINIT_EINVAL, "%s: cannot take the %s %s%s; it needs (steps, features) "
+                               "sequences", L->name, shape_text(in, a, sizeof a), strcmp(from, "the input") ? "output of " : "",
+                               strcmp(from, "the input") ? from : "network input");
+        out->ndim = d->return_sequences ? 2 : 1;
+        out->dim[0] = d->return_sequences ? in->dim[0] : d->units;
+        out->dim[1] = d->units;
         return NNINIT_OK;
     case NNINIT_LAYER_ADD:
         if (in2->ndim != in->ndim || memcmp(in2->dim, in->dim, (size_t)in->ndim * sizeof in->dim[0]))
@@ -431,6 +451,39 @@ nninit_status nninit_net_new_shaped(const nninit_shape *input, const nninit_laye
                 s = add_param(L, 1, "bias", 1, &feat, err);
             if (s == NNINIT_OK && d->use_bias)
                 s = init_param(&L->param[1], d->bias_init, &o, rng, 0, err);
+        } else if (d->kind == NNINIT_LAYER_SIMPLE_RNN || d->kind == NNINIT_LAYER_LSTM || d->kind == NNINIT_LAYER_GRU) {
+            nninit__rnn_spec *sp = calloc(1, sizeof *sp);
+            L->rnn = sp;
+            if (!sp) {
+                s = nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", L->name);
+                break;
+            }
+            sp->cell = d->kind == NNINIT_LAYER_LSTM ? NNINIT__CELL_LSTM
+                       : d->kind == NNINIT_LAYER_GRU ? NNINIT__CELL_GRU
+                                                     : NNINIT__CELL_SIMPLE;
+            sp->reset_after = d->reset_after;
+            sp->relu = d->act == NNINIT_ACT_RELU;
+            sp->return_sequences = d->return_sequences;
+            sp->n_in = L->in_shape.dim[1];
+            sp->units = d->units;
+            int64_t G = nninit__rnn_gates(sp->cell), u = d->units;
+            int64_t kd[2] = {sp->n_in, G * u}, rd[2] = {u, G * u}, bd[2] = {2, G * u};
+            int gru2 = sp->cell == NNINIT__CELL_GRU && d->reset_after;
+            L->n_params = d->use_bias ? 3 : 2;
+            s = add_param(L, 0, "kernel", 2, kd, err);
+            if (s == NNINIT_OK)
+                s = init_param(&L->param[0], d->kernel_init, &o, rng, 0, err);
+            if (s == NNINIT_OK)
+                s = add_param(L, 1, "recurrent_kernel", 2, rd, err);
+            if (s == NNINIT_OK)
+                s = init_param(&L->param[1], d->recurrent_init, &o, rng, 0, err);
+            if (s == NNINIT_OK && d->use_bias)
+                s = gru2 ? add_param(L, 2, "bias", 2, bd, err) : add_param(L, 2, "bias", 1, bd + 1, err);
+            if (s == NNINIT_OK && d->use_bias)
+                s = init_param(&L->param[2], d->bias_init, &o, rng, 0, err);
+            if (s == NNINIT_OK && d->use_bias && sp->cell == NNINIT__CELL_LSTM && d->unit_forget_bias)
+                for (int64_t j = u; j < 2 * u; j++) /* Keras: the forget gate's block starts at 1 */
+                    L->param[2].value[j] = 1.0f;
         } else if (d->kind == NNINIT_LAYER_SCALE) {
             int64_t one = 1;
             L->n_params = d->use_bias ? 2 : 1;

@@ -42,6 +42,9 @@ static nninit_status ensure_cap(nninit_net *net, int64_t batch, nninit_err *err)
             ok &= (L->gsum = nninit__malloc_array(n_out, sizeof(float))) != NULL;
         if (k == NNINIT_LAYER_MAXPOOL2D)
             ok &= (L->argmax = nninit__malloc_array(n_out, sizeof(int32_t))) != NULL;
+        if (L->rnn)
+            ok &= (L->cache = nninit__malloc_array(nninit__rnn_cache_floats(L->rnn, batch, L->in_shape.dim[0]),
+                                                   sizeof(float))) != NULL;
         size_t w = k == NNINIT_LAYER_CONV2D ? nninit__conv2d_work(&L->geom, batch) : 0;
         if (w)
             ok &= (L->work = nninit__malloc_array(w, sizeof(float))) != NULL;
@@ -69,6 +72,16 @@ static const float *layer_y(const nninit_net *net, const nninit__layer *L)
     default:
         return L->out;
     }
+}
+
+/* A recurrent layer's weights as the kernels take them (Keras layout; a
+ * reset-after GRU's bias (2, 3 units) is the input bias then the recurrent one). */
+static nninit__rnn_weights rnn_weights(const nninit__layer *L)
+{
+    const float *b = L->n_params > 2 ? L->param[2].value : NULL;
+    int split = b && L->rnn->cell == NNINIT__CELL_GRU && L->rnn->reset_after;
+    nninit__rnn_weights w = {L->param[0].value, L->param[1].value, b, split ? b + 3 * L->rnn->units : NULL};
+    return w;
 }
 
 static const float *src_y(const nninit_net *net, int src, const float *x)
@@ -195,6 +208,13 @@ nninit_status nninit_net_forward(nninit_net *net, const float *x, int64_t batch,
             for (int64_t k = 0; k < count; k++)
                 L->out[k] = in[k] + L->in2[k];
             break;
+        case NNINIT_LAYER_SIMPLE_RNN:
+        case NNINIT_LAYER_LSTM:
+        case NNINIT_LAYER_GRU: {
+            nninit__rnn_weights w = rnn_weights(L);
+            nninit__rnn_forward(L->rnn, &w, in, batch, L->in_shape.dim[0], L->cache, L->out);
+            break;
+        }
         case NNINIT_LAYER_SCALE: {
             float m = L->param[0].value[0], c = L->n_params > 1 ? L->param[1].value[0] : 0.0f;
             for (int64_t k = 0; k < count; k++)
@@ -342,6 +362,16 @@ static nninit_status backward(nninit_net *net, const float *dout, int want_input
             if (L->src[1] >= 0 || want_input_grad)
                 memcpy(L->dx2, g, (size_t)count * sizeof *dx);
             break;
+        case NNINIT_LAYER_SIMPLE_RNN:
+        case NNINIT_LAYER_LSTM:
+        case NNINIT_LAYER_GRU: {
+            nninit__rnn_weights w = rnn_weights(L);
+            int split = L->rnn->cell == NNINIT__CELL_GRU && L->rnn->reset_after && L->n_params > 2;
+            float *gb = L->n_params > 2 ? L->param[2].grad : NULL;
+            nninit__rnn_grads gr = {L->param[0].grad, L->param[1].grad, gb, split ? gb + 3 * L->rnn->units : NULL};
+            nninit__rnn_backward(L->rnn, &w, B, L->in_shape.dim[0], L->cache, g, &gr, dx);
+            break;
+        }
         case NNINIT_LAYER_SCALE: {
             float m = L->param[0].value[0];
             double sg = 0.0;

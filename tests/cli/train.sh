@@ -157,4 +157,23 @@ err=$(run --model "$T/bad.json" 2>&1 >/dev/null)
 echo "$err" | grep -q "'SeparableConv2D' is not supported by the engine; supported: Dense, .*Conv2D" || fail "message: $err"
 [ "$(echo "$err" | wc -l)" -eq 1 ] || fail "one line: $err"
 run --monitor 5 >/dev/null 2>&1; [ $? -eq 2 ] || fail "--monitor without --monitor-log"
+# recurrent: a Keras LSTM reads the 4x4 images as 4 steps of 4 features; step 0 equals `nninit model`
+cat > "$T/lstm.json" <<'JSON'
+{"class_name": "Sequential", "config": {"name": "rnn", "layers": [
+ {"class_name": "InputLayer", "config": {"batch_shape": [null, 4, 4], "name": "input_layer"}},
+ {"class_name": "LSTM", "config": {"name": "lstm", "units": 6, "activation": "tanh", "recurrent_activation": "sigmoid",
+  "use_bias": true, "kernel_initializer": "glorot_uniform", "recurrent_initializer": "orthogonal",
+  "bias_initializer": "zeros", "unit_forget_bias": true, "dropout": 0.0, "recurrent_dropout": 0.0,
+  "return_sequences": false, "return_state": false, "go_backwards": false, "stateful": false, "unroll": false}},
+ {"class_name": "Dense", "config": {"name": "dense", "units": 2}}]}}
+JSON
+out=$(run --model "$T/lstm.json" --data fashion-mnist-rows --data-dir "$T" --epochs 5 --init-out "$T/linit" --json \
+      2>/dev/null) || fail "keras lstm exited $?"
+case "$out" in *'"final_test_acc": 1'*) ;; *) fail "the lstm did not learn the toy task: $out" ;; esac
+"$NNINIT" model --keras "$T/lstm.json" -o "$T/lref" --format npy-dir || fail "nninit model (lstm)"
+diff -r "$T/lref" "$T/linit" >/dev/null || fail "lstm step-0 weights differ from nninit model's"
+echo '[{"class_name": "GRU", "units": 4}, {"class_name": "Dense", "units": 2}]' > "$T/gru.json"
+err=$(run --model "$T/gru.json" --data fashion-mnist-images --data-dir "$T" 2>&1 >/dev/null); rc=$?
+[ $rc -eq 2 ] || fail "gru on images: exit $rc"
+echo "$err" | grep -q "gru_0: cannot take the (4, 4, 1) network input; it needs (steps, features)" || fail "message: $err"
 exit 0
