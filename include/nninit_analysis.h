@@ -2,7 +2,33 @@
  * nninit_analysis.h: mean-field theory, SVG plots and the signal probe
  * (the analysis layer, built on the engine).
  *
- * @EXAMPLE@
+ * Example, a whole program (tests/cli/header_examples.sh extracts, compiles
+ * and runs it, and compares its output with the lines after "Prints:"):
+ *
+ *     #include <stdio.h>
+ *     #include "nninit_analysis.h"
+ *
+ *     int main(void)
+ *     {
+ *         // mean-field theory: where does a deep tanh net with sigma_b^2 = 0.05
+ *         // sit at He's sigma_w^2 = 2, and where is its edge of chaos?
+ *         nninit_theory_net net = {NNINIT_THEORY_TANH, 0.0, 2.0, 0.05};
+ *         nninit_theory_point p;
+ *         double sw2_critical = 0;
+ *         nninit_err err = {0};
+ *         if (nninit_theory_analyze(&net, 1.0, &p, &err) != NNINIT_OK ||
+ *             nninit_theory_critical(NNINIT_THEORY_TANH, 0.0, 0.05, 1.0, &sw2_critical, &err) != NNINIT_OK) {
+ *             fprintf(stderr, "%s\n", err.msg);
+ *             return 1;
+ *         }
+ *         printf("tanh at sw2 2: %s (chi_1 %.3f); critical sw2 %.3f\n", nninit_theory_phase_name(p.phase), p.chi1,
+ *                sw2_critical);
+ *         return 0;
+ *     }
+ *
+ * Prints:
+ *
+ *     tanh at sw2 2: chaotic (chi_1 1.048); critical sw2 1.761
  */
 #ifndef NNINIT_ANALYSIS_H
 #define NNINIT_ANALYSIS_H

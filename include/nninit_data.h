@@ -4,7 +4,38 @@
  * character-level corpus from Debian's fortunes and the synthetic
  * long-memory tasks (adding problem, copy memory).
  *
- * @EXAMPLE@
+ * Example, a whole program (tests/cli/header_examples.sh extracts, compiles
+ * and runs it, and compares its output with the lines after "Prints:"):
+ *
+ *     #include <stdio.h>
+ *     #include "nninit_data.h"
+ *
+ *     int main(void)
+ *     {
+ *         // 4 sequences of the adding problem, 10 steps each, and a seeded shuffle
+ *         nninit_seqset s;
+ *         int64_t perm[5];
+ *         nninit_err err = {0};
+ *         if (nninit_adding_problem(4, 10, 7, &s, &err) != NNINIT_OK) {
+ *             fprintf(stderr, "%s\n", err.msg);
+ *             return 1;
+ *         }
+ *         printf("adding problem: %lld x %lld steps x %lld features, first target %.4f\n", (long long)s.n,
+ *                (long long)s.steps, (long long)s.dim, s.yf[0]);
+ *         nninit_seqset_free(&s);
+ *         if (nninit_permutation(perm, 5, 7, 0, &err) != NNINIT_OK) {
+ *             fprintf(stderr, "%s\n", err.msg);
+ *             return 1;
+ *         }
+ *         printf("permutation of 5: %lld %lld %lld %lld %lld\n", (long long)perm[0], (long long)perm[1],
+ *                (long long)perm[2], (long long)perm[3], (long long)perm[4]);
+ *         return 0;
+ *     }
+ *
+ * Prints:
+ *
+ *     adding problem: 4 x 10 steps x 2 features, first target 0.9509
+ *     permutation of 5: 1 4 3 0 2
  */
 #ifndef NNINIT_DATA_H
 #define NNINIT_DATA_H

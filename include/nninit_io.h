@@ -2,7 +2,39 @@
  * nninit_io.h: tensor files (the io layer): .npy, safetensors (single or
  * sharded), npz and folders of .npy, read and written atomically.
  *
- * @EXAMPLE@
+ * Example, a whole program (tests/cli/header_examples.sh extracts, compiles
+ * and runs it, and compares its output with the lines after "Prints:"):
+ *
+ *     #include <stdio.h>
+ *     #include <stdlib.h>
+ *     #include "nninit_io.h"
+ *
+ *     int main(void)
+ *     {
+ *         // write a 2x3 float32 .npy, open it as a tensor file, read it back
+ *         const float w[6] = {1, 2, 3, 4, 5, 6};
+ *         nninit_shape shape = {2, {2, 3}};
+ *         nninit_tensor_file *tf = NULL;
+ *         float back[6] = {0};
+ *         nninit_err err = {0};
+ *         int ok = nninit_npy_write("example_w.npy", NNINIT_F32, &shape, w, &err) == NNINIT_OK &&
+ *                  nninit_tensor_file_open("example_w.npy", &tf, &err) == NNINIT_OK &&
+ *                  nninit_tensor_file_read(tf, 0, back, &err) == NNINIT_OK;
+ *         if (ok) {
+ *             const nninit_tensor_info *info = nninit_tensor_file_info(tf, 0);
+ *             printf("%s: %s, %d-D, last %g\n", nninit_file_format_name(nninit_tensor_file_format(tf)),
+ *                    nninit_file_dtype_name(info->dtype), info->shape.ndim, back[5]);
+ *         } else {
+ *             fprintf(stderr, "%s\n", err.msg);
+ *         }
+ *         nninit_tensor_file_free(tf);
+ *         remove("example_w.npy");
+ *         return ok ? 0 : 1;
+ *     }
+ *
+ * Prints:
+ *
+ *     npy: F32, 2-D, last 6
  */
 #ifndef NNINIT_IO_H
 #define NNINIT_IO_H

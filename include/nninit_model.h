@@ -3,7 +3,50 @@
  * Keras model JSON and nninit specs as lists of tensors with initializers,
  * generated and written to tensor files.
  *
- * @EXAMPLE@
+ * Example, a whole program (tests/cli/header_examples.sh extracts, compiles
+ * and runs it, and compares its output with the lines after "Prints:"):
+ *
+ *     #include <stdio.h>
+ *     #include <stdlib.h>
+ *     #include "nninit_model.h"
+ *
+ *     int main(void)
+ *     {
+ *         // the tensors of a PyTorch recipe, drawn as torch.manual_seed(0) would
+ *         nninit_model *m = NULL;
+ *         nninit_rng *rng = NULL;
+ *         void *out[4] = {NULL};
+ *         nninit_err err = {0};
+ *         int ok = nninit_model_from_torch("Sequential(Linear(3, 2), ReLU(), Linear(2, 1))", &m, &err) == NNINIT_OK &&
+ *                  nninit_rng_new(NNINIT_RNG_TORCH, 0, &rng, &err) == NNINIT_OK && nninit_model_count(m) == 4;
+ *         for (size_t i = 0; ok && i < 4; i++) {
+ *             nninit_model_tensor buf;
+ *             const nninit_model_tensor *t = nninit_model_tensor_at(m, i, &buf);
+ *             int64_t numel = 0;
+ *             ok = nninit_shape_numel(&t->shape, &numel, &err) == NNINIT_OK &&
+ *                  (out[i] = malloc((size_t)numel * sizeof(float))) != NULL;
+ *             if (ok)
+ *                 printf("%s %s\n", t->name, t->spec);
+ *         }
+ *         ok = ok && nninit_model_fill(m, rng, NULL, NNINIT_F32, 1, out, &err) == NNINIT_OK;
+ *         if (ok)
+ *             printf("0.weight[0] = %.4f\n", ((float *)out[0])[0]);
+ *         else
+ *             fprintf(stderr, "%s\n", err.msg[0] ? err.msg : "out of memory");
+ *         for (size_t i = 0; i < 4; i++)
+ *             free(out[i]);
+ *         nninit_rng_free(rng);
+ *         nninit_model_free(m);
+ *         return ok ? 0 : 1;
+ *     }
+ *
+ * Prints:
+ *
+ *     0.weight kaiming_uniform_(a=math.sqrt(5))
+ *     0.bias uniform_(a=-1/sqrt(3), b=1/sqrt(3))
+ *     2.weight kaiming_uniform_(a=math.sqrt(5))
+ *     2.bias uniform_(a=-1/sqrt(2), b=1/sqrt(2))
+ *     0.weight[0] = -0.0043
  */
 #ifndef NNINIT_MODEL_H
 #define NNINIT_MODEL_H

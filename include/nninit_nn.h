@@ -2,7 +2,43 @@
  * nninit_nn.h: a small float32 network engine (the nn layer): layers,
  * networks, losses, optimizers, training, LSUV.
  *
- * @EXAMPLE@
+ * Example, a whole program (tests/cli/header_examples.sh extracts, compiles
+ * and runs it, and compares its output with the lines after "Prints:"):
+ *
+ *     #include <stdio.h>
+ *     #include <stdlib.h>
+ *     #include "nninit_nn.h"
+ *
+ *     int main(void)
+ *     {
+ *         // a 4-16-3 ReLU MLP (He-style Keras defaults), one forward pass
+ *         const int64_t hidden[1] = {16};
+ *         nninit_mlp_desc mlp = nninit_mlp_desc_default();
+ *         mlp.n_hidden = 1;
+ *         mlp.hidden = hidden;
+ *         mlp.n_outputs = 3;
+ *         nninit_layer_desc *layers = NULL;
+ *         int n_layers = 0;
+ *         nninit_net *net = NULL;
+ *         const float x[2 * 4] = {1, 0, -1, 2, 0.5f, 0.5f, 0.5f, 0.5f};
+ *         const float *y = NULL;
+ *         nninit_err err = {0};
+ *         int ok = nninit_model_mlp(&mlp, &layers, &n_layers, &err) == NNINIT_OK &&
+ *                  nninit_net_new(4, layers, n_layers, NULL, &net, &err) == NNINIT_OK &&
+ *                  nninit_net_forward(net, x, 2, 0, &y, &err) == NNINIT_OK;
+ *         if (ok)
+ *             printf("%d layers, %lld parameters, y[0] = %.4f\n", nninit_net_n_layers(net),
+ *                    (long long)nninit_net_n_params(net), y[0]);
+ *         else
+ *             fprintf(stderr, "%s\n", err.msg);
+ *         nninit_net_free(net);
+ *         nninit_free(layers);
+ *         return ok ? 0 : 1;
+ *     }
+ *
+ * Prints:
+ *
+ *     2 layers, 131 parameters, y[0] = 0.4079
  */
 #ifndef NNINIT_NN_H
 #define NNINIT_NN_H
