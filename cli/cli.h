@@ -108,6 +108,9 @@ int cli_split_specs(const char *text, char *items, size_t item_cap, int max_item
  * else prints why and returns 0. Also notes stale temporaries of dead runs
  * beside it and has the signal handler watch its folder. */
 int cli_output_dir_ok(const char *what, const char *path);
+/* 1 if path's file system has room for `bytes` (or it cannot be told, or
+ * path is "-" or a FIFO/device); else prints how much is needed and free. */
+int cli_space_ok(const char *what, const char *path, double bytes);
 /* Prints a note for each ".NAME.tmp.PID.N" beside path whose PID has ended. */
 void cli_note_stale_temps(const char *path);
 /* Removes the atomic writer's temporaries in dir: this process's (only_pid)

@@ -196,7 +196,8 @@ int cmd_gen(int argc, char **argv)
             return cli_report(st, &err);
         if (!t->has_stream)
             t->stream = (uint64_t)k;
-        if (t->output && !cli_output_dir_ok("-o", t->output)) /* before the work, not after it */
+        if (t->output && (!cli_output_dir_ok("-o", t->output) || /* before the work, not after it */
+                          !cli_space_ok("-o", t->output, (double)t->numel * (double)nninit_dtype_size(dtype) + 128)))
             return CLI_EXIT_FAIL;
     }
     if (!print_config && state_out && !cli_output_dir_ok("--save-torch-state", state_out))

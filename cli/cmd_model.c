@@ -279,6 +279,21 @@ int cmd_model(int argc, char **argv)
         rc = fflush(stdout) == 0 && !ferror(stdout) ? CLI_EXIT_OK : CLI_EXIT_FAIL;
         goto out;
     }
+    { /* total bytes against free space, before the work */
+        double bytes = 0;
+        for (size_t i = 0; i < nninit_model_count(m); i++) {
+            nninit_model_tensor t;
+            nninit_model_tensor_at(m, i, &t);
+            double numel = 1;
+            for (int d = 0; d < t.shape.ndim; d++)
+                numel *= (double)t.shape.dim[d];
+            bytes += numel * (t.is_int64 ? 8.0 : nninit_file_dtype_bits(o.dtype) / 8.0) + 256; /* + headers */
+        }
+        if (!cli_space_ok("-o", output, bytes)) {
+            rc = CLI_EXIT_FAIL;
+            goto out;
+        }
+    }
     if ((st = nninit_model_write(m, output, &o, &err)) != NNINIT_OK) {
         rc = cli_report(st, &err);
         goto out;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 static char *dir_part(const char *path)
@@ -129,4 +130,23 @@ int cli_output_dir_ok(const char *what, const char *path)
     if (ok)
         cli_note_stale_temps(path);
     return ok;
+}
+
+int cli_space_ok(const char *what, const char *path, double bytes)
+{
+    if (!strcmp(path, "-"))
+        return 1;
+    struct stat sb;
+    char *dir = (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) ? NULL : dir_part(path);
+    struct statvfs vfs;
+    int known = statvfs(dir ? dir : path, &vfs) == 0;
+    free(dir);
+    if (!known || (sb.st_mode && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)))
+        return 1; /* cannot tell (or a FIFO/device): the write itself will say */
+    double free_bytes = (double)vfs.f_bavail * (double)vfs.f_frsize;
+    if (bytes <= free_bytes)
+        return 1;
+    cli_error("%s '%s': needs %.3g GB but its file system has %.3g GB free; free space or write elsewhere "
+              "(nothing was written)", what, path, bytes / 1e9, free_bytes / 1e9);
+    return 0;
 }

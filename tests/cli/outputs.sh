@@ -52,6 +52,11 @@ mkdir folder
 "$N" gen he_normal --shape 6 -o folder 2>err; [ $? -eq 1 ] || fail "folder as -o: exit"
 grep -q "is a folder" err || fail "folder as -o: $(cat err)"
 
+# Size against free space before the work (4 TB: it started drawing before).
+"$N" gen he_normal --shape 1000000,1000000 -o huge.npy 2>err; [ $? -eq 1 ] || fail "4 TB output: exit"
+grep -q "needs 4e+03 GB but its file system has" err || fail "free space: $(cat err)"
+[ -e huge.npy ] && fail "4 TB output created"
+
 # RLIMIT_FSIZE: a write error (exit 1, one line), no temporary left; before,
 # SIGXFSZ killed the run and left '.big.npy.tmp.PID.0'.
 (ulimit -f 4; "$N" gen he_normal --shape 100,100 -o big.npy 2>err); rc=$?
