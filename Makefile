@@ -3,6 +3,7 @@ PREFIX     ?= /usr/local
 LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
 DESTDIR    ?=
 CC         ?= cc
 CFLAGS     ?= -O2 -g
@@ -61,7 +62,7 @@ STATIC = $(BUILD)/libnninit.a
 SHARED = $(BUILD)/libnninit.so.$(VERSION)
 CLI    = $(BUILD)/nninit
 
-.PHONY: all check asan fuzz bench examples install uninstall clean
+.PHONY: all check asan fuzz bench examples install uninstall clean man
 all: $(STATIC) $(SHARED) $(CLI)
 
 $(BUILD)/%.o: %.c
@@ -148,7 +149,19 @@ $(BUILD)/nninit.pc: nninit.pc.in
 # library there. PYTHONDIR= (empty) leaves it out.
 PYTHONDIR ?= $(shell $(PYTHON) tools/python_sitedir.py $(PREFIX) 2>/dev/null)
 
-install: all $(BUILD)/nninit.pc
+# Man pages from the same text as --help (tools/make_man.sh runs the CLI).
+$(BUILD)/man/nninit.1: $(CLI) tools/make_man.sh
+	sh tools/make_man.sh $(CLI) $(BUILD)/man
+man: $(BUILD)/man/nninit.1
+
+# CMake package: find_package(nninit) gives the imported target nninit::nninit;
+# the config finds its prefix from its own place, so the tree can move.
+$(BUILD)/cmake/nninitConfig.cmake: nninitConfig.cmake.in Makefile
+	@mkdir -p $(dir $@)
+	sed -e 's|@VERSION@|$(VERSION)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' nninitConfig.cmake.in > $@
+	printf 'set(PACKAGE_VERSION "%s")\nif(PACKAGE_FIND_VERSION VERSION_GREATER PACKAGE_VERSION)\n  set(PACKAGE_VERSION_COMPATIBLE FALSE)\nelse()\n  set(PACKAGE_VERSION_COMPATIBLE TRUE)\n  if(PACKAGE_FIND_VERSION STREQUAL PACKAGE_VERSION)\n    set(PACKAGE_VERSION_EXACT TRUE)\n  endif()\nendif()\n' $(VERSION) > $(BUILD)/cmake/nninitConfigVersion.cmake
+
+install: all $(BUILD)/nninit.pc $(BUILD)/man/nninit.1 $(BUILD)/cmake/nninitConfig.cmake
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR)
 	install -m 644 $(PUBLIC_HEADERS) $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
@@ -157,6 +170,10 @@ install: all $(BUILD)/nninit.pc
 	ln -sf libnninit.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libnninit.so
 	install -m 644 $(BUILD)/nninit.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
 	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(LIBDIR)/cmake/nninit
+	install -m 644 $(BUILD)/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(BUILD)/cmake/nninitConfig.cmake $(BUILD)/cmake/nninitConfigVersion.cmake \
+	    $(DESTDIR)$(LIBDIR)/cmake/nninit/
 	@if [ -n "$(PYTHONDIR)" ]; then \
 	  echo "install python/nninit -> $(DESTDIR)$(PYTHONDIR)/nninit"; \
 	  install -d $(DESTDIR)$(PYTHONDIR)/nninit && \
@@ -168,7 +185,8 @@ install: all $(BUILD)/nninit.pc
 uninstall:
 	rm -f $(PUBLIC_HEADERS:include/%=$(DESTDIR)$(INCLUDEDIR)/%) $(DESTDIR)$(LIBDIR)/libnninit.a \
 	      $(DESTDIR)$(LIBDIR)/libnninit.so* $(DESTDIR)$(LIBDIR)/pkgconfig/nninit.pc \
-	      $(DESTDIR)$(BINDIR)/nninit
+	      $(DESTDIR)$(BINDIR)/nninit $(DESTDIR)$(MANDIR)/man1/nninit*.1
+	rm -rf $(DESTDIR)$(LIBDIR)/cmake/nninit
 	if [ -n "$(PYTHONDIR)" ]; then rm -rf $(DESTDIR)$(PYTHONDIR)/nninit; fi
 
 clean:
