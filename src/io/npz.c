@@ -510,6 +510,15 @@ nninit_status nninit__npz_open(nninit_tensor_file *tf, const char *path, nninit_
                             "(stored) or 8 (deflated)", path, name, method);
             goto done;
         }
+        /* deflate's best case is about 1032:1 (zlib technical details), as
+         * for IDX: a member claiming more was not made by deflate, and is
+         * refused before anything is inflated */
+        if (method == 8 && usize / 1032u > csize + 1) {
+            s = nninit__err(err, NNINIT_EFORMAT, "%s: deflated member '%s.npy' claims %" PRIu64 " bytes from %"
+                            PRIu64 " compressed, beyond deflate's 1032:1; the archive is corrupt", path, name, usize,
+                            csize);
+            goto done;
+        }
         if (method == 0 && csize != usize) {
             s = nninit__err(err, NNINIT_EFORMAT, "%s: stored member '%s.npy' has compressed size %" PRIu64
                             " != size %" PRIu64, path, name, csize, usize);

@@ -35,4 +35,15 @@ grep -q 'a\\x1b\[31mb\\x0ac  F32' "$T/o" || fail "name not escaped: $(cat "$T/o"
 sed 's/"units": [0-9]*/"units": 1e18/' tests/fixtures/keras/cnn_keras3.json >"$T/u.json"
 "$N" model --keras "$T/u.json" --list 2>"$T/e"; [ $? -eq 2 ] || fail "units 1e18: exit"
 grep -q 'units is 1e18; expected an integer' "$T/e" || fail "units 1e18: $(cat "$T/e")"
+# npz: a deflated member claiming more than deflate's 1032:1 is refused before
+# inflating (as IDX); a real 16 MB member of zeros (about 1000:1) still reads.
+echo '{"tensors": [{"name": "z", "shape": [4000, 1000], "init": "zeros"}]}' |
+    "$N" model --spec - --format npz-deflated -o "$T/zeros.npz" || fail "npz of zeros"
+"$N" inspect "$T/zeros.npz" --brief >/dev/null || fail "a genuine 1000:1 member refused"
+cp "$T/zeros.npz" "$T/bomb.npz"
+c=$(grep -obUaP 'PK\x01\x02' "$T/bomb.npz" | head -1 | cut -d: -f1)
+printf '\000\000\000\100' | dd of="$T/bomb.npz" bs=1 seek=$((c + 24)) conv=notrunc 2>/dev/null
+printf '\000\000\000\100' | dd of="$T/bomb.npz" bs=1 seek=22 conv=notrunc 2>/dev/null
+"$N" inspect "$T/bomb.npz" 2>"$T/e"; [ $? -eq 1 ] || fail "npz ratio: exit"
+grep -q "beyond deflate's 1032:1" "$T/e" || fail "npz ratio: $(cat "$T/e")"
 exit 0
