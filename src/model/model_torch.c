@@ -651,7 +651,13 @@ static const char *const parameterless[] = {
     "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "Flatten", "Unflatten", "Identity",
     "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d", "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d",
-    "Upsample", "ZeroPad2d", "ConstantPad1d", "ConstantPad2d", "ReflectionPad2d", "PixelShuffle", NULL};
+    "Upsample", "ZeroPad2d", "ConstantPad1d", "ConstantPad2d", "ReflectionPad2d", "PixelShuffle",
+    /* the other parameter- and buffer-free modules of torch.nn 1.13 (losses aside) */
+    "ChannelShuffle", "ConstantPad3d", "CosineSimilarity", "CrossMapLRN2d", "FeatureAlphaDropout", "Fold", "GLU",
+    "Hardshrink", "LPPool1d", "LPPool2d", "LocalResponseNorm", "LogSigmoid", "MaxUnpool1d", "MaxUnpool2d",
+    "MaxUnpool3d", "PairwiseDistance", "PixelUnshuffle", "RReLU", "ReflectionPad1d", "ReflectionPad3d",
+    "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d", "Softmax2d", "Softmin", "Softshrink", "Threshold",
+    "Unfold", "UpsamplingBilinear2d", "UpsamplingNearest2d", NULL};
 
 /* Builds `child` under prefix + name + ".", as add_module registers it. */
 static nninit_status build_named(builder *bd, const char *name, const value *child)

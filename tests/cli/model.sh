@@ -84,4 +84,7 @@ RECIPE
 "$N" model --torch "@$T/none.py" --list 2>/dev/null; [ $? -eq 1 ] || fail "missing recipe file: exit status (a runtime failure)"
 "$N" model --torch 'Linaer(3, 4)' --list 2>"$T/err"; [ $? -eq 2 ] || fail "typo: exit status"
 grep -qx "nninit: recipe: unknown module 'Linaer'; did you mean 'Linear'?" "$T/err" || fail "typo message: $(cat "$T/err")"
+# parameter-free modules (here padding, GLU, LPPool) are no-ops: only the conv has tensors
+"$N" model --torch 'Sequential(ReplicationPad2d(1), Conv2d(1, 2, 3), GLU(), LPPool2d(2, 2), UpsamplingNearest2d(scale_factor=2))' --list >"$T/l" || fail "parameter-free modules"
+[ "$(cut -f1 "$T/l" | tr '\n' ' ')" = "1.weight 1.bias " ] || fail "parameter-free names: $(cut -f1 "$T/l" | tr '\n' ' ')"
 exit 0
