@@ -194,6 +194,65 @@ static int64_t deconv_len(int64_t len, int64_t k, int64_t stride, int64_t dil, c
     return (len - 1) * stride + eff - 2 * pad + opad;
 }
 
+/* ConvLSTM1D/2D/3D (keras/src/layers/rnn/conv_lstm.py ConvLSTMCell.build):
+ * input (batch, time, spatial..., channels) (channels_last), cell
+ * "conv_lstm_cell" with kernel k + (in, 4f), recurrent_kernel k + (f, 4f),
+ * bias (4f) (unit_forget_bias: init((f,)), ones((f,)), init((2f,))). */
+static nninit_status conv_lstm_vars(kctx *c, const char *cls, const char *lname, json_t *cfg, const kshape *in,
+                                    kshape *out)
+{
+    int nd = cls[8] >= '1' && cls[8] <= '3' && !strcmp(cls + 9, "D") ? cls[8] - '0' : 0;
+    if (!nd)
+        return kerr(c, lname, "unknown ConvLSTM layer (expected ConvLSTM1D, ConvLSTM2D or ConvLSTM3D)%s", NULL);
+    if (in->ndim != nd + 3)
+        return kerr(c, lname, "expects a (batch, time, spatial..., channels) input of rank %s",
+                    nd == 1 ? "4" : nd == 2 ? "5" : "6");
+    int chlast = strcmp(cfg_str(cfg, "data_format", "channels_last"), "channels_first") != 0;
+    int sp0 = chlast ? 2 : 3, chax = chlast ? nd + 2 : 2;
+    int64_t k[3], st[3], dil[3], in_ch = in->d[chax], f = cfg_int(cfg, "filters", 0);
+    if (!cfg_tuple(cfg, "kernel_size", nd, 1, k) || !cfg_tuple(cfg, "strides", nd, 1, st) ||
+        !cfg_tuple(cfg, "dilation_rate", nd, 1, dil))
+        return kerr(c, lname, "bad kernel_size, strides or dilation_rate%s", NULL);
+    if (f < 1 || in_ch < 1)
+        return kerr(c, lname, "needs filters >= 1 and a known channel dimension%s", NULL);
+    int64_t kd[5], rd[5], b4 = 4 * f;
+    for (int i = 0; i < nd; i++)
+        kd[i] = rd[i] = k[i];
+    kd[nd] = in_ch;
+    rd[nd] = f;
+    kd[nd + 1] = rd[nd + 1] = 4 * f;
+    nninit_status s;
+    if ((s = add_var(c, lname, "conv_lstm_cell/kernel", cfg, "kernel_initializer", "glorot_uniform", nd + 2, kd,
+                     NULL)) ||
+        (s = add_var(c, lname, "conv_lstm_cell/recurrent_kernel", cfg, "recurrent_initializer", "orthogonal", nd + 2,
+                     rd, NULL)))
+        return s;
+    if (cfg_bool(cfg, "use_bias", 1)) {
+        nninit__mtensor *e;
+        if ((s = add_var(c, lname, "conv_lstm_cell/bias", cfg, "bias_initializer", "zeros", 1, &b4, &e)))
+            return s;
+        if (cfg_bool(cfg, "unit_forget_bias", 1))
+            e->forget_units = f;
+    }
+    const char *padding = cfg_str(cfg, "padding", "valid");
+    int seq = cfg_bool(cfg, "return_sequences", 0);
+    kshape o = {0, {0}};
+    o.d[o.ndim++] = in->d[0];
+    if (seq)
+        o.d[o.ndim++] = in->d[1];
+    for (int i = 0; i < nd + 1; i++) { /* spatial and channel axes of one step */
+        int ax = 2 + i;
+        int64_t v = in->d[ax];
+        if (ax == chax)
+            v = f;
+        else if (ax >= sp0 && ax < sp0 + nd)
+            v = conv_len(v, k[ax - sp0], st[ax - sp0], dil[ax - sp0], padding);
+        o.d[o.ndim++] = v;
+    }
+    *out = o;
+    return NNINIT_OK;
+}
+
 /* Builds the variables of one layer from its input shape and computes its
  * output shape. */
 static nninit_status layer_vars(kctx *c, const char *cls, const char *lname, json_t *cfg, const kshape *in,
@@ -226,6 +285,8 @@ static nninit_status layer_vars(kctx *c, const char *cls, const char *lname, jso
         out->d[out->ndim - 1] = units;
         return NNINIT_OK;
     }
+    if (!strncmp(cls, "ConvLSTM", 8)) /* before the Conv* prefix below, which would take it for a convolution */
+        return conv_lstm_vars(c, cls, lname, cfg, in, out);
     int nd = 0, transposed = 0, depthwise = 0, separable = 0, pooling = 0;
     if (!strncmp(cls, "Conv", 4) || !strncmp(cls, "DepthwiseConv", 13) || !strncmp(cls, "SeparableConv", 13) ||
         strstr(cls, "Pooling")) {
