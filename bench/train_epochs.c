@@ -154,7 +154,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (cnn ? nninit_net_new_shaped(&image, cnn_layers, 6, NULL, &net, &err) != NNINIT_OK
-            : (nninit_model_mlp(&m, &layers, &n_layers, &err) != NNINIT_OK ||
+            : (nninit_net_desc_mlp(&m, &layers, &n_layers, &err) != NNINIT_OK ||
                nninit_net_new(tr.dim, layers, n_layers, NULL, &net, &err) != NNINIT_OK)) {
         fprintf(stderr, "train_epochs: %s\n", err.msg);
         return 1;

@@ -529,7 +529,7 @@ int cmd_probe(int argc, char **argv)
         memcpy(text, buf, len);
         text[len] = '\0';
         free(buf);
-        s = nninit_model_parse_json(text, &layers, &a.o.n_layers, &err);
+        s = nninit_net_desc_parse_json(text, &layers, &a.o.n_layers, &err);
         free(text);
         if (s != NNINIT_OK) {
             nninit_dataset_free(&data);

@@ -341,7 +341,7 @@ static int build_layers(const train_args *a, const char *model_text, const char 
     declared->ndim = 0;
     *keras = 0;
     if (model_text) {
-        s = nninit_model_parse_json_shaped(model_text, layers, n_layers, declared, keras, &err);
+        s = nninit_net_desc_parse_json_shaped(model_text, layers, n_layers, declared, keras, &err);
         if (s == NNINIT_OK && init)
             for (int i = 0; i < *n_layers; i++)
                 if ((*layers)[i].kind == NNINIT_LAYER_DENSE || (*layers)[i].kind == NNINIT_LAYER_CONV2D) {
@@ -366,7 +366,7 @@ static int build_layers(const train_args *a, const char *model_text, const char 
             s = NNINIT_EINVAL, snprintf(err.msg, sizeof err.msg, "--act softmax: not a hidden activation; "
                                                                  "expected relu, tanh, ...");
         if (s == NNINIT_OK)
-            s = nninit_model_mlp(&m, layers, n_layers, &err);
+            s = nninit_net_desc_mlp(&m, layers, n_layers, &err);
     }
     if (s != NNINIT_OK)
         return cli_report(s, &err);

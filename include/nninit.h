@@ -160,6 +160,11 @@ typedef struct nninit_shape {
     int64_t dim[NNINIT_MAX_DIMS]; /* outermost first, as NumPy prints it */
 } nninit_shape;
 
+/* What the generators produce and take (F32, F64; BF16 and F16 rounded
+ * once from F32). A tensor file's element types are the wider
+ * nninit_file_dtype of nninit_io.h (the safetensors set: integers, bool,
+ * float8, ...), kept apart because the core never generates those and must
+ * not depend on the io layer; nninit_file_dtype_of maps this enum onto it. */
 typedef enum nninit_dtype {
     NNINIT_F32 = 0,
     NNINIT_F64,

@@ -59,6 +59,8 @@ extern "C" {
  * q <= 10 and with SciPy to 1e-9 (tests/test_theory.c). All functions are
  * pure and reentrant.
  */
+/* Not the engine's nninit_act: see there why the theory has its own enum
+ * (erf here, softmax there). */
 typedef enum nninit_theory_act {
     NNINIT_THEORY_LINEAR = 0,
     NNINIT_THEORY_RELU,
@@ -236,7 +238,7 @@ typedef struct nninit_probe_opts {
     double lr;                 /* default 0.01 */
     int jacobian_samples;      /* rows whose input-output Jacobian is decomposed (0: none) */
     /* A model instead of depth x width (borrowed, e.g. from
-     * nninit_model_parse_json): its dense layers, each with the batch norm
+     * nninit_net_desc_parse_json): its dense layers, each with the batch norm
      * (gamma_init ones, beta_init zeros only) and activation layers that
      * follow it folded in; dropout is the identity. depth, width, act,
      * alpha, kernel_init, bias_init and bn are then ignored; n_inputs 0

@@ -95,7 +95,9 @@ NNINIT_API nninit_status nninit_npy_parse(const void *buf, size_t len, nninit_dt
 /* ------------------------------------------------------------------------ */
 
 /* Element types a tensor file may hold: the safetensors dtype set. Values
- * are only appended; names are the safetensors names ("F32", "BF16", ...). */
+ * are only appended; names are the safetensors names ("F32", "BF16", ...).
+ * A superset of the core's nninit_dtype (what the generators produce; see
+ * there why the two are apart); nninit_file_dtype_of converts. */
 typedef enum nninit_file_dtype {
     NNINIT_FD_BOOL = 0, NNINIT_FD_F4, NNINIT_FD_F6_E2M3, NNINIT_FD_F6_E3M2, NNINIT_FD_U8, NNINIT_FD_I8,
     NNINIT_FD_F8_E5M2, NNINIT_FD_F8_E4M3, NNINIT_FD_F8_E8M0, NNINIT_FD_I16, NNINIT_FD_U16, NNINIT_FD_F16,

@@ -23,7 +23,7 @@
  *         const float x[2 * 4] = {1, 0, -1, 2, 0.5f, 0.5f, 0.5f, 0.5f};
  *         const float *y = NULL;
  *         nninit_err err = {0};
- *         int ok = nninit_model_mlp(&mlp, &layers, &n_layers, &err) == NNINIT_OK &&
+ *         int ok = nninit_net_desc_mlp(&mlp, &layers, &n_layers, &err) == NNINIT_OK &&
  *                  nninit_net_new(4, layers, n_layers, NULL, &net, &err) == NNINIT_OK &&
  *                  nninit_net_forward(net, x, 2, 0, &y, &err) == NNINIT_OK;
  *         if (ok)
@@ -65,6 +65,13 @@ extern "C" {
  * order on one thread.
  */
 
+/* The engine's activations. The theory (nninit_analysis.h) has its own
+ * enum, nninit_theory_act, on purpose: it has erf (the classic closed-form
+ * mean-field example, no engine layer) and lacks softmax (taken over a row,
+ * not elementwise, so outside mean-field theory). The names they share
+ * mean the same function, one parser reads both (nninit_act_parse,
+ * nninit_theory_act_parse) and nninit_theory_act_from_act maps this enum
+ * onto the theory's. */
 typedef enum nninit_act {
     NNINIT_ACT_LINEAR = 0, /* a = z */
     NNINIT_ACT_RELU,       /* max(z, 0) */
@@ -167,7 +174,10 @@ typedef struct nninit_layer_desc {
 
 NNINIT_API nninit_layer_desc nninit_layer_desc_default(nninit_layer_kind kind);
 
-/* A multilayer perceptron recipe, expanded by nninit_model_mlp into layers:
+/* Net descriptions (nninit_net_desc_*): a network's layer list, what
+ * nninit_net_new builds. Not a "model" in nninit_model.h's sense (a list of
+ * tensors with initializers, written to files).
+ * A multilayer perceptron recipe, expanded by nninit_net_desc_mlp into layers:
  * for each hidden width: dense (act fused, or linear then batchnorm then
  * an activation layer when bn), then dropout when dropout > 0; then a dense
  * output layer of n_outputs units with out_act. */
@@ -185,8 +195,8 @@ typedef struct nninit_mlp_desc {
 
 NNINIT_API nninit_mlp_desc nninit_mlp_desc_default(void);
 /* *layers is malloc'd (free with nninit_free), *n_layers its length. */
-NNINIT_API nninit_status nninit_model_mlp(const nninit_mlp_desc *mlp, nninit_layer_desc **layers, int *n_layers,
-                                          nninit_err *err);
+NNINIT_API nninit_status nninit_net_desc_mlp(const nninit_mlp_desc *mlp, nninit_layer_desc **layers,
+                                             int *n_layers, nninit_err *err);
 /*
  * Parses a model description in JSON: a Keras Sequential or Functional
  * model (model.to_json(), or a .keras archive's config.json), or nninit's
@@ -211,16 +221,17 @@ NNINIT_API nninit_status nninit_model_mlp(const nninit_mlp_desc *mlp, nninit_lay
  * keys (name, trainable, dtype, ...) are ignored; an unsupported class is
  * refused naming it and the supported set. *layers: free with nninit_free.
  */
-NNINIT_API nninit_status nninit_model_parse_json(const char *text, nninit_layer_desc **layers, int *n_layers,
-                                                 nninit_err *err);
+NNINIT_API nninit_status nninit_net_desc_parse_json(const char *text, nninit_layer_desc **layers,
+                                                    int *n_layers, nninit_err *err);
 
 /* The same, also giving the declared input shape per sample (*input ndim 0
  * when the description declares none) and whether it is a Keras model
  * (Sequential/Functional: *keras = 1; its variables then come in Keras'
  * order: per layer with weights kernel, bias; gamma, beta, moving_mean,
  * moving_variance). input and keras may be NULL. */
-NNINIT_API nninit_status nninit_model_parse_json_shaped(const char *text, nninit_layer_desc **layers, int *n_layers,
-                                                        nninit_shape *input, int *keras, nninit_err *err);
+NNINIT_API nninit_status nninit_net_desc_parse_json_shaped(const char *text, nninit_layer_desc **layers,
+                                                           int *n_layers, nninit_shape *input, int *keras,
+                                                           nninit_err *err);
 
 typedef struct nninit_net nninit_net;
 

@@ -287,7 +287,7 @@ static nninit_status train_one(const nninit_lab_opts *o, const nninit_dataset *t
     nninit_layer_desc *layers = NULL;
     int n_layers = 0;
     nninit_net *net = NULL;
-    nninit_status st = nninit_model_mlp(&md, &layers, &n_layers, err);
+    nninit_status st = nninit_net_desc_mlp(&md, &layers, &n_layers, err);
     nninit_net_opts no = nninit_net_opts_default();
     no.seed = o->seed;
     if (st == NNINIT_OK)

@@ -493,7 +493,7 @@ static void test_keras_functional(void **state)
     int n = 0, keras = 0;
     nninit_shape in;
     nninit_err err = {0};
-    assert_ok(nninit_model_parse_json_shaped(text, &d, &n, &in, &keras, &err), &err);
+    assert_ok(nninit_net_desc_parse_json_shaped(text, &d, &n, &in, &keras, &err), &err);
     assert_int_equal(n, 8); /* stem, conv1, conv2, bn, add, relu, gap, logits */
     assert_int_equal(keras, 1);
     assert_int_equal(in.ndim, 3);

@@ -39,7 +39,7 @@ static nninit_net *xor_net(uint64_t seed, const char *init)
     nninit_layer_desc *L;
     int n;
     nninit_err err;
-    assert_ok(nninit_model_mlp(&m, &L, &n, &err), &err);
+    assert_ok(nninit_net_desc_mlp(&m, &L, &n, &err), &err);
     nninit_net_opts no = nninit_net_opts_default();
     no.seed = seed;
     nninit_net *net;
@@ -234,7 +234,7 @@ static void test_mlp_recipe(void **state)
     nninit_layer_desc *L;
     int n;
     nninit_err err;
-    assert_ok(nninit_model_mlp(&m, &L, &n, &err), &err);
+    assert_ok(nninit_net_desc_mlp(&m, &L, &n, &err), &err);
     nninit_layer_kind want[9] = {NNINIT_LAYER_DENSE, NNINIT_LAYER_BATCHNORM, NNINIT_LAYER_ACTIVATION,
                                  NNINIT_LAYER_DROPOUT, NNINIT_LAYER_DENSE, NNINIT_LAYER_BATCHNORM,
                                  NNINIT_LAYER_ACTIVATION, NNINIT_LAYER_DROPOUT, NNINIT_LAYER_DENSE};
@@ -248,7 +248,7 @@ static void test_mlp_recipe(void **state)
     assert_close(L[3].rate, 0.1, 0);
     nninit_free(L);
     m.dropout = 1.0;
-    assert_int_equal(nninit_model_mlp(&m, &L, &n, &err), NNINIT_EINVAL);
+    assert_int_equal(nninit_net_desc_mlp(&m, &L, &n, &err), NNINIT_EINVAL);
 }
 
 static void test_model_json(void **state)
@@ -267,7 +267,7 @@ static void test_model_json(void **state)
     nninit_layer_desc *L;
     int n;
     nninit_err err;
-    assert_ok(nninit_model_parse_json(keras, &L, &n, &err), &err);
+    assert_ok(nninit_net_desc_parse_json(keras, &L, &n, &err), &err);
     assert_int_equal(n, 4);
     assert_int_equal(L[0].kind, NNINIT_LAYER_DENSE);
     assert_int_equal(L[0].units, 4);
@@ -290,12 +290,12 @@ static void test_model_json(void **state)
     const char *flat = "[{\"class_name\": \"dense\", \"units\": 5, \"activation\": \"leaky_relu(0.1)\","
                        " \"kernel_initializer\": \"VarianceScaling(scale=2.0, mode=\\\"fan_out\\\")\"},"
                        " {\"type\": \"activation\", \"activation\": \"tanh\"}]";
-    assert_ok(nninit_model_parse_json(flat, &L, &n, &err), &err);
+    assert_ok(nninit_net_desc_parse_json(flat, &L, &n, &err), &err);
     assert_int_equal(n, 2);
     assert_close(L[0].alpha, 0.1, 0);
     assert_int_equal(L[1].act, NNINIT_ACT_TANH);
     nninit_free(L);
-    assert_ok(nninit_model_parse_json("{\"layers\": [{\"class_name\": \"Dense\", \"units\": 2}]}", &L, &n, &err), &err);
+    assert_ok(nninit_net_desc_parse_json("{\"layers\": [{\"class_name\": \"Dense\", \"units\": 2}]}", &L, &n, &err), &err);
     assert_int_equal(n, 1);
     nninit_free(L);
 
@@ -330,7 +330,7 @@ static void test_model_json(void **state)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         L = (nninit_layer_desc *)(uintptr_t)1;
-        nninit_status s = nninit_model_parse_json(bad[i].text, &L, &n, &err);
+        nninit_status s = nninit_net_desc_parse_json(bad[i].text, &L, &n, &err);
         if (s != bad[i].st || !strstr(err.msg, bad[i].needle)) {
             print_error("%s -> %s '%s'; expected %s with '%s'\n", bad[i].text, nninit_status_str(s), err.msg,
                         nninit_status_str(bad[i].st), bad[i].needle);

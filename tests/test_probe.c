@@ -265,7 +265,7 @@ static void test_model_layers(void **state)
                        " {\"class_name\": \"Activation\", \"config\": {\"activation\": \"tanh\"}},"
                        " {\"class_name\": \"Dropout\", \"config\": {\"rate\": 0.5}},"
                        " {\"class_name\": \"Dense\", \"config\": {\"units\": 10}}]";
-    assert_ok(nninit_model_parse_json(json, &layers, &n, &err), &err);
+    assert_ok(nninit_net_desc_parse_json(json, &layers, &n, &err), &err);
     nninit_probe_opts o = nninit_probe_opts_default();
     o.layers = layers, o.n_layers = n, o.n_inputs = 32, o.batch = 64;
     nninit_probe_result *r = run(&o);

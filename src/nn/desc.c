@@ -30,10 +30,11 @@ static nninit_status copy_spec(char *dst, const char *src, const char *what, nni
     return NNINIT_OK;
 }
 
-nninit_status nninit_model_mlp(const nninit_mlp_desc *mlp, nninit_layer_desc **layers, int *n_layers, nninit_err *err)
+nninit_status nninit_net_desc_mlp(const nninit_mlp_desc *mlp, nninit_layer_desc **layers, int *n_layers,
+                                 nninit_err *err)
 {
     if (!mlp || !layers || !n_layers)
-        return nninit__err(err, NNINIT_EMISUSE, "nninit_model_mlp: NULL argument");
+        return nninit__err(err, NNINIT_EMISUSE, "nninit_net_desc_mlp: NULL argument");
     *layers = NULL;
     *n_layers = 0;
     if (mlp->n_hidden < 0 || mlp->n_hidden > 1000 || (mlp->n_hidden > 0 && !mlp->hidden) || mlp->n_outputs < 1)
@@ -466,16 +467,17 @@ static int find_name(char *const *names, int n, const char *name)
     return -3;
 }
 
-nninit_status nninit_model_parse_json(const char *text, nninit_layer_desc **layers, int *n_layers, nninit_err *err)
+nninit_status nninit_net_desc_parse_json(const char *text, nninit_layer_desc **layers, int *n_layers,
+                                         nninit_err *err)
 {
-    return nninit_model_parse_json_shaped(text, layers, n_layers, NULL, NULL, err);
+    return nninit_net_desc_parse_json_shaped(text, layers, n_layers, NULL, NULL, err);
 }
 
-nninit_status nninit_model_parse_json_shaped(const char *text, nninit_layer_desc **layers, int *n_layers,
-                                             nninit_shape *input, int *keras, nninit_err *err)
+nninit_status nninit_net_desc_parse_json_shaped(const char *text, nninit_layer_desc **layers, int *n_layers,
+                                                nninit_shape *input, int *keras, nninit_err *err)
 {
     if (!text || !layers || !n_layers)
-        return nninit__err(err, NNINIT_EMISUSE, "nninit_model_parse_json: NULL argument");
+        return nninit__err(err, NNINIT_EMISUSE, "nninit_net_desc_parse_json: NULL argument");
     *layers = NULL;
     *n_layers = 0;
     if (input)

@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int n = 0;
     nninit_err err;
     nninit_shape in;
-    if (nninit_model_parse_json_shaped(text, &layers, &n, &in, NULL, &err) == NNINIT_OK) {
+    if (nninit_net_desc_parse_json_shaped(text, &layers, &n, &in, NULL, &err) == NNINIT_OK) {
         /* a declared input of at most 256 values, else 8 features; keep the network small to build quickly */
         int64_t numel = 1, params = 0, width = 8;
         for (int d = 0; d < in.ndim; d++)
