@@ -480,10 +480,54 @@ static nninit_status layer_vars(kctx *c, const char *cls, const char *lname, jso
             out->d[i + 1] = t.d[i];
         return NNINIT_OK;
     }
+    if (!strcmp(cls, "Permute")) { /* dims: 1-based axes of the input without the batch */
+        json_t *dj = json_object_get(cfg, "dims");
+        if (!json_is_array(dj) || (int)json_array_size(dj) != in->ndim - 1)
+            return kerr(c, lname, "dims must list every non-batch axis%s", NULL);
+        for (int i = 0; i < in->ndim - 1; i++) {
+            json_t *x = json_array_get(dj, (size_t)i);
+            int64_t a = json_is_integer(x) ? json_integer_value(x) : 0;
+            if (a < 1 || a >= in->ndim)
+                return kerr(c, lname, "dims must be a permutation of 1..rank-1%s", NULL);
+            out->d[i + 1] = in->d[a];
+        }
+        return NNINIT_OK;
+    }
+    if (!strcmp(cls, "RepeatVector")) { /* (batch, features) -> (batch, n, features) */
+        int64_t n = cfg_int(cfg, "n", 0);
+        if (in->ndim != 2 || n < 1)
+            return kerr(c, lname, "needs n >= 1 and a (batch, features) input%s", NULL);
+        out->ndim = 3;
+        out->d[1] = n;
+        out->d[2] = in->d[1];
+        return NNINIT_OK;
+    }
+    if (!strncmp(cls, "UpSampling", 10) && cls[10] >= '1' && cls[10] <= '3' && !strcmp(cls + 11, "D")) {
+        int sd = cls[10] - '0';
+        int64_t f[3];
+        int sp0 = strcmp(cfg_str(cfg, "data_format", "channels_last"), "channels_first") ? 1 : 2;
+        if (in->ndim != sd + 2 || !cfg_tuple(cfg, "size", sd, 2, f))
+            return kerr(c, lname, "needs a (batch, spatial..., channels) input and integer sizes%s", NULL);
+        for (int i = 0; i < sd; i++)
+            out->d[sp0 + i] = in->d[sp0 + i] < 0 ? UNKNOWN : in->d[sp0 + i] * f[i];
+        return NNINIT_OK;
+    }
+    if (!strcmp(cls, "Resizing")) {
+        int64_t h = cfg_int(cfg, "height", 0), w = cfg_int(cfg, "width", 0);
+        int sp0 = strcmp(cfg_str(cfg, "data_format", "channels_last"), "channels_first") ? 1 : 2;
+        if (in->ndim != 4 || h < 1 || w < 1)
+            return kerr(c, lname, "needs height, width >= 1 and a rank-4 input%s", NULL);
+        out->d[sp0] = h;
+        out->d[sp0 + 1] = w;
+        return NNINIT_OK;
+    }
     static const char *const same_shape[] = {"Activation", "ReLU", "LeakyReLU", "PReLU_", "ELU", "Softmax", "Dropout",
                                              "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
                                              "GaussianNoise", "GaussianDropout", "AlphaDropout", "Identity",
                                              "Rescaling", "Normalization_", "ActivityRegularization", "Masking",
+                                             /* parameter-free preprocessing that keeps the shape */
+                                             "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation",
+                                             "RandomContrast", "RandomBrightness", "UnitNormalization",
                                              NULL};
     for (int i = 0; same_shape[i]; i++)
         if (!strcmp(cls, same_shape[i]))
