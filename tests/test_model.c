@@ -452,6 +452,7 @@ static void test_keras_models(void **state)
     check_keras_expected("wrappers_keras3");
     check_keras_expected("convlstm_keras3"); /* ConvLSTM2D: was taken for a Conv2D prefix and refused */
     check_keras_expected("preprocess_keras3"); /* parameter-free layers that change the shape */
+    check_keras_expected("norms_keras3"); /* GroupNormalization, RMSNormalization, LayerNormalization(rms_scaling) */
 }
 
 /* The fans a model tensor's initializer uses (nninit_resolve, as filling does). */

@@ -431,7 +431,8 @@ static nninit_status layer_vars(kctx *c, const char *cls, const char *lname, jso
         out->d[out->ndim++] = odim;
         return NNINIT_OK;
     }
-    if (!strcmp(cls, "BatchNormalization") || !strcmp(cls, "LayerNormalization")) {
+    if (!strcmp(cls, "BatchNormalization") || !strcmp(cls, "LayerNormalization") || !strcmp(cls, "RMSNormalization") ||
+        !strcmp(cls, "GroupNormalization")) {
         json_t *ax = json_object_get(cfg, "axis");
         int64_t dims[NNINIT_MAX_DIMS];
         int n_ax = 0;
@@ -441,20 +442,35 @@ static nninit_status layer_vars(kctx *c, const char *cls, const char *lname, jso
                 return kerr(c, lname, "axis out of range%s", NULL);
             dims[n_ax++] = in->d[a < 0 ? in->ndim + a : a];
         } else if (json_is_array(ax)) {
+            int64_t axes[NNINIT_MAX_DIMS];
             for (size_t i = 0; i < json_array_size(ax) && n_ax < NNINIT_MAX_DIMS; i++) {
                 int64_t a = json_integer_value(json_array_get(ax, i));
                 if (a < -in->ndim || a >= in->ndim)
                     return kerr(c, lname, "axis out of range%s", NULL);
-                dims[n_ax++] = in->d[a < 0 ? in->ndim + a : a];
+                axes[n_ax++] = a;
             }
+            if (cls[0] == 'R') /* RMSNormalization sorts a list of axes as written (sorted(self.axis)) */
+                for (int i = 1; i < n_ax; i++)
+                    for (int j = i; j > 0 && axes[j - 1] > axes[j]; j--) {
+                        int64_t t = axes[j];
+                        axes[j] = axes[j - 1];
+                        axes[j - 1] = t;
+                    }
+            for (int i = 0; i < n_ax; i++)
+                dims[i] = in->d[axes[i] < 0 ? in->ndim + axes[i] : axes[i]];
         }
         /* LayerNormalization over several axes keeps them as the shape of
          * gamma/beta; BatchNormalization takes one axis. */
         int bn = cls[0] == 'B';
-        if (cfg_bool(cfg, "scale", 1) &&
+        if (cls[0] == 'R') /* rms_normalization.py: one "scale" of ones over the axes (sorted) */
+            return add_var(c, lname, "scale", NULL, NULL, "ones", n_ax, dims, NULL);
+        /* group_normalization.py: gamma/beta (channels,) on the axis, like LayerNormalization's;
+         * layer_normalization.py: rms_scaling (deprecated) keeps gamma and drops beta */
+        int rms = cls[0] == 'L' && cfg_bool(cfg, "rms_scaling", 0);
+        if ((cfg_bool(cfg, "scale", 1) || rms) &&
             (s = add_var(c, lname, "gamma", cfg, "gamma_initializer", "ones", n_ax, dims, NULL)))
             return s;
-        if (cfg_bool(cfg, "center", 1) &&
+        if (cfg_bool(cfg, "center", 1) && !rms &&
             (s = add_var(c, lname, "beta", cfg, "beta_initializer", "zeros", n_ax, dims, NULL)))
             return s;
         if (bn && ((s = add_var(c, lname, "moving_mean", cfg, "moving_mean_initializer", "zeros", n_ax, dims, NULL)) ||
