@@ -81,7 +81,9 @@ typedef struct nninit_model_tensor {
  * with Linear, Bilinear, Conv1d/2d/3d, ConvTranspose1d/2d/3d, Embedding,
  * EmbeddingBag, RNN, LSTM (proj_size), GRU, RNNCell, LSTMCell, GRUCell, BatchNorm1d/2d/3d, InstanceNorm1d/2d/3d, GroupNorm,
  * LayerNorm, PReLU, MultiheadAttention, TransformerEncoderLayer,
- * TransformerDecoderLayer, nested Sequential (also of an OrderedDict),
+ * TransformerDecoderLayer, TransformerEncoder/Decoder (one layer deep-copied:
+ * every layer starts equal, as in torch 1.13), Transformer (xavier_uniform_
+ * over every weight after construction), nested Sequential (also of an OrderedDict),
  * ModuleList, ModuleDict, a user's module as Net(attr=Module(...), ...),
  * and parameter-free modules (ReLU, Dropout, Flatten, ...); # comments.
  * Arguments are positional or keyword, as in PyTorch 1.13; each module's

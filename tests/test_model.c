@@ -247,6 +247,88 @@ static void test_model_fill_torch(void **state)
     nninit_tensor_file_free(mlp);
 }
 
+/* TransformerEncoder deep-copies its layer (torch 1.13 _get_clones): every
+ * layers.K tensor repeats layers.0's values, with Philox streams too (the
+ * copy regenerates its original's stream), and through nninit_model_fill
+ * with the torch generator when layers.0 itself is skipped (NULL).
+ * Overrides are per tensor: an overridden copy gets its own values, an
+ * overridden original leaves its copies the constructed values, and every
+ * other tensor keeps its values (both generators). */
+#define CLONE_RECIPE "TransformerEncoder(TransformerEncoderLayer(4, 2, 6), 3, LayerNorm(4))"
+enum { CLONE_N = 3 * 12 + 2 };
+
+static void fill_clones(nninit_model *m, int torch, float **v, int skip)
+{
+    nninit_err err;
+    nninit_rng *rng;
+    assert_ok(nninit_rng_new(torch ? NNINIT_RNG_TORCH : NNINIT_RNG_PHILOX, 3, &rng, &err), &err);
+    void *out[CLONE_N];
+    for (size_t i = 0; i < CLONE_N; i++)
+        out[i] = v[i];
+    if (skip >= 0)
+        out[skip] = NULL;
+    assert_ok(nninit_model_fill(m, rng, "", NNINIT_F32, 1, out, &err), &err);
+    nninit_rng_free(rng);
+}
+
+static size_t clone_numel(nninit_model *m, size_t i)
+{
+    nninit_model_tensor t;
+    assert_non_null(nninit_model_tensor_at(m, i, &t));
+    int64_t numel = 1;
+    for (int d = 0; d < t.shape.ndim; d++)
+        numel *= t.shape.dim[d];
+    return (size_t)numel;
+}
+
+static void test_torch_clones(void **state)
+{
+    (void)state;
+    nninit_err err;
+    nninit_model *m, *o;
+    assert_ok(nninit_model_from_torch(CLONE_RECIPE, &m, &err), &err);
+    assert_ok(nninit_model_from_torch(CLONE_RECIPE, &o, &err), &err);
+    assert_int_equal(nninit_model_count(m), CLONE_N);
+    float *v[CLONE_N], *w[CLONE_N];
+    for (size_t i = 0; i < CLONE_N; i++) {
+        v[i] = calloc(clone_numel(m, i) + 1, sizeof(float));
+        w[i] = calloc(clone_numel(m, i) + 1, sizeof(float));
+    }
+    /* layers.0.linear1.bias (index 5) overridden: ones draws nothing, so nothing else moves;
+     * layers.2.linear2.bias (index 24 + 7) overridden: a copy drawn on its own */
+    assert_ok(nninit_model_override(o, "layers.0.linear1.bias", "ones", &err), &err);
+    assert_ok(nninit_model_override(o, "layers.2.linear2.bias", "zeros", &err), &err);
+    for (int torch = 0; torch < 2; torch++) {
+        fill_clones(m, torch, v, torch ? 4 : -1); /* torch: layers.0.linear1.weight skipped, copies still get it */
+        for (size_t i = 0; i < 12; i++)
+            for (size_t k = 1; k < 3; k++) {
+                nninit_model_tensor t0, tk;
+                nninit_model_tensor_at(m, i, &t0);
+                nninit_model_tensor_at(m, 12 * k + i, &tk);
+                assert_string_equal(tk.name + strlen("layers.K"), t0.name + strlen("layers.0"));
+                if (!(torch && i == 4) && memcmp(v[i], v[12 * k + i], clone_numel(m, i) * sizeof(float)))
+                    fail_msg("%s: %s differs from %s", torch ? "torch" : "philox", tk.name, t0.name);
+            }
+        assert_true(v[5][0] != 0.0f && v[5][0] != v[5][1]); /* linear1.bias is drawn, not constant */
+        fill_clones(m, torch, v, -1);
+        fill_clones(o, torch, w, -1);
+        for (size_t i = 0; i < CLONE_N; i++) {
+            if (i == 5 || i == 31)
+                continue;
+            if (memcmp(v[i], w[i], clone_numel(m, i) * sizeof(float)))
+                fail_msg("%s: overrides changed tensor %zu", torch ? "torch" : "philox", i);
+        }
+        for (size_t j = 0; j < 6; j++)
+            assert_true(w[5][j] == 1.0f && w[31][j / 2] == 0.0f);
+    }
+    for (size_t i = 0; i < CLONE_N; i++) {
+        free(v[i]);
+        free(w[i]);
+    }
+    nninit_model_free(m);
+    nninit_model_free(o);
+}
+
 /* Philox: a prefix gives the streams of the full names, so filling
  * "Linear(16, 4)" under "2." equals tensor "2.weight" of the whole MLP. */
 static void test_model_fill_philox_prefix(void **state)
@@ -343,6 +425,11 @@ static void test_recipe_errors(void **state)
     expect_recipe_error("Linear(2, 2, dtype=torch.float64)", "dtype=float64: recipes describe float32 modules");
     expect_recipe_error("Linear(2, 2, device='cuda')", "device must be None or 'cpu'");
     expect_recipe_error("Embedding(5, 2, padding_idx=5)", "padding_idx");
+    expect_recipe_error("TransformerEncoder(TransformerEncoderLayer(4, 2), 5000)", "at most 4096");
+    expect_recipe_error("TransformerDecoder(num_layers=2)", "missing argument 'decoder_layer'");
+    expect_recipe_error("Transformer(8, 2, custom_encoder=Linear(2, 2))", "custom_encoder is not supported");
+    expect_recipe_error("TransformerEncoder(TransformerEncoderLayer(4, 2), 2, enable_nested_tensor=False, x=1)",
+                        "unexpected keyword 'x'");
     expect_recipe_error("", "unexpected end");
     expect_recipe_error("LSTM(4, 4611686018427387904)", "below 2^31"); /* 4 * hidden would overflow */
     expect_recipe_error("Conv3d(2, 3, (2147483648, 2147483648, 2147483648))", "overflows");
@@ -626,6 +713,7 @@ int main(void)
         cmocka_unit_test(test_philox_streams_by_name),
         cmocka_unit_test(test_model_fill_torch),
         cmocka_unit_test(test_model_fill_philox_prefix),
+        cmocka_unit_test(test_torch_clones),
         cmocka_unit_test(test_storage_dtypes),
         cmocka_unit_test(test_recipe_errors),
         cmocka_unit_test(test_override),

@@ -59,6 +59,33 @@ def _transformer(m):
                                                m.linear1.out_features)
 
 
+def _stack(m):
+    """TransformerEncoder/Decoder: torch deep-copies one layer num_layers times."""
+    layers = list(m.layers)
+    if not layers:
+        raise ValueError("a %s of no layers" % type(m).__name__)
+    rec = SUPPORTED.get(type(layers[0]))
+    if rec is None:
+        raise ValueError("its layers are %s" % type(layers[0]).__name__)
+    norm = ""
+    if m.norm is not None:
+        if SUPPORTED.get(type(m.norm)) is None:
+            raise ValueError("its norm is %s" % type(m.norm).__name__)
+        norm = ", norm=" + SUPPORTED[type(m.norm)](m.norm)
+    return "%s(%s, %d%s)" % (type(m).__name__, rec(layers[0]), len(layers), norm)
+
+
+def _transformer_full(m):
+    enc, dec = m.encoder, m.decoder
+    if type(enc) is not _nn.TransformerEncoder or type(dec) is not _nn.TransformerDecoder or \
+            not enc.layers or not dec.layers or type(enc.norm) is not _nn.LayerNorm or \
+            type(dec.norm) is not _nn.LayerNorm:
+        raise ValueError("a Transformer with a custom encoder or decoder")
+    l0 = enc.layers[0]
+    return "Transformer(%d, %d, %d, %d, %d)" % (m.d_model, m.nhead, len(enc.layers), len(dec.layers),
+                                                l0.linear1.out_features)
+
+
 def _embedding(m):
     pad = "" if m.padding_idx is None else ", padding_idx=%d" % m.padding_idx
     return "Embedding(%d, %d%s)" % (m.num_embeddings, m.embedding_dim, pad)
@@ -84,6 +111,7 @@ SUPPORTED = {
     _nn.RNN: _rnn, _nn.LSTM: _rnn, _nn.GRU: _rnn,
     _nn.MultiheadAttention: _mha,
     _nn.TransformerEncoderLayer: _transformer, _nn.TransformerDecoderLayer: _transformer,
+    _nn.TransformerEncoder: _stack, _nn.TransformerDecoder: _stack, _nn.Transformer: _transformer_full,
 }
 # Containers whose children are constructed in registration order.
 _CONTAINERS = (_nn.Sequential, _nn.ModuleList, _nn.ModuleDict)
@@ -143,8 +171,7 @@ def _plan(module, rules, root):
         own = [(n, t) for n, t in list(m.named_parameters(recurse=False)) + list(m.named_buffers(recurse=False))
                if t is not None]
         if type(m).__module__.startswith("torch.") and not isinstance(m, _CONTAINERS):
-            # a torch.nn module nninit does not rebuild (TransformerEncoder copies
-            # one layer N times, Transformer re-draws xavier_uniform_ over all, ...)
+            # a torch.nn module nninit does not rebuild
             names = [prefix + n for n, _ in m.named_parameters()] + [prefix + n for n, _ in m.named_buffers()]
             if not names:
                 return

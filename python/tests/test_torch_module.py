@@ -89,6 +89,11 @@ FACTORIES = {
                                                   nn.MultiheadAttention(6, 3, kdim=4, vdim=5, add_bias_kv=True),
                                                   nn.MultiheadAttention(8, 2, bias=False))),
     "misc": Misc,
+    # containers: every layer starts as a copy of one; Transformer redraws dim > 1 with xavier_uniform_
+    "transformer_encoder": (lambda: nn.TransformerEncoder(nn.TransformerEncoderLayer(16, 2, 24), 3,
+                                                          norm=nn.LayerNorm(16))),
+    "transformer_decoder": (lambda: nn.TransformerDecoder(nn.TransformerDecoderLayer(8, 2, 12), 2)),
+    "transformer": (lambda: nn.Transformer(16, 4, 2, 1, 32)),
 }
 
 
@@ -216,7 +221,8 @@ class Custom(nn.Module):
         super().__init__()
         self.proj = nn.Linear(8, 8)
         self.scale = nn.Parameter(torch.ones(8))
-        self.enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2), 2)
+        self.enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2), 2)  # supported since issue 16
+        self.tail = nn.AdaptiveLogSoftmaxWithLoss(8, 10, [4])
 
 
 class MyLinear(nn.Linear):
@@ -231,7 +237,8 @@ def test_unsupported_modules_are_named_with_their_path():
         nninit.torch.init_module(model, seed=0)
     msg = str(e.value)
     assert "'0' (Custom: scale)" in msg
-    assert "'0.enc' (TransformerEncoder)" in msg
+    assert "'0.tail' (AdaptiveLogSoftmaxWithLoss)" in msg
+    assert "'0.enc'" not in msg
     assert "'1' (MyLinear: weight, bias)" in msg
     assert "'2' (LSTM" not in msg  # LSTM(proj_size > 0) is supported since issue 16
     assert "supported modules: " in msg and "TransformerEncoderLayer" in msg and "\n" not in msg
@@ -244,7 +251,7 @@ def test_unsupported_modules_are_named_with_their_path():
     part = model[:2]
     nninit.torch.init_module(part, seed=0, rng="philox", rules={
         "0.scale": "ones_", "0.enc.*norm*.weight": "ones_", "0.enc.*weight": "xavier_uniform_",
-        "0.enc.*bias": "zeros_", "1.*": "zeros_"})
+        "0.enc.*bias": "zeros_", "0.tail.*": "zeros_", "1.*": "zeros_"})
     assert (part[1].weight == 0).all() and (part[0].scale == 1).all()
     assert (part[0].enc.layers[1].norm2.weight == 1).all() and (part[0].enc.layers[0].linear1.bias == 0).all()
     assert part[0].enc.layers[0].linear1.weight.std() > 0

@@ -38,12 +38,15 @@ nninit_status nninit__model_add(nninit_model *m, const char *name, const nninit_
     e->layout = layout;
     e->init = *init;
     e->zero_row = -1;
-    e->draw = (int64_t)m->n;
+    e->draw = m->next_draw;
+    e->copy_of = -1;
+    e->copy_stream = -1;
     if ((name && !(e->name = nninit__strdup(name))) || !(e->spec = nninit__strdup(spec ? spec : ""))) {
         free(e->name);
         return nninit__err(err, NNINIT_ENOMEM, "out of memory");
     }
     m->n++;
+    m->next_draw++;
     if (out)
         *out = e;
     return NNINIT_OK;
@@ -108,6 +111,30 @@ nninit_status nninit_model_override(nninit_model *m, const char *name, const cha
         char *copy = nninit__strdup(spec);
         if (!copy)
             return nninit__err(err, NNINIT_ENOMEM, "out of memory");
+        /* A deep-copied module: an overridden copy is drawn on its own (at its place in the
+         * construction order); an overridden original leaves its copies the values the module was
+         * constructed with: its construction draw stays (a phantom the copies repeat) and the
+         * original is redrawn after all construction draws. */
+        e->copy_of = -1;
+        int has_copies = 0;
+        for (size_t j = 0; j < m->n; j++)
+            has_copies |= m->t[j].copy_of == (int64_t)i;
+        if (has_copies) {
+            nninit__mtensor o = *e;
+            nninit__mtensor *ph;
+            if ((s = nninit__model_add(m, NULL, &o.shape, o.layout, &o.init, o.spec, &ph, err))) {
+                free(copy);
+                return s;
+            }
+            ph->draw = o.draw;
+            ph->zero_row = o.zero_row;
+            ph->forget_units = o.forget_units;
+            for (size_t j = 0; j < m->n; j++)
+                if (m->t[j].copy_of == (int64_t)i)
+                    m->t[j].copy_of = (int64_t)(m->n - 1);
+            e = &m->t[i];
+            e->draw = m->next_draw++;
+        }
         free(e->spec);
         e->spec = copy;
         e->init = init;
@@ -140,7 +167,9 @@ typedef struct gen_ctx {
     void *scratch;                /* philox: one tensor in gen dtype */
 } gen_ctx;
 
-static nninit_status fill_one(gen_ctx *c, const nninit__mtensor *e, void *out, nninit_err *err)
+/* Fills tensor e; `stream` names its Philox stream (e's own name but for
+ * a copy, which regenerates its original's). */
+static nninit_status fill_one(gen_ctx *c, const nninit__mtensor *e, const char *stream, void *out, nninit_err *err)
 {
     nninit_fill_opts fo = nninit_fill_opts_default();
     fo.layout = e->layout;
@@ -148,10 +177,10 @@ static nninit_status fill_one(gen_ctx *c, const nninit__mtensor *e, void *out, n
     fo.threads = c->o->threads;
     char full[1100];
     const char *prefix = c->prefix ? c->prefix : "";
-    if (e->name && snprintf(full, sizeof full, "%s%s", prefix, e->name) >= (int)sizeof full)
+    if (stream && snprintf(full, sizeof full, "%s%s", prefix, stream) >= (int)sizeof full)
         return nninit__err(err, NNINIT_EINVAL, "tensor '%.60s': prefix '%.60s' makes the name longer than %zu bytes",
-                           e->name, prefix, sizeof full - 1);
-    fo.stream = e->name ? nninit_stream_from_name(full) : 0;
+                           stream, prefix, sizeof full - 1);
+    fo.stream = stream ? nninit_stream_from_name(full) : 0;
     char what[NNINIT_ERR_MSG_MAX];
     nninit_status s;
     if (e->forget_units > 0) {
@@ -163,7 +192,7 @@ static nninit_status fill_one(gen_ctx *c, const nninit__mtensor *e, void *out, n
         nninit_shape s1 = {1, {u}}, s3 = {1, {2 * u}};
         nninit_init ones = nninit_init_default(NNINIT_ONES);
         char n3[1110];
-        snprintf(n3, sizeof n3, "%s#2", e->name ? full : "");
+        snprintf(n3, sizeof n3, "%s#2", stream ? full : "");
         s = nninit_fill(&e->init, &s1, &fo, c->rng, out, err);
         if (!s)
             s = nninit_fill(&ones, &s1, &fo, c->rng, (unsigned char *)out + (size_t)u * w, err);
@@ -208,8 +237,9 @@ static nninit_status source(void *user, size_t i, void *out, nninit_err *err)
     }
     void *vals = c->pre ? c->pre[i] : c->scratch;
     nninit_file_dtype gd = nninit_file_dtype_of(c->gen);
-    if (!c->pre) {
-        nninit_status s = fill_one(c, e, gd == c->o->dtype ? out : vals, err);
+    if (!c->pre) { /* Philox: a copy regenerates its original's values from the original's stream */
+        const char *stream = e->copy_of >= 0 ? c->m->t[e->copy_stream].name : e->name;
+        nninit_status s = fill_one(c, e, stream, gd == c->o->dtype ? out : vals, err);
         if (s != NNINIT_OK || gd == c->o->dtype)
             return s;
     }
@@ -242,8 +272,10 @@ nninit_status nninit_model_fill(const nninit_model *m, nninit_rng *rng, const ch
     /* out[k] for the k-th named tensor, phantoms (NULL names) skipped. */
     void **dest = nninit__calloc_array(m->n ? m->n : 1, sizeof *dest);
     const nninit__mtensor **order = nninit__calloc_array(m->n ? m->n : 1, sizeof *order);
+    void **held = nninit__calloc_array(m->n ? m->n : 1, sizeof *held); /* torch: drawn, not kept, copied */
+    int *copied = nninit__calloc_array(m->n ? m->n : 1, sizeof *copied);
     nninit_status s = NNINIT_OK;
-    if (!dest || !order) {
+    if (!dest || !order || !held || !copied) {
         s = nninit__err(err, NNINIT_ENOMEM, "out of memory");
         goto done;
     }
@@ -251,30 +283,53 @@ nninit_status nninit_model_fill(const nninit_model *m, nninit_rng *rng, const ch
         order[i] = &m->t[i];
         if (m->t[i].name)
             dest[i] = out[k++];
+        if (m->t[i].copy_of >= 0)
+            copied[m->t[i].copy_of] = 1;
     }
     int torch = nninit_rng_get_kind(rng) != NNINIT_RNG_PHILOX;
     if (torch) /* PyTorch draws in construction order, phantoms included */
         qsort(order, m->n, sizeof *order, cmp_draw);
     for (size_t i = 0; i < m->n && !s; i++) {
         const nninit__mtensor *e = order[i];
-        void *d = dest[e - m->t];
+        size_t at = (size_t)(e - m->t);
+        void *d = dest[at];
         if (e->is_int64) {
             if (d)
                 memset(d, 0, (size_t)numel_of(e) * 8);
             continue;
         }
+        if (e->copy_of >= 0) /* no draws of its own: filled below from its original */
+            continue;
         if (d) {
-            s = fill_one(&c, e, d, err);
+            s = fill_one(&c, e, e->name, d, err);
         } else if (torch) { /* not kept (a phantom or a skipped tensor): its draws still advance the stream */
             void *scratch = nninit__malloc_array((size_t)numel_of(e), nninit_dtype_size(dtype));
             if (!scratch)
                 s = nninit__err(err, NNINIT_ENOMEM, "out of memory for tensor '%s'", e->name ? e->name : "");
             else
-                s = fill_one(&c, e, scratch, err);
-            free(scratch);
+                s = fill_one(&c, e, e->name, scratch, err);
+            if (copied[at])
+                held[at] = scratch;
+            else
+                free(scratch);
         }
     }
+    for (size_t i = 0; i < m->n && !s; i++) {
+        const nninit__mtensor *e = &m->t[i];
+        if (e->copy_of < 0 || !dest[i] || e->is_int64)
+            continue;
+        size_t from = (size_t)e->copy_of;
+        const void *v = dest[from] ? dest[from] : held[from];
+        if (torch && v)
+            memcpy(dest[i], v, (size_t)numel_of(e) * nninit_dtype_size(dtype));
+        else /* Philox: the original's stream gives the original's values */
+            s = fill_one(&c, e, m->t[e->copy_stream].name, dest[i], err);
+    }
 done:
+    for (size_t i = 0; held && i < m->n; i++)
+        free(held[i]);
+    free(held);
+    free(copied);
     free(dest);
     free(order);
     return s;

@@ -507,7 +507,7 @@ static nninit_status b_mha(builder *bd, const value *v)
     snprintf(bd->prefix, sizeof bd->prefix, "%s", saved);
     /* Draw order: out_proj.weight, out_proj.bias draw, input projections,
      * in_proj_bias, out_proj.bias (zero), bias_k, bias_v. */
-    int64_t r = (int64_t)first;
+    int64_t r = m->t[first].draw; /* the ranks appending gave these tensors, reordered */
     m->t[i_out].draw = r++;
     if (bias)
         m->t[i_outb].draw = r++; /* the phantom */
@@ -645,6 +645,130 @@ static nninit_status b_transformer(builder *bd, const value *v, int decoder)
     return NNINIT_OK;
 }
 
+/* TransformerEncoder(encoder_layer, num_layers, norm) and TransformerDecoder
+ * (torch 1.13): the layer is constructed (and draws) once as an argument,
+ * then _get_clones deep-copies it num_layers times, so layers.K repeats
+ * layers.0's values exactly (no draws); norm, an argument written after the
+ * layer, is constructed after it. The prototype itself is not registered. */
+static const char *const P_TENCODER[] = {"encoder_layer", "num_layers", "norm", "enable_nested_tensor", "mask_check",
+                                         NULL};
+static const char *const P_TDECODER[] = {"decoder_layer", "num_layers", "norm", NULL};
+#define MAX_CLONED_LAYERS 4096
+
+static nninit_status build_under(builder *bd, const char *path, const value *child);
+
+static nninit_status b_stack(builder *bd, const value *v, int decoder)
+{
+    const char *const *P = decoder ? P_TDECODER : P_TENCODER;
+    bound_args b;
+    int64_t n = 0;
+    nninit_status s;
+    if ((s = bind(v, P, &b, bd->err)) || (s = get_int(v, &b, P, 1, 1, 0, 0, &n, bd->err)))
+        return s;
+    if (!b.arg[0])
+        return nninit__err(bd->err, NNINIT_EINVAL, "%s(): missing argument '%s'", v->text, P[0]);
+    if (n > MAX_CLONED_LAYERS)
+        return nninit__err(bd->err, NNINIT_EINVAL, "%s(): num_layers %lld; at most %d in a recipe", v->text,
+                           (long long)n, MAX_CLONED_LAYERS);
+    nninit_model *m = bd->m;
+    size_t first = m->n;
+    if ((s = build_under(bd, "layers.0", b.arg[0])))
+        return s;
+    size_t last = m->n;
+    size_t plen = strlen(bd->prefix) + strlen("layers.0.");
+    for (int64_t k = 1; k < n; k++)
+        for (size_t i = first; i < last; i++) {
+            if (!m->t[i].name) /* a construction draw of the prototype: copies do not draw */
+                continue;
+            nninit__mtensor o = m->t[i]; /* by value: add() may move m->t */
+            char leaf[600], spec[700];
+            snprintf(leaf, sizeof leaf, "layers.%lld.%s", (long long)k, o.name + plen);
+            size_t from = o.copy_of >= 0 ? (size_t)o.copy_of : i;
+            snprintf(spec, sizeof spec, "copy of %.300s: %.300s", m->t[from].name, o.spec);
+            nninit__mtensor *e;
+            if ((s = add(bd, leaf, o.shape.ndim, o.shape.dim, &o.init, spec, &e)))
+                return s;
+            e->is_int64 = o.is_int64;
+            e->zero_row = o.zero_row;
+            e->forget_units = o.forget_units;
+            e->copy_of = (int64_t)from;
+            e->copy_stream = o.copy_of >= 0 ? o.copy_stream : (int64_t)i;
+        }
+    if (n == 0) /* ModuleList of none: the prototype drew, nothing is kept */
+        for (size_t i = first; i < last; i++) {
+            free(m->t[i].name);
+            m->t[i].name = NULL;
+        }
+    if (b.arg[2] && b.arg[2]->kind != NNINIT__PY_NONE)
+        return build_under(bd, "norm", b.arg[2]);
+    return NNINIT_OK;
+}
+
+/* Transformer (torch 1.13): TransformerEncoderLayer, its LayerNorm, the
+ * encoder of clones, the same for the decoder, then _reset_parameters
+ * draws xavier_uniform_ for every parameter with dim > 1 in parameters()
+ * order; the construction draws of those stay in the stream (phantoms) and
+ * the clones' 1-d parameters (biases) keep the prototype's values. */
+static const char *const P_TFULL[] = {"d_model", "nhead", "num_encoder_layers", "num_decoder_layers",
+                                      "dim_feedforward", "dropout", "activation", "custom_encoder", "custom_decoder",
+                                      "layer_norm_eps", "batch_first", "norm_first", "device", "dtype", NULL};
+
+static nninit_status b_transformer_full(builder *bd, const value *v)
+{
+    bound_args b;
+    int64_t d = 0, heads = 0, ne = 0, nd = 0, ff = 0;
+    nninit_status s;
+    if ((s = bind(v, P_TFULL, &b, bd->err)) || (s = get_int(v, &b, P_TFULL, 0, 0, 512, 1, &d, bd->err)) ||
+        (s = get_int(v, &b, P_TFULL, 1, 0, 8, 1, &heads, bd->err)) ||
+        (s = get_int(v, &b, P_TFULL, 2, 0, 6, 0, &ne, bd->err)) ||
+        (s = get_int(v, &b, P_TFULL, 3, 0, 6, 0, &nd, bd->err)) ||
+        (s = get_int(v, &b, P_TFULL, 4, 0, 2048, 1, &ff, bd->err)))
+        return s;
+    for (int slot = 7; slot <= 8; slot++)
+        if (b.arg[slot] && b.arg[slot]->kind != NNINIT__PY_NONE)
+            return nninit__err(bd->err, NNINIT_EINVAL, "Transformer(): %s is not supported in a recipe (it is "
+                               "constructed before the Transformer, which changes the draw order); write the "
+                               "encoder and decoder as Net(encoder=..., decoder=...)", P_TFULL[slot]);
+    if (b.arg[6] && b.arg[6]->kind != NNINIT__PY_STR)
+        return nninit__err(bd->err, NNINIT_EINVAL, "Transformer(): activation must be 'relu' or 'gelu' in a recipe");
+    nninit_model *m = bd->m;
+    size_t start = m->n;
+    char t[256];
+    snprintf(t, sizeof t, "TransformerEncoder(TransformerEncoderLayer(%lld, %lld, %lld), %lld, LayerNorm(%lld))",
+             (long long)d, (long long)heads, (long long)ff, (long long)ne, (long long)d);
+    if ((s = build_sub(bd, "encoder", t)))
+        return s;
+    snprintf(t, sizeof t, "TransformerDecoder(TransformerDecoderLayer(%lld, %lld, %lld), %lld, LayerNorm(%lld))",
+             (long long)d, (long long)heads, (long long)ff, (long long)nd, (long long)d);
+    if ((s = build_sub(bd, "decoder", t)))
+        return s;
+    size_t end = m->n;
+    nninit_init xu = nninit_init_default(NNINIT_TORCH_XAVIER_UNIFORM);
+    for (size_t i = start; i < end; i++) { /* the construction draws stay in the stream */
+        if (!m->t[i].name || m->t[i].is_int64 || m->t[i].shape.ndim <= 1 || m->t[i].copy_of >= 0)
+            continue;
+        nninit__mtensor o = m->t[i];
+        nninit__mtensor *ph;
+        if ((s = add(bd, NULL, o.shape.ndim, o.shape.dim, &o.init, o.spec, &ph)))
+            return s;
+        ph->draw = o.draw;
+    }
+    for (size_t i = start; i < end; i++) { /* then xavier_uniform_, after every construction draw */
+        if (!m->t[i].name || m->t[i].is_int64 || m->t[i].shape.ndim <= 1)
+            continue;
+        nninit__mtensor *e = &m->t[i];
+        char *spec = nninit__strdup("xavier_uniform_ (Transformer._reset_parameters)");
+        if (!spec)
+            return nninit__err(bd->err, NNINIT_ENOMEM, "out of memory");
+        free(e->spec);
+        e->spec = spec;
+        e->init = xu;
+        e->copy_of = -1;
+        e->draw = m->next_draw++;
+    }
+    return NNINIT_OK;
+}
+
 static const char *const parameterless[] = {
     "ReLU", "ReLU6", "LeakyReLU", "Tanh", "Sigmoid", "GELU", "SiLU", "Mish", "ELU", "SELU", "CELU",
     "Softplus", "Softsign", "Hardtanh", "Hardswish", "Hardsigmoid", "Tanhshrink", "Softmax", "LogSoftmax",
@@ -665,6 +789,12 @@ static nninit_status build_named(builder *bd, const char *name, const value *chi
     if (!name[0] || strchr(name, '.'))
         return nninit__err(bd->err, NNINIT_EINVAL, "recipe: module name '%s' %s (PyTorch's add_module refuses it)",
                            name, name[0] ? "contains '.'" : "is empty");
+    return build_under(bd, name, child);
+}
+
+/* Builds `child` under prefix + path + "." (path may hold dots: "layers.0"). */
+static nninit_status build_under(builder *bd, const char *name, const value *child)
+{
     if (strlen(bd->prefix) + strlen(name) + 2 > sizeof bd->prefix)
         return nninit__err(bd->err, NNINIT_EINVAL, "recipe: module names nest deeper than %zu characters",
                            sizeof bd->prefix - 2);
@@ -828,6 +958,10 @@ static nninit_status build(builder *bd, const value *v)
         return b_prelu(bd, v);
     if (!strcmp(n, "TransformerEncoderLayer") || !strcmp(n, "TransformerDecoderLayer"))
         return b_transformer(bd, v, n[11] == 'D');
+    if (!strcmp(n, "TransformerEncoder") || !strcmp(n, "TransformerDecoder"))
+        return b_stack(bd, v, n[11] == 'D');
+    if (!strcmp(n, "Transformer"))
+        return b_transformer_full(bd, v);
     if (!strcmp(n, "LayerNorm"))
         return b_layernorm(bd, v);
     if (!strcmp(n, "LSTM"))
@@ -854,7 +988,8 @@ static nninit_status build(builder *bd, const value *v)
         "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "Embedding", "EmbeddingBag", "RNN", "LSTM", "GRU",
         "RNNCell", "LSTMCell", "GRUCell", "BatchNorm1d",
         "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "GroupNorm",
-        "LayerNorm", "PReLU", "MultiheadAttention", "TransformerEncoderLayer", "TransformerDecoderLayer"};
+        "LayerNorm", "PReLU", "MultiheadAttention", "TransformerEncoderLayer", "TransformerDecoderLayer",
+        "TransformerEncoder", "TransformerDecoder", "Transformer"};
     const char *near = nninit_suggest(n, with_params, sizeof with_params / sizeof *with_params);
     size_t n_free = 0;
     while (parameterless[n_free])
@@ -866,7 +1001,8 @@ static nninit_status build(builder *bd, const value *v)
     return nninit__err(bd->err, NNINIT_EINVAL, "recipe: unknown module '%s'; supported: Sequential, ModuleList, "
                        "ModuleDict (OrderedDict), Linear, Bilinear, Conv1d/2d/3d, ConvTranspose1d/2d/3d, Embedding, "
                        "EmbeddingBag, RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell, BatchNorm1d/2d/3d, InstanceNorm1d/2d/3d, GroupNorm, LayerNorm, PReLU, "
-                       "MultiheadAttention, TransformerEncoderLayer/DecoderLayer, the parameter-free modules of "
+                       "MultiheadAttention, TransformerEncoderLayer/DecoderLayer, TransformerEncoder/Decoder, Transformer, "
+                       "the parameter-free modules of "
                        "docs/models.md, and a module of your own as Name(attr=Module(...), ...)", n);
 }
 
