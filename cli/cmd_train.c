@@ -61,7 +61,9 @@ static void usage(FILE *f)
             "                      layer list (docs/train.md); replaces the flags above. Layers: Dense,\n"
             "                      Conv2D, DepthwiseConv2D, MaxPooling2D, AveragePooling2D,\n"
             "                      GlobalAveragePooling2D, Flatten, BatchNormalization, Activation,\n"
-            "                      Dropout, Add (residual), Scale, SimpleRNN, LSTM, GRU\n"
+            "                      Dropout, Add (residual), Scale, SimpleRNN, LSTM, GRU, Embedding,\n"
+            "                      PositionEmbedding, LayerNormalization, RMSNormalization,\n"
+            "                      MultiHeadAttention, TransformerBlock\n"
             "  --init-out FILE     write the initial tensors (model names; .npz, .safetensors, or a folder\n"
             "                      of .npy) before training (Keras models)\n"
             "training:\n"
@@ -317,7 +319,7 @@ static void print_model(const nninit_net *net, const nninit_dataset *train, cons
         fprintf(stderr, "%s ", i ? "," : "");
         switch (li.kind) {
         case NNINIT_LAYER_DENSE:
-            fprintf(stderr, "dense %lld%s%s", (long long)li.n_out, li.act != NNINIT_ACT_LINEAR ? " " : "",
+            fprintf(stderr, "dense %lld%s%s", (long long)li.out_shape.dim[li.out_shape.ndim - 1], li.act != NNINIT_ACT_LINEAR ? " " : "",
                     li.act != NNINIT_ACT_LINEAR ? nninit_act_name(li.act) : "");
             break;
         case NNINIT_LAYER_ACTIVATION:

@@ -17,34 +17,32 @@ typedef struct slot {
     int64_t n;
     int layer;
     const char *what;
+    int param; /* its index in nninit_net_param, -1 for batch-norm state */
 } slot;
 
 static int net_slots(nninit_net *net, slot *s, int cap)
 {
     int k = 0;
-    static const char *const names[] = {"kernel", "bias", "moving mean", "moving variance", "multiplier"};
+    static const char *const state[] = {"moving mean", "moving variance"};
     for (int i = 0; i < nninit_net_n_layers(net); i++) {
         nninit_layer_info li;
         nninit_net_layer_info(net, i, &li, NULL);
         for (int p = 0; p < li.n_params && k < cap; p++) {
             nninit_shape sh;
             float *v;
-            nninit_net_param(net, i, p, &v, NULL, &sh, NULL, NULL);
+            const char *name = "";
+            nninit_net_param(net, i, p, &v, NULL, &sh, &name, NULL);
             int64_t n = 1;
             for (int d = 0; d < sh.ndim; d++)
                 n *= sh.dim[d];
-            int rnn = li.kind == NNINIT_LAYER_SIMPLE_RNN || li.kind == NNINIT_LAYER_LSTM || li.kind == NNINIT_LAYER_GRU;
-            const char *what = li.kind == NNINIT_LAYER_BATCHNORM ? (p ? "beta" : "gamma")
-                               : li.kind == NNINIT_LAYER_SCALE   ? (p ? "bias" : "multiplier")
-                               : rnn                             ? (p == 0 ? "kernel" : p == 1 ? "recurrent kernel" : "bias")
-                                                                 : names[p];
-            s[k++] = (slot){v, n, i, what};
+            const char *slash = strchr(name, '/'); /* "dense_0/kernel": the tensor's part */
+            s[k++] = (slot){v, n, i, slash ? slash + 1 : name, p};
         }
         for (int q = 0; li.kind == NNINIT_LAYER_BATCHNORM && q < 2 && k < cap; q++) {
             float *v;
             int64_t n;
             nninit_net_state(net, i, q, &v, &n, NULL);
-            s[k++] = (slot){v, n, i, names[2 + q]};
+            s[k++] = (slot){v, n, i, state[q], -1};
         }
     }
     return k;
@@ -63,7 +61,7 @@ static nninit_status pair_up(nninit_net *net, const nninit_model *m, slot **slot
                              nninit_err *err)
 {
     size_t count = nninit_model_count(m);
-    int cap = 4 * nninit_net_n_layers(net) + 4;
+    int cap = 16 * nninit_net_n_layers(net) + 4;
     *slots = calloc((size_t)cap, sizeof **slots);
     *tensor_of = calloc((size_t)cap, sizeof **tensor_of);
     if (!*slots || !*tensor_of)
@@ -136,7 +134,7 @@ nninit_status cli_net_init_from_model(nninit_net *net, nninit_model *m, uint64_t
     for (int k = 0; s == NNINIT_OK && k < n; k++) {
         if (!tmp[k])
             continue;
-        s = nninit_net_set_param(net, slots[k].layer, 0, tmp[k], NNINIT_LAYOUT_TORCH, err);
+        s = nninit_net_set_param(net, slots[k].layer, slots[k].param, tmp[k], NNINIT_LAYOUT_TORCH, err);
     }
     for (int k = 0; tmp && k < n; k++)
         free(tmp[k]);

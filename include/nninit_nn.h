@@ -125,6 +125,16 @@ typedef enum nninit_layer_kind {
     NNINIT_LAYER_SIMPLE_RNN, /* (T, F) -> (T, units) or (units): Keras SimpleRNN (act tanh or relu) */
     NNINIT_LAYER_LSTM,       /* Keras LSTM, gates i, f, c, o; unit_forget_bias */
     NNINIT_LAYER_GRU,        /* Keras GRU, gates z, r, h; reset_after (default) or not */
+    NNINIT_LAYER_EMBEDDING,  /* (T) token ids (floats holding integers in [0, vocab)) -> (T, units): rows of the
+                                table "embeddings" (vocab, units); Keras Embedding, torch nn.Embedding */
+    NNINIT_LAYER_POSITION_EMBEDDING, /* (T, F) -> (T, F): x[t] + table[t], table "embeddings" (vocab, F) with
+                                vocab >= T the longest sequence (keras_hub PositionEmbedding, GPT-2's wpe) */
+    NNINIT_LAYER_LAYER_NORM, /* over the last axis: norm 0 LayerNormalization / nn.LayerNorm (gamma, beta),
+                                1 RMSNormalization (scale), 2 Keras LayerNormalization(rms_scaling=True) */
+    NNINIT_LAYER_ATTENTION,  /* (T, d) -> (T, d): multi-head self-attention (causal or not), Keras
+                                MultiHeadAttention kernels, or torch's packed in_proj under the torch layout */
+    NNINIT_LAYER_TRANSFORMER, /* (T, d) -> (T, d): pre-LN block h = x + MHA(LN1 x); y = h + W2 gelu(W1 LN2 h + b1)
+                                 + b2 (torch TransformerEncoderLayer(norm_first=True, activation='gelu')) */
     NNINIT_LAYER_KIND_COUNT
 } nninit_layer_kind;
 
@@ -147,15 +157,19 @@ typedef enum nninit_padding {
 /* One layer of a model description. Start from nninit_layer_desc_default. */
 typedef struct nninit_layer_desc {
     nninit_layer_kind kind;
-    int64_t units;                     /* dense: output width; conv2d: filters */
+    int64_t units;                     /* dense: output width; conv2d: filters; embedding: width;
+                                          transformer: d_ff (the MLP's hidden width) */
     int use_bias;                      /* dense, conv2d, scale (the scalar c): default 1 (scale: 0) */
     nninit_act act;                    /* dense, conv2d (applied after the bias) and activation layers */
     double alpha;                      /* act's parameter (see nninit_act_parse) */
-    char kernel_init[NNINIT_SPEC_MAX]; /* dense, conv2d: default "glorot_uniform" (Keras); scale: m, "ones" */
+    char kernel_init[NNINIT_SPEC_MAX]; /* dense, conv2d, attention, transformer: default "glorot_uniform"
+                                          (Keras); scale: m, "ones"; embedding: "uniform" (Keras); the
+                                          position embedding's table: "glorot_uniform" (keras_hub) */
     char bias_init[NNINIT_SPEC_MAX];   /* dense, conv2d, scale: default "zeros" */
-    char gamma_init[NNINIT_SPEC_MAX];  /* batchnorm: default "ones" */
-    char beta_init[NNINIT_SPEC_MAX];   /* batchnorm: default "zeros" */
-    double momentum, epsilon;          /* batchnorm: default 0.99, 0.001 (Keras) */
+    char gamma_init[NNINIT_SPEC_MAX];  /* batchnorm, layer_norm, transformer: default "ones" */
+    char beta_init[NNINIT_SPEC_MAX];   /* batchnorm, layer_norm, transformer: default "zeros" */
+    double momentum, epsilon;          /* batchnorm: default 0.99, 0.001 (Keras); epsilon also layer_norm,
+                                          transformer (default 0.001, Keras; torch's LayerNorm 1e-5) */
     double rate;                       /* dropout: fraction dropped in [0, 1) */
     int64_t kernel[2];                 /* conv2d kernel, pooling window (rows, cols); default 3x3 / 2x2 */
     int64_t strides[2];                /* conv2d default 1x1; pooling: 0 = the window (Keras) */
@@ -170,6 +184,12 @@ typedef struct nninit_layer_desc {
                                           input channels, filters = channels * depth_multiplier, at build */
     int input[2];                      /* NNINIT_INPUT_PREV (default), NNINIT_INPUT_NET or a layer index;
                                           input[1]: the second addend of an add layer */
+    int64_t vocab;                     /* embedding: input_dim (ids 0 .. vocab-1); position_embedding: the
+                                          table's rows (the longest sequence) */
+    int64_t heads, key_dim;            /* attention, transformer: heads (default 1), per-head width (0: d / heads) */
+    int causal;                        /* attention, transformer: step t sees steps <= t (default 0) */
+    int norm;                          /* layer_norm: 0 layer (default), 1 RMS, 2 Keras rms_scaling */
+    int scale;                         /* layer_norm: learn gamma (default 1); use_bias: learn beta (center) */
 } nninit_layer_desc;
 
 NNINIT_API nninit_layer_desc nninit_layer_desc_default(nninit_layer_kind kind);
@@ -207,7 +227,10 @@ NNINIT_API nninit_status nninit_net_desc_mlp(const nninit_mlp_desc *mlp, nninit_
  * Activation, BatchNormalization, Dropout, Conv2D, DepthwiseConv2D,
  * MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Flatten, Add,
  * Scale (nninit's: y = m x + c, "multiplier_initializer" default "ones",
- * "bias_initializer" with "use_bias": true), InputLayer (its batch_shape
+ * "bias_initializer" with "use_bias": true), SimpleRNN, LSTM, GRU, Embedding,
+ * PositionEmbedding, LayerNormalization, RMSNormalization, MultiHeadAttention
+ * (self-attention; causal from the call's use_causal_mask or "causal"),
+ * TransformerBlock (nninit's pre-LN block), InputLayer (its batch_shape
  * gives the input shape). Graphs: a Keras Functional model's inbound_nodes,
  * or in the layer list a "name" on a layer and "inputs": ["name", ...] on a
  * later one ("input" is the network input; the default is the layer
@@ -285,7 +308,7 @@ typedef struct nninit_layer_info {
     int64_t n_in, n_out;  /* numel of one sample's input and output */
     nninit_act act;
     double alpha;
-    int n_params;         /* 0, 1 (dense without bias) or 2 */
+    int n_params;         /* 0 .. 16 (dense 1 or 2, attention 4 or 8, transformer 12 or 16) */
     nninit_shape in_shape, out_shape; /* per sample */
     int input[2];         /* resolved: NNINIT_INPUT_NET or a layer index; input[1] -1 unless add */
 } nninit_layer_info;
@@ -330,6 +353,12 @@ NNINIT_API const float *nninit_net_tensor(const nninit_net *net, int layer, nnin
  * recurrent layers 0 kernel (in, G units), 1 recurrent kernel (units,
  * G units), 2 bias (G units; GRU with reset_after (2, 3 units)), Keras
  * layouts;
+ * embedding, position_embedding 0 the table; layer_norm gamma, beta (those present);
+ * attention (Keras layout) query, key, value kernels (d, heads key_dim) and biases, output kernel
+ * (heads key_dim, d) and bias, interleaved kernel, bias; (torch layout) in_proj_weight (3 d, d),
+ * in_proj_bias, out_proj.weight (d, d), out_proj.bias; transformer (Keras layout) ln1 gamma, beta,
+ * the 8 attention tensors, ln2 gamma, beta, W1 (d, d_ff), b1, W2 (d_ff, d), b2; (torch layout)
+ * TransformerEncoderLayer's state_dict order (self_attn's 4, linear1, linear2, norm1, norm2);
  * conv2d 0 kernel (kh, kw, in/groups, filters), 1 bias; batchnorm 0 gamma,
  * 1 beta; scale 0 the multiplier m, 1 the bias c (both shape (1)). *value may be written (for example by a
  * data-dependent init); *grad holds the last backward's gradient. Pointers

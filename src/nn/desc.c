@@ -184,7 +184,8 @@ static nninit_status get_bool(json_t *v, int *out, const char *what, const char 
 
 #define SUPPORTED                                                                                                      \
     "Dense, Activation, BatchNormalization, Dropout, Conv2D, DepthwiseConv2D, MaxPooling2D, AveragePooling2D, "        \
-    "GlobalAveragePooling2D, Flatten, Add, Scale, SimpleRNN, LSTM, GRU, InputLayer"
+    "GlobalAveragePooling2D, Flatten, Add, Scale, SimpleRNN, LSTM, GRU, Embedding, PositionEmbedding, "              \
+    "LayerNormalization, RMSNormalization, MultiHeadAttention, TransformerBlock, InputLayer"
 
 /* What the graph needs of a layer besides its description. */
 typedef struct layer_refs {
@@ -192,6 +193,7 @@ typedef struct layer_refs {
     const char *src[2];   /* producers by name (Keras inbound_nodes, nninit "inputs"); NULL = the layer before */
     int n_src;
     int is_input;         /* InputLayer */
+    int causal;           /* Keras MultiHeadAttention called with use_causal_mask=True */
     nninit_shape input;   /* its batch_shape without the batch axis (ndim 0 if absent) */
 } layer_refs;
 
@@ -207,6 +209,7 @@ static void inbound_names(json_t *layer, layer_refs *r)
     json_t *flat[4];
     int nf = 0;
     if (json_is_object(node)) {
+        r->causal = json_is_true(json_object_get(json_object_get(node, "kwargs"), "use_causal_mask"));
         json_t *args = json_object_get(node, "args");
         for (size_t i = 0; i < json_array_size(args) && nf < 4; i++) {
             json_t *a = json_array_get(args, i);
@@ -229,6 +232,10 @@ static void inbound_names(json_t *layer, layer_refs *r)
         return;
     }
     for (size_t i = 0; i < json_array_size(node); i++) {
+        /* Keras 2: [name, node, tensor, kwargs] */
+        json_t *kw = json_array_get(json_array_get(node, i), 3);
+        if (json_is_true(json_object_get(kw, "use_causal_mask")))
+            r->causal = 1;
         const char *nm = json_string_value(json_array_get(json_array_get(node, i), 0));
         if (r->n_src < 2 && nm)
             r->src[r->n_src] = nm;
@@ -315,6 +322,20 @@ static nninit_status parse_layer(json_t *obj, int idx, nninit_layer_desc *d, lay
         *d = nninit_layer_desc_default(NNINIT_LAYER_LSTM);
     else if (name_is(c, "GRU", NULL, NULL))
         *d = nninit_layer_desc_default(NNINIT_LAYER_GRU);
+    else if (name_is(c, "Embedding", NULL, NULL))
+        *d = nninit_layer_desc_default(NNINIT_LAYER_EMBEDDING);
+    else if (name_is(c, "PositionEmbedding", "position_embedding", NULL))
+        *d = nninit_layer_desc_default(NNINIT_LAYER_POSITION_EMBEDDING);
+    else if (name_is(c, "LayerNormalization", "layer_normalization", "LayerNorm")) {
+        *d = nninit_layer_desc_default(NNINIT_LAYER_LAYER_NORM);
+    } else if (name_is(c, "RMSNormalization", "rms_normalization", "RMSNorm")) {
+        *d = nninit_layer_desc_default(NNINIT_LAYER_LAYER_NORM);
+        d->norm = 1;
+        d->epsilon = 1e-6; /* keras.layers.RMSNormalization's default */
+    } else if (name_is(c, "MultiHeadAttention", "multi_head_attention", NULL))
+        *d = nninit_layer_desc_default(NNINIT_LAYER_ATTENTION);
+    else if (name_is(c, "TransformerBlock", "transformer_block", "transformer"))
+        *d = nninit_layer_desc_default(NNINIT_LAYER_TRANSFORMER);
     else
         return nninit__err(err, NNINIT_EUNSUPPORTED, "%s: layer class '%.64s' is not supported by the engine; "
                            "supported: " SUPPORTED, what, c);
@@ -323,6 +344,9 @@ static nninit_status parse_layer(json_t *obj, int idx, nninit_layer_desc *d, lay
     int conv = k == NNINIT_LAYER_CONV2D, pool = k == NNINIT_LAYER_MAXPOOL2D || k == NNINIT_LAYER_AVGPOOL2D;
     int rnn = k == NNINIT_LAYER_SIMPLE_RNN || k == NNINIT_LAYER_LSTM || k == NNINIT_LAYER_GRU;
     int weighted = k == NNINIT_LAYER_DENSE || conv || rnn;
+    int attn = k == NNINIT_LAYER_ATTENTION || k == NNINIT_LAYER_TRANSFORMER, lnorm = k == NNINIT_LAYER_LAYER_NORM;
+    if (attn)
+        d->causal = r->causal;
     int has_units = 0;
     const char *key;
     json_t *v;
@@ -428,6 +452,84 @@ static nninit_status parse_layer(json_t *obj, int idx, nninit_layer_desc *d, lay
                 s = nninit__err(err, NNINIT_EUNSUPPORTED, "%s: %s must be \"%s\"", what, key, want);
         } else if (k == NNINIT_LAYER_DROPOUT && !strcmp(key, "rate")) {
             s = get_num(v, &d->rate, what, err);
+        } else if (k == NNINIT_LAYER_EMBEDDING && !strcmp(key, "input_dim")) {
+            s = get_int_range(v, 1, 16777216, &d->vocab, what, key, err);
+            has_units |= 2;
+        } else if (k == NNINIT_LAYER_EMBEDDING && !strcmp(key, "output_dim")) {
+            s = get_int_range(v, 1, 16777216, &d->units, what, key, err);
+            has_units |= 1;
+        } else if (k == NNINIT_LAYER_EMBEDDING && !strcmp(key, "embeddings_initializer")) {
+            s = get_init(v, d->kernel_init, what, err);
+        } else if (k == NNINIT_LAYER_EMBEDDING && (!strcmp(key, "mask_zero") || !strcmp(key, "sparse"))) {
+            if (!json_is_false(v))
+                s = nninit__err(err, NNINIT_EUNSUPPORTED, "%s: %s must be false (masks are not supported)", what, key);
+        } else if (k == NNINIT_LAYER_EMBEDDING && !strcmp(key, "input_length")) {
+            continue; /* Keras 2: the sequence length, which the input shape gives */
+        } else if (k == NNINIT_LAYER_POSITION_EMBEDDING && !strcmp(key, "sequence_length")) {
+            s = get_int_range(v, 1, 16777216, &d->vocab, what, key, err);
+            has_units = 3;
+        } else if (k == NNINIT_LAYER_POSITION_EMBEDDING && !strcmp(key, "initializer")) {
+            s = get_init(v, d->kernel_init, what, err);
+        } else if ((lnorm || k == NNINIT_LAYER_TRANSFORMER) &&
+                   (!strcmp(key, "epsilon") || !strcmp(key, "layer_norm_epsilon"))) {
+            s = get_num(v, &d->epsilon, what, err);
+        } else if (lnorm && !strcmp(key, "axis")) {
+            json_t *a = json_is_array(v) && json_array_size(v) == 1 ? json_array_get(v, 0) : v;
+            if (!json_is_integer(a) || json_integer_value(a) != -1)
+                s = nninit__err(err, NNINIT_EUNSUPPORTED, "%s: axis must be -1 (the last axis)", what);
+        } else if (lnorm && d->norm != 1 && !strcmp(key, "center")) {
+            s = get_bool(v, &d->use_bias, what, key, err);
+        } else if (lnorm && d->norm != 1 && !strcmp(key, "scale")) {
+            s = get_bool(v, &d->scale, what, key, err);
+        } else if (lnorm && d->norm != 1 && !strcmp(key, "rms_scaling")) {
+            int rms = 0;
+            s = get_bool(v, &rms, what, key, err);
+            if (rms)
+                d->norm = 2;
+        } else if ((lnorm || k == NNINIT_LAYER_TRANSFORMER) && !strcmp(key, "gamma_initializer")) {
+            s = get_init(v, d->gamma_init, what, err);
+        } else if ((lnorm || k == NNINIT_LAYER_TRANSFORMER) && !strcmp(key, "beta_initializer")) {
+            s = get_init(v, d->beta_init, what, err);
+        } else if (attn && !strcmp(key, "num_heads")) {
+            s = get_int_range(v, 1, 4096, &d->heads, what, key, err);
+            has_units |= 2;
+        } else if (attn && !strcmp(key, "key_dim")) {
+            s = get_int_range(v, 1, 1048576, &d->key_dim, what, key, err);
+            has_units |= k == NNINIT_LAYER_ATTENTION ? 1 : 0;
+        } else if (k == NNINIT_LAYER_ATTENTION && !strcmp(key, "value_dim")) {
+            int64_t vd = 0;
+            if (!json_is_null(v) && (s = get_int_range(v, 1, 1048576, &vd, what, key, err)) == NNINIT_OK &&
+                json_is_integer(json_object_get(cfg, "key_dim")) && vd != json_integer_value(json_object_get(cfg, "key_dim")))
+                s = nninit__err(err, NNINIT_EUNSUPPORTED, "%s: value_dim %lld differs from key_dim; the engine's "
+                                "heads have one width (value_dim null or equal to key_dim)", what, (long long)vd);
+        } else if (k == NNINIT_LAYER_ATTENTION && (!strcmp(key, "output_shape") || !strcmp(key, "attention_axes"))) {
+            json_t *a = json_is_array(v) && json_array_size(v) == 1 ? json_array_get(v, 0) : v;
+            int ok = json_is_null(v) || (key[0] == 'a' && json_is_integer(a) && json_integer_value(a) == 1);
+            if (!ok)
+                s = nninit__err(err, NNINIT_EUNSUPPORTED, "%s: %s must be null (the query's width; attention over "
+                                "the steps)", what, key);
+        } else if (attn && (!strcmp(key, "dropout") || !strcmp(key, "attention_dropout"))) {
+            if (!json_is_number(v) || json_number_value(v) != 0.0)
+                s = nninit__err(err, NNINIT_EUNSUPPORTED, "%s: %s must be 0 (add a Dropout layer instead)", what, key);
+        } else if (k == NNINIT_LAYER_ATTENTION && !strcmp(key, "flash_attention")) {
+            continue; /* how Keras schedules the computation, not what it computes */
+        } else if (attn && (!strcmp(key, "causal") || !strcmp(key, "use_causal_mask"))) {
+            s = get_bool(v, &d->causal, what, key, err);
+        } else if (attn && !strcmp(key, "kernel_initializer")) {
+            s = get_init(v, d->kernel_init, what, err);
+        } else if (attn && !strcmp(key, "bias_initializer")) {
+            s = get_init(v, d->bias_init, what, err);
+        } else if (k == NNINIT_LAYER_ATTENTION && !strcmp(key, "use_bias")) {
+            s = get_bool(v, &d->use_bias, what, key, err);
+        } else if (k == NNINIT_LAYER_TRANSFORMER && !strcmp(key, "intermediate_dim")) {
+            s = get_int_range(v, 1, 16777216, &d->units, what, key, err);
+            has_units |= 1;
+        } else if (k == NNINIT_LAYER_TRANSFORMER && !strcmp(key, "activation")) {
+            if (!(json_is_string(v) && !strcmp(json_string_value(v), "gelu")))
+                s = nninit__err(err, NNINIT_EUNSUPPORTED, "%s: activation must be \"gelu\"", what);
+        } else if (k == NNINIT_LAYER_TRANSFORMER && !strcmp(key, "normalize_first")) {
+            if (!json_is_true(v))
+                s = nninit__err(err, NNINIT_EUNSUPPORTED, "%s: normalize_first must be true (a pre-LN block)", what);
         } else if (flat && !strcmp(key, "inputs")) {
             size_t n = json_array_size(v);
             if (!json_is_array(v) || n < 1 || n > 2)
@@ -452,6 +554,21 @@ static nninit_status parse_layer(json_t *obj, int idx, nninit_layer_desc *d, lay
                            k == NNINIT_LAYER_SIMPLE_RNN ? " or relu" : "");
     if ((k == NNINIT_LAYER_DENSE || rnn || (conv && !depthwise)) && !has_units)
         return nninit__err(err, NNINIT_EINVAL, "%s: missing \"%s\"", what, conv ? "filters" : "units");
+    static const char *const need[][2] = {{"output_dim", "input_dim"}, {"key_dim", "num_heads"},
+                                          {"intermediate_dim", "num_heads"}};
+    int ni = k == NNINIT_LAYER_EMBEDDING ? 0 : k == NNINIT_LAYER_ATTENTION ? 1 : k == NNINIT_LAYER_TRANSFORMER ? 2 : -1;
+    if (ni >= 0 && has_units != 3)
+        return nninit__err(err, NNINIT_EINVAL, "%s: missing \"%s\"", what, need[ni][has_units & 1]);
+    if (k == NNINIT_LAYER_POSITION_EMBEDDING && !has_units)
+        return nninit__err(err, NNINIT_EINVAL, "%s: missing \"sequence_length\"", what);
+    /* self-attention: Keras calls it with the same tensor as query and value (and key) */
+    if (k == NNINIT_LAYER_ATTENTION && r->n_src >= 2) {
+        for (int i = 1; i < r->n_src && i < 2; i++)
+            if (r->n_src > 2 || strcmp(r->src[i], r->src[0]))
+                return nninit__err(err, NNINIT_EUNSUPPORTED, "%s: query, value and key must be the same tensor (self-"
+                                   "attention); cross-attention is not supported", what);
+        r->n_src = 1;
+    }
     int want_src = k == NNINIT_LAYER_ADD ? 2 : 1;
     if (r->n_src > want_src || (k == NNINIT_LAYER_ADD && r->n_src != 2))
         return nninit__err(err, NNINIT_EUNSUPPORTED, "%s: %d inputs; %s takes %s", what, r->n_src, c,

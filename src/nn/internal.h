@@ -32,8 +32,10 @@ nninit_status nninit__act_parse_table(const char *text, const char *const *names
 
 /* ---- parameters and layers (nn_net.c) ---- */
 
+#define NNINIT__MAX_PARAMS 16 /* a Keras-layout transformer block's tensors */
+
 typedef struct nninit__param {
-    char name[48];   /* "dense_0/kernel" (also the Philox stream name) */
+    char name[64];   /* "dense_0/kernel" (also the Philox stream name) */
     nninit_shape shape;
     int64_t n;
     float *value, *grad;
@@ -60,10 +62,14 @@ typedef struct nninit__layer {
     int n_consumers;           /* layers that read this output (the last layer: 0, read by the loss) */
     nninit_act act;  /* dense, conv2d (fused) and activation layers */
     double alpha;
-    int n_params;    /* dense, conv2d: 1 or 2, batchnorm: 2, scale: 1 or 2, recurrent: 2 or 3, others 0 */
+    int n_params;    /* dense, conv2d: 1 or 2, batchnorm: 2, scale: 1 or 2, recurrent: 2 or 3, attention 4 or 8,
+                        transformer 12 or 16, layer_norm 0 .. 2, embeddings 1, others 0 */
     struct nninit__rnn_spec *rnn; /* recurrent layers */
-    float *cache;    /* recurrent layers: the forward's cache (nninit__rnn_cache_floats) */
-    nninit__param param[3];
+    struct nninit__block_spec *block; /* attention (block->mha) and transformer layers */
+    int norm_kind, norm_gamma, norm_beta; /* layer_norm: nninit__norm_kind, which of gamma/beta it has */
+    float *cache;    /* recurrent, attention, transformer, layer_norm: the forward's cache (its *_cache_floats) */
+    int32_t *ids;    /* embedding: the token ids of the last forward */
+    nninit__param param[NNINIT__MAX_PARAMS];
     nninit__conv_geom geom;    /* conv2d, pooling */
     int flatten_chw;           /* flatten: C, H, W order (torch layout) */
     /* batch norm */

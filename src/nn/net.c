@@ -11,7 +11,8 @@
 
 static const char *const kind_names[NNINIT_LAYER_KIND_COUNT] = {
     "dense",   "activation",       "batch_normalization",      "dropout", "conv2d", "max_pooling2d",
-    "average_pooling2d", "global_average_pooling2d", "flatten", "add",     "scale", "simple_rnn", "lstm", "gru"};
+    "average_pooling2d", "global_average_pooling2d", "flatten", "add",     "scale", "simple_rnn", "lstm", "gru",
+    "embedding", "position_embedding", "layer_normalization", "multi_head_attention", "transformer"};
 
 const char *nninit_layer_kind_name(nninit_layer_kind kind)
 {
@@ -43,6 +44,12 @@ nninit_layer_desc nninit_layer_desc_default(nninit_layer_kind kind)
     d.reset_after = 1;
     if (kind == NNINIT_LAYER_SIMPLE_RNN || kind == NNINIT_LAYER_LSTM || kind == NNINIT_LAYER_GRU)
         d.act = NNINIT_ACT_TANH;
+    if (kind == NNINIT_LAYER_EMBEDDING)
+        strcpy(d.kernel_init, "uniform"); /* Keras Embedding: RandomUniform(-0.05, 0.05) */
+    if (kind == NNINIT_LAYER_TRANSFORMER)
+        d.act = NNINIT_ACT_GELU;
+    d.heads = 1;
+    d.scale = 1;
     return d;
 }
 
@@ -68,7 +75,9 @@ void nninit__net_free_buffers(nninit_net *net)
         free(L->argmax);
         free(L->work);
         free(L->cache);
+        free(L->ids);
         L->cache = NULL;
+        L->ids = NULL;
         L->z = L->out = L->dz = L->dx = L->dx2 = L->gsum = L->work = NULL;
         L->argmax = NULL;
     }
@@ -83,7 +92,8 @@ void nninit_net_free(nninit_net *net)
     for (int i = 0; i < net->n_layers; i++) {
         nninit__layer *L = &net->layers[i];
         free(L->rnn);
-        for (int p = 0; p < 3; p++) {
+        free(L->block);
+        for (int p = 0; p < NNINIT__MAX_PARAMS; p++) {
             free(L->param[p].value);
             free(L->param[p].grad);
             free(L->param[p].m1);
@@ -202,6 +212,103 @@ static nninit_status add_param(nninit__layer *L, int idx, const char *tensor, in
     return NNINIT_OK;
 }
 
+/* add_param then init_param. */
+static nninit_status add_init(nninit__layer *L, int idx, const char *tensor, int ndim, const int64_t *dims,
+                              const char *spec, const nninit_net_opts *o, nninit_rng *rng, int is_kernel,
+                              nninit_err *err)
+{
+    nninit_status s = add_param(L, idx, tensor, ndim, dims, err);
+    return s == NNINIT_OK ? init_param(&L->param[idx], spec, o, rng, is_kernel, err) : s;
+}
+
+/* The attention tensors from index first on, in the order nninit_net_param
+ * documents: Keras query, key, value, output (kernel (in, out) then bias),
+ * or torch's in_proj_weight (3 d, d), in_proj_bias, out_proj (stored as
+ * torch holds them, so torch's fans and fill order apply as they are). */
+static nninit_status add_attention_params(nninit__layer *L, int first, const nninit_layer_desc *d, int bias,
+                                          const nninit_net_opts *o, nninit_rng *rng, nninit_err *err)
+{
+    const nninit__mha_spec *m = &L->block->mha;
+    int64_t D = m->d_model, Hh = m->heads * m->head_dim;
+    int k = first;
+    nninit_status s = NNINIT_OK;
+    if (m->torch_layout) {
+        int64_t in_w[2] = {3 * D, D}, in_b = 3 * D, out_w[2] = {D, D};
+        s = add_init(L, k++, "attention/in_proj_weight", 2, in_w, d->kernel_init, o, rng, 0, err);
+        if (s == NNINIT_OK && bias)
+            s = add_init(L, k++, "attention/in_proj_bias", 1, &in_b, d->bias_init, o, rng, 0, err);
+        if (s == NNINIT_OK)
+            s = add_init(L, k++, "attention/out_proj/weight", 2, out_w, d->kernel_init, o, rng, 0, err);
+        if (s == NNINIT_OK && bias)
+            s = add_init(L, k++, "attention/out_proj/bias", 1, &D, d->bias_init, o, rng, 0, err);
+        return s;
+    }
+    static const char *const proj[4] = {"query", "key", "value", "attention_output"};
+    for (int p = 0; p < 4 && s == NNINIT_OK; p++) {
+        char nm[40];
+        int64_t kd[2] = {p < 3 ? D : Hh, p < 3 ? Hh : D}, bd = p < 3 ? Hh : D;
+        snprintf(nm, sizeof nm, "attention/%s/kernel", proj[p]);
+        s = add_init(L, k++, nm, 2, kd, d->kernel_init, o, rng, 0, err);
+        snprintf(nm, sizeof nm, "attention/%s/bias", proj[p]);
+        if (s == NNINIT_OK && bias)
+            s = add_init(L, k++, nm, 1, &bd, d->bias_init, o, rng, 0, err);
+    }
+    return s;
+}
+
+/* An attention or transformer layer: its spec and tensors. */
+static nninit_status build_attention(nninit__layer *L, const nninit_layer_desc *d, const nninit_net_opts *o,
+                                     nninit_rng *rng, nninit_err *err)
+{
+    int64_t D = L->in_shape.dim[1];
+    int torch = o->layout == NNINIT_LAYOUT_TORCH;
+    if (!d->key_dim && D % d->heads)
+        return nninit__err(err, NNINIT_EINVAL, "%s: %lld features do not split into %lld heads; give key_dim or a "
+                           "head count that divides them", L->name, (long long)D, (long long)d->heads);
+    int64_t hd = d->key_dim ? d->key_dim : D / d->heads;
+    if (torch && hd * d->heads != D)
+        return nninit__err(err, NNINIT_EINVAL, "%s: key_dim %lld x %lld heads != %lld features; torch's "
+                           "MultiheadAttention needs key_dim = d / heads", L->name, (long long)hd,
+                           (long long)d->heads, (long long)D);
+    nninit__block_spec *b = calloc(1, sizeof *b);
+    if (!b)
+        return nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", L->name);
+    L->block = b;
+    b->mha.d_model = D;
+    b->mha.heads = d->heads;
+    b->mha.head_dim = hd;
+    b->mha.torch_layout = torch;
+    b->mha.causal = d->causal;
+    if (d->kind == NNINIT_LAYER_ATTENTION) {
+        L->n_params = (torch ? 2 : 4) * (d->use_bias ? 2 : 1);
+        return add_attention_params(L, 0, d, d->use_bias, o, rng, err);
+    }
+    /* transformer: always with biases, as torch's TransformerEncoderLayer */
+    b->d_ff = d->units;
+    b->ln_epsilon = d->epsilon;
+    L->n_params = torch ? 12 : 16;
+    int64_t w1[2] = {torch ? d->units : D, torch ? D : d->units}, w2[2] = {w1[1], w1[0]};
+    int lnk = torch ? 8 : 0, mk = torch ? 0 : 2, fk = torch ? 4 : 12; /* first index of each group */
+    nninit_status s = add_init(L, lnk, "ln1/gamma", 1, &D, d->gamma_init, o, rng, 0, err);
+    if (s == NNINIT_OK)
+        s = add_init(L, lnk + 1, "ln1/beta", 1, &D, d->beta_init, o, rng, 0, err);
+    if (s == NNINIT_OK)
+        s = add_attention_params(L, mk, d, 1, o, rng, err);
+    if (s == NNINIT_OK)
+        s = add_init(L, 10, "ln2/gamma", 1, &D, d->gamma_init, o, rng, 0, err);
+    if (s == NNINIT_OK)
+        s = add_init(L, 11, "ln2/beta", 1, &D, d->beta_init, o, rng, 0, err);
+    if (s == NNINIT_OK)
+        s = add_init(L, fk, "mlp/w1", 2, w1, d->kernel_init, o, rng, 0, err);
+    if (s == NNINIT_OK)
+        s = add_init(L, fk + 1, "mlp/b1", 1, &d->units, d->bias_init, o, rng, 0, err);
+    if (s == NNINIT_OK)
+        s = add_init(L, fk + 2, "mlp/w2", 2, w2, d->kernel_init, o, rng, 0, err);
+    if (s == NNINIT_OK)
+        s = add_init(L, fk + 3, "mlp/b2", 1, &D, d->bias_init, o, rng, 0, err);
+    return s;
+}
+
 static nninit_status check_desc(int i, const nninit_layer_desc *d, nninit_err *err)
 {
     if ((unsigned)d->kind >= NNINIT_LAYER_KIND_COUNT)
@@ -223,6 +330,25 @@ static nninit_status check_desc(int i, const nninit_layer_desc *d, nninit_err *e
                            "layer %d (batch_normalization): momentum %g, epsilon %g; expected momentum in [0, 1], "
                            "epsilon > 0",
                            i, d->momentum, d->epsilon);
+    int seq_attn = d->kind == NNINIT_LAYER_ATTENTION || d->kind == NNINIT_LAYER_TRANSFORMER;
+    if ((d->kind == NNINIT_LAYER_EMBEDDING || d->kind == NNINIT_LAYER_TRANSFORMER) &&
+        (d->units < 1 || d->units > (INT64_C(1) << 24)))
+        return nninit__err(err, NNINIT_EINVAL, "layer %d (%s): %s %lld; expected 1 .. 16777216", i, kn,
+                           d->kind == NNINIT_LAYER_EMBEDDING ? "output_dim" : "intermediate_dim", (long long)d->units);
+    if ((d->kind == NNINIT_LAYER_EMBEDDING || d->kind == NNINIT_LAYER_POSITION_EMBEDDING) &&
+        (d->vocab < 1 || d->vocab > (INT64_C(1) << 24)))
+        return nninit__err(err, NNINIT_EINVAL, "layer %d (%s): %s %lld; expected 1 .. 16777216", i, kn,
+                           d->kind == NNINIT_LAYER_EMBEDDING ? "input_dim" : "sequence_length", (long long)d->vocab);
+    if (seq_attn && (d->heads < 1 || d->heads > 4096 || d->key_dim < 0 || d->key_dim > (INT64_C(1) << 20)))
+        return nninit__err(err, NNINIT_EINVAL, "layer %d (%s): num_heads %lld, key_dim %lld; expected 1 .. 4096 heads "
+                           "and key_dim 0 (d / heads) .. 1048576", i, kn, (long long)d->heads, (long long)d->key_dim);
+    if (d->kind == NNINIT_LAYER_TRANSFORMER && d->act != NNINIT_ACT_GELU)
+        return nninit__err(err, NNINIT_EINVAL, "layer %d (transformer): activation %s; the block's MLP is gelu", i,
+                           nninit_act_name(d->act));
+    if ((d->kind == NNINIT_LAYER_LAYER_NORM || d->kind == NNINIT_LAYER_TRANSFORMER) &&
+        (!(d->epsilon > 0.0) || !isfinite(d->epsilon) || d->norm < 0 || d->norm > 2))
+        return nninit__err(err, NNINIT_EINVAL, "layer %d (%s): epsilon %g, norm %d; expected epsilon > 0 and norm 0 "
+                           "(layer), 1 (rms) or 2 (Keras rms_scaling)", i, kn, d->epsilon, d->norm);
     if (d->kind == NNINIT_LAYER_DROPOUT && !(d->rate >= 0.0 && d->rate < 1.0))
         return nninit__err(err, NNINIT_EINVAL, "layer %d (dropout): rate %g; expected 0 <= rate < 1", i, d->rate);
     if (d->kind == NNINIT_LAYER_CONV2D && (d->depth_multiplier < 0 || d->depth_multiplier > 4096))
@@ -327,6 +453,26 @@ static nninit_status infer_shape(nninit__layer *L, const nninit_layer_desc *d, c
         out->ndim = d->return_sequences ? 2 : 1;
         out->dim[0] = d->return_sequences ? in->dim[0] : d->units;
         out->dim[1] = d->units;
+        return NNINIT_OK;
+    case NNINIT_LAYER_EMBEDDING:
+        if (in->ndim != 1)
+            return nninit__err(err, NNINIT_EINVAL, "%s: cannot take the %s %s%s; it needs (steps) token ids", L->name,
+                               shape_text(in, a, sizeof a), strcmp(from, "the input") ? "output of " : "",
+                               strcmp(from, "the input") ? from : "network input");
+        out->ndim = 2;
+        out->dim[1] = d->units;
+        return NNINIT_OK;
+    case NNINIT_LAYER_POSITION_EMBEDDING:
+    case NNINIT_LAYER_ATTENTION:
+    case NNINIT_LAYER_TRANSFORMER:
+        if (in->ndim != 2)
+            return nninit__err(err, NNINIT_EINVAL, "%s: cannot take the %s %s%s; it needs (steps, features) "
+                               "sequences", L->name, shape_text(in, a, sizeof a), strcmp(from, "the input") ? "output of " : "",
+                               strcmp(from, "the input") ? from : "network input");
+        if (d->kind == NNINIT_LAYER_POSITION_EMBEDDING && in->dim[0] > d->vocab)
+            return nninit__err(err, NNINIT_EINVAL, "%s: its input (from %s) has %lld steps, its table %lld rows; "
+                               "sequence_length must be at least the steps", L->name, from, (long long)in->dim[0],
+                               (long long)d->vocab);
         return NNINIT_OK;
     case NNINIT_LAYER_ADD:
         if (in2->ndim != in->ndim || memcmp(in2->dim, in->dim, (size_t)in->ndim * sizeof in->dim[0]))
@@ -484,6 +630,22 @@ nninit_status nninit_net_new_shaped(const nninit_shape *input, const nninit_laye
             if (s == NNINIT_OK && d->use_bias && sp->cell == NNINIT__CELL_LSTM && d->unit_forget_bias)
                 for (int64_t j = u; j < 2 * u; j++) /* Keras: the forget gate's block starts at 1 */
                     L->param[2].value[j] = 1.0f;
+        } else if (d->kind == NNINIT_LAYER_EMBEDDING || d->kind == NNINIT_LAYER_POSITION_EMBEDDING) {
+            int64_t td[2] = {d->vocab, feat};
+            L->n_params = 1;
+            s = add_init(L, 0, "embeddings", 2, td, d->kernel_init, &o, rng, 0, err);
+        } else if (d->kind == NNINIT_LAYER_LAYER_NORM) {
+            L->norm_kind = d->norm == 1 ? NNINIT__NORM_RMS : d->norm == 2 ? NNINIT__NORM_RMS_KERAS : NNINIT__NORM_LAYER;
+            L->epsilon = d->epsilon;
+            L->norm_gamma = d->scale || d->norm == 2;
+            L->norm_beta = d->use_bias && d->norm == 0;
+            if (L->norm_gamma)
+                s = add_init(L, L->n_params++, d->norm == 1 ? "scale" : "gamma", 1, &feat, d->gamma_init, &o, rng, 0,
+                             err);
+            if (s == NNINIT_OK && L->norm_beta)
+                s = add_init(L, L->n_params++, "beta", 1, &feat, d->beta_init, &o, rng, 0, err);
+        } else if (d->kind == NNINIT_LAYER_ATTENTION || d->kind == NNINIT_LAYER_TRANSFORMER) {
+            s = build_attention(L, d, &o, rng, err);
         } else if (d->kind == NNINIT_LAYER_SCALE) {
             int64_t one = 1;
             L->n_params = d->use_bias ? 2 : 1;

@@ -14,6 +14,26 @@ static int has_act_buffer(const nninit__layer *L)
     return (L->kind == NNINIT_LAYER_DENSE || L->kind == NNINIT_LAYER_CONV2D) && L->act != NNINIT_ACT_LINEAR;
 }
 
+/* Floats of a layer's forward cache for `batch` samples (0: none). */
+static size_t layer_cache_floats(const nninit__layer *L, int64_t batch)
+{
+    int64_t steps = L->in_shape.dim[0];
+    switch (L->kind) {
+    case NNINIT_LAYER_SIMPLE_RNN:
+    case NNINIT_LAYER_LSTM:
+    case NNINIT_LAYER_GRU:
+        return nninit__rnn_cache_floats(L->rnn, batch, steps);
+    case NNINIT_LAYER_ATTENTION:
+        return nninit__mha_cache_floats(&L->block->mha, batch, steps);
+    case NNINIT_LAYER_TRANSFORMER:
+        return nninit__block_cache_floats(L->block, batch, steps);
+    case NNINIT_LAYER_LAYER_NORM: /* mean and 1/std per row */
+        return (size_t)(2 * batch * (L->n_out / L->out_shape.dim[L->out_shape.ndim - 1]));
+    default:
+        return 0;
+    }
+}
+
 /* Grows every per-batch buffer to hold `batch` rows. */
 static nninit_status ensure_cap(nninit_net *net, int64_t batch, nninit_err *err)
 {
@@ -26,7 +46,7 @@ static nninit_status ensure_cap(nninit_net *net, int64_t batch, nninit_err *err)
         size_t n_out = (size_t)(batch * L->n_out), n_in = (size_t)(batch * L->n_in);
         nninit_layer_kind k = L->kind;
         int need_z = k == NNINIT_LAYER_DENSE || k == NNINIT_LAYER_CONV2D || k == NNINIT_LAYER_BATCHNORM ||
-                     k == NNINIT_LAYER_DROPOUT;
+                     k == NNINIT_LAYER_DROPOUT || k == NNINIT_LAYER_LAYER_NORM;
         int need_out = (k != NNINIT_LAYER_DENSE && k != NNINIT_LAYER_CONV2D && k != NNINIT_LAYER_FLATTEN) ||
                        has_act_buffer(L) || L->flatten_chw;
         if (need_z)
@@ -42,9 +62,11 @@ static nninit_status ensure_cap(nninit_net *net, int64_t batch, nninit_err *err)
             ok &= (L->gsum = nninit__malloc_array(n_out, sizeof(float))) != NULL;
         if (k == NNINIT_LAYER_MAXPOOL2D)
             ok &= (L->argmax = nninit__malloc_array(n_out, sizeof(int32_t))) != NULL;
-        if (L->rnn)
-            ok &= (L->cache = nninit__malloc_array(nninit__rnn_cache_floats(L->rnn, batch, L->in_shape.dim[0]),
-                                                   sizeof(float))) != NULL;
+        size_t cache = layer_cache_floats(L, batch);
+        if (cache)
+            ok &= (L->cache = nninit__malloc_array(cache, sizeof(float))) != NULL;
+        if (k == NNINIT_LAYER_EMBEDDING)
+            ok &= (L->ids = nninit__malloc_array(n_in, sizeof(int32_t))) != NULL;
         size_t w = k == NNINIT_LAYER_CONV2D ? nninit__conv2d_work(&L->geom, batch) : 0;
         if (w)
             ok &= (L->work = nninit__malloc_array(w, sizeof(float))) != NULL;
@@ -82,6 +104,98 @@ static nninit__rnn_weights rnn_weights(const nninit__layer *L)
     int split = b && L->rnn->cell == NNINIT__CELL_GRU && L->rnn->reset_after;
     nninit__rnn_weights w = {L->param[0].value, L->param[1].value, b, split ? b + 3 * L->rnn->units : NULL};
     return w;
+}
+
+/* Pointers to an attention block's eight tensors (values, or gradients
+ * when grad) from parameter index first: wq, wk, wv, bq, bk, bv, wo, bo.
+ * torch layout: the blocks of in_proj_weight and in_proj_bias, out_proj. */
+static void mha_ptrs(const nninit__layer *L, int first, int bias, int grad, float *p[8])
+{
+    const nninit__param *P = L->param + first;
+    int64_t D = L->block->mha.d_model;
+#define PV(i) (grad ? P[i].grad : P[i].value)
+    memset(p, 0, 8 * sizeof *p);
+    if (L->block->mha.torch_layout) {
+        float *w = PV(0), *b = bias ? PV(1) : NULL, *wo = PV(bias ? 2 : 1);
+        for (int k = 0; k < 3; k++) {
+            p[k] = w + k * D * D;
+            p[3 + k] = b ? b + k * D : NULL;
+        }
+        p[6] = wo;
+        p[7] = bias ? PV(3) : NULL;
+    } else {
+        int step = bias ? 2 : 1;
+        for (int k = 0; k < 3; k++) {
+            p[k] = PV(k * step);
+            p[3 + k] = bias ? PV(k * step + 1) : NULL;
+        }
+        p[6] = PV(3 * step);
+        p[7] = bias ? PV(3 * step + 1) : NULL;
+    }
+#undef PV
+}
+
+/* The attention or transformer tensors as the kernels take them. Param
+ * groups (see nninit_net_param): attention: the 8 (or 4) attention tensors;
+ * transformer Keras order ln1 (0, 1), attention (2..9), ln2 (10, 11), mlp
+ * (12..15); torch order attention (0..3), mlp (4..7), ln1 (8, 9), ln2 (10, 11). */
+static void block_ptrs(const nninit__layer *L, int grad, float *ln[4], float *mha[8], float *mlp[4])
+{
+    int torch = L->block->mha.torch_layout;
+    if (L->kind == NNINIT_LAYER_ATTENTION) {
+        mha_ptrs(L, 0, L->n_params == (torch ? 4 : 8), grad, mha);
+        return;
+    }
+    int lnk = torch ? 8 : 0, mk = torch ? 0 : 2, fk = torch ? 4 : 12;
+    mha_ptrs(L, mk, 1, grad, mha);
+    const int li[4] = {lnk, lnk + 1, 10, 11};
+    for (int k = 0; k < 4; k++) {
+        ln[k] = grad ? L->param[li[k]].grad : L->param[li[k]].value;
+        mlp[k] = grad ? L->param[fk + k].grad : L->param[fk + k].value;
+    }
+}
+
+static nninit__mha_weights mha_weights_of(float *const p[8])
+{
+    nninit__mha_weights w = {p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]};
+    return w;
+}
+
+static nninit__mha_grads mha_grads_of(float *const p[8])
+{
+    nninit__mha_grads g = {p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]};
+    return g;
+}
+
+static nninit__block_weights block_weights(const nninit__layer *L)
+{
+    float *ln[4], *m[8], *f[4];
+    block_ptrs(L, 0, ln, m, f);
+    nninit__block_weights w = {ln[0], ln[1], ln[2], ln[3], mha_weights_of(m), f[0], f[1], f[2], f[3]};
+    return w;
+}
+
+static nninit__block_grads block_grads(const nninit__layer *L)
+{
+    float *ln[4], *m[8], *f[4];
+    block_ptrs(L, 1, ln, m, f);
+    nninit__block_grads g = {ln[0], ln[1], ln[2], ln[3], mha_grads_of(m), f[0], f[1], f[2], f[3]};
+    return g;
+}
+
+/* Token ids from the float input of an embedding layer: each must be an
+ * integer in [0, vocab). */
+static nninit_status embedding_ids(nninit__layer *L, const float *x, int64_t count, nninit_err *err)
+{
+    int64_t vocab = L->param[0].shape.dim[0];
+    for (int64_t i = 0; i < count; i++) {
+        float v = x[i];
+        if (!(v >= 0.0f && v < (float)vocab && v == floorf(v)))
+            return nninit__err(err, NNINIT_EINVAL, "%s: input %g at position %lld of the batch is not a token id; "
+                               "expected integers 0 .. %lld", L->name, (double)v, (long long)i, (long long)(vocab - 1));
+        L->ids[i] = (int32_t)v;
+    }
+    return NNINIT_OK;
 }
 
 static const float *src_y(const nninit_net *net, int src, const float *x)
@@ -148,6 +262,7 @@ nninit_status nninit_net_forward(nninit_net *net, const float *x, int64_t batch,
     net->batch = batch;
     net->training = training ? 1 : 0;
     net->backward_done = 0;
+    net->forward_done = 0; /* until every layer ran (an embedding may refuse its ids) */
     for (int i = 0; i < net->n_layers; i++) {
         nninit__layer *L = &net->layers[i];
         const float *in = src_y(net, L->src[0], x);
@@ -213,6 +328,39 @@ nninit_status nninit_net_forward(nninit_net *net, const float *x, int64_t batch,
         case NNINIT_LAYER_GRU: {
             nninit__rnn_weights w = rnn_weights(L);
             nninit__rnn_forward(L->rnn, &w, in, batch, L->in_shape.dim[0], L->cache, L->out);
+            break;
+        }
+        case NNINIT_LAYER_EMBEDDING: {
+            int64_t dim = L->out_shape.dim[1], n_ids = batch * L->n_in;
+            s = embedding_ids(L, in, n_ids, err);
+            if (s == NNINIT_OK)
+                s = nninit__embedding_forward(L->ids, n_ids, L->param[0].value, L->param[0].shape.dim[0], dim, L->out,
+                                              err);
+            if (s != NNINIT_OK)
+                return s;
+            break;
+        }
+        case NNINIT_LAYER_POSITION_EMBEDDING:
+            nninit__posemb_forward(in, L->param[0].value, batch, L->in_shape.dim[0], L->in_shape.dim[1], L->out);
+            break;
+        case NNINIT_LAYER_LAYER_NORM: {
+            int64_t f = last_dim(&L->out_shape), rows = count / f;
+            nninit__norm_forward((nninit__norm_kind)L->norm_kind, in, rows, f,
+                                 L->norm_gamma ? L->param[0].value : NULL,
+                                 L->norm_beta ? L->param[L->norm_gamma].value : NULL, L->epsilon, L->z, L->cache,
+                                 L->cache + rows, L->out);
+            break;
+        }
+        case NNINIT_LAYER_ATTENTION: {
+            float *ln[4], *m[8], *f[4];
+            block_ptrs(L, 0, ln, m, f);
+            nninit__mha_weights w = mha_weights_of(m);
+            nninit__mha_forward(&L->block->mha, &w, in, batch, L->in_shape.dim[0], L->cache, L->out);
+            break;
+        }
+        case NNINIT_LAYER_TRANSFORMER: {
+            nninit__block_weights w = block_weights(L);
+            nninit__block_forward(L->block, &w, in, batch, L->in_shape.dim[0], L->cache, L->out);
             break;
         }
         case NNINIT_LAYER_SCALE: {
@@ -370,6 +518,41 @@ static nninit_status backward(nninit_net *net, const float *dout, int want_input
             float *gb = L->n_params > 2 ? L->param[2].grad : NULL;
             nninit__rnn_grads gr = {L->param[0].grad, L->param[1].grad, gb, split ? gb + 3 * L->rnn->units : NULL};
             nninit__rnn_backward(L->rnn, &w, B, L->in_shape.dim[0], L->cache, g, &gr, dx);
+            break;
+        }
+        case NNINIT_LAYER_EMBEDDING:
+            nninit__embedding_backward(L->ids, B * L->n_in, g, L->param[0].shape.dim[0], L->out_shape.dim[1], -1,
+                                       L->param[0].grad);
+            if (dx) /* ids are not differentiable */
+                memset(dx, 0, (size_t)(B * L->n_in) * sizeof *dx);
+            break;
+        case NNINIT_LAYER_POSITION_EMBEDDING:
+            nninit__posemb_backward(g, B, L->in_shape.dim[0], L->in_shape.dim[1], L->param[0].grad);
+            if (dx)
+                memcpy(dx, g, (size_t)count * sizeof *dx);
+            break;
+        case NNINIT_LAYER_LAYER_NORM: {
+            int64_t f = last_dim(&L->out_shape), rows = count / f;
+            float *tmp = dx ? dx : L->dx; /* the input gradient is computed anyway: the buffer exists */
+            nninit__norm_backward((nninit__norm_kind)L->norm_kind, L->z, L->cache, L->cache + rows,
+                                  L->norm_gamma ? L->param[0].value : NULL, g, rows, f,
+                                  L->norm_gamma ? L->param[0].grad : NULL,
+                                  L->norm_beta ? L->param[L->norm_gamma].grad : NULL, tmp);
+            break;
+        }
+        case NNINIT_LAYER_ATTENTION: {
+            float *ln[4], *m[8], *f[4], *gm[8];
+            block_ptrs(L, 0, ln, m, f);
+            block_ptrs(L, 1, ln, gm, f);
+            nninit__mha_weights w = mha_weights_of(m);
+            nninit__mha_grads gr = mha_grads_of(gm);
+            nninit__mha_backward(&L->block->mha, &w, L->in, B, L->in_shape.dim[0], L->cache, g, &gr, dx, 0);
+            break;
+        }
+        case NNINIT_LAYER_TRANSFORMER: {
+            nninit__block_weights w = block_weights(L);
+            nninit__block_grads gr = block_grads(L);
+            nninit__block_backward(L->block, &w, L->in, B, L->in_shape.dim[0], L->cache, g, &gr, L->dx);
             break;
         }
         case NNINIT_LAYER_SCALE: {

@@ -7,24 +7,24 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
-mkidx() { # $1 split, $2 count
-    n=$2
+mkidx() { # $1 split, $2 count, $3 the bright pixel's octal byte (default 310 = 200), $4 folder (default $T)
+    n=$2 hi=${3:-310} dir=${4:-$T}
     {
         printf '\000\000\010\003\000\000\000'; printf "\\$(printf %03o "$n")"
         printf '\000\000\000\004\000\000\000\004'
         i=0
         while [ $i -lt "$n" ]; do
             for r in 0 1 2 3; do
-                if [ $((i % 2)) -eq 0 ]; then printf '\310\310\000\000'; else printf '\000\000\310\310'; fi
+                if [ $((i % 2)) -eq 0 ]; then printf "\\$hi\\$hi\\000\\000"; else printf "\\000\\000\\$hi\\$hi"; fi
             done
             i=$((i + 1))
         done
-    } > "$T/$1-images-idx3-ubyte"
+    } > "$dir/$1-images-idx3-ubyte"
     {
         printf '\000\000\010\001\000\000\000'; printf "\\$(printf %03o "$n")"
         i=0
         while [ $i -lt "$n" ]; do printf "\\$(printf %03o $((i % 2)))"; i=$((i + 1)); done
-    } > "$T/$1-labels-idx1-ubyte"
+    } > "$dir/$1-labels-idx1-ubyte"
 }
 mkidx train 40
 mkidx t10k 20
@@ -176,4 +176,62 @@ echo '[{"class_name": "GRU", "units": 4}, {"class_name": "Dense", "units": 2}]' 
 err=$(run --model "$T/gru.json" --data fashion-mnist-images --data-dir "$T" 2>&1 >/dev/null); rc=$?
 [ $rc -eq 2 ] || fail "gru on images: exit $rc"
 echo "$err" | grep -q "gru_0: cannot take the (4, 4, 1) network input; it needs (steps, features)" || fail "message: $err"
+# tokens: a second folder whose pixels are 0 or 255, so x/255 gives token ids 0 and 1 (16 per image)
+mkdir "$T/tok"
+mkidx train 40 377 "$T/tok"
+mkidx t10k 20 377 "$T/tok"
+# a Keras Functional pre-LN transformer block (Embedding, LayerNormalization, causal MultiHeadAttention, Add,
+# gelu MLP, Add) reads the 16 ids; step 0 equals `nninit model`, and it learns the toy task
+cat > "$T/tf.json" <<'JSON'
+{"class_name": "Functional", "config": {"name": "gpt", "layers": [
+ {"class_name": "InputLayer", "name": "tokens", "config": {"batch_shape": [null, 16], "name": "tokens"}, "inbound_nodes": []},
+ {"class_name": "Embedding", "name": "emb", "config": {"name": "emb", "input_dim": 2, "output_dim": 8,
+  "embeddings_initializer": {"class_name": "RandomUniform", "config": {"minval": -0.05, "maxval": 0.05, "seed": null}},
+  "embeddings_regularizer": null, "activity_regularizer": null, "embeddings_constraint": null, "mask_zero": false},
+  "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__", "config": {"shape": [null, 16], "keras_history": ["tokens", 0, 0]}}], "kwargs": {}}]},
+ {"class_name": "LayerNormalization", "name": "ln1", "config": {"name": "ln1", "axis": -1, "epsilon": 1e-05, "center": true, "scale": true,
+  "rms_scaling": false, "beta_initializer": "zeros", "gamma_initializer": "ones"},
+  "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__", "config": {"shape": [null, 16, 8], "keras_history": ["emb", 0, 0]}}], "kwargs": {}}]},
+ {"class_name": "MultiHeadAttention", "name": "mha", "config": {"name": "mha", "num_heads": 2, "key_dim": 4, "value_dim": 4,
+  "dropout": 0.0, "use_bias": true, "output_shape": null, "attention_axes": [1], "kernel_initializer": "glorot_uniform",
+  "bias_initializer": "zeros"},
+  "build_config": {"shapes_dict": {"query_shape": [null, 16, 8], "value_shape": [null, 16, 8], "key_shape": null}},
+  "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__", "config": {"shape": [null, 16, 8], "keras_history": ["ln1", 0, 0]}},
+                              {"class_name": "__keras_tensor__", "config": {"shape": [null, 16, 8], "keras_history": ["ln1", 0, 0]}}],
+                     "kwargs": {"use_causal_mask": true}}]},
+ {"class_name": "Add", "name": "res1", "config": {"name": "res1"},
+  "inbound_nodes": [{"args": [[{"class_name": "__keras_tensor__", "config": {"shape": [null, 16, 8], "keras_history": ["emb", 0, 0]}},
+                               {"class_name": "__keras_tensor__", "config": {"shape": [null, 16, 8], "keras_history": ["mha", 0, 0]}}]], "kwargs": {}}]},
+ {"class_name": "LayerNormalization", "name": "ln2", "config": {"name": "ln2", "axis": -1, "epsilon": 1e-05},
+  "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__", "config": {"shape": [null, 16, 8], "keras_history": ["res1", 0, 0]}}], "kwargs": {}}]},
+ {"class_name": "Dense", "name": "ff1", "config": {"name": "ff1", "units": 16, "activation": "gelu", "kernel_initializer": "he_uniform"},
+  "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__", "config": {"shape": [null, 16, 8], "keras_history": ["ln2", 0, 0]}}], "kwargs": {}}]},
+ {"class_name": "Dense", "name": "ff2", "config": {"name": "ff2", "units": 8},
+  "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__", "config": {"shape": [null, 16, 16], "keras_history": ["ff1", 0, 0]}}], "kwargs": {}}]},
+ {"class_name": "Add", "name": "res2", "config": {"name": "res2"},
+  "inbound_nodes": [{"args": [[{"class_name": "__keras_tensor__", "config": {"shape": [null, 16, 8], "keras_history": ["res1", 0, 0]}},
+                               {"class_name": "__keras_tensor__", "config": {"shape": [null, 16, 8], "keras_history": ["ff2", 0, 0]}}]], "kwargs": {}}]},
+ {"class_name": "Flatten", "name": "flat", "config": {"name": "flat"},
+  "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__", "config": {"shape": [null, 16, 8], "keras_history": ["res2", 0, 0]}}], "kwargs": {}}]},
+ {"class_name": "Dense", "name": "head", "config": {"name": "head", "units": 2},
+  "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__", "config": {"shape": [null, 128], "keras_history": ["flat", 0, 0]}}], "kwargs": {}}]}],
+ "input_layers": [["tokens", 0, 0]], "output_layers": [["head", 0, 0]]}}
+JSON
+out=$(run --model "$T/tf.json" --data "$T/tok" --init-out "$T/tinit" --json 2>/dev/null) || fail "keras transformer exited $?"
+case "$out" in *'"final_test_acc": 1'*) ;; *) fail "the transformer did not learn the toy task: $out" ;; esac
+"$NNINIT" model --keras "$T/tf.json" -o "$T/tref" --format npy-dir || fail "nninit model (transformer)"
+[ -f "$T/tinit/mha/attention_output/kernel.npy" ] || fail "--init-out files: $(ls -R "$T/tinit")"
+diff -r "$T/tref" "$T/tinit" >/dev/null || fail "transformer step-0 weights differ from nninit model's"
+# pixels that are not token ids are refused with the layer's name
+err=$(run --model "$T/tf.json" 2>&1 >/dev/null); rc=$?
+[ $rc -eq 2 ] || fail "embedding of 200/255 pixels: exit $rc"
+echo "$err" | grep -q "embedding_0: input 0.78.* is not a token id; expected integers 0 .. 1" || fail "message: $err"
+# cross-attention and a value_dim other than key_dim are refused in one line
+sed 's/"keras_history": \["ln1", 0, 0\]}}],/"keras_history": ["emb", 0, 0]}}],/' "$T/tf.json" > "$T/cross.json"
+err=$(run --model "$T/cross.json" --data "$T/tok" 2>&1 >/dev/null); rc=$?
+[ $rc -ne 0 ] && echo "$err" | grep -q "MultiHeadAttention): query, value and key must be the same tensor" \
+    || fail "cross-attention: exit $rc, $err"
+sed 's/"value_dim": 4/"value_dim": 3/' "$T/tf.json" > "$T/vdim.json"
+err=$(run --model "$T/vdim.json" --data "$T/tok" 2>&1 >/dev/null); rc=$?
+[ $rc -ne 0 ] && echo "$err" | grep -q "value_dim 3 differs from key_dim" || fail "value_dim: exit $rc, $err"
 exit 0
