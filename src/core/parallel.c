@@ -4,10 +4,7 @@
  * between calls; fills small enough for creation costs to matter stay on
  * the calling thread (fill.c decides).
  */
-#define _DEFAULT_SOURCE /* madvise, MADV_HUGEPAGE */
 #include "core/parallel.h"
-
-#include <sys/mman.h>
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -71,17 +68,4 @@ void nninit__parallel_for(int64_t begin, int64_t end, int64_t chunk, int threads
     worker(&w);
     for (int t = 0; t < started; t++)
         pthread_join(tid[t], NULL);
-}
-
-void nninit__advise_huge(void *p, size_t bytes)
-{
-#if defined(MADV_HUGEPAGE)
-    const uintptr_t huge = (uintptr_t)2 << 20;
-    uintptr_t b = ((uintptr_t)p + huge - 1) & ~(huge - 1), e = ((uintptr_t)p + bytes) & ~(huge - 1);
-    if (e > b)
-        (void)madvise((void *)b, e - b, MADV_HUGEPAGE);
-#else
-    (void)p;
-    (void)bytes;
-#endif
 }

@@ -16,10 +16,4 @@
 void nninit__parallel_for(int64_t begin, int64_t end, int64_t chunk, int threads,
                           void (*fn)(void *arg, int64_t b, int64_t e), void *arg);
 
-/* Advises the kernel to back [p, p + bytes) with transparent huge pages
- * (the whole 2 MiB pages inside it) before it is first written, so that a
- * fresh buffer faults in 2 MiB at a time instead of 4 KiB. Only advice:
- * errors (file mappings, no THP) are ignored, contents are unchanged. */
-void nninit__advise_huge(void *p, size_t bytes);
-
 #endif

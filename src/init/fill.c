@@ -157,15 +157,14 @@ static int thread_count(int requested, const nninit_prim *p, nninit_dtype dtype,
     return t < 1 ? 1 : (t > 256 ? 256 : t);
 }
 
-/* Outputs from this size on are advised onto huge pages before the first
- * write: a fresh buffer then costs one fault per 2 MiB, not per 4 KiB. */
-#define HUGE_ADVICE_MIN ((size_t)8 << 20)
-
+/* The output is the caller's memory, used as it comes: no madvise. Advising
+ * fresh outputs onto transparent huge pages made one tensor of up to 256 MiB
+ * fill 2x faster, but a model's worth of fresh tensors 2-4x slower (huge
+ * pages taken from memory the VM had handed back to its host; measured by
+ * bench/bench_huge.c, docs/performance.md "Fresh buffers"). A caller that
+ * wants huge pages advises its own buffer. */
 static nninit_status run_parallel(job base, int threads, nninit_err *err)
 {
-    size_t bytes = (size_t)(base.end - base.begin) * nninit_dtype_size(base.dtype);
-    if (bytes >= HUGE_ADVICE_MIN)
-        nninit__advise_huge(base.out, bytes);
     nninit__parallel_for(base.begin, base.end, CHUNK, threads, job_range, &base);
     (void)err;
     return NNINIT_OK;
