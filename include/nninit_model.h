@@ -109,13 +109,69 @@ NNINIT_API nninit_status nninit_model_from_keras_file_as(const char *path, const
  *   {"layout": "keras", "tensors": [{"name": "w", "shape": [784, 256],
  *    "init": "he_normal", "layout": "torch"}, ...],
  *    "overrides": {"w": "zeros"}}
- * "init" is any nninit_init_parse SPEC (string or Keras JSON object). */
+ * "init" is any nninit_init_parse SPEC (string or Keras JSON object).
+ * Or a PyTorch recipe with overrides (what nninit advise --fix writes):
+ *   {"torch": "Sequential(Linear(4, 2), ReLU())", "overrides": {"0.weight": "kaiming_normal_"}}
+ * which is the recipe's model (names, draws, layer metadata) with those
+ * tensors' initializers replaced. */
 NNINIT_API nninit_status nninit_model_from_spec(const char *json, nninit_model **out, nninit_err *err);
 
 NNINIT_API void nninit_model_free(nninit_model *m);
 NNINIT_API size_t nninit_model_count(const nninit_model *m);
 /* Tensor i (0 <= i < count) or NULL. */
 NNINIT_API const nninit_model_tensor *nninit_model_tensor_at(const nninit_model *m, size_t i, nninit_model_tensor *buf);
+
+/* What a tensor is to its layer (what nninit advise reads; nninit model
+ * output does not depend on it). */
+typedef enum nninit_model_role {
+    NNINIT_ROLE_OTHER = 0,
+    NNINIT_ROLE_KERNEL,           /* Dense/Conv kernel (also depthwise, pointwise), Linear/Conv weight,
+                                     an RNN's input kernel (weight_ih) */
+    NNINIT_ROLE_BIAS,             /* the bias beside a kernel (RNN: Keras bias, torch bias_ih) */
+    NNINIT_ROLE_RECURRENT_KERNEL, /* Keras recurrent_kernel, torch weight_hh */
+    NNINIT_ROLE_RECURRENT_BIAS,   /* torch bias_hh */
+    NNINIT_ROLE_PROJECTION,       /* torch LSTM(proj_size) weight_hr */
+    NNINIT_ROLE_EMBEDDINGS,
+    NNINIT_ROLE_GAMMA,            /* normalization scale (gamma, scale, weight) */
+    NNINIT_ROLE_BETA,             /* normalization shift */
+    NNINIT_ROLE_MOVING_MEAN,
+    NNINIT_ROLE_MOVING_VARIANCE,
+    NNINIT_ROLE_IN_PROJ,          /* attention query/key/value kernels, in_proj_weight, q/k/v_proj_weight */
+    NNINIT_ROLE_IN_PROJ_BIAS,     /* their biases, bias_k, bias_v */
+    NNINIT_ROLE_OUT_PROJ,         /* attention output projection kernel */
+    NNINIT_ROLE_OUT_PROJ_BIAS,
+    NNINIT_ROLE_SLOPE,            /* PReLU weight */
+    NNINIT_ROLE_COUNTER           /* num_batches_tracked */
+} nninit_model_role;
+
+NNINIT_API const char *nninit_model_role_name(nninit_model_role r); /* "kernel", "recurrent_kernel", ... */
+
+/* The layer a tensor belongs to, as the description says it. */
+typedef struct nninit_model_layer_info {
+    const char *layer;      /* layer name or module path: "dense_1", "0", "0.self_attn" ("" for a spec) */
+    const char *cls;        /* its class: "Dense", "Linear", "LSTM", "MultiheadAttention" ("" unknown) */
+    nninit_model_role role;
+    /* the activation applied to the layer's output where the description says so, as
+     * nninit_theory_act_parse reads it ("relu", "leaky_relu(0.3)", "tanh"; Keras' own name or torch's
+     * module name lower-cased otherwise, e.g. "softplus"); "linear" when nothing follows; NULL when not
+     * known (a spec, a graph node with several consumers) */
+    const char *activation;
+    int norm_after;         /* a batch/layer/group/instance/RMS normalization follows (skipping dropout
+                               and activations; a post-norm transformer's residual branch too) */
+    int residual_out;       /* 1: the last projection of a residual branch (attention output, a
+                               transformer's linear2) */
+    int gates;              /* recurrent layers: 4 LSTM, 3 GRU, 1 simple RNN; 0 otherwise */
+    int64_t units;          /* recurrent layers: units per gate */
+    int64_t forget_ones;    /* > 0: an LSTM bias whose forget block [u, 2u) is ones (Keras unit_forget_bias) */
+} nninit_model_layer_info;
+
+/* The layer information of tensor i (nninit_model_tensor_at order); NNINIT_EINVAL out of range. */
+NNINIT_API nninit_status nninit_model_layer_info_at(const nninit_model *m, size_t i, nninit_model_layer_info *out,
+                                                    nninit_err *err);
+/* "torch", "keras" or "spec": where the model came from (nninit advise writes the fix in that form). */
+NNINIT_API const char *nninit_model_source(const nninit_model *m);
+/* The recipe (torch), the model name or file (keras), the spec's name. */
+NNINIT_API const char *nninit_model_description(const nninit_model *m);
 
 /* Replaces the initializer of tensor `name` (NNINIT_ENOTFOUND if absent). */
 NNINIT_API nninit_status nninit_model_override(nninit_model *m, const char *name, const char *spec, nninit_err *err);

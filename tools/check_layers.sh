@@ -16,7 +16,7 @@ deps() {
     data) echo "core rng" ;;
     nn) echo "core rng init data" ;;
     model) echo "core rng init io" ;;
-    analysis) echo "core rng init io data nn" ;;
+    analysis) echo "core rng init io data nn model" ;;
     *) echo "?" ;;
     esac
 }

@@ -27,6 +27,11 @@ typedef struct nninit__mtensor {
                            * deep-copied after its draws, as TransformerEncoder clones its layer): no draws */
     int64_t copy_stream;  /* with copy_of: the named original whose Philox stream the copy regenerates
                            * (with the initializer it had when cloned, which the copy keeps) */
+    /* layer metadata (nninit_model_layer_info; never changes what is drawn) */
+    char *layer, *cls, *act;
+    nninit_model_role role;
+    int norm_after, residual_out, gates;
+    int64_t units;
 } nninit__mtensor;
 
 struct nninit_model {
@@ -42,6 +47,36 @@ struct nninit_model {
 nninit_status nninit__model_add(nninit_model *m, const char *name, const nninit_shape *shape, nninit_layout layout,
                                 const nninit_init *init, const char *spec, nninit__mtensor **out, nninit_err *err);
 nninit_model *nninit__model_new(const char *source, const char *description);
+/* The i-th named tensor (phantoms skipped), or NULL. */
+const nninit__mtensor *nninit__model_nth(const nninit_model *m, size_t i);
+
+/* ---- layer metadata (model_meta.c) ---- */
+
+/* Sets layer and class of tensors [from, m->n) that have none yet (the
+ * innermost layer tags first); role from the framework's variable name. */
+nninit_status nninit__meta_tag_keras(nninit_model *m, size_t from, const char *layer, const char *cls,
+                                     nninit_err *err);
+nninit_status nninit__meta_tag_torch(nninit_model *m, size_t from, const char *layer, const char *cls,
+                                     nninit_err *err);
+/* Sets the activation (copied; NULL keeps none) and norm_after of tensors [from, to). */
+nninit_status nninit__meta_set_act(nninit_model *m, size_t from, size_t to, const char *act, int norm_after,
+                                   nninit_err *err);
+/* dst gets src's metadata (a deep-copied module's tensor) under another layer path. */
+nninit_status nninit__meta_copy(nninit__mtensor *dst, const nninit__mtensor *src, const char *layer,
+                                nninit_err *err);
+/* Torch module name -> activation text ("ReLU" -> "relu"; NULL: not an activation module). */
+const char *nninit__torch_act_name(const char *module);
+/* 1 for torch/Keras normalization classes (BatchNorm*, LayerNorm, GroupNorm, InstanceNorm*,
+ * BatchNormalization, LayerNormalization, GroupNormalization, RMSNormalization). */
+int nninit__is_norm_class(const char *cls);
+
+/* Keras (model_keras_meta.c): tags the tensors [from, m->n) of one layer
+ * (a json_t from the config's "layers"; a wrapper gets its inner class),
+ * and after the whole model the activations and normalizations that follow
+ * each layer (Sequential: the next layers; Functional: a single consumer). */
+struct json_t;
+nninit_status nninit__keras_tag_layer(nninit_model *m, size_t from, struct json_t *layer, nninit_err *err);
+nninit_status nninit__keras_acts(nninit_model *m, struct json_t *layers, int functional, nninit_err *err);
 
 
 #endif /* NNINIT_MODEL_INTERNAL_H */

@@ -59,6 +59,9 @@ void nninit_model_free(nninit_model *m)
     for (size_t i = 0; i < m->n; i++) {
         free(m->t[i].name);
         free(m->t[i].spec);
+        free(m->t[i].layer);
+        free(m->t[i].cls);
+        free(m->t[i].act);
     }
     free(m->t);
     free(m->source);
@@ -74,7 +77,7 @@ size_t nninit_model_count(const nninit_model *m)
     return k;
 }
 
-static const nninit__mtensor *nth(const nninit_model *m, size_t i)
+const nninit__mtensor *nninit__model_nth(const nninit_model *m, size_t i)
 {
     for (size_t j = 0; m && j < m->n; j++)
         if (m->t[j].name && i-- == 0)
@@ -84,7 +87,7 @@ static const nninit__mtensor *nth(const nninit_model *m, size_t i)
 
 const nninit_model_tensor *nninit_model_tensor_at(const nninit_model *m, size_t i, nninit_model_tensor *buf)
 {
-    const nninit__mtensor *e = nth(m, i);
+    const nninit__mtensor *e = nninit__model_nth(m, i);
     if (!e || !buf)
         return NULL;
     buf->name = e->name;

@@ -917,10 +917,15 @@ static nninit_status from_keras(const char *text, const char *version, nninit_mo
         have_prev = 1;
     for (size_t i = 0; i < json_array_size(layers) && !s; i++) {
         kshape o;
+        size_t first = c.m->n;
         s = do_layer(&c, json_array_get(layers, i), &prev, have_prev, &o, functional);
+        if (!s) /* layer metadata for nninit advise (model_keras_meta.c) */
+            s = nninit__keras_tag_layer(c.m, first, json_array_get(layers, i), err);
         prev = o;
         have_prev = 1;
     }
+    if (!s)
+        s = nninit__keras_acts(c.m, layers, functional, err);
     /* Names must be unique (Keras guarantees it for a valid model). */
     for (size_t i = 0; !s && i < c.m->n; i++)
         for (size_t j = i + 1; j < c.m->n; j++)

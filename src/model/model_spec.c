@@ -33,17 +33,35 @@ nninit_status nninit_model_from_spec(const char *text, nninit_model **out, nnini
     nninit_model *m = NULL;
     char *spec = NULL;
     json_t *tensors = json_object_get(root, "tensors");
+    const char *key;
+    json_t *val;
+    json_t *recipe = json_object_get(root, "torch");
+    if (recipe) { /* {"torch": RECIPE, "overrides": {...}}: what nninit advise --fix writes for a recipe */
+        json_object_foreach(root, key, val) {
+            if (strcmp(key, "torch") && strcmp(key, "overrides")) {
+                s = nninit__err(err, NNINIT_EINVAL, "model spec: unknown key '%.40s' beside \"torch\"; expected "
+                                "{\"torch\": RECIPE, \"overrides\": {...}}", key);
+                goto done;
+            }
+        }
+        if (!json_is_string(recipe)) {
+            s = nninit__err(err, NNINIT_EINVAL, "model spec: \"torch\" must be a recipe string such as "
+                            "\"Sequential(Linear(4, 2))\"");
+            goto done;
+        }
+        if ((s = nninit_model_from_torch(json_string_value(recipe), &m, err)))
+            goto done;
+        goto overrides;
+    }
     if (!json_is_object(root) || !json_is_array(tensors)) {
         s = nninit__err(err, NNINIT_EINVAL, "model spec: expected {\"tensors\": [{\"name\": ..., \"shape\": [...], "
                         "\"init\": ...}, ...]}");
         goto done;
     }
-    const char *key;
-    json_t *val;
     json_object_foreach(root, key, val) {
         if (strcmp(key, "tensors") && strcmp(key, "layout") && strcmp(key, "overrides") && strcmp(key, "name")) {
             s = nninit__err(err, NNINIT_EINVAL, "model spec: unknown key '%.40s'; expected name, layout, tensors, "
-                            "overrides", key);
+                            "overrides (or torch and overrides)", key);
             goto done;
         }
     }
@@ -112,6 +130,7 @@ nninit_status nninit_model_from_spec(const char *text, nninit_model **out, nnini
         free(spec);
         spec = NULL;
     }
+overrides:;
     json_t *ov = json_object_get(root, "overrides");
     if (ov && !json_is_object(ov)) {
         s = nninit__err(err, NNINIT_EINVAL, "model spec: \"overrides\" must map tensor names to SPECs");

@@ -626,6 +626,7 @@ static nninit_status b_transformer(builder *bd, const value *v, int decoder)
     if (b.arg[4] && b.arg[4]->kind != NNINIT__PY_STR)
         return nninit__err(bd->err, NNINIT_EINVAL, "%s(): activation must be 'relu' or 'gelu' in a recipe", v->text);
     char t[128];
+    size_t first_t = bd->m->n;
     snprintf(t, sizeof t, "MultiheadAttention(%lld, %lld)", (long long)d, (long long)heads);
     if ((s = build_sub(bd, "self_attn", t)) || (decoder && (s = build_sub(bd, "multihead_attn", t))))
         return s;
@@ -635,11 +636,33 @@ static nninit_status b_transformer(builder *bd, const value *v, int decoder)
     snprintf(t, sizeof t, "Linear(%lld, %lld)", (long long)ff, (long long)d);
     if ((s = build_sub(bd, "linear2", t)))
         return s;
+    size_t end_ffn = bd->m->n;
     snprintf(t, sizeof t, "LayerNorm(%lld)", (long long)d);
     for (int k = 1; k <= (decoder ? 3 : 2); k++) {
         char leaf[16];
         snprintf(leaf, sizeof leaf, "norm%d", k);
         if ((s = build_sub(bd, leaf, t)))
+            return s;
+    }
+    /* layer metadata: linear1 feeds the activation; the attention output
+     * projections and linear2 end residual branches, each followed by a
+     * LayerNorm unless norm_first (pre-norm) */
+    int norm_first = 0;
+    if ((s = get_bool(v, &b, P_TRANSFORMER, 7, 0, &norm_first, bd->err)))
+        return s;
+    const char *act = b.arg[4] ? b.arg[4]->text : "relu";
+    for (size_t i = first_t; i < end_ffn; i++) {
+        nninit__mtensor *e = &bd->m->t[i];
+        if (!e->name || !e->layer)
+            continue;
+        const char *leaf = strrchr(e->layer, '.');
+        leaf = leaf ? leaf + 1 : e->layer;
+        int out = e->role == NNINIT_ROLE_OUT_PROJ || (!strcmp(leaf, "linear2") && e->role == NNINIT_ROLE_KERNEL);
+        e->residual_out |= out;
+        if ((!strcmp(leaf, "linear1") && (s = nninit__meta_set_act(bd->m, i, i + 1, act, 0, bd->err))) ||
+            (!strcmp(leaf, "linear2") && (s = nninit__meta_set_act(bd->m, i, i + 1, "linear", !norm_first, bd->err))) ||
+            ((e->role == NNINIT_ROLE_OUT_PROJ || e->role == NNINIT_ROLE_OUT_PROJ_BIAS) &&
+             (s = nninit__meta_set_act(bd->m, i, i + 1, "linear", !norm_first, bd->err))))
             return s;
     }
     return NNINIT_OK;
@@ -693,6 +716,11 @@ static nninit_status b_stack(builder *bd, const value *v, int decoder)
             e->forget_units = o.forget_units;
             e->copy_of = (int64_t)from;
             e->copy_stream = o.copy_of >= 0 ? o.copy_stream : (int64_t)i;
+            char layer[620]; /* the clone's layer metadata: layers.0... -> layers.K... */
+            snprintf(layer, sizeof layer, "%slayers.%lld%s", bd->prefix, (long long)k,
+                     o.layer && strlen(o.layer) + 1 >= plen ? o.layer + plen - 1 : "");
+            if ((s = nninit__meta_copy(e, &o, layer, bd->err)))
+                return s;
         }
     if (n == 0) /* ModuleList of none: the prototype drew, nothing is kept */
         for (size_t i = first; i < last; i++) {
@@ -802,9 +830,73 @@ static nninit_status build_under(builder *bd, const char *name, const value *chi
     memcpy(bd->prefix + lp, name, ln);
     bd->prefix[lp + ln] = '.';
     bd->prefix[lp + ln + 1] = '\0';
+    size_t first = bd->m->n;
     nninit_status s = build(bd, child);
+    bd->prefix[lp + ln] = '\0'; /* the module's path: layer metadata for nninit advise */
+    if (!s)
+        s = nninit__meta_tag_torch(bd->m, first, bd->prefix, child->text, bd->err);
     bd->prefix[lp] = '\0';
     return s;
+}
+
+/* The activation text of a torch activation module value ("leaky_relu(0.01)"); NULL: not one. */
+static const char *act_of_module(const value *v, char *buf, size_t cap)
+{
+    const char *a = v->kind == NNINIT__PY_CALL ? nninit__torch_act_name(v->text) : NULL;
+    if (!a || (strcmp(a, "leaky_relu") && strcmp(a, "elu")))
+        return a;
+    double p = !strcmp(a, "elu") ? 1.0 : 0.01; /* LeakyReLU(negative_slope=0.01), ELU(alpha=1.0) */
+    for (size_t i = 0; i < v->n; i++)
+        if (i == 0 || !strcmp(v->keys[i], "negative_slope") || !strcmp(v->keys[i], "alpha")) {
+            if (v->keys[i][0] == 0 && i > 0)
+                continue;
+            if (v->items[i]->kind == NNINIT__PY_FLOAT)
+                p = v->items[i]->f;
+            else if (v->items[i]->kind == NNINIT__PY_INT)
+                p = (double)v->items[i]->i;
+        }
+    snprintf(buf, cap, "%s(%.15g)", a, p);
+    return buf;
+}
+
+static int is_dropout_like(const value *v)
+{
+    return v->kind == NNINIT__PY_CALL && (strstr(v->text, "Dropout") || !strcmp(v->text, "Identity"));
+}
+
+/* Layer metadata: the activation module and normalization that follow the
+ * module mods[i] of a Sequential (dropout skipped), set on its tensors
+ * [from, m->n) ("linear" when none follows a layer with a kernel). */
+static nninit_status follow_acts(builder *bd, size_t from, const char *name, value *const *mods, size_t i, size_t n)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s%s", bd->prefix, name);
+    const char *act = NULL;
+    char buf[64];
+    int norm = 0;
+    for (size_t j = i + 1; j < n; j++) {
+        const value *f = mods[j];
+        const char *a;
+        if (f->kind == NNINIT__PY_CALL && nninit__is_norm_class(f->text))
+            norm = 1;
+        else if ((a = act_of_module(f, buf, sizeof buf)) != NULL && !act)
+            act = a;
+        else if (!is_dropout_like(f))
+            break;
+        if (act && norm)
+            break;
+    }
+    int kernel = 0;
+    for (size_t k = from; k < bd->m->n; k++) /* the module's own tensors, not those of modules inside it */
+        kernel |= bd->m->t[k].layer && !strcmp(bd->m->t[k].layer, path) && bd->m->t[k].role == NNINIT_ROLE_KERNEL;
+    for (size_t k = from; k < bd->m->n; k++) {
+        const nninit__mtensor *e = &bd->m->t[k];
+        nninit_status s;
+        const char *a = act ? act : kernel && !e->act ? "linear" : NULL; /* an RNN keeps its cell's tanh */
+        if (e->layer && !strcmp(e->layer, path) && (s = nninit__meta_set_act(bd->m, k, k + 1, a, norm, bd->err)))
+            return s;
+    }
+    return NNINIT_OK;
 }
 
 /* Names used so far in one container: a repeated name is refused (PyTorch
@@ -870,7 +962,10 @@ static nninit_status named_children(builder *bd, const value *arg, const char *o
     for (size_t i = 0; i < k; i++) {
         if (name_repeated(names, i, names[i]))
             return nninit__err(bd->err, NNINIT_EINVAL, "%s(): module name '%s' given twice", owner, names[i]);
+        size_t first = bd->m->n;
         nninit_status s = build_named(bd, names[i], mods[i]);
+        if (!s)
+            s = follow_acts(bd, first, names[i], (value *const *)mods, i, k);
         if (s)
             return s;
     }
@@ -897,7 +992,10 @@ static nninit_status b_sequence(builder *bd, const value *v)
     for (size_t i = 0; i < n; i++) {
         char idx[24];
         snprintf(idx, sizeof idx, "%zu", i);
+        size_t first = bd->m->n;
         nninit_status s = build_named(bd, idx, mods[i]);
+        if (!s)
+            s = follow_acts(bd, first, idx, mods, i, n);
         if (s)
             return s;
     }
@@ -1031,6 +1129,10 @@ nninit_status nninit_model_from_torch(const char *recipe, nninit_model **out, nn
     bd.m = m;
     bd.err = err;
     s = build(&bd, v);
+    if (!s) /* a bare module: its tensors belong to the unnamed root */
+        s = nninit__meta_tag_torch(m, 0, "", v->text, err);
+    if (!s && v->kind == NNINIT__PY_CALL && !strcmp(v->text, "Linear"))
+        s = nninit__meta_set_act(m, 0, m->n, "linear", 0, err);
     nninit__py_free(v);
     if (s != NNINIT_OK) {
         nninit_model_free(m);
