@@ -28,6 +28,13 @@ static const dcase CASES[] = {
     {"uniform(1, 1+ulp)", NNINIT__DIST_UNIFORM, 1.0, 1.0000001192092896, 0, 0, 0},
     {"uniform(1, 1+2^-52)", NNINIT__DIST_UNIFORM, 1.0, 1.0 + 0x1p-52, 0, 0, 0},
     {"uniform(3, 3)", NNINIT__DIST_UNIFORM, 3.0, 3.0, 0, 0, 0},
+    /* the vector float32 uniform folds 2^-24 into the width (one multiply)
+     * while width 2^-24 stays normal: at the edge, and below it (unfolded,
+     * subnormal products), and a negative width */
+    {"uniform(0, 2^-102) folded edge", NNINIT__DIST_UNIFORM, 0.0, 0x1p-102, 0, 0, 0},
+    {"uniform(0, 2^-103) unfolded", NNINIT__DIST_UNIFORM, 0.0, 0x1p-103, 0, 0, 0},
+    {"uniform(-1e-38, 3e-38) subnormal", NNINIT__DIST_UNIFORM, -1e-38, 3e-38, 0, 0, 0},
+    {"uniform(2, -3) negative width", NNINIT__DIST_UNIFORM, 2.0, -3.0, 0, 0, 0},
     {"normal(0.5, 2)", NNINIT__DIST_NORMAL, 0.5, 2.0, 0, 0, 0},
     {"normal(0, 1)", NNINIT__DIST_NORMAL, 0.0, 1.0, 0, 0, 0},
     {"trunc(0, 1, -2, 2)", NNINIT__DIST_TRUNC_NORMAL, 0.0, 1.0, -2.0, 2.0, 1},

@@ -121,7 +121,7 @@ function collect(line, unit,    s, n, i, part) {
     }
     if (line ~ /^}[ \t]*[A-Za-z_][A-Za-z0-9_]*[ \t]*;/) { s = line; sub(/^}[ \t]*/, "", s); sub(/[^A-Za-z0-9_].*/, "", s); add_name(s, unit); return }
     if (line ~ /^typedef/) { s = line; sub(/[ \t]*;.*$/, "", s); sub(/\).*$/, "", s); sub(/.*[^A-Za-z0-9_]/, "", s); add_name(s, unit); return }
-    if (line !~ /(^|[ \t])static[ \t]/ && line !~ /^INL[ \t]/) return
+    if (line !~ /(^|[ \t])static[ \t]/ && line !~ /^(NO)?INL[ \t]/) return
     s = line; sub(/\/\*.*$/, "", s)
     if (index(s, "(")) {
         s = substr(s, 1, index(s, "(") - 1)
@@ -133,7 +133,7 @@ function collect(line, unit,    s, n, i, part) {
 BEGIN {
     split("void char short int long float double signed unsigned const static inline volatile restrict extern " \
           "struct union enum typedef return if else for while do switch case default break continue goto sizeof " \
-          "T INL bool size_t int8_t int16_t int32_t int64_t uint8_t uint16_t uint32_t uint64_t", kw, " ")
+          "T INL NOINL bool size_t int8_t int16_t int32_t int64_t uint8_t uint16_t uint32_t uint64_t", kw, " ")
     for (i in kw) keyword[kw[i]] = 1
 }
 {

@@ -51,6 +51,12 @@ void nninit__dist_uniform(nninit__dist *d, const uint32_t key[2], uint64_t strea
     d->width_f = (float)(hi - lo);
     d->below_hi_f = nextafterf(d->hi_f, d->lo_f);
     d->clamp_f = d->hi_f > d->lo_f;
+    /* u = k 2^-24 is exact, so u * width_f rounds the real k width_f 2^-24;
+     * k * (width_f 2^-24) rounds the same real when width_f 2^-24 is exact
+     * (not subnormal) and no product is subnormal: |width_f| >= 2^-102, or 0,
+     * inf, NaN. The vector kernels then skip one multiply (same bits). */
+    d->width24_f = d->width_f * 0x1p-24f;
+    d->fold_f = !(fabsf(d->width_f) < 0x1p-102f && d->width_f != 0.0f);
     d->lo = lo;
     d->hi = hi;
     d->width = hi - lo;

@@ -111,22 +111,23 @@ T static inline vf f_from_pd2(vd lo, vd hi)
     __m256 l = _mm512_cvtpd_ps(lo), h = _mm512_cvtpd_ps(hi);
     return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(l)), _mm256_castps_pd(h), 1));
 }
-/* out[4b + k] = Rk[b], b < 16 */
+/* out[4b + k] = Rk[b], b < 16: a 4x4 transposition of 32-bit lanes in two
+ * levels of two-source permutes (8 vpermt2ps; unpack + shuffle took 16) */
 T static inline void store_f32x4(float *out, vf r0, vf r1, vf r2, vf r3)
 {
-    vf t0 = _mm512_unpacklo_ps(r0, r1), t1 = _mm512_unpackhi_ps(r0, r1);
-    vf t2 = _mm512_unpacklo_ps(r2, r3), t3 = _mm512_unpackhi_ps(r2, r3);
-    vf u0 = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t0), _mm512_castps_pd(t2)));
-    vf u1 = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t0), _mm512_castps_pd(t2)));
-    vf u2 = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t1), _mm512_castps_pd(t3)));
-    vf u3 = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t1), _mm512_castps_pd(t3)));
-    /* u0..u3 hold blocks (0,4,8,12), (1,5,9,13), (2,6,10,14), (3,7,11,15) per 128-bit lane */
-    vf v0 = _mm512_shuffle_f32x4(u0, u1, 0x44), v1 = _mm512_shuffle_f32x4(u2, u3, 0x44);
-    vf v2 = _mm512_shuffle_f32x4(u0, u1, 0xEE), v3 = _mm512_shuffle_f32x4(u2, u3, 0xEE);
-    _mm512_storeu_ps(out, _mm512_shuffle_f32x4(v0, v1, 0x88));
-    _mm512_storeu_ps(out + 16, _mm512_shuffle_f32x4(v0, v1, 0xDD));
-    _mm512_storeu_ps(out + 32, _mm512_shuffle_f32x4(v2, v3, 0x88));
-    _mm512_storeu_ps(out + 48, _mm512_shuffle_f32x4(v2, v3, 0xDD));
+    const vi lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    const vi hi = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
+    /* pairs: p01 = (r0[b], r1[b]) for b < 8, q01 for b >= 8; p23, q23 likewise */
+    vf p01 = _mm512_permutex2var_ps(r0, lo, r1), q01 = _mm512_permutex2var_ps(r0, hi, r1);
+    vf p23 = _mm512_permutex2var_ps(r2, lo, r3), q23 = _mm512_permutex2var_ps(r2, hi, r3);
+    /* the same interleave on 64-bit pairs: (p01 pair b, p23 pair b) */
+    vi a = _mm512_castps_si512(p01), b = _mm512_castps_si512(p23);
+    vi c = _mm512_castps_si512(q01), e = _mm512_castps_si512(q23);
+    const vi lo2 = _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0), hi2 = _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4);
+    _mm512_storeu_si512(out, _mm512_permutex2var_epi64(a, lo2, b));
+    _mm512_storeu_si512(out + 16, _mm512_permutex2var_epi64(a, hi2, b));
+    _mm512_storeu_si512(out + 32, _mm512_permutex2var_epi64(c, lo2, e));
+    _mm512_storeu_si512(out + 48, _mm512_permutex2var_epi64(c, hi2, e));
 }
 /* out[2b] = d0[b], out[2b + 1] = d1[b], b < 8 */
 T static inline void store_f64x2(double *out, vd d0, vd d1)

@@ -43,6 +43,10 @@ typedef struct nninit__dist {
     uint64_t stream;
     /* uniform: v = u * width + lo; v >= hi (when clamp) -> below_hi */
     float lo_f, width_f, hi_f, below_hi_f;
+    /* float32 uniform with one multiply: u * width_f == k * width24_f for
+     * u = k 2^-24 whenever width24_f = width_f 2^-24 is exact (fold_f) */
+    float width24_f;
+    int fold_f;
     double lo, width, hi, below_hi;
     int clamp_f, clamp;
     /* normal: z * std + mean */

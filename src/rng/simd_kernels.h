@@ -22,6 +22,9 @@
 
 /* force-inlined into the per-transform loops, so constants stay in registers */
 #define INL T static inline __attribute__((always_inline))
+/* and kept out of line, where one loop's register allocation must not
+ * depend on another's */
+#define NOINL T static __attribute__((noinline))
 #define NSET (16 / VD_N)
 #define NVF (16 / VF_N) /* float vectors of one word index in a group */
 
@@ -272,10 +275,13 @@ T static vd ndtri_tail_v(vd p)
 
 /* ---- the transforms of dist_philox.c ---- */
 
-INL vf uniform_f32(const nninit__dist *d, vi w)
+INL vf uniform_f32(const nninit__dist *d, vi w, int fold)
 {
-    vf u = f_mul(f_from_i32(i32_srli(w, 8)), f_set(0x1p-24f));
-    vf v = f_mul(u, f_set(d->width_f));
+    vf v;
+    if (fold) /* (w >> 8) * (width 2^-24): the same bits (dist_philox.c) */
+        v = f_mul(f_from_i32(i32_srli(w, 8)), f_set(d->width24_f));
+    else
+        v = f_mul(f_mul(f_from_i32(i32_srli(w, 8)), f_set(0x1p-24f)), f_set(d->width_f));
     v = f_add(v, f_set(d->lo_f));
     if (d->clamp_f)
         v = f_sel(f_ge(v, f_set(d->hi_f)), f_set(d->below_hi_f), v);
@@ -409,9 +415,10 @@ INL vf trunc2_f32(const nninit__dist *d, vi w)
  * word i (block i/4); float64 element i in words 2i, 2i+1 (block i/2), and
  * a float64 normal pair in one block. */
 
-/* One word an element: uniform, or stream v2's float32 truncated normal
- * (trunc2 is a constant at each call, so each gets its own loop). */
-INL void run_word_f32(const nninit__dist *d, const pkeys *pk, uint64_t block0, size_t groups, float *o, int trunc2)
+/* One word an element: uniform (mode 0; 2 with the folded multiply), or
+ * stream v2's float32 truncated normal (mode 1). The mode is a constant at
+ * each call, so each gets its own loop. */
+INL void run_word_f32(const nninit__dist *d, const pkeys *pk, uint64_t block0, size_t groups, float *o, int mode)
 {
     vi S[NSET][4];
     for (size_t g = 0; g < groups; g++, o += 64) {
@@ -422,7 +429,7 @@ INL void run_word_f32(const nninit__dist *d, const pkeys *pk, uint64_t block0, s
 #pragma GCC unroll 4
             for (int k = 0; k < 4; k++) {
                 vi w = pack_lo32(S[2 * v][k], S[2 * v + 1][k]);
-                R[k] = trunc2 ? trunc2_f32(d, w) : uniform_f32(d, w);
+                R[k] = mode == 1 ? trunc2_f32(d, w) : uniform_f32(d, w, mode == 2);
             }
             store_f32x4(o + 4 * VF_N * v, R[0], R[1], R[2], R[3]);
         }
@@ -531,6 +538,23 @@ INL void run_f64(const nninit__dist *d, const pkeys *pk, uint64_t block0, size_t
     }
 }
 
+/* Each float32 one-word loop in a function of its own, so that the
+ * register allocation of one does not depend on the others. */
+NOINL void run_uniform_f32(const nninit__dist *d, const pkeys *pk, uint64_t block0, size_t groups, float *o)
+{
+    run_word_f32(d, pk, block0, groups, o, 0);
+}
+
+NOINL void run_uniform_fold_f32(const nninit__dist *d, const pkeys *pk, uint64_t block0, size_t groups, float *o)
+{
+    run_word_f32(d, pk, block0, groups, o, 2);
+}
+
+NOINL void run_trunc2_f32(const nninit__dist *d, const pkeys *pk, uint64_t block0, size_t groups, float *o)
+{
+    run_word_f32(d, pk, block0, groups, o, 1);
+}
+
 T void KERNEL_RUN(const nninit__dist *d, uint64_t begin, size_t n, void *out)
 {
     pkeys pk;
@@ -538,12 +562,14 @@ T void KERNEL_RUN(const nninit__dist *d, uint64_t begin, size_t n, void *out)
     if (d->dtype == NNINIT_F32) {
         uint64_t block0 = begin / 4;
         size_t groups = n / 64;
-        if (d->kind == NNINIT__DIST_UNIFORM)
-            run_word_f32(d, &pk, block0, groups, out, 0);
+        if (d->kind == NNINIT__DIST_UNIFORM && d->fold_f)
+            run_uniform_fold_f32(d, &pk, block0, groups, out);
+        else if (d->kind == NNINIT__DIST_UNIFORM)
+            run_uniform_f32(d, &pk, block0, groups, out);
         else if (d->kind == NNINIT__DIST_NORMAL)
             run_normal_f32(d, &pk, block0, groups, out);
         else if (d->trunc2)
-            run_word_f32(d, &pk, block0, groups, out, 1);
+            run_trunc2_f32(d, &pk, block0, groups, out);
         else
             run_trunc_f32(d, &pk, block0, groups, out);
     } else {
