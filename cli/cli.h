@@ -39,6 +39,7 @@ int cmd_list(int argc, char **argv);
 int cmd_lab(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_model(int argc, char **argv);
+int cmd_advise(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_theory(int argc, char **argv);
 int cmd_probe(int argc, char **argv);

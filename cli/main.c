@@ -8,6 +8,7 @@ static const cli_command commands[] = {
     {"gen", "fill one tensor with an initializer and write it as .npy", cmd_gen},
     {"list", "list every initializer with its parameters and defaults", cmd_list},
     {"model", "initial weights of a Keras/PyTorch model as safetensors, npz or .npy files", cmd_model},
+    {"advise", "lint a model's initialization: gains per layer, findings with the fix (--probe, --fix)", cmd_advise},
     {"inspect", "statistics of every tensor in a safetensors/npz/npy file; which initializer fits", cmd_inspect},
     {"train", "train an MLP on Fashion-MNIST (or any IDX set); --compare initializers", cmd_train},
     {"theory", "mean-field predictions: q*, chi_1, depth scales, phase, order-to-chaos line", cmd_theory},

@@ -35,6 +35,7 @@
 
 #include "nninit.h"
 #include "nninit_io.h"
+#include "nninit_model.h"
 #include "nninit_nn.h"
 
 #ifdef __cplusplus
@@ -380,6 +381,119 @@ typedef struct nninit_fit {
  */
 NNINIT_API nninit_status nninit_fit_tensor(nninit_tensor_file *tf, size_t i, nninit_layout layout, nninit_fit *out,
                                            nninit_err *err);
+
+
+/* ------------------------------------------------------------------------ */
+/* Advice: an initialization linter for a whole model (nninit advise)        */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Reads a model's layers in order (nninit_model_layer_info_at) and predicts
+ * how the signal propagates at initialization. Feed-forward layers (Dense,
+ * Conv*, Linear, Conv*d) form chains, broken by other layers (recurrent,
+ * attention, embedding), by an activation that is not known, and by a
+ * normalization (which rescales what follows to unit variance). Branches and
+ * residual additions of a graph are not modelled: layers are taken in order.
+ *
+ * Per layer: sigma_w^2 = fan_in Var(W) of the kernel initializer as it
+ * resolves for the kernel's shape and layout (nninit_resolve), sigma_b^2 =
+ * E[b^2]. Along a chain from inputs of second moment 1: q_l = sigma_w^2
+ * E[phi_{l-1}(h_{l-1})^2] + sigma_b^2 (phi_0 = identity on the input), the
+ * forward gain q_l / q_{l-1}, and the backward gain sigma_w^2 (fan_out /
+ * fan_in) E[phi_{l-1}'(h_{l-1})^2] of the gradient through layer l, with the
+ * Gaussian moments of the theory (nninit_theory_moments_at) where it knows
+ * the activation; otherwise the variance argument with the activation taken
+ * as linear (said in the layer's `theory` = 0). The depth verdict uses chi_1
+ * of each block, a layer's weights after the previous layer's activation
+ * (layers 2..L of a chain), as an infinite stack of it (nninit_theory_analyze
+ * at q0 = 1): a chain of at least two blocks vanishes when the product of
+ * their chi_1 falls below 1/10 and explodes above 10 (a block in the
+ * unbounded phase counts with its forward gain, one without theory with its
+ * backward gain). At the critical point
+ * (chi_1 = 1) the product stays 1 whatever the depth, although q decays
+ * like a power of depth there (tanh with sigma_b^2 = 0): that is the edge of
+ * chaos, not a finding.
+ */
+typedef enum nninit_advice_kind {
+    NNINIT_ADVICE_CONSTANT_KERNEL = 0, /* constant kernel (zeros, ones, constant): units never differ */
+    NNINIT_ADVICE_UNSCALED,            /* fan-independent random kernel in a vanishing/exploding chain */
+    NNINIT_ADVICE_ACT_MISMATCH,        /* fan-scaled kernel off its activation's recommendation in a
+                                          vanishing/exploding chain (Glorot with ReLU, He with tanh) */
+    NNINIT_ADVICE_SELU,                /* SELU without lecun_normal (sigma_w^2 = 1, normal) */
+    NNINIT_ADVICE_RECURRENT,           /* recurrent kernel neither orthogonal nor identity */
+    NNINIT_ADVICE_FORGET_BIAS,         /* LSTM forget-gate bias 0 (no unit_forget_bias) */
+    NNINIT_ADVICE_EMBEDDING_SCALE,     /* embeddings drawn N(0, 1)-like (std >= 0.5) feeding attention */
+    NNINIT_ADVICE_RESIDUAL_SCALE,      /* unscaled residual output projections in a deep (>= 4 blocks)
+                                          pre-norm transformer */
+    NNINIT_ADVICE_DEPTH,               /* a chain vanishes or explodes although every kernel follows the
+                                          recommendation: the activation itself limits the depth */
+    NNINIT_ADVICE_KIND_COUNT
+} nninit_advice_kind;
+
+NNINIT_API const char *nninit_advice_kind_name(nninit_advice_kind k); /* "constant-kernel", ... */
+
+typedef struct nninit_advice_finding {
+    nninit_advice_kind kind;
+    int layer;              /* index into nninit_advice.layers; -1: the model */
+    const char *tensor;     /* the tensor the fix changes (the model's name; NULL: none) */
+    int softened;           /* 1: a normalization follows, which removes the effect: a note, not a finding */
+    char reason[640];       /* why, with the numbers */
+    char fix[160];          /* the recommended initializer SPEC for `tensor` ("he_normal",
+                               "kaiming_normal_(nonlinearity='relu')"); "" when no initializer fixes it */
+    char advice[400];       /* the fix in words (also when fix is "") */
+} nninit_advice_finding;
+
+typedef struct nninit_advice_layer {
+    const char *name, *cls;       /* nninit_model_layer_info's layer and cls */
+    const char *kernel;           /* the kernel's tensor name; NULL for a layer without one */
+    const char *kernel_spec, *bias_spec; /* initializers as written (NULL: none) */
+    char kernel_init[96], bias_init[96]; /* the same in short: "random_normal(stddev=0.05)" ("" none) */
+    const char *activation;       /* NULL: not known */
+    int64_t fan_in, fan_out;      /* of the kernel under the model's layout */
+    double sw2, sb2;              /* sigma_w^2 = fan_in Var(W), sigma_b^2 = E[b^2] (NaN: undefined) */
+    int chain;                    /* chain index; -1: not in a chain */
+    int theory;                   /* 1: the previous activation's moments are the theory's; 0: taken linear */
+    double q;                     /* predicted E[h^2] of the pre-activation */
+    double fwd_gain, bwd_gain;    /* per layer, as above */
+    double fwd_total, bwd_total;  /* compounded from the chain's start through this layer */
+    double chi1;                  /* chi_1 of the layer's block (NaN in the unbounded phase, and for a
+                                     chain's first layer, which scales the input once and is no block) */
+    nninit_theory_phase phase;
+    int norm_after;
+} nninit_advice_layer;
+
+typedef struct nninit_advice {
+    int n_layers;
+    nninit_advice_layer *layers;      /* every layer with tensors, in model order */
+    int n_findings;                   /* softened ones included */
+    nninit_advice_finding *findings;
+    int n_counted;                    /* findings with softened = 0 (what nninit advise's exit status counts) */
+} nninit_advice;
+
+/* Analyses `m`. *out: free with nninit_advice_free. NNINIT_EMISUSE, NNINIT_ENOMEM. */
+NNINIT_API nninit_status nninit_advise(const nninit_model *m, nninit_advice **out, nninit_err *err);
+NNINIT_API void nninit_advice_free(nninit_advice *a);
+
+/* The recommended kernel initializer SPEC for an activation ("relu" -> "he_normal" for Keras, torch layout
+ * -> "kaiming_normal_(nonlinearity='relu')"; tanh, sigmoid, linear -> glorot_uniform / xavier_uniform_; selu
+ * -> lecun_normal / kaiming_normal_(nonlinearity='linear'); gelu, swish, elu -> the theory's critical
+ * VarianceScaling scale at sigma_b^2 = sb2; tanh with sb2 > 0 likewise, fan_avg uniform, as Glorot). NULL or
+ * an activation the theory does not know: glorot_uniform / xavier_uniform_. */
+NNINIT_API nninit_status nninit_advice_recommend(const char *activation, nninit_layout layout, double sb2, char *spec,
+                                                 size_t cap, nninit_err *err);
+
+/*
+ * The model with the findings' fixes applied, in the form it came in:
+ *   keras: the Keras model JSON `source_text` with each fixed layer's
+ *     *_initializer (and unit_forget_bias) set, everything else kept;
+ *   torch: {"torch": RECIPE, "overrides": {tensor: SPEC, ...}}, which
+ *     nninit_model_from_spec and nninit model --spec read (a recipe has no
+ *     syntax for initializers);
+ *   spec: the spec JSON `source_text` with "overrides" extended.
+ * Softened findings are fixed too. *json: free with nninit_free.
+ */
+NNINIT_API nninit_status nninit_advice_fix(const nninit_model *m, const char *source_text, const nninit_advice *a,
+                                           char **json, nninit_err *err);
 
 #ifdef __cplusplus
 }
