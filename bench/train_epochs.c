@@ -9,7 +9,7 @@
  *   train_epochs [--model M] [--threads T] [--lr X]            two epochs, one line each
  *   train_epochs --serve [--model M] [--threads T] [--lr X]    reads a count per stdin line,
  *       trains that many epochs, prints "seconds cpu_seconds test_acc" per epoch
- *   train_epochs --floor --model cnn [--threads T]   the same epochs' sgemm calls
+ *   train_epochs --floor [--model M] [--threads T]   the same epochs' sgemm calls
  *       alone (same shapes, same count, on scratch buffers): the BLAS floor
  *
  * Without the data set it says so and exits 0 (make bench must not fail on it). */
@@ -52,6 +52,42 @@ static void floor_epochs(int count)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, 10, 800, 1.f, a, 800, b, 10, 0.f, c, 10);
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 800, 10, m, 1.f, a, 800, b, 10, 0.f, c, 10);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, 800, 10, 1.f, b, 10, a, 10, 0.f, c, 800);
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        printf("%.6f %.6f nan\n", (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec),
+               (double)(clock() - c0) / CLOCKS_PER_SEC);
+        fflush(stdout);
+    }
+    free(a);
+    free(b);
+    free(c);
+}
+
+/* The MLP's sgemm calls for one epoch (60000 rows in batches of 128): per
+ * dense layer the forward product (beta 1 over the broadcast bias, as
+ * seq_linear.c does), the weight gradient, and for layers 2 and 3 the input
+ * gradient; Keras (in, out) weights, row-major, as src/nn/seq_linear.c. */
+static void floor_mlp_epochs(int count)
+{
+    const int B = 128, n = 60000, dims[4] = {784, 256, 256, 10};
+    size_t big = (size_t)B * 784 + 784 * 256;
+    float *a = calloc(big, sizeof *a), *b = calloc(big, sizeof *b), *c = calloc(big, sizeof *c);
+    for (int e = 0; e < count; e++) {
+        struct timespec t0, t1;
+        clock_t c0 = clock();
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (int r0 = 0; r0 < n; r0 += B) {
+            int m = n - r0 < B ? n - r0 : B;
+            for (int l = 0; l < 3; l++) /* forward */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, dims[l + 1], dims[l], 1.f, a, dims[l], b,
+                            dims[l + 1], 1.f, c, dims[l + 1]);
+            for (int l = 2; l >= 0; l--) { /* backward: dW = x^T dy, dx = dy W^T */
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, dims[l], dims[l + 1], m, 1.f, a, dims[l], b,
+                            dims[l + 1], 0.f, c, dims[l + 1]);
+                if (l > 0)
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, dims[l], dims[l + 1], 1.f, b, dims[l + 1],
+                                a, dims[l + 1], 0.f, c, dims[l]);
+            }
         }
         clock_gettime(CLOCK_MONOTONIC, &t1);
         printf("%.6f %.6f nan\n", (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec),
@@ -113,11 +149,12 @@ int main(int argc, char **argv)
     if (floor_only) {
         openblas_set_num_threads(threads);
         char line[64];
+        void (*floor_fn)(int) = cnn ? floor_epochs : floor_mlp_epochs;
         if (serve)
             while (fgets(line, sizeof line, stdin))
-                floor_epochs(atoi(line));
+                floor_fn(atoi(line));
         else
-            floor_epochs(2);
+            floor_fn(2);
         return 0;
     }
     nninit_dataset tr, te;

@@ -5,8 +5,8 @@ Recipes (--model): mlp 784-256-256-10 ReLU, He-normal kernels, zero biases;
 cnn (28x28x1 images) conv 3x3x16 relu, max pool 2, conv 3x3x32 relu, max pool
 2, flatten, dense 10 (He-normal convs, Glorot dense). Both: SGD lr 0.05
 momentum 0.9, batch 128, softmax cross-entropy, Fashion-MNIST scaled to
-[0, 1], reshuffled every epoch. With --model cnn a third side runs the same
-epochs' sgemm calls alone (bench/train_epochs --floor): the BLAS floor. "Seconds per epoch" is the training pass only
+[0, 1], reshuffled every epoch. A third side runs the same epochs' sgemm
+calls alone (bench/train_epochs --floor): the BLAS floor. "Seconds per epoch" is the training pass only
 (shuffle, gather the batch, forward, loss, backward, step) in both; the
 per-epoch test evaluation is timed apart and not counted.
 
@@ -153,7 +153,7 @@ def main():
         print(f"PyTorch not available ({e}); nninit only", file=sys.stderr)
     # Alternate the two sides so that both see the same machine load.
     nn = NninitRun(args)
-    fl = NninitRun(args, floor=True) if args.model == "cnn" else None
+    fl = NninitRun(args, floor=True)
     t_nn, t_th, c_nn, c_th, ratios, t_fl, c_fl = [], [], [], [], [], [], []
     for r in range(args.rounds):
         tn, cn = nn.epochs(args.epochs)

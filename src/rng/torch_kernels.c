@@ -244,22 +244,47 @@ static void block16_f32(float *d, nninit__torch_arith ar, float mean, float std)
     }
 }
 
-static void block16_f64(double *d, nninit__torch_arith ar, double mean, double std)
-{
-    for (int j = 0; j < 8; j++) {
-        double u1 = 1.0 - d[j];
-        double u2 = d[j + 8];
-        double radius = sqrt(-2.0 * log(u1));
-        double theta = TORCH_TWO_PI * u2;
-        double c = cos(theta), s = sin(theta);
-        if (ar.avx2 || ar.v2) { /* AVX2: contracted by GCC; 2.x: explicit fma */
-            d[j] = fma(radius * c, std, mean);
-            d[j + 8] = fma(radius * s, std, mean);
-        } else {
-            d[j] = radius * c * std + mean;
-            d[j + 8] = radius * s * std + mean;
-        }
+/* normal_fill_16 in double on `blocks` 16-blocks; log, cos and sin are
+ * libm's, as PyTorch calls them. */
+#define NORMAL16_F64(d, blocks, ar, mean, std)                                                                         \
+    for (int64_t blk = 0; blk < (blocks); blk++) {                                                                     \
+        double *q = (d) + 16 * blk;                                                                                    \
+        for (int j = 0; j < 8; j++) {                                                                                  \
+            double u1 = 1.0 - q[j];                                                                                    \
+            double u2 = q[j + 8];                                                                                      \
+            double radius = sqrt(-2.0 * log(u1));                                                                      \
+            double theta = TORCH_TWO_PI * u2;                                                                          \
+            double c = cos(theta), s = sin(theta);                                                                     \
+            if ((ar).avx2 || (ar).v2) { /* AVX2: contracted by GCC; 2.x: explicit fma */                               \
+                q[j] = fma(radius * c, (std), (mean));                                                                 \
+                q[j + 8] = fma(radius * s, (std), (mean));                                                             \
+            } else {                                                                                                   \
+                q[j] = radius * c * (std) + (mean);                                                                    \
+                q[j + 8] = radius * s * (std) + (mean);                                                                \
+            }                                                                                                          \
+        }                                                                                                              \
     }
+
+#ifdef NNINIT__HAVE_X86_SIMD
+/* The same in an FMA-target copy: fma() is one instruction there instead of
+ * a call into libm (fma is exact by definition, so the bits are the same;
+ * nothing else fuses: -ffp-contract=off). */
+__attribute__((target("fma"))) static void normal16_f64_fma(double *d, int64_t blocks, nninit__torch_arith ar,
+                                                            double mean, double std)
+{
+    NORMAL16_F64(d, blocks, ar, mean, std)
+}
+#endif
+
+static void normal16_f64(double *d, int64_t blocks, nninit__torch_arith ar, double mean, double std)
+{
+#ifdef NNINIT__HAVE_X86_SIMD
+    if (nninit__torch_simd()) {
+        normal16_f64_fma(d, blocks, ar, mean, std);
+        return;
+    }
+#endif
+    NORMAL16_F64(d, blocks, ar, mean, std)
 }
 
 /* normal_fill on n >= 16 floats: n uniforms in [0, 1) (uniform_(0, 1)
@@ -298,12 +323,11 @@ static void normal_vec_f32(nninit_rng *rng, nninit__torch_arith ar, float mean, 
 static void normal_vec_f64(nninit_rng *rng, nninit__torch_arith ar, double mean, double std, double *d, int64_t n)
 {
     nninit__torch_uniform(rng, ar, NNINIT_F64, 0.0, 1.0, d, n);
-    for (int64_t i = 0; i + 16 <= n; i += 16)
-        block16_f64(d + i, ar, mean, std);
+    normal16_f64(d, n / 16, ar, mean, std);
     if (n % 16 != 0) {
         double *t = d + n - 16;
         nninit__torch_uniform(rng, ar, NNINIT_F64, 0.0, 1.0, t, 16);
-        block16_f64(t, ar, mean, std);
+        normal16_f64(t, 1, ar, mean, std);
     }
 }
 
