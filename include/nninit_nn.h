@@ -348,6 +348,10 @@ typedef enum nninit_tensor_role {
  * backward or free; NULL (and 0 rows) if not computed yet or not available. */
 NNINIT_API const float *nninit_net_tensor(const nninit_net *net, int layer, nninit_tensor_role role, int64_t *rows,
                                           int64_t *cols);
+/* dLoss/dx (batch, n_inputs) of the last backward run with want_input_grad:
+ * the sum over every layer that reads the network input (a residual block
+ * at the input has two readers). NULL otherwise; valid as nninit_net_tensor. */
+NNINIT_API const float *nninit_net_input_grad(const nninit_net *net, int64_t *rows, int64_t *cols);
 
 /* Parameter `which` of a layer: dense 0 kernel (in, out), 1 bias (out);
  * recurrent layers 0 kernel (in, G units), 1 recurrent kernel (units,

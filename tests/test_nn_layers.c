@@ -353,6 +353,49 @@ static void test_net_errors(void **state)
     nninit_net_free(NULL);
 }
 
+/* The network input's gradient: with one reader it is that layer's input
+ * gradient; with two (a residual block at the input: dense then add of the
+ * dense output and the input) the sum of both readers' gradients, in layer
+ * order, as the engine sums any layer's readers. NULL without
+ * want_input_grad. */
+static void test_input_grad(void **state)
+{
+    (void)state;
+    enum { B = 3, N = 4 };
+    nninit_layer_desc L[2] = {dense(N, NNINIT_ACT_TANH, "glorot_uniform", "RandomNormal(stddev=0.5)"),
+                              nninit_layer_desc_default(NNINIT_LAYER_ADD)};
+    L[0].input[0] = NNINIT_INPUT_NET;
+    L[1].input[0] = 0;
+    L[1].input[1] = NNINIT_INPUT_NET;
+    float x[B * N], dout[B * N];
+    for (int i = 0; i < B * N; i++) {
+        x[i] = (float)sin(0.7 * i + 0.3);
+        dout[i] = (float)cos(1.3 * i);
+    }
+    nninit_err err;
+    for (int n_layers = 1; n_layers <= 2; n_layers++) {
+        nninit_net *net = NULL;
+        assert_ok(nninit_net_new(N, L, n_layers, NULL, &net, &err), &err);
+        assert_ok(nninit_net_forward(net, x, B, 1, NULL, &err), &err);
+        assert_ok(nninit_net_backward(net, dout, 0, &err), &err);
+        assert_null(nninit_net_input_grad(net, NULL, NULL));
+        assert_ok(nninit_net_backward(net, dout, 1, &err), &err);
+        int64_t rows = 0, cols = 0;
+        const float *gx = nninit_net_input_grad(net, &rows, &cols);
+        assert_non_null(gx);
+        assert_int_equal(rows, B);
+        assert_int_equal(cols, N);
+        const float *g_dense = nninit_net_tensor(net, 0, NNINIT_T_GRAD_INPUT, NULL, NULL);
+        for (int i = 0; i < B * N; i++) {
+            float expect = n_layers == 1 ? g_dense[i] : g_dense[i] + dout[i];
+            assert_memory_equal(&gx[i], &expect, sizeof expect);
+        }
+        if (n_layers == 2) /* the skip's share is there: not the dense layer's gradient alone */
+            assert_true(fabsf(gx[0] - g_dense[0]) > 0.1f);
+        nninit_net_free(net);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -360,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_batchnorm_train_eval), cmocka_unit_test(test_dropout),
         cmocka_unit_test(test_optimizers),       cmocka_unit_test(test_optimizer_errors),
         cmocka_unit_test(test_schedules),        cmocka_unit_test(test_net_errors),
+        cmocka_unit_test(test_input_grad),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

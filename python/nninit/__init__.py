@@ -9,8 +9,9 @@ torch optional):
     (3, 3, 64, 128)
 
 gen / fill_ fill one tensor (Philox by default: the same bits for any
-thread count; rng="torch" replays PyTorch's CPU generator), Generator keeps
-a stream across calls, nninit.torch.init_module re-initializes a whole
+thread count, large orthogonal matrices excepted (OpenBLAS's thread count
+moves their last bits); rng="torch" replays PyTorch's CPU generator),
+Generator keeps a stream across calls, nninit.torch.init_module re-initializes a whole
 torch.nn.Module in place, model / load / save handle whole models and tensor
 files, theory gives mean-field predictions. Errors: ValueError (bad spec,
 shape, option, corrupt file; the library's one-line message), TypeError

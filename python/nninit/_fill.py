@@ -230,7 +230,9 @@ def gen(spec, shape, *, seed=0, layout="keras", dtype="float32", rng="philox", s
     dtype: "float32", "float64", "float16" (NumPy arrays) or "bfloat16" (a
       torch.bfloat16 tensor: NumPy has no bfloat16; needs torch). Half
       types are generated in float32 and rounded once, Philox only.
-    rng: "philox" (default; the same bits for any thread count), "torch"
+    rng: "philox" (default; the same bits for any thread count, except an
+      orthogonal matrix with rows * cols^2 > 2^24, whose last bits follow
+      OpenBLAS's OPENBLAS_NUM_THREADS), "torch"
       (PyTorch 1.13's CPU generator after torch.manual_seed(seed)), ...;
       see Generator. generator: an nninit.Generator to draw from instead of
       a fresh (rng, seed) one; torch kinds continue across calls.

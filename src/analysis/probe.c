@@ -46,114 +46,115 @@ void nninit_probe_result_free(nninit_probe_result *r)
 
 static void probe_free(nninit__probe *p)
 {
-    for (int l = 0; l < p->depth; l++) {
-        if (p->w) free(p->w[l]);
-        if (p->b) free(p->b[l]);
-        if (p->dw) free(p->dw[l]);
-        if (p->db) free(p->db[l]);
-        if (p->pre) free(p->pre[l]);
-        if (p->act) free(p->act[l]);
-        if (p->invstd) free(p->invstd[l]);
-    }
-    free(p->w), free(p->b), free(p->dw), free(p->db), free(p->pre), free(p->act), free(p->invstd);
-    free(p->x), free(p->hw), free(p->hb), free(p->hdw), free(p->hdb), free(p->logits);
-    free(p->g), free(p->g2), free(p->tmp), free(p->tmp2), free(p->ones), free(p->scratch);
-    free(p->L);
+    nninit_net_free(p->net);
+    free(p->desc), free(p->blk), free(p->x), free(p->g), free(p->L);
 }
 
-static nninit_status fill_param(const char *spec, const char *name, const nninit_shape *shape, nninit_rng *rng,
-                                float *out, nninit_err *err)
+/* Copies an initializer SPEC into a layer description's field. */
+static nninit_status put_spec(char *dst, const char *spec, nninit_err *err)
 {
-    nninit_init init;
-    nninit_status s = nninit_init_parse(spec, &init, err);
+    size_t n = strlen(spec);
+    if (n >= NNINIT_SPEC_MAX)
+        return nninit__err(err, NNINIT_EINVAL, "probe: an initializer SPEC of %zu characters; at most %d", n,
+                           NNINIT_SPEC_MAX - 1);
+    memcpy(dst, spec, n + 1);
+    return NNINIT_OK;
+}
+
+/* The engine names the tensor whose initializer failed ("dense_2/kernel:
+ * unknown initializer ..."); the probe's messages name the dense layer of a
+ * model ("dense_2: ...") and nothing in a --depth/--width net. */
+static void probe_fill_err(nninit_err *err, int model)
+{
+    if (!err || strncmp(err->msg, "dense_", 6))
+        return;
+    const char *slash = strchr(err->msg, '/'), *colon = slash ? strstr(slash, ": ") : NULL;
+    if (!colon || (strncmp(slash, "/kernel: ", 9) && strncmp(slash, "/bias: ", 7)))
+        return;
+    size_t keep = model ? (size_t)(slash - err->msg) : 0, rest = strlen(colon + 2);
+    if (model) {
+        memcpy(err->msg + keep, ": ", 2);
+        keep += 2;
+    }
+    memmove(err->msg + keep, colon + 2, rest + 1);
+}
+
+/* The engine's layers of the probe: per block a dense layer (its activation
+ * fused unless batch norm comes between), the batch norm (gamma 1, beta 0:
+ * the probe never steps them) and its activation layer, and the add of the
+ * skip; then, with labels, the linear head (kernel as the last block's,
+ * bias zero). The engine names the dense layers dense_0, dense_1, ... (the
+ * head dense_<depth>), so their Philox streams are those of the same layers
+ * in nninit_net_new. */
+static nninit_status build_net(nninit__probe *p, nninit_err *err)
+{
+    int max_desc = 4 * p->depth + 1;
+    p->desc = nninit__calloc_array((size_t)max_desc, sizeof *p->desc);
+    p->blk = nninit__calloc_array((size_t)p->depth, sizeof *p->blk);
+    if (!p->desc || !p->blk)
+        return nninit__err(err, NNINIT_ENOMEM, "probe: out of memory for %d layers", p->depth);
+    int n = 0;
+    nninit_status s = NNINIT_OK;
+    for (int l = 0; l < p->depth && s == NNINIT_OK; l++) {
+        const nninit__probe_layer *y = &p->L[l];
+        int in = l ? block_out(p, l - 1) : NNINIT_INPUT_NET;
+        nninit_layer_desc *d = &p->desc[n];
+        *d = nninit_layer_desc_default(NNINIT_LAYER_DENSE);
+        d->units = y->n_out;
+        d->use_bias = y->use_bias;
+        d->act = y->bn ? NNINIT_ACT_LINEAR : y->act;
+        d->alpha = y->bn ? 0.0 : y->alpha;
+        d->input[0] = in;
+        if ((s = put_spec(d->kernel_init, y->kernel_init, err)) != NNINIT_OK ||
+            (s = put_spec(d->bias_init, y->bias_init, err)) != NNINIT_OK)
+            break;
+        p->blk[l].dense = p->blk[l].act = n++;
+        p->blk[l].add = -1;
+        if (y->bn) {
+            d = &p->desc[n++];
+            *d = nninit_layer_desc_default(NNINIT_LAYER_BATCHNORM);
+            d->epsilon = y->bn_epsilon;
+            d = &p->desc[n];
+            *d = nninit_layer_desc_default(NNINIT_LAYER_ACTIVATION);
+            d->act = y->act;
+            d->alpha = y->alpha;
+            p->blk[l].act = n++;
+        }
+        if (has_skip(p, l)) {
+            d = &p->desc[n];
+            *d = nninit_layer_desc_default(NNINIT_LAYER_ADD);
+            d->input[0] = p->blk[l].act;
+            d->input[1] = in;
+            p->blk[l].add = n++;
+        }
+    }
+    p->n_body = n;
+    if (s == NNINIT_OK && p->o->labels) {
+        nninit_layer_desc *d = &p->desc[n++];
+        *d = nninit_layer_desc_default(NNINIT_LAYER_DENSE);
+        d->units = p->o->n_classes;
+        s = put_spec(d->kernel_init, p->L[p->depth - 1].kernel_init, err);
+    }
+    p->n_desc = n;
     if (s != NNINIT_OK)
         return s;
-    nninit_fill_opts fo = nninit_fill_opts_default();
-    fo.dtype = NNINIT_F32;
-    fo.stream = nninit_stream_from_name(name);
-    return nninit_fill(&init, shape, &fo, rng, out, err);
-}
-
-static nninit_status probe_alloc(nninit__probe *p, nninit_err *err)
-{
-    int L = p->depth;
-    int64_t B = p->batch, wide = p->wmax;
-    p->w = calloc((size_t)L, sizeof *p->w);
-    p->b = calloc((size_t)L, sizeof *p->b);
-    p->dw = calloc((size_t)L, sizeof *p->dw);
-    p->db = calloc((size_t)L, sizeof *p->db);
-    p->pre = calloc((size_t)L, sizeof *p->pre);
-    p->act = calloc((size_t)L, sizeof *p->act);
-    p->invstd = calloc((size_t)L, sizeof *p->invstd);
-    if (!p->w || !p->b || !p->dw || !p->db || !p->pre || !p->act || !p->invstd)
-        goto oom;
-    for (int l = 0; l < L; l++) {
-        int64_t W = n_out_of(p, l);
-        size_t nw = (size_t)n_in_of(p, l) * (size_t)W;
-        p->w[l] = nninit__malloc_array(nw, sizeof(float));
-        p->dw[l] = nninit__malloc_array(nw, sizeof(float));
-        p->b[l] = nninit__calloc_array((size_t)W, sizeof(float));
-        p->db[l] = nninit__malloc_array((size_t)W, sizeof(float));
-        p->pre[l] = nninit__malloc_array((size_t)(B * W), sizeof(float));
-        p->act[l] = nninit__malloc_array((size_t)(B * W), sizeof(float));
-        p->invstd[l] = nninit__malloc_array((size_t)W, sizeof(float));
-        if (!p->w[l] || !p->dw[l] || !p->b[l] || !p->db[l] || !p->pre[l] || !p->act[l] || !p->invstd[l])
-            goto oom;
-    }
-    p->x = nninit__malloc_array((size_t)(B * p->n0), sizeof(float));
-    p->g = nninit__malloc_array((size_t)(B * wide), sizeof(float));
-    p->g2 = nninit__malloc_array((size_t)(B * wide), sizeof(float));
-    p->tmp = nninit__malloc_array((size_t)(B * wide), sizeof(float));
-    p->tmp2 = nninit__malloc_array((size_t)(B * wide), sizeof(float));
-    p->ones = nninit__malloc_array((size_t)wide, sizeof(float));
-    p->scratch = nninit__malloc_array((size_t)(3 * wide), sizeof(float));
-    if (!p->x || !p->g || !p->g2 || !p->tmp || !p->tmp2 || !p->ones || !p->scratch)
-        goto oom;
-    for (int64_t i = 0; i < wide; i++)
-        p->ones[i] = 1.0f;
-    if (p->o->labels) {
-        int64_t C = p->o->n_classes, W = n_out_of(p, L - 1);
-        p->hw = nninit__malloc_array((size_t)(W * C), sizeof(float));
-        p->hdw = nninit__malloc_array((size_t)(W * C), sizeof(float));
-        p->hb = nninit__calloc_array((size_t)C, sizeof(float));
-        p->hdb = nninit__malloc_array((size_t)C, sizeof(float));
-        p->logits = nninit__malloc_array((size_t)(B * C), sizeof(float));
-        if (!p->hw || !p->hdw || !p->hb || !p->hdb || !p->logits)
-            goto oom;
-    }
-    return NNINIT_OK;
-oom:
-    return nninit__err(err, NNINIT_ENOMEM, "probe: out of memory for %d layers of %lld x %lld", L, (long long)B,
-                       (long long)wide);
+    nninit_net_opts no = nninit_net_opts_default();
+    no.seed = p->o->seed;
+    s = nninit_net_new(p->n0, p->desc, p->n_desc, &no, &p->net, err);
+    if (s != NNINIT_OK)
+        probe_fill_err(err, p->o->layers != NULL);
+    return s;
 }
 
 static nninit_status probe_init(nninit__probe *p, nninit_err *err)
 {
-    nninit_rng *rng = NULL;
-    nninit_status s = nninit_rng_new(NNINIT_RNG_PHILOX, p->o->seed, &rng, err);
-    if (s != NNINIT_OK)
-        return s;
-    char name[64];
-    for (int l = 0; l < p->depth && s == NNINIT_OK; l++) {
-        nninit_shape ws = {2, {n_in_of(p, l), n_out_of(p, l)}}, bs = {1, {n_out_of(p, l)}};
-        snprintf(name, sizeof name, "dense_%d/kernel", l);
-        s = fill_param(p->L[l].kernel_init, name, &ws, rng, p->w[l], err);
-        if (s == NNINIT_OK && p->L[l].use_bias) {
-            snprintf(name, sizeof name, "dense_%d/bias", l);
-            s = fill_param(p->L[l].bias_init, name, &bs, rng, p->b[l], err);
-        }
-        if (s != NNINIT_OK && err && p->o->layers) { /* name the model's layer */
-            char msg[sizeof err->msg];
-            memcpy(msg, err->msg, sizeof msg);
-            snprintf(err->msg, sizeof err->msg, "dense_%d: %.*s", l % 1000000, (int)sizeof err->msg - 24, msg);
-        }
-    }
-    if (s == NNINIT_OK && p->hw) {
-        nninit_shape hs = {2, {n_out_of(p, p->depth - 1), p->o->n_classes}};
-        snprintf(name, sizeof name, "dense_%d/kernel", p->depth);
-        s = fill_param(p->L[p->depth - 1].kernel_init, name, &hs, rng, p->hw, err);
-    }
-    nninit_rng_free(rng);
+    int64_t n_last = p->o->labels ? p->o->n_classes : n_out_of(p, p->depth - 1);
+    p->x = nninit__malloc_array((size_t)(p->batch * p->n0), sizeof(float));
+    p->g = nninit__malloc_array((size_t)(p->batch * n_last), sizeof(float));
+    if (!p->x || !p->g)
+        return nninit__err(err, NNINIT_ENOMEM, "probe: out of memory for a batch of %lld x %lld",
+                           (long long)p->batch, (long long)p->wmax);
+    nninit_status s = build_net(p, err);
     if (s != NNINIT_OK)
         return s;
     uint32_t key[2];
@@ -177,82 +178,43 @@ static int all_finite(const float *v, int64_t n)
     return 1;
 }
 
+/* Block l's tensors of the last forward/backward. */
+static const float *tensor(const nninit__probe *p, int layer, nninit_tensor_role role)
+{
+    return nninit_net_tensor(p->net, layer, role, NULL, NULL);
+}
+static const float *block_pre(const nninit__probe *p, int l) /* the activation's input */
+{
+    const nninit__probe_block *b = &p->blk[l];
+    return b->act == b->dense ? tensor(p, b->dense, NNINIT_T_PREACT) : tensor(p, b->act, NNINIT_T_INPUT);
+}
+static const float *block_act(const nninit__probe *p, int l) /* a_l */
+{
+    return tensor(p, block_out(p, l), NNINIT_T_OUTPUT);
+}
+static const float *block_grad_in(const nninit__probe *p, int l) /* dL/da_{l-1}, dL/dx for l = 0 */
+{
+    return l ? tensor(p, block_out(p, l - 1), NNINIT_T_GRAD_OUTPUT) : nninit_net_input_grad(p->net, NULL, NULL);
+}
+static float *block_param(const nninit__probe *p, int layer, int which, float **grad)
+{
+    float *v = NULL;
+    if (nninit_net_param(p->net, layer, which, &v, grad, NULL, NULL, NULL) != NNINIT_OK && grad)
+        *grad = NULL;
+    return v;
+}
+
+/* The engine's forward in training mode (batch statistics), then the
+ * probe's check that every block's output is finite. */
 static nninit_status forward(nninit__probe *p, nninit_err *err)
 {
-    int64_t B = p->batch;
-    const float *in = p->x;
-    for (int l = 0; l < p->depth; l++) {
-        const nninit__probe_layer *y = &p->L[l];
-        int64_t W = y->n_out;
-        float *h = y->bn ? p->tmp : p->pre[l];
-        nninit__sgemm(0, 0, B, W, n_in_of(p, l), 1.0f, in, p->w[l], 0.0f, h);
-        for (int64_t r = 0; r < B; r++)
-            for (int64_t j = 0; j < W; j++)
-                h[r * W + j] += p->b[l][j];
-        if (y->bn) {
-            /* no affine parameters (gamma 1, beta 0); training-mode batch
-             * statistics; the running statistics are discarded */
-            float *run_mean = p->scratch, *run_var = p->scratch + W, *zeros = p->scratch + 2 * W;
-            memset(p->scratch, 0, (size_t)(3 * W) * sizeof(float));
-            nninit__bn_forward(h, B, W, p->ones, zeros, 0.99, y->bn_epsilon, 1, run_mean, run_var, p->pre[l],
-                               p->invstd[l], p->pre[l]);
-        }
-        nninit_act_forward(y->act, y->alpha, p->pre[l], p->act[l], B, W);
-        if (has_skip(p, l))
-            for (int64_t i = 0; i < B * W; i++)
-                p->act[l][i] += in[i];
-        if (!all_finite(p->act[l], B * W))
+    nninit_status s = nninit_net_forward(p->net, p->x, p->batch, 1, NULL, err);
+    for (int l = 0; l < p->depth && s == NNINIT_OK; l++)
+        if (!all_finite(block_act(p, l), p->batch * n_out_of(p, l)))
             return nninit__err(err, NNINIT_ENUMERIC, "probe: activations overflow at layer %d of %d (inf or nan); "
                                "the initializer makes the signal explode: use fewer layers or a smaller scale",
                                l + 1, p->depth);
-        in = p->act[l];
-    }
-    return NNINIT_OK;
-}
-
-/* Back-propagates g = dL/da_L (overwritten; p->g) through every layer,
- * writing dW, db, and calling `stat` with dL/da_l and dL/da_{l-1} of each
- * layer (may be NULL). */
-typedef void (*grad_stat_fn)(void *ctx, int l, const float *g_out, const float *g_in, int64_t n_in);
-
-static void backward(nninit__probe *p, grad_stat_fn stat, void *ctx)
-{
-    int64_t B = p->batch;
-    float *g = p->g, *g_prev = p->g2, *dh = p->tmp;
-    for (int l = p->depth - 1; l >= 0; l--) {
-        const nninit__probe_layer *y = &p->L[l];
-        int64_t W = y->n_out, n_in = n_in_of(p, l);
-        const float *in = l ? p->act[l - 1] : p->x;
-        /* the activation's output without the skip: act(pre) = act - in */
-        float *a_noskip = p->act[l];
-        if (has_skip(p, l)) {
-            a_noskip = g_prev; /* scratch; g_prev is written only below */
-            for (int64_t i = 0; i < B * W; i++)
-                a_noskip[i] = p->act[l][i] - in[i];
-        }
-        nninit_act_backward(y->act, y->alpha, p->pre[l], a_noskip, g, dh, B, W);
-        if (y->bn) {
-            /* dh is dL/dxhat; through the normalisation (gamma = 1) */
-            nninit__bn_backward(p->pre[l], p->invstd[l], p->ones, dh, B, W, p->scratch, p->scratch + W, p->tmp2);
-            memcpy(dh, p->tmp2, (size_t)(B * W) * sizeof(float));
-        }
-        nninit__sgemm(1, 0, n_in, W, B, 1.0f, in, dh, 0.0f, p->dw[l]);
-        for (int64_t j = 0; j < W; j++) {
-            double s = 0;
-            for (int64_t r = 0; r < B; r++)
-                s += (double)dh[r * W + j];
-            p->db[l][j] = y->use_bias ? (float)s : 0.0f;
-        }
-        nninit__sgemm(0, 1, B, n_in, W, 1.0f, dh, p->w[l], 0.0f, g_prev);
-        if (has_skip(p, l))
-            for (int64_t i = 0; i < B * W; i++)
-                g_prev[i] += g[i];
-        if (stat)
-            stat(ctx, l, g, g_prev, n_in);
-        float *t = g;
-        g = g_prev;
-        g_prev = t;
-    }
+    return s;
 }
 
 static void mean_var(const float *v, int64_t n, double *mean, double *var)
@@ -271,52 +233,34 @@ static void mean_var(const float *v, int64_t n, double *mean, double *var)
         *var = ss / (double)n;
 }
 
-typedef struct grad_ctx {
-    nninit__probe *p;
-    nninit_probe_result *r;
-} grad_ctx;
-
-static void record_grads(void *ctx, int l, const float *g_out, const float *g_in, int64_t n_in)
+/* The gradient statistics of every block after the engine's backward. */
+static void record_grads(const nninit__probe *p, nninit_probe_result *r)
 {
-    grad_ctx *k = ctx;
-    nninit_probe_layer *y = &k->r->layers[l];
-    int64_t B = k->p->batch, W = n_out_of(k->p, l);
-    mean_var(g_out, B * W, NULL, &y->grad_out_var);
-    mean_var(g_in, B * n_in, NULL, &y->grad_in_var);
-    mean_var(k->p->dw[l], n_in * W, NULL, &y->grad_w_var);
-    y->bwd_gain = y->grad_out_var > 0 ? y->grad_in_var / y->grad_out_var : (double)NAN;
+    int64_t B = p->batch;
+    for (int l = 0; l < p->depth; l++) {
+        nninit_probe_layer *y = &r->layers[l];
+        int64_t W = n_out_of(p, l), n_in = n_in_of(p, l);
+        float *dw = NULL;
+        block_param(p, p->blk[l].dense, 0, &dw);
+        mean_var(tensor(p, block_out(p, l), NNINIT_T_GRAD_OUTPUT), B * W, NULL, &y->grad_out_var);
+        mean_var(block_grad_in(p, l), B * n_in, NULL, &y->grad_in_var);
+        mean_var(dw, n_in * W, NULL, &y->grad_w_var);
+        y->bwd_gain = y->grad_out_var > 0 ? y->grad_in_var / y->grad_out_var : (double)NAN;
+    }
 }
 
-/* dL/da_L into p->g: the head's softmax cross-entropy with labels (also
- * filling the head's gradients), else MSE against `target` when given,
- * else standard normal. */
+/* dL/dOutput into p->g: softmax cross-entropy on the head's logits with
+ * labels, else MSE of a_L against `target` when given, else standard
+ * normal. */
 static nninit_status output_grad(nninit__probe *p, const float *target, double *loss, nninit_err *err)
 {
     int64_t W = n_out_of(p, p->depth - 1), B = p->batch;
-    const float *aL = p->act[p->depth - 1];
+    const float *out = tensor(p, p->n_desc - 1, NNINIT_T_OUTPUT);
     *loss = (double)NAN;
-    if (p->o->labels) {
-        int64_t C = p->o->n_classes;
-        nninit__sgemm(0, 0, B, C, W, 1.0f, aL, p->hw, 0.0f, p->logits);
-        for (int64_t r = 0; r < B; r++)
-            for (int64_t c = 0; c < C; c++)
-                p->logits[r * C + c] += p->hb[c];
-        float *dlog = p->tmp; /* (B, C), C <= wmax checked */
-        nninit_status s = nninit_loss(NNINIT_LOSS_SOFTMAX_CE, p->logits, B, C, p->o->labels, NULL, loss, dlog, err);
-        if (s != NNINIT_OK)
-            return s;
-        nninit__sgemm(1, 0, W, C, B, 1.0f, aL, dlog, 0.0f, p->hdw);
-        for (int64_t c = 0; c < C; c++) {
-            double sum = 0;
-            for (int64_t r = 0; r < B; r++)
-                sum += (double)dlog[r * C + c];
-            p->hdb[c] = (float)sum;
-        }
-        nninit__sgemm(0, 1, B, W, C, 1.0f, dlog, p->hw, 0.0f, p->g);
-        return NNINIT_OK;
-    }
+    if (p->o->labels)
+        return nninit_loss(NNINIT_LOSS_SOFTMAX_CE, out, B, p->o->n_classes, p->o->labels, NULL, loss, p->g, err);
     if (target)
-        return nninit_loss(NNINIT_LOSS_MSE, aL, B, W, NULL, target, loss, p->g, err);
+        return nninit_loss(NNINIT_LOSS_MSE, out, B, W, NULL, target, loss, p->g, err);
     uint32_t key[2];
     nninit__philox_key(p->o->seed, key);
     nninit__philox_normal(key, nninit_stream_from_name("probe/grad"), NNINIT_F32, 0, (size_t)(B * W), 0.0, 1.0,
@@ -357,12 +301,14 @@ static nninit_status count_distinct(const nninit__probe *p, int l, int64_t *out,
         free(keys);
         return nninit__err(err, NNINIT_ENOMEM, "probe: out of memory counting units");
     }
+    const float *w = block_param(p, p->blk[l].dense, 0, NULL);
+    const float *b = p->L[l].use_bias ? block_param(p, p->blk[l].dense, 1, NULL) : NULL;
     double scale = 0;
     for (int64_t j = 0; j < W; j++) {
         float *r = rows + j * len;
         for (int64_t i = 0; i < n_in; i++)
-            r[i] = p->w[l][i * W + j];
-        r[n_in] = p->b[l][j];
+            r[i] = w[i * W + j];
+        r[n_in] = b ? b[j] : 0.0f;
         for (int64_t i = 0; i < len; i++)
             scale = fmax(scale, fabs((double)r[i]));
         keys[j] = (unit_key){r, len};
@@ -397,26 +343,17 @@ static nninit_status train_steps(nninit__probe *p, double *loss, nninit_err *err
         nninit__philox_normal(key, nninit_stream_from_name("probe/target"), NNINIT_F32, 0, (size_t)(B * W), 0.0,
                               1.0, target);
     }
-    nninit_status s = NNINIT_OK;
-    float lr = (float)p->o->lr;
+    /* plain SGD (the engine's rule, momentum 0) on the dense layers and the
+     * head; the batch norms keep gamma 1 and beta 0 */
+    nninit_optim_opts sgd = nninit_optim_opts_default();
+    nninit_status s = nninit__optim_prepare(p->net, &sgd, p->o->lr, err);
     for (int step = 0; step < p->o->train_steps && s == NNINIT_OK; step++) {
-        if ((s = forward(p, err)) != NNINIT_OK || (s = output_grad(p, target, loss, err)) != NNINIT_OK)
+        if ((s = forward(p, err)) != NNINIT_OK || (s = output_grad(p, target, loss, err)) != NNINIT_OK ||
+            (s = nninit_net_backward(p->net, p->g, 0, err)) != NNINIT_OK)
             break;
-        backward(p, NULL, NULL);
-        for (int l = 0; l < p->depth; l++) {
-            int64_t nw = n_in_of(p, l) * n_out_of(p, l);
-            for (int64_t i = 0; i < nw; i++)
-                p->w[l][i] -= lr * p->dw[l][i];
-            for (int64_t j = 0; j < n_out_of(p, l); j++)
-                p->b[l][j] -= lr * p->db[l][j];
-        }
-        if (p->hw) {
-            int64_t C = p->o->n_classes;
-            for (int64_t i = 0; i < W * C; i++)
-                p->hw[i] -= lr * p->hdw[i];
-            for (int64_t c = 0; c < C; c++)
-                p->hb[c] -= lr * p->hdb[c];
-        }
+        for (int i = 0; i < p->n_desc; i++)
+            if (p->desc[i].kind == NNINIT_LAYER_DENSE)
+                nninit__layer_step(&p->net->layers[i], &sgd, p->o->lr, p->net->t);
     }
     free(target);
     return s;
@@ -580,8 +517,9 @@ nninit_status nninit_probe_run(const nninit_probe_opts *opts, nninit_probe_resul
         free(p.L);
         return nninit__err(err, NNINIT_ENOMEM, "probe: out of memory");
     }
-    if ((s = probe_alloc(&p, err)) != NNINIT_OK || (s = probe_init(&p, err)) != NNINIT_OK ||
-        (s = forward(&p, err)) != NNINIT_OK || (s = output_grad(&p, NULL, &r->loss, err)) != NNINIT_OK)
+    if ((s = probe_init(&p, err)) != NNINIT_OK || (s = forward(&p, err)) != NNINIT_OK ||
+        (s = output_grad(&p, NULL, &r->loss, err)) != NNINIT_OK ||
+        (s = nninit_net_backward(p.net, p.g, 1, err)) != NNINIT_OK)
         goto fail;
     int64_t B = p.batch;
     mean_var(p.x, B * p.n0, NULL, &r->input_var);
@@ -597,16 +535,15 @@ nninit_status nninit_probe_run(const nninit_probe_opts *opts, nninit_probe_resul
         nninit_act act = p.L[l].act;
         y->units = W;
         y->act = act;
-        mean_var(p.pre[l], B * W, &y->pre_mean, &y->pre_var);
-        mean_var(p.act[l], B * W, &y->act_mean, &y->act_var);
+        mean_var(block_pre(&p, l), B * W, &y->pre_mean, &y->pre_var);
+        mean_var(block_act(&p, l), B * W, &y->act_mean, &y->act_var);
         double prev = l ? r->layers[l - 1].pre_var : r->input_var;
         y->fwd_gain = prev > 0 ? y->pre_var / prev : (double)NAN;
         y->frac_dead = y->frac_saturated = (double)NAN;
-        const float *a = p.act[l];
-        const float *in = l ? p.act[l - 1] : p.x;
+        const float *a = tensor(&p, p.blk[l].act, NNINIT_T_OUTPUT); /* the activation's own output */
         int64_t cnt = 0;
         for (int64_t i = 0; i < B * W; i++) {
-            float v = has_skip(&p, l) ? a[i] - in[i] : a[i]; /* the activation's own output */
+            float v = a[i];
             if (act == NNINIT_ACT_RELU)
                 cnt += v == 0.0f;
             else if (act == NNINIT_ACT_TANH)
@@ -622,8 +559,7 @@ nninit_status nninit_probe_run(const nninit_probe_opts *opts, nninit_probe_resul
             goto fail;
         y->distinct_after = -1;
     }
-    grad_ctx gk = {&p, r};
-    backward(&p, record_grads, &gk);
+    record_grads(&p, r);
     nninit__probe_predict(&p, r);
     if (p.depth >= 2) {
         const double tiny = 1e-300;

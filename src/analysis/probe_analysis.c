@@ -1,6 +1,6 @@
 /* The probe's analysis: the mean-field prediction next to each measured
- * layer (theory.c) and the input-output Jacobian's singular values (exact
- * forward-mode products, LAPACK dgesdd). */
+ * layer (theory.c) and the input-output Jacobian's singular values (the
+ * engine's backward, one output per copy of the row; LAPACK dgesdd). */
 #include "analysis/probe_internal.h"
 
 #include <lapacke.h>
@@ -103,53 +103,71 @@ void nninit__probe_predict(const nninit__probe *p, nninit_probe_result *r)
 
 /* ---- Jacobian ---- */
 
+/* Rows of one engine pass of the Jacobian: bounds its buffers to this many
+ * copies of the input row (the net's activations for them). */
+#define JACOBIAN_CHUNK 256
+
+/* The net of the blocks alone (d a_L / d x stops before the head): a new net
+ * of the same layers and seed, its weights copied from p->net. */
+static nninit_status body_net(const nninit__probe *p, nninit_net **out, nninit_err *err)
+{
+    nninit_net_opts no = nninit_net_opts_default();
+    no.seed = p->o->seed;
+    nninit_status s = nninit_net_new(p->n0, p->desc, p->n_body, &no, out, err);
+    for (int i = 0; i < p->n_body && s == NNINIT_OK; i++)
+        for (int k = 0; k < p->net->layers[i].n_params; k++) {
+            const nninit__param *src = &p->net->layers[i].param[k];
+            memcpy((*out)->layers[i].param[k].value, src->value, (size_t)src->n * sizeof(float));
+        }
+    return s;
+}
+
+/* Row smp's Jacobian J = d a_L / d x by the engine's backward: in a batch of
+ * copies of the row, the copy whose output gradient is the unit vector e_j
+ * gets row j of J as its input gradient (rows are independent without batch
+ * norm, which check_opts refuses here). j (W, n0) row-major is the
+ * column-major (n0, W) matrix J^T: the same singular values. */
 nninit_status nninit__probe_jacobian(const nninit__probe *p, nninit_probe_result *r, nninit_err *err)
 {
     int ns = p->o->jacobian_samples;
-    int64_t n0 = p->n0, W = n_out_of(p, p->depth - 1), k = n0 < W ? n0 : W, B = p->batch, wm = p->wmax;
+    int64_t n0 = p->n0, W = n_out_of(p, p->depth - 1), k = n0 < W ? n0 : W, B = p->batch;
+    int64_t chunk = W < JACOBIAN_CHUNK ? W : JACOBIAN_CHUNK;
     if (ns > B)
         ns = (int)B;
-    size_t wide = (size_t)(n0 * wm);
-    float *t = nninit__malloc_array(wide, sizeof(float)), *u = nninit__malloc_array(wide, sizeof(float));
-    float *dphi = nninit__malloc_array((size_t)wm, sizeof(float)), *anos = nninit__malloc_array((size_t)wm, sizeof(float));
+    nninit_net *net = p->net, *body = NULL;
+    nninit_status s = NNINIT_OK;
+    if (p->n_body < p->n_desc) {
+        if ((s = body_net(p, &body, err)) != NNINIT_OK)
+            return s;
+        net = body;
+    }
+    float *xr = nninit__malloc_array((size_t)(chunk * n0), sizeof(float));
+    float *dout = nninit__malloc_array((size_t)(chunk * W), sizeof(float));
     double *a = nninit__malloc_array((size_t)(n0 * W), sizeof(double));
     r->sv = nninit__malloc_array((size_t)ns * (size_t)k, sizeof(double));
-    nninit_status s = NNINIT_OK;
-    if (!t || !u || !dphi || !anos || !a || !r->sv) {
+    if (!xr || !dout || !a || !r->sv) {
         s = nninit__err(err, NNINIT_ENOMEM, "probe: out of memory for the %lld x %lld Jacobian", (long long)n0,
                         (long long)W);
         goto done;
     }
     double sum_sq = 0, mx = 0, mn = HUGE_VAL;
     for (int smp = 0; smp < ns; smp++) {
-        /* t = I (n0, n0): row i is the tangent of input coordinate i */
-        memset(t, 0, (size_t)(n0 * n0) * sizeof(float));
-        for (int64_t i = 0; i < n0; i++)
-            t[i * n0 + i] = 1.0f;
-        for (int l = 0; l < p->depth; l++) {
-            const nninit__probe_layer *y = &p->L[l];
-            int64_t wo = y->n_out, wi = n_in_of(p, l);
-            nninit__sgemm(0, 0, n0, wo, wi, 1.0f, t, p->w[l], 0.0f, u);
-            const float *pre = p->pre[l] + smp * wo;
-            const float *in = l ? p->act[l - 1] + smp * wi : p->x + smp * n0;
-            for (int64_t j = 0; j < wo; j++) /* the activation's own output */
-                anos[j] = p->act[l][smp * wo + j] - (has_skip(p, l) ? in[j] : 0.0f);
-            nninit_act_backward(y->act, y->alpha, pre, anos, p->ones, dphi, 1, wo);
-            for (int64_t i = 0; i < n0; i++)
-                for (int64_t j = 0; j < wo; j++)
-                    u[i * wo + j] *= dphi[j];
-            if (has_skip(p, l))
-                for (int64_t i = 0; i < n0 * wo; i++)
-                    u[i] += t[i];
-            float *tt = t;
-            t = u;
-            u = tt;
+        for (int64_t c0 = 0; c0 < W; c0 += chunk) {
+            int64_t m = W - c0 < chunk ? W - c0 : chunk;
+            for (int64_t i = 0; i < m; i++)
+                memcpy(xr + i * n0, p->x + smp * n0, (size_t)n0 * sizeof(float));
+            memset(dout, 0, (size_t)(m * W) * sizeof(float));
+            for (int64_t i = 0; i < m; i++)
+                dout[i * W + c0 + i] = 1.0f;
+            if ((s = nninit_net_forward(net, xr, m, 1, NULL, err)) != NNINIT_OK ||
+                (s = nninit_net_backward(net, dout, 1, err)) != NNINIT_OK)
+                goto done;
+            const float *gx = nninit_net_input_grad(net, NULL, NULL);
+            for (int64_t i = 0; i < m * n0; i++)
+                a[c0 * n0 + i] = (double)gx[i];
         }
-        for (int64_t i = 0; i < n0 * W; i++)
-            a[i] = (double)t[i];
         double *sv = r->sv + (size_t)smp * (size_t)k;
-        /* row-major (n0, W) is column-major (W, n0): the transpose, same singular values */
-        lapack_int info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'N', (lapack_int)W, (lapack_int)n0, a, (lapack_int)W, sv,
+        lapack_int info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'N', (lapack_int)n0, (lapack_int)W, a, (lapack_int)n0, sv,
                                          NULL, 1, NULL, 1);
         if (info != 0) {
             s = nninit__err(err, NNINIT_ENUMERIC, "probe: LAPACK dgesdd failed (info %d) on the Jacobian of row %d",
@@ -173,7 +191,7 @@ nninit_status nninit__probe_jacobian(const nninit__probe *p, nninit_probe_result
     r->sv_max = mx;
     r->sv_min = mn;
 done:
-    free(t), free(u), free(dphi), free(anos), free(a);
+    nninit_net_free(body);
+    free(xr), free(dout), free(a);
     return s;
 }
-

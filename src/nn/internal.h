@@ -107,6 +107,8 @@ struct nninit_net {
     int training;       /* mode of the last forward */
     int forward_done, backward_done;
     const float *grad_out; /* borrowed: dout of the last backward */
+    const float *dx_in; /* dLoss/dInput of the last backward with want_input_grad, else NULL */
+    float *dx_in_sum;   /* (cap, n_inputs) when several layers read the input: their gradients' sum */
     int64_t t;          /* optimizer steps taken (Adam bias correction) */
 };
 

@@ -81,6 +81,9 @@ void nninit__net_free_buffers(nninit_net *net)
         L->z = L->out = L->dz = L->dx = L->dx2 = L->gsum = L->work = NULL;
         L->argmax = NULL;
     }
+    free(net->dx_in_sum);
+    net->dx_in_sum = NULL;
+    net->dx_in = NULL;
     net->cap = 0;
 }
 

@@ -71,6 +71,13 @@ static nninit_status ensure_cap(nninit_net *net, int64_t batch, nninit_err *err)
         if (w)
             ok &= (L->work = nninit__malloc_array(w, sizeof(float))) != NULL;
     }
+    int input_readers = 0;
+    for (int i = 0; i < net->n_layers; i++) {
+        const nninit__layer *L = &net->layers[i];
+        input_readers += (L->src[0] == -1) + (L->kind == NNINIT_LAYER_ADD && L->src[1] == -1);
+    }
+    if (ok && input_readers > 1)
+        ok = (net->dx_in_sum = nninit__malloc_array((size_t)(batch * net->n_inputs), sizeof(float))) != NULL;
     if (!ok) {
         nninit__net_free_buffers(net);
         return nninit__err(err, NNINIT_ENOMEM, "network: out of memory for a batch of %lld rows", (long long)batch);
@@ -574,6 +581,8 @@ static nninit_status backward(nninit_net *net, const float *dout, int want_input
         if (opts)
             nninit__layer_step(L, opts, lr, net->t);
     }
+    /* the input's gradient: its one reader's, or the sum over its readers */
+    net->dx_in = want_input_grad ? gather_grad(net, -1, B * net->n_inputs, net->dx_in_sum) : NULL;
     net->grad_out = dout;
     net->backward_done = 1;
     return NNINIT_OK;
@@ -637,5 +646,15 @@ const float *nninit_net_tensor(const nninit_net *net, int layer, nninit_tensor_r
         if (cols)
             *cols = c;
     }
+    return p;
+}
+
+const float *nninit_net_input_grad(const nninit_net *net, int64_t *rows, int64_t *cols)
+{
+    const float *p = net && net->backward_done ? net->dx_in : NULL;
+    if (rows)
+        *rows = p ? net->batch : 0;
+    if (cols)
+        *cols = p ? net->n_inputs : 0;
     return p;
 }
