@@ -13,7 +13,8 @@ thread count, large orthogonal matrices excepted (OpenBLAS's thread count
 moves their last bits); rng="torch" replays PyTorch's CPU generator),
 Generator keeps a stream across calls, nninit.torch.init_module re-initializes a whole
 torch.nn.Module in place, model / load / save handle whole models and tensor
-files, theory gives mean-field predictions. Errors: ValueError (bad spec,
+files, theory gives mean-field predictions, advise (and nninit.torch.advise
+on a live module) lints a model's initialization. Errors: ValueError (bad spec,
 shape, option, corrupt file; the library's one-line message), TypeError
 (wrong Python type), MemoryError, OSError (FileNotFoundError for a missing
 file), ArithmeticError (a computation diverged).
@@ -22,9 +23,10 @@ from ._lib import VERSION as _LIB_VERSION
 from ._fill import Generator, fill_, gen
 from ._files import load, model, save
 from ._theory import theory
+from ._advise import advise
 
 __version__ = _LIB_VERSION
-__all__ = ["gen", "fill_", "Generator", "model", "load", "save", "theory", "stream_from_name", "library_version"]
+__all__ = ["gen", "fill_", "Generator", "model", "load", "save", "theory", "advise", "stream_from_name", "library_version"]
 
 
 def stream_from_name(name):

@@ -116,6 +116,29 @@ class TheoryLayer(ctypes.Structure):
                 ("grad_in", ctypes.c_double)]
 
 
+class AdviceLayer(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p), ("cls", ctypes.c_char_p), ("kernel", ctypes.c_char_p),
+                ("kernel_spec", ctypes.c_char_p), ("bias_spec", ctypes.c_char_p),
+                ("kernel_init", ctypes.c_char * 96), ("bias_init", ctypes.c_char * 96),
+                ("activation", ctypes.c_char_p), ("fan_in", ctypes.c_int64), ("fan_out", ctypes.c_int64),
+                ("sw2", ctypes.c_double), ("sb2", ctypes.c_double), ("chain", ctypes.c_int),
+                ("theory", ctypes.c_int), ("q", ctypes.c_double), ("fwd_gain", ctypes.c_double),
+                ("bwd_gain", ctypes.c_double), ("fwd_total", ctypes.c_double), ("bwd_total", ctypes.c_double),
+                ("chi1", ctypes.c_double), ("phase", ctypes.c_int), ("norm_after", ctypes.c_int)]
+
+
+class AdviceFinding(ctypes.Structure):
+    _fields_ = [("kind", ctypes.c_int), ("layer", ctypes.c_int), ("tensor", ctypes.c_char_p),
+                ("softened", ctypes.c_int), ("reason", ctypes.c_char * 640), ("fix", ctypes.c_char * 160),
+                ("advice", ctypes.c_char * 400)]
+
+
+class Advice(ctypes.Structure):
+    _fields_ = [("n_layers", ctypes.c_int), ("layers", ctypes.POINTER(AdviceLayer)),
+                ("n_findings", ctypes.c_int), ("findings", ctypes.POINTER(AdviceFinding)),
+                ("n_counted", ctypes.c_int)]
+
+
 # TensorSource: nninit_status (*)(void *user, size_t index, void *out, nninit_err *err)
 TENSOR_SOURCE = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p,
                                  ctypes.POINTER(Err))
@@ -178,6 +201,10 @@ _SIGNATURES = {
     "nninit_theory_critical": (_I, [_I, _D, _D, _D, ctypes.POINTER(_D), _PErr]),
     "nninit_theory_from_init": (_I, [ctypes.POINTER(Init), _I64, _I64, ctypes.POINTER(_D), ctypes.POINTER(_D),
                                      _PErr]),
+    "nninit_advise": (_I, [_P, ctypes.POINTER(ctypes.POINTER(Advice)), _PErr]),
+    "nninit_advice_free": (None, [ctypes.POINTER(Advice)]),
+    "nninit_advice_kind_name": (_S, [_I]),
+    "nninit_advice_fix": (_I, [_P, _S, ctypes.POINTER(Advice), ctypes.POINTER(ctypes.c_void_p), _PErr]),
 }
 
 

@@ -11,6 +11,7 @@
 """
 import ctypes
 import fnmatch
+import math
 
 import numpy as np
 import torch
@@ -19,7 +20,7 @@ from . import _lib
 from ._fill import Generator, _count
 from ._lib import lib
 
-__all__ = ["init_module", "SUPPORTED"]
+__all__ = ["init_module", "advise", "SUPPORTED"]
 
 _nn = torch.nn
 
@@ -365,3 +366,129 @@ def init_module(module, *, seed, rng="torch", rules=None, threads=0, prefix=""):
     finally:
         _free_plan(plan)
     return module
+
+
+# ---- advise ---------------------------------------------------------------
+
+def _recipe_of(m, where="<root>"):
+    """The recipe of a module tree: supported modules as nninit_model_from_torch knows them, containers and
+    modules of one's own as Sequential(...) / Name(attr=..., ...), parameter-free modules by name."""
+    rec = SUPPORTED.get(type(m))
+    if rec is not None:
+        return rec(m)
+    children = list(m.named_children())
+    own = [n for n, _ in list(m.named_parameters(recurse=False)) + list(m.named_buffers(recurse=False))]
+    if own:
+        raise ValueError("advise: module '%s' (%s) holds parameters nninit does not know (%s); supported modules: %s"
+                         % (where, type(m).__name__, ", ".join(own), ", ".join(sorted(t.__name__ for t in SUPPORTED))))
+    sub = [(n, _recipe_of(c, n if where == "<root>" else where + "." + n)) for n, c in children]
+    if isinstance(m, _nn.Sequential):
+        if all(n == str(i) for i, (n, _) in enumerate(sub)):
+            return "Sequential(%s)" % ", ".join(r for _, r in sub)
+        return "Sequential(OrderedDict([%s]))" % ", ".join("(%r, %s)" % (n, r) for n, r in sub)
+    if isinstance(m, _nn.ModuleList):
+        return "ModuleList([%s])" % ", ".join(r for _, r in sub)
+    if isinstance(m, _nn.ModuleDict):
+        return "ModuleDict({%s})" % ", ".join("%r: %s" % (n, r) for n, r in sub)
+    if sub:  # a module of one's own: its forward (the order and the activations) is not known
+        return "%s(%s)" % (type(m).__name__, ", ".join("%s=%s" % (n, r) for n, r in sub))
+    if isinstance(m, _nn.LeakyReLU):
+        return "LeakyReLU(%r)" % float(m.negative_slope)
+    if isinstance(m, _nn.ELU):
+        return "ELU(alpha=%r)" % float(m.alpha)
+    if type(m).__module__.startswith("torch.nn"):
+        return "%s()" % type(m).__name__
+    return "Identity()"  # a parameter-free module of one's own: taken as the identity
+
+
+# nninit_init_kind values (include/nninit.h): constants and orthogonal kinds
+_CONST_KINDS = (0, 1, 2, 18, 19, 20)   # zeros, ones, constant, constant_, ones_, zeros_
+_ORTHO_KINDS = (13, 27)                # orthogonal, orthogonal_
+
+
+def _measured_spec(t, init, shape):
+    """A spec that reproduces a live tensor's scale when it differs from what its module's constructor draws
+    (None when it agrees): constant_ for one value, orthogonal_ for a (semi-)orthogonal matrix, else
+    VarianceScaling with the measured fan_in Var(W) (or normal_ for a vector)."""
+    x = t.detach().to(torch.float64).flatten()
+    n = x.numel()
+    if n == 0:
+        return None
+    rf = 1
+    for d in shape[2:]:
+        rf *= d
+    fan_in = shape[1] * rf if len(shape) >= 2 else 0
+    fan_out = shape[0] * rf if len(shape) >= 2 else n
+    want, mean = ctypes.c_double(), ctypes.c_double()
+    _lib.call(lib.nninit_theory_from_init, ctypes.byref(init), fan_in, fan_out, ctypes.byref(want),
+              ctypes.byref(mean))
+    if bool((x == x[0]).all()):
+        v = float(x[0])
+        constant = init.kind in _CONST_KINDS  # the constructor's own constant (bias zeros_, norm ones_)
+        return None if constant and mean.value == v else "constant_(%r)" % v
+    if len(shape) == 2 and min(shape) <= 2048:
+        w = t.detach().to(torch.float64)
+        g = w @ w.T if shape[0] <= shape[1] else w.T @ w
+        gain2 = float(torch.diagonal(g).mean())
+        if gain2 > 0 and float((g / gain2 - torch.eye(g.shape[0], dtype=torch.float64)).abs().max()) < 1e-3:
+            return None if init.kind in _ORTHO_KINDS else "orthogonal_(gain=%.6g)" % math.sqrt(gain2)
+    got = float(x.var(unbiased=False)) * fan_in if fan_in else float((x * x).mean())
+    # the sample variance of n values has a relative standard error sqrt(2/n) (normal values): 5 of them, and
+    # at least 10%, separate a different initializer from the constructor's draw
+    tol = max(0.1, 5 * math.sqrt(2.0 / n))
+    if want.value > 0 and abs(got / want.value - 1) <= tol:
+        return None
+    if fan_in:
+        return "VarianceScaling(scale=%.6g, mode='fan_in', distribution='untruncated_normal')" % got
+    return "normal_(mean=%.6g, std=%.6g)" % (float(x.mean()), float(x.std(unbiased=False)))
+
+
+def advise(module, *, measure=True):
+    """Lints a live torch.nn.Module's initialization (`nninit advise` on it).
+
+    The module tree becomes a recipe (the modules nninit.torch.SUPPORTED
+    knows, Sequential/ModuleList/ModuleDict, modules of one's own as
+    Name(attr=...), whose forward and so whose activations are unknown;
+    a parameter-free module of one's own is taken as the identity). With
+    measure=True the live values count: a tensor whose scale differs from
+    what its constructor draws (beyond 5 standard errors of the sample
+    variance, and 10%) is described by a spec reproducing its measured
+    scale (constant_, orthogonal_, VarianceScaling), listed in "measured".
+    Returns nninit.advise's dict plus "recipe" and "measured".
+
+        >>> import torch, nninit
+        >>> net = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 64),
+        ...                           torch.nn.ReLU(), torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+        >>> [f["kind"] for f in nninit.torch.advise(net)["findings"]][:1]
+        ['init-activation-mismatch']
+        >>> for m in net[:-1:2]:
+        ...     _ = torch.nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+        >>> _ = torch.nn.init.xavier_uniform_(net[-1].weight)
+        >>> nninit.torch.advise(net)["findings"]
+        []
+    """
+    if not isinstance(module, _nn.Module):
+        raise TypeError("advise: module must be a torch.nn.Module, not %s" % type(module).__name__)
+    from ._advise import _report
+    recipe = _recipe_of(module)
+    m = ctypes.c_void_p()
+    _lib.call(lib.nninit_model_from_torch, recipe.encode(), ctypes.byref(m))
+    try:
+        measured = {}
+        if measure:
+            live = dict(module.state_dict(keep_vars=True))
+            buf = _lib.ModelTensor()
+            for i in range(lib.nninit_model_count(m)):
+                t = lib.nninit_model_tensor_at(m, i, ctypes.byref(buf)).contents
+                name = t.name.decode()
+                if t.is_int64 or name not in live or not live[name].is_floating_point():
+                    continue
+                spec = _measured_spec(live[name], t.init, tuple(t.shape.dim[:t.shape.ndim]))
+                if spec is not None:
+                    measured[name] = spec
+        result = _report(m, measured)
+    finally:
+        lib.nninit_model_free(m)
+    result["recipe"] = recipe
+    result["measured"] = measured
+    return result

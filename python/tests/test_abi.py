@@ -25,6 +25,9 @@ STRUCTS = {
     _lib.TheoryNet: ("nninit_theory_net", "nninit_analysis.h"),
     _lib.TheoryPoint: ("nninit_theory_point", "nninit_analysis.h"),
     _lib.TheoryLayer: ("nninit_theory_layer", "nninit_analysis.h"),
+    _lib.AdviceLayer: ("nninit_advice_layer", "nninit_analysis.h"),
+    _lib.AdviceFinding: ("nninit_advice_finding", "nninit_analysis.h"),
+    _lib.Advice: ("nninit_advice", "nninit_analysis.h"),
 }
 
 

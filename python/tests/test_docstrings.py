@@ -6,7 +6,7 @@ import pytest
 
 from conftest import HAVE_TORCH
 
-MODULES = ["nninit", "nninit._fill", "nninit._files", "nninit._theory", "nninit.torch"]
+MODULES = ["nninit", "nninit._fill", "nninit._files", "nninit._theory", "nninit._advise", "nninit.torch"]
 
 
 @pytest.mark.parametrize("name", MODULES)
