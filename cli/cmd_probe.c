@@ -467,7 +467,7 @@ static int write_svg(const probe_args *a, nninit_probe_result **res)
         snprintf(t1, sizeof t1, "%s, width %lld: activation variance", a->act_text, (long long)a->o.width);
         snprintf(t2, sizeof t2, "%s, width %lld: gradient variance dL/da_{l-1}", a->act_text, (long long)a->o.width);
     }
-    nninit_plot plots[2] = {{t1, "layer", "Var(a_l)", 0, 1, act, na}, {t2, "layer", "Var(dL/da_{l-1})", 0, 1, grad, ng}};
+    nninit_plot plots[2] = {{t1, "layer", "Var(a_l)", 0, 1, act, na, 1}, {t2, "layer", "Var(dL/da_{l-1})", 0, 1, grad, ng, 1}};
     nninit_err err = {0};
     nninit_status s = nninit_svg_write(a->svg, plots, 2, &err);
     if (s != NNINIT_OK)

@@ -301,8 +301,8 @@ static int phase_diagram(const theory_args *a)
         char title[96];
         snprintf(title, sizeof title, "%s: ordered (left) / chaotic (right)", nninit_theory_act_name(a->act));
         nninit_plot plots[2] = {
-            {title, "sigma_w^2", "sigma_b^2", 0, 0, &line, 1},
-            {"correlation depth scale xi_c", "sigma_w^2", "xi_c (layers)", 0, 1, curves, N_XI_CURVES},
+            {title, "sigma_w^2", "sigma_b^2", 0, 0, &line, 1, 0},
+            {"correlation depth scale xi_c", "sigma_w^2", "xi_c (layers)", 0, 1, curves, N_XI_CURVES, 0},
         };
         nninit_status s = nninit_svg_write(a->svg, plots, 2, &err);
         if (s != NNINIT_OK) {

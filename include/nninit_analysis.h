@@ -194,10 +194,16 @@ typedef struct nninit_plot {
     int log_x, log_y;   /* log10 axes (points <= 0 are skipped) */
     const nninit_plot_series *series;
     int n_series;
+    int x_integer;      /* 1: x ticks on whole numbers only (epochs, layers, steps) */
 } nninit_plot;
 
-/* The SVG document (NUL-terminated, free with nninit_free). Non-finite
- * points break a line. NNINIT_EINVAL for no panel, NNINIT_ENOMEM. */
+/* The SVG document (NUL-terminated, free with nninit_free): panels side by
+ * side, each with its title, axis labels and a legend below the axes (never
+ * over the data). Points are marked when a series has few of them, so a
+ * single point (one epoch) is visible. Non-finite points break a line. The
+ * root has class "nninit-plot", each panel class "panel", each drawn series
+ * class "series" (for checks in a browser). NNINIT_EINVAL for no panel,
+ * NNINIT_ENOMEM. */
 NNINIT_API nninit_status nninit_svg_render(const nninit_plot *plots, int n_plots, char **svg, nninit_err *err);
 /* The same written atomically to path. NNINIT_EIO. */
 NNINIT_API nninit_status nninit_svg_write(const char *path, const nninit_plot *plots, int n_plots,

@@ -5,6 +5,8 @@
 #include "lab.h"
 
 #include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +16,106 @@ static void on_line(const char *line, void *user)
     (void)line;
     (void)user;
     count_lines++;
+}
+
+/* Every numeric table cell of lab.json holds the number its text shows
+ * (the text is the number rounded for display: within half a unit of its
+ * last digit), and every table row and
+ * lesson of lab.json is in report.md and report.html. */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = 0;
+    fclose(f);
+    return buf;
+}
+
+/* Half a unit of the last digit a number's text shows ("0.077": 0.0005,
+ * "1.2e-05": 5e-07, "64": 0.5), plus a hair for the binary round trip. */
+static double half_unit(const char *t)
+{
+    const char *dot = strchr(t, '.'), *e = strpbrk(t, "eE");
+    int decimals = 0;
+    if (dot)
+        for (const char *p = dot + 1; *p >= '0' && *p <= '9'; p++)
+            decimals++;
+    int exponent = e ? atoi(e + 1) : 0;
+    return 0.5 * pow(10.0, exponent - decimals) * (1 + 1e-9);
+}
+
+static int check_report_files(const char *dir)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/lab.json", dir);
+    json_error_t je;
+    json_t *root = json_load_file(path, 0, &je);
+    if (!root)
+        fail_msg("lab.json: %s", je.text);
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    char *md = slurp(path);
+    snprintf(path, sizeof path, "%s/report.html", dir);
+    char *html = slurp(path);
+    assert_non_null(strstr(html, "<!DOCTYPE html>"));
+    int cells = 0, figures = 0;
+    size_t i, j, k;
+    json_t *sec, *b;
+    json_array_foreach(json_object_get(root, "sections"), i, sec) {
+        json_array_foreach(json_object_get(sec, "blocks"), j, b) {
+            const char *type = json_string_value(json_object_get(b, "type"));
+            if (!strcmp(type, "figure")) {
+                figures++;
+                assert_non_null(strstr(html, json_string_value(json_object_get(b, "caption"))));
+                continue;
+            }
+            if (strcmp(type, "table") != 0)
+                continue;
+            json_t *rows = json_object_get(b, "rows"), *text = json_object_get(b, "text"), *row;
+            json_array_foreach(rows, k, row) {
+                char line[2048];
+                size_t len = 0;
+                json_t *tr = json_array_get(text, k);
+                for (size_t m = 0; m < json_array_size(row); m++) {
+                    json_t *v = json_array_get(row, m);
+                    const char *t = json_string_value(json_array_get(tr, m));
+                    len += (size_t)snprintf(line + len, sizeof line - len, "| %s ", t);
+                    if (json_is_number(v)) {
+                        double x = json_number_value(v), shown = strtod(t, NULL);
+                        if (!(fabs(shown - x) <= half_unit(t)))
+                            fail_msg("cell '%s' shows %.17g", t, x);
+                        cells++;
+                    }
+                }
+                snprintf(line + len, sizeof line - len, "|");
+                if (!strstr(md, line))
+                    fail_msg("table row not in report.md: %s", line);
+            }
+        }
+    }
+    json_t *l;
+    json_array_foreach(json_object_get(root, "lessons"), i, l) {
+        const char *ev = json_string_value(json_object_get(l, "evidence"));
+        assert_non_null(strstr(md, ev));
+    }
+    assert_true(cells > 10);
+    assert_non_null(json_string_value(json_object_get(root, "rerun")));
+    json_decref(root);
+    free(md);
+    free(html);
+    return figures;
+}
+
+static void remove_dir(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
 }
 
 static void test_data_free_lessons(void **state)
@@ -31,23 +133,50 @@ static void test_data_free_lessons(void **state)
     nninit_err err;
     count_lines = 0;
     assert_ok(nninit_lab_run(&o, &s, &err), &err);
-    assert_int_equal(s.n_lessons, 4);
+    int checked = 0;
+    for (int i = 0; i < s.n_lessons; i++)
+        checked += s.lessons[i].checked;
+    assert_int_equal(checked, 4); /* the data lessons are listed as skipped */
+    assert_true(s.n_lessons > 4);
     /* symmetry, vanishing small init, He for ReLU: robust at this size (30 layers of 128) */
     for (int i = 0; i < 3; i++) {
         if (!s.lessons[i].checked || !s.lessons[i].confirmed)
             fail_msg("lesson '%s' not confirmed: %s", s.lessons[i].title, s.lessons[i].evidence);
     }
     assert_true(count_lines > 20);
-    const char *files[] = {"report.md", "lab.json", "signal.svg"};
-    for (int i = 0; i < 3; i++) {
+    const char *files[] = {"report.md", "report.html", "lab.json", "signal.svg"};
+    for (int i = 0; i < 4; i++) {
         char path[512];
         struct stat st;
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
         assert_int_equal(stat(path, &st), 0);
         assert_true(st.st_size > 100);
-        unlink(path);
     }
-    rmdir(dir);
+    assert_int_equal(check_report_files(dir), 1);
+    assert_non_null(strstr(s.rerun, "--depth 30 --width 128"));
+    assert_non_null(strstr(s.rerun, "--no-training"));
+    remove_dir(dir);
+}
+
+/* --only runs the named experiments alone; an unknown name is refused. */
+static void test_only(void **state)
+{
+    (void)state;
+    nninit_lab_opts o = nninit_lab_opts_default();
+    o.only = "symmetry";
+    nninit_lab_summary s;
+    nninit_err err;
+    assert_ok(nninit_lab_run(&o, &s, &err), &err);
+    assert_int_equal(s.n_lessons, 1);
+    assert_string_equal(s.lessons[0].experiment, "symmetry");
+    assert_non_null(strstr(s.rerun, "--only symmetry"));
+    o.only = "symmetry,signals";
+    assert_int_equal(nninit_lab_run(&o, &s, &err), NNINIT_EINVAL);
+    assert_non_null(strstr(err.msg, "'signals'"));
+    o.only = "";
+    assert_int_equal(nninit_lab_run(&o, &s, &err), NNINIT_EINVAL);
+    for (int i = 0; nninit_lab_experiment_name(i); i++)
+        assert_non_null(nninit_lab_experiment_title(i));
 }
 
 /* a tiny two-class IDX set: class = whether the left half is brighter */
@@ -102,11 +231,20 @@ static void test_training_path(void **state)
     o.data_dir = dir;
     nninit_lab_summary s;
     nninit_err err;
+    char out[] = "/tmp/nninit-labout-XXXXXX";
+    assert_non_null(mkdtemp(out));
+    o.out_dir = out;
     assert_ok(nninit_lab_run(&o, &s, &err), &err);
     assert_true(s.data_found);
-    assert_int_equal(s.n_lessons, 8);
-    for (int i = 4; i < 8; i++)
-        assert_true(s.lessons[i].checked); /* the verdicts on 512 toy images are not the point here */
+    for (int i = 0; i < s.n_lessons; i++) /* the verdicts on 512 toy images are not the point here */
+        if (!s.lessons[i].checked)
+            fail_msg("lesson '%s' skipped with data", s.lessons[i].title);
+    int n_exp = 0;
+    while (nninit_lab_experiment_name(n_exp))
+        n_exp++;
+    assert_int_equal(check_report_files(out), n_exp - 1); /* every experiment but symmetry draws */
+    remove_dir(out);
+    o.out_dir = NULL;
     const char *names[] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
                            "t10k-labels-idx1-ubyte"};
     for (int i = 0; i < 4; i++) {
@@ -126,7 +264,7 @@ static void test_bad_options(void **state)
     nninit_lab_summary s;
     nninit_err err;
     nninit_lab_opts o = nninit_lab_opts_default();
-    o.epochs = 0;
+    o.epochs = 65;
     assert_int_equal(nninit_lab_run(&o, &s, &err), NNINIT_EINVAL);
     o = nninit_lab_opts_default();
     o.depth = 1;
@@ -183,6 +321,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_data_free_lessons),
+        cmocka_unit_test(test_only),
         cmocka_unit_test(test_training_path),
         cmocka_unit_test(test_bad_options),
         cmocka_unit_test(test_summary_json_escapes_titles),

@@ -522,7 +522,7 @@ static void test_svg(void **state)
     nninit_err err;
     double x[5] = {1, 2, 3, 4, 5}, y[5] = {1, 10, NAN, 1000, 0};
     nninit_plot_series s[2] = {{"a<b & \"c\"", x, y, 5, 0, -1}, {NULL, x, x, 5, 1, 3}};
-    nninit_plot pl = {"title", "x", "y", 0, 1, s, 2};
+    nninit_plot pl = {"title", "x", "y", 0, 1, s, 2, 0};
     char *svg = NULL;
     assert_ok(nninit_svg_render(&pl, 1, &svg, &err), &err);
     assert_non_null(strstr(svg, "<svg"));

@@ -91,14 +91,38 @@ static double nice_step(double span)
     return (r < 1.5 ? 1 : r < 3.5 ? 2 : r < 7.5 ? 5 : 10) * mag;
 }
 
+#define LEGEND_ROW 16.0
+#define MARK_MAX_POINTS 24 /* series with at most this many points get a marker at each */
+
+/* Legend layout below the axes: columns of equal width, enough rows. */
+static void legend_layout(const nninit_plot *p, int *n_labels, int *cols, int *rows)
+{
+    size_t longest = 0;
+    *n_labels = 0;
+    for (int s = 0; s < p->n_series; s++)
+        if (p->series[s].label) {
+            size_t n = strlen(p->series[s].label);
+            longest = n > longest ? n : longest;
+            ++*n_labels;
+        }
+    double entry = 34 + 6.2 * (double)longest, avail = PANEL_W - M_LEFT - M_RIGHT;
+    *cols = (int)(avail / entry);
+    *cols = *cols < 1 ? 1 : *cols > 3 ? 3 : *cols;
+    *rows = (*n_labels + *cols - 1) / *cols;
+}
+
 static void panel(nninit__sb *b, const nninit_plot *p, double ox)
 {
     axis ax = make_axis(p, 0, p->log_x), ay = make_axis(p, 1, p->log_y);
+    if (p->x_integer && !p->log_x && ax.hi - ax.lo < 1.5) { /* one epoch: a readable span around it */
+        double mid = 0.5 * (ax.lo + ax.hi);
+        ax.lo = mid - 0.75, ax.hi = mid + 0.75;
+    }
     double x0 = ox + M_LEFT, x1 = ox + PANEL_W - M_RIGHT, y0 = PANEL_H - M_BOTTOM, y1 = M_TOP;
 #define PX(v) (x0 + ((v) - ax.lo) / (ax.hi - ax.lo) * (x1 - x0))
 #define PY(v) (y0 + ((v) - ay.lo) / (ay.hi - ay.lo) * (y1 - y0))
-    put(b, "<g>\n<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#444\"/>\n", x0,
-        y1, x1 - x0, y0 - y1);
+    put(b, "<g class=\"panel\">\n<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
+           "stroke=\"#444\"/>\n", x0, y1, x1 - x0, y0 - y1);
     if (p->title) {
         put(b, "<text x=\"%.1f\" y=\"20\" text-anchor=\"middle\" font-size=\"14\">", 0.5 * (x0 + x1));
         put_text(b, p->title);
@@ -107,6 +131,8 @@ static void panel(nninit__sb *b, const nninit_plot *p, double ox)
     for (int k = 0; k < 2; k++) {
         const axis *a = k ? &ay : &ax;
         double step = a->log ? fmax(1.0, floor((a->hi - a->lo) / 8) + 1) : nice_step(a->hi - a->lo);
+        if (k == 0 && p->x_integer && !a->log)
+            step = fmax(1.0, round(step));
         for (double t = ceil(a->lo / step - 1e-9) * step; t <= a->hi + 1e-9 * step; t += step) {
             char lab[32];
             if (a->log)
@@ -125,7 +151,7 @@ static void panel(nninit__sb *b, const nninit_plot *p, double ox)
     }
     if (p->xlabel) {
         put(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"12\">", 0.5 * (x0 + x1),
-            PANEL_H - 12);
+            PANEL_H - 16);
         put_text(b, p->xlabel);
         put(b, "</text>\n");
     }
@@ -135,25 +161,16 @@ static void panel(nninit__sb *b, const nninit_plot *p, double ox)
         put_text(b, p->ylabel);
         put(b, "</text>\n");
     }
-    /* legend box: sized from the longest label (about 6.2 px a character
-     * at 11 px), white and slightly transparent over the lines */
-    size_t longest = 0;
-    int n_labels = 0;
-    for (int s = 0; s < p->n_series; s++)
-        if (p->series[s].label) {
-            size_t n = strlen(p->series[s].label);
-            longest = n > longest ? n : longest;
-            n_labels++;
-        }
-    double lw = 30 + 6.2 * (double)longest, lx = fmax(x0 + 4, x1 - 6 - lw);
-    if (n_labels)
-        put(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"white\" fill-opacity=\"0.85\" "
-               "stroke=\"#ccc\"/>\n", lx, y1 + 4, fmin(lw, x1 - 4 - lx), 15.0 * n_labels + 6);
+    int n_labels, cols, rows;
+    legend_layout(p, &n_labels, &cols, &rows);
+    double col_w = (x1 - x0) / cols;
     int li = 0;
     for (int s = 0; s < p->n_series; s++) {
         const nninit_plot_series *ser = &p->series[s];
         const char *col = palette[(size_t)(ser->color >= 0 ? ser->color : s) % N_COLORS];
+        const char *dash = ser->dashed ? " stroke-dasharray=\"5,3\"" : "";
         int open = 0;
+        put(b, "<g class=\"series\">");
         for (int64_t i = 0; i < ser->n; i++) {
             double vx, vy;
             if (!to_axis(p->log_x, ser->x[i], &vx) || !to_axis(p->log_y, ser->y[i], &vy)) {
@@ -163,18 +180,25 @@ static void panel(nninit__sb *b, const nninit_plot *p, double ox)
                 continue;
             }
             if (!open)
-                put(b, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.6\"%s points=\"", col,
-                    ser->dashed ? " stroke-dasharray=\"5,3\"" : "");
+                put(b, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.6\"%s points=\"", col, dash);
             put(b, "%s%.2f,%.2f", open ? " " : "", PX(vx), PY(vy));
             open = 1;
         }
         if (open)
             put(b, "\"/>\n");
-        if (ser->label) {
-            double ly = y1 + 16 + 15 * li++;
+        for (int64_t i = 0; ser->n <= MARK_MAX_POINTS && i < ser->n; i++) {
+            double vx, vy;
+            if (to_axis(p->log_x, ser->x[i], &vx) && to_axis(p->log_y, ser->y[i], &vy))
+                put(b, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"3\" fill=\"%s\"/>", PX(vx), PY(vy),
+                    ser->dashed ? "white" : col);
+        }
+        put(b, "</g>\n");
+        if (ser->label) { /* the legend: below the axis label, off the data */
+            double lx = x0 + col_w * (li % cols), ly = PANEL_H + 6 + LEGEND_ROW * (li / cols);
+            li++;
             put(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"1.6\"%s/>"
                    "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">",
-                lx + 5, ly, lx + 25, ly, col, ser->dashed ? " stroke-dasharray=\"5,3\"" : "", lx + 29, ly + 4);
+                lx, ly, lx + 22, ly, col, dash, lx + 27, ly + 4);
             put_text(b, ser->label);
             put(b, "</text>\n");
         }
@@ -198,9 +222,17 @@ nninit_status nninit_svg_render(const nninit_plot *plots, int n_plots, char **sv
                 return nninit__err(err, NNINIT_EINVAL, "svg: panel %d series %d has no data arrays", i, s);
     nninit__sb b = NNINIT__SB_INIT;
     double w = PANEL_W * n_plots;
-    put(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" "
-            "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\">\n<rect width=\"100%%\" "
-            "height=\"100%%\" fill=\"white\"/>\n", w, PANEL_H, w, PANEL_H);
+    int max_rows = 0;
+    for (int i = 0; i < n_plots; i++) {
+        int n_labels, cols, rows;
+        legend_layout(&plots[i], &n_labels, &cols, &rows);
+        max_rows = rows > max_rows ? rows : max_rows;
+    }
+    double h = PANEL_H + (max_rows ? 8 + LEGEND_ROW * max_rows : 0);
+    put(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" "
+            "class=\"nninit-plot\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
+            "font-family=\"sans-serif\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+        w, h, w, h);
     for (int i = 0; i < n_plots; i++)
         panel(&b, &plots[i], PANEL_W * i);
     put(&b, "</svg>\n");
