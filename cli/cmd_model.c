@@ -39,32 +39,16 @@ static void model_usage(FILE *f)
             "  --max-shard-size SIZE  safetensors shards as Hugging Face names them (e.g. 5GB, 500MB)\n"
             "  --override NAME=SPEC   another initializer for one tensor (repeatable)\n"
             "  --threads N            worker threads, 0..%d (default 0: all CPUs; values never depend on it)\n"
+            "  --shard-dim D --shard K/N  tensor-parallel slice: every tensor with more than D dimensions\n"
+            "                         is written as its slice K of N (0 <= K < N) along dimension D, as\n"
+            "                         torch.tensor_split cuts it, bit-equal to that slice of the whole\n"
+            "                         tensor (Philox only); tensors with fewer dimensions are whole\n"
+            "  --memory-limit SIZE    refuse (before writing) a tensor that must be generated whole\n"
+            "                         (orthogonal, sparse, any with --rng torch) and needs more memory;\n"
+            "                         others stream in 16 MiB chunks whatever the model size\n"
             "  --list                 print the tensors and their initializers; write nothing\n"
             "\n" CLI_EXIT_STATUS_HELP,
             (unsigned)NNINIT_DEFAULT_SEED, CLI_MAX_THREADS);
-}
-
-/* "5GB" (10^9), "500MB", "2GiB" (2^30), "1000" bytes. */
-static int parse_size(const char *text, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(text, &end);
-    if (end == text || errno || !(v > 0))
-        return 0;
-    static const struct { const char *unit; double mult; } units[] = {
-        {"", 1}, {"B", 1}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12},
-        {"KiB", 1024.0}, {"MiB", 1048576.0}, {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}};
-    /* The first match wins, so "kib" finds KiB (binary) only after KB fails. */
-    for (size_t i = 0; i < sizeof units / sizeof *units; i++)
-        if (!strcasecmp(end, units[i].unit)) { /* 5GB, 5gb, 500kB */
-            double bytes = v * units[i].mult;
-            if (bytes < 1 || bytes > 1.8e19)
-                return 0;
-            *out = (uint64_t)bytes;
-            return 1;
-        }
-    return 0;
 }
 
 static char *read_file(const char *path, nninit_err *err)
@@ -113,7 +97,7 @@ int cmd_model(int argc, char **argv)
 {
     const char *keras = NULL, *torch = NULL, *spec = NULL, *output = NULL, *keras_version = NULL;
     const char **overrides = calloc((size_t)argc + 1, sizeof *overrides);
-    int n_over = 0, list = 0;
+    int n_over = 0, list = 0, has_slice_dim = 0;
     nninit_model_opts o = nninit_model_opts_default();
     nninit_err err = {0};
     nninit_status st;
@@ -123,13 +107,14 @@ int cmd_model(int argc, char **argv)
     if (!overrides)
         return CLI_EXIT_FAIL;
     enum { O_LIST = 1, O_KERAS, O_TORCH, O_SPEC, O_OUTPUT, O_OVERRIDE, O_SEED, O_THREADS, O_RNG, O_DTYPE, O_FORMAT,
-           O_SHARD, O_KERAS_VERSION };
+           O_SHARD, O_KERAS_VERSION, O_SLICE_DIM, O_SLICE, O_MEMORY_LIMIT };
     static const cli_opt options[] = {
         {"--list", NULL, 0, O_LIST},         {"--keras", NULL, 1, O_KERAS},   {"--torch", NULL, 1, O_TORCH},
         {"--spec", NULL, 1, O_SPEC},         {"--output", "-o", 1, O_OUTPUT}, {"--override", NULL, 1, O_OVERRIDE},
         {"--seed", NULL, 1, O_SEED},         {"--threads", NULL, 1, O_THREADS}, {"--rng", NULL, 1, O_RNG},
         {"--dtype", NULL, 1, O_DTYPE},       {"--format", NULL, 1, O_FORMAT}, {"--max-shard-size", NULL, 1, O_SHARD},
-        {"--keras-version", NULL, 1, O_KERAS_VERSION}, {0}};
+        {"--keras-version", NULL, 1, O_KERAS_VERSION}, {"--shard-dim", NULL, 1, O_SLICE_DIM},
+        {"--shard", NULL, 1, O_SLICE}, {"--memory-limit", NULL, 1, O_MEMORY_LIMIT}, {0}};
     cli_args args;
     cli_args_init(&args, "model", argc, argv, options, model_usage);
     for (int id; (id = cli_next(&args)) != CLI_END;) {
@@ -194,8 +179,23 @@ int cmd_model(int argc, char **argv)
                 goto out;
             }
             break;
+        case O_SLICE_DIM:
+            if (!cli_parse_int("--shard-dim", v, 0, NNINIT_MAX_DIMS - 1, &o.slice_dim))
+                goto out;
+            has_slice_dim = 1;
+            break;
+        case O_SLICE:
+            if (!cli_parse_slice(v, &o.slice_index, &o.slice_count))
+                goto out;
+            break;
+        case O_MEMORY_LIMIT:
+            if (!cli_parse_size(v, &o.memory_limit)) {
+                cli_bad_value("--memory-limit", v, "a size such as 512MiB, 4GB or a byte count");
+                goto out;
+            }
+            break;
         case O_SHARD:
-            if (!parse_size(v, &o.write.max_shard_size)) {
+            if (!cli_parse_size(v, &o.write.max_shard_size)) {
                 cli_bad_value("--max-shard-size", v, "a size such as 5GB, 500MB, 2GiB or a byte count");
                 goto out;
             }
@@ -208,6 +208,15 @@ int cmd_model(int argc, char **argv)
     }
     if (keras_version && !keras) {
         cli_error("--keras-version applies to --keras only");
+        goto out;
+    }
+    if (has_slice_dim != (o.slice_count > 0)) {
+        cli_error("--shard-dim D and --shard K/N go together (slice K of N along dimension D)");
+        goto out;
+    }
+    if (o.slice_count > 1 && o.rng != NNINIT_RNG_PHILOX) {
+        cli_error("--shard: slices need --rng philox; a torch generator draws the whole model as one sequential "
+                  "stream, so a slice would cost the whole model");
         goto out;
     }
     if (!output && !list) {
@@ -294,7 +303,13 @@ int cmd_model(int argc, char **argv)
             goto out;
         }
     }
-    if ((st = nninit_model_write(m, output, &o, &err)) != NNINIT_OK) {
+    cli_progress progress;
+    cli_progress_init(&progress, "model");
+    o.progress = cli_progress_update;
+    o.progress_user = &progress;
+    st = nninit_model_write(m, output, &o, &err);
+    cli_progress_end(&progress);
+    if (st != NNINIT_OK) {
         rc = cli_report(st, &err);
         goto out;
     }

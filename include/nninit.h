@@ -523,6 +523,25 @@ NNINIT_API nninit_status nninit_fill_range(const nninit_init *init, const nninit
                                            const nninit_fill_opts *opts, const nninit_rng *rng,
                                            int64_t begin, int64_t end, void *out, nninit_err *err);
 
+/*
+ * Tensor-parallel slices. nninit_slice_bounds: where slice `index` (0 <=
+ * index < count) of a dimension of `size` starts and how long it is, as
+ * torch.tensor_split(t, count, dim) cuts it (the first size % count slices
+ * are one longer). nninit_fill_slice: that slice along dimension `dim` of the
+ * tensor nninit_fill would produce for `shape`, bit-equal to it, into out
+ * (C order, the shape with dim's size replaced by the slice's length), e.g.
+ * rank 1 of 4 of a column-parallel (out, in) torch weight:
+ *     nninit_fill_slice(&init, &shape, &opts, rng, 0, 1, 4, out, &err);
+ * Philox only (NNINIT_EUNSUPPORTED for torch generators: their stream is
+ * sequential). Structured initializers (orthogonal, sparse_) draw the whole
+ * tensor internally.
+ */
+NNINIT_API nninit_status nninit_slice_bounds(int64_t size, int index, int count, int64_t *start, int64_t *len,
+                                             nninit_err *err);
+NNINIT_API nninit_status nninit_fill_slice(const nninit_init *init, const nninit_shape *shape,
+                                           const nninit_fill_opts *opts, const nninit_rng *rng, int dim, int index,
+                                           int count, void *out, nninit_err *err);
+
 /* ------------------------------------------------------------------------ */
 /* Statistics                                                                */
 /* ------------------------------------------------------------------------ */

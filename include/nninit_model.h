@@ -183,6 +183,23 @@ typedef struct nninit_model_opts {
     nninit_file_dtype dtype;    /* F32 (default), F64, BF16, F16 (generated in F32, rounded once) */
     nninit_write_opts write;    /* format, shards; metadata NULL = nninit provenance */
     int threads;                /* 0 = all CPUs */
+    /* Tensor-parallel slices: with slice_count > 1, every tensor with more
+     * than slice_dim dimensions is written as its slice slice_index of
+     * slice_count along slice_dim, split as torch.tensor_split(t, count, dim)
+     * splits (the first dim % count slices are one longer), bit-equal to that
+     * slice of the whole tensor; tensors with fewer dimensions are written
+     * whole. Philox only (NNINIT_EUNSUPPORTED for a torch generator, whose
+     * sequential stream has no random access). */
+    int slice_dim, slice_index, slice_count;
+    /* Bytes a tensor generated whole (orthogonal, sparse, delta_orthogonal,
+     * any tensor under a torch generator) may take; 0 = no limit. A tensor
+     * needing more is refused, naming it and the memory it needs, before any
+     * file is created. Element-wise tensors stream in chunks whatever this is. */
+    uint64_t memory_limit;
+    /* Called after each chunk written (main thread), e.g. for a progress
+     * line: bytes done and bytes this writer has to do. NULL = none. */
+    void (*progress)(void *user, uint64_t done, uint64_t total);
+    void *progress_user;
 } nninit_model_opts;
 
 /* philox, seed NNINIT_DEFAULT_SEED, F32, safetensors. */
@@ -192,10 +209,61 @@ NNINIT_API nninit_model_opts nninit_model_opts_default(void);
  * (when opts->write.metadata is NULL): format "pt", nninit.version,
  * nninit.stream_version, nninit.rng, nninit.seed, nninit.source,
  * nninit.layout (when all tensors share one), nninit.specs (JSON: name ->
- * initializer). With a torch generator every tensor is held in memory
- * before writing (the draw order is not the file order). */
+ * initializer), and with slices nninit.slice ("DIM:INDEX/COUNT").
+ * Memory: safetensors and npz files are laid out first, their space reserved
+ * (posix_fallocate: a full disk fails before any drawing), then tensors are
+ * generated in chunks of at most 16 MiB and written at their offsets, so
+ * memory stays bounded for any model size (Philox); a tensor that must be
+ * generated whole (orthogonal, sparse, delta_orthogonal; every tensor of a
+ * torch generator, drawn in PyTorch's construction order) takes its own
+ * size once. npz-deflated, npy-dir and streams ("-", FIFOs) are written in
+ * file order, one whole tensor at a time (torch: all held first). */
 NNINIT_API nninit_status nninit_model_write(const nninit_model *m, const char *path, const nninit_model_opts *opts,
                                             nninit_err *err);
+
+/*
+ * One model write shared by several processes (MPI ranks, machines on a
+ * shared file system), byte-identical to nninit_model_write's for any split.
+ * The work is a list of units (chunks of tensors, fixed by the model and
+ * options only); every process makes the same job, one creates the files
+ * and hands their handle to the others, each runs its share of the units,
+ * the checksums are merged (bitwise OR: a unit not run has 0), the others
+ * finish, then the creator finishes and renames the files in:
+ *
+ *     nninit_model_job_new(m, "model.safetensors", &opts, &job, &err);
+ *     if (rank == 0) nninit_model_job_create(job, &handle, &err);   // then broadcast handle
+ *     else           nninit_model_job_attach(job, handle, &err);
+ *     size_t b, e;  nninit_model_job_share(job, rank, n_ranks, &b, &e);
+ *     nninit_model_job_run(job, b, e, &err);
+ *     // OR-reduce nninit_model_job_checksums(job) (nninit_model_job_units(job) values) to rank 0
+ *     if (rank != 0) nninit_model_job_finish(job, NULL, &err);      // then a barrier
+ *     if (rank == 0) nninit_model_job_finish(job, merged, &err);
+ *     nninit_model_job_free(job);   // before a successful finish: removes the temporaries
+ *
+ * safetensors (single or sharded) and npz only (NNINIT_EUNSUPPORTED for
+ * other formats and for streams). A torch generator is sequential: its job
+ * runs whole in one process (run(0, units)); a part is NNINIT_EUNSUPPORTED.
+ */
+typedef struct nninit_model_job nninit_model_job;
+NNINIT_API nninit_status nninit_model_job_new(const nninit_model *m, const char *path, const nninit_model_opts *opts,
+                                              nninit_model_job **out, nninit_err *err);
+NNINIT_API size_t nninit_model_job_units(const nninit_model_job *job);
+/* Bytes of all the files together. */
+NNINIT_API uint64_t nninit_model_job_bytes(const nninit_model_job *job);
+/* Units [*begin, *end) of process `part` of n_parts, split by bytes. */
+NNINIT_API void nninit_model_job_share(const nninit_model_job *job, int part, int n_parts, size_t *begin,
+                                       size_t *end);
+/* Creates the temporaries (space reserved, headers written); *handle
+ * (free with nninit_free) names them for nninit_model_job_attach. */
+NNINIT_API nninit_status nninit_model_job_create(nninit_model_job *job, char **handle, nninit_err *err);
+NNINIT_API nninit_status nninit_model_job_attach(nninit_model_job *job, const char *handle, nninit_err *err);
+NNINIT_API nninit_status nninit_model_job_run(nninit_model_job *job, size_t begin, size_t end, nninit_err *err);
+/* One CRC-32 per unit, 0 for units this process did not run; writable. */
+NNINIT_API uint32_t *nninit_model_job_checksums(nninit_model_job *job);
+/* Attached: fsync and close. Creator: checksums = every unit's (merged;
+ * NULL = its own), then the files are completed and renamed in. */
+NNINIT_API nninit_status nninit_model_job_finish(nninit_model_job *job, const uint32_t *checksums, nninit_err *err);
+NNINIT_API void nninit_model_job_free(nninit_model_job *job);
 
 /*
  * Generates the model's tensors into caller memory instead of a file (what

@@ -304,6 +304,8 @@ static nninit_status check_args(const nninit_init *init, const nninit_shape *sha
     return NNINIT_OK;
 }
 
+static nninit_status check_finite(const nninit_init *init, const nninit_prim *p, nninit_dtype dtype, nninit_err *err);
+
 nninit_status nninit_fill_range(const nninit_init *init, const nninit_shape *shape, const nninit_fill_opts *opts,
                                 const nninit_rng *rng, int64_t begin, int64_t end, void *out, nninit_err *err)
 {
@@ -315,6 +317,8 @@ nninit_status nninit_fill_range(const nninit_init *init, const nninit_shape *sha
                            "sub-ranges need the Philox generator; the torch generator is sequential");
     nninit_prim p;
     if ((st = nninit_resolve(init, shape, opts->layout, &p, err)) != NNINIT_OK)
+        return st;
+    if ((st = check_finite(init, &p, opts->dtype, err)) != NNINIT_OK) /* sub-ranges too: no inf or NaN anywhere */
         return st;
     int64_t numel;
     nninit_shape_numel(shape, &numel, NULL);

@@ -59,4 +59,12 @@ const char *nninit__py_kind_name(nninit__pykind kind); /* "an integer", "a strin
 nninit_status nninit__torch_fill(nninit_rng *rng, const nninit_init *init, const nninit_prim *prim,
                                  const nninit_shape *shape, nninit_dtype dtype, void *out, nninit_err *err);
 
+/* ---- tensor-parallel slices (slice.c) ----
+ * Elements [b, e) of slice (start, len) along dim of a C-order tensor of
+ * `shape` are runs of the whole tensor's elements: fn gets each run's
+ * [full_begin, full_end) and its position `at` counted from b. */
+typedef nninit_status (*nninit__run_fn)(void *ctx, int64_t full_begin, int64_t full_end, int64_t at, nninit_err *err);
+nninit_status nninit__slice_runs(const nninit_shape *shape, int dim, int64_t start, int64_t len, int64_t b, int64_t e,
+                                 nninit__run_fn fn, void *ctx, nninit_err *err);
+
 #endif /* NNINIT_INIT_INTERNAL_H */

@@ -130,11 +130,66 @@ nninit_status nninit__safetensors_write(const char *path, const nninit_tensor_de
 nninit_status nninit__safetensors_index_write(const char *path, const nninit_tensor_desc *t, size_t n,
                                               const size_t *shard_of, size_t n_shards, const char *const *names,
                                               uint64_t total_size, nninit__atomic *staged, nninit_err *err);
+/* The safetensors header of tensors t[idx_in[0..k)] as nninit__safetensors_write
+ * writes it (padded to a multiple of 8) into h; idx[0..k) gets the data order,
+ * sizes[0..k) each one's bytes in that order. */
+nninit_status nninit__safetensors_header(const char *path, const nninit_tensor_desc *t, const size_t *idx_in,
+                                         size_t k, const char *const *metadata, nninit__sb *h, size_t *idx,
+                                         uint64_t *sizes, nninit_err *err);
+/* Hugging Face's shard split for max_shard bytes (tensors.c): shard_of[i]
+ * for each tensor; returns the shard count, *total the data bytes. */
+size_t nninit__shard_assign(const nninit_tensor_desc *t, size_t n, uint64_t max_shard, size_t *shard_of,
+                            uint64_t *total);
+/* After a sharded write of n shards: removes BASE-0000j-of-0000m.safetensors
+ * with m != n beside path (dlen: length of path's folder part with its '/'). */
+void nninit__remove_other_shards(const char *path, size_t dlen, const char *base, size_t blen, size_t n);
+/* The checks nninit_tensors_write makes on names and sizes (as_paths: npy-dir). */
+nninit_status nninit__check_names(const char *path, const nninit_tensor_desc *t, size_t n, int as_paths,
+                                  nninit_err *err);
 nninit_status nninit__npz_write(const char *path, const nninit_tensor_desc *t, size_t n, int deflate,
                                 nninit_tensor_source src, void *user, nninit_err *err);
+/* A stored npz laid out before its data exists: member i's tensor data
+ * starts at data_off[i], the file has *size bytes; plan_write writes every
+ * byte but the data into fd (local headers with the members' CRCs from
+ * data_crc[i], the CRC-32 of tensor i's data, npy headers, the central
+ * directory). t must outlive the plan. */
+typedef struct nninit__npz_plan nninit__npz_plan;
+nninit_status nninit__npz_plan_new(const char *path, const nninit_tensor_desc *t, size_t n, uint64_t *data_off,
+                                   uint64_t *size, nninit__npz_plan **out, nninit_err *err);
+nninit_status nninit__npz_plan_write(nninit__npz_plan *p, int fd, const char *path, const uint32_t *data_crc,
+                                     nninit_err *err);
+void nninit__npz_plan_free(nninit__npz_plan *p);
 /* Produces tensor i via src into buf (which holds its nbytes), byte-swapped
  * to little-endian on big-endian hosts. */
 nninit_status nninit__produce_le(const nninit_tensor_desc *t, size_t i, uint64_t nbytes, nninit_tensor_source src,
                                  void *user, void *buf, nninit_err *err);
+
+/* ---- positioned tensor files (plan.c) ----
+ * The layout of the file(s) nninit_tensors_write would write for t[0..n)
+ * (safetensors, single or sharded, or stored npz; NNINIT_EUNSUPPORTED for
+ * other formats and for "-", FIFOs and devices), so tensor bytes can be
+ * written at their offsets in any order, by several processes:
+ *   one process: create (temporaries named in *handle, one per line; space
+ *     reserved; headers written); the others: attach(handle);
+ *   each: pwrite little-endian tensor bytes; finish (attached: fsync, close);
+ *   then the creator's finish (npz: data_crc[i] = CRC-32 of tensor i's
+ *     bytes) renames everything in, the index last; plan_free before a
+ *     successful finish removes the creator's temporaries.
+ * t must outlive the plan. */
+typedef struct nninit__plan nninit__plan;
+nninit_status nninit__plan_new(const char *path, const nninit_tensor_desc *t, size_t n, const nninit_write_opts *opts,
+                               nninit__plan **out, nninit_err *err);
+uint64_t nninit__plan_bytes(const nninit__plan *p);
+int nninit__plan_needs_crc(const nninit__plan *p);
+nninit_status nninit__plan_create(nninit__plan *p, char **handle, nninit_err *err);
+nninit_status nninit__plan_attach(nninit__plan *p, const char *handle, nninit_err *err);
+nninit_status nninit__plan_pwrite(nninit__plan *p, size_t tensor, uint64_t off, const void *buf, size_t len,
+                                  nninit_err *err);
+nninit_status nninit__plan_finish(nninit__plan *p, const uint32_t *data_crc, nninit_err *err);
+void nninit__plan_free(nninit__plan *p);
+/* CRC-32 (zip's) of n bytes continuing crc, and of the concatenation A ++ B
+ * from crc(A), crc(B) and B's length. */
+uint32_t nninit__crc32(uint32_t crc, const void *buf, uint64_t n);
+uint32_t nninit__crc32_combine(uint32_t a, uint32_t b, uint64_t len_b);
 
 #endif /* NNINIT_IO_INTERNAL_H */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #define SIG_LOCAL 0x04034b50u
@@ -35,19 +36,6 @@ static uint32_t get32(const unsigned char *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 static uint64_t get64(const unsigned char *p) { return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32; }
-
-/* crc32 over a buffer of any size (zlib takes uInt lengths). */
-static uint32_t crc_update(uint32_t crc, const void *buf, uint64_t n)
-{
-    const unsigned char *p = buf;
-    while (n > 0) {
-        uInt chunk = n > (1u << 30) ? (1u << 30) : (uInt)n;
-        crc = (uint32_t)crc32(crc, p, chunk);
-        p += chunk;
-        n -= chunk;
-    }
-    return crc;
-}
 
 /* ---- writer ---- */
 
@@ -105,6 +93,103 @@ static nninit_status deflate_all(const char *path, const unsigned char *hdr, siz
     *out = buf;
     *out_len = produced;
     return NNINIT_OK;
+}
+
+/* The local header of member r: 30 bytes, or 50 with the zip64 extra. */
+static size_t local_header(const cd_rec *r, unsigned char lh[50])
+{
+    int z64 = r->usize >= U32_MAX_ZIP || r->csize >= U32_MAX_ZIP;
+    put32(lh, SIG_LOCAL);
+    put16(lh + 4, z64 ? 45 : 20);
+    put16(lh + 6, 0);
+    put16(lh + 8, (unsigned)r->method);
+    put16(lh + 10, 0);
+    put16(lh + 12, DOS_DATE_1980);
+    put32(lh + 14, r->crc);
+    put32(lh + 18, z64 ? U32_MAX_ZIP : (uint32_t)r->csize);
+    put32(lh + 22, z64 ? U32_MAX_ZIP : (uint32_t)r->usize);
+    put16(lh + 26, (unsigned)r->name_len);
+    put16(lh + 28, z64 ? 20 : 0);
+    if (z64) { /* zip64 extra: both sizes, as the local header requires */
+        put16(lh + 30, 1);
+        put16(lh + 32, 16);
+        put64(lh + 34, r->usize);
+        put64(lh + 42, r->csize);
+    }
+    return z64 ? 50 : 30;
+}
+
+/* The central directory of members cd[0..n), starting at cd_off, and the
+ * end records (zip64 ones when a count, size or offset needs them). */
+static void central_directory(const cd_rec *cd, size_t n, uint64_t cd_off, nninit__sb *b)
+{
+    size_t start = b->len;
+    for (size_t i = 0; i < n; i++) {
+        const cd_rec *r = &cd[i];
+        unsigned char ch[46 + 28], *x = ch + 46;
+        size_t xl = 4;
+        if (r->usize >= U32_MAX_ZIP) { put64(x + xl, r->usize); xl += 8; }
+        if (r->csize >= U32_MAX_ZIP) { put64(x + xl, r->csize); xl += 8; }
+        if (r->off >= U32_MAX_ZIP) { put64(x + xl, r->off); xl += 8; }
+        int z64 = xl > 4;
+        if (z64) {
+            put16(x, 1);
+            put16(x + 2, (unsigned)(xl - 4));
+        } else {
+            xl = 0;
+        }
+        put32(ch, SIG_CENTRAL);
+        put16(ch + 4, 0x0300 | (z64 ? 45 : 20)); /* made by: Unix */
+        put16(ch + 6, z64 ? 45 : 20);
+        put16(ch + 8, 0);
+        put16(ch + 10, (unsigned)r->method);
+        put16(ch + 12, 0);
+        put16(ch + 14, DOS_DATE_1980);
+        put32(ch + 16, r->crc);
+        put32(ch + 20, r->csize >= U32_MAX_ZIP ? U32_MAX_ZIP : (uint32_t)r->csize);
+        put32(ch + 24, r->usize >= U32_MAX_ZIP ? U32_MAX_ZIP : (uint32_t)r->usize);
+        put16(ch + 28, (unsigned)r->name_len);
+        put16(ch + 30, (unsigned)xl);
+        put16(ch + 32, 0);
+        put16(ch + 34, 0);
+        put16(ch + 36, 0);
+        put32(ch + 38, (uint32_t)0100644 << 16); /* regular file, rw-r--r-- */
+        put32(ch + 42, r->off >= U32_MAX_ZIP ? U32_MAX_ZIP : (uint32_t)r->off);
+        nninit__sb_put(b, (const char *)ch, 46);
+        nninit__sb_put(b, r->name, r->name_len);
+        nninit__sb_put(b, (const char *)x, xl);
+    }
+    uint64_t cd_size = b->len - start;
+    int z64 = n >= 0xffff || cd_size >= U32_MAX_ZIP || cd_off >= U32_MAX_ZIP;
+    if (z64) {
+        unsigned char e64[56 + 20];
+        uint64_t e64_off = cd_off + cd_size;
+        put32(e64, SIG_EOCD64);
+        put64(e64 + 4, 44);
+        put16(e64 + 12, 0x0300 | 45);
+        put16(e64 + 14, 45);
+        put32(e64 + 16, 0);
+        put32(e64 + 20, 0);
+        put64(e64 + 24, n);
+        put64(e64 + 32, n);
+        put64(e64 + 40, cd_size);
+        put64(e64 + 48, cd_off);
+        put32(e64 + 56, SIG_LOC64);
+        put32(e64 + 60, 0);
+        put64(e64 + 64, e64_off);
+        put32(e64 + 72, 1);
+        nninit__sb_put(b, (const char *)e64, sizeof e64);
+    }
+    unsigned char eocd[22];
+    put32(eocd, SIG_EOCD);
+    put16(eocd + 4, 0);
+    put16(eocd + 6, 0);
+    put16(eocd + 8, n >= 0xffff ? 0xffff : (unsigned)n);
+    put16(eocd + 10, n >= 0xffff ? 0xffff : (unsigned)n);
+    put32(eocd + 12, cd_size >= U32_MAX_ZIP ? U32_MAX_ZIP : (uint32_t)cd_size);
+    put32(eocd + 16, cd_off >= U32_MAX_ZIP ? U32_MAX_ZIP : (uint32_t)cd_off);
+    put16(eocd + 20, 0);
+    nninit__sb_put(b, (const char *)eocd, sizeof eocd);
 }
 
 /* Names are checked by nninit_tensors_write as relative paths ('/' is
@@ -165,7 +250,7 @@ nninit_status nninit__npz_write(const char *path, const nninit_tensor_desc *t, s
         }
         snprintf(r->name, r->name_len + 1, "%s.npy", t[i].name);
         r->usize = hlen + nb;
-        r->crc = crc_update(crc_update(0, hdr, hlen), buf, nb);
+        r->crc = nninit__crc32(nninit__crc32(0, hdr, hlen), buf, nb);
         r->off = a.written;
         r->method = deflate ? 8 : 0;
         if (deflate) {
@@ -176,26 +261,8 @@ nninit_status nninit__npz_write(const char *path, const nninit_tensor_desc *t, s
         } else {
             r->csize = r->usize;
         }
-        int z64 = r->usize >= U32_MAX_ZIP || r->csize >= U32_MAX_ZIP;
         unsigned char lh[30 + 20];
-        put32(lh, SIG_LOCAL);
-        put16(lh + 4, z64 ? 45 : 20);
-        put16(lh + 6, 0);
-        put16(lh + 8, (unsigned)r->method);
-        put16(lh + 10, 0);
-        put16(lh + 12, DOS_DATE_1980);
-        put32(lh + 14, r->crc);
-        put32(lh + 18, z64 ? U32_MAX_ZIP : (uint32_t)r->csize);
-        put32(lh + 22, z64 ? U32_MAX_ZIP : (uint32_t)r->usize);
-        put16(lh + 26, (unsigned)r->name_len);
-        put16(lh + 28, z64 ? 20 : 0);
-        if (z64) { /* zip64 extra: both sizes, as the local header requires */
-            put16(lh + 30, 1);
-            put16(lh + 32, 16);
-            put64(lh + 34, r->usize);
-            put64(lh + 42, r->csize);
-        }
-        if ((s = nninit__atomic_write(&a, lh, z64 ? 50 : 30, err)) ||
+        if ((s = nninit__atomic_write(&a, lh, local_header(r, lh), err)) ||
             (s = nninit__atomic_write(&a, r->name, r->name_len, err)))
             goto done;
         if (deflate)
@@ -205,74 +272,14 @@ nninit_status nninit__npz_write(const char *path, const nninit_tensor_desc *t, s
         if (s)
             goto done;
     }
-    uint64_t cd_off = a.written;
-    for (size_t i = 0; i < n; i++) {
-        cd_rec *r = &cd[i];
-        unsigned char ch[46 + 28], *x = ch + 46;
-        size_t xl = 4;
-        if (r->usize >= U32_MAX_ZIP) { put64(x + xl, r->usize); xl += 8; }
-        if (r->csize >= U32_MAX_ZIP) { put64(x + xl, r->csize); xl += 8; }
-        if (r->off >= U32_MAX_ZIP) { put64(x + xl, r->off); xl += 8; }
-        int z64 = xl > 4;
-        if (z64) {
-            put16(x, 1);
-            put16(x + 2, (unsigned)(xl - 4));
-        } else {
-            xl = 0;
-        }
-        put32(ch, SIG_CENTRAL);
-        put16(ch + 4, 0x0300 | (z64 ? 45 : 20)); /* made by: Unix */
-        put16(ch + 6, z64 ? 45 : 20);
-        put16(ch + 8, 0);
-        put16(ch + 10, (unsigned)r->method);
-        put16(ch + 12, 0);
-        put16(ch + 14, DOS_DATE_1980);
-        put32(ch + 16, r->crc);
-        put32(ch + 20, r->csize >= U32_MAX_ZIP ? U32_MAX_ZIP : (uint32_t)r->csize);
-        put32(ch + 24, r->usize >= U32_MAX_ZIP ? U32_MAX_ZIP : (uint32_t)r->usize);
-        put16(ch + 28, (unsigned)r->name_len);
-        put16(ch + 30, (unsigned)xl);
-        put16(ch + 32, 0);
-        put16(ch + 34, 0);
-        put16(ch + 36, 0);
-        put32(ch + 38, (uint32_t)0100644 << 16); /* regular file, rw-r--r-- */
-        put32(ch + 42, r->off >= U32_MAX_ZIP ? U32_MAX_ZIP : (uint32_t)r->off);
-        if ((s = nninit__atomic_write(&a, ch, 46, err)) || (s = nninit__atomic_write(&a, r->name, r->name_len, err)) ||
-            (s = nninit__atomic_write(&a, x, xl, err)))
-            goto done;
-    }
-    uint64_t cd_size = a.written - cd_off;
-    int z64 = n >= 0xffff || cd_size >= U32_MAX_ZIP || cd_off >= U32_MAX_ZIP;
-    if (z64) {
-        unsigned char e64[56 + 20];
-        uint64_t e64_off = a.written;
-        put32(e64, SIG_EOCD64);
-        put64(e64 + 4, 44);
-        put16(e64 + 12, 0x0300 | 45);
-        put16(e64 + 14, 45);
-        put32(e64 + 16, 0);
-        put32(e64 + 20, 0);
-        put64(e64 + 24, n);
-        put64(e64 + 32, n);
-        put64(e64 + 40, cd_size);
-        put64(e64 + 48, cd_off);
-        put32(e64 + 56, SIG_LOC64);
-        put32(e64 + 60, 0);
-        put64(e64 + 64, e64_off);
-        put32(e64 + 72, 1);
-        if ((s = nninit__atomic_write(&a, e64, sizeof e64, err)))
-            goto done;
-    }
-    unsigned char eocd[22];
-    put32(eocd, SIG_EOCD);
-    put16(eocd + 4, 0);
-    put16(eocd + 6, 0);
-    put16(eocd + 8, n >= 0xffff ? 0xffff : (unsigned)n);
-    put16(eocd + 10, n >= 0xffff ? 0xffff : (unsigned)n);
-    put32(eocd + 12, cd_size >= U32_MAX_ZIP ? U32_MAX_ZIP : (uint32_t)cd_size);
-    put32(eocd + 16, cd_off >= U32_MAX_ZIP ? U32_MAX_ZIP : (uint32_t)cd_off);
-    put16(eocd + 20, 0);
-    if ((s = nninit__atomic_write(&a, eocd, sizeof eocd, err)))
+    nninit__sb tail = NNINIT__SB_INIT;
+    central_directory(cd, n, a.written, &tail);
+    if (tail.oom)
+        s = nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", path);
+    else
+        s = nninit__atomic_write(&a, tail.p, tail.len, err);
+    free(tail.p);
+    if (s)
         goto done;
     s = nninit__atomic_commit(&a, err);
 done:
@@ -282,6 +289,138 @@ done:
     free(cd);
     free(buf);
     free(packed);
+    return s;
+}
+
+/* ---- a stored npz laid out before its data exists (positioned writers) ---- */
+
+struct nninit__npz_plan {
+    const nninit_tensor_desc *t;
+    size_t n;
+    cd_rec *cd;
+    uint64_t cd_off;
+};
+
+void nninit__npz_plan_free(nninit__npz_plan *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; p->cd && i < p->n; i++)
+        free(p->cd[i].name);
+    free(p->cd);
+    free(p);
+}
+
+nninit_status nninit__npz_plan_new(const char *path, const nninit_tensor_desc *t, size_t n, uint64_t *data_off,
+                                   uint64_t *size, nninit__npz_plan **out, nninit_err *err)
+{
+    nninit__npz_plan *p = calloc(1, sizeof *p);
+    if (!p || !(p->cd = nninit__calloc_array(n ? n : 1, sizeof *p->cd))) {
+        free(p);
+        return nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", path);
+    }
+    p->t = t;
+    p->n = n;
+    nninit_status s = NNINIT_OK;
+    uint64_t off = 0;
+    for (size_t i = 0; i < n && !s; i++) {
+        char hdr[256];
+        size_t hlen;
+        uint64_t numel, nb;
+        cd_rec *r = &p->cd[i];
+        if (bad_member_name(t[i].name)) {
+            s = nninit__err(err, NNINIT_EINVAL, "%s: tensor name '%.80s' cannot be an npz member name; use a "
+                            "name without '\\'", path, t[i].name);
+            break;
+        }
+        if ((s = nninit__tensor_bytes(t[i].name, &t[i].shape, t[i].dtype, &numel, &nb, err)) ||
+            (s = nninit__npy_header(t[i].dtype, &t[i].shape, hdr, sizeof hdr, &hlen, err)))
+            break;
+        r->name_len = strlen(t[i].name) + 4;
+        if (r->name_len > 0xffff) {
+            s = nninit__err(err, NNINIT_EINVAL, "%s: tensor name of %zu bytes is too long for zip", path, r->name_len);
+            break;
+        }
+        if (!(r->name = malloc(r->name_len + 1))) {
+            s = nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", path);
+            break;
+        }
+        snprintf(r->name, r->name_len + 1, "%s.npy", t[i].name);
+        r->usize = r->csize = hlen + nb;
+        r->off = off;
+        unsigned char lh[50];
+        off += local_header(r, lh) + r->name_len;
+        data_off[i] = off + hlen;
+        off += r->usize;
+    }
+    p->cd_off = off;
+    nninit__sb tail = NNINIT__SB_INIT;
+    if (!s) {
+        central_directory(p->cd, n, off, &tail);
+        if (tail.oom)
+            s = nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", path);
+        *size = off + tail.len;
+    }
+    free(tail.p);
+    if (s) {
+        nninit__npz_plan_free(p);
+        return s;
+    }
+    *out = p;
+    return NNINIT_OK;
+}
+
+static nninit_status pwrite_all(int fd, const void *buf, size_t n, uint64_t off, const char *path, nninit_err *err)
+{
+    const unsigned char *q = buf;
+    while (n > 0) {
+        ssize_t w = pwrite(fd, q, n, (off_t)off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            int e = w < 0 ? errno : EIO;
+            return nninit__err_sys(err, e, "%s: write failed at byte %" PRIu64 " (%s); nothing was replaced", path,
+                                   off, strerror(e));
+        }
+        q += w;
+        n -= (size_t)w;
+        off += (uint64_t)w;
+    }
+    return NNINIT_OK;
+}
+
+nninit_status nninit__npz_plan_write(nninit__npz_plan *p, int fd, const char *path, const uint32_t *data_crc,
+                                     nninit_err *err)
+{
+    nninit_status s = NNINIT_OK;
+    for (size_t i = 0; i < p->n && !s; i++) {
+        char hdr[256];
+        size_t hlen;
+        uint64_t numel, nb;
+        cd_rec *r = &p->cd[i];
+        nninit__tensor_bytes(p->t[i].name, &p->t[i].shape, p->t[i].dtype, &numel, &nb, NULL);
+        if ((s = nninit__npy_header(p->t[i].dtype, &p->t[i].shape, hdr, sizeof hdr, &hlen, err)))
+            break;
+        /* crc(header ++ data) from the two parts' CRCs */
+        r->crc = (uint32_t)crc32_combine(crc32(0, (const Bytef *)hdr, (uInt)hlen), data_crc[i], (z_off_t)nb);
+        unsigned char lh[50 + 256];
+        size_t ll = local_header(r, lh);
+        unsigned char *whole = malloc(ll + r->name_len + hlen);
+        if (!whole)
+            return nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", path);
+        memcpy(whole, lh, ll);
+        memcpy(whole + ll, r->name, r->name_len);
+        memcpy(whole + ll + r->name_len, hdr, hlen);
+        s = pwrite_all(fd, whole, ll + r->name_len + hlen, r->off, path, err);
+        free(whole);
+    }
+    if (s)
+        return s;
+    nninit__sb tail = NNINIT__SB_INIT;
+    central_directory(p->cd, p->n, p->cd_off, &tail);
+    s = tail.oom ? nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", path)
+                 : pwrite_all(fd, tail.p, tail.len, p->cd_off, path, err);
+    free(tail.p);
     return s;
 }
 
@@ -342,7 +481,7 @@ static nninit_status inflate_member(FILE *f, const char *path, const nninit__ten
                             " bytes", path, e->info.name, e->usize);
             break;
         }
-        crc = crc_update(crc, tmp, got);
+        crc = nninit__crc32(crc, tmp, got);
         /* Route [produced, produced + got) to the prefix and/or the output. */
         if (prefix && produced < prefix_cap) {
             uint64_t m = prefix_cap - produced < got ? prefix_cap - produced : got;
@@ -604,7 +743,7 @@ nninit_status nninit__npz_read(nninit_tensor_file *tf, const nninit__tentry *e, 
         if (!s)
             s = read_at(f, path, e->offset + e->npy_off, out, (size_t)e->info.nbytes, err);
         if (!s) {
-            uint32_t crc = crc_update(crc_update(0, hdr, e->npy_off), out, e->info.nbytes);
+            uint32_t crc = nninit__crc32(nninit__crc32(0, hdr, e->npy_off), out, e->info.nbytes);
             if (crc != e->crc)
                 s = nninit__err(err, NNINIT_EFORMAT, "%s: member '%s.npy' fails its CRC-32 check", path,
                                 e->info.name);
@@ -718,7 +857,7 @@ nninit_status nninit__zip_read_member(const char *path, const char *member, size
         if (method == 8) {
             s = inflate_member(f, path, &e, NULL, 0, NULL, (unsigned char *)out, 1, err);
         } else if (!(s = read_at(f, path, e.offset, out, (size_t)e.usize, err)) &&
-                   crc_update(0, out, e.usize) != e.crc) {
+                   nninit__crc32(0, out, e.usize) != e.crc) {
             s = nninit__err(err, NNINIT_EFORMAT, "%s: member '%s' fails its CRC-32 check", path, member);
         }
         if (s)

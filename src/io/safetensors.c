@@ -46,34 +46,25 @@ static int cmp_cstr(const void *a, const void *b)
     return strcmp(**(const char *const *const *)a, **(const char *const *const *)b);
 }
 
-nninit_status nninit__safetensors_write(const char *path, const nninit_tensor_desc *t, const size_t *idx_in,
-                                        size_t k, const char *const *metadata, nninit_tensor_source src,
-                                        void *user, nninit__atomic *staged, nninit_err *err)
+nninit_status nninit__safetensors_header(const char *path, const nninit_tensor_desc *t, const size_t *idx_in,
+                                         size_t k, const char *const *metadata, nninit__sb *h, size_t *idx,
+                                         uint64_t *sizes, nninit_err *err)
 {
     nninit_status s = NNINIT_OK;
-    size_t *idx = nninit__malloc_array(k ? k : 1, sizeof *idx);
-    uint64_t *sizes = nninit__malloc_array(k ? k : 1, sizeof *sizes);
     size_t n_meta = 0;
     while (metadata && metadata[2 * n_meta])
         n_meta++;
     const char *const **mkeys = nninit__malloc_array(n_meta + 1, sizeof *mkeys);
-    nninit__sb h = NNINIT__SB_INIT;
-    void *buf = NULL;
-    nninit__atomic local = {0}, *ap = staged ? staged : &local;
-    local.fd = -1;
-    if (!idx || !sizes || !mkeys) {
+    if (!mkeys) {
         s = nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", path);
         goto done;
     }
     memcpy(idx, idx_in, k * sizeof *idx);
     sort_indices(t, idx, k);
-    uint64_t max_bytes = 0;
     for (size_t i = 0; i < k; i++) {
         uint64_t numel;
         if ((s = nninit__tensor_bytes(t[idx[i]].name, &t[idx[i]].shape, t[idx[i]].dtype, &numel, &sizes[i], err)))
             goto done;
-        if (sizes[i] > max_bytes)
-            max_bytes = sizes[i];
     }
     /* Header: __metadata__ first (keys sorted, since the reference's
      * HashMap order is arbitrary; absent when the caller gave an empty
@@ -87,52 +78,76 @@ nninit_status nninit__safetensors_write(const char *path, const nninit_tensor_de
     for (size_t i = 0; i < n_meta; i++)
         mkeys[i] = metadata + 2 * i;
     qsort(mkeys, n_meta, sizeof *mkeys, cmp_cstr);
-    nninit__sb_str(&h, "{");
+    nninit__sb_str(h, "{");
     if (n_meta) {
-        nninit__sb_str(&h, "\"__metadata__\":{");
+        nninit__sb_str(h, "\"__metadata__\":{");
         for (size_t i = 0; i < n_meta; i++) {
             if (i)
-                nninit__sb_str(&h, ",");
-            nninit__sb_json_str(&h, mkeys[i][0]);
-            nninit__sb_str(&h, ":");
-            nninit__sb_json_str(&h, mkeys[i][1]);
+                nninit__sb_str(h, ",");
+            nninit__sb_json_str(h, mkeys[i][0]);
+            nninit__sb_str(h, ":");
+            nninit__sb_json_str(h, mkeys[i][1]);
         }
-        nninit__sb_str(&h, "}");
+        nninit__sb_str(h, "}");
     }
     uint64_t off = 0;
     for (size_t i = 0; i < k; i++) {
         const nninit_tensor_desc *d = &t[idx[i]];
         if (n_meta || i)
-            nninit__sb_str(&h, ",");
-        nninit__sb_json_str(&h, d->name);
-        nninit__sb_str(&h, ":{\"dtype\":\"");
-        nninit__sb_str(&h, nninit_file_dtype_name(d->dtype));
-        nninit__sb_str(&h, "\",\"shape\":[");
+            nninit__sb_str(h, ",");
+        nninit__sb_json_str(h, d->name);
+        nninit__sb_str(h, ":{\"dtype\":\"");
+        nninit__sb_str(h, nninit_file_dtype_name(d->dtype));
+        nninit__sb_str(h, "\",\"shape\":[");
         for (int j = 0; j < d->shape.ndim; j++) {
             if (j)
-                nninit__sb_str(&h, ",");
-            sb_u64(&h, (uint64_t)d->shape.dim[j]);
+                nninit__sb_str(h, ",");
+            sb_u64(h, (uint64_t)d->shape.dim[j]);
         }
-        nninit__sb_str(&h, "],\"data_offsets\":[");
-        sb_u64(&h, off);
-        nninit__sb_str(&h, ",");
+        nninit__sb_str(h, "],\"data_offsets\":[");
+        sb_u64(h, off);
+        nninit__sb_str(h, ",");
         off += sizes[i];
-        sb_u64(&h, off);
-        nninit__sb_str(&h, "]}");
+        sb_u64(h, off);
+        nninit__sb_str(h, "]}");
     }
-    nninit__sb_str(&h, "}");
+    nninit__sb_str(h, "}");
     /* Pad with spaces so the data starts at a multiple of 8 (PR #148). */
-    while (!h.oom && h.len % 8)
-        nninit__sb_str(&h, " ");
-    if (h.oom) {
+    while (!h->oom && h->len % 8)
+        nninit__sb_str(h, " ");
+    if (h->oom) {
         s = nninit__err(err, NNINIT_ENOMEM, "%s: out of memory for the header", path);
         goto done;
     }
-    if (h.len > ST_MAX_HEADER) {
+    if (h->len > ST_MAX_HEADER)
         s = nninit__err(err, NNINIT_EINVAL, "%s: header of %zu bytes exceeds the safetensors limit of %u; "
-                        "split the tensors into shards", path, h.len, ST_MAX_HEADER);
+                        "split the tensors into shards", path, h->len, ST_MAX_HEADER);
+done:
+    free(mkeys);
+    return s;
+}
+
+nninit_status nninit__safetensors_write(const char *path, const nninit_tensor_desc *t, const size_t *idx_in,
+                                        size_t k, const char *const *metadata, nninit_tensor_source src,
+                                        void *user, nninit__atomic *staged, nninit_err *err)
+{
+    nninit_status s = NNINIT_OK;
+    size_t *idx = nninit__malloc_array(k ? k : 1, sizeof *idx);
+    uint64_t *sizes = nninit__malloc_array(k ? k : 1, sizeof *sizes);
+    nninit__sb h = NNINIT__SB_INIT;
+    void *buf = NULL;
+    nninit__atomic local = {0}, *ap = staged ? staged : &local;
+    local.fd = -1;
+    if (!idx || !sizes) {
+        s = nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", path);
         goto done;
     }
+    if ((s = nninit__safetensors_header(path, t, idx_in, k, metadata, &h, idx, sizes, err)))
+        goto done;
+    uint64_t max_bytes = 0;
+    for (size_t i = 0; i < k; i++)
+        if (sizes[i] > max_bytes)
+            max_bytes = sizes[i];
     buf = malloc(max_bytes ? (size_t)max_bytes : 1);
     if (!buf) {
         s = nninit__err(err, NNINIT_ENOMEM, "%s: out of memory for a tensor of %" PRIu64 " bytes", path, max_bytes);
@@ -156,7 +171,6 @@ done:
         nninit__atomic_abort(ap);
     free(buf);
     free(h.p);
-    free(mkeys);
     free(sizes);
     free(idx);
     return s;

@@ -55,7 +55,7 @@ static int valid_utf8(const unsigned char *s)
     return 1;
 }
 
-static nninit_status check_names(const char *path, const nninit_tensor_desc *t, size_t n, int as_paths,
+nninit_status nninit__check_names(const char *path, const nninit_tensor_desc *t, size_t n, int as_paths,
                                  nninit_err *err)
 {
     const char **names = nninit__malloc_array(n ? n : 1, sizeof *names);
@@ -174,7 +174,7 @@ static nninit_status write_npy_dir(const char *dir, const nninit_tensor_desc *t,
 /* After a sharded write of n shards succeeded: shards of an earlier write
  * with another count ("BASE-00001-of-00007.safetensors") are removed, so the
  * folder holds one model only. */
-static void remove_other_shards(const char *path, size_t dlen, const char *base, size_t blen, size_t n)
+void nninit__remove_other_shards(const char *path, size_t dlen, const char *base, size_t blen, size_t n)
 {
     char *dir = dlen ? malloc(dlen + 1) : NULL;
     if (dlen && !dir)
@@ -201,29 +201,19 @@ static void remove_other_shards(const char *path, size_t dlen, const char *base,
     free(dir);
 }
 
-static nninit_status write_sharded(const char *path, const nninit_tensor_desc *t, size_t n, uint64_t max_shard,
-                                   const char *const *meta, nninit_tensor_source src, void *user, nninit_err *err)
+size_t nninit__shard_assign(const nninit_tensor_desc *t, size_t n, uint64_t max_shard, size_t *shard_of,
+                            uint64_t *total)
 {
     /* huggingface_hub split_state_dict_into_shards_factory: walk the tensors
      * in order; one above the limit gets a shard of its own (appended at
      * once); otherwise start a new shard when the next would pass it. */
-    size_t *shard_of = nninit__malloc_array(n ? n : 1, sizeof *shard_of);
-    size_t *order = nninit__malloc_array(n ? n : 1, sizeof *order);  /* tensors grouped by shard */
-    size_t *first = nninit__malloc_array(n + 2, sizeof *first);       /* shard j: order[first[j]..first[j+1]) */
-    char **names = NULL;
-    nninit__atomic *staged = NULL; /* shards, then the index: renamed into place only when all are written */
-    size_t n_staged = 0;
-    nninit_status s = NNINIT_OK;
-    if (!shard_of || !order || !first) {
-        s = nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", path);
-        goto done;
-    }
     size_t n_shards = 0, cur = (size_t)-1;
-    uint64_t cur_size = 0, total = 0;
+    uint64_t cur_size = 0;
+    *total = 0;
     for (size_t i = 0; i < n; i++) {
         uint64_t numel, nb;
         nninit__tensor_bytes(t[i].name, &t[i].shape, t[i].dtype, &numel, &nb, NULL);
-        total += nb;
+        *total += nb;
         if (nb > max_shard) {
             shard_of[i] = n_shards++;
             continue;
@@ -235,6 +225,25 @@ static nninit_status write_sharded(const char *path, const nninit_tensor_desc *t
         shard_of[i] = cur;
         cur_size += nb;
     }
+    return n_shards;
+}
+
+static nninit_status write_sharded(const char *path, const nninit_tensor_desc *t, size_t n, uint64_t max_shard,
+                                   const char *const *meta, nninit_tensor_source src, void *user, nninit_err *err)
+{
+    size_t *shard_of = nninit__malloc_array(n ? n : 1, sizeof *shard_of);
+    size_t *order = nninit__malloc_array(n ? n : 1, sizeof *order);  /* tensors grouped by shard */
+    size_t *first = nninit__malloc_array(n + 2, sizeof *first);       /* shard j: order[first[j]..first[j+1]) */
+    char **names = NULL;
+    nninit__atomic *staged = NULL; /* shards, then the index: renamed into place only when all are written */
+    size_t n_staged = 0;
+    nninit_status s = NNINIT_OK;
+    if (!shard_of || !order || !first) {
+        s = nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    uint64_t total = 0;
+    size_t n_shards = nninit__shard_assign(t, n, max_shard, shard_of, &total);
     if (n_shards <= 1) { /* one shard: a plain file, no index (as huggingface_hub) */
         for (size_t i = 0; i < n; i++)
             order[i] = i;
@@ -296,7 +305,7 @@ static nninit_status write_sharded(const char *path, const nninit_tensor_desc *t
         }
     }
     if (!s)
-        remove_other_shards(path, dlen, base, blen, n_shards);
+        nninit__remove_other_shards(path, dlen, base, blen, n_shards);
     free(full);
     for (size_t j = 0; j < n_shards && names; j++)
         free(names[j]);
@@ -316,7 +325,7 @@ nninit_status nninit_tensors_write(const char *path, const nninit_tensor_desc *t
     if (!path || (!t && n) || (!src && n))
         return nninit__err(err, NNINIT_EMISUSE, "nninit_tensors_write: path, tensors and source must not be NULL");
     nninit_write_opts o = opts ? *opts : nninit_write_opts_default();
-    nninit_status s = check_names(path, t, n, o.format != NNINIT_FORMAT_SAFETENSORS, err);
+    nninit_status s = nninit__check_names(path, t, n, o.format != NNINIT_FORMAT_SAFETENSORS, err);
     if (s != NNINIT_OK)
         return s;
     switch (o.format) {

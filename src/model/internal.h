@@ -78,5 +78,18 @@ struct json_t;
 nninit_status nninit__keras_tag_layer(nninit_model *m, size_t from, struct json_t *layer, nninit_err *err);
 nninit_status nninit__keras_acts(nninit_model *m, struct json_t *layers, int functional, nninit_err *err);
 
+/* Tensor e drawn whole into out (numel elements of gen, F32 or F64): the
+ * Philox stream of prefix + stream (e's name, or a copy's original's), or
+ * the torch generator's next draws; Keras LSTM forget-bias parts and an
+ * Embedding padding row applied. */
+nninit_status nninit__model_fill_one(const nninit__mtensor *e, const char *stream, const char *prefix, nninit_dtype gen,
+                                    int threads, nninit_rng *rng, void *out, nninit_err *err);
+/* The name whose Philox stream tensor e takes: its own, or for a deep copy its original's. */
+const char *nninit__model_stream_name(const nninit_model *m, const nninit__mtensor *e);
+int64_t nninit__mtensor_numel(const nninit__mtensor *e);
+/* qsort comparator of nninit__mtensor pointers by draw (construction) order. */
+int nninit__cmp_draw(const void *a, const void *b);
+/* {"tensor name": initializer JSON, ...}, malloc'd (NULL when out of memory). */
+char *nninit__model_specs_json(const nninit_model *m);
 
 #endif /* NNINIT_MODEL_INTERNAL_H */

@@ -74,9 +74,22 @@ cat > shim.c <<'EOF'
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+static size_t seen;
+/* model writes put tensor bytes at their offsets (pwrite): the same disk */
+ssize_t pwrite(int fd, const void *p, size_t n, off_t off)
+{
+    ssize_t (*real)(int, const void *, size_t, off_t) =
+        (ssize_t (*)(int, const void *, size_t, off_t))dlsym(RTLD_NEXT, "pwrite");
+    const char *full = getenv("SHIM_ENOSPC_AFTER");
+    if (full && seen + n > (size_t)atol(full)) {
+        errno = ENOSPC;
+        return -1;
+    }
+    seen += n;
+    return real(fd, p, n, off);
+}
 size_t fwrite(const void *p, size_t size, size_t n, FILE *f)
 {
-    static size_t seen;
     size_t (*real)(const void *, size_t, size_t, FILE *) =
         (size_t (*)(const void *, size_t, size_t, FILE *))dlsym(RTLD_NEXT, "fwrite");
     const char *sig = getenv("SHIM_SIGNAL"), *full = getenv("SHIM_ENOSPC_AFTER");

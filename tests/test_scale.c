@@ -1,0 +1,419 @@
+/* Scale: tensor-parallel slices equal the whole tensor's slices (every dim,
+ * even and uneven splits, structured initializers); a model write split
+ * into parts (what each MPI rank runs) gives the bytes of the one-process
+ * write for any number of parts and threads, in safetensors (single and
+ * sharded) and npz; a failed part leaves nothing under the final name. */
+#include "util.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char tmpdir[256];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/nninit_test_scale_XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static void clear_dir(void)
+{
+    DIR *d = opendir(tmpdir);
+    struct dirent *e;
+    char p[600];
+    while (d && (e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
+            unlink(p);
+        }
+    if (d)
+        closedir(d);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    clear_dir();
+    rmdir(tmpdir);
+    return 0;
+}
+
+static size_t count_files(void)
+{
+    size_t n = 0;
+    DIR *d = opendir(tmpdir);
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        n += e->d_name[0] != '.' || (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."));
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static unsigned char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc(*len ? *len : 1);
+    assert_int_equal(fread(b, 1, *len, f), *len);
+    fclose(f);
+    return b;
+}
+
+/* Copies slice [start, start+len) along dim of a C-order tensor (es-byte elements). */
+static void cut(const unsigned char *full, const nninit_shape *sh, int dim, int64_t start, int64_t len, size_t es,
+                unsigned char *out)
+{
+    int64_t outer = 1, inner = 1;
+    for (int d = 0; d < dim; d++)
+        outer *= sh->dim[d];
+    for (int d = dim + 1; d < sh->ndim; d++)
+        inner *= sh->dim[d];
+    for (int64_t o = 0; o < outer; o++)
+        memcpy(out + (size_t)(o * len * inner) * es, full + (size_t)((o * sh->dim[dim] + start) * inner) * es,
+               (size_t)(len * inner) * es);
+}
+
+static void test_slice_bounds(void **state)
+{
+    (void)state;
+    int64_t start, len;
+    /* torch.tensor_split(torch.arange(10), 4): sizes 3, 3, 2, 2 */
+    const int64_t want_start[4] = {0, 3, 6, 8}, want_len[4] = {3, 3, 2, 2};
+    for (int k = 0; k < 4; k++) {
+        assert_int_equal(nninit_slice_bounds(10, k, 4, &start, &len, NULL), NNINIT_OK);
+        assert_int_equal(start, want_start[k]);
+        assert_int_equal(len, want_len[k]);
+    }
+    /* more slices than elements: the last ones are empty */
+    assert_int_equal(nninit_slice_bounds(2, 3, 4, &start, &len, NULL), NNINIT_OK);
+    assert_int_equal(len, 0);
+    assert_int_equal(start, 2);
+    assert_int_equal(nninit_slice_bounds(10, 4, 4, &start, &len, NULL), NNINIT_EINVAL);
+    assert_int_equal(nninit_slice_bounds(10, 0, 0, &start, &len, NULL), NNINIT_EINVAL);
+}
+
+static void test_fill_slice_equals_slice(void **state)
+{
+    (void)state;
+    const char *specs[] = {"he_normal", "truncated_normal", "glorot_uniform", "orthogonal", "sparse_(sparsity=0.3)",
+                           "identity"};
+    const nninit_shape shapes[] = {{1, {7}}, {2, {5, 3}}, {2, {64, 33}}, {3, {4, 6, 5}}, {4, {2, 3, 4, 5}},
+                                   {2, {3, 1}}};
+    const int counts[] = {1, 2, 3, 4, 7};
+    nninit_rng *rng = NULL;
+    nninit_err err = {0};
+    assert_ok(nninit_rng_new(NNINIT_RNG_PHILOX, 42, &rng, &err), &err);
+    int checked = 0;
+    for (size_t si = 0; si < sizeof specs / sizeof *specs; si++)
+        for (size_t hi = 0; hi < sizeof shapes / sizeof *shapes; hi++) {
+            const nninit_shape *sh = &shapes[hi];
+            nninit_init init;
+            assert_ok(nninit_init_parse(specs[si], &init, &err), &err);
+            for (int dt = 0; dt < 2; dt++) {
+                nninit_fill_opts fo = nninit_fill_opts_default();
+                fo.dtype = dt ? NNINIT_F64 : NNINIT_F32;
+                fo.stream = 7;
+                fo.threads = 1 + (int)(hi % 3);
+                size_t es = nninit_dtype_size(fo.dtype);
+                int64_t numel;
+                nninit_shape_numel(sh, &numel, NULL);
+                unsigned char *full = malloc((size_t)numel * es), *want = malloc((size_t)numel * es + 1),
+                              *got = malloc((size_t)numel * es + 1);
+                nninit_status s = nninit_fill(&init, sh, &fo, rng, full, &err);
+                if (s != NNINIT_OK) { /* e.g. sparse_ or identity of a shape they do not take: the slice refuses too */
+                    assert_int_not_equal(nninit_fill_slice(&init, sh, &fo, rng, 0, 0, 1, got, NULL), NNINIT_OK);
+                    free(full), free(want), free(got);
+                    continue;
+                }
+                for (int dim = 0; dim < sh->ndim; dim++)
+                    for (size_t ci = 0; ci < sizeof counts / sizeof *counts; ci++)
+                        for (int k = 0; k < counts[ci]; k++) {
+                            int64_t start, len;
+                            assert_ok(nninit_slice_bounds(sh->dim[dim], k, counts[ci], &start, &len, &err), &err);
+                            cut(full, sh, dim, start, len, es, want);
+                            memset(got, 0xa5, (size_t)numel * es + 1);
+                            assert_ok(nninit_fill_slice(&init, sh, &fo, rng, dim, k, counts[ci], got, &err), &err);
+                            size_t nb = (size_t)(numel / sh->dim[dim] * len) * es;
+                            if (memcmp(got, want, nb))
+                                fail_msg("%s dim %d slice %d/%d differs from the whole tensor's", specs[si], dim, k,
+                                         counts[ci]);
+                            assert_int_equal(got[nb], 0xa5); /* nothing written past the slice */
+                            checked++;
+                        }
+                free(full), free(want), free(got);
+            }
+        }
+    assert_true(checked > 1000);
+    nninit_rng_free(rng);
+    /* a torch generator refuses, with the reason */
+    nninit_rng *torch = NULL;
+    assert_ok(nninit_rng_new(NNINIT_RNG_TORCH, 0, &torch, &err), &err);
+    nninit_init init;
+    nninit_init_parse("he_normal", &init, NULL);
+    nninit_shape sh = {2, {4, 4}};
+    nninit_fill_opts fo = nninit_fill_opts_default();
+    float out[16];
+    assert_int_equal(nninit_fill_slice(&init, &sh, &fo, torch, 0, 0, 2, out, &err), NNINIT_EUNSUPPORTED);
+    assert_non_null(strstr(err.msg, "sequential"));
+    assert_int_equal(nninit_fill_slice(&init, &sh, &fo, torch, 2, 0, 2, out, &err), NNINIT_EUNSUPPORTED);
+    nninit_rng_free(torch);
+}
+
+/* A model with chunked, structured, padded and empty tensors. */
+static nninit_model *test_model(void)
+{
+    const char *recipe = "Net(emb=Embedding(3001, 20, padding_idx=7), fc=Linear(150, 401), "
+                         "conv=Conv2d(3, 5, 3), rnn=GRU(6, 5), norm=LayerNorm(9), empty=Linear(0, 3))";
+    nninit_model *m = NULL;
+    nninit_err err = {0};
+    assert_ok(nninit_model_from_torch(recipe, &m, &err), &err);
+    assert_ok(nninit_model_override(m, "conv.weight", "orthogonal", &err), &err);
+    assert_ok(nninit_model_override(m, "rnn.weight_hh_l0", "sparse_(sparsity=0.5)", &err), &err);
+    return m;
+}
+
+static void test_model_slices(void **state)
+{
+    (void)state;
+    nninit_model *m = test_model();
+    nninit_err err = {0};
+    char full_path[400], part_path[400];
+    snprintf(full_path, sizeof full_path, "%s/full.npz", tmpdir);
+    snprintf(part_path, sizeof part_path, "%s/part.safetensors", tmpdir);
+    nninit_model_opts o = nninit_model_opts_default();
+    o.write.format = NNINIT_FORMAT_NPZ;
+    o.dtype = NNINIT_FD_BF16;
+    o.memory_limit = 1 << 16; /* small chunks: many per tensor */
+    assert_ok(nninit_model_write(m, full_path, &o, &err), &err);
+    nninit_tensor_file *full = NULL;
+    assert_ok(nninit_tensor_file_open(full_path, &full, &err), &err);
+    const int counts[] = {2, 3, 4};
+    for (int dim = 0; dim < 3; dim++)
+        for (size_t ci = 0; ci < 3; ci++)
+            for (int k = 0; k < counts[ci]; k++) {
+                nninit_model_opts so = o;
+                so.write.format = NNINIT_FORMAT_SAFETENSORS;
+                so.write.max_shard_size = k == 1 ? 40000 : 0;
+                so.slice_dim = dim;
+                so.slice_index = k;
+                so.slice_count = counts[ci];
+                so.threads = 1 + k % 2;
+                assert_ok(nninit_model_write(m, part_path, &so, &err), &err);
+                nninit_tensor_file *part = NULL;
+                char open_path[420];
+                snprintf(open_path, sizeof open_path, "%s%s", part_path, k == 1 ? ".index.json" : "");
+                assert_ok(nninit_tensor_file_open(open_path, &part, &err), &err);
+                char want_meta[64];
+                snprintf(want_meta, sizeof want_meta, "%d:%d/%d", dim, k, counts[ci]);
+                assert_string_equal(nninit_tensor_file_metadata(part, "nninit.slice"), want_meta);
+                assert_int_equal(nninit_tensor_file_count(part), nninit_tensor_file_count(full));
+                for (size_t i = 0; i < nninit_tensor_file_count(full); i++) {
+                    const nninit_tensor_info *fi = nninit_tensor_file_info(full, i);
+                    size_t j;
+                    assert_ok(nninit_tensor_file_find(part, fi->name, &j, &err), &err);
+                    const nninit_tensor_info *pi = nninit_tensor_file_info(part, j);
+                    unsigned char *fb = malloc(fi->nbytes + 1), *pb = malloc(pi->nbytes + 1), *want = malloc(fi->nbytes + 1);
+                    assert_ok(nninit_tensor_file_read(full, i, fb, &err), &err);
+                    assert_ok(nninit_tensor_file_read(part, j, pb, &err), &err);
+                    size_t es = (size_t)nninit_file_dtype_bits(fi->dtype) / 8;
+                    if (fi->shape.ndim > dim) {
+                        int64_t start, len;
+                        nninit_slice_bounds(fi->shape.dim[dim], k, counts[ci], &start, &len, NULL);
+                        assert_int_equal(pi->shape.dim[dim], len);
+                        cut(fb, &fi->shape, dim, start, len, es, want);
+                    } else { /* fewer dimensions: whole */
+                        memcpy(want, fb, fi->nbytes);
+                        assert_int_equal(pi->nbytes, fi->nbytes);
+                    }
+                    if (memcmp(pb, want, pi->nbytes))
+                        fail_msg("%s: slice %d/%d along %d differs from the whole tensor's", fi->name, k, counts[ci],
+                                 dim);
+                    free(fb), free(pb), free(want);
+                }
+                nninit_tensor_file_free(part);
+                clear_dir();
+                assert_ok(nninit_model_write(m, full_path, &o, &err), &err);
+            }
+    nninit_tensor_file_free(full);
+    /* the torch generator refuses slices, saying why */
+    nninit_model_opts to = o;
+    to.rng = NNINIT_RNG_TORCH;
+    to.slice_count = 2;
+    assert_int_equal(nninit_model_write(m, part_path, &to, &err), NNINIT_EUNSUPPORTED);
+    assert_non_null(strstr(err.msg, "sequential"));
+    nninit_model_free(m);
+    clear_dir();
+}
+
+static nninit_status injected(nninit_err *err)
+{
+    if (err) {
+        err->code = NNINIT_EIO;
+        snprintf(err->msg, sizeof err->msg, "part failed (injected)");
+    }
+    return NNINIT_EIO;
+}
+
+/* The write split into n_parts jobs in this process, as MPI ranks run it. */
+static nninit_status write_in_parts(const nninit_model *m, const char *path, const nninit_model_opts *o, int n_parts,
+                                    int failing_part, nninit_err *err)
+{
+    nninit_model_job *jobs[8] = {NULL};
+    char *handle = NULL;
+    nninit_status s = NNINIT_OK;
+    for (int p = 0; p < n_parts && !s; p++) {
+        nninit_model_opts po = *o;
+        po.threads = 1 + p % 2; /* parts with different thread counts */
+        s = nninit_model_job_new(m, path, &po, &jobs[p], err);
+    }
+    if (!s)
+        s = nninit_model_job_create(jobs[0], &handle, err);
+    for (int p = 1; p < n_parts && !s; p++)
+        s = nninit_model_job_attach(jobs[p], handle, err);
+    size_t units = s ? 0 : nninit_model_job_units(jobs[0]);
+    uint32_t *merged = calloc(units ? units : 1, sizeof *merged);
+    size_t covered = 0;
+    for (int p = n_parts - 1; p >= 0 && !s; p--) { /* any order */
+        size_t b, e;
+        nninit_model_job_share(jobs[p], p, n_parts, &b, &e);
+        covered += e - b;
+        if (p == failing_part) {
+            s = injected(err);
+            break;
+        }
+        s = nninit_model_job_run(jobs[p], b, e, err);
+        const uint32_t *c = nninit_model_job_checksums(jobs[p]);
+        for (size_t u = 0; u < units; u++)
+            merged[u] |= c[u];
+    }
+    if (!s)
+        assert_int_equal(covered, units);
+    for (int p = 1; p < n_parts && !s; p++)
+        s = nninit_model_job_finish(jobs[p], NULL, err);
+    if (!s)
+        s = nninit_model_job_finish(jobs[0], merged, err);
+    for (int p = 0; p < n_parts; p++)
+        nninit_model_job_free(jobs[p]);
+    nninit_free(handle);
+    free(merged);
+    return s;
+}
+
+/* Every file in tmpdir as "name\0bytes..." concatenated in name order. */
+static unsigned char *snapshot(size_t *len)
+{
+    struct dirent **names = NULL;
+    int n = scandir(tmpdir, &names, NULL, alphasort);
+    assert_true(n >= 0);
+    unsigned char *all = NULL;
+    *len = 0;
+    for (int i = 0; i < n; i++) {
+        if (names[i]->d_name[0] != '.') {
+            char p[600];
+            size_t fl, nl = strlen(names[i]->d_name) + 1;
+            snprintf(p, sizeof p, "%s/%s", tmpdir, names[i]->d_name);
+            unsigned char *b = slurp(p, &fl);
+            all = realloc(all, *len + nl + fl);
+            memcpy(all + *len, names[i]->d_name, nl);
+            memcpy(all + *len + nl, b, fl);
+            *len += nl + fl;
+            free(b);
+        } else if (strcmp(names[i]->d_name, ".") && strcmp(names[i]->d_name, "..")) {
+            fail_msg("a hidden file (temporary) was left: %s", names[i]->d_name);
+        }
+        free(names[i]);
+    }
+    free(names);
+    return all;
+}
+
+static void test_parts_equal_one_process(void **state)
+{
+    (void)state;
+    nninit_model *m = test_model();
+    nninit_err err = {0};
+    char path[400];
+    struct { nninit_file_format format; uint64_t max_shard; nninit_file_dtype dtype; } cases[] = {
+        {NNINIT_FORMAT_SAFETENSORS, 0, NNINIT_FD_F32},
+        {NNINIT_FORMAT_SAFETENSORS, 30000, NNINIT_FD_F16},
+        {NNINIT_FORMAT_NPZ, 0, NNINIT_FD_F64},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++)
+        for (int n_parts = 1; n_parts <= 4; n_parts++) {
+            snprintf(path, sizeof path, "%s/m.%s", tmpdir,
+                     cases[c].format == NNINIT_FORMAT_NPZ ? "npz" : "safetensors");
+            nninit_model_opts o = nninit_model_opts_default();
+            o.write.format = cases[c].format;
+            o.write.max_shard_size = cases[c].max_shard;
+            o.dtype = cases[c].dtype;
+            o.memory_limit = 1 << 16; /* chunks of 4096 elements: tensors split across parts */
+            o.threads = 3;
+            assert_ok(nninit_model_write(m, path, &o, &err), &err);
+            size_t l1, l2;
+            unsigned char *one = snapshot(&l1);
+            if (cases[c].max_shard)
+                assert_true(count_files() > 2); /* shards and the index */
+            clear_dir();
+            assert_ok(write_in_parts(m, path, &o, n_parts, -1, &err), &err);
+            unsigned char *parts = snapshot(&l2);
+            if (l1 != l2 || memcmp(one, parts, l1))
+                fail_msg("%s in %d parts differs from the one-process write", path, n_parts);
+            free(one);
+            free(parts);
+            /* a failing part: nothing under the final name, no temporary */
+            clear_dir();
+            assert_int_equal(write_in_parts(m, path, &o, n_parts, n_parts - 1, &err), NNINIT_EIO);
+            assert_int_equal(count_files(), 0);
+        }
+    /* the first write leaves nothing behind when it fails, and a second one over an existing file keeps it */
+    nninit_model_opts o = nninit_model_opts_default();
+    snprintf(path, sizeof path, "%s/keep.safetensors", tmpdir);
+    assert_ok(nninit_model_write(m, path, &o, &err), &err);
+    size_t l1, l2;
+    unsigned char *before = snapshot(&l1);
+    o.seed = 5;
+    assert_int_equal(write_in_parts(m, path, &o, 3, 1, &err), NNINIT_EIO);
+    unsigned char *after = snapshot(&l2);
+    assert_true(l1 == l2 && !memcmp(before, after, l1));
+    free(before);
+    free(after);
+    clear_dir();
+    nninit_model_free(m);
+}
+
+static void test_memory_limit(void **state)
+{
+    (void)state;
+    nninit_model *m = test_model();
+    nninit_err err = {0};
+    char path[400];
+    snprintf(path, sizeof path, "%s/lim.safetensors", tmpdir);
+    nninit_model_opts o = nninit_model_opts_default();
+    o.memory_limit = 1000; /* the orthogonal conv kernel (5, 3, 3, 3) needs more */
+    assert_int_equal(nninit_model_write(m, path, &o, &err), NNINIT_ENOMEM);
+    assert_non_null(strstr(err.msg, "conv.weight"));
+    assert_non_null(strstr(err.msg, "orthogonal"));
+    assert_int_equal(count_files(), 0); /* refused before any file was created */
+    o.memory_limit = 1 << 20;
+    assert_ok(nninit_model_write(m, path, &o, &err), &err);
+    nninit_model_free(m);
+    clear_dir();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_slice_bounds),
+        cmocka_unit_test(test_fill_slice_equals_slice),
+        cmocka_unit_test(test_model_slices),
+        cmocka_unit_test(test_parts_equal_one_process),
+        cmocka_unit_test(test_memory_limit),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
