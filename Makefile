@@ -63,6 +63,15 @@ SHARED = $(BUILD)/libnninit.so.$(VERSION)
 CLI    = $(BUILD)/nninit
 
 .PHONY: all check asan fuzz bench examples install uninstall clean man
+# nninit-mpi (cli/mpi/): built by `all` when mpicc is found (OpenMPI:
+# openmpi-bin, libopenmpi-dev), or forced with MPI=1; MPI=0 leaves it out.
+MPICC ?= mpicc
+MPI   ?= $(if $(shell command -v $(MPICC) 2>/dev/null),1,0)
+MPI_CLI = $(BUILD)/nninit-mpi
+ifeq ($(MPI),1)
+all: $(MPI_CLI)
+endif
+
 all: $(STATIC) $(SHARED) $(CLI)
 
 $(BUILD)/%.o: %.c
@@ -88,6 +97,12 @@ $(SHARED): $(LIB_OBJ)
 
 $(CLI): $(CLI_OBJ) $(LAB_OBJ) $(STATIC)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LAB_OBJ) $(STATIC) $(LIBS)
+
+$(BUILD)/cli/mpi/%.o: cli/mpi/%.c
+	@mkdir -p $(dir $@)
+	$(MPICC) -Iinclude -Icli -Ilab -D_POSIX_C_SOURCE=200809L $(ALL_CFLAGS) -c $< -o $@
+$(MPI_CLI): $(BUILD)/cli/mpi/nninit_mpi.o $(filter-out $(BUILD)/cli/main.o,$(CLI_OBJ)) $(LAB_OBJ) $(STATIC)
+	$(MPICC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: tests/%.c $(STATIC) $(LAB_OBJ) tests/util.h
 	@mkdir -p $(dir $@)
@@ -272,4 +287,4 @@ crosscheck: $(CLI) $(BUILD)/tests/test_torch
 	NNINIT_FIXTURES="$$tmp" NNINIT=$(CLI) sh tests/cli/torch_gen.sh && \
 	$(PYTHON) tools/torch_crosscheck.py $(CLI)
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(LAB_OBJ:.o=.d) $(CORE_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(BUILD)/cli/mpi/nninit_mpi.d $(LAB_OBJ:.o=.d) $(CORE_OBJ:.o=.d)

@@ -169,6 +169,11 @@ void cli_json_num(FILE *f, int digits, double v);
 int cli_stderr_is_tty(void);
 
 /* ---- large outputs (cli/scale_opts.c) ---- */
+/* nninit model with another writer in place of nninit_model_write (the MPI
+ * binary's; NULL = nninit_model_write): options, input and checks as ever. */
+typedef nninit_status (*cli_model_writer)(const nninit_model *m, const char *path, const nninit_model_opts *opts,
+                                          void *ctx, nninit_err *err);
+int cli_model_main(int argc, char **argv, cli_model_writer writer, void *writer_ctx);
 /* --shard K/N (0 <= K < N); prints the error and returns 0 if malformed. */
 int cli_parse_slice(const char *text, int *index, int *count);
 /* "5GB" (10^9), "500MB", "2GiB" (2^30), "1000" bytes; 0 if malformed. */

@@ -41,6 +41,9 @@ static void gen_usage(FILE *f)
             "  --repeat SPEC          draw another tensor after this one from the same generator\n"
             "                         (e.g. a Linear's weight then its bias with --rng torch)\n"
             "  --threads N            worker threads, 0..%d (default 0: all CPUs); never changes the values\n"
+            "  --shard-dim D --shard K/N  write slice K of N (0 <= K < N) along dimension D of every tensor,\n"
+            "                         as torch.tensor_split cuts it, bit-equal to that slice of the whole\n"
+            "                         tensor, without generating the rest (Philox only)\n"
             "\n" CLI_EXIT_STATUS_HELP,
             (unsigned)NNINIT_DEFAULT_SEED, NNINIT_STREAM_VERSION, NNINIT_STREAM_VERSION, CLI_MAX_THREADS);
 }
@@ -55,7 +58,8 @@ typedef struct tensor_job {
     int stats;
     int has_stream;
     uint64_t stream;
-    int64_t numel;
+    int64_t numel;          /* of what is written: the slice with --shard */
+    nninit_shape out_shape; /* the shape written: the slice's with --shard */
 } tensor_job;
 
 #define MAX_TENSORS 64
@@ -78,7 +82,7 @@ int cmd_gen(int argc, char **argv)
     uint64_t seed = NNINIT_DEFAULT_SEED;
     nninit_rng_kind rng_kind = NNINIT_RNG_PHILOX;
     nninit_dtype dtype = NNINIT_F32;
-    int threads = 0, print_config = 0, stream_version = 0;
+    int threads = 0, print_config = 0, stream_version = 0, slice_dim = -1, slice_index = 0, slice_count = 0;
     const char *state_in = NULL, *state_out = NULL;
     nninit_err err = {0};
     nninit_status st;
@@ -86,14 +90,15 @@ int cmd_gen(int argc, char **argv)
     memset(jobs, 0, sizeof jobs);
     tensor_job *cur = NULL;
     enum { O_REPEAT = 1, O_SHAPE, O_LAYOUT, O_OUTPUT, O_STATS, O_STREAM, O_SEED, O_RNG, O_DTYPE, O_THREADS,
-           O_TSTATE, O_SAVE_TSTATE, O_PRINT_CONFIG, O_STREAM_VERSION };
+           O_TSTATE, O_SAVE_TSTATE, O_PRINT_CONFIG, O_STREAM_VERSION, O_SLICE_DIM, O_SLICE };
     static const cli_opt options[] = {
         {"--repeat", NULL, 1, O_REPEAT}, {"--shape", NULL, 1, O_SHAPE}, {"--layout", NULL, 1, O_LAYOUT},
         {"--output", "-o", 1, O_OUTPUT}, {"--stats", NULL, 0, O_STATS}, {"--stream", NULL, 1, O_STREAM},
         {"--seed", NULL, 1, O_SEED}, {"--rng", NULL, 1, O_RNG}, {"--dtype", NULL, 1, O_DTYPE},
         {"--threads", NULL, 1, O_THREADS}, {"--torch-state", NULL, 1, O_TSTATE},
         {"--save-torch-state", NULL, 1, O_SAVE_TSTATE}, {"--print-config", NULL, 0, O_PRINT_CONFIG},
-        {"--stream-version", NULL, 1, O_STREAM_VERSION}, {0}};
+        {"--stream-version", NULL, 1, O_STREAM_VERSION}, {"--shard-dim", NULL, 1, O_SLICE_DIM},
+        {"--shard", NULL, 1, O_SLICE}, {0}};
     cli_args args;
     cli_args_init(&args, "gen", argc, argv, options, gen_usage);
     for (int id; (id = cli_next(&args)) != CLI_END;) {
@@ -157,6 +162,14 @@ int cmd_gen(int argc, char **argv)
             if (!cli_parse_threads(val, &threads))
                 return CLI_EXIT_USAGE;
             break;
+        case O_SLICE_DIM:
+            if (!cli_parse_int("--shard-dim", val, 0, NNINIT_MAX_DIMS - 1, &slice_dim))
+                return CLI_EXIT_USAGE;
+            break;
+        case O_SLICE:
+            if (!cli_parse_slice(val, &slice_index, &slice_count))
+                return CLI_EXIT_USAGE;
+            break;
         case O_STREAM_VERSION:
             if (!cli_parse_int("--stream-version", val, NNINIT_STREAM_VERSION_MIN, NNINIT_STREAM_VERSION,
                                &stream_version))
@@ -178,6 +191,15 @@ int cmd_gen(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
 
+    if ((slice_dim >= 0) != (slice_count > 0)) {
+        cli_error("--shard-dim D and --shard K/N go together (slice K of N along dimension D)");
+        return CLI_EXIT_USAGE;
+    }
+    if (slice_count && rng_kind != NNINIT_RNG_PHILOX) {
+        cli_error("--shard: slices need --rng philox; a torch generator's stream is sequential, so a slice would "
+                  "draw the whole tensor");
+        return CLI_EXIT_USAGE;
+    }
     /* Validate every tensor before drawing anything, so nothing is written on bad input. */
     for (int k = 0; k < n_jobs; k++) {
         tensor_job *t = &jobs[k];
@@ -192,8 +214,21 @@ int cmd_gen(int argc, char **argv)
         nninit_prim prim;
         if ((st = nninit_resolve(&t->init, &t->shape, t->layout, &prim, &err)) != NNINIT_OK)
             return cli_report(st, &err);
+        t->out_shape = t->shape;
+        if (slice_count) {
+            int64_t start, len;
+            if (slice_dim >= t->shape.ndim) {
+                cli_error("--shard-dim %d: %s has %d dimensions (0 to %d)", slice_dim, t->spec_text, t->shape.ndim,
+                          t->shape.ndim - 1);
+                return CLI_EXIT_USAGE;
+            }
+            nninit_slice_bounds(t->shape.dim[slice_dim], slice_index, slice_count, &start, &len, NULL);
+            t->out_shape.dim[slice_dim] = len;
+        }
         if ((st = nninit_shape_numel(&t->shape, &t->numel, &err)) != NNINIT_OK)
             return cli_report(st, &err);
+        if (slice_count) /* the slice's elements (a slice may be empty when N > the dimension) */
+            t->numel = t->numel / t->shape.dim[slice_dim] * t->out_shape.dim[slice_dim];
         if (!t->has_stream)
             t->stream = (uint64_t)k;
         if (t->output && (!cli_output_dir_ok("-o", t->output) || /* before the work, not after it */
@@ -256,8 +291,8 @@ int cmd_gen(int argc, char **argv)
     for (int k = 0; k < n_jobs && rc == CLI_EXIT_OK; k++) {
         tensor_job *t = &jobs[k];
         size_t es = nninit_dtype_size(gen_dtype);
-        void *data = (uint64_t)t->numel <= SIZE_MAX / es ? malloc((size_t)t->numel * es) : NULL;
-        void *stored = half && data ? malloc((size_t)t->numel * 2) : data;
+        void *data = (uint64_t)t->numel <= SIZE_MAX / es ? malloc((size_t)t->numel * es + 1) : NULL; /* + 1: an empty slice */
+        void *stored = half && data ? malloc((size_t)t->numel * 2 + 1) : data;
         if (!data || !stored) {
             if (stored != data)
                 free(stored);
@@ -272,7 +307,9 @@ int cmd_gen(int argc, char **argv)
         opts.dtype = gen_dtype;
         opts.stream = t->stream;
         opts.threads = threads;
-        st = nninit_fill(&t->init, &t->shape, &opts, rng, data, &err);
+        st = slice_count ? nninit_fill_slice(&t->init, &t->shape, &opts, rng, slice_dim, slice_index, slice_count,
+                                             data, &err)
+                         : nninit_fill(&t->init, &t->shape, &opts, rng, data, &err);
         if (st == NNINIT_OK && half) { /* round once; stats and printing see the stored values */
             nninit_file_dtype f32 = nninit_file_dtype_of(NNINIT_F32), fd = nninit_file_dtype_of(dtype);
             st = nninit_convert(f32, data, fd, stored, (size_t)t->numel, &err);
@@ -281,7 +318,7 @@ int cmd_gen(int argc, char **argv)
         }
         if (st != NNINIT_OK) {
             rc = cli_report(st, &err);
-        } else if (t->output && (st = nninit_npy_write(t->output, dtype, &t->shape, stored, &err)) != NNINIT_OK) {
+        } else if (t->output && (st = nninit_npy_write(t->output, dtype, &t->out_shape, stored, &err)) != NNINIT_OK) {
             cli_report(st, &err); /* a failed write is a runtime failure */
             rc = CLI_EXIT_FAIL;
         } else if (t->stats) {

@@ -93,7 +93,9 @@ static char *read_file(const char *path, nninit_err *err)
     return buf;
 }
 
-int cmd_model(int argc, char **argv)
+int cmd_model(int argc, char **argv) { return cli_model_main(argc, argv, NULL, NULL); }
+
+int cli_model_main(int argc, char **argv, cli_model_writer writer, void *writer_ctx)
 {
     const char *keras = NULL, *torch = NULL, *spec = NULL, *output = NULL, *keras_version = NULL;
     const char **overrides = calloc((size_t)argc + 1, sizeof *overrides);
@@ -307,7 +309,7 @@ int cmd_model(int argc, char **argv)
     cli_progress_init(&progress, "model");
     o.progress = cli_progress_update;
     o.progress_user = &progress;
-    st = nninit_model_write(m, output, &o, &err);
+    st = writer ? writer(m, output, &o, writer_ctx, &err) : nninit_model_write(m, output, &o, &err);
     cli_progress_end(&progress);
     if (st != NNINIT_OK) {
         rc = cli_report(st, &err);

@@ -54,7 +54,7 @@ for dir in src/*/; do
         done
     done
 done
-for f in lab/*.c lab/*.h cli/*.c cli/*.h; do
+for f in lab/*.c lab/*.h cli/*.c cli/*.h cli/mpi/*.c; do
     [ -f "$f" ] || continue
     for inc in $(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f"); do
         case $inc in
