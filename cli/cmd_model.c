@@ -28,6 +28,9 @@ static void model_usage(FILE *f)
             "                         Sequential(OrderedDict([('fc', Linear(4, 2))])), ModuleList, ModuleDict\n"
             "  --spec FILE            nninit model spec: {\"layout\": \"keras\", \"tensors\": [{\"name\": \"w\",\n"
             "                         \"shape\": [784, 256], \"init\": \"he_normal\"}], \"overrides\": {...}}\n"
+            "  --spec FAMILY:SIZES    a synthetic layout: gpt:layers=L,d_model=D,heads=H[,vocab=V][,ctx=C][,ffn=F]\n"
+            "                         (GPT-2's names and init rules; layers=32,d_model=4096,heads=32,ctx=2048\n"
+            "                         is 6.7 B parameters)\n"
             "  -o, --output OUT       file (safetensors, npz) or folder (npy-dir); all files replaced only on\n"
             "                         success, as docs/files.md says\n"
             "  --format F             safetensors (default), npz, npz-deflated, npy-dir\n"
@@ -254,6 +257,8 @@ int cli_model_main(int argc, char **argv, cli_model_writer writer, void *writer_
             goto out;
         }
         st = nninit_model_from_keras_file_as(kpath, keras_version, &m, &err); /* JSON or a .keras archive */
+    } else if (!strncmp(spec, "gpt:", 4)) { /* a model family with its sizes */
+        st = nninit_model_from_family(spec, &m, &err);
     } else {
         text = read_file(spec, &err);
         if (!text) {

@@ -116,6 +116,17 @@ NNINIT_API nninit_status nninit_model_from_keras_file_as(const char *path, const
  * tensors' initializers replaced. */
 NNINIT_API nninit_status nninit_model_from_spec(const char *json, nninit_model **out, nninit_err *err);
 
+/* A synthetic layout from a model family and its sizes, for tests and
+ * benchmarks (no framework needed):
+ *   "gpt:layers=L,d_model=D,heads=H[,vocab=50257][,ctx=1024][,ffn=4D]"
+ * GPT-2 as Hugging Face's GPT2Model names it (wte, wpe, h.I.ln_1, attn.c_attn,
+ * attn.c_proj, ln_2, mlp.c_fc, mlp.c_proj, ln_f; Conv1D weights (in, out);
+ * the LM head tied to wte) with GPT-2's init: weights N(0, 0.02), residual
+ * projections (c_proj) N(0, 0.02/sqrt(2L)), biases zeros, layer norms ones
+ * and zeros. "gpt:layers=32,d_model=4096,heads=32,ctx=2048" has 6.7 B
+ * parameters. NNINIT_EINVAL naming an unknown family or parameter. */
+NNINIT_API nninit_status nninit_model_from_family(const char *text, nninit_model **out, nninit_err *err);
+
 NNINIT_API void nninit_model_free(nninit_model *m);
 NNINIT_API size_t nninit_model_count(const nninit_model *m);
 /* Tensor i (0 <= i < count) or NULL. */

@@ -406,6 +406,82 @@ static void test_memory_limit(void **state)
     clear_dir();
 }
 
+/* std of n float32 values */
+static double std_of(const float *x, size_t n)
+{
+    double mean = 0, ss = 0;
+    for (size_t i = 0; i < n; i++)
+        mean += x[i];
+    mean /= (double)n;
+    for (size_t i = 0; i < n; i++)
+        ss += (x[i] - mean) * (x[i] - mean);
+    return sqrt(ss / (double)n);
+}
+
+static void test_gpt_family(void **state)
+{
+    (void)state;
+    nninit_model *m = NULL;
+    nninit_err err = {0};
+    assert_ok(nninit_model_from_family("gpt:layers=2,d_model=64,heads=4,vocab=1000,ctx=128", &m, &err), &err);
+    /* wte, wpe, 12 per layer, ln_f */
+    assert_int_equal(nninit_model_count(m), 2 + 12 * 2 + 2);
+    int64_t params = 0, d = 64;
+    void *out[64] = {NULL};
+    for (size_t i = 0; i < nninit_model_count(m); i++) {
+        nninit_model_tensor t;
+        nninit_model_tensor_at(m, i, &t);
+        int64_t n;
+        nninit_shape_numel(&t.shape, &n, NULL);
+        params += n;
+        out[i] = malloc((size_t)n * sizeof(float));
+    }
+    /* vocab*d + ctx*d + L*(12 d^2 + 13 d) + 2d */
+    assert_int_equal(params, 1000 * d + 128 * d + 2 * (12 * d * d + 13 * d) + 2 * d);
+    nninit_rng *rng = NULL;
+    assert_ok(nninit_rng_new(NNINIT_RNG_PHILOX, 1, &rng, &err), &err);
+    assert_ok(nninit_model_fill(m, rng, NULL, NNINIT_F32, 0, out, &err), &err);
+    /* GPT-2's rules: weights std 0.02, residual projections 0.02/sqrt(2L) =
+     * 0.01, biases 0, layer norms 1. A sample std of n normals has relative
+     * standard error 1/sqrt(2n) (0.0055 for the 16384-element c_proj); 5 of
+     * them (2.8%) separate 0.01 from 0.02 and from 0.02/sqrt(L) = 0.0141. */
+    struct { const char *name; double std; int64_t n; } want[] = {
+        {"wte.weight", 0.02, 1000 * 64}, {"h.1.attn.c_attn.weight", 0.02, 64 * 192},
+        {"h.0.attn.c_proj.weight", 0.01, 64 * 64}, {"h.1.mlp.c_proj.weight", 0.01, 256 * 64},
+    };
+    for (size_t w = 0; w < sizeof want / sizeof *want; w++)
+        for (size_t i = 0; i < nninit_model_count(m); i++) {
+            nninit_model_tensor t;
+            nninit_model_tensor_at(m, i, &t);
+            if (strcmp(t.name, want[w].name))
+                continue;
+            double tol = 5.0 / sqrt(2.0 * (double)want[w].n) * want[w].std;
+            assert_close(std_of(out[i], (size_t)want[w].n), want[w].std, tol);
+        }
+    for (size_t i = 0; i < nninit_model_count(m); i++) {
+        nninit_model_tensor t;
+        nninit_model_tensor_at(m, i, &t);
+        const float *v = out[i];
+        if (strstr(t.name, "bias"))
+            assert_true(v[0] == 0.0f && v[t.shape.dim[0] - 1] == 0.0f);
+        if (strstr(t.name, "ln_") && strstr(t.name, "weight"))
+            assert_true(v[0] == 1.0f && v[t.shape.dim[0] - 1] == 1.0f);
+        if (!strcmp(t.name, "h.0.mlp.c_fc.weight")) /* Conv1D: (in, out) */
+            assert_true(t.shape.dim[0] == 64 && t.shape.dim[1] == 256);
+        free(out[i]);
+    }
+    nninit_rng_free(rng);
+    nninit_model_free(m);
+    assert_int_equal(nninit_model_from_family("gpt:layers=2,d_model=64,heads=5", &m, &err), NNINIT_EINVAL);
+    assert_non_null(strstr(err.msg, "multiple of heads"));
+    assert_int_equal(nninit_model_from_family("gpt:layers=2,width=64", &m, &err), NNINIT_EINVAL);
+    assert_non_null(strstr(err.msg, "unknown parameter 'width'"));
+    assert_int_equal(nninit_model_from_family("gpt:layers=2,heads=4", &m, &err), NNINIT_EINVAL);
+    assert_non_null(strstr(err.msg, "d_model=N is required"));
+    assert_int_equal(nninit_model_from_family("llama:layers=2", &m, &err), NNINIT_EINVAL);
+    assert_non_null(strstr(err.msg, "unknown"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -414,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_model_slices),
         cmocka_unit_test(test_parts_equal_one_process),
         cmocka_unit_test(test_memory_limit),
+        cmocka_unit_test(test_gpt_family),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
