@@ -135,7 +135,10 @@ int main(int argc, char **argv)
         cli_install_signals();
         rc = cli_model_main(argc - 1, argv + 1, mpi_write, &c);
     }
-    /* a rank that stopped on an option error stops every rank alike; rc is the same everywhere */
+    /* Every rank reaches the same rc (options parse alike; write failures are
+     * agreed on). Only rank 0 exits with it: mpirun stops the job when any
+     * rank exits non-zero, which would interrupt rank 0's cleanup and report. */
+    MPI_Barrier(MPI_COMM_WORLD);
     MPI_Finalize();
-    return rc;
+    return c.rank == 0 ? rc : CLI_EXIT_OK;
 }
