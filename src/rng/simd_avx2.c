@@ -120,6 +120,10 @@ T static inline vd d_load(const double *p) { return _mm256_loadu_pd(p); }
 T static inline md md_not(md m) { return _mm256_xor_pd(m, _mm256_castsi256_pd(_mm256_set1_epi32(-1))); }
 T static inline unsigned md_bits(md m) { return (unsigned)_mm256_movemask_pd(m); }
 
+/* whole vectors of 32-bit words to and from memory (the two-phase loops) */
+T static inline vi i_loadu(const uint32_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
+T static inline void i_storeu(uint32_t *p, vi a) { _mm256_storeu_si256((__m256i *)p, a); }
+
 /* layout */
 T static inline vi pack_lo32(vi a, vi b)
 {

@@ -100,6 +100,10 @@ T static inline vd d_load(const double *p) { return _mm512_loadu_pd(p); }
 T static inline md md_not(md m) { return (md)~m; }
 T static inline unsigned md_bits(md m) { return m; }
 
+/* whole vectors of 32-bit words to and from memory (the two-phase loops) */
+T static inline vi i_loadu(const uint32_t *p) { return _mm512_loadu_si512((const void *)p); }
+T static inline void i_storeu(uint32_t *p, vi a) { _mm512_storeu_si512((void *)p, a); }
+
 /* layout */
 T static inline vi pack_lo32(vi a, vi b)
 {
