@@ -17,6 +17,7 @@
 
 typedef struct train_args {
     const char *data, *model_path, *act, *init, *bias_init, *log_path, *compare, *layout;
+    const char *torch; /* --torch RECIPE */
     const char *view, *monitor_path, *init_out, *data_dir; /* data view ("flat", "images", "rows"); --monitor-log; --init-out */
     int monitor_every;
     int64_t hidden[MAX_HIDDEN];
@@ -64,8 +65,15 @@ static void usage(FILE *f)
             "                      Dropout, Add (residual), Scale, SimpleRNN, LSTM, GRU, Embedding,\n"
             "                      PositionEmbedding, LayerNormalization, RMSNormalization,\n"
             "                      MultiHeadAttention, TransformerBlock\n"
+            "  --torch 'RECIPE'    a PyTorch module recipe (the syntax of 'nninit model --torch'),\n"
+            "                      initialized exactly as 'nninit model --torch RECIPE --seed N' writes\n"
+            "                      it, in PyTorch's layouts; Residual(body=M), LastStep(rnn=M),\n"
+            "                      Positions(wpe=Embedding(T, d)), Causal(block=M) wrap modules\n"
+            "                      (docs/train.md)\n"
             "  --init-out FILE     write the initial tensors (model names; .npz, .safetensors, or a folder\n"
-            "                      of .npy) before training (Keras models)\n"
+            "                      of .npy) before training (Keras models and recipes)\n"
+            );
+    fprintf(f,
             "training:\n"
             "  --optimizer sgd|adam  (default sgd)     --lr X (default 0.01)\n"
             "  --momentum X        sgd momentum (default 0)   --nesterov\n"
@@ -342,8 +350,9 @@ static int build_layers(const train_args *a, const char *model_text, const char 
     nninit_status s;
     declared->ndim = 0;
     *keras = 0;
-    if (model_text) {
-        s = nninit_net_desc_parse_json_shaped(model_text, layers, n_layers, declared, keras, &err);
+    if (a->torch || model_text) {
+        s = a->torch ? nninit_net_desc_parse_torch(a->torch, layers, n_layers, &err)
+                     : nninit_net_desc_parse_json_shaped(model_text, layers, n_layers, declared, keras, &err);
         if (s == NNINIT_OK && init)
             for (int i = 0; i < *n_layers; i++)
                 if ((*layers)[i].kind == NNINIT_LAYER_DENSE || (*layers)[i].kind == NNINIT_LAYER_CONV2D) {
@@ -393,6 +402,7 @@ static int parse_args(int argc, char **argv, train_args *a)
     a->hidden[0] = a->hidden[1] = 256;
     a->n_hidden = 2;
     a->layout = "keras";
+    const char *layout_given = NULL;
     nninit_err err;
     /* ids are positions in this table, 1-based */
     static const cli_opt options[] = {
@@ -431,6 +441,7 @@ static int parse_args(int argc, char **argv, train_args *a)
         {"--monitor", NULL, 1, 33},
         {"--monitor-log", NULL, 1, 34},
         {"--init-out", NULL, 1, 35},
+        {"--torch", NULL, 1, 36},
         {0}};
     cli_args args;
     cli_args_init(&args, "train", argc, argv, options, usage);
@@ -467,6 +478,8 @@ static int parse_args(int argc, char **argv, train_args *a)
                 a->init_out = v;
             else if (!strcmp(o, "--model"))
                 a->model_path = v;
+            else if (!strcmp(o, "--torch"))
+                a->torch = v;
             else if (!strcmp(o, "--layers"))
                 ok = parse_widths(v, a);
             else if (!strcmp(o, "--act"))
@@ -476,7 +489,7 @@ static int parse_args(int argc, char **argv, train_args *a)
             else if (!strcmp(o, "--bias-init"))
                 a->bias_init = v;
             else if (!strcmp(o, "--layout"))
-                a->layout = v;
+                a->layout = layout_given = v;
             else if (!strcmp(o, "--dropout"))
                 ok = cli_parse_double("--dropout", v, &a->dropout);
             else if (!strcmp(o, "--val"))
@@ -531,10 +544,21 @@ static int parse_args(int argc, char **argv, train_args *a)
         cli_error("--dropout %g: expected 0 <= rate < 1", a->dropout);
         return CLI_EXIT_USAGE;
     }
-    if (a->model_path && (a->bn || a->dropout > 0.0 || a->bias_init)) {
-        cli_error("--model: the file describes the layers; drop --bn, --dropout and --bias-init (--init still "
-                  "overrides every kernel)");
+    if (a->model_path && a->torch) {
+        cli_error("--torch: one model at a time; drop --model or --torch");
         return CLI_EXIT_USAGE;
+    }
+    if ((a->model_path || a->torch) && (a->bn || a->dropout > 0.0 || a->bias_init)) {
+        cli_error("%s: the %s describes the layers; drop --bn, --dropout and --bias-init (--init still "
+                  "overrides every kernel)", a->torch ? "--torch" : "--model", a->torch ? "recipe" : "file");
+        return CLI_EXIT_USAGE;
+    }
+    if (a->torch) {
+        if (layout_given && strcmp(layout_given, "torch")) {
+            cli_error("--layout %s: a recipe is initialized in PyTorch's layout; drop --layout", layout_given);
+            return CLI_EXIT_USAGE;
+        }
+        a->layout = "torch";
     }
     if (a->monitor_every && !a->monitor_path) {
         cli_error("--monitor %d: give --monitor-log FILE for the JSON lines", a->monitor_every);
@@ -544,8 +568,8 @@ static int parse_args(int argc, char **argv, train_args *a)
         cli_error("--monitor: not with --compare (one log per run); monitor one initializer at a time");
         return CLI_EXIT_USAGE;
     }
-    if (a->init_out && (!a->model_path || a->compare)) {
-        cli_error("--init-out: needs --model (a Keras model) and no --compare");
+    if (a->init_out && ((!a->model_path && !a->torch) || a->compare)) {
+        cli_error("--init-out: needs --model (a Keras model) or --torch, and no --compare");
         return CLI_EXIT_USAGE;
     }
     /* a named set: its view and the default folder; anything else is a folder of flat rows */
@@ -701,7 +725,7 @@ int cmd_train(int argc, char **argv)
         int64_t numel = 1;
         for (int d = 0; d < declared.ndim; d++)
             numel *= declared.dim[d];
-        int precheck = declared.ndim > 0 || !a.data || !model_text; /* an MLP takes any width */
+        int precheck = declared.ndim > 0 || !a.data || (!model_text && !a.torch); /* an MLP takes any width */
         if (rc == CLI_EXIT_OK && precheck)
             rc = input_shape(&a, &declared, declared.ndim ? numel : 784, &in_shape);
         if (rc == CLI_EXIT_OK && precheck) {
@@ -765,6 +789,15 @@ int cmd_train(int argc, char **argv)
             s = nninit_model_from_keras(model_text, &km, &err);
             if (s == NNINIT_OK)
                 s = cli_net_init_from_model(net, km, a.seed, NNINIT_LAYOUT_KERAS, specs[r], &err);
+            if (s != NNINIT_OK) {
+                nninit_net_free(net);
+                net = NULL;
+            }
+        } else if (s == NNINIT_OK && a.torch) {
+            /* the values `nninit model --torch RECIPE --seed N` writes, bit for bit */
+            s = nninit_model_from_torch(a.torch, &km, &err);
+            if (s == NNINIT_OK)
+                s = cli_net_init_from_model(net, km, a.seed, NNINIT_LAYOUT_TORCH, specs[r], &err);
             if (s != NNINIT_OK) {
                 nninit_net_free(net);
                 net = NULL;
@@ -896,7 +929,7 @@ int cmd_train(int argc, char **argv)
                 if (specs[r])
                     cli_json_str(stdout, specs[r]);
                 else
-                    fputs(a.model_path ? "null" : "\"glorot_uniform\"", stdout);
+                    fputs(a.model_path || a.torch ? "null" : "\"glorot_uniform\"", stdout);
                 printf(", \"params\": %lld, \"history\": ", (long long)n_params[r]);
                 json_history(stdout, hist[r], done[r]);
                 fputs(", \"final_test_acc\": ", stdout);

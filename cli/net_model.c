@@ -147,16 +147,27 @@ nninit_status cli_net_init_from_model(nninit_net *net, nninit_model *m, uint64_t
 }
 
 typedef struct write_ctx {
+    nninit_net *net;
     const slot *slots;
-    const nninit_model *m;
-    const size_t *tensor_of;
+    const int *slot_of; /* per written tensor: its slot, or -1 for an int64 counter */
+    const int64_t *numel;
+    nninit_layout layout;
 } write_ctx;
 
 static nninit_status source(void *user, size_t i, void *out, nninit_err *err)
 {
     const write_ctx *c = user;
-    memcpy(out, c->slots[i].value, (size_t)c->slots[i].n * sizeof(float));
-    return NNINIT_OK;
+    int k = c->slot_of[i];
+    if (k < 0) { /* num_batches_tracked: 0 at step 0, as nninit model writes it */
+        memset(out, 0, (size_t)c->numel[i] * sizeof(int64_t));
+        return NNINIT_OK;
+    }
+    if (c->slots[k].param < 0) {
+        memcpy(out, c->slots[k].value, (size_t)c->slots[k].n * sizeof(float));
+        return NNINIT_OK;
+    }
+    /* a torch-layout dense or conv kernel goes back to (out, in) / OIHW */
+    return nninit_net_get_param(c->net, c->slots[k].layer, c->slots[k].param, out, c->layout, err);
 }
 
 nninit_status cli_net_write_tensors(nninit_net *net, const nninit_model *m, const char *path, nninit_file_format fmt,
@@ -166,26 +177,33 @@ nninit_status cli_net_write_tensors(nninit_net *net, const nninit_model *m, cons
     size_t *tensor_of = NULL;
     int n = 0;
     nninit_status s = pair_up(net, m, &slots, &tensor_of, &n, err);
-    nninit_tensor_desc *desc = s == NNINIT_OK ? calloc((size_t)n + 1, sizeof *desc) : NULL;
-    if (s == NNINIT_OK && !desc)
+    size_t count = nninit_model_count(m);
+    nninit_tensor_desc *desc = s == NNINIT_OK ? calloc(count + 1, sizeof *desc) : NULL;
+    int *slot_of = s == NNINIT_OK ? calloc(count + 1, sizeof *slot_of) : NULL;
+    int64_t *numel = s == NNINIT_OK ? calloc(count + 1, sizeof *numel) : NULL;
+    if (s == NNINIT_OK && (!desc || !slot_of || !numel))
         s = nninit_err_set(err, NNINIT_ENOMEM, "out of memory");
-    for (int k = 0; s == NNINIT_OK && k < n; k++) {
+    nninit_layout layout = NNINIT_LAYOUT_KERAS;
+    for (size_t i = 0, k = 0; s == NNINIT_OK && i < count; i++) {
         nninit_model_tensor buf;
-        const nninit_model_tensor *t = nninit_model_tensor_at(m, tensor_of[k], &buf);
-        if (t->layout == NNINIT_LAYOUT_TORCH && (t->shape.ndim == 2 || t->shape.ndim == 4))
-            s = nninit_err_set(err, NNINIT_EUNSUPPORTED, "--init-out: torch-layout kernels are stored transposed in "
-                               "the engine; only Keras models can be written back");
-        desc[k].name = t->name;
-        desc[k].dtype = NNINIT_FD_F32;
-        desc[k].shape = t->shape;
+        const nninit_model_tensor *t = nninit_model_tensor_at(m, i, &buf);
+        desc[i].name = t->name;
+        desc[i].dtype = t->is_int64 ? NNINIT_FD_I64 : NNINIT_FD_F32;
+        desc[i].shape = t->shape;
+        numel[i] = tensor_numel(t);
+        slot_of[i] = t->is_int64 ? -1 : (int)k++;
+        if (t->layout == NNINIT_LAYOUT_TORCH)
+            layout = NNINIT_LAYOUT_TORCH;
     }
     if (s == NNINIT_OK) {
-        write_ctx c = {slots, m, tensor_of};
+        write_ctx c = {net, slots, slot_of, numel, layout};
         nninit_write_opts wo = nninit_write_opts_default();
         wo.format = fmt;
-        s = nninit_tensors_write(path, desc, (size_t)n, &wo, source, &c, err);
+        s = nninit_tensors_write(path, desc, count, &wo, source, &c, err);
     }
     free(desc);
+    free(slot_of);
+    free(numel);
     free(slots);
     free(tensor_of);
     return s;

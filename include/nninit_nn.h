@@ -247,6 +247,32 @@ NNINIT_API nninit_status nninit_net_desc_mlp(const nninit_mlp_desc *mlp, nninit_
 NNINIT_API nninit_status nninit_net_desc_parse_json(const char *text, nninit_layer_desc **layers,
                                                     int *n_layers, nninit_err *err);
 
+/* Reads a PyTorch module recipe, the syntax of `nninit model --torch`
+ * ("Sequential(Conv2d(1, 16, 3, padding=1), ReLU(), ...)"), as a forward
+ * pass: Sequential in order; Linear, Conv2d (padding 0, 'same', or for
+ * stride 1 dilation (k - 1) / 2), MaxPool2d, AvgPool2d, AdaptiveAvgPool2d(1),
+ * Flatten, Dropout, Identity, BatchNorm1d/2d, LayerNorm, Embedding, RNN,
+ * LSTM, GRU (batch_first=True; num_layers stacked; their output is the
+ * whole sequence), MultiheadAttention (batch_first=True; self-attention),
+ * TransformerEncoderLayer (dropout=0.0, activation='gelu', batch_first=True,
+ * norm_first=True) and the activation modules; and nninit's wrappers,
+ * written as a module of your own with one attribute so that
+ * `nninit model --torch` names and draws their tensors as PyTorch does for
+ * such a class:
+ *   Residual(body=M)                x + M(x)
+ *   LastStep(rnn=LSTM(...))         the last step of the recurrent output
+ *   Positions(wpe=Embedding(T, d))  x + wpe.weight[t], learned positions
+ *   Causal(block=M)                 M (MultiheadAttention or
+ *                                   TransformerEncoderLayer) with the causal mask
+ * Build it with nninit_net_opts.layout = NNINIT_LAYOUT_TORCH: the tensors then
+ * come in the recipe's state_dict order and PyTorch's layouts (gates
+ * i, f, g, o and r, z, n, bias_ih and bias_hh). The input shape comes from
+ * the data. An argument training would ignore (dropout inside a module,
+ * bidirectional, padding_idx, ...) is refused naming it. *layers: free with
+ * nninit_free. */
+NNINIT_API nninit_status nninit_net_desc_parse_torch(const char *recipe, nninit_layer_desc **layers,
+                                                     int *n_layers, nninit_err *err);
+
 /* The same, also giving the declared input shape per sample (*input ndim 0
  * when the description declares none) and whether it is a Keras model
  * (Sequential/Functional: *keras = 1; its variables then come in Keras'
@@ -356,7 +382,8 @@ NNINIT_API const float *nninit_net_input_grad(const nninit_net *net, int64_t *ro
 /* Parameter `which` of a layer: dense 0 kernel (in, out), 1 bias (out);
  * recurrent layers 0 kernel (in, G units), 1 recurrent kernel (units,
  * G units), 2 bias (G units; GRU with reset_after (2, 3 units)), Keras
- * layouts;
+ * layouts; built under the torch layout: 0 weight_ih (G units, in), 1
+ * weight_hh (G units, units), 2 bias_ih, 3 bias_hh (torch's gate order);
  * embedding, position_embedding 0 the table; layer_norm gamma, beta (those present);
  * attention (Keras layout) query, key, value kernels (d, heads key_dim) and biases, output kernel
  * (heads key_dim, d) and bias, interleaved kernel, bias; (torch layout) in_proj_weight (3 d, d),
@@ -373,9 +400,14 @@ NNINIT_API nninit_status nninit_net_param(nninit_net *net, int layer, int which,
 
 /* Sets parameter `which` of a layer from src given in a framework's layout:
  * keras = the engine's ((in, out), HWIO); torch = (out, in) for a dense
- * kernel, (out, in/groups, kh, kw) for a conv2d kernel, transposed here.
+ * kernel, (out, in/groups, kh, kw) for a conv2d kernel, transposed here;
+ * every other tensor is taken as stored (its layout is the same in both, or
+ * the layer was built under the torch layout and holds PyTorch's).
  * NNINIT_EINVAL if the layer has no such parameter. */
 NNINIT_API nninit_status nninit_net_set_param(nninit_net *net, int layer, int which, const float *src,
+                                              nninit_layout layout, nninit_err *err);
+/* The inverse: copies parameter `which` into dst in a framework's layout. */
+NNINIT_API nninit_status nninit_net_get_param(nninit_net *net, int layer, int which, float *dst,
                                               nninit_layout layout, nninit_err *err);
 
 /* Non-trained state of a layer: batchnorm 0 the running mean, 1 the running

@@ -610,27 +610,30 @@ nninit_status nninit_net_new_shaped(const nninit_shape *input, const nninit_laye
             sp->cell = d->kind == NNINIT_LAYER_LSTM ? NNINIT__CELL_LSTM
                        : d->kind == NNINIT_LAYER_GRU ? NNINIT__CELL_GRU
                                                      : NNINIT__CELL_SIMPLE;
-            sp->reset_after = d->reset_after;
+            int torch = o.layout == NNINIT_LAYOUT_TORCH; /* PyTorch's tensors, gates and two biases */
+            sp->torch_layout = torch;
+            sp->reset_after = torch ? 1 : d->reset_after;
             sp->relu = d->act == NNINIT_ACT_RELU;
             sp->return_sequences = d->return_sequences;
             sp->n_in = L->in_shape.dim[1];
             sp->units = d->units;
             int64_t G = nninit__rnn_gates(sp->cell), u = d->units;
             int64_t kd[2] = {sp->n_in, G * u}, rd[2] = {u, G * u}, bd[2] = {2, G * u};
+            int64_t tk[2] = {G * u, sp->n_in}, tr[2] = {G * u, u};
             int gru2 = sp->cell == NNINIT__CELL_GRU && d->reset_after;
-            L->n_params = d->use_bias ? 3 : 2;
-            s = add_param(L, 0, "kernel", 2, kd, err);
+            L->n_params = (d->use_bias ? 3 : 2) + (torch && d->use_bias);
+            s = add_init(L, 0, torch ? "weight_ih" : "kernel", 2, torch ? tk : kd, d->kernel_init, &o, rng, 0, err);
             if (s == NNINIT_OK)
-                s = init_param(&L->param[0], d->kernel_init, &o, rng, 0, err);
-            if (s == NNINIT_OK)
-                s = add_param(L, 1, "recurrent_kernel", 2, rd, err);
-            if (s == NNINIT_OK)
-                s = init_param(&L->param[1], d->recurrent_init, &o, rng, 0, err);
-            if (s == NNINIT_OK && d->use_bias)
-                s = gru2 ? add_param(L, 2, "bias", 2, bd, err) : add_param(L, 2, "bias", 1, bd + 1, err);
-            if (s == NNINIT_OK && d->use_bias)
-                s = init_param(&L->param[2], d->bias_init, &o, rng, 0, err);
-            if (s == NNINIT_OK && d->use_bias && sp->cell == NNINIT__CELL_LSTM && d->unit_forget_bias)
+                s = add_init(L, 1, torch ? "weight_hh" : "recurrent_kernel", 2, torch ? tr : rd, d->recurrent_init, &o,
+                             rng, 0, err);
+            if (s == NNINIT_OK && d->use_bias && torch) {
+                s = add_init(L, 2, "bias_ih", 1, bd + 1, d->bias_init, &o, rng, 0, err);
+                if (s == NNINIT_OK)
+                    s = add_init(L, 3, "bias_hh", 1, bd + 1, d->bias_init, &o, rng, 0, err);
+            } else if (s == NNINIT_OK && d->use_bias) {
+                s = add_init(L, 2, "bias", gru2 ? 2 : 1, gru2 ? bd : bd + 1, d->bias_init, &o, rng, 0, err);
+            }
+            if (s == NNINIT_OK && d->use_bias && !torch && sp->cell == NNINIT__CELL_LSTM && d->unit_forget_bias)
                 for (int64_t j = u; j < 2 * u; j++) /* Keras: the forget gate's block starts at 1 */
                     L->param[2].value[j] = 1.0f;
         } else if (d->kind == NNINIT_LAYER_EMBEDDING || d->kind == NNINIT_LAYER_POSITION_EMBEDDING) {
@@ -781,6 +784,16 @@ nninit_status nninit_net_state(nninit_net *net, int layer, int which, float **va
     return NNINIT_OK;
 }
 
+/* Only dense and conv2d kernels are stored transposed from PyTorch's layout;
+ * every other tensor has one layout in both frameworks, or (recurrent,
+ * attention, transformer layers built under the torch layout) is kept as
+ * PyTorch holds it. */
+static int torch_transposed(const nninit_net *net, int layer, int which)
+{
+    nninit_layer_kind k = net->layers[layer].kind;
+    return which == 0 && (k == NNINIT_LAYER_DENSE || k == NNINIT_LAYER_CONV2D);
+}
+
 nninit_status nninit_net_set_param(nninit_net *net, int layer, int which, const float *src, nninit_layout layout,
                                    nninit_err *err)
 {
@@ -791,9 +804,38 @@ nninit_status nninit_net_set_param(nninit_net *net, int layer, int which, const 
     nninit_status s = nninit_net_param(net, layer, which, &v, NULL, &sh, NULL, err);
     if (s != NNINIT_OK)
         return s;
-    if (layout == NNINIT_LAYOUT_TORCH)
+    if (layout == NNINIT_LAYOUT_TORCH && torch_transposed(net, layer, which))
         nninit__from_torch_layout(src, &sh, v);
     else
         memcpy(v, src, (size_t)net->layers[layer].param[which].n * sizeof *v);
+    return NNINIT_OK;
+}
+
+nninit_status nninit_net_get_param(nninit_net *net, int layer, int which, float *dst, nninit_layout layout,
+                                   nninit_err *err)
+{
+    float *v;
+    nninit_shape sh;
+    if (!dst)
+        return nninit__err(err, NNINIT_EMISUSE, "nninit_net_get_param: dst is NULL");
+    nninit_status s = nninit_net_param(net, layer, which, &v, NULL, &sh, NULL, err);
+    if (s != NNINIT_OK)
+        return s;
+    int64_t n = net->layers[layer].param[which].n;
+    if (!(layout == NNINIT_LAYOUT_TORCH && torch_transposed(net, layer, which))) {
+        memcpy(dst, v, (size_t)n * sizeof *dst);
+    } else if (sh.ndim == 4) { /* HWIO (kh, kw, i, o) -> OIHW */
+        int64_t kh = sh.dim[0], kw = sh.dim[1], ci = sh.dim[2], co = sh.dim[3];
+        for (int64_t o = 0; o < co; o++)
+            for (int64_t i = 0; i < ci; i++)
+                for (int64_t a = 0; a < kh; a++)
+                    for (int64_t b = 0; b < kw; b++)
+                        dst[((o * ci + i) * kh + a) * kw + b] = v[((a * kw + b) * ci + i) * co + o];
+    } else { /* (in, out) -> (out, in) */
+        int64_t in = sh.dim[0], out = sh.dim[1];
+        for (int64_t r = 0; r < in; r++)
+            for (int64_t c = 0; c < out; c++)
+                dst[c * in + r] = v[r * out + c];
+    }
     return NNINIT_OK;
 }

@@ -108,6 +108,10 @@ static const float *layer_y(const nninit_net *net, const nninit__layer *L)
 static nninit__rnn_weights rnn_weights(const nninit__layer *L)
 {
     const float *b = L->n_params > 2 ? L->param[2].value : NULL;
+    if (L->rnn->torch_layout) { /* bias_ih, bias_hh */
+        nninit__rnn_weights w = {L->param[0].value, L->param[1].value, b, b ? L->param[3].value : NULL};
+        return w;
+    }
     int split = b && L->rnn->cell == NNINIT__CELL_GRU && L->rnn->reset_after;
     nninit__rnn_weights w = {L->param[0].value, L->param[1].value, b, split ? b + 3 * L->rnn->units : NULL};
     return w;
@@ -524,6 +528,8 @@ static nninit_status backward(nninit_net *net, const float *dout, int want_input
             int split = L->rnn->cell == NNINIT__CELL_GRU && L->rnn->reset_after && L->n_params > 2;
             float *gb = L->n_params > 2 ? L->param[2].grad : NULL;
             nninit__rnn_grads gr = {L->param[0].grad, L->param[1].grad, gb, split ? gb + 3 * L->rnn->units : NULL};
+            if (L->rnn->torch_layout)
+                gr.bias_rec = gb ? L->param[3].grad : NULL;
             nninit__rnn_backward(L->rnn, &w, B, L->in_shape.dim[0], L->cache, g, &gr, dx);
             break;
         }

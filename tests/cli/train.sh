@@ -234,4 +234,35 @@ err=$(run --model "$T/cross.json" --data "$T/tok" 2>&1 >/dev/null); rc=$?
 sed 's/"value_dim": 4/"value_dim": 3/' "$T/tf.json" > "$T/vdim.json"
 err=$(run --model "$T/vdim.json" --data "$T/tok" 2>&1 >/dev/null); rc=$?
 [ $rc -ne 0 ] && echo "$err" | grep -q "value_dim 3 differs from key_dim" || fail "value_dim: exit $rc, $err"
+# a PyTorch recipe: the same layers from `nninit model --torch` syntax, PyTorch layouts (packed in_proj, LSTM/GRU
+# weight_ih/weight_hh with two biases, BatchNorm's counter), nninit's wrappers; step 0 equals `nninit model --torch`
+R="Sequential(Embedding(2, 8), Positions(wpe=Embedding(16, 8)), Causal(block=TransformerEncoderLayer(8, 2, 16, \
+dropout=0.0, activation='gelu', batch_first=True, norm_first=True)), Residual(body=Sequential(LayerNorm(8), \
+Causal(block=MultiheadAttention(8, 2, batch_first=True)))), LSTM(8, 6, batch_first=True), \
+LastStep(rnn=GRU(6, 5, batch_first=True, num_layers=2)), BatchNorm1d(5), Linear(5, 2))"
+out=$(run --torch "$R" --data "$T/tok" --lr 0.1 --epochs 4 --init-out "$T/rinit" --json 2>/dev/null) || fail "recipe exited $?"
+case "$out" in *'"final_test_acc": 1'*) ;; *) fail "the recipe did not learn the toy task: $out" ;; esac
+"$NNINIT" model --torch "$R" -o "$T/rref" --format npy-dir || fail "nninit model --torch"
+[ -f "$T/rinit/4.weight_ih_l0.npy" ] && [ -f "$T/rinit/6.weight.npy" ] || fail "--init-out files: $(ls "$T/rinit")"
+diff -r "$T/rref" "$T/rinit" >/dev/null || fail "recipe step-0 weights differ from nninit model --torch's"
+# a CNN recipe with a residual block on the images view (Linear and Conv2d kernels transposed in and out)
+R2="Sequential(Conv2d(1, 4, 3, padding=1), ReLU(), Residual(body=Sequential(Conv2d(4, 4, 3, padding=1), ReLU(), \
+Conv2d(4, 4, 3, padding='same'))), MaxPool2d(2), Flatten(), Linear(16, 2))"
+out=$(run --torch "$R2" --data fashion-mnist-images --data-dir "$T" --init-out "$T/cinit" --json 2>/dev/null) \
+    || fail "cnn recipe exited $?"
+case "$out" in *'"final_test_acc": 1'*) ;; *) fail "the cnn recipe did not learn the toy task: $out" ;; esac
+"$NNINIT" model --torch "$R2" -o "$T/cref" --format npy-dir || fail "nninit model --torch (cnn)"
+diff -r "$T/cref" "$T/cinit" >/dev/null || fail "cnn recipe step-0 weights differ from nninit model --torch's"
+# what training cannot honour is refused in one line naming it
+err=$(run --torch "Sequential(LSTM(16, 4), Linear(4, 2))" 2>&1 >/dev/null); rc=$?
+[ $rc -ne 0 ] && echo "$err" | grep -q "LSTM(): give batch_first=True" || fail "batch_first: exit $rc, $err"
+err=$(run --torch "Sequential(Linear(16, 4), Conv2d(4, 4, 3, stride=2, padding=1))" 2>&1 >/dev/null); rc=$?
+[ $rc -ne 0 ] && echo "$err" | grep -q "Conv2d(): padding=1 with kernel 3, stride 2 is not an engine padding" \
+    || fail "conv padding: exit $rc, $err"
+err=$(run --torch "Net(a=Linear(16, 2))" 2>&1 >/dev/null); rc=$?
+[ $rc -ne 0 ] && echo "$err" | grep -q "Net is not a module nninit train runs; supported: Sequential" \
+    || fail "custom module: exit $rc, $err"
+[ "$(echo "$err" | wc -l)" -eq 1 ] || fail "one line: $err"
+err=$(run --torch "Sequential(Linear(16, 2))" --layout keras 2>&1 >/dev/null); rc=$?
+[ $rc -eq 2 ] || fail "--torch --layout keras: exit $rc"
 exit 0
