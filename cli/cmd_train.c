@@ -18,6 +18,10 @@
 typedef struct train_args {
     const char *data, *model_path, *act, *init, *bias_init, *log_path, *compare, *layout;
     const char *torch; /* --torch RECIPE */
+    const char *seq;   /* a sequence set: "fortunes", "copy", "adding" (else NULL) */
+    int64_t seq_len;   /* --seq-len (0: the set's default) */
+    nninit_shape seq_view; /* what the network sees of one sequence */
+    int loss_given;
     const char *view, *monitor_path, *init_out, *data_dir; /* data view ("flat", "images", "rows"); --monitor-log; --init-out */
     int monitor_every;
     int64_t hidden[MAX_HIDDEN];
@@ -38,7 +42,13 @@ static void usage(FILE *f)
             "data:\n"
             "  --data SET|DIR      fashion-mnist (784 features), fashion-mnist-images (28x28x1 NHWC),\n"
             "                      fashion-mnist-rows (28 steps of 28 features), or a folder with\n"
-            "                      {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] (flat rows)\n"
+            "                      {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] (flat rows);\n"
+            "                      sequence sets: fortunes (character windows of --seq-len ids, the next\n"
+            "                      character of every step as target; text from --data-dir, default\n"
+            "                      $NNINIT_FORTUNES or /usr/share/games/fortunes), copy (copy memory:\n"
+            "                      --seq-len steps = delay + 20, a class per step), adding (the adding\n"
+            "                      problem: --seq-len steps of 2 features, one real target; --loss mse)\n"
+            "  --seq-len N         steps of a sequence set (fortunes 64, copy 30, adding 50)\n"
             "  --data-dir DIR      where the named sets live (default $NNINIT_DATA, else\n"
             "                      /usr/share/datasets/fashion-mnist)\n"
             "  --standardize       subtract the training mean, divide by its std (after x/255)\n"
@@ -228,11 +238,15 @@ static void on_epoch(const nninit_epoch_stats *s, void *user)
     r->hist[r->done++] = *s;
     if (!r->lines)
         return;
+    int seq = r->a->seq != NULL; /* sequence sets: the test loss (nats per step, or MSE) is the measure */
     if (s->epoch == 1)
-        fprintf(r->lines, "epoch  train_loss  train_acc%s  test_acc  seconds\n", r->has_val ? "  val_acc" : "");
+        fprintf(r->lines, "epoch  train_loss  train_acc%s%s  test_acc  seconds\n", r->has_val ? "  val_acc" : "",
+                seq ? "  test_loss" : "");
     fprintf(r->lines, "%5d  %10.4f  %9.4f", s->epoch, s->train_loss, s->train_acc);
     if (r->has_val)
         fprintf(r->lines, "  %7.4f", s->val_acc);
+    if (seq)
+        fprintf(r->lines, "  %9.4f", s->test_loss);
     if (r->has_test)
         fprintf(r->lines, "  %8.4f", s->test_acc);
     else
@@ -442,6 +456,7 @@ static int parse_args(int argc, char **argv, train_args *a)
         {"--monitor-log", NULL, 1, 34},
         {"--init-out", NULL, 1, 35},
         {"--torch", NULL, 1, 36},
+        {"--seq-len", NULL, 1, 37},
         {0}};
     cli_args args;
     cli_args_init(&args, "train", argc, argv, options, usage);
@@ -480,6 +495,11 @@ static int parse_args(int argc, char **argv, train_args *a)
                 a->model_path = v;
             else if (!strcmp(o, "--torch"))
                 a->torch = v;
+            else if (!strcmp(o, "--seq-len")) {
+                int n = 0;
+                ok = cli_parse_int("--seq-len", v, 2, 1000000, &n);
+                a->seq_len = n;
+            }
             else if (!strcmp(o, "--layers"))
                 ok = parse_widths(v, a);
             else if (!strcmp(o, "--act"))
@@ -514,8 +534,10 @@ static int parse_args(int argc, char **argv, train_args *a)
                 ok = cli_parse_double("--gamma", v, &a->topts.step_gamma);
             else if (!strcmp(o, "--lr-min"))
                 ok = cli_parse_double("--lr-min", v, &a->topts.lr_min);
-            else if (!strcmp(o, "--loss"))
+            else if (!strcmp(o, "--loss")) {
                 s = nninit_loss_parse(v, &a->topts.loss, &err);
+                a->loss_given = 1;
+            }
             else if (!strcmp(o, "--batch")) {
                 int n = 0;
                 ok = cli_parse_int("--batch", v, 1, 1048576, &n);
@@ -572,6 +594,41 @@ static int parse_args(int argc, char **argv, train_args *a)
         cli_error("--init-out: needs --model (a Keras model) or --torch, and no --compare");
         return CLI_EXIT_USAGE;
     }
+    /* a sequence set: its steps and what the network sees of a sequence */
+    static const struct {
+        const char *name;
+        int64_t steps, features; /* features 0: token ids */
+    } seqs[] = {{"fortunes", 64, 0}, {"copy", 30, 0}, {"adding", 50, 2}};
+    for (size_t k = 0; a->data && k < sizeof seqs / sizeof seqs[0]; k++)
+        if (!strcmp(a->data, seqs[k].name)) {
+            a->seq = seqs[k].name;
+            a->data = NULL;
+            int64_t T = a->seq_len ? a->seq_len : seqs[k].steps;
+            if (k == 1 && T < 21) {
+                cli_error("--seq-len %lld: copy memory has delay + 20 steps, delay >= 1; expected >= 21", (long long)T);
+                return CLI_EXIT_USAGE;
+            }
+            nninit_shape v = {seqs[k].features ? 2 : 1, {T, seqs[k].features}};
+            a->seq_view = v;
+            if (k == 2 && !a->loss_given)
+                a->topts.loss = NNINIT_LOSS_MSE; /* a real target */
+        }
+    if (a->seq_len && !a->seq) {
+        cli_error("--seq-len: only with a sequence set (--data fortunes, copy or adding)");
+        return CLI_EXIT_USAGE;
+    }
+    if (a->seq && (a->val > 0.0 || a->standardize || a->lsuv)) {
+        cli_error("--data %s: --val, --standardize and --lsuv take image rows; drop them", a->seq);
+        return CLI_EXIT_USAGE;
+    }
+    if (a->seq && a->data_dir && strcmp(a->seq, "fortunes")) {
+        cli_error("--data-dir: %s is generated from the seed; only fortunes reads a folder", a->seq);
+        return CLI_EXIT_USAGE;
+    }
+    if (a->seq) {
+        a->topts.seed = a->seed;
+        return CLI_EXIT_OK;
+    }
     /* a named set: its view and the default folder; anything else is a folder of flat rows */
     static const struct {
         const char *name, *view;
@@ -594,8 +651,56 @@ static int parse_args(int argc, char **argv, train_args *a)
     return CLI_EXIT_OK;
 }
 
+/* A sequence set: train and test as data sets (token ids as floats). The
+ * generated sets draw the test sequences from the seed's next value, so they
+ * never share the training sequences' Philox stream position. */
+static int load_seq(const train_args *a, nninit_dataset *train, nninit_dataset *test)
+{
+    nninit_err err;
+    nninit_seqset s[2];
+    memset(s, 0, sizeof s);
+    memset(train, 0, sizeof *train);
+    memset(test, 0, sizeof *test);
+    int64_t T = a->seq_view.dim[0], n = a->limit > 0 ? a->limit : 20000;
+    nninit_status st = NNINIT_OK;
+    if (!strcmp(a->seq, "fortunes")) {
+        nninit_text text[2];
+        memset(text, 0, sizeof text);
+        st = nninit_fortunes_load(a->data_dir, &text[0], &text[1], &err);
+        for (int k = 0; k < 2 && st == NNINIT_OK; k++)
+            st = nninit_text_windows(&text[k], T, T, &s[k], &err);
+        nninit_text_free(&text[0]);
+        nninit_text_free(&text[1]);
+        if (st == NNINIT_OK && a->limit > 0 && a->limit < s[0].n)
+            s[0].n = a->limit;
+    } else if (!strcmp(a->seq, "copy")) {
+        st = nninit_copy_memory(n, T - 20, a->seed, &s[0], &err);
+        if (st == NNINIT_OK)
+            st = nninit_copy_memory(2000, T - 20, a->seed + 1, &s[1], &err);
+    } else {
+        st = nninit_adding_problem(n, T, a->seed, &s[0], &err);
+        if (st == NNINIT_OK)
+            st = nninit_adding_problem(2000, T, a->seed + 1, &s[1], &err);
+    }
+    if (st == NNINIT_OK)
+        st = nninit_dataset_from_seqset(&s[0], train, &err);
+    if (st == NNINIT_OK)
+        st = nninit_dataset_from_seqset(&s[1], test, &err);
+    nninit_seqset_free(&s[0]);
+    nninit_seqset_free(&s[1]);
+    if (st != NNINIT_OK) {
+        nninit_dataset_free(train);
+        nninit_dataset_free(test);
+        cli_report(st, &err);
+        return st == NNINIT_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+    }
+    return CLI_EXIT_OK;
+}
+
 static int load_data(const train_args *a, nninit_dataset *train, nninit_dataset *val, nninit_dataset *test)
 {
+    if (a->seq)
+        return load_seq(a, train, test);
     nninit_err err;
     nninit_status s = nninit_dataset_load(a->data, "train", train, &err);
     if (s == NNINIT_OK)
@@ -628,7 +733,7 @@ static int input_shape(const train_args *a, const nninit_shape *declared, int64_
     nninit_err err;
     if (a->view && nninit_dataset_view(&probe, a->view, &seen, &err) != NNINIT_OK)
         return cli_report(NNINIT_EINVAL, &err);
-    const nninit_shape *view = &seen;
+    const nninit_shape *view = a->seq ? &a->seq_view : &seen;
     if (declared->ndim == 0) {
         *out = *view;
         return CLI_EXIT_OK;
@@ -637,10 +742,11 @@ static int input_shape(const train_args *a, const nninit_shape *declared, int64_
     for (int d = 0; d < declared->ndim; d++)
         n *= declared->dim[d];
     int same = declared->ndim == view->ndim && !memcmp(declared->dim, view->dim, (size_t)view->ndim * sizeof view->dim[0]);
-    if (n != dim || (a->view && !same)) {
+    if (n != dim || ((a->view || a->seq) && !same)) {
         cli_error("%s: the model takes inputs of %lld values (%d-D), the data gives %s rows of %lld; use --data "
                   "with the model's view (fashion-mnist-images for (28, 28, 1), fashion-mnist-rows for (28, 28))",
-                  a->model_path, (long long)n, declared->ndim, a->view ? a->view : "flat", (long long)dim);
+                  a->model_path, (long long)n, declared->ndim, a->seq ? a->seq : a->view ? a->view : "flat",
+                  (long long)dim);
         return CLI_EXIT_USAGE;
     }
     *out = *declared;
@@ -727,7 +833,10 @@ int cmd_train(int argc, char **argv)
             numel *= declared.dim[d];
         int precheck = declared.ndim > 0 || !a.data || (!model_text && !a.torch); /* an MLP takes any width */
         if (rc == CLI_EXIT_OK && precheck)
-            rc = input_shape(&a, &declared, declared.ndim ? numel : 784, &in_shape);
+            rc = input_shape(&a, &declared,
+                             declared.ndim ? numel : a.seq ? a.seq_view.dim[0] * (a.seq_view.ndim > 1 ? a.seq_view.dim[1] : 1)
+                                                           : 784,
+                             &in_shape);
         if (rc == CLI_EXIT_OK && precheck) {
             nninit_net *net = NULL;
             nninit_net_opts no = nninit_net_opts_default();

@@ -68,13 +68,19 @@ NNINIT_API nninit_status nninit_idx_parse(const void *buf, size_t len, const cha
                                           nninit_err *err);
 NNINIT_API void nninit_idx_free(nninit_idx *idx);
 
-/* A classification data set: x (n, dim) float32, y (n) in [0, n_classes). */
+/* A data set: x (n, dim) float32 and per row y_steps targets: class ids
+ * y (n, y_steps) in [0, n_classes), or real targets yf (n, y_steps) (then y
+ * is NULL and n_classes 0). y_steps 0 means 1 (an image's label); a
+ * language model has one per step. Zero-initialize before filling. */
 typedef struct nninit_dataset {
     int64_t n, dim;
     int32_t n_classes;
     float *x;
     int32_t *y;
+    int64_t y_steps; /* targets per row; 0 or 1: one */
+    float *yf;       /* real targets, or NULL */
 } nninit_dataset;
+
 
 /* How a network sees each row of d (the data do not move; a network built
  * for *shape takes d's rows as they are): "flat" (dim) features, "images"
@@ -137,6 +143,12 @@ typedef struct nninit_seqset {
     float *yf;         /* (n, y_steps) or NULL */
 } nninit_seqset;
 NNINIT_API void nninit_seqset_free(nninit_seqset *s);
+/* A sequence set as a data set the engine trains on: token ids become
+ * floats (an Embedding layer reads them back), so x is (n, steps) for
+ * tokens or (n, steps * dim) for features; the targets are copied. Free
+ * with nninit_dataset_free. NNINIT_ENOMEM. */
+NNINIT_API nninit_status nninit_dataset_from_seqset(const nninit_seqset *s, nninit_dataset *out, nninit_err *err);
+
 
 /* A character-level text: one id per byte. Id 0 stands for a byte the
  * training text lacks; ids 1 .. vocab-1 are the training text's distinct

@@ -8,6 +8,7 @@
  * quality, only reproducibility), kept 0.05 away from the axes. */
 static void make_xor(nninit_dataset *d, int64_t n, uint64_t seed)
 {
+    memset(d, 0, sizeof *d); /* y_steps 0, yf NULL: one class label a row */
     d->n = n;
     d->dim = 2;
     d->n_classes = 2;
@@ -416,13 +417,81 @@ static void test_split(void **state)
     nninit_dataset_free(&d);
 }
 
+/* Sequence sets: nninit_dataset_from_seqset keeps the tokens (as floats) and
+ * the per-step targets, and the loss and accuracy of such a set are those of
+ * every step: nninit_evaluate equals nninit_loss over (rows * steps) rows
+ * computed here, bit for bit. Real targets need the mse loss. */
+static void test_sequence_targets(void **state)
+{
+    (void)state;
+    enum { N = 40, DELAY = 3, T = DELAY + 20 };
+    nninit_seqset ss;
+    nninit_dataset d;
+    nninit_err err;
+    assert_ok(nninit_copy_memory(N, DELAY, 5, &ss, &err), &err);
+    assert_ok(nninit_dataset_from_seqset(&ss, &d, &err), &err);
+    assert_int_equal(d.dim, T);
+    assert_int_equal(d.y_steps, T);
+    for (int64_t i = 0; i < N * T; i++) {
+        assert_true(d.x[i] == (float)ss.tokens[i]);
+        assert_int_equal(d.y[i], ss.y[i]);
+    }
+    nninit_layer_desc L[2];
+    L[0] = nninit_layer_desc_default(NNINIT_LAYER_EMBEDDING);
+    L[0].vocab = 10;
+    L[0].units = 4;
+    L[1] = nninit_layer_desc_default(NNINIT_LAYER_DENSE);
+    L[1].units = 9;
+    nninit_shape in = {1, {T}};
+    nninit_net *net = NULL;
+    assert_ok(nninit_net_new_shaped(&in, L, 2, NULL, &net, &err), &err);
+    double loss = 0, acc = 0, ref = 0;
+    assert_ok(nninit_evaluate(net, &d, NNINIT_LOSS_SOFTMAX_CE, N, &loss, &acc, &err), &err);
+    const float *out;
+    assert_ok(nninit_net_forward(net, d.x, N, 0, &out, &err), &err);
+    assert_ok(nninit_loss(NNINIT_LOSS_SOFTMAX_CE, out, N * T, 9, d.y, NULL, &ref, NULL, &err), &err);
+    assert_true(loss == ref); /* one batch of N rows: the mean over its N * T steps */
+    int64_t correct = 0;
+    for (int64_t r = 0; r < N * T; r++) {
+        int best = 0;
+        for (int j = 1; j < 9; j++)
+            best = out[r * 9 + j] > out[r * 9 + best] ? j : best;
+        correct += best == d.y[r];
+    }
+    assert_true(acc == (double)correct / (double)(N * T));
+    nninit_train_opts o = nninit_train_opts_default();
+    o.epochs = 1;
+    o.batch = 8;
+    assert_ok(nninit_train(net, &d, NULL, &d, &o, NULL, &err), &err);
+    nninit_net_free(net);
+    nninit_dataset_free(&d);
+    nninit_seqset_free(&ss);
+    /* the adding problem: one real target a row */
+    assert_ok(nninit_adding_problem(N, 6, 5, &ss, &err), &err);
+    assert_ok(nninit_dataset_from_seqset(&ss, &d, &err), &err);
+    assert_null(d.y);
+    assert_int_equal(d.dim, 12);
+    nninit_layer_desc D = nninit_layer_desc_default(NNINIT_LAYER_DENSE);
+    D.units = 1;
+    assert_ok(nninit_net_new(12, &D, 1, NULL, &net, &err), &err);
+    assert_int_equal(nninit_train(net, &d, NULL, NULL, &o, NULL, &err), NNINIT_EINVAL);
+    assert_non_null(strstr(err.msg, "real targets; train them with the mse loss"));
+    o.loss = NNINIT_LOSS_MSE;
+    nninit_epoch_stats h;
+    assert_ok(nninit_train(net, &d, NULL, &d, &o, &h, &err), &err);
+    assert_true(isnan(h.train_acc) && isnan(h.test_acc) && h.test_loss >= 0.0);
+    nninit_net_free(net);
+    nninit_dataset_free(&d);
+    nninit_seqset_free(&ss);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_train_xor),  cmocka_unit_test(test_determinism), cmocka_unit_test(test_divergence),
         cmocka_unit_test(test_fused_step_matches_manual_loop),
         cmocka_unit_test(test_mlp_recipe), cmocka_unit_test(test_model_json),  cmocka_unit_test(test_permutation),
-        cmocka_unit_test(test_split),
+        cmocka_unit_test(test_split), cmocka_unit_test(test_sequence_targets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

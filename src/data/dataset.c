@@ -24,7 +24,39 @@ void nninit_dataset_free(nninit_dataset *d)
         return;
     free(d->x);
     free(d->y);
+    free(d->yf);
     memset(d, 0, sizeof *d);
+}
+
+nninit_status nninit_dataset_from_seqset(const nninit_seqset *s, nninit_dataset *out, nninit_err *err)
+{
+    if (!s || !out || (!s->x && !s->tokens) || (!s->y && !s->yf))
+        return nninit__err(err, NNINIT_EMISUSE, "nninit_dataset_from_seqset: NULL argument or empty set");
+    memset(out, 0, sizeof *out);
+    int64_t dim = s->tokens ? s->steps : s->steps * s->dim, ny = s->n * s->y_steps;
+    out->x = nninit__malloc_array((size_t)(s->n * dim), sizeof *out->x);
+    if (s->y)
+        out->y = nninit__malloc_array((size_t)ny, sizeof *out->y);
+    else
+        out->yf = nninit__malloc_array((size_t)ny, sizeof *out->yf);
+    if (!out->x || (!out->y && !out->yf)) {
+        nninit_dataset_free(out);
+        return nninit__err(err, NNINIT_ENOMEM, "sequence set: out of memory for %lld rows", (long long)s->n);
+    }
+    if (s->tokens)
+        for (int64_t i = 0; i < s->n * dim; i++)
+            out->x[i] = (float)s->tokens[i]; /* ids < 2^24: exact */
+    else
+        memcpy(out->x, s->x, (size_t)(s->n * dim) * sizeof *out->x);
+    if (s->y)
+        memcpy(out->y, s->y, (size_t)ny * sizeof *out->y);
+    else
+        memcpy(out->yf, s->yf, (size_t)ny * sizeof *out->yf);
+    out->n = s->n;
+    out->dim = dim;
+    out->n_classes = s->n_classes;
+    out->y_steps = s->y_steps;
+    return NNINIT_OK;
 }
 
 /* Reads dir/name.gz, or dir/name when there is no .gz. */

@@ -46,18 +46,29 @@ static int64_t count_correct(const float *out, int64_t rows, int64_t n, const in
     return c;
 }
 
-static nninit_status check_data(const nninit_net *net, const nninit_dataset *d, const char *what, nninit_err *err)
+/* Targets per row (a language model: one per step). */
+static int64_t y_steps(const nninit_dataset *d) { return d->y_steps > 1 ? d->y_steps : 1; }
+
+static nninit_status check_data(const nninit_net *net, const nninit_dataset *d, nninit_loss_kind loss,
+                                const char *what, nninit_err *err)
 {
-    if (!d->x || !d->y || d->n < 1)
+    if (!d->x || (!d->y && !d->yf) || d->n < 1)
         return nninit__err(err, NNINIT_EINVAL, "%s set is empty; expected at least one row", what);
     if (d->dim != net->n_inputs)
         return nninit__err(err, NNINIT_EINVAL, "%s set has %lld features, the network takes %lld; they must agree", what,
                            (long long)d->dim, (long long)net->n_inputs);
-    int64_t n_out = nninit_net_n_outputs(net);
-    for (int64_t i = 0; i < d->n; i++)
-        if (d->y[i] < 0 || d->y[i] >= n_out)
+    int64_t ys = y_steps(d), n_out = nninit_net_n_outputs(net);
+    if (n_out % ys || (d->yf && n_out != ys))
+        return nninit__err(err, NNINIT_EINVAL, "%s set has %lld %s targets a row, the network %lld outputs; expected "
+                           "%s", what, (long long)ys, d->yf ? "real" : "class", (long long)n_out,
+                           d->yf ? "one output per target" : "a multiple (one set of class scores per target)");
+    if (d->yf && loss != NNINIT_LOSS_MSE)
+        return nninit__err(err, NNINIT_EINVAL, "%s set has real targets; train them with the mse loss", what);
+    int64_t per = n_out / ys;
+    for (int64_t i = 0; d->y && i < d->n * ys; i++)
+        if (d->y[i] < 0 || d->y[i] >= per)
             return nninit__err(err, NNINIT_EINVAL, "%s set: label %d of row %lld needs at least %d outputs, the network "
-                               "has %lld", what, (int)d->y[i], (long long)i, (int)d->y[i] + 1, (long long)n_out);
+                               "has %lld", what, (int)d->y[i], (long long)(i / ys), (int)d->y[i] + 1, (long long)per);
     return NNINIT_OK;
 }
 
@@ -66,12 +77,12 @@ nninit_status nninit_evaluate(nninit_net *net, const nninit_dataset *d, nninit_l
 {
     if (!net || !d)
         return nninit__err(err, NNINIT_EMISUSE, "nninit_evaluate: NULL argument");
-    nninit_status s = check_data(net, d, "evaluation", err);
+    nninit_status s = check_data(net, d, loss, "evaluation", err);
     if (s != NNINIT_OK)
         return s;
     if (batch < 1)
         batch = 1000;
-    int64_t n_out = nninit_net_n_outputs(net), correct = 0;
+    int64_t ys = y_steps(d), n_out = nninit_net_n_outputs(net) / ys, correct = 0;
     double total = 0.0;
     for (int64_t r0 = 0; r0 < d->n; r0 += batch) {
         int64_t rows = d->n - r0 < batch ? d->n - r0 : batch;
@@ -79,16 +90,18 @@ nninit_status nninit_evaluate(nninit_net *net, const nninit_dataset *d, nninit_l
         s = nninit_net_forward(net, d->x + r0 * d->dim, rows, 0, &out, err);
         double l = 0.0;
         if (s == NNINIT_OK)
-            s = nninit_loss(loss, out, rows, n_out, d->y + r0, NULL, &l, NULL, err);
+            s = nninit_loss(loss, out, rows * ys, n_out, d->y ? d->y + r0 * ys : NULL, d->yf ? d->yf + r0 * ys : NULL,
+                            &l, NULL, err);
         if (s != NNINIT_OK)
             return s;
         total += l * (double)rows;
-        correct += count_correct(out, rows, n_out, d->y + r0);
+        if (d->y)
+            correct += count_correct(out, rows * ys, n_out, d->y + r0 * ys);
     }
     if (mean_loss)
         *mean_loss = total / (double)d->n;
-    if (accuracy)
-        *accuracy = (double)correct / (double)d->n;
+    if (accuracy) /* per target; NaN for real targets */
+        *accuracy = d->y ? (double)correct / (double)(d->n * ys) : (double)NAN;
     return NNINIT_OK;
 }
 
@@ -98,11 +111,11 @@ nninit_status nninit_train(nninit_net *net, const nninit_dataset *train, const n
 {
     if (!net || !train || !opts)
         return nninit__err(err, NNINIT_EMISUSE, "nninit_train: NULL argument");
-    nninit_status s = check_data(net, train, "training", err);
+    nninit_status s = check_data(net, train, opts->loss, "training", err);
     if (s == NNINIT_OK && val)
-        s = check_data(net, val, "validation", err);
+        s = check_data(net, val, opts->loss, "validation", err);
     if (s == NNINIT_OK && test)
-        s = check_data(net, test, "test", err);
+        s = check_data(net, test, opts->loss, "test", err);
     if (s != NNINIT_OK)
         return s;
     if (opts->batch < 1 || opts->batch > (INT64_C(1) << 20) || opts->epochs < 1 || opts->epochs > 1000000)
@@ -113,18 +126,19 @@ nninit_status nninit_train(nninit_net *net, const nninit_dataset *train, const n
     if (opts->threads > 0)
         nninit_blas_set_threads(opts->threads);
     int64_t n = train->n, dim = train->dim, B = opts->batch < n ? opts->batch : n;
-    int64_t n_out = nninit_net_n_outputs(net);
+    int64_t ys = y_steps(train), n_out = nninit_net_n_outputs(net), per = n_out / ys;
     int64_t steps = (n + B - 1) / B, total_steps = steps * opts->epochs;
     int step_epochs = opts->step_epochs > 0 ? opts->step_epochs : (opts->epochs / 3 > 0 ? opts->epochs / 3 : 1);
     int64_t *perm = nninit__malloc_array((size_t)n, sizeof *perm);
     float *xb = nninit__malloc_array((size_t)(B * dim), sizeof *xb);
     float *dout = nninit__malloc_array((size_t)(B * n_out), sizeof *dout);
-    int32_t *yb = nninit__malloc_array((size_t)B, sizeof *yb);
+    int32_t *yb = nninit__malloc_array((size_t)(B * ys), sizeof *yb);
+    float *yfb = train->yf ? nninit__malloc_array((size_t)(B * ys), sizeof *yfb) : NULL;
     int monitor = opts->monitor_every > 0 && opts->on_monitor;
     int64_t n_params = nninit_net_n_params(net);
     float *before = monitor ? nninit__malloc_array((size_t)(n_params > 0 ? n_params : 1), sizeof *before) : NULL;
     nninit_layer_stats *stats = monitor ? nninit__calloc_array((size_t)net->n_layers, sizeof *stats) : NULL;
-    if (!perm || !xb || !dout || !yb || (monitor && (!before || !stats))) {
+    if (!perm || !xb || !dout || !yb || (train->yf && !yfb) || (monitor && (!before || !stats))) {
         s = nninit__err(err, NNINIT_ENOMEM, "training: out of memory for the batch buffers");
         goto done;
     }
@@ -149,13 +163,16 @@ nninit_status nninit_train(nninit_net *net, const nninit_dataset *train, const n
                 }
 #endif
                 memcpy(xb + r * dim, train->x + src * dim, (size_t)dim * sizeof *xb);
-                yb[r] = train->y[src];
+                if (train->y)
+                    memcpy(yb + r * ys, train->y + src * ys, (size_t)ys * sizeof *yb);
+                else
+                    memcpy(yfb + r * ys, train->yf + src * ys, (size_t)ys * sizeof *yfb);
             }
             const float *out;
             double l = 0.0;
             s = nninit_net_forward(net, xb, rows, 1, &out, err);
             if (s == NNINIT_OK)
-                s = nninit_loss(opts->loss, out, rows, n_out, yb, NULL, &l, dout, err);
+                s = nninit_loss(opts->loss, out, rows * ys, per, train->y ? yb : NULL, yfb, &l, dout, err);
             if (s != NNINIT_OK)
                 goto done;
             if (!isfinite(l)) {
@@ -166,7 +183,8 @@ nninit_status nninit_train(nninit_net *net, const nninit_dataset *train, const n
                 goto done;
             }
             loss_sum += l * (double)rows;
-            correct += count_correct(out, rows, n_out, yb);
+            if (train->y)
+                correct += count_correct(out, rows * ys, per, yb);
             lr = nninit_schedule_lr(opts->schedule, opts->optim.lr, opts->lr_min, step_epochs, opts->step_gamma,
                                     (int64_t)e * steps + k, steps, total_steps);
             int64_t global = (int64_t)e * steps + k + 1;
@@ -186,7 +204,7 @@ nninit_status nninit_train(nninit_net *net, const nninit_dataset *train, const n
         st.seconds = now_s() - t0;
         st.cpu_seconds = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
         st.train_loss = loss_sum / (double)n;
-        st.train_acc = (double)correct / (double)n;
+        st.train_acc = train->y ? (double)correct / (double)(n * ys) : (double)NAN;
         st.lr = lr;
         st.val_loss = st.val_acc = st.test_loss = st.test_acc = (double)NAN;
         double t1 = now_s();
@@ -208,5 +226,6 @@ done:
     free(xb);
     free(dout);
     free(yb);
+    free(yfb);
     return s;
 }

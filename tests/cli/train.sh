@@ -265,4 +265,19 @@ err=$(run --torch "Net(a=Linear(16, 2))" 2>&1 >/dev/null); rc=$?
 [ "$(echo "$err" | wc -l)" -eq 1 ] || fail "one line: $err"
 err=$(run --torch "Sequential(Linear(16, 2))" --layout keras 2>&1 >/dev/null); rc=$?
 [ $rc -eq 2 ] || fail "--torch --layout keras: exit $rc"
+# generated sequence sets: per-step classes (copy memory) and a real target (adding, mse by default)
+out=$("$NNINIT" train --data copy --seq-len 22 --limit 64 --epochs 1 --batch 16 --threads 1 \
+      --torch "Sequential(Embedding(10, 4), GRU(4, 8, batch_first=True), Linear(8, 9))" 2>/dev/null) \
+    || fail "copy memory exited $?"
+[ "$(echo "$out" | head -n 1)" = "epoch  train_loss  train_acc  test_loss  test_acc  seconds" ] || fail "header: $out"
+json=$("$NNINIT" train --data adding --seq-len 8 --limit 64 --epochs 1 --batch 16 --threads 1 --json \
+      --torch "Sequential(LastStep(rnn=RNN(2, 8, batch_first=True)), Linear(8, 1))" 2>/dev/null) || fail "adding exited $?"
+case "$json" in *'"train_acc": null'*'"test_loss": '[0-9]*) ;; *) fail "adding: $json" ;; esac
+err=$("$NNINIT" train --data copy --seq-len 20 2>&1 >/dev/null); rc=$?
+[ $rc -eq 2 ] && echo "$err" | grep -q "copy memory has delay + 20 steps" || fail "copy --seq-len 20: exit $rc, $err"
+err=$("$NNINIT" train --seq-len 20 2>&1 >/dev/null); rc=$?
+[ $rc -eq 2 ] && echo "$err" | grep -q "only with a sequence set" || fail "--seq-len alone: exit $rc, $err"
+err=$("$NNINIT" train --data adding --loss ce --torch "Sequential(Flatten(), Linear(100, 1))" --limit 8 2>&1 >/dev/null)
+rc=$?
+[ $rc -ne 0 ] && echo "$err" | grep -q "real targets; train them with the mse loss" || fail "adding ce: exit $rc, $err"
 exit 0
