@@ -14,8 +14,9 @@ static void lab_usage(FILE *f)
             "Reproduces the lessons of weight initialization and checks each against a criterion\n"
             "stated before the run: symmetry, signals through depth next to mean-field theory,\n"
             "Fashion-MNIST training (zero init, deep tanh, LSUV, batch norm), the tutorial's three\n"
-            "pitfalls, data-dependent init (LSUV, weight-norm init), real-data correlations and the\n"
-            "per-layer monitor. A lesson that does not hold is reported as not reproduced.\n"
+            "pitfalls, data-dependent init (LSUV, weight-norm init), real-data correlations, the\n"
+            "per-layer monitor, and recurrent memory on the adding problem (IRNN, orthogonal, LSTM\n"
+            "forget bias and chrono). A lesson that does not hold is reported as not reproduced.\n"
             "\n"
             "Writes report.html (self-contained: inline SVG, opens in any browser), report.md,\n"
             "lab.json (every number the report shows) and one SVG per figure to the output folder.\n"
@@ -52,7 +53,7 @@ static void print_line(const char *line, void *user)
  * left with its verdict and time when it ends. */
 typedef struct progress {
     struct timespec t0;
-    int last_pct;
+    int index, last_pct;
 } progress;
 
 static double since(const struct timespec *t0)
@@ -65,8 +66,9 @@ static double since(const struct timespec *t0)
 static void on_progress(int index, int count, const char *name, double fraction, const char *verdict, void *user)
 {
     progress *p = user;
-    if (!verdict && fraction == 0) {
+    if (index != p->index) { /* a new experiment: its clock starts */
         clock_gettime(CLOCK_MONOTONIC, &p->t0);
+        p->index = index;
         p->last_pct = -1;
     }
     int pct = (int)(fraction * 100);
@@ -162,7 +164,7 @@ int cmd_lab(int argc, char **argv)
     int tty_out = isatty(STDOUT_FILENO);
     if (!quiet && !tty_out)
         o.on_line = print_line;
-    progress prog = {{0, 0}, -1};
+    progress prog = {{0, 0}, -1, -1};
     if (cli_stderr_is_tty()) {
         o.on_progress = on_progress;
         o.user = &prog;

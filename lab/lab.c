@@ -16,15 +16,16 @@
 #include <sys/stat.h>
 
 static const lab_experiment EXPERIMENTS[] = {
-    {"symmetry", "Does zero or constant init break symmetry?", 0, lab_symmetry},
-    {"signal", "How do signals cross 50 layers under each init?", 0, lab_signal},
-    {"training", "Which inits train on Fashion-MNIST, deep and with batch norm?", 1, lab_training},
-    {"pitfall-zeros", "Pitfall 1: Dense(64, relu, zeros)", 1, lab_pitfall_zeros},
-    {"pitfall-random-normal", "Pitfall 2: Dense(128, tanh, random_normal)", 1, lab_pitfall_random_normal},
-    {"pitfall-glorot-relu", "Pitfall 3: Dense(256, relu, glorot_uniform)", 1, lab_pitfall_glorot_relu},
-    {"data-dependent", "Can data repair a badly scaled deep net (LSUV, weight-norm init)?", 1, lab_data_dependent},
-    {"real-data", "Do real inputs propagate as the independent-input theory says?", 1, lab_real_data},
-    {"monitoring", "Does the per-layer monitor reveal a bad init in the first steps?", 1, lab_monitoring},
+    {"symmetry", "Does zero or constant init break symmetry?", 0, 0, lab_symmetry},
+    {"signal", "How do signals cross 50 layers under each init?", 0, 0, lab_signal},
+    {"training", "Which inits train on Fashion-MNIST, deep and with batch norm?", 1, 1, lab_training},
+    {"pitfall-zeros", "Pitfall 1: Dense(64, relu, zeros)", 1, 1, lab_pitfall_zeros},
+    {"pitfall-random-normal", "Pitfall 2: Dense(128, tanh, random_normal)", 1, 1, lab_pitfall_random_normal},
+    {"pitfall-glorot-relu", "Pitfall 3: Dense(256, relu, glorot_uniform)", 1, 1, lab_pitfall_glorot_relu},
+    {"data-dependent", "Can data repair a badly scaled deep net (LSUV, weight-norm init)?", 1, 1, lab_data_dependent},
+    {"real-data", "Do real inputs propagate as the independent-input theory says?", 1, 0, lab_real_data},
+    {"monitoring", "Does the per-layer monitor reveal a bad init in the first steps?", 1, 1, lab_monitoring},
+    {"recurrent", "Which recurrent inits remember across 100 steps (adding problem)?", 0, 1, lab_recurrent},
 };
 #define N_EXPERIMENTS ((int)(sizeof EXPERIMENTS / sizeof EXPERIMENTS[0]))
 
@@ -129,6 +130,13 @@ void lab_progress(lab_ctx *c, double fraction)
                           c->o->user);
 }
 
+void lab_run_begin(lab_ctx *c, int k, int n)
+{
+    c->run_base = n > 0 ? (double)k / n : 0;
+    c->run_share = n > 0 ? 1.0 / n : 0;
+    lab_progress(c, c->run_base);
+}
+
 /* Progress of one training run inside its experiment: the experiment
  * passes the share of its work done before the run and the run's share. */
 typedef struct train_progress {
@@ -189,7 +197,7 @@ nninit_status lab_train(lab_ctx *c, const lab_train_spec *spec, lab_run *rr, nni
     to.monitor_every = spec->monitor_every;
     to.on_monitor = spec->on_monitor;
     to.user = spec->monitor_user;
-    train_progress tp = {c, 0, 0};
+    train_progress tp = {c, c->run_base, c->run_share};
     if (!spec->on_monitor && c->o->on_progress) { /* one user pointer: the monitor's takes precedence */
         to.on_step = on_step;
         to.user = &tp;
@@ -312,7 +320,7 @@ nninit_status nninit_lab_run(const nninit_lab_opts *opts, nninit_lab_summary *ou
         lab_progress(&c, 0);
         doc_section(c.doc, e->name, e->title);
         int have = 1;
-        if (e->needs_data && opts->skip_training) {
+        if ((e->needs_data || e->trains) && opts->skip_training) {
             have = 0;
             snprintf(c.data_why, sizeof c.data_why, "--no-training");
         } else if (e->needs_data) {

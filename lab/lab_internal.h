@@ -91,6 +91,7 @@ typedef struct lab_ctx {
     /* progress of the running experiment */
     int index, count;
     const char *name;
+    double run_base, run_share; /* the share of the experiment before and in the current training run */
 } lab_ctx;
 
 /* Loads Fashion-MNIST once. 1: loaded, 0: missing (the default folder
@@ -98,6 +99,9 @@ typedef struct lab_ctx {
 nninit_status lab_data(lab_ctx *c, int *have, nninit_err *err);
 /* Reports the running experiment's progress (fraction in [0, 1]). */
 void lab_progress(lab_ctx *c, double fraction);
+/* Training run k of n of the experiment begins: lab_train reports its
+ * steps as that share of the experiment. */
+void lab_run_begin(lab_ctx *c, int k, int n);
 
 /* One training run of a dense net on Fashion-MNIST. */
 typedef struct lab_run {
@@ -143,6 +147,7 @@ typedef struct lab_experiment {
     const char *name;    /* for --only */
     const char *title;   /* the question it answers */
     int needs_data;      /* Fashion-MNIST */
+    int trains;          /* trains a net (skipped by skip_training even without a data set) */
     nninit_status (*run)(lab_ctx *c, nninit_err *err);
 } lab_experiment;
 
@@ -157,5 +162,7 @@ nninit_status lab_pitfall_glorot_relu(lab_ctx *c, nninit_err *err);
 nninit_status lab_data_dependent(lab_ctx *c, nninit_err *err);
 nninit_status lab_real_data(lab_ctx *c, nninit_err *err);
 nninit_status lab_monitoring(lab_ctx *c, nninit_err *err);
+/* lessons_seq.c */
+nninit_status lab_recurrent(lab_ctx *c, nninit_err *err);
 
 #endif /* NNINIT_LAB_INTERNAL_H */

@@ -242,7 +242,7 @@ nninit_status lab_training(lab_ctx *c, nninit_err *err)
     doc_table(c->doc, 3, head3);
     for (int k = 0; k < 4 && st == NNINIT_OK; k++) {
         lab_train_spec sp = {.n_hidden = 2, .hidden = mlp, .act = NNINIT_ACT_RELU, .kernel_init = mlp_inits[k]};
-        lab_progress(c, (double)done_runs++ / n_runs);
+        lab_run_begin(c, done_runs++, n_runs);
         st = lab_train(c, &sp, &r5[k], err);
         if (st == NNINIT_OK)
             lab_acc_row(c, mlp_inits[k], NULL, &r5[k]);
@@ -267,7 +267,7 @@ nninit_status lab_training(lab_ctx *c, nninit_err *err)
         lab_train_spec sp = {.n_hidden = 10, .hidden = deep, .act = NNINIT_ACT_TANH,
                              .kernel_init = k == 3 ? tanh_inits[0] : tanh_inits[k],
                              .prepare = k == 3 ? lab_lsuv_prepare : NULL};
-        lab_progress(c, (double)done_runs++ / n_runs);
+        lab_run_begin(c, done_runs++, n_runs);
         st = lab_train(c, &sp, &r6[k], err);
         if (st == NNINIT_OK)
             lab_acc_row(c, tanh_inits[k], NULL, &r6[k]);
@@ -296,7 +296,7 @@ nninit_status lab_training(lab_ctx *c, nninit_err *err)
     for (int b = 0; b < 2 && st == NNINIT_OK; b++)
         for (int k = 0; k < 2 && st == NNINIT_OK; k++) {
             lab_train_spec sp = {.n_hidden = 10, .hidden = deep, .act = NNINIT_ACT_RELU, .kernel_init = bn_inits[k], .bn = b};
-            lab_progress(c, (double)done_runs++ / n_runs);
+            lab_run_begin(c, done_runs++, n_runs);
             st = lab_train(c, &sp, &r7[b][k], err);
             if (st == NNINIT_OK)
                 lab_acc_row(c, bn_inits[k], b ? "yes" : "no", &r7[b][k]);

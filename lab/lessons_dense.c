@@ -177,7 +177,7 @@ nninit_status lab_pitfall_zeros(lab_ctx *c, nninit_err *err)
         lab_train_spec sp = {.n_hidden = 2, .hidden = hidden, .act = NNINIT_ACT_RELU, .kernel_init = inits[k],
                              .out_init = "glorot_uniform", .prepare = snap_prepare, .prepare_user = &u[k],
                              .limit = short_limit(c), .after = after_hidden};
-        lab_progress(c, k / 2.0);
+        lab_run_begin(c, k, 2);
         nninit_status st = lab_train(c, &sp, &rr[k], err);
         if (st != NNINIT_OK)
             return st;
@@ -252,7 +252,7 @@ nninit_status lab_pitfall_random_normal(lab_ctx *c, nninit_err *err)
         lab_train_spec sp = {.n_hidden = DEPTH, .hidden = hidden, .act = NNINIT_ACT_TANH, .kernel_init = inits[k],
                              .out_init = "glorot_uniform", .prepare = snap_prepare, .prepare_user = &u[k],
                              .limit = short_limit(c)};
-        lab_progress(c, k / 2.0);
+        lab_run_begin(c, k, 2);
         nninit_status st = lab_train(c, &sp, &rr[k], err);
         if (st != NNINIT_OK)
             return st;
@@ -314,7 +314,7 @@ nninit_status lab_pitfall_glorot_relu(lab_ctx *c, nninit_err *err)
         lab_train_spec sp = {.n_hidden = depth, .hidden = hidden, .act = NNINIT_ACT_RELU, .kernel_init = inits[k],
                              .out_init = "glorot_uniform", .prepare = snap_prepare, .prepare_user = &u[k],
                              .limit = short_limit(c)};
-        lab_progress(c, k / 2.0);
+        lab_run_begin(c, k, 2);
         nninit_status st = lab_train(c, &sp, &rr[k], err);
         if (st != NNINIT_OK)
             return st;
@@ -436,7 +436,7 @@ nninit_status lab_data_dependent(lab_ctx *c, nninit_err *err)
         u[k].then = prep[k];
         lab_train_spec sp = {.n_hidden = DEPTH, .hidden = hidden, .act = NNINIT_ACT_RELU, .kernel_init = inits[k],
                              .prepare = snap_prepare, .prepare_user = &u[k], .limit = short_limit(c)};
-        lab_progress(c, k / (double)N);
+        lab_run_begin(c, k, N);
         nninit_status st = lab_train(c, &sp, &rr[k], err);
         if (st != NNINIT_OK)
             return st;
@@ -684,7 +684,7 @@ nninit_status lab_monitoring(lab_ctx *c, nninit_err *err)
         lab_train_spec sp = {.n_hidden = DEPTH, .hidden = hidden, .act = NNINIT_ACT_RELU, .kernel_init = inits[k],
                              .epochs = 1, .limit = (int64_t)MON_STEPS * 128, .monitor_every = 1,
                              .on_monitor = on_monitor, .monitor_user = &m[k]};
-        lab_progress(c, k / 2.0);
+        lab_run_begin(c, k, 2);
         st = lab_train(c, &sp, &rr[k], err);
     }
     if (st != NNINIT_OK) {
