@@ -25,6 +25,7 @@ static const lab_experiment EXPERIMENTS[] = {
     {"data-dependent", "Can data repair a badly scaled deep net (LSUV, weight-norm init)?", 1, 1, lab_data_dependent},
     {"real-data", "Do real inputs propagate as the independent-input theory says?", 1, 0, lab_real_data},
     {"monitoring", "Does the per-layer monitor reveal a bad init in the first steps?", 1, 1, lab_monitoring},
+    {"residual", "Can a deep residual net train without normalization (Fixup, SkipInit)?", 1, 1, lab_residual},
     {"recurrent", "Which recurrent inits remember across 100 steps (adding problem)?", 0, 1, lab_recurrent},
 };
 #define N_EXPERIMENTS ((int)(sizeof EXPERIMENTS / sizeof EXPERIMENTS[0]))
@@ -172,13 +173,14 @@ nninit_status lab_train(lab_ctx *c, const lab_train_spec *spec, lab_run *rr, nni
     nninit_layer_desc *layers = NULL;
     int n_layers = 0;
     nninit_net *net = NULL;
-    nninit_status st = nninit_net_desc_mlp(&md, &layers, &n_layers, err);
-    if (st == NNINIT_OK && spec->out_init) /* the output layer is the last */
+    nninit_status st = spec->layers ? NNINIT_OK : nninit_net_desc_mlp(&md, &layers, &n_layers, err);
+    if (st == NNINIT_OK && spec->out_init && !spec->layers) /* the output layer is the last */
         snprintf(layers[n_layers - 1].kernel_init, sizeof layers[n_layers - 1].kernel_init, "%s", spec->out_init);
     nninit_net_opts no = nninit_net_opts_default();
     no.seed = c->cfg.seed;
     if (st == NNINIT_OK)
-        st = nninit_net_new(train->dim, layers, n_layers, &no, &net, err);
+        st = nninit_net_new(train->dim, spec->layers ? spec->layers : layers, spec->layers ? spec->n_layers : n_layers,
+                            &no, &net, err);
     nninit_free(layers);
     if (st == NNINIT_OK && spec->prepare)
         st = spec->prepare(net, &sub, spec->prepare_user, err);

@@ -112,6 +112,8 @@ typedef struct lab_run {
 } lab_run;
 
 typedef struct lab_train_spec {
+    const nninit_layer_desc *layers; /* a whole layer list (then n_hidden .. bn are ignored); NULL: an MLP */
+    int n_layers;
     int n_hidden;
     const int64_t *hidden;
     nninit_act act;
@@ -162,6 +164,8 @@ nninit_status lab_pitfall_glorot_relu(lab_ctx *c, nninit_err *err);
 nninit_status lab_data_dependent(lab_ctx *c, nninit_err *err);
 nninit_status lab_real_data(lab_ctx *c, nninit_err *err);
 nninit_status lab_monitoring(lab_ctx *c, nninit_err *err);
+/* lessons_resid.c */
+nninit_status lab_residual(lab_ctx *c, nninit_err *err);
 /* lessons_seq.c */
 nninit_status lab_recurrent(lab_ctx *c, nninit_err *err);
 
