@@ -34,8 +34,15 @@ CORE_LAYERS = core rng init
 FULL_LAYERS = io data nn model analysis
 DEPS      = openblas lapacke zlib jansson
 TEST_DEPS = cmocka
+# Optional: libhdf5 (Debian libhdf5-dev) for Keras .weights.h5; HDF5= builds
+# without it (writing or reading one then says how to get it).
+HDF5 ?= $(shell $(PKG_CONFIG) --exists hdf5 2>/dev/null && echo hdf5)
+ifneq ($(HDF5),)
+DEPS += $(HDF5)
+HDF5_CPPFLAGS = -DNNINIT_HAVE_HDF5
+endif
 
-ALL_CPPFLAGS = -Iinclude -Isrc -D_POSIX_C_SOURCE=200809L -DNNINIT_HAVE_LAPACK -DNNINIT_HAVE_JANSSON \
+ALL_CPPFLAGS = -Iinclude -Isrc -D_POSIX_C_SOURCE=200809L -DNNINIT_HAVE_LAPACK -DNNINIT_HAVE_JANSSON $(HDF5_CPPFLAGS) \
                $(shell $(PKG_CONFIG) --cflags $(DEPS)) $(CPPFLAGS)
 ALL_CFLAGS   = $(WARN) -fPIC -fvisibility=hidden -ffp-contract=off -pthread -MMD -MP $(CFLAGS)
 LIBS         = $(shell $(PKG_CONFIG) --libs $(DEPS)) -lm -pthread $(LDLIBS)
@@ -132,7 +139,7 @@ FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard src/*/*.h) $(PUBLIC_HEADERS) $(wildcard tests/fuzz/*.h)
 	@mkdir -p build-fuzz
 	$(FUZZ_CC) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -ffp-contract=off -D_POSIX_C_SOURCE=200809L \
-	    -Iinclude -Isrc -Icli -DNNINIT_HAVE_LAPACK -DNNINIT_HAVE_JANSSON $(shell $(PKG_CONFIG) --cflags $(DEPS)) -o $@ $< $(LIB_SRC) $(LIBS)
+	    -Iinclude -Isrc -Icli -DNNINIT_HAVE_LAPACK -DNNINIT_HAVE_JANSSON $(HDF5_CPPFLAGS) $(shell $(PKG_CONFIG) --cflags $(DEPS)) -o $@ $< $(LIB_SRC) $(LIBS)
 fuzz: $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do n=$$(basename $$f); c=tests/fuzz/corpus/$${n#fuzz_}; \
 	  mkdir -p build-fuzz/corpus-$$n; echo "== $$n ($(FUZZ_SECONDS) s)"; \
@@ -157,7 +164,7 @@ examples: $(EXAMPLE_BIN)
 $(BUILD)/nninit.pc: nninit.pc.in
 	@mkdir -p $(dir $@)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
-	    -e 's|@VERSION@|$(VERSION)|' nninit.pc.in > $@
+	    -e 's|@VERSION@|$(VERSION)|' -e 's|@HDF5@|$(HDF5)|' nninit.pc.in > $@
 
 # The Python package goes where $(PYTHON) looks under PREFIX
 # (tools/python_sitedir.py); _config.py records LIBDIR so that it finds the

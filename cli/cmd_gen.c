@@ -231,6 +231,15 @@ int cmd_gen(int argc, char **argv)
             t->numel = t->numel / t->shape.dim[slice_dim] * t->out_shape.dim[slice_dim];
         if (!t->has_stream)
             t->stream = (uint64_t)k;
+        nninit_file_format named;
+        nninit_err ferr;
+        nninit_status fs = t->output ? nninit_file_format_from_path(t->output, &named, &ferr) : NNINIT_ENOTFOUND;
+        if (fs == NNINIT_OK && named != NNINIT_FORMAT_NPY && named != NNINIT_FORMAT_NPY_DIR) {
+            /* a .safetensors name would get .npy bytes (a folder is refused below, as a runtime failure) */
+            cli_error("-o %s names %s, but gen writes one .npy; end the name in .npy (for named tensors in one "
+                      "file: nninit model --spec)", t->output, nninit_file_format_name(named));
+            return CLI_EXIT_USAGE;
+        }
         if (t->output && (!cli_output_dir_ok("-o", t->output) || /* before the work, not after it */
                           !cli_space_ok("-o", t->output, (double)t->numel * (double)nninit_dtype_size(dtype) + 128)))
             return CLI_EXIT_FAIL;

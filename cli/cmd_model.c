@@ -31,9 +31,11 @@ static void model_usage(FILE *f)
             "  --spec FAMILY:SIZES    a synthetic layout: gpt:layers=L,d_model=D,heads=H[,vocab=V][,ctx=C][,ffn=F]\n"
             "                         (GPT-2's names and init rules; layers=32,d_model=4096,heads=32,ctx=2048\n"
             "                         is 6.7 B parameters)\n"
-            "  -o, --output OUT       file (safetensors, npz) or folder (npy-dir); all files replaced only on\n"
-            "                         success, as docs/files.md says\n"
-            "  --format F             safetensors (default), npz, npz-deflated, npy-dir\n"
+            "  -o, --output OUT       file or folder; all files replaced only on success, as docs/files.md\n"
+            "                         says; its ending names the format: .safetensors, .npz, .weights.h5\n"
+            "                         (Keras 3 model.load_weights), a folder (one NAME.npy per tensor)\n"
+            "  --format F             safetensors (default), npz, npz-deflated, npy-dir, weights.h5 (a\n"
+            "                         Keras model; needs libhdf5); must agree with -o's ending\n"
             "  --dtype D              float32 (default), float64, bfloat16, float16 (rounded once)\n"
             "  --seed N               64-bit seed (default %u)\n"
             "  --rng KIND             philox (default: stream per tensor name) or torch (PyTorch's CPU\n"
@@ -102,7 +104,7 @@ int cli_model_main(int argc, char **argv, cli_model_writer writer, void *writer_
 {
     const char *keras = NULL, *torch = NULL, *spec = NULL, *output = NULL, *keras_version = NULL;
     const char **overrides = calloc((size_t)argc + 1, sizeof *overrides);
-    int n_over = 0, list = 0, has_slice_dim = 0;
+    int n_over = 0, list = 0, has_slice_dim = 0, format_given = 0;
     nninit_model_opts o = nninit_model_opts_default();
     nninit_err err = {0};
     nninit_status st;
@@ -183,6 +185,7 @@ int cli_model_main(int argc, char **argv, cli_model_writer writer, void *writer_
                 rc = cli_report(st, &err);
                 goto out;
             }
+            format_given = 1;
             break;
         case O_SLICE_DIM:
             if (!cli_parse_int("--shard-dim", v, 0, NNINIT_MAX_DIMS - 1, &o.slice_dim))
@@ -227,6 +230,29 @@ int cli_model_main(int argc, char **argv, cli_model_writer writer, void *writer_
     if (!output && !list) {
         cli_error("-o OUT is required (or --list to only show the tensors)");
         goto out;
+    }
+    if (output && !list) { /* the format -o's ending names, which --format must agree with */
+        nninit_file_format named;
+        nninit_err ferr;
+        st = nninit_file_format_from_path(output, &named, &ferr);
+        if (st == NNINIT_EINVAL) {
+            cli_report(st, &ferr);
+            rc = CLI_EXIT_USAGE;
+            goto out;
+        }
+        if (st == NNINIT_OK && named == NNINIT_FORMAT_NPY) {
+            cli_error("-o %s: a model has several tensors and .npy holds one; end the name in .npz or .safetensors, "
+                      "or give a folder (one NAME.npy per tensor)", output);
+            goto out;
+        }
+        nninit_file_format given = o.write.format == NNINIT_FORMAT_NPZ_DEFLATED ? NNINIT_FORMAT_NPZ : o.write.format;
+        if (st == NNINIT_OK && format_given && named != given) {
+            cli_error("--format %s, but -o %s names %s; make them agree (or leave --format out)",
+                      nninit_file_format_name(o.write.format), output, nninit_file_format_name(named));
+            goto out;
+        }
+        if (st == NNINIT_OK && !format_given)
+            o.write.format = named;
     }
     if (o.write.max_shard_size && o.write.format != NNINIT_FORMAT_SAFETENSORS) {
         cli_error("--max-shard-size applies to --format safetensors only");

@@ -125,12 +125,22 @@ typedef enum nninit_file_format {
     NNINIT_FORMAT_NPZ_DEFLATED,    /* numpy.savez_compressed */
     NNINIT_FORMAT_NPY_DIR,         /* a folder with one NAME.npy per tensor */
     NNINIT_FORMAT_NPY,             /* (reading only) a single .npy */
-    NNINIT_FORMAT_SAFETENSORS_INDEX /* (reading only) a sharded checkpoint's index */
+    NNINIT_FORMAT_SAFETENSORS_INDEX, /* (reading only) a sharded checkpoint's index */
+    NNINIT_FORMAT_WEIGHTS_H5        /* HDF5 datasets named by their paths, as Keras 3 .weights.h5 (needs libhdf5) */
 } nninit_file_format;
 
-/* "safetensors", "npz", "npz-deflated", "npy-dir", "npy", "safetensors-index". */
+/* "safetensors", "npz", "npz-deflated", "npy-dir", "npy", "safetensors-index", "weights.h5". */
 NNINIT_API const char *nninit_file_format_name(nninit_file_format f);
 NNINIT_API nninit_status nninit_file_format_parse(const char *name, nninit_file_format *out, nninit_err *err);
+
+/* The format the end of an output path names: ".safetensors", ".npz"
+ * (NNINIT_FORMAT_NPZ; npz-deflated ends the same), ".weights.h5", ".npy", or a
+ * folder (a trailing '/' or an existing folder: npy-dir). NNINIT_ENOTFOUND
+ * when it names none (no extension, "-", another one: keep a default);
+ * NNINIT_EINVAL for endings that look like a format nninit does not write,
+ * saying what to use: ".h5" without ".weights" (Keras 3 load_weights wants
+ * .weights.h5), ".keras", ".pt", ".pth" (pickles). */
+NNINIT_API nninit_status nninit_file_format_from_path(const char *path, nninit_file_format *out, nninit_err *err);
 
 /* One tensor to write. Names are UTF-8, 1..1024 bytes, unique, not
  * "__metadata__"; for npz and npy-dir they must also be usable as file

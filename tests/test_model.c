@@ -3,6 +3,7 @@
  * generator; names, shapes and order; Philox per-name streams; dtypes;
  * recipe errors. Keras and spec models: see test_model_keras.c. */
 #include "util.h"
+#include "model/internal.h" /* nninit__keras_snake_case */
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -542,6 +543,119 @@ static void test_keras_models(void **state)
     check_keras_expected("norms_keras3"); /* GroupNormalization, RMSNormalization, LayerNormalization(rms_scaling) */
 }
 
+/* Keras .weights.h5: the datasets h5py found in nninit's output (paths as
+ * Keras 3 model.save_weights writes them, values those of the variables;
+ * tools/make_keras_h5_fixtures.py checked both and wrote the listing),
+ * compared here through nninit's own HDF5 reader without Python: same
+ * paths, shapes, dtype and float64 sum of the values. */
+static void test_keras_weights_h5(void **state)
+{
+    (void)state;
+    char path[512], line[512], model[64] = "", out[600];
+    FILE *f = fopen(test_fixture("keras/weights_h5.txt", path, sizeof path), "r");
+    assert_non_null(f);
+    nninit_tensor_file *tf = NULL;
+    size_t seen = 0, models = 0;
+    nninit_err err;
+    for (;;) {
+        char *ok = fgets(line, sizeof line, f);
+        char name[64] = "", dpath[256] = "", dims[64] = "", dtype[16] = "", sum[64] = "";
+        if (ok && (line[0] == '#' || sscanf(line, "%63[^\t]\t%255[^\t]\t%63[^\t]\t%15[^\t]\t%63s", name, dpath, dims,
+                                            dtype, sum) != 5))
+            continue;
+        if (!ok || strcmp(name, model)) { /* the previous model's file holds exactly its listed datasets */
+            if (tf) {
+                if (nninit_tensor_file_count(tf) != seen)
+                    fail_msg("%s: %zu datasets, listing has %zu", model, nninit_tensor_file_count(tf), seen);
+                nninit_tensor_file_free(tf);
+                tf = NULL;
+            }
+            if (!ok)
+                break;
+            snprintf(model, sizeof model, "%s", name);
+            nninit_model *m = load_keras(model);
+            nninit_model_opts o = nninit_model_opts_default();
+            o.seed = 7;
+            o.write.format = NNINIT_FORMAT_WEIGHTS_H5;
+            snprintf(out, sizeof out, "%s/%s.weights.h5", tmpdir, model);
+            nninit_status st = nninit_model_write(m, out, &o, &err);
+            nninit_model_free(m);
+#ifndef NNINIT_HAVE_HDF5
+            assert_int_equal(st, NNINIT_EUNSUPPORTED);
+            assert_non_null(strstr(err.msg, "apt-get install libhdf5-dev"));
+            fclose(f);
+            return;
+#endif
+            assert_ok(st, &err);
+            assert_ok(nninit_tensor_file_open(out, &tf, &err), &err);
+            assert_int_equal(nninit_tensor_file_format(tf), NNINIT_FORMAT_WEIGHTS_H5);
+            seen = 0;
+            models++;
+        }
+        size_t k;
+        if (nninit_tensor_file_find(tf, dpath, &k, &err) != NNINIT_OK)
+            fail_msg("%s: dataset '%s' missing", model, dpath);
+        const nninit_tensor_info *ti = nninit_tensor_file_info(tf, k);
+        nninit_shape want;
+        assert_ok(nninit_shape_parse(dims, &want, &err), &err);
+        assert_int_equal(ti->shape.ndim, want.ndim);
+        for (int d = 0; d < want.ndim; d++)
+            assert_int_equal(ti->shape.dim[d], want.dim[d]);
+        assert_string_equal(dtype, "float32");
+        assert_int_equal(ti->dtype, NNINIT_FD_F32);
+        float *v = malloc(ti->nbytes + 4);
+        assert_ok(nninit_tensor_file_read(tf, k, v, &err), &err);
+        double total = 0;
+        for (uint64_t i = 0; i < ti->nbytes / 4; i++)
+            total += (double)v[i];
+        free(v);
+        if (total != strtod(sum, NULL))
+            fail_msg("%s: '%s' sums to %.17g, h5py read %s", model, dpath, total, sum);
+        seen++;
+    }
+    fclose(f);
+    assert_true(models >= 8);
+    unlink(out);
+}
+
+/* .weights.h5 refusals: a torch recipe (no Keras layout), bfloat16. */
+static void test_weights_h5_errors(void **state)
+{
+    (void)state;
+    nninit_err err;
+    nninit_model *m;
+    char out[600];
+    snprintf(out, sizeof out, "%s/x.weights.h5", tmpdir);
+    nninit_model_opts o = nninit_model_opts_default();
+    o.write.format = NNINIT_FORMAT_WEIGHTS_H5;
+    assert_ok(nninit_model_from_torch("Linear(3, 2)", &m, &err), &err);
+    assert_int_equal(nninit_model_write(m, out, &o, &err), NNINIT_EINVAL);
+    assert_non_null(strstr(err.msg, "not a Keras model"));
+    nninit_model_free(m);
+    m = load_keras("norms_keras3");
+    o.dtype = NNINIT_FD_BF16;
+    nninit_status st = nninit_model_write(m, out, &o, &err);
+#ifdef NNINIT_HAVE_HDF5
+    assert_int_equal(st, NNINIT_EINVAL);
+    assert_non_null(strstr(err.msg, "use --dtype float32"));
+#else
+    assert_int_equal(st, NNINIT_EUNSUPPORTED);
+#endif
+    assert_int_equal(access(out, F_OK), -1); /* nothing written */
+    nninit_model_free(m);
+    /* container names: Python's re.sub rules of naming.to_snake_case, worked out by hand */
+    const char *cls[][2] = {{"Conv2DTranspose", "conv2d_transpose"}, {"PReLU", "p_re_lu"}, {"SimpleRNN", "simple_rnn"},
+                            {"ConvLSTM2D", "conv_lstm2d"}, {"MultiHeadAttention", "multi_head_attention"},
+                            {"DepthwiseConv2D", "depthwise_conv2d"}, {"LSTM", "lstm"}, {"EinsumDense", "einsum_dense"},
+                            {"GlobalAveragePooling1D", "global_average_pooling1d"}, {"ReLU", "re_lu"},
+                            {"UpSampling2D", "up_sampling2d"}, {"Conv1D", "conv1d"}};
+    for (size_t i = 0; i < sizeof cls / sizeof *cls; i++) {
+        char snake[64];
+        nninit__keras_snake_case(cls[i][0], snake, sizeof snake);
+        assert_string_equal(snake, cls[i][1]);
+    }
+}
+
 /* The fans a model tensor's initializer uses (nninit_resolve, as filling does). */
 static void expect_fans(nninit_model *m, size_t i, const char *name, int64_t fan_in, int64_t fan_out)
 {
@@ -720,6 +834,8 @@ int main(void)
         cmocka_unit_test(test_keras_models),
         cmocka_unit_test(test_keras_values),
         cmocka_unit_test(test_keras_einsum_fans),
+        cmocka_unit_test(test_keras_weights_h5),
+        cmocka_unit_test(test_weights_h5_errors),
         cmocka_unit_test(test_keras_errors),
         cmocka_unit_test(test_spec_models),
     };

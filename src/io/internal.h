@@ -159,6 +159,14 @@ nninit_status nninit__npz_plan_new(const char *path, const nninit_tensor_desc *t
 nninit_status nninit__npz_plan_write(nninit__npz_plan *p, int fd, const char *path, const uint32_t *data_crc,
                                      nninit_err *err);
 void nninit__npz_plan_free(nninit__npz_plan *p);
+/* HDF5 (h5.c): datasets at the tensor names (paths such as
+ * "layers/dense/vars/0"), metadata as root attributes; without libhdf5 all
+ * three return NNINIT_EUNSUPPORTED with how to get it. */
+int nninit__h5_signature(const unsigned char *head, size_t got);
+nninit_status nninit__h5_write(const char *path, const nninit_tensor_desc *t, size_t n,
+                               const char *const *metadata, nninit_tensor_source src, void *user, nninit_err *err);
+nninit_status nninit__h5_open(nninit_tensor_file *tf, const char *path, nninit_err *err);
+nninit_status nninit__h5_read(nninit_tensor_file *tf, const nninit__tentry *e, void *out, nninit_err *err);
 /* Produces tensor i via src into buf (which holds its nbytes), byte-swapped
  * to little-endian on big-endian hosts. */
 nninit_status nninit__produce_le(const nninit_tensor_desc *t, size_t i, uint64_t nbytes, nninit_tensor_source src,

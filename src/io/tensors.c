@@ -10,11 +10,12 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 static const char *const format_names[] = {"safetensors", "npz", "npz-deflated", "npy-dir", "npy",
-                                           "safetensors-index"};
+                                           "safetensors-index", "weights.h5"};
 
 const char *nninit_file_format_name(nninit_file_format f)
 {
@@ -23,13 +24,51 @@ const char *nninit_file_format_name(nninit_file_format f)
 
 nninit_status nninit_file_format_parse(const char *name, nninit_file_format *out, nninit_err *err)
 {
-    for (int i = 0; i <= NNINIT_FORMAT_NPY_DIR; i++)
-        if (!strcmp(name, format_names[i])) {
+    for (int i = 0; i <= NNINIT_FORMAT_WEIGHTS_H5; i++)
+        if (i != NNINIT_FORMAT_NPY && i != NNINIT_FORMAT_SAFETENSORS_INDEX && !strcmp(name, format_names[i])) {
             *out = (nninit_file_format)i;
             return NNINIT_OK;
         }
-    return nninit__err(err, NNINIT_EINVAL, "unknown format '%.40s'; expected safetensors, npz, npz-deflated or "
-                       "npy-dir", name);
+    return nninit__err(err, NNINIT_EINVAL, "unknown format '%.40s'; expected safetensors, npz, npz-deflated, "
+                       "npy-dir or weights.h5", name);
+}
+
+static int ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), t = strlen(tail);
+    return n > t && !strcasecmp(s + n - t, tail) && s[n - t - 1] != '/';
+}
+
+nninit_status nninit_file_format_from_path(const char *path, nninit_file_format *out, nninit_err *err)
+{
+    if (!path || !out)
+        return nninit__err(err, NNINIT_EMISUSE, "nninit_file_format_from_path: path and out must not be NULL");
+    struct stat st;
+    size_t n = strlen(path);
+    static const struct { const char *tail; nninit_file_format f; } known[] = {
+        {".weights.h5", NNINIT_FORMAT_WEIGHTS_H5}, {".safetensors", NNINIT_FORMAT_SAFETENSORS},
+        {".npz", NNINIT_FORMAT_NPZ}, {".npy", NNINIT_FORMAT_NPY}};
+    if (!strcmp(path, "-"))
+        return nninit__err(err, NNINIT_ENOTFOUND, "standard output has no extension");
+    if ((n && path[n - 1] == '/') || (stat(path, &st) == 0 && S_ISDIR(st.st_mode))) {
+        *out = NNINIT_FORMAT_NPY_DIR;
+        return NNINIT_OK;
+    }
+    for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+        if (ends_with(path, known[i].tail)) {
+            *out = known[i].f;
+            return NNINIT_OK;
+        }
+    if (ends_with(path, ".h5") || ends_with(path, ".hdf5"))
+        return nninit__err(err, NNINIT_EINVAL, "%s: Keras 3 model.load_weights reads only files named *.weights.h5 "
+                           "(the legacy .h5 layout is not written); end the name in .weights.h5", path);
+    if (ends_with(path, ".keras"))
+        return nninit__err(err, NNINIT_EINVAL, "%s: .keras archives (config + weights) are not written; write "
+                           "NAME.weights.h5 and load it with model.load_weights", path);
+    if (ends_with(path, ".pt") || ends_with(path, ".pth"))
+        return nninit__err(err, NNINIT_EINVAL, "%s: PyTorch pickles are not written (nninit writes no pickles); "
+                           "write NAME.safetensors (safetensors.torch.load_file reads it)", path);
+    return nninit__err(err, NNINIT_ENOTFOUND, "%s: no format extension", path);
 }
 
 nninit_write_opts nninit_write_opts_default(void)
@@ -337,9 +376,11 @@ nninit_status nninit_tensors_write(const char *path, const nninit_tensor_desc *t
         return nninit__npz_write(path, t, n, o.format == NNINIT_FORMAT_NPZ_DEFLATED, src, user, err);
     case NNINIT_FORMAT_NPY_DIR:
         return write_npy_dir(path, t, n, src, user, err);
+    case NNINIT_FORMAT_WEIGHTS_H5:
+        return nninit__h5_write(path, t, n, o.metadata, src, user, err);
     default:
         return nninit__err(err, NNINIT_EINVAL, "%s: format %s cannot be written; expected safetensors, npz, "
-                           "npz-deflated or npy-dir", path, nninit_file_format_name(o.format));
+                           "npz-deflated, npy-dir or weights.h5", path, nninit_file_format_name(o.format));
     }
 }
 
@@ -482,6 +523,9 @@ nninit_status nninit_tensor_file_open(const char *path, nninit_tensor_file **out
                 s = add_npy(tf, path, name, err);
                 free(name);
             }
+        } else if (nninit__h5_signature(head, got)) {
+            tf->format = NNINIT_FORMAT_WEIGHTS_H5;
+            s = nninit__h5_open(tf, path, err);
         } else if (got >= 4 && (!memcmp(head, "PK\x03\x04", 4) || !memcmp(head, "PK\x05\x06", 4))) {
             s = nninit__npz_open(tf, path, err);
         } else if (!safetensors_head(head, got) &&
@@ -533,6 +577,8 @@ nninit_status nninit_tensor_file_read(nninit_tensor_file *tf, size_t i, void *ou
     const nninit__tentry *e = &tf->t[i];
     if (tf->format == NNINIT_FORMAT_NPZ || tf->format == NNINIT_FORMAT_NPZ_DEFLATED)
         return nninit__npz_read(tf, e, out, err);
+    if (tf->format == NNINIT_FORMAT_WEIGHTS_H5)
+        return nninit__h5_read(tf, e, out, err);
     const char *path = tf->files[e->file];
     FILE *f = fopen(path, "rb");
     if (!f) {

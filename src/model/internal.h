@@ -32,6 +32,7 @@ typedef struct nninit__mtensor {
     nninit_model_role role;
     int norm_after, residual_out, gates;
     int64_t units;
+    char *store_path;     /* Keras: where model.save_weights stores it ("layers/dense/vars/0"); else NULL */
 } nninit__mtensor;
 
 struct nninit_model {
@@ -91,5 +92,13 @@ int64_t nninit__mtensor_numel(const nninit__mtensor *e);
 int nninit__cmp_draw(const void *a, const void *b);
 /* {"tensor name": initializer JSON, ...}, malloc'd (NULL when out of memory). */
 char *nninit__model_specs_json(const nninit_model *m);
+/* keras_store.c: sets store_path of the variables of a Keras Sequential or
+ * Functional model whose config layer k built t[first[k] .. first[k] + count[k]),
+ * as Keras 3 model.save_weights names them; variables nninit cannot place
+ * keep NULL. `cfg` is the model's "config" object (a json_t). */
+nninit_status nninit__keras_store_paths(nninit_model *m, struct json_t *cfg, int functional, const size_t *first,
+                                        const size_t *count, size_t n_layers, nninit_err *err);
+/* naming.to_snake_case of a class name ("MultiHeadAttention" -> "multi_head_attention"). */
+void nninit__keras_snake_case(const char *cls, char *out, size_t cap);
 
 #endif /* NNINIT_MODEL_INTERNAL_H */

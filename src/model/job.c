@@ -110,8 +110,10 @@ static void set_metadata(nninit_model_job *job, int layouts_seen, nninit_layout 
     job->specs = nninit__model_specs_json(job->m);
     const char **meta = job->meta;
     int k = 0;
-    meta[k++] = "format";
-    meta[k++] = "pt";
+    if (o->write.format != NNINIT_FORMAT_WEIGHTS_H5) { /* what Hugging Face loaders check */
+        meta[k++] = "format";
+        meta[k++] = "pt";
+    }
     meta[k++] = "nninit.version";
     meta[k++] = nninit_version();
     meta[k++] = "nninit.stream_version";
@@ -202,8 +204,18 @@ static nninit_status job_new(const nninit_model *m, const char *path, const nnin
             continue;
         jtensor *jt = &job->t[k];
         nninit_tensor_desc *d = &job->desc[k];
+        int h5 = o.write.format == NNINIT_FORMAT_WEIGHTS_H5;
+        if (h5 && !e->store_path) {
+            s = nninit__err(err, NNINIT_EINVAL, "%s: .weights.h5 is the layout of Keras' model.load_weights; %s",
+                            path, strcmp(m->source, "keras") ? "this model is not a Keras model (write safetensors "
+                            "or npz)" : "nninit does not know where Keras stores this model's variables");
+            if (!strcmp(m->source, "keras") && err)
+                snprintf(err->msg + strlen(err->msg), sizeof err->msg - strlen(err->msg), " (first: '%.100s')",
+                         e->name);
+            goto fail;
+        }
         jt->e = e;
-        d->name = e->name;
+        d->name = h5 ? e->store_path : e->name; /* Keras' store path; "" for a variable Keras does not store */
         d->shape = e->shape;
         d->dtype = e->is_int64 ? NNINIT_FD_I64 : o.dtype;
         if (o.slice_count > 1 && e->shape.ndim > o.slice_dim) {
@@ -617,13 +629,16 @@ nninit_status nninit_model_job_finish(nninit_model_job *job, const uint32_t *che
 
 typedef struct seq_ctx {
     nninit_model_job *job;
-    void **pre; /* torch: every tensor drawn first, in construction order */
+    void **pre;           /* torch: every tensor drawn first, in construction order */
+    const size_t *written; /* file tensor j is job tensor written[j] (NULL: all, in order) */
 } seq_ctx;
 
 static nninit_status seq_source(void *user, size_t k, void *out, nninit_err *err)
 {
     seq_ctx *c = user;
     nninit_model_job *job = c->job;
+    if (c->written)
+        k = c->written[k];
     sink s_out = {NULL, out, 0};
     if (c->pre)
         return produce(job, k, c->pre[k], 0, job->t[k].nbytes, &s_out, err);
@@ -647,8 +662,27 @@ static nninit_status write_in_file_order(nninit_model_job *job, nninit_err *err)
         if (!s)
             s = nninit_model_fill(job->m, job->rng, "", job->gen, job->o.threads, c.pre, err);
     }
+    /* .weights.h5: the variables Keras does not store (LoRA kernels, store path "") stay out */
+    nninit_tensor_desc *desc = job->desc;
+    size_t *written = NULL, n_write = job->n;
+    if (!s && job->o.write.format == NNINIT_FORMAT_WEIGHTS_H5) {
+        desc = nninit__calloc_array(job->n ? job->n : 1, sizeof *desc);
+        written = nninit__calloc_array(job->n ? job->n : 1, sizeof *written);
+        if (!desc || !written)
+            s = nninit__err(err, NNINIT_ENOMEM, "out of memory");
+        n_write = 0;
+        for (size_t k = 0; !s && k < job->n; k++)
+            if (job->desc[k].name[0]) {
+                desc[n_write] = job->desc[k];
+                written[n_write++] = k;
+            }
+        c.written = written;
+    }
     if (!s)
-        s = nninit_tensors_write(job->path, job->desc, job->n, &job->o.write, seq_source, &c, err);
+        s = nninit_tensors_write(job->path, desc, n_write, &job->o.write, seq_source, &c, err);
+    if (desc != job->desc)
+        free(desc);
+    free(written);
     for (size_t k = 0; c.pre && k < job->n; k++)
         free(c.pre[k]);
     free(c.pre);

@@ -62,6 +62,7 @@ void nninit_model_free(nninit_model *m)
         free(m->t[i].layer);
         free(m->t[i].cls);
         free(m->t[i].act);
+        free(m->t[i].store_path);
     }
     free(m->t);
     free(m->source);

@@ -915,17 +915,27 @@ static nninit_status from_keras(const char *text, const char *version, nninit_mo
     /* Sequential: build_input_shape (or the first layer's) starts the chain. */
     if (!functional && get_shape(json_object_get(cfg, "build_input_shape"), &prev))
         have_prev = 1;
-    for (size_t i = 0; i < json_array_size(layers) && !s; i++) {
+    size_t n_layers = json_array_size(layers);
+    size_t *first = nninit__calloc_array(n_layers ? n_layers : 1, sizeof *first);
+    size_t *count = nninit__calloc_array(n_layers ? n_layers : 1, sizeof *count);
+    if (!first || !count)
+        s = nninit__err(err, NNINIT_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n_layers && !s; i++) {
         kshape o;
-        size_t first = c.m->n;
+        first[i] = c.m->n;
         s = do_layer(&c, json_array_get(layers, i), &prev, have_prev, &o, functional);
+        count[i] = c.m->n - first[i];
         if (!s) /* layer metadata for nninit advise (model_keras_meta.c) */
-            s = nninit__keras_tag_layer(c.m, first, json_array_get(layers, i), err);
+            s = nninit__keras_tag_layer(c.m, first[i], json_array_get(layers, i), err);
         prev = o;
         have_prev = 1;
     }
     if (!s)
         s = nninit__keras_acts(c.m, layers, functional, err);
+    if (!s) /* where model.save_weights puts each variable (.weights.h5) */
+        s = nninit__keras_store_paths(c.m, cfg, functional, first, count, n_layers, err);
+    free(first);
+    free(count);
     /* Names must be unique (Keras guarantees it for a valid model). */
     for (size_t i = 0; !s && i < c.m->n; i++)
         for (size_t j = i + 1; j < c.m->n; j++)

@@ -7,7 +7,7 @@
 set -u
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-LIBS="${BUILD:-build}/libnninit.a $(pkg-config --libs openblas lapacke zlib jansson) -lm -pthread"
+LIBS="${BUILD:-build}/libnninit.a $(pkg-config --libs openblas lapacke zlib jansson) $(pkg-config --libs hdf5 2>/dev/null) -lm -pthread"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 printf 'int main(void) { return 0; }\n' >"$T/t.c"
 ${CC:-cc} $SAN -o "$T/t" "$T/t.c" 2>/dev/null && "$T/t" 2>/dev/null || SAN=""

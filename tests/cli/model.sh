@@ -87,4 +87,34 @@ grep -qx "nninit: recipe: unknown module 'Linaer'; did you mean 'Linear'?" "$T/e
 # parameter-free modules (here padding, GLU, LPPool) are no-ops: only the conv has tensors
 "$N" model --torch 'Sequential(ReplicationPad2d(1), Conv2d(1, 2, 3), GLU(), LPPool2d(2, 2), UpsamplingNearest2d(scale_factor=2))' --list >"$T/l" || fail "parameter-free modules"
 [ "$(cut -f1 "$T/l" | tr '\n' ' ')" = "1.weight 1.bias " ] || fail "parameter-free names: $(cut -f1 "$T/l" | tr '\n' ' ')"
+# The format follows -o's ending; --format must agree with it; endings of formats nninit does not
+# write are refused with what to use; nothing is written by a refused call.
+K=tests/fixtures/keras/rnn_keras3.json
+"$N" model --torch "$R" -o "$T/e.npz" || fail "-o .npz"
+[ "$(head -c 2 "$T/e.npz")" = PK ] || fail ".npz ending: not an npz"
+mkdir "$T/folder"
+"$N" model --torch "$R" -o "$T/folder" && [ -f "$T/folder/0.weight.npy" ] || fail "-o FOLDER: npy-dir"
+for bad in "--format npz -o $T/e2.safetensors" "--format safetensors -o $T/e2.weights.h5" "-o $T/e2.npy" \
+           "-o $T/e2.h5" "-o $T/e2.keras" "-o $T/e2.pt"; do
+    # shellcheck disable=SC2086
+    "$N" model --keras "$K" $bad 2>"$T/err"; rc=$?
+    [ $rc -eq 2 ] || fail "model $bad: exit status $rc, expected 2"
+    [ "$(wc -l <"$T/err")" -eq 1 ] || fail "model $bad: not one line: $(cat "$T/err")"
+done
+[ -z "$(ls "$T" | grep e2)" ] || fail "a refused call wrote $(ls "$T" | grep e2)"
+"$N" model --keras "$K" --format npz -o "$T/e2.safetensors" 2>&1 | grep -qx "nninit: --format npz, but -o $T/e2.safetensors names safetensors; make them agree (or leave --format out)" ||
+    fail "disagreement message"
+"$N" model --torch "$R" --format npz-deflated -o "$T/e3.npz" || fail "npz-deflated with .npz"
+"$N" gen he_normal --shape 3,4 -o "$T/g.safetensors" 2>/dev/null; [ $? -eq 2 ] || fail "gen -o .safetensors accepted"
+[ ! -e "$T/g.safetensors" ] || fail "gen wrote .npy bytes into a .safetensors name"
+
+# Keras .weights.h5 (needs libhdf5; tests/test_model.c compares the datasets with h5py's listing)
+if "$N" model --keras "$K" -o "$T/m.weights.h5" 2>"$T/err"; then
+    "$N" inspect "$T/m.weights.h5" --brief | grep -q '^layers/lstm/cell/vars/1 ' || fail ".weights.h5 paths: $("$N" inspect "$T/m.weights.h5" --brief)"
+    "$N" model --keras "$K" -o - --format weights.h5 | cmp -s - "$T/m.weights.h5" || fail ".weights.h5 to stdout differs"
+    "$N" model --torch "$R" -o "$T/t.weights.h5" 2>"$T/err"; [ $? -eq 2 ] || fail "torch recipe to .weights.h5 accepted"
+    grep -q "not a Keras model" "$T/err" || fail "torch .weights.h5 message: $(cat "$T/err")"
+else
+    grep -q "apt-get install libhdf5-dev" "$T/err" || fail "no libhdf5: message $(cat "$T/err")"
+fi
 exit 0
