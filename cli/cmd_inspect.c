@@ -16,13 +16,14 @@ static void inspect_usage(FILE *f)
             "usage: nninit inspect FILE [--layout keras|torch] [--json] [--brief] [--tensor NAME]...\n"
             "\n"
             "FILE is a .safetensors file, a model.safetensors.index.json (sharded), an .npz, an .npy,\n"
-            "or a folder of .npy files. For every tensor: dtype, shape, mean, std, min, max, excess\n"
-            "kurtosis, fan_in/fan_out, and the std that each common initializer gives for that\n"
-            "shape; the closest one whose distribution shape (uniform / truncated normal / normal)\n"
-            "matches is flagged.\n"
+            "a folder of .npy files, or a Keras .weights.h5. For every tensor: dtype, shape, mean,\n"
+            "std, min, max, excess kurtosis, fan_in/fan_out, and the std that each common\n"
+            "initializer gives for that shape; the closest one whose distribution shape (uniform /\n"
+            "truncated normal / normal) matches is flagged.\n"
             "\n"
-            "  --layout keras|torch  fan rule; default torch for safetensors (PyTorch checkpoints),\n"
-            "                        keras otherwise, unless the file's metadata names one\n"
+            "  --layout keras|torch  fan rule; default: the file's nninit.layout, else what the names\n"
+            "                        say (PyTorch 'fc.weight', 'rnn.weight_ih_l0' / Keras 'dense/kernel'),\n"
+            "                        else torch for safetensors (PyTorch checkpoints), keras otherwise\n"
             "  --json                one JSON object per tensor per line\n"
             "  --brief               one line per tensor, no initializer table\n"
             "  --tensor NAME         only this tensor (repeatable)\n"
@@ -218,16 +219,12 @@ int cmd_inspect(int argc, char **argv)
         return CLI_EXIT_FAIL; /* missing, unreadable or corrupt: a runtime failure */
     }
     nninit_file_format fmt = nninit_tensor_file_format(tf);
-    if (!layout_given) {
-        const char *meta = nninit_tensor_file_metadata(tf, "nninit.layout");
-        if (!meta || nninit_layout_parse(meta, &layout, NULL) != NNINIT_OK)
-            layout = fmt == NNINIT_FORMAT_SAFETENSORS || fmt == NNINIT_FORMAT_SAFETENSORS_INDEX
-                         ? NNINIT_LAYOUT_TORCH
-                         : NNINIT_LAYOUT_KERAS;
-    }
+    char why[160] = "--layout";
+    if (!layout_given)
+        layout = nninit_fit_layout(tf, why, sizeof why);
     if (!json)
-        printf("%s: %s, %zu tensors, layout %s\n", path, nninit_file_format_name(fmt), nninit_tensor_file_count(tf),
-               nninit_layout_name(layout));
+        printf("%s: %s, %zu tensors, layout %s (%s)\n", path, nninit_file_format_name(fmt),
+               nninit_tensor_file_count(tf), nninit_layout_name(layout), why);
     int rc = CLI_EXIT_OK;
     for (int k = 0; k < n_only; k++) {
         size_t idx;

@@ -388,6 +388,17 @@ typedef struct nninit_fit {
 NNINIT_API nninit_status nninit_fit_tensor(nninit_tensor_file *tf, size_t i, nninit_layout layout, nninit_fit *out,
                                            nninit_err *err);
 
+/*
+ * The layout a file's tensors are stored in, for their fans: the file's
+ * "nninit.layout" metadata; else what the names say, by majority: PyTorch
+ * state_dict names ("fc1.weight", "0.bias", "rnn.weight_ih_l0",
+ * "bn.running_var", "attn.in_proj_weight") against Keras variable paths
+ * ("dense/kernel", "conv/bias", "layers/dense/vars/0"); else torch for
+ * safetensors (PyTorch checkpoints) and keras otherwise. why_buf (may be
+ * NULL) gets a short phrase saying why ("PyTorch names such as 'fc1.weight'";
+ * 128 bytes hold any).
+ */
+NNINIT_API nninit_layout nninit_fit_layout(const nninit_tensor_file *tf, char *why_buf, size_t why_cap);
 
 /* ------------------------------------------------------------------------ */
 /* Advice: an initialization linter for a whole model (nninit advise)        */

@@ -257,3 +257,78 @@ nninit_status nninit_fit_tensor(nninit_tensor_file *tf, size_t i, nninit_layout 
                                        : NNINIT_FIT_NONE;
     return NNINIT_OK;
 }
+
+/* ---- which layout a file's names speak ---- */
+
+/* The last part of a PyTorch state_dict name, as registered by torch.nn's modules. */
+static int torch_leaf(const char *name)
+{
+    if (strchr(name, '/'))
+        return 0;
+    const char *leaf = strrchr(name, '.');
+    leaf = leaf ? leaf + 1 : name;
+    static const char *const whole[] = {"weight", "bias", "running_mean", "running_var", "num_batches_tracked",
+                                        "in_proj_weight", "in_proj_bias", "q_proj_weight", "k_proj_weight",
+                                        "v_proj_weight", "bias_k", "bias_v", "per_sample_weights"};
+    static const char *const prefix[] = {"weight_ih_l", "weight_hh_l", "bias_ih_l", "bias_hh_l", "weight_hr_l"};
+    for (size_t i = 0; i < sizeof whole / sizeof *whole; i++)
+        if (!strcmp(leaf, whole[i]))
+            return 1;
+    for (size_t i = 0; i < sizeof prefix / sizeof *prefix; i++)
+        if (!strncmp(leaf, prefix[i], strlen(prefix[i])))
+            return 1;
+    return 0;
+}
+
+/* A Keras variable path: "<layer>/.../<variable>" or a .weights.h5 "layers/<l>/vars/<i>". */
+static int keras_leaf(const char *name)
+{
+    const char *leaf = strrchr(name, '/');
+    if (!leaf)
+        return 0;
+    if (strstr(name, "vars/"))
+        return 1;
+    static const char *const vars[] = {"kernel", "bias", "gamma", "beta", "embeddings", "recurrent_kernel",
+                                       "depthwise_kernel", "pointwise_kernel", "moving_mean", "moving_variance",
+                                       "scale", "alpha"};
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
+        if (!strcmp(leaf + 1, vars[i]))
+            return 1;
+    return 0;
+}
+
+nninit_layout nninit_fit_layout(const nninit_tensor_file *tf, char *why_buf, size_t why_cap)
+{
+    char none[1];
+    if (!why_buf || !why_cap) {
+        why_buf = none;
+        why_cap = sizeof none;
+    }
+    const char *meta = nninit_tensor_file_metadata(tf, "nninit.layout");
+    nninit_layout l;
+    if (meta && nninit_layout_parse(meta, &l, NULL) == NNINIT_OK) {
+        snprintf(why_buf, why_cap, "the file's nninit.layout");
+        return l;
+    }
+    size_t torch = 0, keras = 0;
+    const char *t_eg = NULL, *k_eg = NULL;
+    for (size_t i = 0; i < nninit_tensor_file_count(tf); i++) {
+        const char *nm = nninit_tensor_file_info(tf, i)->name;
+        if (torch_leaf(nm)) {
+            torch++;
+            t_eg = t_eg ? t_eg : nm;
+        } else if (keras_leaf(nm)) {
+            keras++;
+            k_eg = k_eg ? k_eg : nm;
+        }
+    }
+    if (torch != keras) {
+        snprintf(why_buf, why_cap, "%s names such as '%.80s'", torch > keras ? "PyTorch" : "Keras",
+                 torch > keras ? t_eg : k_eg);
+        return torch > keras ? NNINIT_LAYOUT_TORCH : NNINIT_LAYOUT_KERAS;
+    }
+    nninit_file_format f = nninit_tensor_file_format(tf);
+    int st = f == NNINIT_FORMAT_SAFETENSORS || f == NNINIT_FORMAT_SAFETENSORS_INDEX;
+    snprintf(why_buf, why_cap, "the default for %s", st ? "safetensors" : "this format");
+    return st ? NNINIT_LAYOUT_TORCH : NNINIT_LAYOUT_KERAS;
+}

@@ -40,4 +40,16 @@ printf 'garbage!' > "$T/bad.safetensors"
 "$N" inspect "$T/bad.safetensors" 2>"$T/err"; [ $? -eq 1 ] || fail "corrupt file: exit status"
 [ "$(wc -l < "$T/err")" -eq 1 ] || fail "corrupt file: one line expected"
 "$N" inspect "$T/x.npy" --layout sideways 2>/dev/null; [ $? -eq 2 ] || fail "bad layout: exit status"
+
+# The layout (fans) follows the names when no metadata says: a PyTorch state_dict saved with numpy.savez
+# (no nninit metadata) gets torch fans, a Keras one keras fans, whatever the format's default.
+"$N" inspect tests/fixtures/torch_models/mlp.npz --brief | head -1 |
+    grep -q "layout torch (PyTorch names such as '0.weight')" || fail "torch names: $("$N" inspect tests/fixtures/torch_models/mlp.npz --brief | head -1)"
+"$N" inspect tests/fixtures/torch_models/mlp.npz --json --tensor 0.weight | grep -q '"fan_in":20,"fan_out":16' ||
+    fail "torch fans of 0.weight [16, 20]: $("$N" inspect tests/fixtures/torch_models/mlp.npz --json --tensor 0.weight)"
+"$N" model --keras tests/fixtures/keras/cnn_keras3.json -o "$T/k.npz" || fail "keras npz"
+"$N" inspect "$T/k.npz" --brief | head -1 | grep -q "layout keras" || fail "keras npz layout"
+mkdir "$T/kd" && "$N" model --torch 'Sequential(Conv2d(3, 8, 3))' --format npy-dir -o "$T/kd" || fail "torch npy-dir"
+"$N" inspect "$T/kd/0.weight.npy" --brief | head -1 | grep -q "layout torch (PyTorch names such as '0.weight')" ||
+    fail "a single torch .npy: $("$N" inspect "$T/kd/0.weight.npy" --brief | head -1)"
 exit 0
