@@ -323,6 +323,13 @@ static nninit_status layer_paths(nninit_model *m, const char *cls, const char *l
             leaf = leaf ? leaf + 1 : rest;
             if (non_trainable(leaf) != pass)
                 continue;
+            if (!strcmp(cls, "Dense") && !strncmp(leaf, "lora_kernel_", 12)) {
+                /* dense.py save_own_variables: the kernel (merged with the LoRA product, which is 0 at
+                 * initialization) and the bias only; load_own_variables zeroes the LoRA kernels */
+                if (!(e->store_path = nninit__strdup("")))
+                    return nninit__err(err, NNINIT_ENOMEM, "out of memory");
+                continue;
+            }
             char scopes[256], buf[300];
             snprintf(scopes, sizeof scopes, "%.*s", (int)(leaf > rest ? leaf - rest - 1 : 0), rest);
             const char *attr = sub_attr(cls, scopes, first_scope, buf, sizeof buf);
@@ -331,7 +338,7 @@ static nninit_status layer_paths(nninit_model *m, const char *cls, const char *l
             size_t k = 0; /* this variable's index among its sublayer's variables stored before it */
             for (size_t j = first; j < first + count; j++) {
                 const nninit__mtensor *o = &m->t[j];
-                if (j == i || !o->store_path)
+                if (j == i || !o->store_path || !o->store_path[0])
                     continue;
                 char prefix[600];
                 snprintf(prefix, sizeof prefix, "%s/%svars/", container, attr);

@@ -282,6 +282,16 @@ static nninit_status layer_vars(kctx *c, const char *cls, const char *lname, jso
         if (cfg_bool(cfg, "use_bias", 1) &&
             (s = add_var(c, lname, "bias", cfg, "bias_initializer", "zeros", 1, &units, NULL)))
             return s;
+        /* dense.py build -> enable_lora(lora_rank): lora_kernel_a (in, rank) he_uniform, lora_kernel_b
+         * (rank, units) zeros, after the kernel and bias */
+        int64_t rank = cfg_int(cfg, "lora_rank", 0);
+        json_t *lr = json_object_get(cfg, "lora_rank");
+        if (lr && !json_is_null(lr) && rank < 1)
+            return kerr(c, lname, "lora_rank must be a positive integer or null%s", NULL);
+        int64_t la[2] = {last, rank}, lb[2] = {rank, units};
+        if (rank > 0 && ((s = add_var(c, lname, "lora_kernel_a", NULL, NULL, "he_uniform", 2, la, NULL)) ||
+                         (s = add_var(c, lname, "lora_kernel_b", NULL, NULL, "zeros", 2, lb, NULL))))
+            return s;
         out->d[out->ndim - 1] = units;
         return NNINIT_OK;
     }
@@ -537,10 +547,124 @@ static nninit_status layer_vars(kctx *c, const char *cls, const char *lname, jso
         out->d[sp0 + 1] = w;
         return NNINIT_OK;
     }
-    static const char *const same_shape[] = {"Activation", "ReLU", "LeakyReLU", "PReLU_", "ELU", "Softmax", "Dropout",
+    if (!strcmp(cls, "PReLU")) { /* prelu.py: alpha of input_shape[1:], 1 on shared_axes (1-based) */
+        json_t *sh = json_object_get(cfg, "shared_axes");
+        int64_t dims[NNINIT_MAX_DIMS];
+        if (in->ndim < 2)
+            return kerr(c, lname, "PReLU needs an input of rank >= 2%s", NULL);
+        for (int i = 1; i < in->ndim; i++)
+            dims[i - 1] = in->d[i];
+        for (size_t i = 0; json_is_array(sh) && i < json_array_size(sh); i++) {
+            int64_t a = json_integer_value(json_array_get(sh, i));
+            if (a < 1 || a >= in->ndim)
+                return kerr(c, lname, "shared_axes must be axes 1..rank-1%s", NULL);
+            dims[a - 1] = 1;
+        }
+        if (json_is_integer(sh)) {
+            int64_t a = json_integer_value(sh);
+            if (a < 1 || a >= in->ndim)
+                return kerr(c, lname, "shared_axes must be axes 1..rank-1%s", NULL);
+            dims[a - 1] = 1;
+        }
+        return add_var(c, lname, "alpha", cfg, "alpha_initializer", "zeros", in->ndim - 1, dims, NULL);
+    }
+    if (!strcmp(cls, "Attention")) { /* attention.py: scalar "scale" (use_scale), "concat_score_weight" (concat) */
+        if (cfg_bool(cfg, "use_scale", 0) && (s = add_var(c, lname, "scale", NULL, NULL, "ones", 0, NULL, NULL)))
+            return s;
+        if (!strcmp(cfg_str(cfg, "score_mode", "dot"), "concat") &&
+            (s = add_var(c, lname, "concat_score_weight", NULL, NULL, "ones", 0, NULL, NULL)))
+            return s;
+        return NNINIT_OK; /* the output has the query's shape */
+    }
+    if (!strcmp(cls, "Normalization")) {
+        /* normalization.py: without mean/variance in the config, non-trainable "mean" (zeros) and "variance"
+         * (ones) over the kept axes (sorted) and an int "count" scalar (zeros), for adapt() to fill */
+        json_t *mj = json_object_get(cfg, "mean");
+        if (mj && !json_is_null(mj))
+            return NNINIT_OK;
+        json_t *ax = json_object_get(cfg, "axis");
+        int keep[NNINIT_MAX_DIMS] = {0};
+        if (!ax || json_is_integer(ax)) {
+            int64_t a = ax ? json_integer_value(ax) : -1;
+            if (a < -in->ndim || a >= in->ndim)
+                return kerr(c, lname, "axis out of range%s", NULL);
+            keep[a < 0 ? in->ndim + a : a] = 1;
+        } else if (json_is_array(ax)) {
+            for (size_t i = 0; i < json_array_size(ax); i++) {
+                int64_t a = json_integer_value(json_array_get(ax, i));
+                if (a < -in->ndim || a >= in->ndim)
+                    return kerr(c, lname, "axis out of range%s", NULL);
+                keep[a < 0 ? in->ndim + a : a] = 1;
+            }
+        } else if (!json_is_null(ax)) {
+            return kerr(c, lname, "axis must be an integer, a list or null%s", NULL);
+        }
+        int64_t dims[NNINIT_MAX_DIMS];
+        int nk = 0;
+        for (int d = 0; d < in->ndim; d++)
+            if (keep[d])
+                dims[nk++] = in->d[d];
+        nninit__mtensor *cnt;
+        if ((s = add_var(c, lname, "mean", NULL, NULL, "zeros", nk, dims, NULL)) ||
+            (s = add_var(c, lname, "variance", NULL, NULL, "ones", nk, dims, NULL)) ||
+            (s = add_var(c, lname, "count", NULL, NULL, "zeros", 0, NULL, &cnt)))
+            return s;
+        cnt->is_int64 = 1;
+        return NNINIT_OK;
+    }
+    if ((!strncmp(cls, "ZeroPadding", 11) || !strncmp(cls, "Cropping", 8))) {
+        /* zero_padding{1,2,3}d.py / cropping{1,2,3}d.py: an int, a tuple per axis, or (before, after) pairs */
+        int crop = cls[0] == 'C';
+        const char *p = cls + (crop ? 8 : 11);
+        int sd = p[0] >= '1' && p[0] <= '3' && !strcmp(p + 1, "D") ? p[0] - '0' : 0;
+        json_t *pj = json_object_get(cfg, crop ? "cropping" : "padding");
+        int sp0 = sd > 1 && !strcmp(cfg_str(cfg, "data_format", "channels_last"), "channels_first") ? 2 : 1;
+        if (!sd || in->ndim != sd + 2)
+            return kerr(c, lname, "needs a (batch, spatial..., channels) input of its rank%s", NULL);
+        for (int i = 0; i < sd; i++) {
+            json_t *e = json_is_array(pj) ? json_array_get(pj, sd == 1 && json_array_size(pj) == 2 ? 0 : (size_t)i)
+                                          : pj;
+            int64_t before, after;
+            if (sd == 1 && json_is_array(pj) && json_array_size(pj) == 2) {
+                before = json_integer_value(json_array_get(pj, 0));
+                after = json_integer_value(json_array_get(pj, 1));
+            } else if (json_is_array(e) && json_array_size(e) == 2) {
+                before = json_integer_value(json_array_get(e, 0));
+                after = json_integer_value(json_array_get(e, 1));
+            } else if (json_is_integer(e)) {
+                before = after = json_integer_value(e);
+            } else if (!pj) {
+                before = after = 1; /* ZeroPadding's default 1; Cropping's default is 0 per side */
+                if (crop)
+                    before = after = 0;
+            } else {
+                return kerr(c, lname, "padding/cropping must be integers or (before, after) pairs%s", NULL);
+            }
+            if (before < 0 || after < 0 || before > DIM_MAX || after > DIM_MAX)
+                return kerr(c, lname, "padding/cropping must be >= 0%s", NULL);
+            int64_t len = in->d[sp0 + i];
+            if (len >= 0)
+                len = crop ? len - before - after : len + before + after;
+            if (crop && in->d[sp0 + i] >= 0 && len < 1)
+                return kerr(c, lname, "crops away the whole axis%s", NULL);
+            out->d[sp0 + i] = len;
+        }
+        return NNINIT_OK;
+    }
+    if (!strcmp(cls, "CategoryEncoding")) { /* category_encoding.py compute_output_shape */
+        int64_t nt = cfg_int(cfg, "num_tokens", 0);
+        if (nt < 1 || in->ndim < 1 || in->ndim + 1 > NNINIT_MAX_DIMS)
+            return kerr(c, lname, "needs num_tokens >= 1 and an input of rank >= 1%s", NULL);
+        int one_hot = !strcmp(cfg_str(cfg, "output_mode", "multi_hot"), "one_hot");
+        if (one_hot && (in->d[in->ndim - 1] != 1 || in->ndim == 1))
+            out->ndim = in->ndim + 1;
+        out->d[out->ndim - 1] = nt;
+        return NNINIT_OK;
+    }
+    static const char *const same_shape[] = {"Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "Dropout",
                                              "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
                                              "GaussianNoise", "GaussianDropout", "AlphaDropout", "Identity",
-                                             "Rescaling", "Normalization_", "ActivityRegularization", "Masking",
+                                             "Rescaling", "ActivityRegularization", "Masking",
                                              /* parameter-free preprocessing that keeps the shape */
                                              "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation",
                                              "RandomContrast", "RandomBrightness", "UnitNormalization",
