@@ -29,7 +29,8 @@ import h5py
 import numpy as np
 
 MODELS = ["cnn_keras3", "rnn_keras3", "wrappers_keras3", "attention_functional", "norms_keras3",
-          "convlstm_keras3", "conv3d_keras2", "branches_keras3", "layers_keras3", "tokens_keras3"]
+          "convlstm_keras3", "conv3d_keras2", "branches_keras3", "layers_keras3", "tokens_keras3",
+          "nested_keras3"]
 SEED = 7
 HERE = os.path.join("tests", "fixtures", "keras")
 
@@ -115,23 +116,28 @@ def attr_path(cls, scopes, first_scope):
     return head + ("cell/" if len(scopes) > 1 else "")
 
 
-def expected_paths(cfg, functional, var_names):
-    """{keras variable path: store path}."""
+def expected_paths(cfg, functional, var_names, prefix="", root=""):
+    """{keras variable path: store path}; a nested model's variables are named "<model>/<layer>/..."
+    and stored under its container's own "layers"."""
     counts, out = {}, {}
     for layer in layers_order(cfg, functional):
-        cls, lname = layer["class_name"], layer_name(layer)
+        cls, lname = layer["class_name"], prefix + layer_name(layer)
         s = snake(cls)
         k = counts.get(s, -1) + 1
         counts[s] = k
-        container = "layers/%s" % (s if k == 0 else "%s_%d" % (s, k))
+        container = root + "layers/%s" % (s if k == 0 else "%s_%d" % (s, k))
+        if cls in ("Sequential", "Functional", "Model") and "layers" in layer["config"]:
+            out.update(expected_paths(layer["config"], cls != "Sequential", var_names, lname + "/", container + "/"))
+            continue
         mine = [v for v in var_names if v.startswith(lname + "/")]
-        first_scope = next((v.split("/")[1] for v in mine if v.count("/") >= 2), "")
+        depth = lname.count("/")
+        first_scope = next((v.split("/")[depth + 1] for v in mine if v.count("/") >= depth + 2), "")
         index = {}
         trainable = [v for v in mine if v.split("/")[-1] not in ("moving_mean", "moving_variance")]
         for v in trainable + [v for v in mine if v not in trainable]:
             if cls == "Dense" and v.split("/")[-1].startswith("lora_kernel_"):
                 continue  # Dense.save_own_variables: kernel (LoRA merged in) and bias only
-            scopes = v.split("/")[1:-1]
+            scopes = v.split("/")[depth + 1:-1]
             group = container + "/" + attr_path(cls, scopes, first_scope) + "vars/"
             out[v] = group + str(index.get(group, 0))
             index[group] = index.get(group, 0) + 1

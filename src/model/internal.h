@@ -93,11 +93,10 @@ int nninit__cmp_draw(const void *a, const void *b);
 /* {"tensor name": initializer JSON, ...}, malloc'd (NULL when out of memory). */
 char *nninit__model_specs_json(const nninit_model *m);
 /* keras_store.c: sets store_path of the variables of a Keras Sequential or
- * Functional model whose config layer k built t[first[k] .. first[k] + count[k]),
- * as Keras 3 model.save_weights names them; variables nninit cannot place
- * keep NULL. `cfg` is the model's "config" object (a json_t). */
-nninit_status nninit__keras_store_paths(nninit_model *m, struct json_t *cfg, int functional, const size_t *first,
-                                        const size_t *count, size_t n_layers, nninit_err *err);
+ * Functional model (and of the models nested in it) as Keras 3
+ * model.save_weights names them; variables nninit cannot place keep NULL,
+ * those Keras does not store get "". `cfg` is the model's "config" (a json_t). */
+nninit_status nninit__keras_store_paths(nninit_model *m, struct json_t *cfg, int functional, nninit_err *err);
 /* naming.to_snake_case of a class name ("MultiHeadAttention" -> "multi_head_attention"). */
 void nninit__keras_snake_case(const char *cls, char *out, size_t cap);
 

@@ -649,7 +649,7 @@ static nninit_status seq_source(void *user, size_t k, void *out, nninit_err *err
 
 static nninit_status write_in_file_order(nninit_model_job *job, nninit_err *err)
 {
-    seq_ctx c = {job, NULL};
+    seq_ctx c = {job, NULL, NULL};
     nninit_status s = NNINIT_OK;
     size_t gs = nninit_dtype_size(job->gen);
     if (job->torch) { /* PyTorch draws in construction order, which is not the file order */

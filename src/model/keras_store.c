@@ -300,14 +300,19 @@ static int non_trainable(const char *var)
     return !strcmp(var, "moving_mean") || !strcmp(var, "moving_variance");
 }
 
+/* The variables of layer `lname` (its full name, a nested model's prefix
+ * included) are the tensors named "<lname>/...". */
 static nninit_status layer_paths(nninit_model *m, const char *cls, const char *lname, const char *container,
-                                 size_t first, size_t count, nninit_err *err)
+                                 nninit_err *err)
 {
+    size_t first = 0, count = m->n;
     size_t ll = strlen(lname);
     char first_scope[256] = "";
     for (size_t i = first; i < first + count; i++) { /* the first sublayer scope: Bidirectional's forward layer */
-        const char *rest = m->t[i].name ? m->t[i].name + ll + 1 : "";
-        const char *slash = strchr(rest, '/');
+        const char *nm = m->t[i].name;
+        if (!nm || strncmp(nm, lname, ll) || nm[ll] != '/')
+            continue;
+        const char *rest = nm + ll + 1, *slash = strchr(rest, '/');
         if (slash) {
             snprintf(first_scope, sizeof first_scope, "%.*s", (int)(slash - rest), rest);
             break;
@@ -340,12 +345,12 @@ static nninit_status layer_paths(nninit_model *m, const char *cls, const char *l
                 const nninit__mtensor *o = &m->t[j];
                 if (j == i || !o->store_path || !o->store_path[0])
                     continue;
-                char prefix[600];
+                char prefix[1100];
                 snprintf(prefix, sizeof prefix, "%s/%svars/", container, attr);
                 if (!strncmp(o->store_path, prefix, strlen(prefix)) && !strchr(o->store_path + strlen(prefix), '/'))
                     k++;
             }
-            char path[700];
+            char path[1100];
             snprintf(path, sizeof path, "%s/%svars/%zu", container, attr, k);
             if (!(e->store_path = nninit__strdup(path)))
                 return nninit__err(err, NNINIT_ENOMEM, "out of memory");
@@ -353,13 +358,13 @@ static nninit_status layer_paths(nninit_model *m, const char *cls, const char *l
     return NNINIT_OK;
 }
 
-nninit_status nninit__keras_store_paths(nninit_model *m, json_t *cfg, int functional, const size_t *first,
-                                        const size_t *count, size_t n_layers, nninit_err *err)
+static nninit_status model_paths(nninit_model *m, json_t *cfg, int functional, const char *prefix, const char *root,
+                                 int depth, nninit_err *err)
 {
     json_t *layers = json_object_get(cfg, "layers");
-    if (json_array_size(layers) != n_layers)
-        return nninit__err(err, NNINIT_EMISUSE, "keras store paths: %zu layers in the config, %zu built",
-                           json_array_size(layers), n_layers);
+    size_t n_layers = json_array_size(layers);
+    if (depth > 8)
+        return nninit__err(err, NNINIT_EINVAL, "keras model: models nest more than 8 deep");
     size_t *order = malloc((n_layers ? n_layers : 1) * sizeof *order);
     char (*seen)[64] = calloc(n_layers ? n_layers : 1, sizeof *seen);
     size_t *times = calloc(n_layers ? n_layers : 1, sizeof *times);
@@ -376,10 +381,10 @@ nninit_status nninit__keras_store_paths(nninit_model *m, json_t *cfg, int functi
     }
     size_t n_seen = 0;
     for (size_t r = 0; r < n_layers && !s; r++) {
-        size_t i = order[r];
-        json_t *l = json_array_get(layers, i);
+        json_t *l = json_array_get(layers, order[r]);
+        json_t *lcfg = json_object_get(l, "config");
         const char *cls = json_string_value(json_object_get(l, "class_name"));
-        const char *lname = json_string_value(json_object_get(json_object_get(l, "config"), "name"));
+        const char *lname = json_string_value(json_object_get(lcfg, "name"));
         if (!lname)
             lname = json_string_value(json_object_get(l, "name"));
         if (!cls || !lname)
@@ -393,16 +398,31 @@ nninit_status nninit__keras_store_paths(nninit_model *m, json_t *cfg, int functi
             snprintf(seen[n_seen++], sizeof *seen, "%s", snake);
         else
             times[k]++;
-        char container[96];
+        char container[700], full[600];
         if (times[k])
-            snprintf(container, sizeof container, "layers/%s_%zu", snake, times[k]);
+            snprintf(container, sizeof container, "%slayers/%s_%zu", root, snake, times[k]);
         else
-            snprintf(container, sizeof container, "layers/%s", snake);
-        s = layer_paths(m, cls, lname, container, first[i], count[i], err);
+            snprintf(container, sizeof container, "%slayers/%s", root, snake);
+        snprintf(full, sizeof full, "%s%s", prefix, lname);
+        if ((!strcmp(cls, "Sequential") || !strcmp(cls, "Functional") || !strcmp(cls, "Model")) &&
+            json_is_array(json_object_get(lcfg, "layers"))) {
+            /* a model as a layer: Sequential/Functional visit their own "layers" first */
+            char sub_prefix[610], sub_root[720];
+            snprintf(sub_prefix, sizeof sub_prefix, "%s/", full);
+            snprintf(sub_root, sizeof sub_root, "%s/", container);
+            s = model_paths(m, lcfg, strcmp(cls, "Sequential") != 0, sub_prefix, sub_root, depth + 1, err);
+        } else {
+            s = layer_paths(m, cls, full, container, err);
+        }
     }
 done:
     free(order);
     free(seen);
     free(times);
     return s;
+}
+
+nninit_status nninit__keras_store_paths(nninit_model *m, json_t *cfg, int functional, nninit_err *err)
+{
+    return model_paths(m, cfg, functional, "", "", 0, err);
 }

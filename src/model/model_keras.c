@@ -25,6 +25,9 @@ typedef struct kctx {
     /* Keras >= 3.15 (einsum_dense.py build): a VarianceScaling kernel
      * initializer without axes gets the einsum's input/output axes */
     int einsum_axes;
+    /* a nested model's layers: names "<model>/<layer>/<variable>", depth of nesting */
+    char prefix[256];
+    int depth;
     /* output shape of each layer seen, by name (Keras 2 functional graphs) */
     char **names;
     kshape *outs;
@@ -128,8 +131,8 @@ static nninit_status add_var_axes(kctx *c, const char *layer, const char *path, 
                                   const char *dflt, int ndim, const int64_t *dims, const einsum_axes *ax,
                                   nninit__mtensor **out)
 {
-    char name[300], *dumped = NULL;
-    snprintf(name, sizeof name, "%s/%s", layer, path);
+    char name[600], *dumped = NULL;
+    snprintf(name, sizeof name, "%s%s/%s", c->prefix, layer, path);
     nninit_shape sh;
     sh.ndim = ndim;
     for (int i = 0; i < ndim; i++) {
@@ -891,6 +894,69 @@ static int inbound_shapes(const kctx *c, json_t *layer, kshape *shapes, int max)
 }
 
 static nninit_status do_layer(kctx *c, json_t *layer, const kshape *prev, int have_prev, kshape *out,
+                              int functional);
+
+/* The layers of one Sequential or Functional model, in config order; *out
+ * gets the model's output shape (the last layer's; a Functional model's
+ * first output layer's). `in`: the shape the model is called on, if known. */
+static nninit_status model_layers(kctx *c, json_t *cfg, int functional, const kshape *in, kshape *out)
+{
+    json_t *layers = json_object_get(cfg, "layers");
+    kshape prev = {0, {0}};
+    int have_prev = 0;
+    nninit_status s = NNINIT_OK;
+    if (!functional && get_shape(json_object_get(cfg, "build_input_shape"), &prev))
+        have_prev = 1;
+    else if (!functional && in) {
+        prev = *in;
+        have_prev = 1;
+    }
+    for (size_t i = 0; i < json_array_size(layers) && !s; i++) {
+        kshape o;
+        size_t first = c->m->n;
+        s = do_layer(c, json_array_get(layers, i), &prev, have_prev, &o, functional);
+        if (!s) /* layer metadata for nninit advise (model_keras_meta.c); a nested model's layers first */
+            s = nninit__keras_tag_layer(c->m, first, json_array_get(layers, i), c->err);
+        prev = o;
+        have_prev = 1;
+    }
+    *out = prev;
+    if (!s && functional) {
+        json_t *outs = json_object_get(cfg, "output_layers");
+        json_t *o0 = json_is_string(json_array_get(outs, 0)) ? outs : json_array_get(outs, 0);
+        const kshape *k = lookup(c, json_string_value(json_array_get(o0, 0)) ? json_string_value(json_array_get(o0, 0))
+                                                                               : "");
+        if (k)
+            *out = *k;
+    }
+    return s;
+}
+
+/* A Sequential or Functional model used as a layer (keras/src/models): its
+ * layers are built as they are at the top, their variables named under the
+ * model's name ("block/dense/kernel"). */
+static nninit_status nested_model(kctx *c, const char *cls, const char *lname, json_t *cfg, const kshape *in,
+                                  kshape *out)
+{
+    if (c->depth >= 8)
+        return kerr(c, lname, "models nest more than 8 deep%s", NULL);
+    kctx sub;
+    memset(&sub, 0, sizeof sub);
+    sub.m = c->m;
+    sub.err = c->err;
+    sub.einsum_axes = c->einsum_axes;
+    sub.depth = c->depth + 1;
+    if ((size_t)snprintf(sub.prefix, sizeof sub.prefix, "%s%s/", c->prefix, lname) >= sizeof sub.prefix)
+        return kerr(c, lname, "nested model names longer than 255 bytes%s", NULL);
+    nninit_status s = model_layers(&sub, cfg, strcmp(cls, "Sequential") != 0, in, out);
+    for (size_t i = 0; i < sub.n; i++)
+        free(sub.names[i]);
+    free(sub.names);
+    free(sub.outs);
+    return s;
+}
+
+static nninit_status do_layer(kctx *c, json_t *layer, const kshape *prev, int have_prev, kshape *out,
                               int functional)
 {
     const char *cls = json_string_value(json_object_get(layer, "class_name"));
@@ -927,6 +993,11 @@ static nninit_status do_layer(kctx *c, json_t *layer, const kshape *prev, int ha
             bis = json_object_get(cfg, "batch_shape");
         if (get_shape(bis, &ins[0]))
             n_in = 1;
+    }
+    if ((!strcmp(cls, "Sequential") || !strcmp(cls, "Functional") || !strcmp(cls, "Model")) &&
+        json_is_array(json_object_get(cfg, "layers"))) {
+        nninit_status s = nested_model(c, cls, lname, cfg, n_in ? &ins[0] : NULL, out);
+        return s ? s : remember(c, lname, out);
     }
     if (!strcmp(cls, "MultiHeadAttention")) {
         json_t *mb = json_object_get(layer, "build_config");
@@ -1034,32 +1105,13 @@ static nninit_status from_keras(const char *text, const char *version, nninit_mo
         s = nninit__err(err, NNINIT_ENOMEM, "out of memory");
         goto done;
     }
-    kshape prev = {0, {0}};
-    int have_prev = 0;
     /* Sequential: build_input_shape (or the first layer's) starts the chain. */
-    if (!functional && get_shape(json_object_get(cfg, "build_input_shape"), &prev))
-        have_prev = 1;
-    size_t n_layers = json_array_size(layers);
-    size_t *first = nninit__calloc_array(n_layers ? n_layers : 1, sizeof *first);
-    size_t *count = nninit__calloc_array(n_layers ? n_layers : 1, sizeof *count);
-    if (!first || !count)
-        s = nninit__err(err, NNINIT_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n_layers && !s; i++) {
-        kshape o;
-        first[i] = c.m->n;
-        s = do_layer(&c, json_array_get(layers, i), &prev, have_prev, &o, functional);
-        count[i] = c.m->n - first[i];
-        if (!s) /* layer metadata for nninit advise (model_keras_meta.c) */
-            s = nninit__keras_tag_layer(c.m, first[i], json_array_get(layers, i), err);
-        prev = o;
-        have_prev = 1;
-    }
+    kshape model_out;
+    s = model_layers(&c, cfg, functional, NULL, &model_out);
     if (!s)
         s = nninit__keras_acts(c.m, layers, functional, err);
     if (!s) /* where model.save_weights puts each variable (.weights.h5) */
-        s = nninit__keras_store_paths(c.m, cfg, functional, first, count, n_layers, err);
-    free(first);
-    free(count);
+        s = nninit__keras_store_paths(c.m, cfg, functional, err);
     /* Names must be unique (Keras guarantees it for a valid model). */
     for (size_t i = 0; !s && i < c.m->n; i++)
         for (size_t j = i + 1; j < c.m->n; j++)
