@@ -547,6 +547,7 @@ static void test_keras_models(void **state)
     check_keras_expected("layers_keras3");
     check_keras_expected("tokens_keras3"); /* CategoryEncoding, ZeroPadding1D, Cropping1D shapes */
     check_keras_expected("nested_keras3"); /* a Sequential and a Functional model as layers of a Functional one */
+    check_keras_expected("einsum_keras3"); /* EinsumDense: plain, left- and right-elided equations, bias_axes */
 }
 
 /* Keras .weights.h5: the datasets h5py found in nninit's output (paths as
@@ -632,7 +633,7 @@ static void test_keras_weights_h5(void **state)
         seen++;
     }
     fclose(f);
-    assert_true(models >= 11);
+    assert_true(models >= 12);
     unlink(out);
 }
 
@@ -713,6 +714,18 @@ static void test_keras_einsum_fans(void **state)
     nninit_model_free(m);
     assert_int_equal(nninit_model_from_keras_file_as(file, "three", &m, &err), NNINIT_EINVAL);
     assert_non_null(strstr(err.msg, "not a version number"));
+    /* EinsumDense as a layer: the kernel's input axes (its letters in the input spec) and output axes
+     * (in the output spec) give the fans from Keras 3.15 on; before, the rank rule */
+    m = load_keras("einsum_keras3");
+    expect_fans(m, 0, "e1/kernel", 8, 16);
+    expect_fans(m, 4, "e3/kernel", 12, 24);     /* "abc,cde->abde": c in, d e out */
+    expect_fans(m, 6, "e4/kernel", 10, 7);      /* right-elided "ab...,bc->ac..." */
+    expect_fans(m, 8, "e5/kernel", 24, 5);      /* "abcd,cde->abe": c d in, e out */
+    nninit_model_free(m);
+    file = test_fixture("keras/einsum_keras3.json", path, sizeof path);
+    assert_ok(nninit_model_from_keras_file_as(file, "3.14", &m, &err), &err);
+    expect_fans(m, 4, "e3/kernel", 48, 72);     /* rank rule: receptive field 12, (4, 6) */
+    nninit_model_free(m);
 }
 
 /* Generated values follow the initializers: the embedding's std (uniform

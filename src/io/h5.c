@@ -2,7 +2,7 @@
  * H5IOStore writes and model.load_weights reads): one HDF5 dataset per
  * variable at its store path ("layers/dense/vars/0"), the groups on the way
  * created as h5py's group[key] = value does, data little-endian and
- * contiguous. Written with Debian's libhdf5: the file is built in memory
+ * contiguous, no timestamps (so output is reproducible). Written with Debian's libhdf5: the file is built in memory
  * (HDF5's core driver) and its image goes through the atomic writer, so a
  * failure changes nothing and "-" or a FIFO can take it. Read back as a
  * tensor file (names are the dataset paths). Built without libhdf5
@@ -126,9 +126,33 @@ static int put_attr(hid_t file, const char *key, const char *value)
     return ok;
 }
 
+/* The groups on the way to dataset `name`, created with `gcpl` (no
+ * timestamps) where missing. */
+static int make_groups(hid_t file, const char *name, hid_t gcpl)
+{
+    char part[1100];
+    for (const char *p = strchr(name, '/'); p; p = strchr(p + 1, '/')) {
+        size_t n = (size_t)(p - name);
+        if (n >= sizeof part)
+            return 0;
+        memcpy(part, name, n);
+        part[n] = '\0';
+        htri_t there = H5Lexists(file, part, H5P_DEFAULT);
+        if (there < 0)
+            return 0;
+        if (!there) {
+            hid_t g = H5Gcreate2(file, part, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+            if (g < 0)
+                return 0;
+            H5Gclose(g);
+        }
+    }
+    return 1;
+}
+
 /* Writes tensor i as a dataset of `file`. */
-static nninit_status put_tensor(hid_t file, hid_t lcpl, const char *path, const nninit_tensor_desc *t, size_t i,
-                                nninit_tensor_source src, void *user, nninit_err *err)
+static nninit_status put_tensor(hid_t file, hid_t gcpl, hid_t dcpl, const char *path, const nninit_tensor_desc *t,
+                                size_t i, nninit_tensor_source src, void *user, nninit_err *err)
 {
     uint64_t numel, nb;
     nninit_status s = nninit__tensor_bytes(t[i].name, &t[i].shape, t[i].dtype, &numel, &nb, err);
@@ -143,7 +167,9 @@ static nninit_status put_tensor(hid_t file, hid_t lcpl, const char *path, const 
     for (int d = 0; d < t[i].shape.ndim; d++)
         dims[d] = (hsize_t)t[i].shape.dim[d];
     hid_t sp = t[i].shape.ndim ? H5Screate_simple(t[i].shape.ndim, dims, NULL) : H5Screate(H5S_SCALAR);
-    hid_t ds = sp < 0 ? -1 : H5Dcreate2(file, t[i].name, ty, sp, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t ds = sp < 0 || !make_groups(file, t[i].name, gcpl)
+                   ? -1
+                   : H5Dcreate2(file, t[i].name, ty, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     void *buf = malloc(nb ? (size_t)nb : 1);
     if (ds < 0)
         s = nninit__err(err, NNINIT_EINVAL, "%s: cannot create dataset '%s' (a tensor's name is a group of "
@@ -168,9 +194,11 @@ static nninit_status build_image(const char *path, const nninit_tensor_desc *t, 
                                  unsigned char **image, size_t *len, nninit_err *err)
 {
     nninit_status s = NNINIT_OK;
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), lcpl = H5Pcreate(H5P_LINK_CREATE), file = -1;
-    if (fapl < 0 || lcpl < 0 || H5Pset_fapl_core(fapl, (size_t)1 << 20, 0) < 0 ||
-        H5Pset_create_intermediate_group(lcpl, 1) < 0 ||
+    /* no modification times in the object headers: the same tensors give the same bytes */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), gcpl = H5Pcreate(H5P_GROUP_CREATE), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    hid_t file = -1;
+    if (fapl < 0 || gcpl < 0 || dcpl < 0 || H5Pset_fapl_core(fapl, (size_t)1 << 20, 0) < 0 ||
+        H5Pset_obj_track_times(gcpl, 0) < 0 || H5Pset_obj_track_times(dcpl, 0) < 0 ||
         (file = H5Fcreate("nninit-weights-in-memory.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0) {
         s = nninit__err(err, NNINIT_EIO, "%s: libhdf5 cannot create an in-memory file", path);
         goto done;
@@ -179,7 +207,7 @@ static nninit_status build_image(const char *path, const nninit_tensor_desc *t, 
         if (!put_attr(file, metadata[i], metadata[i + 1]))
             s = nninit__err(err, NNINIT_EIO, "%s: libhdf5 cannot write attribute '%s'", path, metadata[i]);
     for (size_t i = 0; i < n && !s; i++)
-        s = put_tensor(file, lcpl, path, t, i, src, user, err);
+        s = put_tensor(file, gcpl, dcpl, path, t, i, src, user, err);
     if (!s && H5Fflush(file, H5F_SCOPE_GLOBAL) < 0)
         s = nninit__err(err, NNINIT_EIO, "%s: libhdf5 cannot finish the file", path);
     if (!s) {
@@ -194,8 +222,10 @@ static nninit_status build_image(const char *path, const nninit_tensor_desc *t, 
 done:
     if (file >= 0)
         H5Fclose(file);
-    if (lcpl >= 0)
-        H5Pclose(lcpl);
+    if (gcpl >= 0)
+        H5Pclose(gcpl);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
     if (fapl >= 0)
         H5Pclose(fapl);
     return s;

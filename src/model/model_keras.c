@@ -197,6 +197,162 @@ static int64_t deconv_len(int64_t len, int64_t k, int64_t stride, int64_t dil, c
     return (len - 1) * stride + eff - 2 * pad + opad;
 }
 
+/* EinsumDense (keras/src/layers/core/einsum_dense.py build and
+ * _analyze_einsum_string / _analyze_split_string): "..." becomes one mark,
+ * then the equation is "X,W->Z", "...X,W->...Z" (left elided) or
+ * "X...,W->Z..." (right elided); the output shape is the batch dimension,
+ * the elided input dimensions and the config's output_shape; each kernel
+ * axis takes the output dimension of its letter if the output has it, else
+ * the input's (the first are the einsum's output axes, the others its input
+ * axes, which a VarianceScaling kernel initializer without axes takes from
+ * Keras 3.15 on); the bias covers the output from its first bias letter on,
+ * 1 where a letter is not a bias axis (and 1 for each right-elided axis). */
+static int spec_letters(const char *p, int min, char *out, size_t cap)
+{
+    size_t n = 0;
+    while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')) {
+        if (n + 1 >= cap)
+            return -1;
+        out[n++] = *p++;
+    }
+    out[n] = '\0';
+    return (int)n >= min ? (int)n : -1;
+}
+
+static nninit_status einsum_vars(kctx *c, const char *lname, json_t *cfg, const kshape *in, kshape *out)
+{
+    const char *eq = cfg_str(cfg, "equation", NULL);
+    if (!eq)
+        return kerr(c, lname, "EinsumDense needs an equation%s", NULL);
+    char d[128], x[16], w[16], z[16];
+    size_t n = 0;
+    for (const char *p = eq; *p && n + 1 < sizeof d; p++) {
+        if (!strncmp(p, "...", 3)) {
+            d[n++] = '0';
+            p += 2;
+        } else {
+            d[n++] = *p;
+        }
+    }
+    d[n] = '\0';
+    int left = 0, lx, lw, lz;
+    const char *p = d;
+    /* "X,W->Z"; "0X,W->0Z" (left elided); "X0,W->Z0" with at least two letters in X (right elided) */
+    if (*p == '0') {
+        left = 1;
+        p++;
+    }
+    if ((lx = spec_letters(p, 1, x, sizeof x)) < 0)
+        return kerr(c, lname, "equation '%s' is not X,W->Z, ...X,W->...Z or X...,W->Z...", eq);
+    p += lx;
+    int right = !left && *p == '0';
+    if (right && lx < 2)
+        return kerr(c, lname, "equation '%s' is not X,W->Z, ...X,W->...Z or X...,W->Z...", eq);
+    if (right)
+        p++;
+    if (*p++ != ',' || (lw = spec_letters(p, 1, w, sizeof w)) < 0)
+        return kerr(c, lname, "equation '%s' is not X,W->Z, ...X,W->...Z or X...,W->Z...", eq);
+    p += lw;
+    if (strncmp(p, "->", 2))
+        return kerr(c, lname, "equation '%s' is not X,W->Z, ...X,W->...Z or X...,W->Z...", eq);
+    p += 2;
+    if (left && *p++ != '0')
+        return kerr(c, lname, "equation '%s' is not X,W->Z, ...X,W->...Z or X...,W->Z...", eq);
+    if ((lz = spec_letters(p, 1, z, sizeof z)) < 0 || (right && p[lz] != '0'))
+        return kerr(c, lname, "equation '%s' is not X,W->Z, ...X,W->...Z or X...,W->Z...", eq);
+    int elided = in->ndim - lx;
+    if (elided < 0)
+        return kerr(c, lname, "the input has fewer dimensions than the equation's input%s", NULL);
+    /* output_shape: the batch dimension, then (left elided) the elided ones, the config's, (right) the rest */
+    int64_t os[NNINIT_MAX_DIMS];
+    int no = 0;
+    os[no++] = in->d[0];
+    if (elided > 0 && left)
+        for (int i = 1; i < elided; i++)
+            os[no++] = in->d[i];
+    json_t *oj = json_object_get(cfg, "output_shape");
+    if (json_is_integer(oj)) {
+        os[no++] = json_integer_value(oj);
+    } else if (json_is_array(oj)) {
+        for (size_t i = 0; i < json_array_size(oj); i++) {
+            if (no >= NNINIT_MAX_DIMS)
+                return kerr(c, lname, "output rank too large%s", NULL);
+            json_t *v = json_array_get(oj, i);
+            int64_t val = json_is_integer(v) ? json_integer_value(v) : UNKNOWN;
+            if (json_is_integer(v) && (val < 1 || val > DIM_MAX))
+                return kerr(c, lname, "output_shape entries must be positive integers or null%s", NULL);
+            os[no++] = val;
+        }
+    } else {
+        return kerr(c, lname, "EinsumDense needs output_shape (an integer or a list)%s", NULL);
+    }
+    if (elided > 0 && !left)
+        for (int i = in->ndim - elided; i < in->ndim && no < NNINIT_MAX_DIMS; i++)
+            os[no++] = in->d[i];
+    /* the dimension of a letter: input_dim_map / output_dim_map */
+    int64_t kd[NNINIT_MAX_DIMS];
+    einsum_axes ax = {0, 0, {0}, {0}};
+    if (lw > NNINIT_MAX_DIMS)
+        return kerr(c, lname, "kernel rank too large%s", NULL);
+    for (int i = 0; i < lx; i++) { /* shared input/output letters must agree */
+        const char *o = strchr(z, x[i]);
+        int ii = left ? i + elided : i;
+        if (o) {
+            int oi = (int)(o - z) + (left ? elided : 0);
+            if (oi < no && os[oi] != UNKNOWN && in->d[ii] != UNKNOWN && os[oi] != in->d[ii])
+                return kerr(c, lname, "input and output shapes differ at a shared letter of '%s'", eq);
+        }
+    }
+    for (int i = 0; i < lw; i++) {
+        const char *o = strchr(z, w[i]), *q = strchr(x, w[i]);
+        if (o) {
+            int oi = (int)(o - z) + (left ? elided : 0);
+            kd[i] = oi < no ? os[oi] : UNKNOWN;
+            if (ax.n_out < NNINIT_MAX_AXES)
+                ax.out[ax.n_out++] = i;
+        } else if (q) {
+            int ii = (int)(q - x) + (left ? elided : 0);
+            kd[i] = in->d[ii];
+            if (ax.n_in < NNINIT_MAX_AXES)
+                ax.in[ax.n_in++] = i;
+        } else {
+            return kerr(c, lname, "a kernel letter of '%s' is in neither the input nor the output", eq);
+        }
+    }
+    json_t *lr = json_object_get(cfg, "lora_rank");
+    if (lr && !json_is_null(lr))
+        return kerr(c, lname, "EinsumDense lora_rank is not supported yet%s", NULL);
+    nninit_status s = add_var_axes(c, lname, "kernel", cfg, "kernel_initializer", "glorot_uniform", lw, kd, &ax,
+                                   NULL);
+    if (s)
+        return s;
+    const char *bias_axes = cfg_str(cfg, "bias_axes", NULL);
+    if (bias_axes && bias_axes[0]) {
+        int first = lz;
+        for (const char *b = bias_axes; *b; b++) {
+            const char *o = strchr(z, *b);
+            if (!o)
+                return kerr(c, lname, "a bias letter is not in the output spec of '%s'", eq);
+            if ((int)(o - z) < first)
+                first = (int)(o - z);
+        }
+        int64_t bd[NNINIT_MAX_DIMS];
+        int nb = 0;
+        for (int i = first; i < lz && nb < NNINIT_MAX_DIMS; i++) {
+            int oi = i + (left ? elided : 0);
+            bd[nb++] = strchr(bias_axes, z[i]) ? (oi < no ? os[oi] : UNKNOWN) : 1;
+        }
+        for (int i = 0; !left && i < elided && nb < NNINIT_MAX_DIMS; i++)
+            bd[nb++] = 1;
+        if ((s = add_var(c, lname, "bias", cfg, "bias_initializer", "zeros", nb, bd, NULL)))
+            return s;
+    }
+    out->ndim = no;
+    for (int i = 0; i < no; i++)
+        out->d[i] = os[i];
+    return NNINIT_OK;
+}
+
 /* ConvLSTM1D/2D/3D (keras/src/layers/rnn/conv_lstm.py ConvLSTMCell.build):
  * input (batch, time, spatial..., channels) (channels_last), cell
  * "conv_lstm_cell" with kernel k + (in, 4f), recurrent_kernel k + (f, 4f),
@@ -298,6 +454,8 @@ static nninit_status layer_vars(kctx *c, const char *cls, const char *lname, jso
         out->d[out->ndim - 1] = units;
         return NNINIT_OK;
     }
+    if (!strcmp(cls, "EinsumDense"))
+        return einsum_vars(c, lname, cfg, in, out);
     if (!strncmp(cls, "ConvLSTM", 8)) /* before the Conv* prefix below, which would take it for a convolution */
         return conv_lstm_vars(c, cls, lname, cfg, in, out);
     int nd = 0, transposed = 0, depthwise = 0, separable = 0, pooling = 0;

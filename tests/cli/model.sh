@@ -111,6 +111,7 @@ done
 # Keras .weights.h5 (needs libhdf5; tests/test_model.c compares the datasets with h5py's listing)
 if "$N" model --keras "$K" -o "$T/m.weights.h5" 2>"$T/err"; then
     "$N" inspect "$T/m.weights.h5" --brief | grep -q '^layers/lstm/cell/vars/1 ' || fail ".weights.h5 paths: $("$N" inspect "$T/m.weights.h5" --brief)"
+    sleep 1 # a second later: no timestamps in the file, the same bytes
     "$N" model --keras "$K" -o - --format weights.h5 | cmp -s - "$T/m.weights.h5" || fail ".weights.h5 to stdout differs"
     "$N" model --torch "$R" -o "$T/t.weights.h5" 2>"$T/err"; [ $? -eq 2 ] || fail "torch recipe to .weights.h5 accepted"
     grep -q "not a Keras model" "$T/err" || fail "torch .weights.h5 message: $(cat "$T/err")"
