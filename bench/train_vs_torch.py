@@ -22,7 +22,7 @@ each side keeps its data and its model loaded (nninit through
 bench/train_epochs --serve) and keeps training it.
 
 usage: make bench   # builds build/bench/train_epochs
-       bench/train_vs_torch.py [--threads T] [--rounds R] [--epochs N] [--data DIR]
+       bench/train_vs_torch.py [--threads T] [--rounds R] [--epochs N] [--data DIR] [--baseline OLD_BINARY]
 Run by hand (a benchmark, not a test); needs python3-torch and python3-numpy.
 """
 import argparse
@@ -103,11 +103,11 @@ class NninitRun:
     """The nninit side: bench/train_epochs --serve keeps the data and the network
     loaded and trains as many epochs as each request asks."""
 
-    def __init__(self, args, floor=False):
+    def __init__(self, args, floor=False, binary=None):
         env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads))
         if args.data:
             env["NNINIT_DATA"] = args.data
-        self.p = subprocess.Popen([args.train_epochs, "--serve", "--model", args.model, "--threads", str(args.threads),
+        self.p = subprocess.Popen([binary or args.train_epochs, "--serve", "--model", args.model, "--threads", str(args.threads),
                                    "--lr", str(args.lr)] + (["--floor"] if floor else []),
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
 
@@ -138,6 +138,9 @@ def main():
     p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--train-epochs", default="build/bench/train_epochs", help="the nninit side (make bench builds it)")
+    p.add_argument("--baseline", metavar="PATH",
+                   help="another train_epochs binary (e.g. built before a change) as one more side, so that a "
+                        "before/after comparison sees the same load")
     p.add_argument("--data", default=os.environ.get("NNINIT_DATA", "/usr/share/datasets/fashion-mnist"))
     p.add_argument("--omp-passive", action="store_true",
                    help="OMP_WAIT_POLICY=PASSIVE for PyTorch: on a loaded machine its spinning OpenMP threads "
@@ -154,7 +157,8 @@ def main():
     # Alternate the two sides so that both see the same machine load.
     nn = NninitRun(args)
     fl = NninitRun(args, floor=True)
-    t_nn, t_th, c_nn, c_th, ratios, t_fl, c_fl = [], [], [], [], [], [], []
+    bl = NninitRun(args, binary=args.baseline) if args.baseline else None
+    t_nn, t_th, c_nn, c_th, ratios, t_fl, c_fl, t_bl, c_bl = [], [], [], [], [], [], [], [], []
     for r in range(args.rounds):
         tn, cn = nn.epochs(args.epochs)
         t_nn += tn
@@ -171,10 +175,17 @@ def main():
             t_fl += tf
             c_fl += cf
             line += "  blas-floor " + " ".join(f"{t:.3f}" for t in tf)
+        if bl:
+            tb, cb = bl.epochs(args.epochs)
+            t_bl += tb
+            c_bl += cb
+            line += "  baseline " + " ".join(f"{t:.3f}" for t in tb)
         print(line + " s/epoch (wall)", file=sys.stderr)
     nn.close()
     if fl:
         fl.close()
+    if bl:
+        bl.close()
     med = statistics.median
     recipe = "784-256-256-10 relu" if args.model == "mlp" else "cnn conv16-pool-conv32-pool-dense10"
     print(f"threads {args.threads}, {args.rounds} rounds x {args.epochs} epochs each side, batch 128, "
@@ -189,6 +200,9 @@ def main():
     if fl:
         print(f"blas floor wall median {med(t_fl):.3f} s/epoch, cpu median {med(c_fl):.3f}; nninit/floor: wall "
               f"{med(t_nn) / med(t_fl):.3f}, cpu {med(c_nn) / med(c_fl):.3f}")
+    if bl:
+        print(f"baseline ({args.baseline}) wall median {med(t_bl):.3f} s/epoch, cpu median {med(c_bl):.3f}; "
+              f"nninit/baseline: wall {med(t_nn) / med(t_bl):.3f}, cpu {med(c_nn) / med(c_bl):.3f}")
     if args.omp_passive:
         print("PyTorch ran with OMP_WAIT_POLICY=PASSIVE")
     print("load average at the end: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))

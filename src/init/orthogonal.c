@@ -59,10 +59,68 @@ static void transpose(size_t es, const void *src, void *dst, int64_t rows, int64
         }
 }
 
+/* The float and double LAPACK/BLAS calls under one name each (F32 or F64
+ * by dtype), so that Householder and CholeskyQR below are written once. */
+static lapack_int geqrf(nninit_dtype t, lapack_int m, lapack_int n, void *a, void *tau)
+{
+    return t == NNINIT_F32 ? LAPACKE_sgeqrf(LAPACK_COL_MAJOR, m, n, a, m, tau)
+                           : LAPACKE_dgeqrf(LAPACK_COL_MAJOR, m, n, a, m, tau);
+}
+static lapack_int orgqr(nninit_dtype t, lapack_int m, lapack_int n, void *a, const void *tau)
+{
+    return t == NNINIT_F32 ? LAPACKE_sorgqr(LAPACK_COL_MAJOR, m, n, n, a, m, tau)
+                           : LAPACKE_dorgqr(LAPACK_COL_MAJOR, m, n, n, a, m, tau);
+}
+/* g (n, n), upper triangle = A^T A of A (m, n) column-major, or of the
+ * (n, m) A^T given column-major when trans. */
+static void gram(nninit_dtype t, const void *a, blasint m, blasint n, int trans, void *g)
+{
+    if (t == NNINIT_F32)
+        cblas_ssyrk(CblasColMajor, CblasUpper, trans ? CblasNoTrans : CblasTrans, n, m, 1.0f, a, trans ? n : m, 0.0f,
+                    g, n);
+    else
+        cblas_dsyrk(CblasColMajor, CblasUpper, trans ? CblasNoTrans : CblasTrans, n, m, 1.0, a, trans ? n : m, 0.0,
+                    g, n);
+}
+static lapack_int potrf(nninit_dtype t, blasint n, void *r)
+{
+    return t == NNINIT_F32 ? LAPACKE_spotrf(LAPACK_COL_MAJOR, 'U', n, r, n)
+                           : LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', n, r, n);
+}
+/* A <- A R^-1 (trans 0), or A^T <- R^-T A^T (trans 1). */
+static void solve_r(nninit_dtype t, const void *r, void *a, blasint m, blasint n, int trans)
+{
+    if (t == NNINIT_F32 && trans)
+        cblas_strsm(CblasColMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, n, m, 1.0f, r, n, a, n);
+    else if (t == NNINIT_F32)
+        cblas_strsm(CblasColMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit, m, n, 1.0f, r, n, a, m);
+    else if (trans)
+        cblas_dtrsm(CblasColMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, n, m, 1.0, r, n, a, n);
+    else
+        cblas_dtrsm(CblasColMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit, m, n, 1.0, r, n, a, m);
+}
+/* Element (i, j) of a column-major matrix with leading dimension ld. */
+static double at(nninit_dtype t, const void *a, size_t ld, size_t i, size_t j)
+{
+    return t == NNINIT_F32 ? (double)((const float *)a)[j * ld + i] : ((const double *)a)[j * ld + i];
+}
+/* Column j (m values, column-major) times s = +-1 or 0. */
+static void scale_col(nninit_dtype t, void *a, size_t m, size_t j, signed char s)
+{
+    if (t == NNINIT_F32) {
+        float *x = (float *)a + j * m;
+        for (size_t i = 0; i < m; i++)
+            x[i] *= (float)s;
+    } else {
+        double *x = (double *)a + j * m;
+        for (size_t i = 0; i < m; i++)
+            x[i] *= (double)s;
+    }
+}
+
 /* Householder on a column-major tall a (m, n), lda = m, in place. */
 static lapack_int householder_cm(nninit_dtype dtype, void *a, lapack_int m, lapack_int n)
 {
-    lapack_int info;
     size_t es = nninit_dtype_size(dtype);
     void *tau = nninit__malloc_array((size_t)n, es);
     signed char *sign = nninit__malloc_array((size_t)n, 1);
@@ -71,31 +129,15 @@ static lapack_int householder_cm(nninit_dtype dtype, void *a, lapack_int m, lapa
         free(sign);
         return LAPACK_WORK_MEMORY_ERROR;
     }
-    if (dtype == NNINIT_F32) {
-        float *x = a;
-        info = LAPACKE_sgeqrf(LAPACK_COL_MAJOR, m, n, x, m, tau);
-        for (lapack_int j = 0; info == 0 && j < n; j++) {
-            float d = x[(size_t)j * (size_t)m + (size_t)j];
-            sign[j] = (signed char)(d > 0 ? 1 : (d < 0 ? -1 : 0));
-        }
-        if (info == 0)
-            info = LAPACKE_sorgqr(LAPACK_COL_MAJOR, m, n, n, x, m, tau);
-        for (lapack_int j = 0; info == 0 && j < n; j++)
-            for (lapack_int i = 0; i < m; i++)
-                x[(size_t)j * (size_t)m + (size_t)i] *= (float)sign[j];
-    } else {
-        double *x = a;
-        info = LAPACKE_dgeqrf(LAPACK_COL_MAJOR, m, n, x, m, tau);
-        for (lapack_int j = 0; info == 0 && j < n; j++) {
-            double d = x[(size_t)j * (size_t)m + (size_t)j];
-            sign[j] = (signed char)(d > 0 ? 1 : (d < 0 ? -1 : 0));
-        }
-        if (info == 0)
-            info = LAPACKE_dorgqr(LAPACK_COL_MAJOR, m, n, n, x, m, tau);
-        for (lapack_int j = 0; info == 0 && j < n; j++)
-            for (lapack_int i = 0; i < m; i++)
-                x[(size_t)j * (size_t)m + (size_t)i] *= (double)sign[j];
+    lapack_int info = geqrf(dtype, m, n, a, tau);
+    for (lapack_int j = 0; info == 0 && j < n; j++) {
+        double d = at(dtype, a, (size_t)m, (size_t)j, (size_t)j);
+        sign[j] = (signed char)(d > 0 ? 1 : (d < 0 ? -1 : 0));
     }
+    if (info == 0)
+        info = orgqr(dtype, m, n, a, tau);
+    for (lapack_int j = 0; info == 0 && j < n; j++)
+        scale_col(dtype, a, (size_t)m, (size_t)j, sign[j]);
     free(tau);
     free(sign);
     return info;
@@ -116,38 +158,13 @@ static int cholesky_qr(nninit_dtype dtype, void *a, blasint m, blasint n, int tr
         return -2;
     int rc = 0;
     for (int pass = 0; pass < 4; pass++) {
-        lapack_int info;
         double worst = 0; /* largest |R_jj - 1| of this pass */
-        if (dtype == NNINIT_F32) {
-            float *x = a, *r = g;
-            /* G = A^T A, upper triangle */
-            cblas_ssyrk(CblasColMajor, CblasUpper, trans ? CblasNoTrans : CblasTrans, n, m, 1.0f, x,
-                        trans ? n : m, 0.0f, r, n);
-            info = LAPACKE_spotrf(LAPACK_COL_MAJOR, 'U', n, r, n);
-            if (info == 0) {
-                for (blasint j = 0; j < n; j++)
-                    worst = fmax(worst, fabs((double)r[(size_t)j * (size_t)n + (size_t)j] - 1.0));
-                if (trans) /* A^T <- R^-T A^T */
-                    cblas_strsm(CblasColMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, n, m, 1.0f, r, n, x,
-                                n);
-                else /* A <- A R^-1 */
-                    cblas_strsm(CblasColMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit, m, n, 1.0f, r, n,
-                                x, m);
-            }
-        } else {
-            double *x = a, *r = g;
-            cblas_dsyrk(CblasColMajor, CblasUpper, trans ? CblasNoTrans : CblasTrans, n, m, 1.0, x, trans ? n : m,
-                        0.0, r, n);
-            info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', n, r, n);
-            if (info == 0) {
-                for (blasint j = 0; j < n; j++)
-                    worst = fmax(worst, fabs(r[(size_t)j * (size_t)n + (size_t)j] - 1.0));
-                if (trans)
-                    cblas_dtrsm(CblasColMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, n, m, 1.0, r, n, x, n);
-                else
-                    cblas_dtrsm(CblasColMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit, m, n, 1.0, r, n, x,
-                                m);
-            }
+        gram(dtype, a, m, n, trans, g);
+        lapack_int info = potrf(dtype, n, g);
+        if (info == 0) {
+            for (blasint j = 0; j < n; j++)
+                worst = fmax(worst, fabs(at(dtype, g, (size_t)n, (size_t)j, (size_t)j) - 1.0));
+            solve_r(dtype, g, a, m, n, trans);
         }
         if (info != 0) {
             rc = pass == 0 ? 1 : -1;

@@ -55,60 +55,107 @@ size_t nninit__conv2d_work(const nninit__conv_geom *g, int64_t batch)
     return (size_t)(chunk_samples(g, batch) * g->ho * g->wo * g->kh * g->kw * (g->c / g->groups));
 }
 
+/* Window columns [lo, hi) of output column ow inside the image (as pool.c's
+ * span: contiguous, since the position grows with j). */
+static inline void col_span(const nninit__conv_geom *g, int64_t ow, int64_t *lo, int64_t *hi)
+{
+    int64_t l = 0, h = g->kw, iw0 = ow * g->sw - g->pl;
+    if (iw0 >= 0 && iw0 + (h - 1) * g->dw < g->w) { /* the whole window inside: most columns */
+        *lo = l;
+        *hi = h;
+        return;
+    }
+    while (l < h && iw0 + l * g->dw < 0)
+        l++;
+    while (h > l && iw0 + (h - 1) * g->dw >= g->w)
+        h--;
+    *lo = l;
+    *hi = h;
+}
+
 /* Patches of samples [n0, n0 + nb), channels [c0, c0 + cg), into cols
- * (nb ho wo, kh kw cg); outside the image: zeros. */
+ * (nb ho wo, kh kw cg); outside the image: zeros. With one group and no
+ * column dilation the window columns of one row are adjacent pixels, so
+ * each window row is one run of (columns inside) x c floats. */
 static void im2col(const nninit__conv_geom *g, const float *x, int64_t n0, int64_t nb, int64_t c0, int64_t cg,
                    float *cols)
 {
     int64_t K = g->kh * g->kw * cg;
+    int runs = cg == g->c && g->dw == 1;
     for (int64_t n = 0; n < nb; n++) {
         const float *xs = x + (n0 + n) * g->h * g->w * g->c;
         for (int64_t oh = 0; oh < g->ho; oh++)
             for (int64_t ow = 0; ow < g->wo; ow++) {
                 float *row = cols + ((n * g->ho + oh) * g->wo + ow) * K;
-                for (int64_t i = 0; i < g->kh; i++) {
+                int64_t jlo, jhi, iw0 = ow * g->sw - g->pl;
+                col_span(g, ow, &jlo, &jhi);
+                for (int64_t i = 0; i < g->kh; i++, row += g->kw * cg) {
                     int64_t ih = oh * g->sh - g->pt + i * g->dh;
-                    for (int64_t j = 0; j < g->kw; j++, row += cg) {
-                        int64_t iw = ow * g->sw - g->pl + j * g->dw;
-                        if (ih < 0 || ih >= g->h || iw < 0 || iw >= g->w) {
+                    if (ih < 0 || ih >= g->h || jlo >= jhi) {
+                        memset(row, 0, (size_t)(g->kw * cg) * sizeof *row);
+                        continue;
+                    }
+                    for (int64_t c = 0; c < jlo * cg; c++)
+                        row[c] = 0.0f;
+                    int64_t at = ih * g->w + iw0; /* pixel of window column 0 (may be outside) */
+                    if (runs) {
+                        nninit__copy_floats(row + jlo * cg, xs + (at + jlo) * g->c + c0, (jhi - jlo) * cg);
+                    } else {
+                        for (int64_t j = jlo; j < jhi; j++)
+                            nninit__copy_floats(row + j * cg, xs + (at + j * g->dw) * g->c + c0, cg);
+                    }
+                    for (int64_t c = jhi * cg; c < g->kw * cg; c++)
+                        row[c] = 0.0f;
+                }
+            }
+    }
+}
+
+/* The adjoint of im2col: dx += the patches' gradients at their places, in
+ * the same order (each dx element gets its additions in patch order). */
+static void col2im(const nninit__conv_geom *g, const float *cols, int64_t n0, int64_t nb, int64_t c0, int64_t cg,
+                   float *dx)
+{
+    int64_t K = g->kh * g->kw * cg;
+    int runs = cg == g->c && g->dw == 1;
+    for (int64_t n = 0; n < nb; n++) {
+        float *xs = dx + (n0 + n) * g->h * g->w * g->c;
+        for (int64_t oh = 0; oh < g->ho; oh++)
+            for (int64_t ow = 0; ow < g->wo; ow++) {
+                const float *row = cols + ((n * g->ho + oh) * g->wo + ow) * K;
+                int64_t jlo, jhi, iw0 = ow * g->sw - g->pl;
+                col_span(g, ow, &jlo, &jhi);
+                for (int64_t i = 0; i < g->kh; i++, row += g->kw * cg) {
+                    int64_t ih = oh * g->sh - g->pt + i * g->dh;
+                    if (ih < 0 || ih >= g->h)
+                        continue;
+                    int64_t at = ih * g->w + iw0;
+                    if (runs) {
+                        float *d = xs + (at + jlo) * g->c + c0;
+                        const float *r = row + jlo * cg;
+                        for (int64_t c = 0; c < (jhi - jlo) * cg; c++)
+                            d[c] += r[c];
+                    } else {
+                        for (int64_t j = jlo; j < jhi; j++) {
+                            float *d = xs + (at + j * g->dw) * g->c + c0;
                             for (int64_t c = 0; c < cg; c++)
-                                row[c] = 0.0f;
-                            continue;
+                                d[c] += row[j * cg + c];
                         }
-                        const float *src = xs + (ih * g->w + iw) * g->c + c0;
-                        if (cg >= 16) /* a call pays off only for longer runs */
-                            memcpy(row, src, (size_t)cg * sizeof *row);
-                        else
-                            for (int64_t c = 0; c < cg; c++)
-                                row[c] = src[c];
                     }
                 }
             }
     }
 }
 
-/* The adjoint of im2col: dx += the patches' gradients at their places. */
-static void col2im(const nninit__conv_geom *g, const float *cols, int64_t n0, int64_t nb, int64_t c0, int64_t cg,
-                   float *dx)
+/* y (rows, n) = b in every row: the first row, then doubling copies (few
+ * calls however many rows). */
+static void fill_rows(float *y, const float *b, int64_t rows, int64_t n)
 {
-    int64_t K = g->kh * g->kw * cg;
-    for (int64_t n = 0; n < nb; n++) {
-        float *xs = dx + (n0 + n) * g->h * g->w * g->c;
-        for (int64_t oh = 0; oh < g->ho; oh++)
-            for (int64_t ow = 0; ow < g->wo; ow++) {
-                const float *row = cols + ((n * g->ho + oh) * g->wo + ow) * K;
-                for (int64_t i = 0; i < g->kh; i++) {
-                    int64_t ih = oh * g->sh - g->pt + i * g->dh;
-                    for (int64_t j = 0; j < g->kw; j++, row += cg) {
-                        int64_t iw = ow * g->sw - g->pl + j * g->dw;
-                        if (ih < 0 || ih >= g->h || iw < 0 || iw >= g->w)
-                            continue;
-                        float *d = xs + (ih * g->w + iw) * g->c + c0;
-                        for (int64_t c = 0; c < cg; c++)
-                            d[c] += row[c];
-                    }
-                }
-            }
+    memcpy(y, b, (size_t)n * sizeof *y);
+    for (int64_t done = 1; done < rows;) {
+        int64_t k = done < rows - done ? done : rows - done;
+        memcpy(y + done * n, y, (size_t)(k * n) * sizeof *y);
+        done += k;
     }
 }
 
@@ -122,8 +169,7 @@ void nninit__conv2d_forward(const nninit__conv_geom *g, const float *x, const fl
 {
     int64_t rows = batch * g->ho * g->wo, cout = g->cout;
     if (b)
-        for (int64_t r = 0; r < rows; r++)
-            memcpy(y + r * cout, b, (size_t)cout * sizeof *y);
+        fill_rows(y, b, rows, cout);
     float beta = b ? 1.0f : 0.0f;
     if (is_pointwise(g)) {
         nninit__sgemm(0, 0, rows, cout, g->c, 1.0f, x, k, beta, y);

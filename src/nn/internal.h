@@ -10,6 +10,7 @@
 #include "nninit_nn.h"
 
 #include <math.h>
+#include <string.h>
 
 /* ---- BLAS (blas.c): the one wrapper over OpenBLAS ---- */
 
@@ -215,6 +216,24 @@ void nninit__col_sums(const float *x, int64_t rows, int64_t n, int64_t ld, float
  * base: every slot NULL) and returns the total, so a kernel's cache layout
  * and its size come from one table. */
 size_t nninit__carve(float *base, int n, const int64_t *sizes, float **const *slots);
+
+/* dst[0 .. n) = src[0 .. n), not overlapping, inline: the window kernels
+ * (im2col, pooling) copy runs of a few channels millions of times an epoch,
+ * where a memcpy call costs more than the copy. Four floats a step. */
+static inline void nninit__copy_floats(float *dst, const float *src, int64_t n)
+{
+    int64_t i = 0;
+#if defined(__GNUC__)
+    typedef float v4sf_copy __attribute__((vector_size(16)));
+    for (; i + 4 <= n; i += 4) {
+        v4sf_copy v;
+        memcpy(&v, src + i, sizeof v);
+        memcpy(dst + i, &v, sizeof v);
+    }
+#endif
+    for (; i < n; i++)
+        dst[i] = src[i];
+}
 
 /* Logistic sigmoid that never overflows exp (e^z / (1 + e^z) for z < 0). */
 static inline float nninit__sigmoidf(float z)
