@@ -180,6 +180,23 @@ static void test_vmath(void **state)
     assert_true(y[3] == 0.0f && isfinite(y[4]) && isfinite(y[5]));
     nninit__vsigmoidf(x, y, 6);
     assert_true(y[3] >= 0.0f && y[3] < 1e-30f && y[4] == 1.0f);
+    /* the 4- and 8-lane forms agree bit for bit (every length 0 .. 40, so every
+     * tail), on arguments across each function's range, saturation included */
+    enum { M = 4000 };
+    float *in = malloc(M * sizeof *in), *y4 = malloc(M * sizeof *y4), *y8 = malloc(M * sizeof *y8);
+    for (int i = 0; i < M; i++)
+        in[i] = (float)(-120.0 + 240.0 * i / (M - 1)) * (i % 3 ? 1.0f : 0.01f);
+    for (int fn = 0; fn < 4; fn++) {
+        nninit__vmath_lanes(fn, 4, in, y4, M);
+        nninit__vmath_lanes(fn, 8, in, y8, M);
+        assert_memory_equal(y4, y8, M * sizeof *y4);
+        for (int64_t n = 0; n <= 40; n++) {
+            nninit__vmath_lanes(fn, 4, in + 7, y4, n);
+            nninit__vmath_lanes(fn, 8, in + 7, y8, n);
+            assert_memory_equal(y4, y8, (size_t)n * sizeof *y4);
+        }
+    }
+    free(in), free(y4), free(y8);
 }
 
 /* ---- layer norm, RMS norm ---- */

@@ -41,6 +41,26 @@ static const fx_tensor *get(const char *prefix, const char *what)
 }
 
 static double worst = 0; /* largest relative difference seen, printed at the end */
+/* the same per layer (the first word of `what`), for the table of the closing note */
+static struct {
+    char layer[32];
+    double worst;
+} per_layer[64];
+
+static void note_layer(const char *what, double rel)
+{
+    char name[32];
+    size_t n = strcspn(what, " ");
+    snprintf(name, sizeof name, "%.*s", (int)(n < 31 ? n : 31), what);
+    int k = 0;
+    while (k < 64 && per_layer[k].layer[0] && strcmp(per_layer[k].layer, name))
+        k++;
+    if (k == 64)
+        return;
+    if (!per_layer[k].layer[0])
+        memcpy(per_layer[k].layer, name, sizeof name);
+    per_layer[k].worst = fmax(per_layer[k].worst, rel);
+}
 
 /* got (n floats, as laid out by `map`: got[i] compared to want[map[i]], or
  * in order when map is NULL) against a torch tensor */
@@ -60,6 +80,7 @@ static void expect(const char *what, const float *got, const fx_tensor *want, co
     }
     assert_true(scale > 0);
     worst = fmax(worst, diff / scale);
+    note_layer(what, diff / scale);
 }
 
 /* ---- recurrent ---- */
@@ -250,19 +271,19 @@ static void expect_mha_grads(const char *label, const char *prefix, const char *
     const float *gw[3] = {g->wq, g->wk, g->wv}, *gb[3] = {g->bq, g->bk, g->bv};
     for (int i = 0; i < 3; i++) {
         fx_tensor w = third(get(prefix, n1), i), b = third(get(prefix, n2), i);
-        snprintf(what, sizeof what, "%s d%s_w%c", label, prefix, "qkv"[i]);
+        snprintf(what, sizeof what, "%s %s dw%c", prefix, label, "qkv"[i]);
         expect(what, gw[i], &w, m->map[i]);
         if (i != 1) { /* the key bias gradient is exactly 0 on both sides (softmax shift invariance) */
-            snprintf(what, sizeof what, "%s d%s_b%c", label, prefix, "qkv"[i]);
+            snprintf(what, sizeof what, "%s %s db%c", prefix, label, "qkv"[i]);
             expect(what, gb[i], &b, NULL);
         } else {
             for (int j = 0; j < D_; j++)
                 assert_true(fabs((double)gb[i][j]) <= 1e-6 && fabs(b.v[j]) <= 1e-6);
         }
     }
-    snprintf(what, sizeof what, "%s d%s_wo", label, prefix);
+    snprintf(what, sizeof what, "%s %s dwo", prefix, label);
     expect(what, g->wo, get(prefix, n3), m->map[6]);
-    snprintf(what, sizeof what, "%s d%s_bo", label, prefix);
+    snprintf(what, sizeof what, "%s %s dbo", prefix, label);
     expect(what, g->bo, get(prefix, n4), NULL);
 }
 
@@ -422,6 +443,8 @@ static void test_report(void **state)
 {
     (void)state;
     printf("largest |nninit - torch| / max|torch| over all tensors: %.3g\n", worst);
+    for (int k = 0; k < 64 && per_layer[k].layer[0]; k++)
+        printf("  %-24s %.3g\n", per_layer[k].layer, per_layer[k].worst);
 }
 
 int main(void)

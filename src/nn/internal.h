@@ -254,6 +254,10 @@ void nninit__vsigmoidf(const float *x, float *y, int64_t n);
  * relative error grows as x^2 2^-24 (the rounding of x / sqrt 2, as in any
  * float erf), 1.6e-5 at x = -12. */
 void nninit__vnormcdff(const float *x, float *y, int64_t n);
+/* The same maps at a chosen width (fn 0 exp, 1 tanh, 2 sigmoid, 3 normal
+ * CDF; lanes 4, or 8 where the CPU has AVX2, else 4): the functions above
+ * take 8; tests check that both widths give the same bits. */
+void nninit__vmath_lanes(int fn, int lanes, const float *x, float *y, int64_t n);
 
 /* A dense product in either weight layout: y (rows, n_out) = x W + b with W
  * stored (n_in, n_out) (Keras kernel) or, when out_in, (n_out, n_in) (a

@@ -11,8 +11,11 @@
  * tanh: Cephes' tanhf: an odd polynomial for |x| < 0.625, else
  * 1 - 2 / (e^{2|x|} + 1) with the sign of x. sigmoid: 1 / (1 + e^{-x}).
  * The normal CDF (for the exact GELU): through erfc, see vnormcdf.
- * The same bits on every x86-64 (no FMA, no dispatch): tests/test_nn_seq_grad.c
- * checks the error bounds against libm's double functions. */
+ * Written once (seq_vmath_impl.h) and compiled for 4 lanes (SSE2, baseline
+ * x86-64) and, where the CPU has AVX2, 8 lanes, chosen at run time: both run
+ * the same IEEE operations lane by lane (no FMA), so they give the same bits
+ * on every x86-64; tests/test_nn_seq_grad.c checks the error bounds against
+ * libm's double functions and that the two widths agree bit for bit. */
 #include "nn/internal.h"
 
 #include <string.h>
@@ -21,120 +24,61 @@ typedef float v4f __attribute__((vector_size(16)));
 typedef int32_t v4i __attribute__((vector_size(16)));
 
 #define LANES 4
+#define VM_F v4f
+#define VM_I v4i
+#define VM_ATTR
+#define VM_NAME(f) f##_4
+#include "nn/seq_vmath_impl.h"
+#undef LANES
+#undef VM_F
+#undef VM_I
+#undef VM_ATTR
+#undef VM_NAME
 
-static inline v4f splat(float v) { return (v4f){v, v, v, v}; }
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HAVE_WIDE 1
+typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
 
-/* mask lanes (-1) take a, the others b (C has no vector ?:) */
-static inline v4f sel(v4i mask, v4f a, v4f b)
+#define LANES 8
+#define VM_F v8f
+#define VM_I v8i
+#define VM_ATTR __attribute__((target("avx2")))
+#define VM_NAME(f) f##_8
+#include "nn/seq_vmath_impl.h"
+#undef LANES
+#undef VM_F
+#undef VM_I
+#undef VM_ATTR
+#undef VM_NAME
+#else
+#define HAVE_WIDE 0
+#endif
+
+static int wide_ok(void)
 {
-    v4i ia, ib;
-    memcpy(&ia, &a, sizeof ia);
-    memcpy(&ib, &b, sizeof ib);
-    v4i r = (ia & mask) | (ib & ~mask);
-    v4f out;
-    memcpy(&out, &r, sizeof out);
-    return out;
+#if HAVE_WIDE
+    return __builtin_cpu_supports("avx2");
+#else
+    return 0;
+#endif
 }
 
-static inline v4f vexp(v4f x)
+void nninit__vmath_lanes(int fn, int lanes, const float *x, float *y, int64_t n)
 {
-    const v4f hi = splat(88.0f), lo = splat(-87.3365447505531f);
-    v4i too_low = x < lo;
-    x = sel(x > hi, hi, x);
-    x = sel(x < lo, lo, x);
-    /* n = floor(x log2 e + 0.5): truncate, then step down where that rounded up */
-    v4f fx = x * splat(1.44269504088896341f) + splat(0.5f);
-    v4i n = __builtin_convertvector(fx, v4i);
-    v4f fn = __builtin_convertvector(n, v4f);
-    v4i up = fn > fx;
-    n += up;   /* up lanes are -1 */
-    fn = __builtin_convertvector(n, v4f);
-    x = x - fn * splat(0.693359375f) - fn * splat(-2.12194440e-4f);
-    v4f z = x * x;
-    v4f y = splat(1.9875691500E-4f);
-    y = y * x + splat(1.3981999507E-3f);
-    y = y * x + splat(8.3334519073E-3f);
-    y = y * x + splat(4.1665795894E-2f);
-    y = y * x + splat(1.6666665459E-1f);
-    y = y * x + splat(5.0000001201E-1f);
-    y = y * z + x + splat(1.0f);
-    /* times 2^n: n + 127 into the exponent field (n in [-126, 127] here) */
-    v4i bits = (n + 127) << 23;
-    v4f scale;
-    memcpy(&scale, &bits, sizeof scale);
-    y = y * scale;
-    return sel(too_low, splat(0.0f), y);
-}
-
-static inline v4f vtanh(v4f x)
-{
-    v4i neg = x < splat(0.0f);
-    v4f ax = sel(neg, -x, x);
-    /* small: x + x z P(z), z = x^2 */
-    v4f z = x * x;
-    v4f p = splat(-5.70498872745E-3f);
-    p = p * z + splat(2.06390887954E-2f);
-    p = p * z + splat(-5.37397155531E-2f);
-    p = p * z + splat(1.33314422036E-1f);
-    p = p * z + splat(-3.33332819422E-1f);
-    v4f small = p * z * x + x;
-    /* large: 1 - 2 / (e^{2|x|} + 1), e^{2|x|} capped (tanh is 1 in float there) */
-    v4f e = vexp(sel(ax + ax > splat(80.0f), splat(80.0f), ax + ax));
-    v4f big = splat(1.0f) - splat(2.0f) / (e + splat(1.0f));
-    big = sel(neg, -big, big);
-    return sel(ax < splat(0.625f), small, big);
-}
-
-static inline v4f vsigmoid(v4f x) { return splat(1.0f) / (splat(1.0f) + vexp(-x)); }
-
-/* Phi(x) = erfc(-x / sqrt 2) / 2 with erfc from Numerical Recipes' erfcc
- * (Chebyshev fit, relative error < 1.2e-7 for every argument, so the lower
- * tail does not cancel as 1 + erf would; what remains there is the float
- * rounding of x / sqrt 2 and its square, see internal.h). */
-static inline v4f vnormcdf(v4f x)
-{
-    v4f u = x * splat(-0.70710678118654752f);
-    v4i neg = u < splat(0.0f);
-    v4f z = sel(neg, -u, u);
-    v4f t = splat(1.0f) / (splat(1.0f) + splat(0.5f) * z);
-    v4f p = splat(0.17087277f);
-    p = p * t + splat(-0.82215223f);
-    p = p * t + splat(1.48851587f);
-    p = p * t + splat(-1.13520398f);
-    p = p * t + splat(0.27886807f);
-    p = p * t + splat(-0.18628806f);
-    p = p * t + splat(0.09678418f);
-    p = p * t + splat(0.37409196f);
-    p = p * t + splat(1.00002368f);
-    p = p * t + splat(-1.26551223f);
-    v4f erfc = t * vexp(p - z * z);
-    erfc = sel(neg, splat(2.0f) - erfc, erfc);
-    return splat(0.5f) * erfc;
-}
-
-/* Applies f to n values of x into y (y may be x), the tail through a padded vector. */
-#define VMAP(name, f)                                                  \
-    void name(const float *x, float *y, int64_t n)                     \
-    {                                                                  \
-        int64_t i = 0;                                                 \
-        for (; i + LANES <= n; i += LANES) {                           \
-            v4f v;                                                     \
-            memcpy(&v, x + i, sizeof v);                               \
-            v = f(v);                                                  \
-            memcpy(y + i, &v, sizeof v);                               \
-        }                                                              \
-        if (i < n) {                                                   \
-            float buf[LANES] = {0};                                    \
-            memcpy(buf, x + i, (size_t)(n - i) * sizeof *buf);         \
-            v4f v;                                                     \
-            memcpy(&v, buf, sizeof v);                                 \
-            v = f(v);                                                  \
-            memcpy(buf, &v, sizeof v);                                 \
-            memcpy(y + i, buf, (size_t)(n - i) * sizeof *buf);         \
-        }                                                              \
+    typedef void (*map_fn)(const float *, float *, int64_t);
+    static const map_fn narrow[4] = {map_exp_4, map_tanh_4, map_sigmoid_4, map_normcdf_4};
+#if HAVE_WIDE
+    static const map_fn wide[4] = {map_exp_8, map_tanh_8, map_sigmoid_8, map_normcdf_8};
+    if (lanes == 8 && wide_ok()) {
+        wide[fn](x, y, n);
+        return;
     }
+#endif
+    narrow[fn](x, y, n);
+}
 
-VMAP(nninit__vexpf, vexp)
-VMAP(nninit__vtanhf, vtanh)
-VMAP(nninit__vsigmoidf, vsigmoid)
-VMAP(nninit__vnormcdff, vnormcdf)
+void nninit__vexpf(const float *x, float *y, int64_t n) { nninit__vmath_lanes(0, 8, x, y, n); }
+void nninit__vtanhf(const float *x, float *y, int64_t n) { nninit__vmath_lanes(1, 8, x, y, n); }
+void nninit__vsigmoidf(const float *x, float *y, int64_t n) { nninit__vmath_lanes(2, 8, x, y, n); }
+void nninit__vnormcdff(const float *x, float *y, int64_t n) { nninit__vmath_lanes(3, 8, x, y, n); }
