@@ -166,6 +166,8 @@ nninit_status lab_real_data(lab_ctx *c, nninit_err *err);
 nninit_status lab_monitoring(lab_ctx *c, nninit_err *err);
 /* lessons_resid.c */
 nninit_status lab_residual(lab_ctx *c, nninit_err *err);
+/* lessons_transformer.c */
+nninit_status lab_transformer(lab_ctx *c, nninit_err *err);
 /* lessons_seq.c */
 nninit_status lab_recurrent(lab_ctx *c, nninit_err *err);
 
