@@ -192,6 +192,7 @@ install: all $(BUILD)/nninit.pc $(BUILD)/man/nninit.1 $(BUILD)/cmake/nninitConfi
 	ln -sf libnninit.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libnninit.so
 	install -m 644 $(BUILD)/nninit.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
 	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/
+	if [ -x $(MPI_CLI) ]; then install -m 755 $(MPI_CLI) $(DESTDIR)$(BINDIR)/; fi
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(LIBDIR)/cmake/nninit
 	install -m 644 $(BUILD)/man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 $(BUILD)/cmake/nninitConfig.cmake $(BUILD)/cmake/nninitConfigVersion.cmake \
@@ -207,7 +208,7 @@ install: all $(BUILD)/nninit.pc $(BUILD)/man/nninit.1 $(BUILD)/cmake/nninitConfi
 uninstall:
 	rm -f $(PUBLIC_HEADERS:include/%=$(DESTDIR)$(INCLUDEDIR)/%) $(DESTDIR)$(LIBDIR)/libnninit.a \
 	      $(DESTDIR)$(LIBDIR)/libnninit.so* $(DESTDIR)$(LIBDIR)/pkgconfig/nninit.pc \
-	      $(DESTDIR)$(BINDIR)/nninit $(DESTDIR)$(MANDIR)/man1/nninit*.1
+	      $(DESTDIR)$(BINDIR)/nninit $(DESTDIR)$(BINDIR)/nninit-mpi $(DESTDIR)$(MANDIR)/man1/nninit*.1
 	rm -rf $(DESTDIR)$(LIBDIR)/cmake/nninit
 	if [ -n "$(PYTHONDIR)" ]; then rm -rf $(DESTDIR)$(PYTHONDIR)/nninit; fi
 

@@ -73,7 +73,7 @@ static nninit_status add(nninit_model *m, const char *name, int ndim, int64_t d0
  */
 static nninit_status gpt(const char *params, const char *text, nninit_model **out, nninit_err *err)
 {
-    family_param p[] = {{"layers", -1, 1, 100000},  {"d_model", -1, 1, 1 << 20}, {"heads", -1, 1, 1 << 20},
+    family_param p[] = {{"layers", -1, 1, 10000},  {"d_model", -1, 1, 1 << 20}, {"heads", -1, 1, 1 << 20},
                         {"vocab", 50257, 1, 1 << 30}, {"ctx", 1024, 1, 1 << 30},  {"ffn", 0, 0, 1 << 24}};
     nninit_status s = parse_params("gpt", params, p, sizeof p / sizeof *p, err);
     if (s)
