@@ -83,6 +83,42 @@ static void test_errors(void **state)
     /* get_window(8.0, N) is a kaiser window with beta 8 */
     assert_ok(nninit_init_parse("STFT(window=8.0)", &in, &err), &err);
     assert_int_equal(in.stft_window, NNINIT_WINDOW_KAISER);
+    /* a beta whose I0 overflows would give a NaN kernel (scipy's window is NaN
+     * from 713 on): refused; 700 still fills finite values (found by
+     * tests/fuzz/fuzz_stft_window.c: window=206206 filled NaN) */
+    assert_int_equal(nninit_init_parse("STFT(window=206206)", &in, &err), NNINIT_EINVAL);
+    assert_non_null(strstr(err.msg, "beta 206206"));
+    assert_int_equal(nninit_init_parse("STFT(window=('kaiser', -713))", &in, &err), NNINIT_EINVAL);
+    assert_ok(nninit_init_parse("STFT(window=('kaiser', 700))", &in, &err), &err);
+    {
+        nninit_shape ks = {3, {33, 1, 3}};
+        float kv[33 * 3];
+        nninit_fill_opts fo = nninit_fill_opts_default();
+        nninit_rng *rng = NULL;
+        assert_ok(nninit_rng_new(NNINIT_RNG_PHILOX, 1, &rng, &err), &err);
+        assert_ok(nninit_fill(&in, &ks, &fo, rng, kv, &err), &err);
+        for (int i = 0; i < 33 * 3; i++)
+            assert_true(isfinite(kv[i]));
+        /* a window of length 1 is [1], periodic or not (scipy's _len_guards;
+         * the first point of hann(2) would be 0): every value is cos(0) = 1 */
+        nninit_shape one = {3, {1, 1, 3}}, two = {3, {2, 1, 3}};
+        assert_ok(nninit_init_parse("STFT(window='hann', periodic=True)", &in, &err), &err);
+        assert_ok(nninit_fill(&in, &one, &fo, rng, kv, &err), &err);
+        for (int i = 0; i < 3; i++)
+            assert_true(kv[i] == 1.0f);
+        /* hann of length 2 is [0, 0]: the density scaling would divide by zero
+         * and Keras would give NaN; refused, nothing written */
+        assert_ok(nninit_init_parse("STFT(window='hann')", &in, &err), &err);
+        kv[0] = 7.0f;
+        assert_int_equal(nninit_fill(&in, &two, &fo, rng, kv, &err), NNINIT_EINVAL);
+        assert_non_null(strstr(err.msg, "all zeros"));
+        assert_true(kv[0] == 7.0f);
+        /* without scaling a window of zeros is a kernel of zeros */
+        assert_ok(nninit_init_parse("STFT(window='hann', scaling=None)", &in, &err), &err);
+        assert_ok(nninit_fill(&in, &two, &fo, rng, kv, &err), &err);
+        assert_true(kv[0] == 0.0f);
+        nninit_rng_free(rng);
+    }
     /* the tuple form round-trips through the JSON list form */
     char *tj;
     assert_ok(nninit_init_parse("STFT(window=('exponential', None, 3))", &in, &err), &err);

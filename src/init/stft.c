@@ -69,6 +69,8 @@ int nninit__stft_window_min_params(int w)
     return w >= 0 && w < NNINIT_WINDOW_COUNT ? WINDOWS[w].min_params : 0;
 }
 
+#define KAISER_MAX_BETA 700.0
+
 nninit_status nninit__stft_window_check(const nninit_init *in, nninit_err *err)
 {
     int w = in->stft_window, n = in->stft_n_window_params;
@@ -90,6 +92,11 @@ nninit_status nninit__stft_window_check(const nninit_init *in, nninit_err *err)
     if ((w == NNINIT_WINDOW_GAUSSIAN && !(p[0] > 0)) || (w == NNINIT_WINDOW_GENERAL_GAUSSIAN && !(p[1] > 0)) ||
         (w == NNINIT_WINDOW_EXPONENTIAL && n == 2 && !(p[1] > 0)))
         return nninit__err(err, NNINIT_EINVAL, "stft: window '%s': the width parameter must be > 0", d->name);
+    /* scipy's I0(beta) overflows from |beta| 713 on (its window is then NaN); ours
+     * a little later; refuse before either, as any parameter giving NaN values */
+    if (w == NNINIT_WINDOW_KAISER && !(fabs(p[0]) <= KAISER_MAX_BETA))
+        return nninit__err(err, NNINIT_EINVAL, "stft: window 'kaiser': beta %g; I0(beta) overflows a double beyond "
+                           "about 713 (scipy's window is NaN there); use |beta| <= %g", p[0], KAISER_MAX_BETA);
     if (w == NNINIT_WINDOW_TAYLOR && n >= 1 && (p[0] < 1 || p[0] > 1000 || p[0] != floor(p[0])))
         return nninit__err(err, NNINIT_EINVAL, "stft: window 'taylor': nbar must be an integer in [1, 1000]");
     return NNINIT_OK;
@@ -102,8 +109,9 @@ static double param_or_default(const nninit_init *in, int i)
 
 /* I0, the modified Bessel function of order 0 (numpy.i0 / scipy.special.i0):
  * its power series sum_k ((x/2)^k / k!)^2, summed until terms stop counting;
- * the terms fall below 1e-17 of the sum long before rounding accumulates for
- * the |x| <= 50 of real windows. */
+ * the terms fall below 1e-17 of the sum long before rounding accumulates:
+ * within 3e-15 of scipy.special.i0 for |x| <= 700 (measured at 50, 100, ...,
+ * 700), the largest beta the window check lets through. */
 static double bessel_i0(double x)
 {
     double sum = 1.0, term = 1.0, q = x * x / 4.0;
@@ -265,16 +273,31 @@ nninit_status nninit__stft_fill(const nninit_init *in, const nninit_shape *shape
         return nninit__err(err, NNINIT_ENOMEM, "stft: out of memory for the window");
     double scale = 1.0;
     if (in->stft_window != NNINIT_WINDOW_NONE) {
-        /* periodic: the first T points of the symmetric window of length T + 1 */
+        /* periodic: the first T points of the symmetric window of length T + 1;
+         * a window of length 1 is [1] whatever its kind (scipy's _len_guards) */
         window_sym(in, in->stft_periodic ? T + 1 : T, w);
+        if (T == 1)
+            w[0] = 1.0;
         double s2 = 0, s1 = 0;
+        int finite = 1;
         for (int64_t t = 0; t < T; t++) {
             double v = dtype == NNINIT_F32 ? (double)(float)w[t] : w[t]; /* Keras casts the window first */
             w[t] = v;
             s2 += v * v;
             s1 += fabs(v);
+            finite &= isfinite(v) != 0;
         }
         scale = in->stft_scaling == 1 ? sqrt(s2) : in->stft_scaling == 2 ? s1 : 1.0;
+        /* Keras divides by the scale as it is: a window of zeros (hann of length
+         * 2, a gaussian far narrower than a sample) would make every value NaN */
+        if (!finite || !(scale > 0) || !isfinite(scale)) {
+            free(w);
+            return nninit__err(err, NNINIT_EINVAL, "stft: the '%s' window of length %lld is %s, so its %s scaling "
+                               "would make the kernel NaN; use a longer frame, other window parameters or "
+                               "scaling=None", nninit__stft_window_name(in->stft_window), (long long)T,
+                               finite ? "all zeros" : "not finite",
+                               in->stft_scaling == 1 ? "density" : in->stft_scaling == 2 ? "spectrum" : "None");
+        }
     }
     const int64_t fft = (F - 1) * 2;
     for (int64_t i = begin; i < end; i++) {
