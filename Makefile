@@ -61,6 +61,7 @@ PUBLIC_HEADERS = $(sort $(wildcard include/*.h))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 LAB_OBJ  = $(LAB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/%.o)
+CLI_LIB_OBJ = $(filter-out $(BUILD)/cli/main.o,$(CLI_OBJ))
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCH_BIN = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 EXAMPLE_BIN = $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
@@ -108,7 +109,7 @@ $(CLI): $(CLI_OBJ) $(LAB_OBJ) $(STATIC)
 $(BUILD)/cli/mpi/%.o: cli/mpi/%.c
 	@mkdir -p $(dir $@)
 	$(MPICC) -Iinclude -Icli -Ilab -D_POSIX_C_SOURCE=200809L $(ALL_CFLAGS) -c $< -o $@
-$(MPI_CLI): $(BUILD)/cli/mpi/nninit_mpi.o $(filter-out $(BUILD)/cli/main.o,$(CLI_OBJ)) $(LAB_OBJ) $(STATIC)
+$(MPI_CLI): $(BUILD)/cli/mpi/nninit_mpi.o $(CLI_LIB_OBJ) $(LAB_OBJ) $(STATIC)
 	$(MPICC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: tests/%.c $(STATIC) $(LAB_OBJ) tests/util.h
@@ -117,7 +118,8 @@ $(BUILD)/tests/%: tests/%.c $(STATIC) $(LAB_OBJ) tests/util.h
 
 # make check: every test binary (cmocka), then the CLI contract tests, then
 # the Python package's pytest suite, then one summary line "N passed, M failed".
-check: all $(TEST_BIN)
+# The benchmarks are built (not run) so that a change that breaks them fails here.
+check: all $(TEST_BIN) $(BENCH_BIN)
 	@sh tools/check_layers.sh
 	@NNINIT=$(CLI) BUILD=$(BUILD) LDFLAGS="$(LDFLAGS)" PYTHON="$(PYTHON)" sh tests/run.sh $(TEST_BIN) $(AMAL_CHECK_BIN)
 
@@ -148,6 +150,11 @@ fuzz: $(FUZZ_BIN)
 $(BUILD)/bench/%: bench/%.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) -Ilab $(ALL_CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS)
+
+# bench_fill runs `nninit bench` itself: it links the CLI's objects (not main).
+$(BUILD)/bench/bench_fill: bench/bench_fill.c $(CLI_LIB_OBJ) $(LAB_OBJ) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) -Icli -Ilab $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(CLI_LIB_OBJ) $(LAB_OBJ) $(STATIC) $(LIBS)
 
 bench: all $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done

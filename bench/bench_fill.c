@@ -1,11 +1,11 @@
 /*
  * make bench: the generation table of `nninit bench` (cli/cmd_bench.c,
- * included so that both print the same figures) plus the orthogonal table
+ * linked in, so that both print the same figures) plus the orthogonal table
  * and the PyTorch init functions against PyTorch (--torch).
  * Arguments are those of `nninit bench`; with none, the defaults of the
  * issue: 1, 16, 64, 256 Mi float32 elements, 1 and all threads.
  */
-#include "../cli/cmd_bench.c"
+#include "cli.h"
 
 int main(int argc, char **argv)
 {
