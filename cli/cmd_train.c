@@ -37,8 +37,9 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: nninit train [options]\n"
-            "Trains a multilayer perceptron (flags) or the network of a model file on an IDX image\n"
-            "data set and prints, per epoch: epoch, train loss, train accuracy, test accuracy, seconds.\n\n"
+            "Trains a multilayer perceptron (flags), the network of a model file (--model) or a PyTorch\n"
+            "recipe (--torch) on an IDX image data set or a sequence set and prints, per epoch: epoch,\n"
+            "train loss, train accuracy, test accuracy, seconds.\n\n"
             "data:\n"
             "  --data SET|DIR      fashion-mnist (784 features), fashion-mnist-images (28x28x1 NHWC),\n"
             "                      fashion-mnist-rows (28 steps of 28 features), or a folder with\n"

@@ -10,7 +10,7 @@ static const cli_command commands[] = {
     {"model", "initial weights of a Keras/PyTorch model as safetensors, npz or .npy files", cmd_model},
     {"advise", "lint a model's initialization: gains per layer, findings with the fix (--probe, --fix)", cmd_advise},
     {"inspect", "statistics of every tensor in a safetensors/npz/npy file; which initializer fits", cmd_inspect},
-    {"train", "train an MLP on Fashion-MNIST (or any IDX set); --compare initializers", cmd_train},
+    {"train", "train an MLP, a model file or a torch recipe on Fashion-MNIST, an IDX or a sequence set", cmd_train},
     {"theory", "mean-field predictions: q*, chi_1, depth scales, phase, order-to-chaos line", cmd_theory},
     {"probe", "measure signal propagation per layer of a deep dense net (and its Jacobian)", cmd_probe},
     {"bench", "time generation against memset of the same buffer (1 and N threads), and orthogonal", cmd_bench},
