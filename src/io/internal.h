@@ -140,9 +140,17 @@ nninit_status nninit__safetensors_header(const char *path, const nninit_tensor_d
  * for each tensor; returns the shard count, *total the data bytes. */
 size_t nninit__shard_assign(const nninit_tensor_desc *t, size_t n, uint64_t max_shard, size_t *shard_of,
                             uint64_t *total);
+/* order[first[j]..first[j+1]): the tensors of shard j in model order, for
+ * j < n_shards (first has n_shards + 1 entries). */
+void nninit__shard_order(const size_t *shard_of, size_t n, size_t n_shards, size_t *order, size_t *first);
+/* Hugging Face's name of shard j (from 0) of n beside path,
+ * "BASE-0000j-of-0000n.safetensors" (BASE: path's file name without
+ * .safetensors), malloc'd (NULL: out of memory); *dlen: the length of path's
+ * folder part with its '/'. */
+char *nninit__shard_name(const char *path, size_t j, size_t n, size_t *dlen);
 /* After a sharded write of n shards: removes BASE-0000j-of-0000m.safetensors
- * with m != n beside path (dlen: length of path's folder part with its '/'). */
-void nninit__remove_other_shards(const char *path, size_t dlen, const char *base, size_t blen, size_t n);
+ * with m != n beside path. */
+void nninit__remove_other_shards(const char *path, size_t n);
 /* The checks nninit_tensors_write makes on names and sizes (as_paths: npy-dir). */
 nninit_status nninit__check_names(const char *path, const nninit_tensor_desc *t, size_t n, int as_paths,
                                   nninit_err *err);

@@ -188,28 +188,15 @@ nninit_status nninit__plan_new(const char *path, const nninit_tensor_desc *t, si
             s = lay_safetensors(p, 0, order, n, o.metadata, err);
         goto sizes;
     }
-    size_t k = 0;
-    for (size_t j = 0; j < n_shards; j++) {
-        first[j] = k;
-        for (size_t i = 0; i < n; i++)
-            if (p->shard_of[i] == j)
-                order[k++] = i;
-    }
-    first[n_shards] = k;
-    const char *slash = strrchr(path, '/');
-    size_t dlen = slash ? (size_t)(slash - path) + 1 : 0;
-    const char *base = path + dlen;
-    size_t blen = strlen(base);
-    if (blen > 12 && !strcmp(base + blen - 12, ".safetensors"))
-        blen -= 12;
+    nninit__shard_order(p->shard_of, n, n_shards, order, first);
     if (!(p->shard_names = nninit__calloc_array(n_shards, sizeof *p->shard_names)) ||
         !(p->index_path = malloc(strlen(path) + 16)))
         goto oom_or_s;
     sprintf(p->index_path, "%s.index.json", path);
     for (size_t j = 0; j < n_shards && !s; j++) {
-        if (!(p->shard_names[j] = malloc(blen + 40)))
+        size_t dlen;
+        if (!(p->shard_names[j] = nninit__shard_name(path, j, n_shards, &dlen)))
             goto oom_or_s;
-        sprintf(p->shard_names[j], "%.*s-%05zu-of-%05zu.safetensors", (int)blen, base, j + 1, n_shards);
         sprintf(full, "%.*s%s", (int)dlen, path, p->shard_names[j]);
         if (!(s = add_file(p, full, err)))
             s = lay_safetensors(p, j, order + first[j], first[j + 1] - first[j], o.metadata, err);
@@ -405,14 +392,7 @@ nninit_status nninit__plan_finish(nninit__plan *p, const uint32_t *data_crc, nni
         }
     if (!s && p->index_path)
         s = nninit__atomic_publish(&p->index, err);
-    if (!s && p->index_path) {
-        const char *slash = strrchr(p->path, '/');
-        size_t dlen = slash ? (size_t)(slash - p->path) + 1 : 0;
-        const char *base = p->path + dlen;
-        size_t blen = strlen(base);
-        if (blen > 12 && !strcmp(base + blen - 12, ".safetensors"))
-            blen -= 12;
-        nninit__remove_other_shards(p->path, dlen, base, blen, p->n_files);
-    }
+    if (!s && p->index_path)
+        nninit__remove_other_shards(p->path, p->n_files);
     return s;
 }

@@ -213,8 +213,46 @@ static nninit_status write_npy_dir(const char *dir, const nninit_tensor_desc *t,
 /* After a sharded write of n shards succeeded: shards of an earlier write
  * with another count ("BASE-00001-of-00007.safetensors") are removed, so the
  * folder holds one model only. */
-void nninit__remove_other_shards(const char *path, size_t dlen, const char *base, size_t blen, size_t n)
+/* path's folder part (its length with the '/'), file name and the name's
+ * length without ".safetensors". */
+static void shard_stem(const char *path, size_t *dlen, const char **base, size_t *blen)
 {
+    const char *slash = strrchr(path, '/');
+    *dlen = slash ? (size_t)(slash - path) + 1 : 0;
+    *base = path + *dlen;
+    *blen = strlen(*base);
+    if (*blen > 12 && !strcmp(*base + *blen - 12, ".safetensors"))
+        *blen -= 12;
+}
+
+char *nninit__shard_name(const char *path, size_t j, size_t n, size_t *dlen)
+{
+    const char *base;
+    size_t blen;
+    shard_stem(path, dlen, &base, &blen);
+    char *name = malloc(blen + 40);
+    if (name)
+        sprintf(name, "%.*s-%05zu-of-%05zu.safetensors", (int)blen, base, j + 1, n);
+    return name;
+}
+
+void nninit__shard_order(const size_t *shard_of, size_t n, size_t n_shards, size_t *order, size_t *first)
+{
+    size_t k = 0;
+    for (size_t j = 0; j < n_shards; j++) {
+        first[j] = k;
+        for (size_t i = 0; i < n; i++)
+            if (shard_of[i] == j)
+                order[k++] = i;
+    }
+    first[n_shards] = k;
+}
+
+void nninit__remove_other_shards(const char *path, size_t n)
+{
+    size_t dlen, blen;
+    const char *base;
+    shard_stem(path, &dlen, &base, &blen);
     char *dir = dlen ? malloc(dlen + 1) : NULL;
     if (dlen && !dir)
         return;
@@ -289,22 +327,10 @@ static nninit_status write_sharded(const char *path, const nninit_tensor_desc *t
         s = nninit__safetensors_write(path, t, order, n, meta, src, user, NULL, err);
         goto done;
     }
-    size_t k = 0;
-    for (size_t j = 0; j < n_shards; j++) {
-        first[j] = k;
-        for (size_t i = 0; i < n; i++)
-            if (shard_of[i] == j)
-                order[k++] = i;
-    }
-    first[n_shards] = k;
+    nninit__shard_order(shard_of, n, n_shards, order, first);
     names = nninit__calloc_array(n_shards, sizeof *names);
     staged = nninit__calloc_array(n_shards + 1, sizeof *staged);
-    const char *slash = strrchr(path, '/');
-    size_t dlen = slash ? (size_t)(slash - path) + 1 : 0;
-    const char *base = path + dlen;
-    size_t blen = strlen(base);
-    if (blen > 12 && !strcmp(base + blen - 12, ".safetensors"))
-        blen -= 12;
+    size_t dlen = 0;
     char *full = malloc(strlen(path) + 64);
     if (!names || !full || !staged) {
         free(full);
@@ -312,12 +338,11 @@ static nninit_status write_sharded(const char *path, const nninit_tensor_desc *t
         goto done;
     }
     for (size_t j = 0; j < n_shards && !s; j++) {
-        names[j] = malloc(blen + 40);
+        names[j] = nninit__shard_name(path, j, n_shards, &dlen);
         if (!names[j]) {
             s = nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", path);
             break;
         }
-        sprintf(names[j], "%.*s-%05zu-of-%05zu.safetensors", (int)blen, base, j + 1, n_shards);
         sprintf(full, "%.*s%s", (int)dlen, path, names[j]);
         s = nninit__safetensors_write(full, t, order + first[j], first[j + 1] - first[j], meta, src, user,
                                       &staged[j], err);
@@ -344,7 +369,7 @@ static nninit_status write_sharded(const char *path, const nninit_tensor_desc *t
         }
     }
     if (!s)
-        nninit__remove_other_shards(path, dlen, base, blen, n_shards);
+        nninit__remove_other_shards(path, n_shards);
     free(full);
     for (size_t j = 0; j < n_shards && names; j++)
         free(names[j]);
