@@ -18,24 +18,10 @@ static int setup(void **state)
     return mkdtemp(tmpdir) ? 0 : -1;
 }
 
-static void clear_dir(void)
-{
-    DIR *d = opendir(tmpdir);
-    struct dirent *e;
-    char p[600];
-    while (d && (e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
-            unlink(p);
-        }
-    if (d)
-        closedir(d);
-}
-
 static int teardown(void **state)
 {
     (void)state;
-    clear_dir();
+    test_clear_dir(tmpdir);
     rmdir(tmpdir);
     return 0;
 }
@@ -237,7 +223,7 @@ static void test_model_slices(void **state)
                     free(fb), free(pb), free(want);
                 }
                 nninit_tensor_file_free(part);
-                clear_dir();
+                test_clear_dir(tmpdir);
                 assert_ok(nninit_model_write(m, full_path, &o, &err), &err);
             }
     nninit_tensor_file_free(full);
@@ -248,7 +234,7 @@ static void test_model_slices(void **state)
     assert_int_equal(nninit_model_write(m, part_path, &to, &err), NNINIT_EUNSUPPORTED);
     assert_non_null(strstr(err.msg, "sequential"));
     nninit_model_free(m);
-    clear_dir();
+    test_clear_dir(tmpdir);
 }
 
 static nninit_status injected(nninit_err *err)
@@ -359,7 +345,7 @@ static void test_parts_equal_one_process(void **state)
             unsigned char *one = snapshot(&l1);
             if (cases[c].max_shard)
                 assert_true(count_files() > 2); /* shards and the index */
-            clear_dir();
+            test_clear_dir(tmpdir);
             assert_ok(write_in_parts(m, path, &o, n_parts, -1, &err), &err);
             unsigned char *parts = snapshot(&l2);
             if (l1 != l2 || memcmp(one, parts, l1))
@@ -367,7 +353,7 @@ static void test_parts_equal_one_process(void **state)
             free(one);
             free(parts);
             /* a failing part: nothing under the final name, no temporary */
-            clear_dir();
+            test_clear_dir(tmpdir);
             assert_int_equal(write_in_parts(m, path, &o, n_parts, n_parts - 1, &err), NNINIT_EIO);
             assert_int_equal(count_files(), 0);
         }
@@ -383,7 +369,7 @@ static void test_parts_equal_one_process(void **state)
     assert_true(l1 == l2 && !memcmp(before, after, l1));
     free(before);
     free(after);
-    clear_dir();
+    test_clear_dir(tmpdir);
     nninit_model_free(m);
 }
 
@@ -403,7 +389,7 @@ static void test_memory_limit(void **state)
     o.memory_limit = 1 << 20;
     assert_ok(nninit_model_write(m, path, &o, &err), &err);
     nninit_model_free(m);
-    clear_dir();
+    test_clear_dir(tmpdir);
 }
 
 /* std of n float32 values */

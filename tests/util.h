@@ -68,4 +68,21 @@ static inline uint64_t test_fnv1a64(const void *p, size_t n)
     return h;
 }
 
+/* Removes the files directly in `dir` (a test's scratch folder), leaving it empty. */
+#include <dirent.h>
+#include <unistd.h>
+static inline void test_clear_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char p[600];
+    while (d && (e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            unlink(p);
+        }
+    if (d)
+        closedir(d);
+}
+
 #endif
