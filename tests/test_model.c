@@ -792,6 +792,12 @@ static void test_keras_errors(void **state)
     expect_keras_error("{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": \"LSTM\", "
                        "\"config\": {\"name\": \"l\", \"units\": 4611686018427387904, "
                        "\"batch_input_shape\": [null, 3, 4]}}]}}", NNINIT_EINVAL, "units");
+    /* Found by fuzz_advise: two layers of one name got their .weights.h5 paths twice (the first leaked under
+     * `make asan`) before the duplicate variables were refused. */
+    expect_keras_error("{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": \"Dense\", "
+                       "\"config\": {\"name\": \"d\", \"units\": 3, \"batch_input_shape\": [null, 4]}}, "
+                       "{\"class_name\": \"Dense\", \"config\": {\"name\": \"d\", \"units\": 3}}]}}",
+                       NNINIT_EINVAL, "appears twice");
 }
 
 static void expect_spec(const char *json, nninit_status want, const char *needle)

@@ -142,7 +142,8 @@ static int parents_of(graph *g, size_t i)
     g->parents[i] = n ? malloc(n * sizeof **g->parents) : NULL;
     if (n && !g->parents[i])
         return 0;
-    memcpy(g->parents[i], tmp, n * sizeof *tmp);
+    if (n) /* memcpy's pointers must not be NULL even for 0 bytes */
+        memcpy(g->parents[i], tmp, n * sizeof *tmp);
     g->n_parents[i] = n;
     return 1;
 }
@@ -331,6 +332,7 @@ static nninit_status layer_paths(nninit_model *m, const char *cls, const char *l
             if (!strcmp(cls, "Dense") && !strncmp(leaf, "lora_kernel_", 12)) {
                 /* dense.py save_own_variables: the kernel (merged with the LoRA product, which is 0 at
                  * initialization) and the bias only; load_own_variables zeroes the LoRA kernels */
+                free(e->store_path);
                 if (!(e->store_path = nninit__strdup("")))
                     return nninit__err(err, NNINIT_ENOMEM, "out of memory");
                 continue;
@@ -352,6 +354,7 @@ static nninit_status layer_paths(nninit_model *m, const char *cls, const char *l
             }
             char path[1100];
             snprintf(path, sizeof path, "%s/%svars/%zu", container, attr, k);
+            free(e->store_path); /* two layers of one name (Keras refuses them): the last one's path */
             if (!(e->store_path = nninit__strdup(path)))
                 return nninit__err(err, NNINIT_ENOMEM, "out of memory");
         }
