@@ -173,6 +173,29 @@ static void test_torch_kinds(void **state)
     nninit_model_free(m);
 }
 
+/* A deep sigmoid stack with the recommended Glorot kernels still vanishes (chi_1 ~ 0.06 per block at
+ * sigma_w^2 = 1): a depth finding, which no initializer fixes. */
+static void test_depth(void **state)
+{
+    (void)state;
+    nninit_model *m = NULL;
+    nninit_err err = {0};
+    assert_ok(nninit_model_from_spec("{\"torch\": \"Sequential(Linear(64, 64), Sigmoid(), Linear(64, 64), Sigmoid(), "
+                                     "Linear(64, 64), Sigmoid(), Linear(64, 64), Sigmoid(), Linear(64, 10))\", "
+                                     "\"overrides\": {\"0.weight\": \"xavier_uniform_\", \"2.weight\": \"xavier_uniform_\", "
+                                     "\"4.weight\": \"xavier_uniform_\", \"6.weight\": \"xavier_uniform_\", "
+                                     "\"8.weight\": \"xavier_uniform_\"}}",
+                                     &m, &err),
+              &err);
+    nninit_advice *a = advise(m);
+    assert_int_equal(a->n_findings, 1);
+    assert_int_equal(count(a, NNINIT_ADVICE_DEPTH, "", 0), 1);
+    assert_int_equal(a->findings[0].layer, 0);
+    assert_true(a->layers[2].chi1 < 0.1);
+    nninit_advice_free(a);
+    nninit_model_free(m);
+}
+
 /* --fix: the fixed model reports none of the fixed kinds (recipe -> spec with overrides) */
 static void test_fix_round_trip(void **state)
 {
@@ -231,6 +254,7 @@ int main(void)
         cmocka_unit_test(test_pitfalls),     cmocka_unit_test(test_relu_glorot_gain),
         cmocka_unit_test(test_tanh_critical), cmocka_unit_test(test_torch_kinds),
         cmocka_unit_test(test_fix_round_trip), cmocka_unit_test(test_recommend),
+        cmocka_unit_test(test_depth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
