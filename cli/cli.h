@@ -154,6 +154,8 @@ int cli_parse_double(const char *what, const char *text, double *out);
  * is returned as is. NULL (message printed) on failure. */
 const char *cli_input_path(const char *path, char **spooled);
 void cli_input_done(char *spooled);
+/* Says "-" where a message names the spooled copy of standard input. */
+void cli_input_name(nninit_err *err, const char *spooled);
 
 /* Reads a whole file of at most max bytes into a malloc'd buffer; prints
  * the error and returns 0 on failure. */

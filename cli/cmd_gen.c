@@ -321,7 +321,7 @@ int cmd_gen(int argc, char **argv)
                          : nninit_fill(&t->init, &t->shape, &opts, rng, data, &err);
         if (st == NNINIT_OK && half) { /* round once; stats and printing see the stored values */
             nninit_file_dtype f32 = nninit_file_dtype_of(NNINIT_F32), fd = nninit_file_dtype_of(dtype);
-            st = nninit_convert(f32, data, fd, stored, (size_t)t->numel, &err);
+            st = nninit_convert_finite(f32, data, fd, stored, (size_t)t->numel, &err);
             if (st == NNINIT_OK)
                 st = nninit_convert(fd, stored, f32, data, (size_t)t->numel, &err);
         }

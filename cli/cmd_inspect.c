@@ -214,6 +214,7 @@ int cmd_inspect(int argc, char **argv)
     nninit_status st = nninit_tensor_file_open(open_path, &tf, &err);
     if (st != NNINIT_OK) {
         free(only);
+        cli_input_name(&err, spooled);
         cli_input_done(spooled);
         cli_report(st, &err);
         return CLI_EXIT_FAIL; /* missing, unreadable or corrupt: a runtime failure */

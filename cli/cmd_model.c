@@ -295,6 +295,7 @@ int cli_model_main(int argc, char **argv, cli_model_writer writer, void *writer_
         st = nninit_model_from_spec(text, &m, &err);
     }
     if (st != NNINIT_OK) {
+        cli_input_name(&err, spooled);
         rc = cli_report(st, &err);
         if (st == NNINIT_EUNSUPPORTED) /* a layer or module nninit cannot build: the input's fault */
             rc = CLI_EXIT_USAGE;

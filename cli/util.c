@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
@@ -146,13 +147,25 @@ void cli_json_num(FILE *f, int digits, double v)
         fputs("null", f);
 }
 
+/* Removes the spooled copy "DIR/-" and its private folder (path is cut). */
+static void remove_spool(char *path)
+{
+    unlink(path);
+    char *slash = strrchr(path, '/');
+    if (slash) {
+        *slash = '\0';
+        rmdir(path);
+    }
+}
+
 const char *cli_input_path(const char *path, char **spooled)
 {
     *spooled = NULL;
     if (strcmp(path, "-"))
         return path;
     /* Readers seek (safetensors offsets, a zip's central directory at the
-     * end), so standard input is copied to a private temporary file first. */
+     * end), so standard input is copied to a private temporary file first,
+     * named "-" in a private folder: a .npy read from it is tensor "-". */
     const char *dir = getenv("TMPDIR");
     size_t len = strlen(dir && dir[0] ? dir : "/tmp") + 32;
     char *tmp = malloc(len);
@@ -161,7 +174,13 @@ const char *cli_input_path(const char *path, char **spooled)
         return NULL;
     }
     snprintf(tmp, len, "%s/nninit-stdin.XXXXXX", dir && dir[0] ? dir : "/tmp");
-    int fd = mkstemp(tmp);
+    int fd = -1;
+    if (mkdtemp(tmp)) {
+        strcat(tmp, "/-");
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+        if (fd < 0)
+            remove_spool(tmp);
+    }
     if (fd < 0) {
         cli_error("-: cannot create a temporary file for standard input in %s (%s); set TMPDIR to a writable "
                   "folder", dir && dir[0] ? dir : "/tmp", strerror(errno));
@@ -186,8 +205,7 @@ const char *cli_input_path(const char *path, char **spooled)
     ok = (close(fd) == 0) && ok;
     if (!ok) {
         cli_error("-: copying standard input failed (%s)", strerror(e));
-        unlink(tmp);
-        free(tmp);
+        cli_input_done(tmp);
         return NULL;
     }
     *spooled = tmp;
@@ -197,6 +215,16 @@ const char *cli_input_path(const char *path, char **spooled)
 void cli_input_done(char *spooled)
 {
     if (spooled)
-        unlink(spooled);
+        remove_spool(spooled);
     free(spooled);
+}
+
+void cli_input_name(nninit_err *err, const char *spooled)
+{
+    size_t n = spooled ? strlen(spooled) : 0;
+    char *at;
+    while (n && (at = strstr(err->msg, spooled))) { /* "PATH: ..." -> "-: ..." */
+        at[0] = '-';
+        memmove(at + 1, at + n, strlen(at + n) + 1);
+    }
 }

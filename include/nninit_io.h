@@ -118,6 +118,12 @@ NNINIT_API nninit_file_dtype nninit_file_dtype_of(nninit_dtype d);
  * the types have the same size. NNINIT_EUNSUPPORTED for other types. */
 NNINIT_API nninit_status nninit_convert(nninit_file_dtype from, const void *in, nninit_file_dtype to, void *out,
                                         size_t n, nninit_err *err);
+/* As nninit_convert, but a finite value that would round to inf (70000 in
+ * F16) is refused (NNINIT_EINVAL naming the value and the type's largest
+ * finite value) instead of written: what gen and model use, so that a file
+ * never holds inf from an overflow. out may be partly written on error. */
+NNINIT_API nninit_status nninit_convert_finite(nninit_file_dtype from, const void *in, nninit_file_dtype to,
+                                               void *out, size_t n, nninit_err *err);
 
 typedef enum nninit_file_format {
     NNINIT_FORMAT_SAFETENSORS = 0, /* one .safetensors, or shards + model.safetensors.index.json */

@@ -91,6 +91,25 @@ void nninit__sb_json_str(nninit__sb *b, const char *s);
 char *nninit__sb_take(nninit__sb *b);
 void nninit__sb_free(nninit__sb *b);
 
+/* ---- a map from strings to positions (strmap.c) ----
+ * O(1) name lookups where a scan would make loading n names O(n^2). Keys are
+ * not copied: each must outlive the map. Start from NNINIT__STRMAP_INIT. */
+typedef struct nninit__strmap_slot {
+    const char *key; /* NULL: empty */
+    size_t value;
+} nninit__strmap_slot;
+typedef struct nninit__strmap {
+    nninit__strmap_slot *slot;
+    size_t n, cap; /* cap: 0 or a power of two */
+} nninit__strmap;
+#define NNINIT__STRMAP_INIT {NULL, 0, 0}
+
+/* Maps key to value (replacing an earlier value); 0, or -1 out of memory. */
+int nninit__strmap_put(nninit__strmap *m, const char *key, size_t value);
+/* 1 and *value when key is mapped, else 0. */
+int nninit__strmap_get(const nninit__strmap *m, const char *key, size_t *value);
+void nninit__strmap_free(nninit__strmap *m);
+
 /* ---- fixed-arithmetic transforms (fmath.c) ----
  * Defined with separately rounded IEEE operations in a fixed order (no
  * libm), so every platform and every SIMD path gives the same bits. */

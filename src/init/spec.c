@@ -441,7 +441,7 @@ static nninit_status parse_call(const char *text, nninit_init *out, nninit_err *
         if (err) {
             char msg[sizeof err->msg];
             snprintf(msg, sizeof msg, "%s", err->msg);
-            nninit__err(err, st, "spec '%.80s': %.160s", text, msg);
+            nninit__err(err, st, "spec '%.80s': %.1900s", text, msg);
         }
         return st;
     }

@@ -3,6 +3,7 @@
  * nearest-even (as torch's .to(torch.bfloat16 / torch.float16) does). */
 #include "io/internal.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -188,8 +189,10 @@ static int is_numeric(nninit_file_dtype d)
            d == NNINIT_FD_U64;
 }
 
-nninit_status nninit_convert(nninit_file_dtype from, const void *in, nninit_file_dtype to, void *out, size_t n,
-                             nninit_err *err)
+/* refuse_overflow: a finite value that would round to inf is an error
+ * (checked element by element before it is stored, so in == out works). */
+static nninit_status convert(nninit_file_dtype from, const void *in, nninit_file_dtype to, void *out, size_t n,
+                             int refuse_overflow, nninit_err *err)
 {
     if (!valid(from) || !valid(to) || !is_numeric(from) || !is_float(to))
         return nninit__err(err, NNINIT_EUNSUPPORTED, "convert %s to %s: unsupported; the target must be F32, "
@@ -209,6 +212,25 @@ nninit_status nninit_convert(nninit_file_dtype from, const void *in, nninit_file
         case NNINIT_FD_F16: { uint16_t h = nninit__to_f16(v); memcpy(q + 2 * i, &h, 2); break; }
         default: { uint16_t h = nninit__to_bf16(v); memcpy(q + 2 * i, &h, 2); break; }
         }
+        if (refuse_overflow && isfinite(v) && !isfinite(load(to, q, i))) {
+            /* the largest finite value: 1.11...1 x 2^emax */
+            double top = to == NNINIT_FD_F16 ? 65504.0 : to == NNINIT_FD_BF16 ? 0x1.fep127 : (double)FLT_MAX;
+            const char *name = to == NNINIT_FD_F16 ? "float16" : to == NNINIT_FD_BF16 ? "bfloat16" : "float32";
+            return nninit__err(err, NNINIT_EINVAL, "%s: %.9g is beyond its largest finite value %.6g (the tensor "
+                               "would hold inf); use smaller parameters or a wider dtype", name, v, top);
+        }
     }
     return NNINIT_OK;
+}
+
+nninit_status nninit_convert(nninit_file_dtype from, const void *in, nninit_file_dtype to, void *out, size_t n,
+                             nninit_err *err)
+{
+    return convert(from, in, to, out, n, 0, err);
+}
+
+nninit_status nninit_convert_finite(nninit_file_dtype from, const void *in, nninit_file_dtype to, void *out,
+                                    size_t n, nninit_err *err)
+{
+    return convert(from, in, to, out, n, 1, err);
 }

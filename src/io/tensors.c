@@ -130,8 +130,34 @@ nninit_status nninit__check_names(const char *path, const nninit_tensor_desc *t,
     return s;
 }
 
-/* mkdir -p of the folders in `path` up to (not including) its last part. */
-static nninit_status make_parents(const char *path, nninit_err *err)
+/* The folders one npy-dir write created, in creation order (parents
+ * first), so that a failed write removes them again, deepest first. */
+typedef struct made_dirs {
+    char **path;
+    size_t n, cap;
+} made_dirs;
+
+static void made_dirs_remove(made_dirs *md)
+{
+    for (size_t i = md->n; i-- > 0;) {
+        rmdir(md->path[i]); /* only if empty: a folder a published file went into stays */
+        free(md->path[i]);
+    }
+    free(md->path);
+    memset(md, 0, sizeof *md);
+}
+
+static void made_dirs_forget(made_dirs *md)
+{
+    for (size_t i = 0; i < md->n; i++)
+        free(md->path[i]);
+    free(md->path);
+    memset(md, 0, sizeof *md);
+}
+
+/* mkdir -p of the folders in `path` up to (not including) its last part;
+ * each folder created is recorded in md. */
+static nninit_status make_parents(const char *path, made_dirs *md, nninit_err *err)
 {
     char *p = nninit__strdup(path);
     if (!p)
@@ -140,7 +166,22 @@ static nninit_status make_parents(const char *path, nninit_err *err)
         if (*q != '/')
             continue;
         *q = '\0';
-        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+        if (mkdir(p, 0777) == 0) {
+            if (md->n == md->cap) {
+                size_t cap = md->cap ? 2 * md->cap : 8;
+                char **grown = realloc(md->path, cap * sizeof *grown);
+                if (grown) {
+                    md->path = grown;
+                    md->cap = cap;
+                }
+            }
+            if (md->n == md->cap || !(md->path[md->n] = nninit__strdup(p))) {
+                rmdir(p);
+                free(p);
+                return nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", path);
+            }
+            md->n++;
+        } else if (errno != EEXIST) {
             int e = errno;
             nninit_status s = nninit__err_sys(err, e, "%s: cannot create folder (%s)", p, strerror(e));
             free(p);
@@ -171,6 +212,7 @@ static nninit_status write_npy_dir(const char *dir, const nninit_tensor_desc *t,
     char *path = malloc(strlen(dir) + 1024 + 8);
     nninit__atomic *staged = nninit__calloc_array(n ? n : 1, sizeof *staged); /* renamed in only when all are written */
     size_t n_staged = 0;
+    made_dirs md = {NULL, 0, 0}; /* subfolders ('/' in names) this write created */
     nninit_status s = NNINIT_OK;
     if (!buf || !path || !staged)
         s = nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", dir);
@@ -182,7 +224,7 @@ static nninit_status write_npy_dir(const char *dir, const nninit_tensor_desc *t,
         sprintf(path, "%s/%s.npy", dir, t[i].name);
         nninit__atomic *a = &staged[i];
         if ((s = nninit__npy_header(t[i].dtype, &t[i].shape, hdr, sizeof hdr, &hlen, err)) ||
-            (s = make_parents(path, err)) || (s = nninit__produce_le(t, i, nb, src, user, buf, err)) ||
+            (s = make_parents(path, &md, err)) || (s = nninit__produce_le(t, i, nb, src, user, buf, err)) ||
             (s = nninit__atomic_open_deferred(a, path, err)))
             break;
         if ((s = nninit__atomic_write(a, hdr, hlen, err)) || (s = nninit__atomic_write(a, buf, (size_t)nb, err)))
@@ -193,6 +235,7 @@ static nninit_status write_npy_dir(const char *dir, const nninit_tensor_desc *t,
     if (s) { /* nothing renamed yet: every temporary removed, the folder as it was */
         for (size_t i = 0; i < n_staged; i++)
             nninit__atomic_abort(&staged[i]);
+        made_dirs_remove(&md);
         if (made)
             rmdir(dir);
     }
@@ -204,6 +247,9 @@ static nninit_status write_npy_dir(const char *dir, const nninit_tensor_desc *t,
             snprintf(why, sizeof why, "%s", err ? err->msg : "");
             nninit__err(err, s, "%.1200s; %zu of %zu files were already replaced", why, i, n);
         }
+    if (s)
+        made_dirs_remove(&md); /* the empty ones: those of files not published */
+    made_dirs_forget(&md);
     free(staged);
     free(buf);
     free(path);

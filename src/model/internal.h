@@ -41,7 +41,35 @@ struct nninit_model {
     int64_t next_draw;    /* the draw rank the next appended tensor gets */
     char *source;         /* "torch", "keras", "spec" */
     char *description;    /* the recipe or the file name */
+    /* kept by nninit__model_add so that lookups by name or by rank are O(1)
+     * (a 100k-layer Keras model loaded in minutes with scans) */
+    nninit__strmap by_name; /* name -> position in t of its first tensor */
+    size_t *named;          /* positions in t of the named tensors (phantoms skipped) */
+    size_t n_named, named_cap;
+    int has_copies;         /* some tensor repeats another (copy_of >= 0): overrides look for them */
 };
+
+/* Caps on the counts a recipe or model file may ask for, checked before the
+ * work they cause: far above any real model (the largest have thousands of
+ * tensors, RNN stacks of a few layers), and low enough that a mistyped or
+ * hostile count fails at once with one line instead of running for minutes
+ * or exhausting memory (LSTM(num_layers=1000000) did). docs/models.md lists
+ * them. */
+#define NNINIT__MODEL_MAX_TENSORS ((size_t)1 << 19) /* tensors in one model */
+#define NNINIT__MODEL_MAX_LAYERS ((size_t)1 << 19)  /* layers of a Keras model, modules of one torch container */
+#define NNINIT__MODEL_MAX_STACK 4096                /* num_layers of RNN/LSTM/GRU and Transformer stacks */
+#define NNINIT__MODEL_MAX_DIM ((int64_t)1 << 31)    /* a size or dimension: products of two never overflow int64 */
+
+/* "SUBJECT: WHAT is VALUE, above the cap of CAP (why)": the one wording of a
+ * cap exceeded; returns NNINIT_EINVAL. */
+nninit_status nninit__model_cap_err(nninit_err *err, const char *subject, const char *what, uint64_t value,
+                                    uint64_t cap);
+/* 1 and *pos (position in m->t) when a tensor is named `name` (the first
+ * one), else 0. O(1). */
+int nninit__model_find(const nninit_model *m, const char *name, size_t *pos);
+/* Rebuilds the name index after tensors lost their names (made phantoms
+ * after the fact); O(n). */
+nninit_status nninit__model_reindex(nninit_model *m, nninit_err *err);
 
 /* Appends a tensor (name and spec copied; name NULL makes a phantom);
  * draw order = order of appending (next_draw) unless changed. */

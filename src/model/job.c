@@ -462,9 +462,15 @@ static nninit_status produce(nninit_model_job *job, size_t k, const void *whole,
             if ((s = gen_elems(job, jt, whole, f, f + n, job->gbuf, err)))
                 break;
             bytes = job->gbuf;
-            if (gd != job->o.dtype) {
-                if ((s = nninit_convert(gd, job->gbuf, job->o.dtype, job->fbuf, (size_t)n, err)))
+            if (gd != job->o.dtype) { /* a value beyond float16's range is refused, not written as inf */
+                if ((s = nninit_convert_finite(gd, job->gbuf, job->o.dtype, job->fbuf, (size_t)n, err))) {
+                    if (err) {
+                        char what[NNINIT_ERR_MSG_MAX];
+                        snprintf(what, sizeof what, "%s", err->msg);
+                        snprintf(err->msg, sizeof err->msg, "tensor '%.200s': %.1800s", jt->e->name, what);
+                    }
                     break;
+                }
                 bytes = job->fbuf;
             }
         }

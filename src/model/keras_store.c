@@ -68,22 +68,37 @@ typedef struct graph {
     int64_t *visit;   /* first-traversal index, -1 unseen */
     int64_t *depth;
     int *state;       /* 0 new, 1 in progress, 2 finished */
+    nninit__strmap by_name; /* layer name -> its first index (a scan per lookup was O(n^2)) */
     size_t *post;     /* finished order */
     size_t n_post;
     int64_t next;
 } graph;
 
+static const char *graph_layer_name(const graph *g, size_t i)
+{
+    json_t *l = json_array_get(g->layers, i);
+    const char *nm = json_string_value(json_object_get(json_object_get(l, "config"), "name"));
+    return nm ? nm : json_string_value(json_object_get(l, "name"));
+}
+
 static size_t layer_index(const graph *g, const char *name)
 {
-    for (size_t i = 0; name && i < g->n; i++) {
-        json_t *l = json_array_get(g->layers, i);
-        const char *nm = json_string_value(json_object_get(json_object_get(l, "config"), "name"));
-        if (!nm)
-            nm = json_string_value(json_object_get(l, "name"));
-        if (nm && !strcmp(nm, name))
-            return i;
-    }
-    return (size_t)-1;
+    size_t i;
+    return name && nninit__strmap_get(&g->by_name, name, &i) ? i : (size_t)-1;
+}
+
+/* A reached layer in Keras' order: depth descending, then first traversal. */
+typedef struct ranked_layer {
+    int64_t depth, visit;
+    size_t i;
+} ranked_layer;
+
+static int cmp_ranked_layer(const void *a, const void *b)
+{
+    const ranked_layer *x = a, *y = b;
+    if (x->depth != y->depth)
+        return x->depth > y->depth ? -1 : 1;
+    return (x->visit > y->visit) - (x->visit < y->visit);
 }
 
 /* tree.flatten order: lists in order, dicts by sorted key; a Keras 3
@@ -201,6 +216,10 @@ static void functional_order(json_t *cfg, json_t *layers, size_t n, size_t *orde
     g.state = calloc(n, sizeof *g.state);
     g.post = malloc(n * sizeof *g.post);
     int ok = g.parents && g.n_parents && g.visit && g.depth && g.state && g.post;
+    for (size_t i = 0, first; ok && i < n; i++) {
+        const char *nm = graph_layer_name(&g, i);
+        ok = !nm || nninit__strmap_get(&g.by_name, nm, &first) || !nninit__strmap_put(&g.by_name, nm, i);
+    }
     for (size_t i = 0; ok && i < n; i++) {
         g.visit[i] = -1;
         g.depth[i] = -1;
@@ -225,28 +244,24 @@ static void functional_order(json_t *cfg, json_t *layers, size_t n, size_t *orde
                     g.depth[q] = g.depth[i] + 1;
             }
         }
-        /* stable selection by (depth desc, visit asc); unreached last */
-        size_t m = 0;
-        int64_t maxd = -1;
-        for (size_t i = 0; i < n; i++)
-            if (g.depth[i] > maxd)
-                maxd = g.depth[i];
-        for (int64_t d = maxd; d >= 0; d--) {
-            size_t start = m;
+        /* by (depth desc, visit asc), each reached layer's visit index being
+         * unique; unreached last, in config order */
+        ranked_layer *r = malloc((n ? n : 1) * sizeof *r);
+        if (r) {
+            size_t m = 0;
             for (size_t i = 0; i < n; i++)
-                if (g.state[i] == 2 && g.depth[i] == d)
+                if (g.state[i] == 2 && g.depth[i] >= 0)
+                    r[m++] = (ranked_layer){g.depth[i], g.visit[i], i};
+            qsort(r, m, sizeof *r, cmp_ranked_layer);
+            for (size_t k = 0; k < m; k++)
+                order[k] = r[k].i;
+            for (size_t i = 0; i < n; i++)
+                if (!(g.state[i] == 2 && g.depth[i] >= 0))
                     order[m++] = i;
-            for (size_t a = start + 1; a < m; a++) /* insertion sort by traversal index */
-                for (size_t b = a; b > start && g.visit[order[b - 1]] > g.visit[order[b]]; b--) {
-                    size_t t = order[b];
-                    order[b] = order[b - 1];
-                    order[b - 1] = t;
-                }
+            free(r);
         }
-        for (size_t i = 0; i < n; i++)
-            if (g.state[i] != 2)
-                order[m++] = i;
     }
+    nninit__strmap_free(&g.by_name);
     for (size_t i = 0; g.parents && i < n; i++)
         free(g.parents[i]);
     free(g.parents);
@@ -301,16 +316,63 @@ static int non_trainable(const char *var)
     return !strcmp(var, "moving_mean") || !strcmp(var, "moving_variance");
 }
 
+/* The named tensors sorted by name, so that the tensors of one layer (a
+ * name prefix) are found by binary search: a scan of the whole model per
+ * layer made a 100k-layer model O(n^2). */
+typedef struct named_ref {
+    const char *name;
+    size_t i;
+} named_ref;
+
+typedef struct name_index {
+    named_ref *r;
+    size_t n;
+    size_t *hits; /* scratch: one layer's tensors, in model order */
+} name_index;
+
+static int cmp_named_ref(const void *a, const void *b)
+{
+    const named_ref *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The tensors named "<lname>/..." into ix->hits, in model order; their count. */
+static size_t layer_tensors(name_index *ix, const char *lname, size_t ll)
+{
+    size_t lo = 0, hi = ix->n;
+    while (lo < hi) { /* the first name >= lname */
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(ix->r[mid].name, lname) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t k = 0;
+    for (size_t j = lo; j < ix->n && !strncmp(ix->r[j].name, lname, ll); j++)
+        if (ix->r[j].name[ll] == '/')
+            ix->hits[k++] = ix->r[j].i;
+    qsort(ix->hits, k, sizeof *ix->hits, cmp_size);
+    return k;
+}
+
 /* The variables of layer `lname` (its full name, a nested model's prefix
  * included) are the tensors named "<lname>/...". */
-static nninit_status layer_paths(nninit_model *m, const char *cls, const char *lname, const char *container,
-                                 nninit_err *err)
+static nninit_status layer_paths(nninit_model *m, name_index *ix, const char *cls, const char *lname,
+                                 const char *container, nninit_err *err)
 {
-    size_t first = 0, count = m->n;
     size_t ll = strlen(lname);
+    size_t count = layer_tensors(ix, lname, ll);
+    const size_t *own = ix->hits;
     char first_scope[256] = "";
-    for (size_t i = first; i < first + count; i++) { /* the first sublayer scope: Bidirectional's forward layer */
-        const char *nm = m->t[i].name;
+    for (size_t h = 0; h < count; h++) { /* the first sublayer scope: Bidirectional's forward layer */
+        const char *nm = m->t[own[h]].name;
         if (!nm || strncmp(nm, lname, ll) || nm[ll] != '/')
             continue;
         const char *rest = nm + ll + 1, *slash = strchr(rest, '/');
@@ -321,7 +383,8 @@ static nninit_status layer_paths(nninit_model *m, const char *cls, const char *l
     }
     /* vars/<k>: per sublayer, trainable variables first, each group in creation order */
     for (int pass = 0; pass < 2; pass++)
-        for (size_t i = first; i < first + count; i++) {
+        for (size_t h = 0; h < count; h++) {
+            size_t i = own[h];
             nninit__mtensor *e = &m->t[i];
             if (!e->name || strncmp(e->name, lname, ll) || e->name[ll] != '/')
                 continue;
@@ -343,7 +406,8 @@ static nninit_status layer_paths(nninit_model *m, const char *cls, const char *l
             if (!attr)
                 continue; /* unknown: no store path; writing .weights.h5 then says so */
             size_t k = 0; /* this variable's index among its sublayer's variables stored before it */
-            for (size_t j = first; j < first + count; j++) {
+            for (size_t hj = 0; hj < count; hj++) { /* a container holds only its own layer's tensors */
+                size_t j = own[hj];
                 const nninit__mtensor *o = &m->t[j];
                 if (j == i || !o->store_path || !o->store_path[0])
                     continue;
@@ -361,8 +425,8 @@ static nninit_status layer_paths(nninit_model *m, const char *cls, const char *l
     return NNINIT_OK;
 }
 
-static nninit_status model_paths(nninit_model *m, json_t *cfg, int functional, const char *prefix, const char *root,
-                                 int depth, nninit_err *err)
+static nninit_status model_paths(nninit_model *m, name_index *ix, json_t *cfg, int functional, const char *prefix,
+                                 const char *root, int depth, nninit_err *err)
 {
     json_t *layers = json_object_get(cfg, "layers");
     size_t n_layers = json_array_size(layers);
@@ -413,9 +477,9 @@ static nninit_status model_paths(nninit_model *m, json_t *cfg, int functional, c
             char sub_prefix[610], sub_root[720];
             snprintf(sub_prefix, sizeof sub_prefix, "%s/", full);
             snprintf(sub_root, sizeof sub_root, "%s/", container);
-            s = model_paths(m, lcfg, strcmp(cls, "Sequential") != 0, sub_prefix, sub_root, depth + 1, err);
+            s = model_paths(m, ix, lcfg, strcmp(cls, "Sequential") != 0, sub_prefix, sub_root, depth + 1, err);
         } else {
-            s = layer_paths(m, cls, full, container, err);
+            s = layer_paths(m, ix, cls, full, container, err);
         }
     }
 done:
@@ -427,5 +491,19 @@ done:
 
 nninit_status nninit__keras_store_paths(nninit_model *m, json_t *cfg, int functional, nninit_err *err)
 {
-    return model_paths(m, cfg, functional, "", "", 0, err);
+    name_index ix = {nninit__malloc_array(m->n ? m->n : 1, sizeof *ix.r), 0,
+                     nninit__malloc_array(m->n ? m->n : 1, sizeof *ix.hits)};
+    nninit_status s = NNINIT_OK;
+    if (!ix.r || !ix.hits) {
+        s = nninit__err(err, NNINIT_ENOMEM, "out of memory");
+    } else {
+        for (size_t i = 0; i < m->n; i++)
+            if (m->t[i].name)
+                ix.r[ix.n++] = (named_ref){m->t[i].name, i};
+        qsort(ix.r, ix.n, sizeof *ix.r, cmp_named_ref);
+        s = model_paths(m, &ix, cfg, functional, "", "", 0, err);
+    }
+    free(ix.r);
+    free(ix.hits);
+    return s;
 }

@@ -24,6 +24,9 @@ nninit_model *nninit__model_new(const char *source, const char *description)
 nninit_status nninit__model_add(nninit_model *m, const char *name, const nninit_shape *shape, nninit_layout layout,
                                 const nninit_init *init, const char *spec, nninit__mtensor **out, nninit_err *err)
 {
+    if (m->n >= NNINIT__MODEL_MAX_TENSORS)
+        return nninit__model_cap_err(err, "model", "the number of tensors", (uint64_t)m->n + 1,
+                                     NNINIT__MODEL_MAX_TENSORS);
     if (m->n == m->cap) {
         size_t cap = m->cap ? 2 * m->cap : 16;
         nninit__mtensor *t = realloc(m->t, cap * sizeof *t);
@@ -31,6 +34,14 @@ nninit_status nninit__model_add(nninit_model *m, const char *name, const nninit_
             return nninit__err(err, NNINIT_ENOMEM, "out of memory for %zu model tensors", cap);
         m->t = t;
         m->cap = cap;
+    }
+    if (name && m->n_named == m->named_cap) {
+        size_t cap = m->named_cap ? 2 * m->named_cap : 16;
+        size_t *nm = realloc(m->named, cap * sizeof *nm);
+        if (!nm)
+            return nninit__err(err, NNINIT_ENOMEM, "out of memory for %zu model tensors", cap);
+        m->named = nm;
+        m->named_cap = cap;
     }
     nninit__mtensor *e = &m->t[m->n];
     memset(e, 0, sizeof *e);
@@ -41,10 +52,15 @@ nninit_status nninit__model_add(nninit_model *m, const char *name, const nninit_
     e->draw = m->next_draw;
     e->copy_of = -1;
     e->copy_stream = -1;
-    if ((name && !(e->name = nninit__strdup(name))) || !(e->spec = nninit__strdup(spec ? spec : ""))) {
+    size_t first;
+    if ((name && !(e->name = nninit__strdup(name))) || !(e->spec = nninit__strdup(spec ? spec : "")) ||
+        (name && !nninit__strmap_get(&m->by_name, e->name, &first) && nninit__strmap_put(&m->by_name, e->name, m->n))) {
         free(e->name);
+        free(e->spec);
         return nninit__err(err, NNINIT_ENOMEM, "out of memory");
     }
+    if (name)
+        m->named[m->n_named++] = m->n;
     m->n++;
     m->next_draw++;
     if (out)
@@ -52,10 +68,41 @@ nninit_status nninit__model_add(nninit_model *m, const char *name, const nninit_
     return NNINIT_OK;
 }
 
+nninit_status nninit__model_cap_err(nninit_err *err, const char *subject, const char *what, uint64_t value,
+                                    uint64_t cap)
+{
+    return nninit__err(err, NNINIT_EINVAL, "%s: %s is %" PRIu64 ", above the cap of %" PRIu64 " (caps stop a "
+                       "mistyped or hostile model before the work; docs/models.md lists them)", subject, what, value,
+                       cap);
+}
+
+int nninit__model_find(const nninit_model *m, const char *name, size_t *pos)
+{
+    return nninit__strmap_get(&m->by_name, name, pos);
+}
+
+nninit_status nninit__model_reindex(nninit_model *m, nninit_err *err)
+{
+    nninit__strmap_free(&m->by_name);
+    m->n_named = 0;
+    size_t first;
+    for (size_t i = 0; i < m->n; i++) {
+        const char *name = m->t[i].name;
+        if (!name)
+            continue;
+        if (!nninit__strmap_get(&m->by_name, name, &first) && nninit__strmap_put(&m->by_name, name, i))
+            return nninit__err(err, NNINIT_ENOMEM, "out of memory");
+        m->named[m->n_named++] = i; /* never more than before */
+    }
+    return NNINIT_OK;
+}
+
 void nninit_model_free(nninit_model *m)
 {
     if (!m)
         return;
+    nninit__strmap_free(&m->by_name);
+    free(m->named);
     for (size_t i = 0; i < m->n; i++) {
         free(m->t[i].name);
         free(m->t[i].spec);
@@ -72,18 +119,12 @@ void nninit_model_free(nninit_model *m)
 
 size_t nninit_model_count(const nninit_model *m)
 {
-    size_t k = 0;
-    for (size_t i = 0; m && i < m->n; i++)
-        k += m->t[i].name != NULL;
-    return k;
+    return m ? m->n_named : 0;
 }
 
 const nninit__mtensor *nninit__model_nth(const nninit_model *m, size_t i)
 {
-    for (size_t j = 0; m && j < m->n; j++)
-        if (m->t[j].name && i-- == 0)
-            return &m->t[j];
-    return NULL;
+    return m && i < m->n_named ? &m->t[m->named[i]] : NULL;
 }
 
 const nninit_model_tensor *nninit_model_tensor_at(const nninit_model *m, size_t i, nninit_model_tensor *buf)
@@ -102,10 +143,9 @@ const nninit_model_tensor *nninit_model_tensor_at(const nninit_model *m, size_t 
 
 nninit_status nninit_model_override(nninit_model *m, const char *name, const char *spec, nninit_err *err)
 {
-    for (size_t i = 0; m && name && i < m->n; i++) {
+    size_t i;
+    if (m && name && nninit__model_find(m, name, &i)) {
         nninit__mtensor *e = &m->t[i];
-        if (!e->name || strcmp(e->name, name))
-            continue;
         if (e->is_int64)
             return nninit__err(err, NNINIT_EINVAL, "tensor '%s' is an int64 counter; it has no initializer", name);
         nninit_init init;
@@ -121,7 +161,7 @@ nninit_status nninit_model_override(nninit_model *m, const char *name, const cha
          * original is redrawn after all construction draws. */
         e->copy_of = -1;
         int has_copies = 0;
-        for (size_t j = 0; j < m->n; j++)
+        for (size_t j = 0; m->has_copies && j < m->n; j++) /* O(n) only where copies exist */
             has_copies |= m->t[j].copy_of == (int64_t)i;
         if (has_copies) {
             nninit__mtensor o = *e;

@@ -12,7 +12,12 @@
 #define UNKNOWN (-1) /* a None dimension */
 /* Dimensions and sizes read from a config are capped at 2^31 (any real
  * model is far below), so products of two never overflow int64. */
-#define DIM_MAX ((int64_t)1 << 31)
+#define DIM_MAX NNINIT__MODEL_MAX_DIM
+
+/* Variable names ("<layer>/<path>") are built whole, never cut: a longer
+ * one is refused (tensor files take names of up to 1024 bytes). */
+#define NAME_CAP 1100
+#define NAME_CAP_TEXT "1100"
 
 typedef struct kshape {
     int ndim;
@@ -32,11 +37,12 @@ typedef struct kctx {
     char **names;
     kshape *outs;
     size_t n, cap;
+    nninit__strmap by_name; /* layer name -> its latest position in names */
 } kctx;
 
 static nninit_status kerr(kctx *c, const char *layer, const char *fmt, const char *detail)
 {
-    char m[200];
+    char m[NNINIT_ERR_MSG_MAX];
     snprintf(m, sizeof m, fmt, detail ? detail : "");
     return nninit__err(c->err, NNINIT_EINVAL, "keras layer '%.60s': %s", layer, m);
 }
@@ -67,6 +73,30 @@ static int64_t cfg_int(json_t *cfg, const char *key, int64_t dflt)
         return dflt;
     int64_t x = json_integer_value(v);
     return x < -DIM_MAX || x > DIM_MAX ? -1 : x;
+}
+
+/* A size from the config (units, filters, num_heads, ...): an integer in
+ * [1, DIM_MAX], else one line saying what was given (1e18 is a float in
+ * JSON; 2^40 is above the cap), not "needs units >= 1". dflt > 0: the value
+ * when the key is absent. */
+static nninit_status cfg_size(kctx *c, const char *lname, const char *cls, json_t *cfg, const char *key,
+                              int64_t dflt, int64_t *out)
+{
+    json_t *v = json_object_get(cfg, key);
+    if ((!v || json_is_null(v)) && dflt > 0) {
+        *out = dflt;
+        return NNINIT_OK;
+    }
+    if (json_is_integer(v) && json_integer_value(v) >= 1 && json_integer_value(v) <= DIM_MAX) {
+        *out = json_integer_value(v);
+        return NNINIT_OK;
+    }
+    char *got = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
+    nninit_status s = nninit__err(c->err, NNINIT_EINVAL, "keras layer '%.60s': %s %s is %.60s; expected an integer "
+                                  "from 1 to %lld (sizes are capped at 2^31 so that products of two fit 64 bits)",
+                                  lname, cls, key, got ? got : "missing", (long long)DIM_MAX);
+    free(got);
+    return s;
 }
 
 static int cfg_bool(json_t *cfg, const char *key, int dflt)
@@ -131,8 +161,9 @@ static nninit_status add_var_axes(kctx *c, const char *layer, const char *path, 
                                   const char *dflt, int ndim, const int64_t *dims, const einsum_axes *ax,
                                   nninit__mtensor **out)
 {
-    char name[600], *dumped = NULL;
-    snprintf(name, sizeof name, "%s%s/%s", c->prefix, layer, path);
+    char name[NAME_CAP], *dumped = NULL;
+    if (snprintf(name, sizeof name, "%s%s/%s", c->prefix, layer, path) >= (int)sizeof name)
+        return kerr(c, layer, "its variable names would be longer than %s bytes (they were cut)", NAME_CAP_TEXT);
     nninit_shape sh;
     sh.ndim = ndim;
     for (int i = 0; i < ndim; i++) {
@@ -368,19 +399,21 @@ static nninit_status conv_lstm_vars(kctx *c, const char *cls, const char *lname,
                     nd == 1 ? "4" : nd == 2 ? "5" : "6");
     int chlast = strcmp(cfg_str(cfg, "data_format", "channels_last"), "channels_first") != 0;
     int sp0 = chlast ? 2 : 3, chax = chlast ? nd + 2 : 2;
-    int64_t k[3], st[3], dil[3], in_ch = in->d[chax], f = cfg_int(cfg, "filters", 0);
+    int64_t k[3], st[3], dil[3], in_ch = in->d[chax], f;
+    nninit_status s = cfg_size(c, lname, cls, cfg, "filters", 0, &f);
+    if (s)
+        return s;
     if (!cfg_tuple(cfg, "kernel_size", nd, 1, k) || !cfg_tuple(cfg, "strides", nd, 1, st) ||
         !cfg_tuple(cfg, "dilation_rate", nd, 1, dil))
         return kerr(c, lname, "bad kernel_size, strides or dilation_rate%s", NULL);
-    if (f < 1 || in_ch < 1)
-        return kerr(c, lname, "needs filters >= 1 and a known channel dimension%s", NULL);
+    if (in_ch < 1)
+        return kerr(c, lname, "the channel dimension of the input is unknown%s", NULL);
     int64_t kd[5], rd[5], b4 = 4 * f;
     for (int i = 0; i < nd; i++)
         kd[i] = rd[i] = k[i];
     kd[nd] = in_ch;
     rd[nd] = f;
     kd[nd + 1] = rd[nd + 1] = 4 * f;
-    nninit_status s;
     if ((s = add_var(c, lname, "conv_lstm_cell/kernel", cfg, "kernel_initializer", "glorot_uniform", nd + 2, kd,
                      NULL)) ||
         (s = add_var(c, lname, "conv_lstm_cell/recurrent_kernel", cfg, "recurrent_initializer", "orthogonal", nd + 2,
@@ -424,15 +457,9 @@ static nninit_status layer_vars(kctx *c, const char *cls, const char *lname, jso
     if (!strcmp(cls, "InputLayer")) {
         return NNINIT_OK;
     } else if (!strcmp(cls, "Dense")) {
-        int64_t units = cfg_int(cfg, "units", 0);
-        if (units < 1) { /* say what was given: 1e18 is a float in JSON, not a missing value */
-            char *got = json_dumps(json_object_get(cfg, "units"), JSON_ENCODE_ANY);
-            char why[160];
-            snprintf(why, sizeof why, "Dense units is %.60s; expected an integer in [1, %lld]", got ? got : "missing",
-                     (long long)DIM_MAX);
-            free(got);
-            return kerr(c, lname, "%s", why);
-        }
+        int64_t units;
+        if ((s = cfg_size(c, lname, cls, cfg, "units", 0, &units)))
+            return s;
         if (in->ndim < 1)
             return kerr(c, lname, "Dense needs an input of rank >= 1%s", NULL);
         int64_t k[2] = {last, units};
@@ -558,10 +585,11 @@ static nninit_status layer_vars(kctx *c, const char *cls, const char *lname, jso
         return NNINIT_OK;
     }
     if (!strcmp(cls, "SimpleRNN") || !strcmp(cls, "LSTM") || !strcmp(cls, "GRU")) {
-        int64_t units = cfg_int(cfg, "units", 0);
-        if (units < 1 || in->ndim != 3 || last < 1)
-            return kerr(c, lname, "needs units >= 1 and a (batch, time, features) input with known features%s",
-                        NULL);
+        int64_t units;
+        if ((s = cfg_size(c, lname, cls, cfg, "units", 0, &units)))
+            return s;
+        if (in->ndim != 3 || last < 1)
+            return kerr(c, lname, "needs a (batch, time, features) input with known features%s", NULL);
         int gates = !strcmp(cls, "LSTM") ? 4 : !strcmp(cls, "GRU") ? 3 : 1;
         char cell[128], path[200];
         snprintf(cell, sizeof cell, "%s_cell", !strcmp(cls, "SimpleRNN") ? "simple_rnn" : !strcmp(cls, "LSTM") ?
@@ -681,9 +709,11 @@ static nninit_status layer_vars(kctx *c, const char *cls, const char *lname, jso
         return NNINIT_OK;
     }
     if (!strcmp(cls, "RepeatVector")) { /* (batch, features) -> (batch, n, features) */
-        int64_t n = cfg_int(cfg, "n", 0);
-        if (in->ndim != 2 || n < 1)
-            return kerr(c, lname, "needs n >= 1 and a (batch, features) input%s", NULL);
+        int64_t n;
+        if ((s = cfg_size(c, lname, cls, cfg, "n", 0, &n)))
+            return s;
+        if (in->ndim != 2)
+            return kerr(c, lname, "needs a (batch, features) input%s", NULL);
         out->ndim = 3;
         out->d[1] = n;
         out->d[2] = in->d[1];
@@ -867,7 +897,7 @@ static nninit_status wrapper_vars(kctx *c, const char *cls, const char *lname, j
         return kerr(c, lname, "the wrapped \"layer\" needs class_name and config.name%s", NULL);
     if (!strcmp(icls, "Bidirectional") || !strcmp(icls, "TimeDistributed"))
         return kerr(c, lname, "nested wrappers are not supported%s", NULL);
-    char path[400];
+    char path[NAME_CAP];
     nninit_status s;
     if (cls[0] == 'T') {
         if (in->ndim < 3)
@@ -876,7 +906,8 @@ static nninit_status wrapper_vars(kctx *c, const char *cls, const char *lname, j
         sub.ndim--;
         for (int i = 1; i < sub.ndim; i++)
             sub.d[i] = in->d[i + 1];
-        snprintf(path, sizeof path, "%.190s/%.190s", lname, iname);
+        if (snprintf(path, sizeof path, "%s/%s", lname, iname) >= (int)sizeof path)
+            return kerr(c, lname, "its variable names would be longer than %s bytes", NAME_CAP_TEXT);
         if ((s = layer_vars(c, icls, path, icfg, &sub, &sub_out)))
             return s;
         if (sub_out.ndim + 1 > NNINIT_MAX_DIMS)
@@ -893,7 +924,8 @@ static nninit_status wrapper_vars(kctx *c, const char *cls, const char *lname, j
     /* forward_<name> from the layer; backward_<name> from backward_layer
      * when given (its own config), else the same config. */
     const char *base = !strncmp(iname, "forward_", 8) ? iname + 8 : iname;
-    snprintf(path, sizeof path, "%.190s/forward_%.180s", lname, base);
+    if (snprintf(path, sizeof path, "%s/forward_%s", lname, base) >= (int)sizeof path)
+        return kerr(c, lname, "its variable names would be longer than %s bytes", NAME_CAP_TEXT);
     kshape fo, bo;
     if ((s = layer_vars(c, icls, path, icfg, in, &fo)))
         return s;
@@ -906,9 +938,11 @@ static nninit_status wrapper_vars(kctx *c, const char *cls, const char *lname, j
         const char *bname = json_string_value(json_object_get(bcfg, "name"));
         if (!bcls || !json_is_object(bcfg) || !bname)
             return kerr(c, lname, "backward_layer needs class_name and config.name%s", NULL);
-        snprintf(path, sizeof path, "%.190s/%.190s", lname, bname);
+        if (snprintf(path, sizeof path, "%s/%s", lname, bname) >= (int)sizeof path)
+            return kerr(c, lname, "its variable names would be longer than %s bytes", NAME_CAP_TEXT);
     } else {
-        snprintf(path, sizeof path, "%.190s/backward_%.180s", lname, base);
+        if (snprintf(path, sizeof path, "%s/backward_%s", lname, base) >= (int)sizeof path)
+            return kerr(c, lname, "its variable names would be longer than %s bytes", NAME_CAP_TEXT);
     }
     if ((s = layer_vars(c, bcls, path, bcfg, in, &bo)))
         return s;
@@ -926,14 +960,15 @@ static nninit_status wrapper_vars(kctx *c, const char *cls, const char *lname, j
 static nninit_status mha_vars(kctx *c, const char *lname, json_t *cfg, const kshape *q, const kshape *v,
                               const kshape *k, kshape *out)
 {
-    int64_t heads = cfg_int(cfg, "num_heads", 0), kdim = cfg_int(cfg, "key_dim", 0);
-    int64_t vdim = cfg_int(cfg, "value_dim", kdim);
-    json_t *vj = json_object_get(cfg, "value_dim");
-    if (!vj || json_is_null(vj))
-        vdim = kdim;
+    int64_t heads, kdim, vdim;
+    nninit_status s;
+    if ((s = cfg_size(c, lname, "MultiHeadAttention", cfg, "num_heads", 0, &heads)) ||
+        (s = cfg_size(c, lname, "MultiHeadAttention", cfg, "key_dim", 0, &kdim)) ||
+        (s = cfg_size(c, lname, "MultiHeadAttention", cfg, "value_dim", kdim, &vdim)))
+        return s;
     int bias = cfg_bool(cfg, "use_bias", 1);
-    if (heads < 1 || kdim < 1 || vdim < 1 || q->ndim < 2 || v->ndim < 2 || k->ndim < 2)
-        return kerr(c, lname, "needs num_heads, key_dim >= 1 and query/value shapes%s", NULL);
+    if (q->ndim < 2 || v->ndim < 2 || k->ndim < 2)
+        return kerr(c, lname, "needs query/value shapes of rank >= 2%s", NULL);
     int64_t qd = q->d[q->ndim - 1], vd = v->d[v->ndim - 1], kd = k->d[k->ndim - 1];
     int64_t odim = qd;
     json_t *os = json_object_get(cfg, "output_shape");
@@ -945,7 +980,6 @@ static nninit_status mha_vars(kctx *c, const char *lname, json_t *cfg, const ksh
         return kerr(c, lname, "multi-axis output_shape is not supported%s", NULL);
     struct { const char *name; int64_t in, last; } proj[3] = {{"query", qd, kdim}, {"key", kd, kdim},
                                                                {"value", vd, vdim}};
-    nninit_status s;
     char path[64];
     /* _build_proj_equation: query/key/value "...c,cde->...de" (kernel axis 0 bound to the input, 1-2 to the
      * output), attention_output "...cd,cde->...e" (0-1 input, 2 output); _analyze_split_string's axes */
@@ -985,18 +1019,18 @@ static nninit_status remember(kctx *c, const char *name, const kshape *out)
         c->outs = o;
         c->cap = cap;
     }
-    if (!(c->names[c->n] = nninit__strdup(name)))
+    if (!(c->names[c->n] = nninit__strdup(name)) || nninit__strmap_put(&c->by_name, c->names[c->n], c->n)) {
+        free(c->names[c->n]);
         return nninit__err(c->err, NNINIT_ENOMEM, "out of memory");
+    }
     c->outs[c->n++] = *out;
     return NNINIT_OK;
 }
 
 static const kshape *lookup(const kctx *c, const char *name)
 {
-    for (size_t i = c->n; i-- > 0;)
-        if (!strcmp(c->names[i], name))
-            return &c->outs[i];
-    return NULL;
+    size_t i;
+    return nninit__strmap_get(&c->by_name, name, &i) ? &c->outs[i] : NULL;
 }
 
 /* The input shapes of a functional layer from its inbound_nodes: Keras 3
@@ -1063,6 +1097,9 @@ static nninit_status model_layers(kctx *c, json_t *cfg, int functional, const ks
     kshape prev = {0, {0}};
     int have_prev = 0;
     nninit_status s = NNINIT_OK;
+    if (json_array_size(layers) > NNINIT__MODEL_MAX_LAYERS) /* a nested model's too */
+        return nninit__model_cap_err(c->err, "keras model", "the number of layers", json_array_size(layers),
+                                     NNINIT__MODEL_MAX_LAYERS);
     if (!functional && get_shape(json_object_get(cfg, "build_input_shape"), &prev))
         have_prev = 1;
     else if (!functional && in) {
@@ -1107,6 +1144,7 @@ static nninit_status nested_model(kctx *c, const char *cls, const char *lname, j
     if ((size_t)snprintf(sub.prefix, sizeof sub.prefix, "%s%s/", c->prefix, lname) >= sizeof sub.prefix)
         return kerr(c, lname, "nested model names longer than 255 bytes%s", NULL);
     nninit_status s = model_layers(&sub, cfg, strcmp(cls, "Sequential") != 0, in, out);
+    nninit__strmap_free(&sub.by_name);
     for (size_t i = 0; i < sub.n; i++)
         free(sub.names[i]);
     free(sub.names);
@@ -1258,6 +1296,11 @@ static nninit_status from_keras(const char *text, const char *version, nninit_mo
         goto done;
     }
     int functional = strcmp(cls, "Sequential") != 0;
+    if (json_array_size(layers) > NNINIT__MODEL_MAX_LAYERS) {
+        s = nninit__model_cap_err(err, "keras model", "the number of layers", json_array_size(layers),
+                                  NNINIT__MODEL_MAX_LAYERS);
+        goto done;
+    }
     c.m = nninit__model_new("keras", json_string_value(json_object_get(cfg, "name")));
     if (!c.m) {
         s = nninit__err(err, NNINIT_ENOMEM, "out of memory");
@@ -1270,15 +1313,14 @@ static nninit_status from_keras(const char *text, const char *version, nninit_mo
         s = nninit__keras_acts(c.m, layers, functional, err);
     if (!s) /* where model.save_weights puts each variable (.weights.h5) */
         s = nninit__keras_store_paths(c.m, cfg, functional, err);
-    /* Names must be unique (Keras guarantees it for a valid model). */
-    for (size_t i = 0; !s && i < c.m->n; i++)
-        for (size_t j = i + 1; j < c.m->n; j++)
-            if (!strcmp(c.m->t[i].name, c.m->t[j].name)) {
-                s = nninit__err(err, NNINIT_EINVAL, "keras model: variable '%s' appears twice (two layers share a "
-                                "name)", c.m->t[i].name);
-                break;
-            }
+    /* Names must be unique (Keras guarantees it for a valid model): each
+     * variable must be the first of its name. */
+    for (size_t i = 0, first; !s && i < c.m->n; i++)
+        if (nninit__model_find(c.m, c.m->t[i].name, &first) && first != i)
+            s = nninit__err(err, NNINIT_EINVAL, "keras model: variable '%s' appears twice (two layers share a "
+                            "name)", c.m->t[i].name);
 done:
+    nninit__strmap_free(&c.by_name);
     for (size_t i = 0; i < c.n; i++)
         free(c.names[i]);
     free(c.names);

@@ -69,6 +69,11 @@ nninit_status nninit_model_from_spec(const char *text, nninit_model **out, nnini
     json_t *lj = json_object_get(root, "layout");
     if (lj && (!json_is_string(lj) || (s = nninit_layout_parse(json_string_value(lj), &layout, err))))
         goto bad_layout;
+    if (json_array_size(tensors) > NNINIT__MODEL_MAX_TENSORS) {
+        s = nninit__model_cap_err(err, "model spec", "the number of tensors", json_array_size(tensors),
+                                  NNINIT__MODEL_MAX_TENSORS);
+        goto done;
+    }
     m = nninit__model_new("spec", json_string_value(json_object_get(root, "name")));
     if (!m) {
         s = nninit__err(err, NNINIT_ENOMEM, "out of memory");
@@ -100,9 +105,12 @@ nninit_status nninit_model_from_spec(const char *text, nninit_model **out, nnini
         }
         for (int d = 0; d < sh.ndim; d++) {
             json_t *dj = json_array_get(shape, (size_t)d);
-            if (!json_is_integer(dj) || json_integer_value(dj) < 1) {
-                s = nninit__err(err, NNINIT_EINVAL, "model spec tensor '%.60s': dimension %d must be an integer "
-                                ">= 1", name, d);
+            if (!json_is_integer(dj) || json_integer_value(dj) < 1 || json_integer_value(dj) > NNINIT__MODEL_MAX_DIM) {
+                char *got = json_dumps(dj, JSON_ENCODE_ANY);
+                s = nninit__err(err, NNINIT_EINVAL, "model spec tensor '%.60s': dimension %d is %.40s; expected an "
+                                "integer from 1 to %lld (sizes are capped at 2^31 so that products of two fit 64 "
+                                "bits)", name, d, got ? got : "?", (long long)NNINIT__MODEL_MAX_DIM);
+                free(got);
                 goto done;
             }
             sh.dim[d] = json_integer_value(dj);
@@ -120,11 +128,11 @@ nninit_status nninit_model_from_spec(const char *text, nninit_model **out, nnini
             nninit__err(err, s, "model spec tensor '%.60s': %.1900s", name, why);
             goto done;
         }
-        for (size_t j = 0; j < m->n; j++)
-            if (!strcmp(m->t[j].name, name)) {
-                s = nninit__err(err, NNINIT_EINVAL, "model spec: tensor '%.60s' is listed twice", name);
-                goto done;
-            }
+        size_t twice;
+        if (nninit__model_find(m, name, &twice)) {
+            s = nninit__err(err, NNINIT_EINVAL, "model spec: tensor '%.60s' is listed twice", name);
+            goto done;
+        }
         if ((s = nninit__model_add(m, name, &sh, tl, &in, spec, NULL, err)))
             goto done;
         free(spec);

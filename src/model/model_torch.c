@@ -94,7 +94,7 @@ static nninit_status get_int(const value *call, const bound_args *b, const char 
                            (long long)*out, (long long)lo);
     /* Sizes are capped at 2^31 so that products of two (gates * hidden,
      * 3 * embed_dim, fan_in) cannot overflow. */
-    if (*out > ((int64_t)1 << 31) || *out < -((int64_t)1 << 31))
+    if (*out > NNINIT__MODEL_MAX_DIM || *out < -NNINIT__MODEL_MAX_DIM)
         return nninit__err(err, NNINIT_EINVAL, "%s(): '%s' is %lld; sizes must be below 2^31", call->text,
                            params[slot], (long long)*out);
     return NNINIT_OK;
@@ -135,7 +135,7 @@ static nninit_status get_tuple(const value *call, const bound_args *b, const cha
                            params[slot], nd);
     }
     for (int d = 0; d < nd; d++)
-        if (out[d] < 1 || out[d] > ((int64_t)1 << 31))
+        if (out[d] < 1 || out[d] > NNINIT__MODEL_MAX_DIM)
             return nninit__err(err, NNINIT_EINVAL, "%s(): '%s' entries must be in [1, 2^31]", call->text,
                                params[slot]);
     return NNINIT_OK;
@@ -342,7 +342,7 @@ static nninit_status b_layernorm(builder *bd, const value *v)
         return nninit__err(bd->err, NNINIT_EINVAL, "LayerNorm(): normalized_shape must be an int or a tuple");
     }
     for (int d = 0; d < nd; d++)
-        if (dims[d] < 1 || dims[d] > ((int64_t)1 << 31))
+        if (dims[d] < 1 || dims[d] > NNINIT__MODEL_MAX_DIM)
             return nninit__err(bd->err, NNINIT_EINVAL, "LayerNorm(): normalized_shape entries must be in [1, 2^31]");
     if (!affine)
         return NNINIT_OK;
@@ -368,6 +368,10 @@ static nninit_status b_rnn(builder *bd, const value *v, int gates)
         (s = get_bool(v, &b, P, bias_slot, 1, &bias, bd->err)) ||
         (s = get_bool(v, &b, P, bidir_slot, 0, &bidir, bd->err)))
         return s;
+    char subject[80];
+    snprintf(subject, sizeof subject, "%.60s()", v->text);
+    if (layers > NNINIT__MODEL_MAX_STACK)
+        return nninit__model_cap_err(bd->err, subject, "num_layers", (uint64_t)layers, NNINIT__MODEL_MAX_STACK);
     if (gates == 4 && !strcmp(v->text, "LSTM") && (s = get_int(v, &b, P, 7, 0, 0, 0, &proj, bd->err)))
         return s;
     if (proj && proj >= hid)
@@ -676,7 +680,6 @@ static nninit_status b_transformer(builder *bd, const value *v, int decoder)
 static const char *const P_TENCODER[] = {"encoder_layer", "num_layers", "norm", "enable_nested_tensor", "mask_check",
                                          NULL};
 static const char *const P_TDECODER[] = {"decoder_layer", "num_layers", "norm", NULL};
-#define MAX_CLONED_LAYERS 4096
 
 static nninit_status build_under(builder *bd, const char *path, const value *child);
 
@@ -690,9 +693,10 @@ static nninit_status b_stack(builder *bd, const value *v, int decoder)
         return s;
     if (!b.arg[0])
         return nninit__err(bd->err, NNINIT_EINVAL, "%s(): missing argument '%s'", v->text, P[0]);
-    if (n > MAX_CLONED_LAYERS)
-        return nninit__err(bd->err, NNINIT_EINVAL, "%s(): num_layers %lld; at most %d in a recipe", v->text,
-                           (long long)n, MAX_CLONED_LAYERS);
+    char subject[80];
+    snprintf(subject, sizeof subject, "%.60s()", v->text);
+    if (n > NNINIT__MODEL_MAX_STACK)
+        return nninit__model_cap_err(bd->err, subject, "num_layers", (uint64_t)n, NNINIT__MODEL_MAX_STACK);
     nninit_model *m = bd->m;
     size_t first = m->n;
     if ((s = build_under(bd, "layers.0", b.arg[0])))
@@ -715,6 +719,7 @@ static nninit_status b_stack(builder *bd, const value *v, int decoder)
             e->zero_row = o.zero_row;
             e->forget_units = o.forget_units;
             e->copy_of = (int64_t)from;
+            m->has_copies = 1;
             e->copy_stream = o.copy_of >= 0 ? o.copy_stream : (int64_t)i;
             char layer[620]; /* the clone's layer metadata: layers.0... -> layers.K... */
             snprintf(layer, sizeof layer, "%slayers.%lld%s", bd->prefix, (long long)k,
@@ -722,11 +727,14 @@ static nninit_status b_stack(builder *bd, const value *v, int decoder)
             if ((s = nninit__meta_copy(e, &o, layer, bd->err)))
                 return s;
         }
-    if (n == 0) /* ModuleList of none: the prototype drew, nothing is kept */
+    if (n == 0) { /* ModuleList of none: the prototype drew, nothing is kept */
         for (size_t i = first; i < last; i++) {
             free(m->t[i].name);
             m->t[i].name = NULL;
         }
+        if ((s = nninit__model_reindex(m, bd->err)))
+            return s;
+    }
     if (b.arg[2] && b.arg[2]->kind != NNINIT__PY_NONE)
         return build_under(bd, "norm", b.arg[2]);
     return NNINIT_OK;
@@ -752,6 +760,9 @@ static nninit_status b_transformer_full(builder *bd, const value *v)
         (s = get_int(v, &b, P_TFULL, 3, 0, 6, 0, &nd, bd->err)) ||
         (s = get_int(v, &b, P_TFULL, 4, 0, 2048, 1, &ff, bd->err)))
         return s;
+    if (ne > NNINIT__MODEL_MAX_STACK || nd > NNINIT__MODEL_MAX_STACK)
+        return nninit__model_cap_err(bd->err, "Transformer()", ne > nd ? "num_encoder_layers" : "num_decoder_layers",
+                                     (uint64_t)(ne > nd ? ne : nd), NNINIT__MODEL_MAX_STACK);
     for (int slot = 7; slot <= 8; slot++)
         if (b.arg[slot] && b.arg[slot]->kind != NNINIT__PY_NONE)
             return nninit__err(bd->err, NNINIT_EINVAL, "Transformer(): %s is not supported in a recipe (it is "
@@ -989,6 +1000,9 @@ static nninit_status b_sequence(builder *bd, const value *v)
     } else if (n == 1 && v->items[0]->kind == NNINIT__PY_CALL && !strcmp(v->items[0]->text, "OrderedDict")) {
         return named_children(bd, v->items[0], "Sequential");
     }
+    if (n > NNINIT__MODEL_MAX_LAYERS)
+        return nninit__model_cap_err(bd->err, list ? "ModuleList()" : "Sequential()", "the number of modules", n,
+                                     NNINIT__MODEL_MAX_LAYERS);
     for (size_t i = 0; i < n; i++) {
         char idx[24];
         snprintf(idx, sizeof idx, "%zu", i);
@@ -1115,7 +1129,7 @@ nninit_status nninit_model_from_torch(const char *recipe, nninit_model **out, nn
         if (err) {
             char msg[sizeof err->msg];
             snprintf(msg, sizeof msg, "%s", err->msg);
-            nninit__err(err, s, "recipe %.240s", msg);
+            nninit__err(err, s, "recipe %.2000s", msg);
         }
         return s;
     }

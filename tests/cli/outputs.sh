@@ -15,6 +15,12 @@ cd "$T" || exit 1
 chmod 600 a.npy
 "$N" gen he_normal --shape 4 -o a.npy || fail "rewrite"
 [ "$(stat -c %a a.npy)" = 600 ] || fail "mode not kept: $(stat -c %a a.npy)"
+# As root, its owner and group too (they became root's).
+if [ "$(id -u)" = 0 ]; then
+    chown 1234:5678 a.npy
+    "$N" gen he_normal --shape 4 -o a.npy || fail "rewrite as root"
+    [ "$(stat -c %u:%g a.npy)" = 1234:5678 ] || fail "owner not kept: $(stat -c %u:%g a.npy)"
+fi
 
 # A symlink is followed: its target is replaced, the link stays a link.
 ln -s a.npy link.npy
@@ -29,13 +35,18 @@ ln -s new.npy dangling.npy
 "$N" gen he_normal --shape 6 -o - > out.npy || fail "-o -"
 [ -e ./- ] && fail "a file named '-' was created"
 "$N" inspect - --brief < out.npy | grep -q '\[6\]' || fail "inspect -"
+# ... and say "-", not the name of the copy stdin is spooled to (a .npy
+# from stdin was tensor 'nninit-stdin.QLkLuX', errors named /tmp/nninit-stdin.*)
+"$N" inspect - --brief < out.npy | grep -q '^-  F32 \[6\]' || fail "inspect - tensor name: $("$N" inspect - --brief < out.npy)"
+head -c 100 out.npy | "$N" inspect - 2>err; [ $? -eq 1 ] || fail "inspect - of a cut file: exit"
+grep -q '^nninit: -: file ends inside the .npy header' err || fail "inspect - error names: $(cat err)"
 echo '{"tensors": [{"name": "w", "shape": [3, 2], "init": "ones"}]}' | "$N" model --spec - --list |
     grep -q '^w	' || fail "--spec -"
 "$N" model --keras - --list < "$OLDPWD/tests/fixtures/keras/cnn_keras3.json" | grep -q kernel || fail "--keras -"
 
 # A FIFO is written in place: the reader gets the bytes, the FIFO stays.
 mkfifo fifo
-cat fifo > from_fifo &
+timeout 20 cat fifo > from_fifo &  # a FIFO replaced by a file would leave cat waiting
 "$N" gen he_normal --shape 6 --seed 1 -o fifo || fail "write to a FIFO"
 wait
 [ -p fifo ] || fail "the FIFO was replaced"
@@ -147,6 +158,16 @@ if [ -f shim.so ]; then
     [ "$(ls -A npys | grep -c tmp)" -eq 0 ] || fail "npy-dir temporaries left: $(ls -A npys)"
     SHIM_ENOSPC_AFTER=1500 LD_PRELOAD=./shim.so "$N" model --torch "$R" --format npy-dir -o newdir 2>/dev/null
     [ -e newdir ] && fail "a failed first npy-dir write left the folder: $(ls -A newdir)"
+    # '/' in names makes subfolders: a failed write removes those it created,
+    # in a new folder and in an existing one (they were left behind, empty)
+    echo '{"tensors": [{"name": "enc/l1/w", "shape": [200], "init": "ones"},
+                       {"name": "enc/l2/w", "shape": [200], "init": "ones"}]}' > nested.json
+    SHIM_ENOSPC_AFTER=1000 LD_PRELOAD=./shim.so "$N" model --spec nested.json --format npy-dir -o nest 2>/dev/null &&
+        fail "nested npy-dir on a full disk succeeded"
+    [ -e nest ] && fail "a failed nested npy-dir write left: $(find nest)"
+    SHIM_ENOSPC_AFTER=1000 LD_PRELOAD=./shim.so "$N" model --spec nested.json --format npy-dir -o npys 2>/dev/null
+    [ -e npys/enc ] && fail "a failed nested npy-dir write left subfolders: $(find npys)"
+    cksum npys/* | cmp -s - sums || fail "a failed nested npy-dir write changed files: $(ls -A npys)"
 fi
 
 # A killed run's temporary is reported, and 'nninit clean' removes it (only it).
