@@ -417,7 +417,7 @@ static void test_recipe_errors(void **state)
     expect_recipe_error("Linear(2, 2, dtype=torch.float64)", "dtype=float64: recipes describe float32 modules");
     expect_recipe_error("Linear(2, 2, device='cuda')", "device must be None or 'cpu'");
     expect_recipe_error("Embedding(5, 2, padding_idx=5)", "padding_idx");
-    expect_recipe_error("TransformerEncoder(TransformerEncoderLayer(4, 2), 5000)", "at most 4096");
+    expect_recipe_error("TransformerEncoder(TransformerEncoderLayer(4, 2), 5000)", "num_layers is 5000, above the cap of 4096");
     expect_recipe_error("TransformerDecoder(num_layers=2)", "missing argument 'decoder_layer'");
     expect_recipe_error("Transformer(8, 2, custom_encoder=Linear(2, 2))", "custom_encoder is not supported");
     expect_recipe_error("TransformerEncoder(TransformerEncoderLayer(4, 2), 2, enable_nested_tensor=False, x=1)",

@@ -129,10 +129,10 @@ def _round_half(a, dtype, torch):
     """float32 values rounded once to float16 (NumPy) or bfloat16 (torch)."""
     if dtype == "float16":
         out = np.empty(a.shape, dtype=np.float16)
-        _lib.call(lib.nninit_convert, _lib.FD["F32"], a.ctypes.data, _lib.FD["F16"], out.ctypes.data, a.size)
+        _lib.call(lib.nninit_convert_finite, _lib.FD["F32"], a.ctypes.data, _lib.FD["F16"], out.ctypes.data, a.size)
         return out
     out = torch.empty(a.shape, dtype=torch.bfloat16)
-    _lib.call(lib.nninit_convert, _lib.FD["F32"], a.ctypes.data, _lib.FD["BF16"], out.data_ptr(), a.size)
+    _lib.call(lib.nninit_convert_finite, _lib.FD["F32"], a.ctypes.data, _lib.FD["BF16"], out.data_ptr(), a.size)
     return out
 
 

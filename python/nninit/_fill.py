@@ -214,7 +214,7 @@ class _Job:
         with g._lock:
             _lib.call(lib.nninit_fill, *args, scratch.ctypes.data)
         to = _lib.FD["F16"] if dtype_name == "float16" else _lib.FD["BF16"]
-        _lib.call(lib.nninit_convert, _lib.FD["F32"], scratch.ctypes.data, to, ptr, self.numel)
+        _lib.call(lib.nninit_convert_finite, _lib.FD["F32"], scratch.ctypes.data, to, ptr, self.numel)
 
 
 def gen(spec, shape, *, seed=0, layout="keras", dtype="float32", rng="philox", stream=0, threads=0,

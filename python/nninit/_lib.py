@@ -172,6 +172,7 @@ _SIGNATURES = {
     "nninit_rng_torch_state_set": (_I, [_P, _P, ctypes.c_size_t, _PErr]),
     # io
     "nninit_convert": (_I, [_I, _P, _I, _P, ctypes.c_size_t, _PErr]),
+    "nninit_convert_finite": (_I, [_I, _P, _I, _P, ctypes.c_size_t, _PErr]),
     "nninit_npy_write": (_I, [_S, _I, ctypes.POINTER(Shape), _P, _PErr]),
     "nninit_file_format_parse": (_I, [_S, ctypes.POINTER(_I), _PErr]),
     "nninit_write_opts_default": (WriteOpts, []),

@@ -291,7 +291,7 @@ class _Filler:
                   _lib.F64 if wide == _lib.F64 else _lib.F32, self.threads, outs)
         for scratch, t in half:
             to = _lib.FD["F16"] if t.dtype == torch.float16 else _lib.FD["BF16"]
-            _lib.call(lib.nninit_convert, _lib.FD["F32"], scratch.ctypes.data, to, t.data_ptr(), t.numel())
+            _lib.call(lib.nninit_convert_finite, _lib.FD["F32"], scratch.ctypes.data, to, t.data_ptr(), t.numel())
 
     def tensor(self, name, t, spec):
         """A parameter a rule covers outside the supported modules: the

@@ -136,6 +136,8 @@ def test_unknown_initializer_message():
     ({"spec": "he_normal", "shape": (3,), "stream": -1}, ValueError, "stream"),
     ({"spec": "he_normal", "shape": (3,), "threads": -1}, ValueError, "threads"),
     ({"spec": "he_normal", "shape": (3,), "rng": "torch", "dtype": "float16"}, ValueError, "half-precision"),
+    # rounded from float32: a value beyond float16's range would be inf
+    ({"spec": "Constant(70000)", "shape": (3,), "dtype": "float16"}, ValueError, "beyond its largest finite value 65504"),
     ({"spec": "he_normal", "shape": (3,), "generator": "g"}, TypeError, "nninit.Generator"),
 ])
 def test_gen_errors(kwargs, exc, needle):
