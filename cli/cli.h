@@ -118,6 +118,9 @@ void cli_note_stale_temps(const char *path);
  * or those of processes that ended; prints each unless quiet. Returns the
  * count, -1 if dir cannot be read. */
 int cli_clean_temps(const char *dir, int only_pid, int quiet);
+/* The same for this process, in dir and its subfolders (16 deep, not
+ * through links or hidden folders), quietly. */
+int cli_clean_temps_tree(const char *dir, int depth);
 
 /* Signals (cli/signals.c): SIGINT/SIGTERM/SIGHUP remove this run's
  * temporaries in the watched folders and exit 130/143/129 with one line;
@@ -125,6 +128,10 @@ int cli_clean_temps(const char *dir, int only_pid, int quiet);
  * any thread starts. */
 void cli_install_signals(void);
 void cli_watch_dir(const char *dir);
+/* An npy-dir output: on a signal its whole tree is cleaned, and the folders
+ * the write would create for the model's names ('/' makes subfolders), which
+ * do not exist now, are removed again (deepest first, only if empty). */
+void cli_watch_npy_dir(const char *dir, const nninit_model *m);
 
 /* Writes s with control characters escaped as \xNN: names from files
  * printed as text never break a line or drive the terminal. */

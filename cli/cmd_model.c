@@ -341,6 +341,8 @@ int cli_model_main(int argc, char **argv, cli_model_writer writer, void *writer_
     cli_progress_init(&progress, "model");
     o.progress = cli_progress_update;
     o.progress_user = &progress;
+    if (o.write.format == NNINIT_FORMAT_NPY_DIR)
+        cli_watch_npy_dir(output, m); /* a signal removes the folders the write made */
     st = writer ? writer(m, output, &o, writer_ctx, &err) : nninit_model_write(m, output, &o, &err);
     cli_progress_end(&progress);
     if (st != NNINIT_OK) {

@@ -106,6 +106,27 @@ int cli_clean_temps(const char *dir, int only_pid, int quiet)
     return removed;
 }
 
+int cli_clean_temps_tree(const char *dir, int depth)
+{
+    int removed = cli_clean_temps(dir, 1, 1);
+    if (removed < 0 || depth >= 16)
+        return removed;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char sub[4096];
+    struct stat sb;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.' || snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name) >= (int)sizeof sub ||
+            lstat(sub, &sb) != 0 || !S_ISDIR(sb.st_mode)) /* not into hidden folders, never through links */
+            continue;
+        int n = cli_clean_temps_tree(sub, depth + 1);
+        removed += n > 0 ? n : 0;
+    }
+    if (d)
+        closedir(d);
+    return removed;
+}
+
 int cli_output_dir_ok(const char *what, const char *path)
 {
     if (!strcmp(path, "-"))

@@ -168,6 +168,14 @@ if [ -f shim.so ]; then
     SHIM_ENOSPC_AFTER=1000 LD_PRELOAD=./shim.so "$N" model --spec nested.json --format npy-dir -o npys 2>/dev/null
     [ -e npys/enc ] && fail "a failed nested npy-dir write left subfolders: $(find npys)"
     cksum npys/* | cmp -s - sums || fail "a failed nested npy-dir write changed files: $(ls -A npys)"
+    # a signal during such a write: the temporaries in the subfolders and the
+    # folders the write made go too (they stayed: '0 temporary files removed')
+    mkdir keep && touch keep/k.npy
+    SHIM_SIGNAL=15 LD_PRELOAD=./shim.so "$N" model --spec nested.json --format npy-dir -o keep 2>err
+    [ $? -eq 143 ] && grep -q 'stopped by SIGTERM; 2 temporary files removed' err || fail "npy-dir signal: $(cat err)"
+    [ "$(cd keep && find . | sort | tr '\n' ' ')" = ". ./k.npy " ] || fail "npy-dir signal left: $(find keep)"
+    SHIM_SIGNAL=15 LD_PRELOAD=./shim.so "$N" model --spec nested.json --format npy-dir -o signew 2>/dev/null
+    [ -e signew ] && fail "npy-dir signal left the new folder: $(find signew)"
 fi
 
 # A killed run's temporary is reported, and 'nninit clean' removes it (only it).
