@@ -29,7 +29,8 @@ static void usage(FILE *f)
             "\n"
             "  MODEL                 a Keras model JSON or .keras archive, an nninit spec (also\n"
             "                        {\"torch\": RECIPE, \"overrides\": {...}}), a file holding a PyTorch\n"
-            "                        recipe (@FILE too), or a recipe such as 'Sequential(Linear(784, 256), ...)'\n"
+            "                        recipe (@FILE too), or a recipe such as 'Sequential(Linear(784, 256), ...)';\n"
+            "                        - reads any of these files from standard input\n"
             "  --keras-version V     build rules of Keras V (as nninit model --keras-version)\n"
             "  --json                one JSON object: layers, findings, notes\n"
             "  --probe               build the model's dense layers with the engine, push a batch of standard\n"
@@ -60,7 +61,9 @@ static int looks_like_recipe(const char *s)
     return strchr(s, '(') != NULL;
 }
 
-static int load_model(const char *arg, const char *keras_version, loaded *out, nninit_err *err, int *rc)
+/* spooled: arg is the copy of standard input ("-" in messages). */
+static int load_model(const char *arg, const char *spooled, const char *keras_version, loaded *out, nninit_err *err,
+                      int *rc)
 {
     memset(out, 0, sizeof *out);
     const char *path = arg[0] == '@' ? arg + 1 : arg;
@@ -112,6 +115,7 @@ static int load_model(const char *arg, const char *keras_version, loaded *out, n
     if (st == NNINIT_OK)
         return 1;
 failed:
+    cli_input_name(err, spooled);
     *rc = cli_report(st, err);
     if (st == NNINIT_EUNSUPPORTED)
         *rc = CLI_EXIT_USAGE;
@@ -457,7 +461,13 @@ int cmd_advise(int argc, char **argv)
     nninit_err err = {0};
     loaded in;
     int rc = CLI_EXIT_USAGE;
-    if (!load_model(model, keras_version, &in, &err, &rc))
+    char *spooled = NULL; /* "-": standard input, copied to a temporary file */
+    const char *model_path = cli_input_path(model, &spooled);
+    if (!model_path)
+        return CLI_EXIT_FAIL;
+    int loaded_ok = load_model(model_path, spooled, keras_version, &in, &err, &rc);
+    cli_input_done(spooled);
+    if (!loaded_ok)
         return rc;
     nninit_advice *a = NULL;
     nninit_status st = nninit_advise(in.m, &a, &err);

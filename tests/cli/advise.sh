@@ -75,6 +75,13 @@ fi
 grep -q '^dense_1  *0\.[67][0-9]*  *0\.7538  *0\.[45][0-9]*  *0\.5 ' "$T/out" || fail "probe row: $(grep '^dense_1 ' "$T/out")"
 "$N" advise "$F/tanh_critical.json" --probe --batch 64 >/dev/null || fail "probe tanh"
 
+# MODEL '-' is standard input, as every input of nninit (it was "-: cannot open")
+"$N" advise "$F/pitfall1_zeros.json" >"$T/file"; want=$?
+"$N" advise - <"$F/pitfall1_zeros.json" >"$T/out" 2>"$T/err"; rc=$?
+[ $rc -eq $want ] || fail "advise -: exit $rc, expected $want: $(cat "$T/err")"
+grep -q '^nninit advise: - (keras, 5 layers' "$T/out" || fail "advise -: $(head -1 "$T/out")"
+tail -n +2 "$T/out" | cmp -s - "$(tail -n +2 "$T/file" >"$T/file2"; echo "$T/file2")" || fail "advise - differs"
+
 # errors: one line, status 2 (bad input) or 1 (runtime)
 one() { # expected-status description command...
     want=$1; what=$2; shift 2
