@@ -258,6 +258,13 @@ int cli_model_main(int argc, char **argv, cli_model_writer writer, void *writer_
         cli_error("--max-shard-size applies to --format safetensors only");
         goto out;
     }
+    if (output && !list && !strcmp(output, "-") &&
+        (o.write.max_shard_size || o.write.format == NNINIT_FORMAT_NPY_DIR)) { /* made files named "-..." */
+        cli_error("-o -: standard output takes one file; %s writes several; give a %s name",
+                  o.write.max_shard_size ? "--max-shard-size" : "--format npy-dir",
+                  o.write.max_shard_size ? "file" : "folder");
+        goto out;
+    }
     if (output && !list) { /* before the work: a folder for npy-dir, else a file */
         if (o.write.format == NNINIT_FORMAT_NPY_DIR) {
             cli_watch_dir(output);

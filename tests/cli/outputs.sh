@@ -44,6 +44,17 @@ echo '{"tensors": [{"name": "w", "shape": [3, 2], "init": "ones"}]}' | "$N" mode
     grep -q '^w	' || fail "--spec -"
 "$N" model --keras - --list < "$OLDPWD/tests/fixtures/keras/cnn_keras3.json" | grep -q kernel || fail "--keras -"
 
+# ... but '-' cannot take several files: shards or an npy folder to '-' are
+# refused before the work (they made '--00001-of-00003.safetensors' and
+# '-.index.json', or a folder '-', with exit 0 and nothing on stdout).
+R='Sequential(Linear(20, 16), ReLU(), Linear(16, 4))'
+for f in "--max-shard-size 300" "--format npy-dir"; do
+    # shellcheck disable=SC2086
+    "$N" model --torch "$R" $f -o - >so 2>err; [ $? -eq 2 ] || fail "-o - $f: exit"
+    grep -q "^nninit: -o -: standard output takes one file" err || fail "-o - $f: $(cat err)"
+    [ -s so ] || [ -n "$(ls -A | grep '^-')" ] && fail "-o - $f wrote: $(ls -A | grep '^-')"
+done
+
 # A FIFO is written in place: the reader gets the bytes, the FIFO stays.
 mkfifo fifo
 timeout 20 cat fifo > from_fifo &  # a FIFO replaced by a file would leave cat waiting
