@@ -61,7 +61,8 @@ static nninit_status take_snapshot(nninit_net *net, const nninit_dataset *d, int
         st = nninit_loss(NNINIT_LOSS_SOFTMAX_CE, out, rows, n_out, d->y, NULL, &loss, dout, err);
     if (st == NNINIT_OK)
         st = nninit_net_backward(net, dout, 0, err);
-    free(dout);
+    /* dout stays allocated while the layers are read: the last layer's
+     * output gradient (its NNINIT_T_GRAD_PREACT when linear) is this buffer. */
     for (int l = 0; st == NNINIT_OK && l < nninit_net_n_layers(net) && sn->n < MAX_DENSE; l++) {
         nninit_layer_info info;
         st = nninit_net_layer_info(net, l, &info, err);
@@ -85,6 +86,7 @@ static nninit_status take_snapshot(nninit_net *net, const nninit_dataset *d, int
         sn->delta_rms[sn->n] = dh ? sqrt(m2(dh, r * cols)) : (double)NAN;
         sn->n++;
     }
+    free(dout);
     return st;
 }
 
