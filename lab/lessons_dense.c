@@ -90,10 +90,12 @@ static nninit_status take_snapshot(nninit_net *net, const nninit_dataset *d, int
     return st;
 }
 
+typedef nninit_status (*prepare_fn)(nninit_net *net, const nninit_dataset *train, void *user, nninit_err *err);
+
 typedef struct snap_user {
     const nninit_dataset *data; /* the batch: its first 256 rows */
     snapshot *snap;
-    nninit_status (*then)(nninit_net *net, const nninit_dataset *train, void *user, nninit_err *err);
+    prepare_fn then;
     /* after training */
     double max_abs_hidden;      /* largest |w| over the hidden kernels */
     int64_t distinct_first;     /* distinct units of the first hidden layer */
@@ -108,6 +110,25 @@ static nninit_status snap_prepare(nninit_net *net, const nninit_dataset *train, 
     if (st == NNINIT_OK)
         st = take_snapshot(net, u->data, 256, u->snap, err);
     return st;
+}
+
+/* Run k of n: train a dense net of the given kernel init with a snapshot of
+ * the test batch taken at init (after `then`, a data-dependent init, when
+ * given); the three lessons that compare inits by their signal at init. */
+static nninit_status snap_train(lab_ctx *c, int k, int n, const lab_train_spec *net, const char *kernel_init,
+                                prepare_fn then, snap_user *u, snapshot *sn, lab_run *rr, nninit_err *err)
+{
+    memset(u, 0, sizeof *u);
+    u->data = &c->test;
+    u->snap = sn;
+    u->then = then;
+    lab_train_spec sp = *net;
+    sp.kernel_init = kernel_init;
+    sp.prepare = snap_prepare;
+    sp.prepare_user = u;
+    sp.limit = short_limit(c);
+    lab_run_begin(c, k, n);
+    return lab_train(c, &sp, rr, err);
 }
 
 /* After training: the hidden kernels' largest |w| and the first hidden
@@ -248,14 +269,9 @@ nninit_status lab_pitfall_random_normal(lab_ctx *c, nninit_err *err)
     snapshot sn[2];
     double ratio[2];
     for (int k = 0; k < 2; k++) {
-        memset(&u[k], 0, sizeof u[k]);
-        u[k].data = &c->test;
-        u[k].snap = &sn[k];
-        lab_train_spec sp = {.n_hidden = DEPTH, .hidden = hidden, .act = NNINIT_ACT_TANH, .kernel_init = inits[k],
-                             .out_init = "glorot_uniform", .prepare = snap_prepare, .prepare_user = &u[k],
-                             .limit = short_limit(c)};
-        lab_run_begin(c, k, 2);
-        nninit_status st = lab_train(c, &sp, &rr[k], err);
+        lab_train_spec net = {.n_hidden = DEPTH, .hidden = hidden, .act = NNINIT_ACT_TANH,
+                              .out_init = "glorot_uniform"};
+        nninit_status st = snap_train(c, k, 2, &net, inits[k], NULL, &u[k], &sn[k], &rr[k], err);
         if (st != NNINIT_OK)
             return st;
         ratio[k] = sn[k].delta_rms[0] / sn[k].delta_rms[DEPTH - 1];
@@ -310,14 +326,9 @@ nninit_status lab_pitfall_glorot_relu(lab_ctx *c, nninit_err *err)
     snapshot sn[2];
     double ratio[2];
     for (int k = 0; k < 2; k++) {
-        memset(&u[k], 0, sizeof u[k]);
-        u[k].data = &c->test;
-        u[k].snap = &sn[k];
-        lab_train_spec sp = {.n_hidden = depth, .hidden = hidden, .act = NNINIT_ACT_RELU, .kernel_init = inits[k],
-                             .out_init = "glorot_uniform", .prepare = snap_prepare, .prepare_user = &u[k],
-                             .limit = short_limit(c)};
-        lab_run_begin(c, k, 2);
-        nninit_status st = lab_train(c, &sp, &rr[k], err);
+        lab_train_spec net = {.n_hidden = depth, .hidden = hidden, .act = NNINIT_ACT_RELU,
+                              .out_init = "glorot_uniform"};
+        nninit_status st = snap_train(c, k, 2, &net, inits[k], NULL, &u[k], &sn[k], &rr[k], err);
         if (st != NNINIT_OK)
             return st;
         ratio[k] = sn[k].act_m2[depth - 1] / sn[k].act_m2[0];
@@ -432,14 +443,8 @@ nninit_status lab_data_dependent(lab_ctx *c, nninit_err *err)
     snap_user u[N];
     snapshot sn[N];
     for (int k = 0; k < N; k++) {
-        memset(&u[k], 0, sizeof u[k]);
-        u[k].data = &c->test;
-        u[k].snap = &sn[k];
-        u[k].then = prep[k];
-        lab_train_spec sp = {.n_hidden = DEPTH, .hidden = hidden, .act = NNINIT_ACT_RELU, .kernel_init = inits[k],
-                             .prepare = snap_prepare, .prepare_user = &u[k], .limit = short_limit(c)};
-        lab_run_begin(c, k, N);
-        nninit_status st = lab_train(c, &sp, &rr[k], err);
+        lab_train_spec net = {.n_hidden = DEPTH, .hidden = hidden, .act = NNINIT_ACT_RELU};
+        nninit_status st = snap_train(c, k, N, &net, inits[k], prep[k], &u[k], &sn[k], &rr[k], err);
         if (st != NNINIT_OK)
             return st;
         doc_cell_text(c->doc, "%s", labels[k]);
