@@ -118,9 +118,9 @@ void cli_note_stale_temps(const char *path);
  * or those of processes that ended; prints each unless quiet. Returns the
  * count, -1 if dir cannot be read. */
 int cli_clean_temps(const char *dir, int only_pid, int quiet);
-/* The same for this process, in dir and its subfolders (16 deep, not
- * through links or hidden folders), quietly. */
-int cli_clean_temps_tree(const char *dir, int depth);
+/* The same in dir and its subfolders (16 deep, not through links or hidden
+ * folders; an npy-dir output keeps tensors in subfolders). depth: 0. */
+int cli_clean_temps_tree(const char *dir, int only_pid, int quiet, int depth);
 
 /* Signals (cli/signals.c): SIGINT/SIGTERM/SIGHUP remove this run's
  * temporaries in the watched folders and exit 130/143/129 with one line;

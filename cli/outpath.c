@@ -106,9 +106,9 @@ int cli_clean_temps(const char *dir, int only_pid, int quiet)
     return removed;
 }
 
-int cli_clean_temps_tree(const char *dir, int depth)
+int cli_clean_temps_tree(const char *dir, int only_pid, int quiet, int depth)
 {
-    int removed = cli_clean_temps(dir, 1, 1);
+    int removed = cli_clean_temps(dir, only_pid, quiet);
     if (removed < 0 || depth >= 16)
         return removed;
     DIR *d = opendir(dir);
@@ -119,7 +119,7 @@ int cli_clean_temps_tree(const char *dir, int depth)
         if (e->d_name[0] == '.' || snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name) >= (int)sizeof sub ||
             lstat(sub, &sb) != 0 || !S_ISDIR(sb.st_mode)) /* not into hidden folders, never through links */
             continue;
-        int n = cli_clean_temps_tree(sub, depth + 1);
+        int n = cli_clean_temps_tree(sub, only_pid, quiet, depth + 1);
         removed += n > 0 ? n : 0;
     }
     if (d)

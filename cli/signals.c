@@ -133,7 +133,7 @@ static void *wait_for_stop(void *arg)
         removed += n > 0 ? n : 0;
     }
     if (tree) {
-        int n = cli_clean_temps_tree(tree, 0);
+        int n = cli_clean_temps_tree(tree, 1, 1, 0);
         removed += n > 0 ? n : 0;
         for (size_t i = n_created; i-- > 0;)
             rmdir(created[i]); /* children were noted after their parents */

@@ -197,6 +197,15 @@ grep -q "c.npy.tmp.$dead.0 is left over from run $dead" err || fail "stale tempo
 "$N" clean . > cleaned || fail "nninit clean"
 [ -e ".c.npy.tmp.$dead.0" ] && fail "clean left the dead run's temporary"
 [ -e ".c.npy.tmp.$$.0" ] || fail "clean removed a live run's temporary"
+# Not into subfolders without -r; with -r (given after the folder) into them, never through a link.
+mkdir -p sub/deeper linked && touch "sub/deeper/.w.npy.tmp.$dead.0" "linked/.l.npy.tmp.$dead.0" && ln -s ../linked sub/link
+"$N" clean . > cleaned || fail "nninit clean (no -r)"
+[ -e "sub/deeper/.w.npy.tmp.$dead.0" ] || fail "clean without -r went into a subfolder"
+"$N" clean sub -r > cleaned || fail "nninit clean -r"
+[ -e "sub/deeper/.w.npy.tmp.$dead.0" ] && fail "clean -r left a subfolder's dead temporary"
+grep -q "removed sub/deeper/.w.npy.tmp.$dead.0" cleaned || fail "clean -r did not print: $(cat cleaned)"
+[ -e "linked/.l.npy.tmp.$dead.0" ] || fail "clean -r followed a link"
+"$N" clean -r nosuchdir 2>err; [ $? -eq 1 ] && grep -q "nosuchdir: cannot read the folder" err || fail "clean -r missing folder: $(cat err)"
 
 # A safetensors file whose header is 123 bytes starts with '{' like an index
 # file; it is still read as safetensors.
