@@ -290,6 +290,8 @@ int cli_model_main(int argc, char **argv, cli_model_writer writer, void *writer_
             goto out;
         }
         st = nninit_model_from_keras_file_as(kpath, keras_version, &m, &err); /* JSON or a .keras archive */
+        if (st == NNINIT_OK && spooled) /* the metadata names the input as given, not the private copy */
+            st = nninit_model_set_description(m, "-", &err);
     } else if (!strncmp(spec, "gpt:", 4)) { /* a model family with its sizes */
         st = nninit_model_from_family(spec, &m, &err);
     } else {

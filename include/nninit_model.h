@@ -183,6 +183,8 @@ NNINIT_API nninit_status nninit_model_layer_info_at(const nninit_model *m, size_
 NNINIT_API const char *nninit_model_source(const nninit_model *m);
 /* The recipe (torch), the model name or file (keras), the spec's name. */
 NNINIT_API const char *nninit_model_description(const nninit_model *m);
+/* Sets it, e.g. to "-" for a model read from a copy of standard input (recorded in the output's metadata). */
+NNINIT_API nninit_status nninit_model_set_description(nninit_model *m, const char *text, nninit_err *err);
 
 /* Replaces the initializer of tensor `name` (NNINIT_ENOTFOUND if absent). */
 NNINIT_API nninit_status nninit_model_override(nninit_model *m, const char *name, const char *spec, nninit_err *err);

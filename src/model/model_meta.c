@@ -26,6 +26,18 @@ const char *nninit_model_description(const nninit_model *m)
     return m ? m->description : "";
 }
 
+nninit_status nninit_model_set_description(nninit_model *m, const char *text, nninit_err *err)
+{
+    if (!m || !text)
+        return nninit__err(err, NNINIT_EINVAL, "model description: no model or text given");
+    char *d = nninit__strdup(text);
+    if (!d)
+        return nninit__err(err, NNINIT_ENOMEM, "model description: out of memory");
+    free(m->description);
+    m->description = d;
+    return NNINIT_OK;
+}
+
 nninit_status nninit_model_layer_info_at(const nninit_model *m, size_t i, nninit_model_layer_info *out,
                                          nninit_err *err)
 {

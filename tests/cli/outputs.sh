@@ -43,6 +43,9 @@ grep -q '^nninit: -: file ends inside the .npy header' err || fail "inspect - er
 echo '{"tensors": [{"name": "w", "shape": [3, 2], "init": "ones"}]}' | "$N" model --spec - --list |
     grep -q '^w	' || fail "--spec -"
 "$N" model --keras - --list < "$OLDPWD/tests/fixtures/keras/cnn_keras3.json" | grep -q kernel || fail "--keras -"
+# The output's metadata names the input '-', not the private copy standard input was spooled to.
+"$N" model --keras - -o stdin_k.safetensors < "$OLDPWD/tests/fixtures/keras/cnn_keras3.json" || fail "--keras - -o"
+grep -q '"nninit.description":"-"' stdin_k.safetensors || fail "--keras - description: $(grep -ao 'nninit.description":"[^"]*"' stdin_k.safetensors)"
 
 # ... but '-' cannot take several files: shards or an npy folder to '-' are
 # refused before the work (they made '--00001-of-00003.safetensors' and
