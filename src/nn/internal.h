@@ -156,14 +156,12 @@ nninit_status nninit__conv_geom_init(nninit__conv_geom *g, nninit_padding pad, c
 /* Floats of scratch the conv2d kernels need for `batch` samples. */
 size_t nninit__conv2d_work(const nninit__conv_geom *g, int64_t batch);
 /* y (batch, ho, wo, cout) = conv(x, K) + b; K HWIO (kh, kw, c/groups, cout),
- * b (cout) or NULL. work: nninit__conv2d_work floats. */
+ * b (cout) or NULL; a = act(y) unless act is linear (a unused then).
+ * work: nninit__conv2d_work floats. */
 void nninit__conv2d_forward(const nninit__conv_geom *g, const float *x, const float *k, const float *b,
-                            int64_t batch, float *y, float *work);
-/* 1 when the forward leaves the whole batch's patches in work (one chunk,
- * one group), so the backward reuses them instead of copying again. */
-int nninit__conv2d_keeps_patches(const nninit__conv_geom *g, int64_t batch);
+                            nninit_act act, double alpha, int64_t batch, float *y, float *a, float *work);
 /* dK, db (overwritten; db may be NULL) and dx (skipped when NULL); work is
- * the forward's (its patches are reused when they were kept). */
+ * the forward's (with one group its patches are reused, and left intact). */
 void nninit__conv2d_backward(const nninit__conv_geom *g, const float *x, const float *k, const float *dy,
                              int64_t batch, float *dk, float *db, float *dx, float *work);
 /* Max pooling: y and, per output, the flat index (h w c within the sample)

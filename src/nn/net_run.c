@@ -292,10 +292,8 @@ nninit_status nninit_net_forward(nninit_net *net, const float *x, int64_t batch,
             break;
         }
         case NNINIT_LAYER_CONV2D: {
-            nninit__conv2d_forward(&L->geom, in, L->param[0].value, L->n_params > 1 ? L->param[1].value : NULL, batch,
-                                   L->z, L->work);
-            if (L->act != NNINIT_ACT_LINEAR)
-                nninit_act_forward(L->act, L->alpha, L->z, L->out, count / L->geom.cout, L->geom.cout);
+            nninit__conv2d_forward(&L->geom, in, L->param[0].value, L->n_params > 1 ? L->param[1].value : NULL, L->act,
+                                   L->alpha, batch, L->z, L->out, L->work);
             break;
         }
         case NNINIT_LAYER_ACTIVATION: {

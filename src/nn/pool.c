@@ -47,43 +47,64 @@ typedef float v4sf __attribute__((vector_size(16)));
 typedef int32_t v4si __attribute__((vector_size(16)));
 #endif
 
-/* y, a = the max of (y, a) and (x, base + c) per channel: the first maximum
- * in window order wins (PyTorch's rule, as the strict >), and a NaN replaces
- * any number and is never replaced. Four lanes at a time, branch-free: the
- * same choices as the scalar tail. */
-static void max_step(float *y, int32_t *a, const float *x, int32_t base, int64_t C)
+#define TAP_BLOCK 64 /* window positions gathered per pass over the channels */
+
+/* y, a = the max over taps t < T of (x + off[t], off[t] + c) per channel c,
+ * continuing from (y, a) unless fresh (then from tap 0): the first maximum
+ * in window order wins (PyTorch's rule, as the strict >), and a NaN
+ * replaces any number and is never replaced. Each four channels are kept in
+ * registers across the taps and stored once; branch-free, the same choices
+ * as the scalar tail. */
+static void max_taps(float *y, int32_t *a, const float *x, const int32_t *off, int T, int fresh, int64_t C)
 {
     int64_t c = 0;
+    int t0 = fresh ? 1 : 0;
 #if defined(__GNUC__)
     const v4si step = {0, 1, 2, 3};
     for (; c + 4 <= C; c += 4) {
-        v4sf v, m;
+        v4sf m;
         v4si ai;
-        memcpy(&v, x + c, sizeof v);
-        memcpy(&m, y + c, sizeof m);
-        memcpy(&ai, a + c, sizeof ai);
-        v4si take = (v > m) | ((v != v) & (m == m));
-        v4si vi, mi, idx = (base + (int32_t)c) + step;
-        memcpy(&vi, &v, sizeof vi);
-        memcpy(&mi, &m, sizeof mi);
-        mi = (vi & take) | (mi & ~take);
-        ai = (idx & take) | (ai & ~take);
-        memcpy(y + c, &mi, sizeof mi);
+        if (fresh) {
+            memcpy(&m, x + off[0] + c, sizeof m);
+            ai = (off[0] + (int32_t)c) + step;
+        } else {
+            memcpy(&m, y + c, sizeof m);
+            memcpy(&ai, a + c, sizeof ai);
+        }
+        for (int t = t0; t < T; t++) {
+            v4sf v;
+            memcpy(&v, x + off[t] + c, sizeof v);
+            v4si take = (v > m) | ((v != v) & (m == m));
+            v4si vi, mi;
+            memcpy(&vi, &v, sizeof vi);
+            memcpy(&mi, &m, sizeof mi);
+            mi = (vi & take) | (mi & ~take);
+            memcpy(&m, &mi, sizeof m);
+            ai = ((off[t] + (int32_t)c + step) & take) | (ai & ~take);
+        }
+        memcpy(y + c, &m, sizeof m);
         memcpy(a + c, &ai, sizeof ai);
     }
 #endif
     for (; c < C; c++) {
-        float v = x[c];
-        if (v > y[c] || (v != v && y[c] == y[c])) {
-            y[c] = v;
-            a[c] = base + (int32_t)c;
+        float m = fresh ? x[off[0] + c] : y[c];
+        int32_t ai = fresh ? off[0] + (int32_t)c : a[c];
+        for (int t = t0; t < T; t++) {
+            float v = x[off[t] + c];
+            if (v > m || (v != v && m == m)) {
+                m = v;
+                ai = off[t] + (int32_t)c;
+            }
         }
+        y[c] = m;
+        a[c] = ai;
     }
 }
 
 void nninit__maxpool_forward(const nninit__conv_geom *g, const float *x, int64_t batch, float *y, int32_t *argmax)
 {
     int64_t C = g->c;
+    int32_t off[TAP_BLOCK];
     for (int64_t n = 0; n < batch; n++) {
         const float *xs = x + n * g->h * g->w * C;
         for (int64_t oh = 0; oh < g->ho; oh++) {
@@ -91,22 +112,17 @@ void nninit__maxpool_forward(const nninit__conv_geom *g, const float *x, int64_t
             for (int64_t ow = 0; ow < g->wo; ow++) {
                 span cs = col_span(g, ow);
                 int64_t o = ((n * g->ho + oh) * g->wo + ow) * C;
-                float *yo = y + o;
-                int32_t *ao = argmax + o;
-                int first = 1; /* a window always has a position inside the image */
-                for (int64_t i = rs.lo; i < rs.hi; i++) {
+                int T = 0, fresh = 1; /* a window always has a position inside the image */
+                for (int64_t i = rs.lo; i < rs.hi; i++)
                     for (int64_t j = cs.lo; j < cs.hi; j++) {
-                        int32_t base = (int32_t)tap(g, oh, ow, i, j);
-                        if (first) {
-                            nninit__copy_floats(yo, xs + base, C);
-                            for (int64_t c = 0; c < C; c++)
-                                ao[c] = base + (int32_t)c;
-                            first = 0;
-                        } else {
-                            max_step(yo, ao, xs + base, base, C);
+                        off[T++] = (int32_t)tap(g, oh, ow, i, j);
+                        if (T == TAP_BLOCK) {
+                            max_taps(y + o, argmax + o, xs, off, T, fresh, C);
+                            T = fresh = 0;
                         }
                     }
-                }
+                if (T)
+                    max_taps(y + o, argmax + o, xs, off, T, fresh, C);
             }
         }
     }
