@@ -25,6 +25,7 @@ static const lab_experiment EXPERIMENTS[] = {
     {"data-dependent", "Can data repair a badly scaled deep net (LSUV, weight-norm init)?", 1, 1, lab_data_dependent},
     {"real-data", "Do real inputs propagate as the independent-input theory says?", 1, 0, lab_real_data},
     {"monitoring", "Does the per-layer monitor reveal a bad init in the first steps?", 1, 1, lab_monitoring},
+    {"deep-cnn", "Does a plain deep tanh CNN train better from delta-orthogonal kernels?", 1, 1, lab_deep_cnn},
     {"residual", "Can a deep residual net train without normalization (Fixup, SkipInit)?", 1, 1, lab_residual},
     {"recurrent", "Which recurrent inits remember across 100 steps (adding problem)?", 0, 1, lab_recurrent},
     {"transformer", "Does GPT-2's init help a small char transformer (fortunes)?", 0, 1, lab_transformer},
@@ -157,7 +158,10 @@ static void on_step(int epoch, int64_t step, int64_t n_steps, void *user)
 
 nninit_status lab_train(lab_ctx *c, const lab_train_spec *spec, lab_run *rr, nninit_err *err)
 {
-    const nninit_dataset *train = &c->train, *test = &c->test;
+    const nninit_dataset *train = &c->train;
+    nninit_dataset test_sub = c->test, *test = &test_sub;
+    if (spec->test_limit > 0 && spec->test_limit < test_sub.n)
+        test_sub.n = spec->test_limit;
     int epochs = spec->epochs ? spec->epochs : c->cfg.epochs;
     if (epochs > 64)
         epochs = 64;
@@ -179,7 +183,10 @@ nninit_status lab_train(lab_ctx *c, const lab_train_spec *spec, lab_run *rr, nni
         snprintf(layers[n_layers - 1].kernel_init, sizeof layers[n_layers - 1].kernel_init, "%s", spec->out_init);
     nninit_net_opts no = nninit_net_opts_default();
     no.seed = c->cfg.seed;
-    if (st == NNINIT_OK)
+    if (st == NNINIT_OK && spec->input_shape.ndim)
+        st = nninit_net_new_shaped(&spec->input_shape, spec->layers ? spec->layers : layers,
+                                   spec->layers ? spec->n_layers : n_layers, &no, &net, err);
+    else if (st == NNINIT_OK)
         st = nninit_net_new(train->dim, spec->layers ? spec->layers : layers, spec->layers ? spec->n_layers : n_layers,
                             &no, &net, err);
     nninit_free(layers);
@@ -193,6 +200,8 @@ nninit_status lab_train(lab_ctx *c, const lab_train_spec *spec, lab_run *rr, nni
     to.optim.kind = NNINIT_OPT_SGD;
     to.optim.lr = 0.01;
     to.optim.momentum = 0.9;
+    if (spec->optim)
+        to.optim = *spec->optim;
     to.batch = 128;
     to.epochs = epochs;
     to.seed = c->cfg.seed;

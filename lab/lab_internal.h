@@ -125,6 +125,9 @@ typedef struct lab_train_spec {
     void *prepare_user;
     int epochs;              /* 0: the run's */
     int64_t limit;           /* training images (0: the run's) */
+    nninit_shape input_shape; /* per sample, e.g. {3, {28, 28, 1}} for a conv net; ndim 0: (dim) features */
+    int64_t test_limit;      /* the first N test images evaluated (0: all) */
+    const nninit_optim_opts *optim; /* NULL: the lab's SGD, momentum 0.9, lr 0.01 */
     int monitor_every;       /* see nninit_train_opts */
     void (*on_monitor)(int epoch, int64_t step, double loss, const nninit_layer_stats *stats, int n_layers,
                        void *user);
@@ -168,6 +171,14 @@ nninit_status lab_monitoring(lab_ctx *c, nninit_err *err);
 nninit_status lab_residual(lab_ctx *c, nninit_err *err);
 /* lessons_transformer.c */
 nninit_status lab_transformer(lab_ctx *c, nninit_err *err);
+/* lessons_cnn.c */
+nninit_status lab_deep_cnn(lab_ctx *c, nninit_err *err);
+/* Every singular value of the input-output Jacobian of net at the input x
+ * (one sample, nninit_net_n_inputs floats), min(n_in, n_out) of them into
+ * sv in descending order. Exact: one unit output gradient per backward row
+ * (evaluation mode), then LAPACK dgesdd in double. NNINIT_ENUMERIC if LAPACK
+ * fails, NNINIT_ENOMEM. */
+nninit_status lab_jacobian_sv(nninit_net *net, const float *x, double *sv, nninit_err *err);
 /* lessons_seq.c */
 nninit_status lab_recurrent(lab_ctx *c, nninit_err *err);
 

@@ -3,6 +3,7 @@
  * and bad options or an explicit missing data folder are errors. */
 #include "util.h"
 #include "lab.h"
+#include "lab_internal.h" /* lab_jacobian_sv */
 
 #include <jansson.h>
 #include <math.h>
@@ -326,6 +327,99 @@ static void test_summary_json_escapes_titles(void **state)
     free(text);
 }
 
+/* lab_jacobian_sv on nets whose Jacobian's singular values are known. */
+
+/* A 3x3 'same' conv with a delta_orthogonal(gain=g) kernel, linear, no
+ * bias: the centre tap is g Q (Q orthogonal 8x8) and nothing else touches a
+ * pixel, so the Jacobian is g Q^T at every pixel: all 5*5*8 = 200 singular
+ * values are g (200 outputs: two chunks of unit gradients). Float32 weights
+ * are orthogonal to ~1e-7, so 1e-5 is loose yet a wrong gain (1.5 vs
+ * 1.25), a row written to the wrong place or a missing chunk fails it. */
+static void test_jacobian_delta_orthogonal_conv(void **state)
+{
+    (void)state;
+    nninit_layer_desc L = nninit_layer_desc_default(NNINIT_LAYER_CONV2D);
+    L.units = 8;
+    L.padding = NNINIT_PAD_SAME;
+    L.use_bias = 0;
+    snprintf(L.kernel_init, sizeof L.kernel_init, "DeltaOrthogonal(gain=1.25)");
+    nninit_shape in = {3, {5, 5, 8}};
+    nninit_net *net = NULL;
+    nninit_err err;
+    assert_ok(nninit_net_new_shaped(&in, &L, 1, NULL, &net, &err), &err);
+    float x[200];
+    for (int i = 0; i < 200; i++)
+        x[i] = (float)sin(0.37 * i);
+    double sv[200];
+    assert_ok(lab_jacobian_sv(net, x, sv, &err), &err);
+    for (int i = 0; i < 200; i++)
+        assert_true(fabs(sv[i] - 1.25) < 1e-5);
+    nninit_net_free(net);
+}
+
+/* The same kernel with tanh on a 1x1 image: J = g Q^T diag(tanh'(h)) with
+ * h = x (g Q) + b, so the singular values are g (1 - tanh(h_i)^2), sorted
+ * descending (computed here from the net's own weights). */
+static void test_jacobian_tanh_pixel(void **state)
+{
+    (void)state;
+    enum { C = 6 };
+    nninit_layer_desc L = nninit_layer_desc_default(NNINIT_LAYER_CONV2D);
+    L.units = C;
+    L.act = NNINIT_ACT_TANH;
+    L.padding = NNINIT_PAD_SAME;
+    snprintf(L.kernel_init, sizeof L.kernel_init, "DeltaOrthogonal(gain=1.5)");
+    snprintf(L.bias_init, sizeof L.bias_init, "RandomNormal(stddev=0.3)");
+    nninit_shape in = {3, {1, 1, C}};
+    nninit_net *net = NULL;
+    nninit_err err;
+    assert_ok(nninit_net_new_shaped(&in, &L, 1, NULL, &net, &err), &err);
+    float k[9 * C * C], b[C], x[C] = {0.9f, -0.4f, 0.1f, 1.3f, -1.1f, 0.5f};
+    assert_ok(nninit_net_get_param(net, 0, 0, k, NNINIT_LAYOUT_KERAS, &err), &err);
+    assert_ok(nninit_net_get_param(net, 0, 1, b, NNINIT_LAYOUT_KERAS, &err), &err);
+    double want[C], sv[C];
+    for (int o = 0; o < C; o++) {
+        double h = b[o];
+        for (int i = 0; i < C; i++)
+            h += (double)x[i] * k[(4 * C + i) * C + o]; /* the centre tap (1, 1) of HWIO */
+        want[o] = 1.5 * (1 - tanh(h) * tanh(h));
+    }
+    for (int i = 0; i < C; i++) /* sort descending */
+        for (int j = i + 1; j < C; j++)
+            if (want[j] > want[i]) {
+                double t = want[i];
+                want[i] = want[j];
+                want[j] = t;
+            }
+    assert_ok(lab_jacobian_sv(net, x, sv, &err), &err);
+    for (int i = 0; i < C; i++)
+        assert_true(fabs(sv[i] - want[i]) < 1e-5);
+    nninit_net_free(net);
+}
+
+/* A dense 3 -> 5 layer with the kernel W = diag(3, 2, 1) R, R's rows
+ * orthonormal: J = W^T (5 x 3), singular values exactly 3, 2, 1 (a
+ * non-square Jacobian: min(n_in, n_out) values). */
+static void test_jacobian_dense_known(void **state)
+{
+    (void)state;
+    nninit_layer_desc L = nninit_layer_desc_default(NNINIT_LAYER_DENSE);
+    L.units = 5;
+    L.use_bias = 0;
+    nninit_net *net = NULL;
+    nninit_err err;
+    assert_ok(nninit_net_new(3, &L, 1, NULL, &net, &err), &err);
+    const float w[15] = {1.5f, 1.5f, 1.5f, 1.5f, 0, /* 3 (1, 1, 1, 1, 0) / 2 */
+                         1, -1, 1, -1, 0,           /* 2 (1, -1, 1, -1, 0) / 2 */
+                         0, 0, 0, 0, 1};            /* 1 (0, 0, 0, 0, 1) */
+    assert_ok(nninit_net_set_param(net, 0, 0, w, NNINIT_LAYOUT_KERAS, &err), &err);
+    const float x[3] = {0.2f, -0.7f, 1.1f};
+    double sv[3];
+    assert_ok(lab_jacobian_sv(net, x, sv, &err), &err);
+    assert_true(fabs(sv[0] - 3) < 1e-6 && fabs(sv[1] - 2) < 1e-6 && fabs(sv[2] - 1) < 1e-6);
+    nninit_net_free(net);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -334,6 +428,9 @@ int main(void)
         cmocka_unit_test(test_training_path),
         cmocka_unit_test(test_bad_options),
         cmocka_unit_test(test_summary_json_escapes_titles),
+        cmocka_unit_test(test_jacobian_delta_orthogonal_conv),
+        cmocka_unit_test(test_jacobian_tanh_pixel),
+        cmocka_unit_test(test_jacobian_dense_known),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 "$N" lab --list >"$T/list" || fail "lab --list"
 [ "$(wc -l <"$T/list")" -ge 9 ] || fail "lab --list: $(cat "$T/list")"
 grep -q '^pitfall-zeros ' "$T/list" || fail "lab --list lacks pitfall-zeros"
+grep -q '^deep-cnn ' "$T/list" || fail "lab --list lacks deep-cnn"
 "$N" lab --only symmetry,nosuch --no-files 2>"$T/err"; [ $? -eq 2 ] || fail "--only nosuch exit"
 [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "no experiment 'nosuch'" "$T/err" || fail "--only message: $(cat "$T/err")"
 
