@@ -119,13 +119,17 @@ static void *buf_alloc(size_t bytes, int huge)
 typedef struct bop {
     const char *name;
     const char *spec; /* NULL: memset */
+    int version;      /* Philox stream format (docs/stream.md); 0: the current one */
 } bop;
 
+/* The truncated normal in each stream format: they differ only there. */
 static const bop OPS[] = {
-    {"memset", NULL},
-    {"uniform", "random_uniform(minval=-0.05, maxval=0.05)"},
-    {"normal", "random_normal(mean=0.0, stddev=0.05)"},
-    {"trunc_normal", "truncated_normal(mean=0.0, stddev=0.05)"},
+    {"memset", NULL, 0},
+    {"uniform", "random_uniform(minval=-0.05, maxval=0.05)", 0},
+    {"normal", "random_normal(mean=0.0, stddev=0.05)", 0},
+    {"trunc_normal", "truncated_normal(mean=0.0, stddev=0.05)", 0},
+    {"trunc_v2", "truncated_normal(mean=0.0, stddev=0.05)", 2},
+    {"trunc_v1", "truncated_normal(mean=0.0, stddev=0.05)", 1},
 };
 #define N_OPS (sizeof OPS / sizeof OPS[0])
 
@@ -140,6 +144,9 @@ static int run_op(const runner *r, size_t op, void *buf, int64_t n, int threads,
         par_memset(buf, (size_t)n * sizeof(float), threads);
         return 0;
     }
+    if (nninit_rng_set_stream_version(r->rng, OPS[op].version ? OPS[op].version : NNINIT_STREAM_VERSION, err) !=
+        NNINIT_OK)
+        return -1;
     nninit_shape shape = {1, {n}};
     nninit_fill_opts o = nninit_fill_opts_default();
     o.threads = threads;
@@ -601,7 +608,8 @@ static void bench_usage(FILE *f)
     fprintf(f, "usage: nninit bench [--sizes LIST] [--threads N] [--reps N] [--warm-only] [--no-gen]\n"
                "                    [--orthogonal] [--torch [--python PATH]] [--csv]\n"
                "\n"
-               "Time Philox generation (uniform, normal, truncated normal; float32) against memset of\n"
+               "Time Philox generation (uniform, normal, truncated normal; float32; the truncated normal\n"
+               "also in stream formats 2 and 1: trunc_v2, trunc_v1) against memset of\n"
                "the same buffer in the same run, for 1 thread and N threads, on a warm buffer, a fresh\n"
                "malloc'd one and a fresh one with transparent huge pages (page faults included;\n"
                "fresh buffers up to 64 Mi elements, 3 runs).\n"

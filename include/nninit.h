@@ -86,8 +86,8 @@ extern "C" {
 /* Version of the Philox stream format: bumped on any change to the bits a
  * (seed, stream, index) produces for any initializer. New generators use
  * it; nninit_rng_set_stream_version selects an older one (docs/stream.md:
- * version 2 changed only the float32 truncated normal). */
-#define NNINIT_STREAM_VERSION 2
+ * versions 2 and 3 changed only the float32 truncated normal). */
+#define NNINIT_STREAM_VERSION 3
 #define NNINIT_STREAM_VERSION_MIN 1
 
 /* Seed used when the caller gives none (the CLI's default). */

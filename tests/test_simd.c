@@ -51,6 +51,14 @@ static const dcase CASES[] = {
     /* under 1/16 of the mass: v1's double-precision path */
     {"v2 trunc(0, 1, 2, 40) narrow", NNINIT__DIST_TRUNC_NORMAL, 0.0, 1.0, 2.0, 40.0, 2},
     {"v2 trunc(0, 1, -9, -8) far tail", NNINIT__DIST_TRUNC_NORMAL, 0.0, 1.0, -9.0, -8.0, 2},
+    /* stream v3: float32 by the segment table for |y| <= 1 - 2^-8, v2's erfinv
+     * beyond (vectors mixing both lanes: the wide cases) */
+    {"v3 trunc(0, 1, -2, 2)", NNINIT__DIST_TRUNC_NORMAL, 0.0, 1.0, -2.0, 2.0, 3},
+    {"v3 trunc(0.5, 2, -1, 4) mirrored", NNINIT__DIST_TRUNC_NORMAL, 0.5, 2.0, -1.0, 4.0, 3},
+    {"v3 trunc(0, 1, -40, 40) wide", NNINIT__DIST_TRUNC_NORMAL, 0.0, 1.0, -40.0, 40.0, 3},
+    {"v3 trunc(0, 1, -3, 2.9) both sides of 2.88", NNINIT__DIST_TRUNC_NORMAL, 0.0, 1.0, -3.0, 2.9, 3},
+    {"v3 trunc(0, 0.02, -0.04, 0.04)", NNINIT__DIST_TRUNC_NORMAL, 0.0, 0.02, -0.04, 0.04, 3},
+    {"v3 trunc(0, 1, 2, 40) narrow", NNINIT__DIST_TRUNC_NORMAL, 0.0, 1.0, 2.0, 40.0, 3},
 };
 
 /* start indices: aligned, ragged, large, and straddling block 2^32 (the
@@ -144,14 +152,14 @@ static void test_best_long(void **state)
     assert_non_null(b);
     uint32_t key[2];
     nninit__philox_key(7, key);
-    for (int kind = 0; kind < 4; kind++) {
+    for (int kind = 0; kind < 5; kind++) {
         nninit__dist d;
         if (kind == 0)
             nninit__dist_uniform(&d, key, 5, NNINIT_F32, -0.25, 0.25);
         else if (kind == 1)
             nninit__dist_normal(&d, key, 5, NNINIT_F32, 0.0, 0.02);
         else
-            nninit__dist_trunc_normal(&d, key, 5, NNINIT_F32, 0.0, 0.02, -0.04, 0.04, kind == 2 ? 1 : 2);
+            nninit__dist_trunc_normal(&d, key, 5, NNINIT_F32, 0.0, 0.02, -0.04, 0.04, kind - 1); /* v1, v2, v3 */
         nninit__dist_run(&d, NNINIT__ISA_SCALAR, 12345, n, a);
         for (int isa = NNINIT__ISA_AVX2; isa < NNINIT__ISA_COUNT; isa++) {
             if (!nninit__isa_available((nninit__isa)isa))

@@ -1,8 +1,8 @@
 /*
  * Pins the stream formats: the exact bits that (seed 42, stream 7) gives at
  * element 0 and at element 1000000007 for each transform and dtype, in
- * version 1 and in version 2 (which differs only in the float32 truncated
- * normal). A change here is a change of NNINIT_STREAM_VERSION (and of
+ * version 1 and in versions 2 and 3 (which differ only in the float32
+ * truncated normal), and every value of version 3's erfinv table function. A change here is a change of NNINIT_STREAM_VERSION (and of
  * docs/stream.md), never a test update alone.
  */
 #include "util.h"
@@ -32,6 +32,12 @@ static const struct golden {
  * [-1, 4]: mirrored, 0.69 of the mass, the single-precision erfinv). */
 static const struct golden GOLDEN_V2[] = {
     {0, 2, 0ull, {0x3fab2655ull, 0xbf080b32ull, 0x3fa20f01ull}},
+    {0, 2, 1000000007ull, {0x3f20c5d9ull, 0xbf214ca2ull, 0x3f763d9cull}},
+};
+
+/* Version 3's, same parameters (the segment-table erfinv). */
+static const struct golden GOLDEN_V3[] = {
+    {0, 2, 0ull, {0x3fab2654ull, 0xbf080b32ull, 0x3fa20f00ull}},
     {0, 2, 1000000007ull, {0x3f20c5d9ull, 0xbf214ca2ull, 0x3f763d9cull}},
 };
 
@@ -73,11 +79,11 @@ static void test_stream_v1(void **state)
     check_goldens(GOLDEN, sizeof GOLDEN / sizeof GOLDEN[0], 1);
 }
 
-/* Version 2 = version 1 except the float32 truncated normal. */
-static void test_stream_v2(void **state)
+/* Versions 2 and 3 = version 1 except the float32 truncated normal. */
+static void test_stream_v2_v3(void **state)
 {
     (void)state;
-    assert_int_equal(NNINIT_STREAM_VERSION, 2);
+    assert_int_equal(NNINIT_STREAM_VERSION, 3);
     struct golden same[sizeof GOLDEN / sizeof GOLDEN[0]];
     size_t n = 0;
     for (size_t g = 0; g < sizeof GOLDEN / sizeof GOLDEN[0]; g++)
@@ -85,6 +91,8 @@ static void test_stream_v2(void **state)
             same[n++] = GOLDEN[g];
     check_goldens(same, n, 2);
     check_goldens(GOLDEN_V2, sizeof GOLDEN_V2 / sizeof GOLDEN_V2[0], 2);
+    check_goldens(same, n, 3);
+    check_goldens(GOLDEN_V3, sizeof GOLDEN_V3 / sizeof GOLDEN_V3[0], 3);
 }
 
 /* Generators start at NNINIT_STREAM_VERSION; version 1 is selectable and
@@ -98,14 +106,14 @@ static void test_stream_version_choice(void **state)
     nninit_err err;
     nninit_init in;
     nninit_shape s = {2, {300, 7}};
-    float v2[2100], v1[2100], want[2100];
+    float v3[2100], v1[2100], want[2100];
     double d2[2100], d1[2100];
     assert_ok(nninit_rng_new(NNINIT_RNG_PHILOX, 42, &rng, &err), &err);
     assert_int_equal(nninit_rng_stream_version(rng), NNINIT_STREAM_VERSION);
     assert_ok(nninit_init_parse("truncated_normal(mean=0.5, stddev=2.0)", &in, &err), &err);
     nninit_fill_opts o = nninit_fill_opts_default();
     o.stream = 7;
-    assert_ok(nninit_fill(&in, &s, &o, rng, v2, &err), &err);
+    assert_ok(nninit_fill(&in, &s, &o, rng, v3, &err), &err);
     o.dtype = NNINIT_F64;
     assert_ok(nninit_fill(&in, &s, &o, rng, d2, &err), &err);
     assert_ok(nninit_rng_set_stream_version(rng, 1, &err), &err);
@@ -118,13 +126,18 @@ static void test_stream_version_choice(void **state)
     nninit__philox_key(42, key);
     nninit__philox_trunc_normal(key, 7, NNINIT_F32, 0, 2100, 0.5, 2.0, -3.5, 4.5, 1, want);
     assert_memory_equal(v1, want, sizeof want);
+    nninit__philox_trunc_normal(key, 7, NNINIT_F32, 0, 2100, 0.5, 2.0, -3.5, 4.5, 3, want);
+    assert_memory_equal(v3, want, sizeof want);
+    assert_memory_not_equal(v1, v3, sizeof v1);
     nninit__philox_trunc_normal(key, 7, NNINIT_F32, 0, 2100, 0.5, 2.0, -3.5, 4.5, 2, want);
-    assert_memory_equal(v2, want, sizeof want);
-    assert_memory_not_equal(v1, v2, sizeof v1);
+    assert_memory_not_equal(v3, want, sizeof want);
+    assert_ok(nninit_rng_set_stream_version(rng, 2, &err), &err);
+    assert_ok(nninit_fill(&in, &s, &o, rng, v1, &err), &err);
+    assert_memory_equal(v1, want, sizeof want);
     assert_memory_equal(d1, d2, sizeof d1);
     assert_int_equal(nninit_rng_set_stream_version(rng, 0, &err), NNINIT_EINVAL);
     assert_int_equal(nninit_rng_set_stream_version(rng, NNINIT_STREAM_VERSION + 1, &err), NNINIT_EINVAL);
-    assert_int_equal(nninit_rng_stream_version(rng), 1);
+    assert_int_equal(nninit_rng_stream_version(rng), 2);
     assert_ok(nninit_rng_new(NNINIT_RNG_TORCH, 42, &torch, &err), &err);
     assert_int_equal(nninit_rng_set_stream_version(torch, 1, &err), NNINIT_EUNSUPPORTED);
     nninit_rng_free(torch);
@@ -153,6 +166,48 @@ static void test_v2_erfinv_accuracy(void **state)
     assert_true(worst < 1e-6);
 }
 
+/* Version 3's erfinv against the same reference on every 2^-23 step of
+ * (-1, 1), and at 0 and tiny |y| (x = 1 - |y| rounds to 1 and is clamped):
+ * worst relative error measured 1.7e-7 where the table applies (1.2 float
+ * ulps; 2.4e-7 overall, from v2's function beyond 1 - 2^-8; the table is
+ * Chebyshev interpolation rounded to float); allow 5e-7, which a
+ * coefficient off in its 5th digit, a segment shifted by one or a wrong
+ * variable exceeds. The FNV-1a hash of the 2^24 results pins the table
+ * itself: any change of a coefficient's bits changes some value. */
+static void test_v3_erfinv(void **state)
+{
+    (void)state;
+    double worst = 0;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (int32_t k = -(1 << 23) + 1; k < (1 << 23); k++) {
+        float y = (float)k * 0x1p-23f;
+        float got = nninit__trunc3_erfinvf(y);
+        uint32_t b;
+        memcpy(&b, &got, 4);
+        h = (h ^ b) * 0x100000001b3ull;
+        if (k % 5 && k > -(1 << 23) + 64 && k < (1 << 23) - 64)
+            continue; /* the reference is slow: every 5th step, and both ends densely */
+        double ref = nninit__ndtri((1.0 + (double)y) / 2.0) / 1.4142135623730951;
+        if (ref != 0)
+            worst = fmax(worst, fabs(got - ref) / fabs(ref));
+        else
+            assert_true(got == 0);
+    }
+    static const float tiny[] = {0x1p-24f, 0x1p-25f, 0x1p-26f, 0x1p-40f, 1e-30f, 0x1p-8f, 0.99609375f, 0.996093809f};
+    for (size_t i = 0; i < sizeof tiny / sizeof tiny[0]; i++)
+        for (int sg = -1; sg <= 1; sg += 2) {
+            float y = (float)sg * tiny[i];
+            double ref = nninit__ndtri((1.0 + (double)y) / 2.0) / 1.4142135623730951;
+            if (fabs((double)y) < 1e-12) /* ndtri's 1/2 + y/2 loses y: the series */
+                ref = 0.886226925452758 * (double)y;
+            worst = fmax(worst, fabs(nninit__trunc3_erfinvf(y) - ref) / fabs(ref));
+        }
+    assert_true(nninit__trunc3_erfinvf(0.0f) == 0.0f);
+    print_message("v3 erfinv: worst relative error %.3g, hash %016llx\n", worst, (unsigned long long)h);
+    assert_true(worst < 5e-7);
+    assert_true(h == 0xd8fa5a4a7c418397ull);
+}
+
 /* The public path gives the same bits: he_uniform on (1000, 3) keras is
  * U(-sqrt(6/1000), sqrt(6/1000)) from stream 0. */
 static void test_fill_uses_stream(void **state)
@@ -179,9 +234,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stream_v1),
-        cmocka_unit_test(test_stream_v2),
+        cmocka_unit_test(test_stream_v2_v3),
         cmocka_unit_test(test_stream_version_choice),
         cmocka_unit_test(test_v2_erfinv_accuracy),
+        cmocka_unit_test(test_v3_erfinv),
         cmocka_unit_test(test_fill_uses_stream),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

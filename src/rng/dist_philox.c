@@ -1,6 +1,7 @@
 /*
- * Philox stream formats 1 and 2 (docs/stream.md is the prose version; 2
- * differs only in the float32 truncated normal, trunc2_f32 below).
+ * Philox stream formats 1, 2 and 3 (docs/stream.md is the prose version; 2
+ * and 3 differ from 1 only in the float32 truncated normal, trunc2_f32 below,
+ * and 3 from 2 only in how it computes erfinv for |y| <= 1 - 2^-8).
  *
  * A (seed, stream) pair names an endless sequence of 32-bit words:
  * word w = lane w%4 of philox4x32_10(ctr = (w/4 lo, w/4 hi, stream lo,
@@ -108,6 +109,7 @@ void nninit__dist_trunc_normal(nninit__dist *d, const uint32_t key[2], uint64_t 
      * least 2^21 float values); v1's double-precision inverse CDF otherwise. */
     if (version >= 2 && dtype == NNINIT_F32 && pb - pa >= 0.0625) {
         d->trunc2 = 1;
+        d->trunc3 = version >= 3;
         d->ya_f = (float)(2.0 * pa - 1.0);
         float yb_f = (float)(2.0 * pb - 1.0);
         d->ywidth_f = yb_f - d->ya_f;
@@ -151,6 +153,32 @@ float nninit__trunc2_erfinvf(float y)
     return p * y;
 }
 
+/* Stream v3's float32 erfinv: y * g(x), x = 1 - |y| (at most 1 - 2^-24),
+ * g a degree-4 polynomial in x's low 21 mantissa bits on the quarter-octave
+ * segment named by its exponent and two leading mantissa bits, for
+ * x >= 2^-8; v2's function beyond (|y| > 1 - 2^-8, |z| > 2.88). */
+#define TRUNC3_XMAX 0x1.fffffep-1f
+#define TRUNC3_XMIN 0x1p-8f
+
+float nninit__trunc3_erfinvf(float y)
+{
+    float x = 1.0f - fabsf(y);
+    if (x > TRUNC3_XMAX)
+        x = TRUNC3_XMAX;
+    if (!(x >= TRUNC3_XMIN))
+        return nninit__trunc2_erfinvf(y);
+    uint32_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    unsigned j = (bits >> 21) & 31u;
+    float t = (float)((int32_t)(bits & 0x1fffffu) - 0x100000);
+    float g = nninit__trunc3_table[0][j];
+    for (int k = 1; k < 5; k++) {
+        g = g * t;
+        g = g + nninit__trunc3_table[k][j];
+    }
+    return g * y;
+}
+
 static float trunc2_f32(const nninit__dist *d, uint32_t w)
 {
     float u = (float)((w >> 8) | 1u) * 0x1p-24f; /* odd multiples of 2^-24: symmetric about 1/2 */
@@ -160,7 +188,7 @@ static float trunc2_f32(const nninit__dist *d, uint32_t w)
         y = TRUNC2_YMAX;
     if (y < -TRUNC2_YMAX)
         y = -TRUNC2_YMAX;
-    float v = nninit__trunc2_erfinvf(y) * d->k_f;
+    float v = (d->trunc3 ? nninit__trunc3_erfinvf(y) : nninit__trunc2_erfinvf(y)) * d->k_f;
     v = v + d->mean_f;
     if (v < d->a_f)
         v = d->a_f;

@@ -35,6 +35,20 @@ T static inline vf f_sel(mf m, vf t, vf f) { return _mm256_blendv_ps(f, t, m); }
 T static inline vf f_neg_if(mf m, vf x) { return _mm256_xor_ps(x, _mm256_and_ps(m, _mm256_set1_ps(-0.0f))); }
 T static inline vf f_neg(vf x) { return _mm256_xor_ps(x, _mm256_set1_ps(-0.0f)); }
 T static inline int mf_any(mf m) { return _mm256_movemask_ps(m) != 0; }
+T static inline int mf_all(mf m) { return _mm256_movemask_ps(m) == 0xff; }
+/* x86 min/max: a < b ? a : b and a > b ? a : b (b when equal or unordered),
+ * the scalar reference's "if (b > a) b = a" clamps with the constant first */
+T static inline vf f_min(vf a, vf b) { return _mm256_min_ps(a, b); }
+T static inline vf f_max(vf a, vf b) { return _mm256_max_ps(a, b); }
+T static inline vf f_abs(vf x) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x); }
+/* A 32-entry float table, looked up by the low 5 bits of each index: here
+ * a gather from memory (8 lanes cannot hold 32 entries in registers). */
+typedef const float *ftab;
+T static inline ftab f_tab(const float *t) { return t; }
+T static inline vf f_lookup(ftab t, vi idx)
+{
+    return _mm256_i32gather_ps(t, _mm256_and_si256(idx, _mm256_set1_epi32(31)), 4);
+}
 
 /* 32-bit integer lanes */
 T static inline vi i32_set(int x) { return _mm256_set1_epi32(x); }

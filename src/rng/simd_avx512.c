@@ -37,6 +37,23 @@ T static inline vf f_neg(vf x)
     return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(x), _mm512_set1_epi32((int)0x80000000u)));
 }
 T static inline int mf_any(mf m) { return m != 0; }
+T static inline int mf_all(mf m) { return m == 0xffff; }
+/* x86 min/max: a < b ? a : b and a > b ? a : b (b when equal or unordered),
+ * the scalar reference's "if (b > a) b = a" clamps with the constant first */
+T static inline vf f_min(vf a, vf b) { return _mm512_min_ps(a, b); }
+T static inline vf f_max(vf a, vf b) { return _mm512_max_ps(a, b); }
+T static inline vf f_abs(vf x) { return _mm512_abs_ps(x); }
+/* A 32-entry float table, looked up by the low 5 bits of each index: two
+ * registers and one two-source permute (vpermt2ps) a lookup. */
+typedef struct ftab {
+    vf lo, hi;
+} ftab;
+T static inline ftab f_tab(const float *t)
+{
+    ftab r = {_mm512_loadu_ps(t), _mm512_loadu_ps(t + 16)};
+    return r;
+}
+T static inline vf f_lookup(ftab t, vi idx) { return _mm512_permutex2var_ps(t.lo, idx, t.hi); }
 T static inline vf f_neg_if(mf m, vf x)
 {
     vi b = _mm512_castps_si512(x);

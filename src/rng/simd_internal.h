@@ -57,6 +57,7 @@ typedef struct nninit__dist {
     /* truncated normal of stream v2 in float32 (trunc2): y = u * ywidth_f + ya_f
      * clamped to +-(1 - 2^-23), v = erfinv(y) * k_f + mean_f clamped to [a_f, b_f] */
     int trunc2;
+    int trunc3; /* stream v3: erfinv by nninit__trunc3_erfinvf (trunc2 is then set too) */
     float ya_f, ywidth_f, k_f, a_f, b_f;
 } nninit__dist;
 
@@ -64,7 +65,7 @@ void nninit__dist_uniform(nninit__dist *d, const uint32_t key[2], uint64_t strea
                           double hi);
 void nninit__dist_normal(nninit__dist *d, const uint32_t key[2], uint64_t stream, nninit_dtype dtype, double mean,
                          double std);
-/* version: the stream format (1 or 2; docs/stream.md), which decides the
+/* version: the stream format (1, 2 or 3; docs/stream.md), which decides the
  * float32 transform. */
 void nninit__dist_trunc_normal(nninit__dist *d, const uint32_t key[2], uint64_t stream, nninit_dtype dtype,
                                double mean, double std, double a, double b, int version);
@@ -78,6 +79,10 @@ void nninit__dist_run(const nninit__dist *d, nninit__isa isa, uint64_t begin, si
  * coefficient tables are shared with the vector kernels). */
 extern const float nninit__erfinv_p[9], nninit__erfinv_q[9];
 float nninit__trunc2_erfinvf(float y);
+/* Stream v3's (table: src/rng/trunc3_table.h, [k][j] = coefficient k of
+ * segment j, highest power first). */
+extern const float nninit__trunc3_table[5][32];
+float nninit__trunc3_erfinvf(float y);
 
 /* Elements per kernel group: a group is 16 Philox blocks (64 words). */
 #define NNINIT__GROUP_F32 64

@@ -1,6 +1,6 @@
 /*
- * Vector Philox4x32-10 and the stream transforms (v1, and v2's float32
- * truncated normal), written once over a
+ * Vector Philox4x32-10 and the stream transforms (v1, and v2's and v3's
+ * float32 truncated normal), written once over a
  * thin layer of vector operations and included by simd_avx2.c and
  * simd_avx512.c, which define that layer (types vf/vi/vd, masks mf/md, the
  * f_/i32_/i64_/d_ operations, VF_N floats and VD_N doubles a vector, the
@@ -393,21 +393,57 @@ INL vf horner9f_v(const float c[9], vf s)
     return p;
 }
 
-INL vf trunc2_f32(const nninit__dist *d, vi w)
+/* y of an element before the clamp: u * ywidth + ya */
+INL vf trunc2_y_raw(const nninit__dist *d, vi w)
 {
-    const vf one = f_set(1.0f), ymax = f_set(0x1.fffffcp-1f), nymax = f_set(-0x1.fffffcp-1f);
     vf u = f_mul(f_from_i32(i_or(i32_srli(w, 8), i32_set(1))), f_set(0x1p-24f));
-    vf y = f_add(f_mul(u, f_set(d->ywidth_f)), f_set(d->ya_f));
-    y = f_sel(f_ge(y, ymax), ymax, y);
-    y = f_sel(f_ge(nymax, y), nymax, y);
+    return f_add(f_mul(u, f_set(d->ywidth_f)), f_set(d->ya_f));
+}
+
+/* clamped to +-(1 - 2^-23) */
+INL vf trunc2_clamp_y(vf y) { return f_max(f_set(-0x1.fffffcp-1f), f_min(f_set(0x1.fffffcp-1f), y)); }
+
+/* v2's erfinv (nninit__trunc2_erfinvf) */
+INL vf erfinv2_v(vf y)
+{
+    const vf one = f_set(1.0f);
     vf wl = f_neg(logf_v(f_mul(f_sub(one, y), f_add(one, y))));
     mf tail = f_ge(wl, f_set(5.0f));
     vf p = horner9f_v(nninit__erfinv_p, f_sub(wl, f_set(2.5f)));
     if (mf_any(tail))
         p = f_sel(tail, horner9f_v(nninit__erfinv_q, f_sub(f_sqrt(wl), f_set(3.0f))), p);
-    vf v = f_add(f_mul(f_mul(p, y), f_set(d->k_f)), f_set(d->mean_f));
-    v = f_sel(f_ge(v, f_set(d->a_f)), v, f_set(d->a_f));
-    return f_sel(f_ge(f_set(d->b_f), v), v, f_set(d->b_f));
+    return f_mul(p, y);
+}
+
+/* erfinv(y) * k + mean, clamped to [a, b] */
+INL vf trunc2_out(const nninit__dist *d, vf e)
+{
+    vf v = f_add(f_mul(e, f_set(d->k_f)), f_set(d->mean_f));
+    return f_min(f_set(d->b_f), f_max(f_set(d->a_f), v));
+}
+
+INL vf trunc2_f32(const nninit__dist *d, vi w) { return trunc2_out(d, erfinv2_v(trunc2_clamp_y(trunc2_y_raw(d, w)))); }
+
+/* Stream v3 (nninit__trunc3_erfinvf): the table polynomial on every lane,
+ * v2's erfinv only for vectors with a lane beyond |y| = 1 - 2^-8. The clamp
+ * of y to +-(1 - 2^-23) changes no lane the table serves, so only that
+ * branch applies it. */
+INL vf trunc3_f32(const nninit__dist *d, const ftab tab[5], vi w)
+{
+    vf y = trunc2_y_raw(d, w);
+    vf x = f_min(f_set(0x1.fffffep-1f), f_sub(f_set(1.0f), f_abs(y)));
+    mf in = f_ge(x, f_set(0x1p-8f));
+    vi b = f_bits(x);
+    vi j = i32_srli(b, 21);
+    vf t = f_from_i32(i32_sub(i_and(b, i32_set(0x1fffff)), i32_set(0x100000)));
+    vf g = f_lookup(tab[0], j);
+#pragma GCC unroll 4
+    for (int k = 1; k < 5; k++)
+        g = f_add(f_mul(g, t), f_lookup(tab[k], j));
+    vf e = f_mul(g, y);
+    if (!mf_all(in))
+        e = f_sel(in, e, erfinv2_v(trunc2_clamp_y(y)));
+    return trunc2_out(d, e);
 }
 
 /* One loop per transform and dtype, so each keeps its round keys and
@@ -536,7 +572,7 @@ NOINL void run_uniform_fold_f32(const nninit__dist *d, const pkeys *pk, uint64_t
 }
 
 /* Two phases for the float32 transforms that need many constants (normal,
- * format-2 truncated normal): Philox fills an L1 buffer with the words of
+ * format-2 and -3 truncated normal): Philox fills an L1 buffer with the words of
  * WB groups, then the transform reads them back. Each phase is a function of
  * its own, so the 20 round keys and the transform's constants are never
  * live at once (together they overflow the 32 vector registers and spill).
@@ -570,6 +606,22 @@ NOINL void trunc2_words_f32(const nninit__dist *d, const uint32_t *buf, size_t g
         }
 }
 
+NOINL void trunc3_words_f32(const nninit__dist *d, const uint32_t *buf, size_t groups, float *o)
+{
+    ftab tab[5];
+    for (int k = 0; k < 5; k++)
+        tab[k] = f_tab(nninit__trunc3_table[k]);
+    for (size_t g = 0; g < groups; g++, buf += 64, o += 64)
+#pragma GCC unroll 4
+        for (int v = 0; v < NVF; v++) {
+            vf R[4];
+#pragma GCC unroll 4
+            for (int k = 0; k < 4; k++)
+                R[k] = trunc3_f32(d, tab, i_loadu(buf + VF_N * (4 * v + k)));
+            store_f32x4(o + 4 * VF_N * v, R[0], R[1], R[2], R[3]);
+        }
+}
+
 NOINL void normal_words_f32(const nninit__dist *d, const uint32_t *buf, size_t groups, float *o)
 {
     for (size_t g = 0; g < groups; g++, buf += 64, o += 64)
@@ -583,17 +635,20 @@ NOINL void normal_words_f32(const nninit__dist *d, const uint32_t *buf, size_t g
         }
 }
 
+enum { PHASE_NORMAL, PHASE_TRUNC2, PHASE_TRUNC3 };
 T static void run_two_phase_f32(const nninit__dist *d, const pkeys *pk, uint64_t block0, size_t groups, float *o,
-                                int normal)
+                                int transform)
 {
     uint32_t buf[WB * 64];
     for (size_t g = 0; g < groups; g += WB) {
         size_t nb = groups - g < WB ? groups - g : WB;
         philox_words_f32(pk, block0 + 16 * g, nb, buf);
-        if (normal)
+        if (transform == PHASE_NORMAL)
             normal_words_f32(d, buf, nb, o + 64 * g);
-        else
+        else if (transform == PHASE_TRUNC2)
             trunc2_words_f32(d, buf, nb, o + 64 * g);
+        else
+            trunc3_words_f32(d, buf, nb, o + 64 * g);
     }
 }
 
@@ -619,9 +674,11 @@ T void KERNEL_RUN(const nninit__dist *d, uint64_t begin, size_t n, void *out)
         else if (d->kind == NNINIT__DIST_UNIFORM)
             run_uniform_f32(d, &pk, block0, groups, out);
         else if (d->kind == NNINIT__DIST_NORMAL)
-            run_two_phase_f32(d, &pk, block0, groups, out, 1);
+            run_two_phase_f32(d, &pk, block0, groups, out, PHASE_NORMAL);
+        else if (d->trunc3)
+            run_two_phase_f32(d, &pk, block0, groups, out, PHASE_TRUNC3);
         else if (d->trunc2)
-            run_two_phase_f32(d, &pk, block0, groups, out, 0);
+            run_two_phase_f32(d, &pk, block0, groups, out, PHASE_TRUNC2);
         else
             run_trunc_f32(d, &pk, block0, groups, out);
     } else {

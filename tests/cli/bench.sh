@@ -11,14 +11,14 @@ fail() { echo "FAIL: $*"; exit 1; }
 
 "$N" bench --help | grep -q -- '--sizes' || fail "bench --help"
 "$N" bench --sizes 64Ki --threads 2 --reps 1 --warm-only >"$T/out" || fail "bench run"
-for op in memset uniform normal trunc_normal; do
+for op in memset uniform normal trunc_normal trunc_v2 trunc_v1; do
     [ "$(grep -c " warm  *$op " "$T/out")" -eq 2 ] || fail "row $op for 1 and 2 threads: $(cat "$T/out")"
 done
 NNINIT_SIMD=scalar "$N" bench --sizes 4096 --reps 1 --csv >"$T/csv" || fail "bench --csv"
 head -n 1 "$T/csv" | grep -q '^elements,threads,buffer,op,median_s' || fail "csv header"
-# 1 size x (1 thread + all) x 3 buffer states x 4 ops, when there are 2+ CPUs
+# 1 size x (1 thread + all) x 3 buffer states x 6 ops, when there are 2+ CPUs
 rows=$(($(wc -l <"$T/csv") - 1))
-[ "$rows" -eq 12 ] || [ "$rows" -eq 24 ] || fail "csv rows $rows"
+[ "$rows" -eq 18 ] || [ "$rows" -eq 36 ] || fail "csv rows $rows"
 # --torch: 10 rows a dtype (7 torch-stream functions, 3 Philox distributions);
 # without a Python that imports torch it says so and times nninit alone
 NNINIT_PYTHON=/nonexistent/python3 "$N" bench --torch --no-gen --sizes 2048 --reps 1 >"$T/t" || fail "bench --torch"

@@ -87,20 +87,22 @@ cmp -s "$T/kn.npy" "$T/k0.npy" && fail "a=None equals a=0"
 "$N" gen 'Constant(value=[1, 2])' --shape 2 2>"$T/err"; [ $? -eq 2 ] || fail "constant array exit"
 grep -q "is a list; nninit takes a scalar here (Keras would broadcast" "$T/err" || fail "constant array message: $(cat "$T/err")"
 
-# --stream-version: 1 and 2 differ only in the float32 truncated normal
-"$N" --version | grep -q '(stream format 2)' || fail "--version stream format"
+# --stream-version: 1, 2 and 3 differ only in the float32 truncated normal
+"$N" --version | grep -q '(stream format 3)' || fail "--version stream format"
 "$N" gen he_normal --shape 64,32 --stream-version 1 >"$T/v1" || fail "--stream-version 1"
 "$N" gen he_normal --shape 64,32 --stream-version 2 >"$T/v2" || fail "--stream-version 2"
+"$N" gen he_normal --shape 64,32 --stream-version 3 >"$T/v3" || fail "--stream-version 3"
 "$N" gen he_normal --shape 64,32 >"$T/vd" || fail "default stream version"
-cmp -s "$T/v2" "$T/vd" || fail "default is not stream version 2"
+cmp -s "$T/v3" "$T/vd" || fail "default is not stream version 3"
 ! cmp -s "$T/v1" "$T/v2" || fail "float32 truncated normal is the same in versions 1 and 2"
+! cmp -s "$T/v2" "$T/v3" || fail "float32 truncated normal is the same in versions 2 and 3"
 "$N" gen he_normal --shape 64,32 --dtype float64 --stream-version 1 >"$T/d1" || fail "v1 float64"
 "$N" gen he_normal --shape 64,32 --dtype float64 >"$T/d2" || fail "v2 float64"
 cmp -s "$T/d1" "$T/d2" || fail "float64 truncated normal differs between versions"
 "$N" gen random_normal --shape 64,32 --stream-version 1 >"$T/n1" || fail "v1 normal"
 "$N" gen random_normal --shape 64,32 >"$T/n2" || fail "v2 normal"
 cmp -s "$T/n1" "$T/n2" || fail "normal differs between versions"
-for bad in "--stream-version 0" "--stream-version 3" "--stream-version 1 --rng torch"; do
+for bad in "--stream-version 0" "--stream-version 4" "--stream-version 1 --rng torch"; do
     # shellcheck disable=SC2086
     "$N" gen he_normal --shape 4 $bad >"$T/o" 2>"$T/e"; rc=$?
     [ $rc -eq 2 ] && [ "$(wc -l <"$T/e")" -eq 1 ] && [ ! -s "$T/o" ] || fail "'$bad': rc $rc, $(cat "$T/e")"
