@@ -11,6 +11,8 @@
  *       trains that many epochs, prints "seconds cpu_seconds test_acc" per epoch
  *   train_epochs --floor [--model M] [--threads T]   the same epochs' sgemm calls
  *       alone (same shapes, same count, on scratch buffers): the BLAS floor
+ *   train_epochs --hash N [--model M] [--threads T]   N epochs, then the FNV-1a hash of
+ *       every parameter's bits: compares the engine's arithmetic before and after a change
  *
  * Without the data set it says so and exits 0 (make bench must not fail on it). */
 #include "nninit.h"
@@ -19,6 +21,7 @@
 #include "nninit_nn.h"
 
 #include <cblas.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,7 +131,7 @@ static int run_epochs(nninit_net *net, const nninit_dataset *tr, const nninit_da
 
 int main(int argc, char **argv)
 {
-    int serve = 0, threads = 1, cnn = 0, floor_only = 0;
+    int serve = 0, threads = 1, cnn = 0, floor_only = 0, hash_epochs = 0;
     double lr = 0.05;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--serve"))
@@ -139,10 +142,12 @@ int main(int argc, char **argv)
             cnn = !strcmp(argv[++i], "cnn");
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
             threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--hash") && i + 1 < argc)
+            hash_epochs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--lr") && i + 1 < argc)
             lr = atof(argv[++i]);
         else {
-            fprintf(stderr, "usage: train_epochs [--serve] [--floor] [--model mlp|cnn] [--threads T] [--lr X]\n");
+            fprintf(stderr, "usage: train_epochs [--serve] [--floor] [--hash N] [--model mlp|cnn] [--threads T] [--lr X]\n");
             return 2;
         }
     }
@@ -203,7 +208,25 @@ int main(int argc, char **argv)
     o.batch = 128;
     o.threads = threads;
     int ok = 1;
-    if (serve) {
+    if (hash_epochs > 0) {
+        ok = run_epochs(net, &tr, &te, &o, hash_epochs);
+        uint64_t h = 0xcbf29ce484222325ull;
+        for (int l = 0; ok && l < nninit_net_n_layers(net); l++)
+            for (int k = 0; k < 2; k++) {
+                float *v;
+                nninit_shape sh;
+                int64_t n;
+                if (nninit_net_param(net, l, k, &v, NULL, &sh, NULL, &err) != NNINIT_OK ||
+                    nninit_shape_numel(&sh, &n, &err) != NNINIT_OK)
+                    continue;
+                for (int64_t j = 0; j < n; j++) {
+                    uint32_t b;
+                    memcpy(&b, &v[j], sizeof b);
+                    h = (h ^ b) * 0x100000001b3ull;
+                }
+            }
+        printf("parameter hash %016llx\n", (unsigned long long)h);
+    } else if (serve) {
         char line[64];
         while (ok && fgets(line, sizeof line, stdin))
             ok = run_epochs(net, &tr, &te, &o, atoi(line));

@@ -127,6 +127,9 @@ void nninit__dense_forward(const float *x, const float *w, const float *b, int64
                            int64_t n_out, float *y);
 /* dW = x^T dy, db = column sums of dy (both overwritten), dx = dy W^T
  * (skipped when dx is NULL). */
+/* ReLU's derivative and the bias gradient in one pass (dense.c): dz = z > 0
+ * ? dy : 0 and db = column sums of dz, bit for bit the two passes. */
+void nninit__dense_relu_backward(const float *z, const float *dy, int64_t rows, int64_t n, float *dz, float *db);
 void nninit__dense_backward(const float *x, const float *w, const float *dy, int64_t batch, int64_t n_in,
                             int64_t n_out, float *dw, float *db, float *dx);
 

@@ -448,12 +448,16 @@ static nninit_status backward(nninit_net *net, const float *dout, int want_input
         case NNINIT_LAYER_DENSE: {
             int64_t fin = last_dim(&L->in_shape), fout = last_dim(&L->out_shape), rows = B * (L->n_in / fin);
             const float *gz = g;
-            if (L->act != NNINIT_ACT_LINEAR) {
+            float *db = L->n_params > 1 ? L->param[1].grad : NULL;
+            if (L->act == NNINIT_ACT_RELU && db) { /* one pass for the derivative and the bias gradient */
+                nninit__dense_relu_backward(L->z, g, rows, fout, L->dz, db);
+                gz = L->dz;
+                db = NULL;
+            } else if (L->act != NNINIT_ACT_LINEAR) {
                 nninit_act_backward(L->act, L->alpha, L->z, L->out, g, L->dz, rows, fout);
                 gz = L->dz;
             }
-            nninit__dense_backward(L->in, L->param[0].value, gz, rows, fin, fout, L->param[0].grad,
-                                   L->n_params > 1 ? L->param[1].grad : NULL, dx);
+            nninit__dense_backward(L->in, L->param[0].value, gz, rows, fin, fout, L->param[0].grad, db, dx);
             break;
         }
         case NNINIT_LAYER_CONV2D: {
