@@ -526,7 +526,7 @@ static int bench_torch(const bench_cfg *cfg)
                    py.version, nninit_rng_kind_name(nninit_rng_resolved_kind(rngs[0])));
         else
             printf("# PyTorch not timed (%s): nninit only\n", why);
-        printf("%10s %-7s %-6s %-38s %10s %10s %8s %8s\n", "elements", "dtype", "rng", "op", "nninit_ms", "torch_ms",
+        printf("%10s %-7s %-7s %-38s %10s %10s %8s %8s\n", "elements", "dtype", "rng", "op", "nninit_ms", "torch_ms",
                "speedup", "sp_cpu");
     }
     for (int si = 0; si < cfg->n_sizes && rc == CLI_EXIT_OK; si++) {
@@ -548,10 +548,18 @@ static int bench_torch(const bench_cfg *cfg)
                 break;
             }
             memset(buf, 1, bytes);
-            /* the torch stream for every function; Philox for the three distributions */
-            for (size_t k = 0; k < N_TORCH_OPS + 3 && rc == CLI_EXIT_OK; k++) {
+            /* the torch stream for every function; Philox for the three distributions, and in
+             * float32 the truncated normal in stream formats 2 and 1 too (float64 is the same in all) */
+            size_t n_ops = N_TORCH_OPS + (d ? 3 : 5);
+            for (size_t k = 0; k < n_ops && rc == CLI_EXIT_OK; k++) {
                 int philox = k >= N_TORCH_OPS;
-                const torch_op *op = &TORCH_OPS[philox ? k - N_TORCH_OPS : k];
+                int version = k < N_TORCH_OPS + 3 ? NNINIT_STREAM_VERSION : (int)(N_TORCH_OPS + 5 - k); /* 2, 1 */
+                const torch_op *op = &TORCH_OPS[!philox ? k : k < N_TORCH_OPS + 3 ? k - N_TORCH_OPS : 2];
+                if (philox && nninit_rng_set_stream_version(rngs[1], version, &err) != NNINIT_OK) {
+                    fprintf(stderr, "nninit: bench: %s\n", err.msg);
+                    rc = CLI_EXIT_FAIL;
+                    break;
+                }
                 nninit_init init;
                 if (nninit_init_parse(op->spec, &init, &err) != NNINIT_OK) {
                     fprintf(stderr, "nninit: bench: %s\n", err.msg);
@@ -577,17 +585,20 @@ static int bench_torch(const bench_cfg *cfg)
                     break;
                 double mw = median(w, reps), mc = median(c, reps);
                 double pw = got_torch ? median(tw, reps) : 0, pc = got_torch ? median(tc, reps) : 0;
-                const char *rname = philox ? "philox" : "torch";
+                static const char *const PHILOX_NAME[] = {"", "philox1", "philox2", "philox"};
+                const char *rname = !philox                           ? "torch"
+                                    : version == NNINIT_STREAM_VERSION ? "philox"
+                                                                       : PHILOX_NAME[version];
                 if (cfg->csv)
                     printf("torch,%lld,%s,%s,%s,%.6g,%.6g,%.6g,%.6g,%.4g,%.4g\n", (long long)n,
                            nninit_dtype_name(dtype), rname, op->spec, mw, mc, pw, pc, got_torch ? pw / mw : 0,
                            got_torch && mc > 0 ? pc / mc : 0);
                 else if (got_torch)
-                    printf("%10lld %-7s %-6s %-38s %10.2f %10.2f %8.2f %8.2f\n", (long long)n,
+                    printf("%10lld %-7s %-7s %-38s %10.2f %10.2f %8.2f %8.2f\n", (long long)n,
                            nninit_dtype_name(dtype), rname, op->spec, mw * 1e3, pw * 1e3, pw / mw,
                            mc > 0 ? pc / mc : 0);
                 else
-                    printf("%10lld %-7s %-6s %-38s %10.2f %10s %8s %8s\n", (long long)n, nninit_dtype_name(dtype),
+                    printf("%10lld %-7s %-7s %-38s %10.2f %10s %8s %8s\n", (long long)n, nninit_dtype_name(dtype),
                            rname, op->spec, mw * 1e3, "-", "-", "-");
                 fflush(stdout);
             }
@@ -622,7 +633,8 @@ static void bench_usage(FILE *f)
                "  --orthogonal   also time orthogonal_ for 512^2, 2048^2, 4096^2, 8192x1024\n"
                "  --torch        also time PyTorch's init functions (uniform_, normal_, trunc_normal_,\n"
                "                 kaiming_*, xavier_*; float32 and float64) with --rng torch, and Philox's\n"
-               "                 uniform, normal and truncated normal, on one thread against PyTorch\n"
+               "                 uniform, normal and truncated normal (float32 also in stream formats\n"
+               "                 2 and 1: rng philox2, philox1), on one thread against PyTorch\n"
                "                 1 thread in the same run (alternating), when Python can import torch;\n"
                "                 sizes default to 16Mi here\n"
                "  --python PATH  the Python for --torch (default $NNINIT_PYTHON, else /usr/bin/python3,\n"

@@ -19,13 +19,15 @@ head -n 1 "$T/csv" | grep -q '^elements,threads,buffer,op,median_s' || fail "csv
 # 1 size x (1 thread + all) x 3 buffer states x 6 ops, when there are 2+ CPUs
 rows=$(($(wc -l <"$T/csv") - 1))
 [ "$rows" -eq 18 ] || [ "$rows" -eq 36 ] || fail "csv rows $rows"
-# --torch: 10 rows a dtype (7 torch-stream functions, 3 Philox distributions);
+# --torch: 10 rows a dtype (7 torch-stream functions, 3 Philox distributions), 2 more in
+# float32 (the Philox truncated normal in stream formats 2 and 1);
 # without a Python that imports torch it says so and times nninit alone
 NNINIT_PYTHON=/nonexistent/python3 "$N" bench --torch --no-gen --sizes 2048 --reps 1 >"$T/t" || fail "bench --torch"
 grep -q '^# PyTorch not timed' "$T/t" || fail "--torch without PyTorch: $(cat "$T/t")"
-[ "$(grep -c '^ *2048 float' "$T/t")" -eq 20 ] || fail "--torch rows: $(cat "$T/t")"
+[ "$(grep -c '^ *2048 float' "$T/t")" -eq 22 ] || fail "--torch rows: $(cat "$T/t")"
+grep -q '^ *2048 float32 philox1 trunc_normal_' "$T/t" || fail "--torch: no format-1 truncated normal row"
 "$N" bench --torch --no-gen --python /nonexistent/python3 --sizes 2048 --reps 1 --csv >"$T/tc" || fail "--torch --csv"
-[ "$(grep -c '^torch,2048,' "$T/tc")" -eq 20 ] || fail "--torch csv rows: $(cat "$T/tc")"
+[ "$(grep -c '^torch,2048,' "$T/tc")" -eq 22 ] || fail "--torch csv rows: $(cat "$T/tc")"
 for bad in "--sizes 0" "--sizes 12X" "--threads -1" "--reps 0" "--bogus" "--python"; do
     # shellcheck disable=SC2086
     "$N" bench $bad >"$T/o" 2>"$T/e"; rc=$?
