@@ -17,8 +17,13 @@ wall and CPU milliseconds per step, nninit's time inside cblas_sgemm (the BLAS
 floor), peak RSS, and the ratios. On a loaded machine the CPU times are the
 ones to read (wall time includes waiting for a core).
 
+With --baseline OLD (an earlier build of seq_epochs, e.g. copied from
+build/bench/seq_epochs before a change) that binary runs as a third side in
+the same interleaved rounds, so a before/after comparison sees one load.
+
 usage: make bench   # builds build/bench/seq_epochs
        bench/seq_vs_torch.py [--threads T] [--rounds R] [--steps S] [--models lstm,transformer]
+                             [--baseline OLD_SEQ_EPOCHS]
 Run by hand (a benchmark, not a test); needs python3-torch and python3-numpy,
 dataset-fashion-mnist and fortunes.
 """
@@ -145,6 +150,7 @@ def main():
     ap.add_argument("--models", default="lstm,transformer")
     ap.add_argument("--data", default=os.environ.get("NNINIT_DATA") or "/usr/share/datasets/fashion-mnist")
     ap.add_argument("--nninit", default=os.path.join(HERE, "..", "build", "bench", "seq_epochs"))
+    ap.add_argument("--baseline", help="an earlier seq_epochs binary, run interleaved as 'before'")
     ap.add_argument("--torch-side", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.torch_side:
@@ -153,23 +159,28 @@ def main():
     env = dict(os.environ, OMP_NUM_THREADS=str(a.threads), OPENBLAS_NUM_THREADS=str(a.threads))
     load = os.getloadavg()[0]
     print("threads %d, %d rounds of %d steps, load average %.2f at start" % (a.threads, a.rounds, a.steps, load))
+    sides = (["before"] if a.baseline else []) + ["nninit", "torch"]
     for model in a.models.split(","):
-        runs = {"nninit": [], "torch": []}
+        runs = {s: [] for s in sides}
         for _ in range(a.rounds):
-            for side in ("nninit", "torch"):
-                cmd = [a.nninit, model, "--steps", str(a.steps), "--threads", str(a.threads), "--data", a.data] \
-                    if side == "nninit" else [sys.executable, __file__, "--torch-side", model, "--steps",
-                                              str(a.steps), "--threads", str(a.threads), "--data", a.data]
+            for side in sides:
+                if side == "torch":
+                    cmd = [sys.executable, __file__, "--torch-side", model, "--steps", str(a.steps),
+                           "--threads", str(a.threads), "--data", a.data]
+                else:
+                    cmd = [a.baseline if side == "before" else a.nninit, model, "--steps", str(a.steps),
+                           "--threads", str(a.threads), "--data", a.data]
                 out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
                 runs[side].append(parse(out.strip().splitlines()[-1]))
         med = {s: {k: statistics.median(r[k] for r in runs[s]) for k in runs[s][0]} for s in runs}
         ms = lambda s, k: 1000.0 * med[s][k] / a.steps
-        print("%-12s  nninit wall %7.1f ms/step  cpu %7.1f  sgemm %7.1f | torch wall %7.1f  cpu %7.1f | "
-              "cpu ratio nninit/torch %.2f  nninit cpu / sgemm %.2f | peak RSS nninit %.0f MiB, torch %.0f MiB"
-              % (model, ms("nninit", "seconds"), ms("nninit", "cpu"), ms("nninit", "blas"), ms("torch", "seconds"),
-                 ms("torch", "cpu"), med["nninit"]["cpu"] / med["torch"]["cpu"],
-                 med["nninit"]["cpu"] / med["nninit"]["blas"], med["nninit"]["peak_rss_mib"],
-                 med["torch"]["peak_rss_mib"]), flush=True)
+        for side in [s for s in sides if s != "torch"]:
+            print("%-12s %-6s wall %7.1f ms/step  cpu %7.1f  sgemm %7.1f | torch wall %7.1f  cpu %7.1f | "
+                  "cpu ratio nninit/torch %.2f  nninit cpu / sgemm %.2f | peak RSS nninit %.0f MiB, torch %.0f MiB"
+                  % (model, side, ms(side, "seconds"), ms(side, "cpu"), ms(side, "blas"), ms("torch", "seconds"),
+                     ms("torch", "cpu"), med[side]["cpu"] / med["torch"]["cpu"],
+                     med[side]["cpu"] / med[side]["blas"], med[side]["peak_rss_mib"],
+                     med["torch"]["peak_rss_mib"]), flush=True)
     print("load average %.2f at end" % os.getloadavg()[0])
 
 

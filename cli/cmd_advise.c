@@ -371,9 +371,10 @@ static int probe(const nninit_model *m, const nninit_advice *a, int64_t batch, u
         nninit_theory_act ta;
         double alpha;
         nninit_theory_moments mo;
-        nninit_theory_act_from_act(L[k].act, &ta, NULL); /* the activation the probe ran (logits for softmax) */
+        /* the activation the probe ran (none for softmax, which ran as logits, and gelu_tanh) */
+        int has_ta = nninit_theory_act_from_act(L[k].act, &ta, NULL) == NNINIT_OK;
         alpha = L[k].alpha;
-        if (isfinite(l->q) && L[k].act != NNINIT_ACT_SOFTMAX &&
+        if (isfinite(l->q) && has_ta &&
             nninit_theory_moments_at(ta, alpha, l->q, &mo, NULL) == NNINIT_OK)
             pred_bwd = l->sw2 * (double)l->fan_out / (double)l->fan_in * mo.d2;
         if (json) {

@@ -52,14 +52,16 @@ static void usage(FILE *f)
             "  --seq-len N         steps of a sequence set (fortunes 64, copy 30, adding 50)\n"
             "  --data-dir DIR      where the named sets live (default $NNINIT_DATA, else\n"
             "                      /usr/share/datasets/fashion-mnist)\n"
-            "  --standardize       subtract the training mean, divide by its std (after x/255)\n"
-            "  --val FRACTION      hold out a seeded random fraction of the training set\n"
+            "  --standardize       subtract the training mean, divide by its std (after x/255;\n"
+            "                      image sets only)\n"
+            "  --val FRACTION      hold out a seeded random fraction of the training set (images or\n"
+            "                      sequences, each with its targets)\n"
             "  --limit N           use only the first N training images (quick runs)\n"
             "model (flags):\n"
             "  --layers W,W,...    hidden widths (default 256,256; WxN repeats W N times, e.g. 256x10);\n"
             "                      the output has one unit per class\n"
             "  --act NAME          relu (default), leaky_relu[(a)], elu[(a)], selu, gelu, swish|silu,\n"
-            "                      tanh, sigmoid, linear\n"
+            "                      tanh, sigmoid, linear, gelu_tanh (GELU's tanh form)\n"
             "  --init SPEC         kernel initializer of every dense layer (default glorot_uniform)\n"
             "  --bias-init SPEC    bias initializer (default zeros)\n"
             "  --bn                batch normalization before each hidden activation\n"
@@ -618,8 +620,10 @@ static int parse_args(int argc, char **argv, train_args *a)
         cli_error("--seq-len: only with a sequence set (--data fortunes, copy or adding)");
         return CLI_EXIT_USAGE;
     }
-    if (a->seq && (a->val > 0.0 || a->standardize || a->lsuv)) {
-        cli_error("--data %s: --val, --standardize and --lsuv take image rows; drop them", a->seq);
+    if (a->seq && (a->standardize || a->lsuv)) { /* --val splits sequences as it splits images */
+        cli_error("--data %s: %s takes image pixels, and %s gives %s; drop it", a->seq,
+                  a->standardize ? "--standardize" : "--lsuv", a->seq,
+                  strcmp(a->seq, "adding") ? "token ids (an embedding's input)" : "a value and a 0/1 marker per step");
         return CLI_EXIT_USAGE;
     }
     if (a->seq && a->data_dir && strcmp(a->seq, "fortunes")) {
@@ -700,9 +704,18 @@ static int load_seq(const train_args *a, nninit_dataset *train, nninit_dataset *
 
 static int load_data(const train_args *a, nninit_dataset *train, nninit_dataset *val, nninit_dataset *test)
 {
-    if (a->seq)
-        return load_seq(a, train, test);
     nninit_err err;
+    if (a->seq) {
+        int rc = load_seq(a, train, test);
+        nninit_status s = NNINIT_OK;
+        if (rc == CLI_EXIT_OK && a->val > 0.0 && (s = nninit_dataset_split(train, a->val, a->seed, val, &err)) !=
+                                                     NNINIT_OK) {
+            nninit_dataset_free(train);
+            nninit_dataset_free(test);
+            return cli_report(s, &err) == CLI_EXIT_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+        }
+        return rc;
+    }
     nninit_status s = nninit_dataset_load(a->data, "train", train, &err);
     if (s == NNINIT_OK)
         s = nninit_dataset_load(a->data, "t10k", test, &err);

@@ -115,7 +115,9 @@ NNINIT_API nninit_status nninit_dataset_standardize(nninit_dataset *train, nnini
                                                     double *std, nninit_err *err);
 
 /* Moves a seeded random fraction of train's rows into *val (the rest stay,
- * in their order). fraction in (0, 1), at least one row each side. */
+ * in their order), each row with its targets (y_steps of them for a
+ * sequence set, classes or reals). fraction in (0, 1), at least one row
+ * each side. */
 NNINIT_API nninit_status nninit_dataset_split(nninit_dataset *train, double fraction, uint64_t seed,
                                               nninit_dataset *val, nninit_err *err);
 

@@ -83,6 +83,8 @@ typedef enum nninit_act {
     NNINIT_ACT_TANH,
     NNINIT_ACT_SIGMOID,    /* 1 / (1 + exp(-z)) */
     NNINIT_ACT_SOFTMAX,    /* over each row */
+    NNINIT_ACT_GELU_TANH,  /* tanh form 0.5 z (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3))) (Keras gelu(approximate=True),
+                              keras_hub's gelu_approximate, torch GELU(approximate='tanh')); named "gelu_tanh" */
     NNINIT_ACT_COUNT
 } nninit_act;
 
@@ -190,6 +192,8 @@ typedef struct nninit_layer_desc {
     int causal;                        /* attention, transformer: step t sees steps <= t (default 0) */
     int norm;                          /* layer_norm: 0 layer (default), 1 RMS, 2 Keras rms_scaling */
     int scale;                         /* layer_norm: learn gamma (default 1); use_bias: learn beta (center) */
+    int64_t padding_idx;               /* embedding: this row is zero at init and gets no gradient (torch
+                                          nn.Embedding(padding_idx=...)); -1 (default): none */
 } nninit_layer_desc;
 
 NNINIT_API nninit_layer_desc nninit_layer_desc_default(nninit_layer_kind kind);
@@ -267,9 +271,9 @@ NNINIT_API nninit_status nninit_net_desc_parse_json(const char *text, nninit_lay
  * Build it with nninit_net_opts.layout = NNINIT_LAYOUT_TORCH: the tensors then
  * come in the recipe's state_dict order and PyTorch's layouts (gates
  * i, f, g, o and r, z, n, bias_ih and bias_hh). The input shape comes from
- * the data. An argument training would ignore (dropout inside a module,
- * bidirectional, padding_idx, ...) is refused naming it. *layers: free with
- * nninit_free. */
+ * the data. Embedding's padding_idx sets nninit_layer_desc.padding_idx. An
+ * argument training would ignore (dropout inside a module, bidirectional,
+ * max_norm, ...) is refused naming it. *layers: free with nninit_free. */
 NNINIT_API nninit_status nninit_net_desc_parse_torch(const char *recipe, nninit_layer_desc **layers,
                                                      int *n_layers, nninit_err *err);
 

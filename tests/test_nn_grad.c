@@ -20,6 +20,7 @@ static double ref_act(nninit_act act, double alpha, double z)
     case NNINIT_ACT_ELU: return z > 0 ? z : alpha * (exp(z) - 1);
     case NNINIT_ACT_SELU: return ss * (z > 0 ? z : sa * (exp(z) - 1));
     case NNINIT_ACT_GELU: return 0.5 * z * (1 + erf(z / sqrt(2.0)));
+    case NNINIT_ACT_GELU_TANH: return 0.5 * z * (1 + tanh(sqrt(2.0 / 3.14159265358979323846) * (z + 0.044715 * z * z * z)));
     case NNINIT_ACT_SWISH: return z / (1 + exp(-z));
     case NNINIT_ACT_TANH: return tanh(z);
     case NNINIT_ACT_SIGMOID: return 1 / (1 + exp(-z));

@@ -329,6 +329,123 @@ static void test_shapes(void **state)
     assert_non_null(strstr(err.msg, "has 5 steps, its table 4 rows"));
 }
 
+/* Embedding(padding_idx=k), as torch.nn.Embedding trains it: row k is zero
+ * at init and gets no gradient, so it stays zero through optimizer steps
+ * (momentum included) while the rows that are read move. From a recipe a
+ * negative index counts from the end; out of range is refused. */
+static void test_padding_idx(void **state)
+{
+    (void)state;
+    nninit_layer_desc d = nninit_layer_desc_default(NNINIT_LAYER_EMBEDDING);
+    assert_int_equal(d.padding_idx, -1);
+    d.vocab = VOCAB;
+    d.units = D;
+    d.padding_idx = 3;
+    nninit_shape in = {1, {T}};
+    nninit_net_opts no = nninit_net_opts_default();
+    no.layout = NNINIT_LAYOUT_TORCH;
+    nninit_net *net = NULL;
+    nninit_err err = {0};
+    assert_ok(nninit_net_new_shaped(&in, &d, 1, &no, &net, &err), &err);
+    const nninit__param *p = &net->layers[0].param[0];
+    float before[VOCAB * D];
+    memcpy(before, p->value, sizeof before);
+    for (int v = 0; v < VOCAB; v++) {
+        double s = 0;
+        for (int j = 0; j < D; j++)
+            s += fabs(before[v * D + j]);
+        assert_true(v == 3 ? s == 0.0 : s > 0.0);
+    }
+    float x[B * T], dy[B * T * D];
+    for (int e = 0; e < B * T; e++)
+        x[e] = (float)(e * 3 % VOCAB); /* every id, 3 included */
+    for (int e = 0; e < B * T * D; e++)
+        dy[e] = urandf();
+    nninit_optim_opts o = nninit_optim_opts_default();
+    o.momentum = 0.9;
+    for (int step = 0; step < 3; step++) {
+        assert_ok(nninit_net_forward(net, x, B, 1, NULL, &err), &err);
+        assert_ok(nninit_net_backward(net, dy, 0, &err), &err);
+        for (int j = 0; j < D; j++)
+            assert_true(p->grad[3 * D + j] == 0.0f);
+        assert_ok(nninit_net_step(net, &o, 0.1, &err), &err);
+    }
+    for (int v = 0; v < VOCAB; v++)
+        for (int j = 0; j < D; j++)
+            assert_true(v == 3 ? p->value[v * D + j] == 0.0f : p->value[v * D + j] != before[v * D + j]);
+    nninit_net_free(net);
+    d.padding_idx = VOCAB;
+    assert_int_equal(nninit_net_new_shaped(&in, &d, 1, &no, &net, &err), NNINIT_EINVAL);
+    assert_non_null(strstr(err.msg, "padding_idx 7; expected -1 (none) or 0 .. 6"));
+
+    nninit_layer_desc *ld = NULL;
+    int n = 0;
+    assert_ok(nninit_net_desc_parse_torch("Sequential(Embedding(7, 8, padding_idx=-1))", &ld, &n, &err), &err);
+    assert_int_equal(n, 1);
+    assert_int_equal(ld[0].padding_idx, 6);
+    nninit_free(ld);
+    assert_ok(nninit_net_desc_parse_torch("Sequential(Embedding(7, 8))", &ld, &n, &err), &err);
+    assert_int_equal(ld[0].padding_idx, -1);
+    nninit_free(ld);
+    assert_int_equal(nninit_net_desc_parse_torch("Sequential(Embedding(7, 8, padding_idx=7))", &ld, &n, &err),
+                     NNINIT_EINVAL);
+    assert_non_null(strstr(err.msg, "Embedding(): padding_idx must be an integer within num_embeddings (-7 .. 6)"));
+}
+
+/* GELU's tanh form by name: nninit's "gelu_tanh", Keras JSON's keras_hub
+ * gelu_approximate (on Dense and on TransformerBlock, which then runs its MLP
+ * with the tanh form), torch's GELU(approximate='tanh'); other approximate
+ * values are refused. */
+static void test_gelu_tanh_names(void **state)
+{
+    (void)state;
+    nninit_act act;
+    double alpha;
+    nninit_err err = {0};
+    assert_ok(nninit_act_parse("gelu_tanh", &act, &alpha, &err), &err);
+    assert_int_equal(act, NNINIT_ACT_GELU_TANH);
+    assert_string_equal(nninit_act_name(NNINIT_ACT_GELU_TANH), "gelu_tanh");
+    nninit_layer_desc *ld = NULL;
+    int n = 0;
+    assert_ok(nninit_net_desc_parse_torch("Sequential(Linear(4, 3), GELU(approximate='tanh'), Linear(3, 2), GELU())",
+                                          &ld, &n, &err), &err);
+    assert_int_equal(n, 4); /* activation modules are layers of their own */
+    assert_int_equal(ld[1].kind, NNINIT_LAYER_ACTIVATION);
+    assert_int_equal(ld[1].act, NNINIT_ACT_GELU_TANH);
+    assert_int_equal(ld[3].act, NNINIT_ACT_GELU);
+    nninit_free(ld);
+    assert_int_equal(nninit_net_desc_parse_torch("Sequential(Linear(4, 3), GELU(approximate='erf'))", &ld, &n, &err),
+                     NNINIT_EINVAL);
+    assert_non_null(strstr(err.msg, "GELU(): approximate must be 'none' or 'tanh'"));
+    const char *keras = "{\"class_name\": \"Sequential\", \"config\": {\"layers\": ["
+                        "{\"class_name\": \"Dense\", \"config\": {\"units\": 3, \"activation\": "
+                        "\"keras_hub>gelu_approximate\"}},"
+                        "{\"class_name\": \"Dense\", \"config\": {\"units\": 3, \"activation\": \"gelu\"}}]}}";
+    assert_ok(nninit_net_desc_parse_json(keras, &ld, &n, &err), &err);
+    assert_int_equal(ld[0].act, NNINIT_ACT_GELU_TANH);
+    assert_int_equal(ld[1].act, NNINIT_ACT_GELU);
+    nninit_free(ld);
+    /* a transformer block with the tanh form runs its MLP through it */
+    const char *tf = "{\"class_name\": \"Sequential\", \"config\": {\"layers\": ["
+                     "{\"class_name\": \"TransformerBlock\", \"config\": {\"num_heads\": 2, "
+                     "\"intermediate_dim\": 12, \"activation\": \"gelu_approximate\"}}]}}";
+    assert_ok(nninit_net_desc_parse_json(tf, &ld, &n, &err), &err);
+    assert_int_equal(ld[0].act, NNINIT_ACT_GELU_TANH);
+    nninit_shape in = {2, {T, D}};
+    nninit_net *net = NULL;
+    assert_ok(nninit_net_new_shaped(&in, ld, 1, NULL, &net, &err), &err);
+    assert_int_equal(net->layers[0].block->gelu_approximate, 1);
+    nninit_net_free(net);
+    ld[0].act = NNINIT_ACT_GELU;
+    assert_ok(nninit_net_new_shaped(&in, ld, 1, NULL, &net, &err), &err);
+    assert_int_equal(net->layers[0].block->gelu_approximate, 0);
+    nninit_net_free(net);
+    ld[0].act = NNINIT_ACT_RELU;
+    assert_int_equal(nninit_net_new_shaped(&in, ld, 1, NULL, &net, &err), NNINIT_EINVAL);
+    assert_non_null(strstr(err.msg, "the block's MLP is gelu or gelu_tanh"));
+    nninit_free(ld);
+}
+
 /* A 1-layer causal transformer (embedding, position embedding, block, final
  * norm, dense head) learns the task "output the token before": with the
  * causal mask it can only do so through attention to step t - 1. Chance is
@@ -380,6 +497,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_embeddings), cmocka_unit_test(test_norms),
                                        cmocka_unit_test(test_attention), cmocka_unit_test(test_transformer),
-                                       cmocka_unit_test(test_shapes), cmocka_unit_test(test_learns_previous_token)};
+                                       cmocka_unit_test(test_shapes), cmocka_unit_test(test_padding_idx), cmocka_unit_test(test_gelu_tanh_names),
+                                       cmocka_unit_test(test_learns_previous_token)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -410,13 +410,24 @@ static void test_gelu(void **state)
         const char *p = approx ? "gelu_tanh" : "gelu_none";
         const fx_tensor *tx = get(p, "x");
         float *x = fx_floats(tx), *dy = fx_floats(get(p, "dy")), *y = buf(tx->n), *dx = buf(tx->n);
-        nninit__gelu_forward(approx, x, tx->n, y);
-        nninit__gelu_backward(approx, x, dy, tx->n, dx);
+        float *keep = buf(tx->n);
+        nninit__gelu_forward(approx, x, tx->n, y, keep); /* as the transformer block runs it */
+        nninit__gelu_backward(approx, x, keep, dy, tx->n, dx);
+        free(keep);
         char what[64];
         snprintf(what, sizeof what, "%s y", p);
         expect(what, y, get(p, "y"), NULL);
         snprintf(what, sizeof what, "%s dx", p);
         expect(what, dx, get(p, "dx"), NULL);
+        /* the engine's activations gelu and gelu_tanh (Dense, Activation,
+         * torch GELU()) are these kernels: the same bits */
+        nninit_act act = approx ? NNINIT_ACT_GELU_TANH : NNINIT_ACT_GELU;
+        float *ya = buf(tx->n), *dxa = buf(tx->n);
+        nninit_act_forward(act, 0.0, x, ya, 1, tx->n);
+        nninit_act_backward(act, 0.0, x, ya, dy, dxa, 1, tx->n);
+        assert_memory_equal(ya, y, (size_t)tx->n * sizeof *ya);
+        assert_memory_equal(dxa, dx, (size_t)tx->n * sizeof *dxa);
+        free(ya), free(dxa);
         free(x), free(dy), free(y), free(dx);
     }
 }

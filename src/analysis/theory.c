@@ -62,11 +62,13 @@ nninit_status nninit_theory_act_from_act(nninit_act act, nninit_theory_act *out,
         [NNINIT_ACT_LEAKY_RELU] = NNINIT_THEORY_LEAKY_RELU, [NNINIT_ACT_ELU] = NNINIT_THEORY_ELU,
         [NNINIT_ACT_SELU] = NNINIT_THEORY_SELU, [NNINIT_ACT_GELU] = NNINIT_THEORY_GELU,
         [NNINIT_ACT_SWISH] = NNINIT_THEORY_SWISH, [NNINIT_ACT_TANH] = NNINIT_THEORY_TANH,
-        [NNINIT_ACT_SIGMOID] = NNINIT_THEORY_SIGMOID, [NNINIT_ACT_SOFTMAX] = -1,
+        [NNINIT_ACT_SIGMOID] = NNINIT_THEORY_SIGMOID, [NNINIT_ACT_SOFTMAX] = -1, [NNINIT_ACT_GELU_TANH] = -1,
     };
     if ((unsigned)act >= sizeof map / sizeof map[0] || map[act] < 0)
-        return nninit__err(err, NNINIT_EUNSUPPORTED, "activation '%s': mean-field theory needs an elementwise "
-                           "activation; softmax is not one", nninit_act_name(act));
+        return nninit__err(err, NNINIT_EUNSUPPORTED, "activation '%s': mean-field theory has no form for it; it "
+                           "takes the elementwise %s", nninit_act_name(act),
+                           act == NNINIT_ACT_GELU_TANH ? "activations, gelu (exact) among them" : "activations; softmax "
+                           "is not one");
     *out = (nninit_theory_act)map[act];
     return NNINIT_OK;
 }

@@ -200,11 +200,16 @@ nninit_status nninit_dataset_split(nninit_dataset *train, double fraction, uint6
                            "row on each side",
                            fraction, (long long)train->n);
     int64_t n = train->n, dim = train->dim;
+    /* targets per row: one class, or y_steps classes or reals (a sequence set) */
+    int64_t ys = train->y_steps > 1 ? train->y_steps : 1;
     int64_t *perm = nninit__malloc_array((size_t)n, sizeof *perm);
     unsigned char *chosen = calloc((size_t)n, 1);
     val->x = nninit__malloc_array((size_t)(n_val * dim), sizeof *val->x);
-    val->y = nninit__malloc_array((size_t)n_val, sizeof *val->y);
-    if (!perm || !chosen || !val->x || !val->y) {
+    if (train->y)
+        val->y = nninit__malloc_array((size_t)(n_val * ys), sizeof *val->y);
+    if (train->yf)
+        val->yf = nninit__malloc_array((size_t)(n_val * ys), sizeof *val->yf);
+    if (!perm || !chosen || !val->x || (train->y && !val->y) || (train->yf && !val->yf)) {
         free(perm);
         free(chosen);
         nninit_dataset_free(val);
@@ -216,17 +221,20 @@ nninit_status nninit_dataset_split(nninit_dataset *train, double fraction, uint6
     /* both parts keep the original order of their rows */
     int64_t kv = 0, kt = 0;
     for (int64_t i = 0; i < n; i++) {
-        if (chosen[i]) {
-            memcpy(val->x + kv * dim, train->x + i * dim, (size_t)dim * sizeof *val->x);
-            val->y[kv++] = train->y[i];
-        } else {
-            memmove(train->x + kt * dim, train->x + i * dim, (size_t)dim * sizeof *train->x);
-            train->y[kt++] = train->y[i];
-        }
+        int64_t k = chosen[i] ? kv++ : kt++;
+        float *x = chosen[i] ? val->x : train->x;
+        int32_t *y = chosen[i] ? val->y : train->y;
+        float *yf = chosen[i] ? val->yf : train->yf;
+        memmove(x + k * dim, train->x + i * dim, (size_t)dim * sizeof *x); /* train: k <= i, moves down */
+        if (y)
+            memmove(y + k * ys, train->y + i * ys, (size_t)ys * sizeof *y);
+        if (yf)
+            memmove(yf + k * ys, train->yf + i * ys, (size_t)ys * sizeof *yf);
     }
     val->n = n_val;
     val->dim = dim;
     val->n_classes = train->n_classes;
+    val->y_steps = train->y_steps;
     train->n = kt;
     free(perm);
     free(chosen);

@@ -12,7 +12,7 @@
 #define SELU_SCALE 1.0507009873554804934193349852946
 
 static const char *const act_names[NNINIT_ACT_COUNT] = {
-    "linear", "relu", "leaky_relu", "elu", "selu", "gelu", "swish", "tanh", "sigmoid", "softmax",
+    "linear", "relu", "leaky_relu", "elu", "selu", "gelu", "swish", "tanh", "sigmoid", "softmax", "gelu_tanh",
 };
 
 const char *nninit_act_name(nninit_act act)
@@ -203,7 +203,8 @@ void nninit_act_forward(nninit_act act, double alpha, const float *z, float *a, 
             a[i] = (float)SELU_SCALE * (z[i] > 0.0f ? z[i] : (float)SELU_ALPHA * expm1f(z[i]));
         break;
     case NNINIT_ACT_GELU: /* z * Phi(z), vectorised (seq_gelu.c) */
-        nninit__gelu_forward(0, z, total, a);
+    case NNINIT_ACT_GELU_TANH: /* its tanh form, same file */
+        nninit__gelu_forward(act == NNINIT_ACT_GELU_TANH, z, total, a, NULL);
         break;
     case NNINIT_ACT_SWISH:
         for (int64_t i = 0; i < total; i++)
@@ -251,7 +252,8 @@ void nninit_act_backward(nninit_act act, double alpha, const float *z, const flo
             dz[i] = z[i] > 0.0f ? da[i] * (float)SELU_SCALE : da[i] * (a[i] + (float)(SELU_SCALE * SELU_ALPHA));
         break;
     case NNINIT_ACT_GELU: /* Phi(z) + z phi(z) (seq_gelu.c) */
-        nninit__gelu_backward(0, z, da, total, dz);
+    case NNINIT_ACT_GELU_TANH:
+        nninit__gelu_backward(act == NNINIT_ACT_GELU_TANH, z, NULL, da, total, dz);
         break;
     case NNINIT_ACT_SWISH: /* s + z s (1 - s) = s (1 + z (1 - s)) */
         for (int64_t i = 0; i < total; i++) {

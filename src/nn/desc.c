@@ -104,6 +104,16 @@ static int name_is(const char *cls, const char *a, const char *b, const char *c)
 }
 
 /* An initializer value: a string (name, call, @file) or a Keras serialized object. */
+/* The tanh-form GELU as a Keras 3 JSON names it: Keras' string "gelu" is the
+ * exact form (keras.activations.gelu(approximate=False)); the tanh form has
+ * no string of its own and is serialized as keras_hub's (formerly
+ * keras_nlp's) registered function gelu_approximate (GPT-2's activation). */
+static int is_gelu_approximate(const char *name)
+{
+    return !strcmp(name, "gelu_approximate") || !strcmp(name, "keras_hub>gelu_approximate") ||
+           !strcmp(name, "keras_nlp>gelu_approximate");
+}
+
 static nninit_status get_init(json_t *v, char *dst, const char *what, nninit_err *err)
 {
     if (json_is_string(v))
@@ -362,6 +372,8 @@ static nninit_status parse_layer(json_t *obj, int idx, nninit_layer_desc *d, lay
                 d->act = NNINIT_ACT_LINEAR;
             else if (!json_is_string(v))
                 s = nninit__err(err, NNINIT_EINVAL, "%s: activation must be a name such as \"relu\"", what);
+            else if (is_gelu_approximate(json_string_value(v)))
+                d->act = NNINIT_ACT_GELU_TANH;
             else
                 s = nninit_act_parse(json_string_value(v), &d->act, &d->alpha, err);
         } else if (rnn && !strcmp(key, "recurrent_initializer")) {
@@ -525,8 +537,11 @@ static nninit_status parse_layer(json_t *obj, int idx, nninit_layer_desc *d, lay
             s = get_int_range(v, 1, 16777216, &d->units, what, key, err);
             has_units |= 1;
         } else if (k == NNINIT_LAYER_TRANSFORMER && !strcmp(key, "activation")) {
-            if (!(json_is_string(v) && !strcmp(json_string_value(v), "gelu")))
-                s = nninit__err(err, NNINIT_EUNSUPPORTED, "%s: activation must be \"gelu\"", what);
+            if (json_is_string(v) && is_gelu_approximate(json_string_value(v)))
+                d->act = NNINIT_ACT_GELU_TANH;
+            else if (!(json_is_string(v) && !strcmp(json_string_value(v), "gelu")))
+                s = nninit__err(err, NNINIT_EUNSUPPORTED, "%s: activation must be \"gelu\" or keras_hub's "
+                                "\"gelu_approximate\"", what);
         } else if (k == NNINIT_LAYER_TRANSFORMER && !strcmp(key, "normalize_first")) {
             if (!json_is_true(v))
                 s = nninit__err(err, NNINIT_EUNSUPPORTED, "%s: normalize_first must be true (a pre-LN block)", what);

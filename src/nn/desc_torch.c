@@ -500,7 +500,15 @@ static nninit_status module(tbuild *b, const value *v, int causal)
         if ((s = bind(v, P, a, err)) == NNINIT_OK && (s = int_arg(v, a[0], "num_embeddings", -1, 1, &d.vocab, err)) ==
                                                         NNINIT_OK)
             s = int_arg(v, a[1], "embedding_dim", -1, 1, &d.units, err);
-        for (int k = 2; s == NNINIT_OK && k < 8; k++) /* padding_idx, max_norm, _weight None; flags False */
+        /* padding_idx: the row starts at zero and gets no gradient; negative counts from the end (Embedding.__init__) */
+        if (s == NNINIT_OK && !is_none(a[2])) {
+            if (a[2]->kind != NNINIT__PY_INT || a[2]->i >= d.vocab || a[2]->i < -d.vocab)
+                s = nninit__err(err, NNINIT_EINVAL, "Embedding(): padding_idx must be an integer within num_embeddings "
+                                "(-%lld .. %lld)", (long long)d.vocab, (long long)(d.vocab - 1));
+            else
+                d.padding_idx = a[2]->i < 0 ? a[2]->i + d.vocab : a[2]->i;
+        }
+        for (int k = 3; s == NNINIT_OK && k < 8; k++) /* max_norm, _weight None; flags False */
             if (k != 4 && !is_none(a[k]) && !(a[k]->kind == NNINIT__PY_BOOL && !a[k]->i))
                 s = nninit__err(err, NNINIT_EUNSUPPORTED, "Embedding(): %s is not supported in training", P[k]);
         return s == NNINIT_OK ? push(b, &d) : s;
@@ -534,8 +542,11 @@ static nninit_status module(tbuild *b, const value *v, int causal)
             return s;
         if (act == NNINIT_ACT_ELU || act == NNINIT_ACT_LEAKY_RELU)
             s = num_arg(v, a[0], P[0], alpha, &alpha, err);
-        if (s == NNINIT_OK && act == NNINIT_ACT_GELU && str_arg(a[0]) && strcmp(str_arg(a[0]), "none"))
-            s = nninit__err(err, NNINIT_EUNSUPPORTED, "GELU(): approximate must be 'none' (the engine's exact gelu)");
+        if (s == NNINIT_OK && act == NNINIT_ACT_GELU && str_arg(a[0]) && !strcmp(str_arg(a[0]), "tanh"))
+            act = NNINIT_ACT_GELU_TANH;
+        else if (s == NNINIT_OK && act == NNINIT_ACT_GELU && !is_none(a[0]) &&
+                 !(str_arg(a[0]) && !strcmp(str_arg(a[0]), "none")))
+            s = nninit__err(err, NNINIT_EINVAL, "GELU(): approximate must be 'none' or 'tanh'");
         if (s == NNINIT_OK && act == NNINIT_ACT_SOFTMAX)
             s = must_be(v, a[0], "dim", -1, "softmax over the last axis", err);
         return s == NNINIT_OK ? act_layer(b, act, alpha) : s;

@@ -70,6 +70,7 @@ typedef struct nninit__layer {
     int norm_kind, norm_gamma, norm_beta; /* layer_norm: nninit__norm_kind, which of gamma/beta it has */
     float *cache;    /* recurrent, attention, transformer, layer_norm: the forward's cache (its *_cache_floats) */
     int32_t *ids;    /* embedding: the token ids of the last forward */
+    int64_t padding_idx; /* embedding: the row kept at zero (no gradient), -1 none */
     nninit__param param[NNINIT__MAX_PARAMS];
     nninit__conv_geom geom;    /* conv2d, pooling */
     int flatten_chw;           /* flatten: C, H, W order (torch layout) */
@@ -236,6 +237,24 @@ static inline void nninit__copy_floats(float *dst, const float *src, int64_t n)
         dst[i] = src[i];
 }
 
+/* Four floats as one value (GCC/clang vector extensions; SSE2 on baseline
+ * x86-64) for the sequence kernels' elementwise passes: lane i runs the same
+ * IEEE operations as the scalar tail, so vector and scalar give the same
+ * bits. NNINIT__V4 is 0 where the extensions are missing (scalar only). */
+#if defined(__GNUC__)
+#define NNINIT__V4 1
+typedef float nninit__v4f __attribute__((vector_size(16)));
+static inline nninit__v4f nninit__v4_load(const float *p)
+{
+    nninit__v4f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline void nninit__v4_store(float *p, nninit__v4f v) { memcpy(p, &v, sizeof v); }
+#else
+#define NNINIT__V4 0
+#endif
+
 /* Logistic sigmoid that never overflows exp (e^z / (1 + e^z) for z < 0). */
 static inline float nninit__sigmoidf(float z)
 {
@@ -256,8 +275,9 @@ void nninit__vsigmoidf(const float *x, float *y, int64_t n);
  * float erf), 1.6e-5 at x = -12. */
 void nninit__vnormcdff(const float *x, float *y, int64_t n);
 /* The same maps at a chosen width (fn 0 exp, 1 tanh, 2 sigmoid, 3 normal
- * CDF; lanes 4, or 8 where the CPU has AVX2, else 4): the functions above
- * take 8; tests check that both widths give the same bits. */
+ * CDF; lanes 4, 8 where the CPU has AVX2, 16 where it has AVX-512 F and DQ,
+ * else the widest below): the functions above take 16; tests check that the
+ * widths give the same bits. */
 void nninit__vmath_lanes(int fn, int lanes, const float *x, float *y, int64_t n);
 
 /* A dense product in either weight layout: y (rows, n_out) = x W + b with W
@@ -308,9 +328,13 @@ void nninit__norm_backward(nninit__norm_kind kind, const float *xhat, const floa
 /* GELU (seq_gelu.c): approximate = 0 is the exact x Phi(x) (Keras
  * approximate=False, torch approximate='none'); 1 is the tanh form
  * 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (Keras approximate=True,
- * torch approximate='tanh'). dx may be dy. */
-void nninit__gelu_forward(int approximate, const float *x, int64_t n, float *y);
-void nninit__gelu_backward(int approximate, const float *x, const float *dy, int64_t n, float *dx);
+ * torch approximate='tanh'). dx may be dy. keep (n floats, may be NULL)
+ * receives Phi(x) (exact) or tanh u (tanh form) from the forward; passed
+ * back to the backward it saves recomputing them (the same bits: the
+ * transformer block keeps it, the engine's activation recomputes). */
+void nninit__gelu_forward(int approximate, const float *x, int64_t n, float *y, float *keep);
+void nninit__gelu_backward(int approximate, const float *x, const float *keep, const float *dy, int64_t n,
+                           float *dx);
 
 /* Recurrent layers (seq_rnn.c), zero initial state, full backpropagation
  * through time.

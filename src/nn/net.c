@@ -46,6 +46,7 @@ nninit_layer_desc nninit_layer_desc_default(nninit_layer_kind kind)
         d.act = NNINIT_ACT_TANH;
     if (kind == NNINIT_LAYER_EMBEDDING)
         strcpy(d.kernel_init, "uniform"); /* Keras Embedding: RandomUniform(-0.05, 0.05) */
+    d.padding_idx = -1;
     if (kind == NNINIT_LAYER_TRANSFORMER)
         d.act = NNINIT_ACT_GELU;
     d.heads = 1;
@@ -288,6 +289,7 @@ static nninit_status build_attention(nninit__layer *L, const nninit_layer_desc *
     }
     /* transformer: always with biases, as torch's TransformerEncoderLayer */
     b->d_ff = d->units;
+    b->gelu_approximate = d->act == NNINIT_ACT_GELU_TANH;
     b->ln_epsilon = d->epsilon;
     L->n_params = torch ? 12 : 16;
     int64_t w1[2] = {torch ? d->units : D, torch ? D : d->units}, w2[2] = {w1[1], w1[0]};
@@ -342,12 +344,15 @@ static nninit_status check_desc(int i, const nninit_layer_desc *d, nninit_err *e
         (d->vocab < 1 || d->vocab > (INT64_C(1) << 24)))
         return nninit__err(err, NNINIT_EINVAL, "layer %d (%s): %s %lld; expected 1 .. 16777216", i, kn,
                            d->kind == NNINIT_LAYER_EMBEDDING ? "input_dim" : "sequence_length", (long long)d->vocab);
+    if (d->kind == NNINIT_LAYER_EMBEDDING && (d->padding_idx < -1 || d->padding_idx >= d->vocab))
+        return nninit__err(err, NNINIT_EINVAL, "layer %d (%s): padding_idx %lld; expected -1 (none) or 0 .. %lld", i, kn,
+                           (long long)d->padding_idx, (long long)(d->vocab - 1));
     if (seq_attn && (d->heads < 1 || d->heads > 4096 || d->key_dim < 0 || d->key_dim > (INT64_C(1) << 20)))
         return nninit__err(err, NNINIT_EINVAL, "layer %d (%s): num_heads %lld, key_dim %lld; expected 1 .. 4096 heads "
                            "and key_dim 0 (d / heads) .. 1048576", i, kn, (long long)d->heads, (long long)d->key_dim);
-    if (d->kind == NNINIT_LAYER_TRANSFORMER && d->act != NNINIT_ACT_GELU)
-        return nninit__err(err, NNINIT_EINVAL, "layer %d (transformer): activation %s; the block's MLP is gelu", i,
-                           nninit_act_name(d->act));
+    if (d->kind == NNINIT_LAYER_TRANSFORMER && d->act != NNINIT_ACT_GELU && d->act != NNINIT_ACT_GELU_TANH)
+        return nninit__err(err, NNINIT_EINVAL, "layer %d (transformer): activation %s; the block's MLP is gelu or "
+                           "gelu_tanh", i, nninit_act_name(d->act));
     if ((d->kind == NNINIT_LAYER_LAYER_NORM || d->kind == NNINIT_LAYER_TRANSFORMER) &&
         (!(d->epsilon > 0.0) || !isfinite(d->epsilon) || d->norm < 0 || d->norm > 2))
         return nninit__err(err, NNINIT_EINVAL, "layer %d (%s): epsilon %g, norm %d; expected epsilon > 0 and norm 0 "
@@ -640,6 +645,9 @@ nninit_status nninit_net_new_shaped(const nninit_shape *input, const nninit_laye
             int64_t td[2] = {d->vocab, feat};
             L->n_params = 1;
             s = add_init(L, 0, "embeddings", 2, td, d->kernel_init, &o, rng, 0, err);
+            L->padding_idx = d->kind == NNINIT_LAYER_EMBEDDING ? d->padding_idx : -1;
+            if (s == NNINIT_OK && L->padding_idx >= 0) /* torch: _fill_padding_idx_with_zero after the fill */
+                memset(L->param[0].value + L->padding_idx * feat, 0, (size_t)feat * sizeof *L->param[0].value);
         } else if (d->kind == NNINIT_LAYER_LAYER_NORM) {
             L->norm_kind = d->norm == 1 ? NNINIT__NORM_RMS : d->norm == 2 ? NNINIT__NORM_RMS_KERAS : NNINIT__NORM_LAYER;
             L->epsilon = d->epsilon;

@@ -536,8 +536,8 @@ static nninit_status backward(nninit_net *net, const float *dout, int want_input
             break;
         }
         case NNINIT_LAYER_EMBEDDING:
-            nninit__embedding_backward(L->ids, B * L->n_in, g, L->param[0].shape.dim[0], L->out_shape.dim[1], -1,
-                                       L->param[0].grad);
+            nninit__embedding_backward(L->ids, B * L->n_in, g, L->param[0].shape.dim[0], L->out_shape.dim[1],
+                                       L->padding_idx, L->param[0].grad);
             if (dx) /* ids are not differentiable */
                 memset(dx, 0, (size_t)(B * L->n_in) * sizeof *dx);
             break;

@@ -47,26 +47,110 @@ static void project(const nninit__mha_spec *s, const float *x, const float *w, c
                      out, 3 * Hh);
 }
 
-/* Row-wise softmax of a (T, T) score block, keys j <= i only when causal. */
+/* Double sums of four rows side by side: out[k] = sum over j < len[k] of
+ * a[k][j] (b NULL) or of a[k][j] b[k][j], each row in index order as it
+ * would be alone (four independent chains of adds instead of one). */
+static void sums4(const float *const a[4], const float *const b[4], const int64_t len[4], double out[4])
+{
+    int64_t common = len[0];
+    for (int k = 1; k < 4; k++)
+        common = len[k] < common ? len[k] : common;
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    if (b)
+        for (int64_t j = 0; j < common; j++) {
+            s0 += (double)a[0][j] * (double)b[0][j];
+            s1 += (double)a[1][j] * (double)b[1][j];
+            s2 += (double)a[2][j] * (double)b[2][j];
+            s3 += (double)a[3][j] * (double)b[3][j];
+        }
+    else
+        for (int64_t j = 0; j < common; j++) {
+            s0 += (double)a[0][j];
+            s1 += (double)a[1][j];
+            s2 += (double)a[2][j];
+            s3 += (double)a[3][j];
+        }
+    out[0] = s0, out[1] = s1, out[2] = s2, out[3] = s3;
+    for (int k = 0; k < 4; k++)
+        for (int64_t j = common; j < len[k]; j++)
+            out[k] += b ? (double)a[k][j] * (double)b[k][j] : (double)a[k][j];
+}
+
+/* y[j] = a (x[j] - c) for j < n (y may be x), four lanes at a time. */
+static void scale_shift(float *y, const float *x, int64_t n, float c, float a, int scale_first)
+{
+    int64_t j = 0;
+#if NNINIT__V4
+    for (; j + 4 <= n; j += 4) {
+        nninit__v4f v = nninit__v4_load(x + j);
+        nninit__v4_store(y + j, scale_first ? a * v : v - c);
+    }
+#endif
+    for (; j < n; j++)
+        y[j] = scale_first ? a * x[j] : x[j] - c;
+}
+
+/* Row-wise softmax of a (T, T) score block, keys j <= i only when causal.
+ * Rows go four at a time through sums4 (the same bits as one by one). */
 static void softmax_rows(float *p, int64_t T, int causal)
 {
-    for (int64_t i = 0; i < T; i++) {
-        float *row = p + i * T;
-        int64_t n = causal ? i + 1 : T;
-        float mx = row[0];
-        for (int64_t j = 1; j < n; j++)
-            mx = row[j] > mx ? row[j] : mx;
-        for (int64_t j = 0; j < n; j++)
-            row[j] -= mx;
-        nninit__vexpf(row, row, n);
-        double sum = 0;
-        for (int64_t j = 0; j < n; j++)
-            sum += (double)row[j];
-        float inv = (float)(1.0 / sum);
-        for (int64_t j = 0; j < n; j++)
-            row[j] *= inv;
-        for (int64_t j = n; j < T; j++)
-            row[j] = 0.0f;
+    for (int64_t i0 = 0; i0 < T; i0 += 4) {
+        const float *rows[4];
+        int64_t len[4];
+        for (int k = 0; k < 4; k++) {
+            int64_t i = i0 + k < T ? i0 + k : T - 1; /* past the end: the last row again, unused */
+            float *row = p + i * T;
+            int64_t n = causal ? i + 1 : T;
+            rows[k] = row;
+            len[k] = n;
+            if (i0 + k >= T)
+                continue;
+            float mx = row[0];
+            for (int64_t j = 1; j < n; j++)
+                mx = row[j] > mx ? row[j] : mx;
+            scale_shift(row, row, n, mx, 0.0f, 0);
+            nninit__vexpf(row, row, n);
+        }
+        double sum[4];
+        sums4(rows, NULL, len, sum);
+        for (int k = 0; k < 4 && i0 + k < T; k++) {
+            float *row = p + (i0 + k) * T;
+            scale_shift(row, row, len[k], 0.0f, (float)(1.0 / sum[k]), 1);
+            for (int64_t j = len[k]; j < T; j++)
+                row[j] = 0.0f;
+        }
+    }
+}
+
+/* Through the softmax, for one (T, T) block: dS = scale P (dP - sum_j P dP)
+ * row by row, in place in dp. Masked entries (j > i when causal) have P = 0
+ * and get dS = 0 without being read. */
+static void softmax_backward(const float *p, float *dp, int64_t T, int causal, float scale)
+{
+    for (int64_t i0 = 0; i0 < T; i0 += 4) {
+        const float *pr[4], *dr[4];
+        int64_t len[4];
+        for (int k = 0; k < 4; k++) {
+            int64_t i = i0 + k < T ? i0 + k : T - 1;
+            pr[k] = p + i * T;
+            dr[k] = dp + i * T;
+            len[k] = causal ? i + 1 : T;
+        }
+        double dot[4];
+        sums4(pr, dr, len, dot);
+        for (int k = 0; k < 4 && i0 + k < T; k++) {
+            const float *pk = pr[k];
+            float *dk = dp + (i0 + k) * T, fd = (float)dot[k];
+            int64_t j = 0, n = len[k];
+#if NNINIT__V4
+            for (; j + 4 <= n; j += 4)
+                nninit__v4_store(dk + j, scale * nninit__v4_load(pk + j) * (nninit__v4_load(dk + j) - fd));
+#endif
+            for (; j < n; j++)
+                dk[j] = scale * pk[j] * (dk[j] - fd);
+            for (; j < T; j++)
+                dk[j] = 0.0f;
+        }
     }
 }
 
@@ -111,18 +195,8 @@ void nninit__mha_backward(const nninit__mha_spec *s, const nninit__mha_weights *
             /* dP = dctx V^T, dV = P^T dctx */
             nninit__sgemm_ld(0, 1, T, T, hd, 1.0f, dctx, Hh, v, ld, 0.0f, c.dp, T);
             nninit__sgemm_ld(1, 0, T, hd, T, 1.0f, p, T, dctx, Hh, 0.0f, dv, ld);
-            /* through the softmax: dS = P (dP - sum_j P dP), times the scale;
-             * masked entries have P = 0, so they get no gradient */
-            for (int64_t i = 0; i < T; i++) {
-                const float *pr = p + i * T;
-                float *dr = c.dp + i * T;
-                double dot = 0;
-                for (int64_t j = 0; j < T; j++)
-                    dot += (double)pr[j] * (double)dr[j];
-                float fd = (float)dot;
-                for (int64_t j = 0; j < T; j++)
-                    dr[j] = scale * pr[j] * (dr[j] - fd);
-            }
+            /* through the softmax: dS = P (dP - sum_j P dP), times the scale */
+            softmax_backward(p, c.dp, T, s->causal, scale);
             /* dQ = dS K, dK = dS^T Q */
             nninit__sgemm_ld(0, 0, T, hd, T, 1.0f, c.dp, T, k, ld, 0.0f, dq, ld);
             nninit__sgemm_ld(1, 0, T, hd, T, 1.0f, c.dp, T, q, ld, 0.0f, dk, ld);

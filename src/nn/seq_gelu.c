@@ -8,50 +8,110 @@
 #define GELU_CUBIC 0.044715f
 #define CHUNK 256 /* values per pass through the vector functions */
 
-void nninit__gelu_forward(int approximate, const float *x, int64_t n, float *y)
+/* The elementwise steps, written once for a float and for four lanes (the
+ * same operations in the same order, so the same bits either way):
+ * the tanh form's argument, the forward from Phi or tanh u, and the
+ * backward from Phi, e^{-x^2/2} or tanh u. */
+#define TANH_ARG(x) (SQRT_2_OVER_PI * ((x) + GELU_CUBIC * (x) * (x) * (x)))
+#define HALF_NEG_SQ(x) (-0.5f * (x) * (x))
+#define FWD_EXACT(x, a) ((x) * (a))
+#define FWD_TANH(x, a) (0.5f * (x) * (1.0f + (a)))
+#define BWD_EXACT(g, x, a, e) ((g) * ((a) + (x) * (e) * INV_SQRT_2PI))
+#define BWD_TANH(g, x, a)                                                                                       \
+    ((g) * (0.5f * (1.0f + (a)) + 0.5f * (x) * (1.0f - (a) * (a)) * (SQRT_2_OVER_PI * (1.0f + 3.0f * GELU_CUBIC * (x) * (x)))))
+
+#if NNINIT__V4
+#define LD(p) nninit__v4_load(p)
+#define MAP1(out, e1, in)                                                                                        \
+    do {                                                                                                         \
+        int64_t i_ = 0;                                                                                          \
+        for (; i_ + 4 <= m; i_ += 4) {                                                                           \
+            nninit__v4f x_ = LD(in + i_);                                                                        \
+            nninit__v4_store(out + i_, e1(x_));                                                                  \
+        }                                                                                                        \
+        for (; i_ < m; i_++)                                                                                     \
+            out[i_] = e1(in[i_]);                                                                                \
+    } while (0)
+#define MAP2(out, e2, in, b)                                                                                     \
+    do {                                                                                                         \
+        int64_t i_ = 0;                                                                                          \
+        for (; i_ + 4 <= m; i_ += 4)                                                                             \
+            nninit__v4_store(out + i_, e2(LD(in + i_), LD(b + i_)));                                             \
+        for (; i_ < m; i_++)                                                                                     \
+            out[i_] = e2(in[i_], b[i_]);                                                                         \
+    } while (0)
+#define MAP3(out, e3, g, in, b)                                                                                  \
+    do {                                                                                                         \
+        int64_t i_ = 0;                                                                                          \
+        for (; i_ + 4 <= m; i_ += 4)                                                                             \
+            nninit__v4_store(out + i_, e3(LD(g + i_), LD(in + i_), LD(b + i_)));                                 \
+        for (; i_ < m; i_++)                                                                                     \
+            out[i_] = e3(g[i_], in[i_], b[i_]);                                                                  \
+    } while (0)
+#define MAP4(out, e4, g, in, b, c)                                                                               \
+    do {                                                                                                         \
+        int64_t i_ = 0;                                                                                          \
+        for (; i_ + 4 <= m; i_ += 4)                                                                             \
+            nninit__v4_store(out + i_, e4(LD(g + i_), LD(in + i_), LD(b + i_), LD(c + i_)));                     \
+        for (; i_ < m; i_++)                                                                                     \
+            out[i_] = e4(g[i_], in[i_], b[i_], c[i_]);                                                           \
+    } while (0)
+#else
+#define MAP1(out, e1, in)                                                                                        \
+    for (int64_t i_ = 0; i_ < m; i_++)                                                                           \
+    out[i_] = e1(in[i_])
+#define MAP2(out, e2, in, b)                                                                                     \
+    for (int64_t i_ = 0; i_ < m; i_++)                                                                           \
+    out[i_] = e2(in[i_], b[i_])
+#define MAP3(out, e3, g, in, b)                                                                                  \
+    for (int64_t i_ = 0; i_ < m; i_++)                                                                           \
+    out[i_] = e3(g[i_], in[i_], b[i_])
+#define MAP4(out, e4, g, in, b, c)                                                                               \
+    for (int64_t i_ = 0; i_ < m; i_++)                                                                           \
+    out[i_] = e4(g[i_], in[i_], b[i_], c[i_])
+#endif
+
+void nninit__gelu_forward(int approximate, const float *x, int64_t n, float *y, float *keep)
 {
     for (int64_t i0 = 0; i0 < n; i0 += CHUNK) {
         int64_t m = n - i0 < CHUNK ? n - i0 : CHUNK;
         const float *xc = x + i0;
-        float *yc = y + i0, u[CHUNK];
+        float *yc = y + i0, buf[CHUNK], *u = keep ? keep + i0 : buf;
         if (!approximate) {
             nninit__vnormcdff(xc, u, m);
-            for (int64_t i = 0; i < m; i++)
-                yc[i] = xc[i] * u[i];
+            MAP2(yc, FWD_EXACT, xc, u);
         } else {
-            for (int64_t i = 0; i < m; i++)
-                u[i] = SQRT_2_OVER_PI * (xc[i] + GELU_CUBIC * xc[i] * xc[i] * xc[i]);
+            MAP1(u, TANH_ARG, xc);
             nninit__vtanhf(u, u, m);
-            for (int64_t i = 0; i < m; i++)
-                yc[i] = 0.5f * xc[i] * (1.0f + u[i]);
+            MAP2(yc, FWD_TANH, xc, u);
         }
     }
 }
 
-void nninit__gelu_backward(int approximate, const float *x, const float *dy, int64_t n, float *dx)
+void nninit__gelu_backward(int approximate, const float *x, const float *keep, const float *dy, int64_t n,
+                           float *dx)
 {
     for (int64_t i0 = 0; i0 < n; i0 += CHUNK) {
         int64_t m = n - i0 < CHUNK ? n - i0 : CHUNK;
         const float *xc = x + i0, *gc = dy + i0;
-        float *dc = dx + i0, a[CHUNK], b[CHUNK];
+        float *dc = dx + i0, abuf[CHUNK], b[CHUNK];
+        /* Phi(x) or tanh u: what the forward kept (the same bits), else computed here */
+        const float *a = keep ? keep + i0 : abuf;
         if (!approximate) {
             /* Phi(x) + x phi(x), phi(x) = e^{-x^2/2} / sqrt(2 pi) */
-            nninit__vnormcdff(xc, a, m);
-            for (int64_t i = 0; i < m; i++)
-                b[i] = -0.5f * xc[i] * xc[i];
+            if (!keep)
+                nninit__vnormcdff(xc, abuf, m);
+            MAP1(b, HALF_NEG_SQ, xc);
             nninit__vexpf(b, b, m);
-            for (int64_t i = 0; i < m; i++)
-                dc[i] = gc[i] * (a[i] + xc[i] * b[i] * INV_SQRT_2PI);
+            MAP4(dc, BWD_EXACT, gc, xc, a, b);
         } else {
             /* d/dx 0.5 x (1 + tanh u), u = c (x + k x^3):
              * 0.5 (1 + tanh u) + 0.5 x (1 - tanh^2 u) c (1 + 3 k x^2) */
-            for (int64_t i = 0; i < m; i++)
-                a[i] = SQRT_2_OVER_PI * (xc[i] + GELU_CUBIC * xc[i] * xc[i] * xc[i]);
-            nninit__vtanhf(a, a, m);
-            for (int64_t i = 0; i < m; i++) {
-                float du = SQRT_2_OVER_PI * (1.0f + 3.0f * GELU_CUBIC * xc[i] * xc[i]);
-                dc[i] = gc[i] * (0.5f * (1.0f + a[i]) + 0.5f * xc[i] * (1.0f - a[i] * a[i]) * du);
+            if (!keep) {
+                MAP1(abuf, TANH_ARG, xc);
+                nninit__vtanhf(abuf, abuf, m);
             }
+            MAP3(dc, BWD_TANH, gc, xc, a);
         }
     }
 }

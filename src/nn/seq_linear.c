@@ -6,24 +6,40 @@
 
 void nninit__col_sums(const float *x, int64_t rows, int64_t n, int64_t ld, float *sums)
 {
-    /* Rows added in order: a fixed order whatever the threads; the vector
-     * lanes are distinct columns, so they add in the same order too. */
-    memcpy(sums, x, (size_t)n * sizeof *sums);
-    for (int64_t r = 1; r < rows; r++) {
-        const float *row = x + r * ld;
-        int64_t j = 0;
-#if defined(__GNUC__)
-        typedef float v4sf __attribute__((vector_size(16)));
-        for (; j + 4 <= n; j += 4) {
-            v4sf acc, add;
-            memcpy(&acc, sums + j, sizeof acc);
-            memcpy(&add, row + j, sizeof add);
-            acc += add;
-            memcpy(sums + j, &acc, sizeof acc);
+    /* Rows added in order: a fixed order whatever the threads. Columns go
+     * in blocks of 32 held in eight vector registers over all rows (one
+     * store per column instead of one per row); each lane is one column
+     * adding its rows in order, so every block size gives the same bits. */
+    int64_t j = 0;
+#if NNINIT__V4
+    for (; j + 32 <= n; j += 32) {
+        const float *row = x + j;
+        nninit__v4f a0 = nninit__v4_load(row), a1 = nninit__v4_load(row + 4), a2 = nninit__v4_load(row + 8);
+        nninit__v4f a3 = nninit__v4_load(row + 12), a4 = nninit__v4_load(row + 16), a5 = nninit__v4_load(row + 20);
+        nninit__v4f a6 = nninit__v4_load(row + 24), a7 = nninit__v4_load(row + 28);
+        for (int64_t r = 1; r < rows; r++) {
+            row += ld;
+            a0 += nninit__v4_load(row), a1 += nninit__v4_load(row + 4), a2 += nninit__v4_load(row + 8);
+            a3 += nninit__v4_load(row + 12), a4 += nninit__v4_load(row + 16), a5 += nninit__v4_load(row + 20);
+            a6 += nninit__v4_load(row + 24), a7 += nninit__v4_load(row + 28);
         }
+        nninit__v4_store(sums + j, a0), nninit__v4_store(sums + j + 4, a1), nninit__v4_store(sums + j + 8, a2);
+        nninit__v4_store(sums + j + 12, a3), nninit__v4_store(sums + j + 16, a4);
+        nninit__v4_store(sums + j + 20, a5), nninit__v4_store(sums + j + 24, a6);
+        nninit__v4_store(sums + j + 28, a7);
+    }
+    for (; j + 4 <= n; j += 4) {
+        nninit__v4f a = nninit__v4_load(x + j);
+        for (int64_t r = 1; r < rows; r++)
+            a += nninit__v4_load(x + r * ld + j);
+        nninit__v4_store(sums + j, a);
+    }
 #endif
-        for (; j < n; j++)
-            sums[j] += row[j];
+    for (; j < n; j++) {
+        float a = x[j];
+        for (int64_t r = 1; r < rows; r++)
+            a += x[r * ld + j];
+        sums[j] = a;
     }
 }
 

@@ -103,6 +103,86 @@ static void gru_blocks(const nninit__rnn_spec *s, int64_t *z, int64_t *r)
     *r = s->torch_layout ? 0 : s->units;
 }
 
+/* p[j] += q[j], j < n, four lanes at a time. */
+static void add_into(float *p, const float *q, int64_t n)
+{
+    int64_t j = 0;
+#if NNINIT__V4
+    for (; j + 4 <= n; j += 4)
+        nninit__v4_store(p + j, nninit__v4_load(p + j) + nninit__v4_load(q + j));
+#endif
+    for (; j < n; j++)
+        p[j] += q[j];
+}
+
+/* LSTM elementwise steps, written once for a float and for four lanes (the
+ * same operations in the same order: the same bits either way). Forward:
+ * c' = f c + i g, h = o tanh c'. Backward, from dh and the carried dc:
+ * dc' = dc + dh o (1 - tanh^2 c'), the gates' pre-activation gradients
+ * through sigmoid (s (1 - s)) and tanh (1 - g^2), and f dc' carried back. */
+#define CELL_NEW(ig, fg, gg, cp) ((fg) * (cp) + (ig) * (gg))
+#define DC_NEW(dc, dh, og, th) ((dc) + (dh) * (og) * (1.0f - (th) * (th)))
+#define D_I(dcv, ig, gg) ((dcv) * (gg) * (ig) * (1.0f - (ig)))
+#define D_F(dcv, fg, cp) ((dcv) * (cp) * (fg) * (1.0f - (fg)))
+#define D_G(dcv, ig, gg) ((dcv) * (ig) * (1.0f - (gg) * (gg)))
+#define D_O(dh, og, th) ((dh) * (th) * (og) * (1.0f - (og)))
+
+/* One row of an LSTM step: pb (4H) the pre-activations i, f, g, o in place
+ * to the activated gates; cp the previous cell; writes cn, tc = tanh cn, hn. */
+static void lstm_row_forward(float *pb, const float *cp, int64_t H, float *cn, float *tc, float *hn)
+{
+    nninit__vsigmoidf(pb, pb, 2 * H); /* i, f */
+    nninit__vtanhf(pb + 2 * H, pb + 2 * H, H);
+    nninit__vsigmoidf(pb + 3 * H, pb + 3 * H, H);
+    const float *ig = pb, *fg = pb + H, *gg = pb + 2 * H, *og = pb + 3 * H;
+    int64_t j = 0;
+#if NNINIT__V4
+#define L(a) nninit__v4_load((a) + j)
+    for (; j + 4 <= H; j += 4)
+        nninit__v4_store(cn + j, CELL_NEW(L(ig), L(fg), L(gg), L(cp)));
+#endif
+    for (; j < H; j++)
+        cn[j] = CELL_NEW(ig[j], fg[j], gg[j], cp[j]);
+    nninit__vtanhf(cn, tc, H);
+    j = 0;
+#if NNINIT__V4
+    for (; j + 4 <= H; j += 4)
+        nninit__v4_store(hn + j, L(og) * L(tc));
+#endif
+    for (; j < H; j++)
+        hn[j] = og[j] * tc[j];
+}
+
+/* One row of an LSTM step backward: pb the activated gates, cp the previous
+ * cell, tc tanh of the new one, dh the state gradient; dc (in: from the step
+ * after, out: to the step before); db (4H) the gates' pre-activation gradients. */
+static void lstm_row_backward(const float *pb, const float *cp, const float *tc, const float *dh, int64_t H,
+                              float *dc, float *db)
+{
+    const float *ig = pb, *fg = pb + H, *gg = pb + 2 * H, *og = pb + 3 * H;
+    int64_t j = 0;
+#if NNINIT__V4
+    for (; j + 4 <= H; j += 4) {
+        nninit__v4f i = L(ig), f = L(fg), g = L(gg), o = L(og), th = L(tc), dhv = L(dh);
+        nninit__v4f dcv = DC_NEW(L(dc), dhv, o, th);
+        nninit__v4_store(db + j, D_I(dcv, i, g));
+        nninit__v4_store(db + H + j, D_F(dcv, f, L(cp)));
+        nninit__v4_store(db + 2 * H + j, D_G(dcv, i, g));
+        nninit__v4_store(db + 3 * H + j, D_O(dhv, o, th));
+        nninit__v4_store(dc + j, dcv * f);
+    }
+#undef L
+#endif
+    for (; j < H; j++) {
+        float dcv = DC_NEW(dc[j], dh[j], og[j], tc[j]);
+        db[j] = D_I(dcv, ig[j], gg[j]);
+        db[H + j] = D_F(dcv, fg[j], cp[j]);
+        db[2 * H + j] = D_G(dcv, ig[j], gg[j]);
+        db[3 * H + j] = D_O(dh[j], og[j], tc[j]);
+        dc[j] = dcv * fg[j];
+    }
+}
+
 void nninit__rnn_forward(const nninit__rnn_spec *s, const nninit__rnn_weights *w, const float *x, int64_t N,
                          int64_t T, float *cache, float *y)
 {
@@ -135,8 +215,7 @@ void nninit__rnn_forward(const nninit__rnn_spec *s, const nninit__rnn_weights *w
          * reset_after adds its candidate's recurrent part below) */
         int64_t add = s->cell == NNINIT__CELL_GRU ? 2 * H : GH;
         for (int64_t b = 0; b < N; b++)
-            for (int64_t j = 0; j < add; j++)
-                p[b * GH + j] += c.rec[b * GH + j];
+            add_into(p + b * GH, c.rec + b * GH, add);
         switch (s->cell) {
         case NNINIT__CELL_SIMPLE:
             if (s->relu)
@@ -149,18 +228,10 @@ void nninit__rnn_forward(const nninit__rnn_spec *s, const nninit__rnn_weights *w
         case NNINIT__CELL_LSTM: {
             const float *cp = c.cs + t * N * H;
             float *cn = c.cs + (t + 1) * N * H, *tc = c.tc + t * N * H;
-            for (int64_t b = 0; b < N; b++) {
-                float *pb = p + b * GH;
-                nninit__vsigmoidf(pb, pb, 2 * H); /* i, f */
-                nninit__vtanhf(pb + 2 * H, pb + 2 * H, H);
-                nninit__vsigmoidf(pb + 3 * H, pb + 3 * H, H);
-                for (int64_t j = 0; j < H; j++)
-                    cn[b * H + j] = pb[H + j] * cp[b * H + j] + pb[j] * pb[2 * H + j];
-            }
-            nninit__vtanhf(cn, tc, N * H);
+            /* one pass per row: gates, new cell, its tanh, new state (each
+             * elementwise, so the same bits as a pass per quantity) */
             for (int64_t b = 0; b < N; b++)
-                for (int64_t j = 0; j < H; j++)
-                    hn[b * H + j] = p[b * GH + 3 * H + j] * tc[b * H + j];
+                lstm_row_forward(p + b * GH, cp + b * H, H, cn + b * H, tc + b * H, hn + b * H);
             break;
         }
         case NNINIT__CELL_GRU: {
@@ -231,21 +302,8 @@ void nninit__rnn_backward(const nninit__rnn_spec *s, const nninit__rnn_weights *
             break;
         case NNINIT__CELL_LSTM: {
             const float *cp = c.cs + t * N * H, *tc = c.tc + t * N * H;
-            for (int64_t b = 0; b < N; b++) {
-                const float *pb = p + b * GH;
-                float *db = dg + b * GH;
-                for (int64_t j = 0; j < H; j++) {
-                    float ig = pb[j], fg = pb[H + j], gg = pb[2 * H + j], og = pb[3 * H + j];
-                    float th = tc[b * H + j];
-                    float dhv = c.dh[b * H + j];
-                    float dcv = c.dc[b * H + j] + dhv * og * (1.0f - th * th);
-                    db[j] = dcv * gg * ig * (1.0f - ig);
-                    db[H + j] = dcv * cp[b * H + j] * fg * (1.0f - fg);
-                    db[2 * H + j] = dcv * ig * (1.0f - gg * gg);
-                    db[3 * H + j] = dhv * th * og * (1.0f - og);
-                    c.dc[b * H + j] = dcv * fg;
-                }
-            }
+            for (int64_t b = 0; b < N; b++)
+                lstm_row_backward(p + b * GH, cp + b * H, tc + b * H, c.dh + b * H, H, c.dc + b * H, dg + b * GH);
             rec_product_t(s, w->recurrent, dg, GH, N, 0, GH, 0.0f, c.dh);
             break;
         }

@@ -273,6 +273,26 @@ out=$("$NNINIT" train --data copy --seq-len 22 --limit 64 --epochs 1 --batch 16 
 json=$("$NNINIT" train --data adding --seq-len 8 --limit 64 --epochs 1 --batch 16 --threads 1 --json \
       --torch "Sequential(LastStep(rnn=RNN(2, 8, batch_first=True)), Linear(8, 1))" 2>/dev/null) || fail "adding exited $?"
 case "$json" in *'"train_acc": null'*'"test_loss": '[0-9]*) ;; *) fail "adding: $json" ;; esac
+# --val holds out sequences with their per-step targets; --standardize is refused on ids in one line
+json=$("$NNINIT" train --data copy --seq-len 22 --limit 64 --val 0.25 --epochs 1 --batch 16 --threads 1 --json \
+      --torch "Sequential(Embedding(10, 4), GRU(4, 8, batch_first=True), Linear(8, 9))" 2>"$T/val.err") \
+    || fail "copy --val exited $?"
+case "$json" in *'"val_acc": '[0-9]*) ;; *) fail "copy --val: $json" ;; esac
+grep -q "data: 48 train, 16 validation, 2000 test" "$T/val.err" || fail "copy --val split: $(cat "$T/val.err")"
+err=$("$NNINIT" train --data fortunes --standardize 2>&1 >/dev/null); rc=$?
+[ $rc -eq 2 ] && [ "$(echo "$err" | wc -l)" -eq 1 ] && \
+    echo "$err" | grep -q "fortunes: --standardize takes image pixels, and fortunes gives token ids" \
+    || fail "fortunes --standardize: exit $rc, $err"
+# Embedding(padding_idx=k): step 0 as nninit model --torch writes it (row k zero; -1 counts from the end)
+R3="Sequential(Embedding(10, 4, padding_idx=-1), GRU(4, 8, batch_first=True), Linear(8, 9))"
+"$NNINIT" train --data copy --seq-len 22 --limit 32 --epochs 1 --batch 16 --threads 1 --torch "$R3" \
+    --init-out "$T/pinit" >/dev/null 2>&1 || fail "padding_idx recipe exited $?"
+"$NNINIT" model --torch "$R3" -o "$T/pref" --format npy-dir || fail "nninit model --torch (padding_idx)"
+diff -r "$T/pref" "$T/pinit" >/dev/null || fail "padding_idx step-0 weights differ from nninit model --torch's"
+err=$("$NNINIT" train --data copy --torch "Sequential(Embedding(10, 4, padding_idx=10), Linear(4, 9))" 2>&1 >/dev/null)
+rc=$?
+[ $rc -ne 0 ] && echo "$err" | grep -q "padding_idx must be an integer within num_embeddings" \
+    || fail "padding_idx 10: exit $rc, $err"
 err=$("$NNINIT" train --data copy --seq-len 20 2>&1 >/dev/null); rc=$?
 [ $rc -eq 2 ] && echo "$err" | grep -q "copy memory has delay + 20 steps" || fail "copy --seq-len 20: exit $rc, $err"
 err=$("$NNINIT" train --seq-len 20 2>&1 >/dev/null); rc=$?
