@@ -214,6 +214,10 @@ void nninit__sgemm_ld(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
  * fixed order whatever the threads). Overwrites sums. */
 void nninit__col_sums(const float *x, int64_t rows, int64_t n, int64_t ld, float *sums);
 
+/* y[i] = a[i] + b[i], i < n, four lanes at a time; y may be a or b (the
+ * residual adds of the sequence layers). */
+void nninit__vadd(float *y, const float *a, const float *b, int64_t n);
+
 /* Points slots[i] at consecutive runs of sizes[i] floats from base (NULL
  * base: every slot NULL) and returns the total, so a kernel's cache layout
  * and its size come from one table. */

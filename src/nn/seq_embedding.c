@@ -24,21 +24,14 @@ void nninit__embedding_backward(const int32_t *ids, int64_t count, const float *
         if (ids[i] == padding_idx)
             continue;
         float *row = dtable + (int64_t)ids[i] * dim;
-        const float *g = dy + i * dim;
-        for (int64_t j = 0; j < dim; j++)
-            row[j] += g[j];
+        nninit__vadd(row, row, dy + i * dim, dim);
     }
 }
 
 void nninit__posemb_forward(const float *x, const float *pos, int64_t batch, int64_t steps, int64_t dim, float *y)
 {
     for (int64_t b = 0; b < batch; b++)
-        for (int64_t t = 0; t < steps; t++) {
-            const float *xr = x + (b * steps + t) * dim, *pr = pos + t * dim;
-            float *yr = y + (b * steps + t) * dim;
-            for (int64_t j = 0; j < dim; j++)
-                yr[j] = xr[j] + pr[j];
-        }
+        nninit__vadd(y + b * steps * dim, x + b * steps * dim, pos, steps * dim); /* all steps of sequence b */
 }
 
 void nninit__posemb_backward(const float *dy, int64_t batch, int64_t steps, int64_t dim, float *dpos)

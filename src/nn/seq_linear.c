@@ -43,6 +43,17 @@ void nninit__col_sums(const float *x, int64_t rows, int64_t n, int64_t ld, float
     }
 }
 
+void nninit__vadd(float *y, const float *a, const float *b, int64_t n)
+{
+    int64_t j = 0;
+#if NNINIT__V4
+    for (; j + 4 <= n; j += 4)
+        nninit__v4_store(y + j, nninit__v4_load(a + j) + nninit__v4_load(b + j));
+#endif
+    for (; j < n; j++)
+        y[j] = a[j] + b[j];
+}
+
 size_t nninit__carve(float *base, int n, const int64_t *sizes, float **const *slots)
 {
     size_t off = 0;

@@ -103,18 +103,6 @@ static void gru_blocks(const nninit__rnn_spec *s, int64_t *z, int64_t *r)
     *r = s->torch_layout ? 0 : s->units;
 }
 
-/* p[j] += q[j], j < n, four lanes at a time. */
-static void add_into(float *p, const float *q, int64_t n)
-{
-    int64_t j = 0;
-#if NNINIT__V4
-    for (; j + 4 <= n; j += 4)
-        nninit__v4_store(p + j, nninit__v4_load(p + j) + nninit__v4_load(q + j));
-#endif
-    for (; j < n; j++)
-        p[j] += q[j];
-}
-
 /* LSTM elementwise steps, written once for a float and for four lanes (the
  * same operations in the same order: the same bits either way). Forward:
  * c' = f c + i g, h = o tanh c'. Backward, from dh and the carried dc:
@@ -215,7 +203,7 @@ void nninit__rnn_forward(const nninit__rnn_spec *s, const nninit__rnn_weights *w
          * reset_after adds its candidate's recurrent part below) */
         int64_t add = s->cell == NNINIT__CELL_GRU ? 2 * H : GH;
         for (int64_t b = 0; b < N; b++)
-            add_into(p + b * GH, c.rec + b * GH, add);
+            nninit__vadd(p + b * GH, p + b * GH, c.rec + b * GH, add);
         switch (s->cell) {
         case NNINIT__CELL_SIMPLE:
             if (s->relu)
@@ -287,8 +275,7 @@ void nninit__rnn_backward(const nninit__rnn_spec *s, const nninit__rnn_weights *
         /* dh += the output gradient of step t */
         if (s->return_sequences) {
             for (int64_t b = 0; b < N; b++)
-                for (int64_t j = 0; j < H; j++)
-                    c.dh[b * H + j] += dy[(b * T + t) * H + j];
+                nninit__vadd(c.dh + b * H, c.dh + b * H, dy + (b * T + t) * H, H);
         } else if (t == T - 1) {
             memcpy(c.dh, dy, (size_t)(N * H) * sizeof *c.dh);
         }

@@ -41,15 +41,13 @@ void nninit__block_forward(const nninit__block_spec *s, const nninit__block_weig
     nninit__norm_forward(NNINIT__NORM_LAYER, x, R, d, w->ln1_gamma, w->ln1_beta, s->ln_epsilon, c.xhat1, c.mean1,
                          c.inv1, c.h1);
     nninit__mha_forward(&s->mha, &w->mha, c.h1, N, T, c.mha, c.a);
-    for (int64_t i = 0; i < R * d; i++)
-        c.a[i] += x[i];
+    nninit__vadd(c.a, c.a, x, R * d);
     nninit__norm_forward(NNINIT__NORM_LAYER, c.a, R, d, w->ln2_gamma, w->ln2_beta, s->ln_epsilon, c.xhat2, c.mean2,
                          c.inv2, c.h2);
     nninit__linear_forward(tl, c.h2, w->w1, w->b1, R, d, f, c.u);
     nninit__gelu_forward(s->gelu_approximate, c.u, R * f, c.gu, c.phi);
     nninit__linear_forward(tl, c.gu, w->w2, w->b2, R, f, d, y);
-    for (int64_t i = 0; i < R * d; i++)
-        y[i] += c.a[i];
+    nninit__vadd(y, y, c.a, R * d);
 }
 
 void nninit__block_backward(const nninit__block_spec *s, const nninit__block_weights *w, const float *x, int64_t N,
@@ -66,12 +64,10 @@ void nninit__block_backward(const nninit__block_spec *s, const nninit__block_wei
     /* da = dy (residual) + LN2's input gradient */
     nninit__norm_backward(NNINIT__NORM_LAYER, c.xhat2, c.mean2, c.inv2, w->ln2_gamma, c.dh, R, d, g->ln2_gamma,
                           g->ln2_beta, c.da);
-    for (int64_t i = 0; i < R * d; i++)
-        c.da[i] += dy[i];
+    nninit__vadd(c.da, c.da, dy, R * d);
     /* attention branch: dh1 = MHA's input gradient; dx = da + LN1's input gradient */
     nninit__mha_backward(&s->mha, &w->mha, c.h1, N, T, c.mha, c.da, &g->mha, c.dh, 0);
     nninit__norm_backward(NNINIT__NORM_LAYER, c.xhat1, c.mean1, c.inv1, w->ln1_gamma, c.dh, R, d, g->ln1_gamma,
                           g->ln1_beta, dx);
-    for (int64_t i = 0; i < R * d; i++)
-        dx[i] += c.da[i];
+    nninit__vadd(dx, dx, c.da, R * d);
 }
