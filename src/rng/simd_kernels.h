@@ -593,33 +593,35 @@ NOINL void philox_words_f32(const pkeys *pk, uint64_t block0, size_t groups, uin
     }
 }
 
-NOINL void trunc2_words_f32(const nninit__dist *d, const uint32_t *buf, size_t groups, float *o)
+/* Format 2's (v3 = 0) or 3's truncated normal over the words of a buffer;
+ * v3 is a constant at each call, so each gets its own loop. */
+INL void trunc_words_loop_f32(const nninit__dist *d, const uint32_t *buf, size_t groups, float *o, int v3)
 {
+    ftab tab[5];
+    if (v3)
+        for (int k = 0; k < 5; k++)
+            tab[k] = f_tab(nninit__trunc3_table[k]);
     for (size_t g = 0; g < groups; g++, buf += 64, o += 64)
 #pragma GCC unroll 4
         for (int v = 0; v < NVF; v++) {
             vf R[4];
 #pragma GCC unroll 4
-            for (int k = 0; k < 4; k++)
-                R[k] = trunc2_f32(d, i_loadu(buf + VF_N * (4 * v + k)));
+            for (int k = 0; k < 4; k++) {
+                vi w = i_loadu(buf + VF_N * (4 * v + k));
+                R[k] = v3 ? trunc3_f32(d, tab, w) : trunc2_f32(d, w);
+            }
             store_f32x4(o + 4 * VF_N * v, R[0], R[1], R[2], R[3]);
         }
 }
 
+NOINL void trunc2_words_f32(const nninit__dist *d, const uint32_t *buf, size_t groups, float *o)
+{
+    trunc_words_loop_f32(d, buf, groups, o, 0);
+}
+
 NOINL void trunc3_words_f32(const nninit__dist *d, const uint32_t *buf, size_t groups, float *o)
 {
-    ftab tab[5];
-    for (int k = 0; k < 5; k++)
-        tab[k] = f_tab(nninit__trunc3_table[k]);
-    for (size_t g = 0; g < groups; g++, buf += 64, o += 64)
-#pragma GCC unroll 4
-        for (int v = 0; v < NVF; v++) {
-            vf R[4];
-#pragma GCC unroll 4
-            for (int k = 0; k < 4; k++)
-                R[k] = trunc3_f32(d, tab, i_loadu(buf + VF_N * (4 * v + k)));
-            store_f32x4(o + 4 * VF_N * v, R[0], R[1], R[2], R[3]);
-        }
+    trunc_words_loop_f32(d, buf, groups, o, 1);
 }
 
 NOINL void normal_words_f32(const nninit__dist *d, const uint32_t *buf, size_t groups, float *o)
