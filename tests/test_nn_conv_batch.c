@@ -6,7 +6,9 @@
  * none of this happens. Here one 3x3 convolution (16 -> 8 channels on
  * 30x30 images, 144 floats a patch row, 784 rows a sample) is compared with
  * direct double loops at batch 40 (patches kept, 3 kernel-gradient chunks,
- * 69 tiles) and 76 (not kept: re-copied per chunk), and a second backward
+ * 69 tiles) and 76 (not kept: re-copied per chunk), batch 40 again in the
+ * work sized for batch 300 (which does not keep: guard floats after the work
+ * must stay untouched), and a second backward
  * after one forward must give the same bits as the first (the patches the
  * forward kept must survive the first backward).
  *
@@ -38,7 +40,9 @@ static void close_to(const char *what, const float *got, const double *ref, int6
         fail_msg("%s: max error %.3g of the scale %.3g", what, worst, scale);
 }
 
-static void check_batch(int64_t batch)
+/* The kernels at `batch` in the work a net allocates for `cap` >= batch
+ * samples (its largest batch so far), with guard floats after it. */
+static void check_batch(int64_t batch, int64_t cap)
 {
     nninit__conv_geom g = {.h = 30, .w = 30, .c = 16, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .dh = 1, .dw = 1,
                            .groups = 1, .cout = 8};
@@ -49,10 +53,13 @@ static void check_batch(int64_t batch)
     float *y = malloc((size_t)ny * sizeof *y), *dy = malloc((size_t)ny * sizeof *dy);
     float *dk = malloc((size_t)nk * sizeof *dk), *dx = malloc((size_t)nx * sizeof *dx), db[8];
     float *dk2 = malloc((size_t)nk * sizeof *dk2), *dx2 = malloc((size_t)nx * sizeof *dx2), db2[8];
-    float *work = malloc(nninit__conv2d_work(&g, batch) * sizeof *work);
+    size_t nw = nninit__conv2d_work(&g, cap);
+    float *work = malloc((nw + 64) * sizeof *work);
     double *ry = calloc((size_t)ny, sizeof *ry), *rdk = calloc((size_t)nk, sizeof *rdk);
     double *rdx = calloc((size_t)nx, sizeof *rdx), rdb[8] = {0};
     assert_non_null(work);
+    for (int i = 0; i < 64; i++)
+        work[nw + i] = -7.0f;
     for (int64_t i = 0; i < nx; i++)
         x[i] = urandf();
     for (int64_t i = 0; i < nk; i++)
@@ -95,6 +102,9 @@ static void check_batch(int64_t batch)
     close_to(what, db, rdb, 8);
     snprintf(what, sizeof what, "batch %lld: input gradient", (long long)batch);
     close_to(what, dx, rdx, nx);
+    for (int i = 0; i < 64; i++)
+        if (work[nw + i] != -7.0f)
+            fail_msg("batch %lld in the work of %lld: written past the end", (long long)batch, (long long)cap);
     if (memcmp(dk, dk2, (size_t)nk * sizeof *dk) || memcmp(dx, dx2, (size_t)nx * sizeof *dx) ||
         memcmp(db, db2, sizeof db))
         fail_msg("batch %lld: a second backward after one forward gave other numbers", (long long)batch);
@@ -115,13 +125,20 @@ static void check_batch(int64_t batch)
 static void test_patches_kept(void **state)
 {
     (void)state;
-    check_batch(40);
+    check_batch(40, 40);
+}
+
+/* a net that ran a batch too large to keep, then a smaller one that keeps */
+static void test_patches_kept_in_larger_work(void **state)
+{
+    (void)state;
+    check_batch(40, 300);
 }
 
 static void test_patches_recopied(void **state)
 {
     (void)state;
-    check_batch(76);
+    check_batch(76, 76);
 }
 
 int main(void)
@@ -129,6 +146,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_patches_kept),
         cmocka_unit_test(test_patches_recopied),
+        cmocka_unit_test(test_patches_kept_in_larger_work),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,6 +2,10 @@
  * (tests/fixtures/nn/torch_conv.txt, made by
  * tests/fixtures/make_conv_fixtures.py): output, input gradient and
  * kernel/bias gradients of one layer per case, NHWC with HWIO kernels.
+ * And the benchmark CNN end to end (tests/fixtures/nn/torch_cnn_step.txt,
+ * made by tests/fixtures/make_cnn_step_fixture.py): a net built under the
+ * torch layout, given PyTorch's parameters, must give its logits, mean
+ * cross-entropy and every parameter gradient on one batch.
  * Criterion: max |engine - torch| / max |torch| <= 1e-5 per tensor (float32
  * sums of up to a few hundred products on both sides; a wrong pad, stride
  * or group mapping gives errors ~1). The worst ratio is printed. */
@@ -107,8 +111,104 @@ static void test_against_torch(void **state)
     fx_free(&fx);
 }
 
+/* The engine's gradient of a conv kernel (HWIO) or dense kernel (in, out)
+ * in PyTorch's layout (OIHW, (out, in)); other tensors as they are. */
+static float *torch_grad(const float *g, const nninit_shape *s)
+{
+    int64_t n = 1;
+    for (int d = 0; d < s->ndim; d++)
+        n *= s->dim[d];
+    float *t = malloc((size_t)n * sizeof *t);
+    if (s->ndim == 4) { /* (kh, kw, cin, cout) -> (cout, cin, kh, kw) */
+        int64_t kh = s->dim[0], kw = s->dim[1], ci = s->dim[2], co = s->dim[3];
+        for (int64_t o = 0; o < co; o++)
+            for (int64_t i = 0; i < ci; i++)
+                for (int64_t h = 0; h < kh; h++)
+                    for (int64_t w = 0; w < kw; w++)
+                        t[((o * ci + i) * kh + h) * kw + w] = g[((h * kw + w) * ci + i) * co + o];
+    } else if (s->ndim == 2) { /* (in, out) -> (out, in) */
+        for (int64_t i = 0; i < s->dim[0]; i++)
+            for (int64_t o = 0; o < s->dim[1]; o++)
+                t[o * s->dim[0] + i] = g[i * s->dim[1] + o];
+    } else {
+        memcpy(t, g, (size_t)n * sizeof *t);
+    }
+    return t;
+}
+
+static void test_cnn_step_against_torch(void **state)
+{
+    (void)state;
+    fx_file fx;
+    if (fx_load(&fx, "nn/torch_cnn_step.txt") != 0)
+        fail_msg("tests/fixtures/nn/torch_cnn_step.txt is missing; run tests/fixtures/make_cnn_step_fixture.py");
+    nninit_layer_desc d[6];
+    for (int i = 0; i < 3; i += 2) {
+        d[i] = nninit_layer_desc_default(NNINIT_LAYER_CONV2D);
+        d[i].units = i ? 32 : 16;
+        d[i].act = NNINIT_ACT_RELU;
+        d[i + 1] = nninit_layer_desc_default(NNINIT_LAYER_MAXPOOL2D);
+    }
+    d[4] = nninit_layer_desc_default(NNINIT_LAYER_FLATTEN);
+    d[5] = nninit_layer_desc_default(NNINIT_LAYER_DENSE);
+    d[5].units = 10;
+    nninit_shape in = {3, {28, 28, 1}};
+    worst_all = 0.0;
+    nninit_net_opts o = nninit_net_opts_default();
+    o.layout = NNINIT_LAYOUT_TORCH; /* PyTorch's parameter layouts, Flatten in C, H, W order */
+    nninit_net *net = NULL;
+    nninit_err err = {0};
+    assert_ok(nninit_net_new_shaped(&in, d, 6, &o, &net, &err), &err);
+    static const int layer_of[6] = {0, 0, 2, 2, 5, 5}, which[6] = {0, 1, 0, 1, 0, 1};
+    char key[16];
+    for (int p = 0; p < 6; p++) {
+        snprintf(key, sizeof key, "p%d", p);
+        float *v = to_float(fx_get(&fx, key));
+        assert_ok(nninit_net_set_param(net, layer_of[p], which[p], v, NNINIT_LAYOUT_TORCH, &err), &err);
+        free(v);
+    }
+    const fx_tensor *xt = fx_get(&fx, "x"), *lt = fx_get(&fx, "labels");
+    int64_t batch = lt->n;
+    assert_int_equal(xt->n, batch * 784);
+    float *x = to_float(xt), *dout = malloc((size_t)(batch * 10) * sizeof *dout);
+    int32_t *labels = malloc((size_t)batch * sizeof *labels);
+    for (int64_t i = 0; i < batch; i++)
+        labels[i] = (int32_t)lt->v[i];
+    const float *y;
+    double loss;
+    assert_ok(nninit_net_forward(net, x, batch, 1, &y, &err), &err);
+    compare("cnn step logits", y, fx_get(&fx, "logits"));
+    assert_ok(nninit_loss(NNINIT_LOSS_SOFTMAX_CE, y, batch, 10, labels, NULL, &loss, dout, &err), &err);
+    float lf = (float)loss;
+    compare("cnn step loss", &lf, fx_get(&fx, "loss"));
+    assert_ok(nninit_net_backward(net, dout, 0, &err), &err);
+    for (int p = 0; p < 6; p++) {
+        float *g;
+        nninit_shape sh;
+        const char *pname;
+        assert_ok(nninit_net_param(net, layer_of[p], which[p], NULL, &g, &sh, &pname, &err), &err);
+        float *t = torch_grad(g, &sh);
+        snprintf(key, sizeof key, "g%d", p);
+        char what[96];
+        snprintf(what, sizeof what, "cnn step gradient of %s", pname);
+        int64_t n = 1;
+        for (int k = 0; k < sh.ndim; k++)
+            n *= sh.dim[k];
+        assert_int_equal(fx_get(&fx, key)->n, n);
+        compare(what, t, fx_get(&fx, key));
+        free(t);
+    }
+    printf("cnn end to end vs torch: logits, loss, 6 gradients, worst relative error %.3g\n", worst_all);
+    free(x);
+    free(dout);
+    free(labels);
+    nninit_net_free(net);
+    fx_free(&fx);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_against_torch)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_against_torch),
+                                       cmocka_unit_test(test_cnn_step_against_torch)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -95,11 +95,20 @@ static void tile_span(int64_t rows, int64_t n, int64_t i, int64_t *r0, int64_t *
     *r1 = rows * (i + 1) / n;
 }
 
+/* Work for any batch up to `batch` (a net allocates for its largest batch
+ * and runs smaller ones in it): a smaller batch may keep its patches where
+ * the largest is chunked. */
 size_t nninit__conv2d_work(const nninit__conv_geom *g, int64_t batch)
 {
     if (is_pointwise(g))
         return 0;
-    return (size_t)(patch_floats(g, batch) + tile_rows(g) * patch_width(g));
+    int64_t per = g->ho * g->wo * patch_width(g), patches = patch_floats(g, batch);
+    int64_t keepable = g->groups == 1 ? (per > 0 ? KEEP_FLOATS / per : batch) : 0;
+    if (keepable > batch)
+        keepable = batch;
+    if (keepable * per > patches)
+        patches = keepable * per;
+    return (size_t)(patches + tile_rows(g) * patch_width(g));
 }
 
 /* Window columns [lo, hi) of output column ow inside the image (as pool.c's
@@ -155,11 +164,28 @@ static void im2col(const nninit__conv_geom *g, const float *x, int64_t r0, int64
     int64_t K = g->kh * g->kw * cg, img = g->h * g->w * g->c;
     int runs = cg == g->c && g->dw == 1;
     rowpos p = row_at(g, r0);
+    int64_t L = g->kw * cg, down = g->dh * g->w * g->c; /* a window row; the step to the next */
     for (int64_t r = r0; r < r1; r++, row_next(g, &p)) {
         const float *xs = x + p.n * img;
         float *row = cols + (r - r0) * K;
-        int64_t jlo, jhi, iw0 = p.ow * g->sw - g->pl;
+        int64_t jlo, jhi, iw0 = p.ow * g->sw - g->pl, ih0 = p.oh * g->sh - g->pt;
         col_span(g, p.ow, &jlo, &jhi);
+        if (runs && jlo == 0 && jhi == g->kw && ih0 >= 0 && ih0 + (g->kh - 1) * g->dh < g->h) {
+            /* the whole window inside (most rows): kh runs of L floats; three
+             * (one channel, 3 columns) copied as such, not through the loop */
+            const float *src = xs + (ih0 * g->w + iw0) * g->c + c0;
+            if (L == 3) {
+                for (int64_t i = 0; i < g->kh; i++, row += 3, src += down) {
+                    row[0] = src[0];
+                    row[1] = src[1];
+                    row[2] = src[2];
+                }
+            } else {
+                for (int64_t i = 0; i < g->kh; i++, row += L, src += down)
+                    nninit__copy_floats(row, src, L);
+            }
+            continue;
+        }
         for (int64_t i = 0; i < g->kh; i++, row += g->kw * cg) {
             int64_t ih = p.oh * g->sh - g->pt + i * g->dh;
             if (ih < 0 || ih >= g->h || jlo >= jhi) {

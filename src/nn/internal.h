@@ -157,7 +157,7 @@ void nninit__dropout_mask(const uint32_t key[2], uint64_t stream, uint64_t first
  * dilation and padding mode; NNINIT_EINVAL (message naming `what`) when the
  * window does not fit. */
 nninit_status nninit__conv_geom_init(nninit__conv_geom *g, nninit_padding pad, const char *what, nninit_err *err);
-/* Floats of scratch the conv2d kernels need for `batch` samples. */
+/* Floats of scratch the conv2d kernels need for up to `batch` samples. */
 size_t nninit__conv2d_work(const nninit__conv_geom *g, int64_t batch);
 /* y (batch, ho, wo, cout) = conv(x, K) + b; K HWIO (kh, kw, c/groups, cout),
  * b (cout) or NULL; a = act(y) unless act is linear (a unused then).
