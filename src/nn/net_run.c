@@ -462,12 +462,17 @@ static nninit_status backward(nninit_net *net, const float *dout, int want_input
         }
         case NNINIT_LAYER_CONV2D: {
             const float *gz = g;
-            if (L->act != NNINIT_ACT_LINEAR) {
-                nninit_act_backward(L->act, L->alpha, L->z, L->out, g, L->dz, count / L->geom.cout, L->geom.cout);
+            float *db = L->n_params > 1 ? L->param[1].grad : NULL;
+            int64_t cout = L->geom.cout;
+            if (L->act == NNINIT_ACT_RELU && db) { /* as dense: derivative and bias gradient in one pass */
+                nninit__dense_relu_backward(L->z, g, count / cout, cout, L->dz, db);
+                gz = L->dz;
+                db = NULL;
+            } else if (L->act != NNINIT_ACT_LINEAR) {
+                nninit_act_backward(L->act, L->alpha, L->z, L->out, g, L->dz, count / cout, cout);
                 gz = L->dz;
             }
-            nninit__conv2d_backward(&L->geom, L->in, L->param[0].value, gz, B, L->param[0].grad,
-                                    L->n_params > 1 ? L->param[1].grad : NULL, dx, L->work);
+            nninit__conv2d_backward(&L->geom, L->in, L->param[0].value, gz, B, L->param[0].grad, db, dx, L->work);
             break;
         }
         case NNINIT_LAYER_ACTIVATION:
