@@ -304,14 +304,24 @@ typedef enum nninit_stft_window {
     NNINIT_WINDOW_GAUSSIAN,         /* (std) */
     NNINIT_WINDOW_GENERAL_GAUSSIAN, /* (p, sig) */
     NNINIT_WINDOW_KAISER,           /* (beta) */
-    NNINIT_WINDOW_GENERAL_HAMMING   /* (alpha) */
+    NNINIT_WINDOW_GENERAL_HAMMING,  /* (alpha) */
+    /* the window's values themselves, as Keras takes an array_like window */
+    NNINIT_WINDOW_VALUES            /* stft_window_values[0 .. stft_window_len) */
 } nninit_stft_window;
-#define NNINIT_WINDOW_COUNT (NNINIT_WINDOW_GENERAL_HAMMING + 1)
+#define NNINIT_WINDOW_COUNT (NNINIT_WINDOW_VALUES + 1)
 
 /*
  * An initializer and its parameters. Start from nninit_init_default(kind)
  * (or nninit_init_parse) so that every field has the reference default;
  * each kind reads only the fields listed in nninit_list / docs/catalogue.md.
+ * STFT with stft_window NNINIT_WINDOW_VALUES takes the window itself, one
+ * finite value per frame sample (stft_window_len must equal the kernel's
+ * shape[0], as Keras requires; periodic does not apply). Set by hand, the
+ * array is the caller's (stft_window_owned 0). nninit_init_parse of a list
+ * window ("STFT(window=[0.5, 1.0, 0.5])") allocates it and sets
+ * stft_window_owned: release it once with nninit_init_clear; copies of the
+ * struct are views of that array until then (nninit_init_copy makes an
+ * owning copy).
  */
 typedef struct nninit_init {
     nninit_init_kind kind;
@@ -343,7 +353,23 @@ typedef struct nninit_init {
     int neg_slope_none;         /* kaiming_*: a=None (calculate_gain's slope 0.01 for leaky_relu) */
     int stft_n_window_params;   /* stft: parameters given after the window name, ("tukey", 0.25) */
     double stft_window_params[2];
+    double *stft_window_values; /* stft, NNINIT_WINDOW_VALUES: the window's values (see above) */
+    int64_t stft_window_len;    /* stft: how many (the kernel's shape[0] must equal it) */
+    int stft_window_owned;      /* stft: nninit_init_parse allocated them; nninit_init_clear frees them */
 } nninit_init;
+
+/* At most this many window values (8 MiB): far above any frame length, low
+ * enough that a hostile spec cannot ask for gigabytes. */
+#define NNINIT_STFT_MAX_WINDOW_VALUES (1 << 20)
+
+/* Frees what nninit_init_parse allocated for `init` (a list window's values;
+ * nothing for any other initializer) and leaves no window values. NULL and
+ * inits without owned values are fine; never call it on a copy. */
+NNINIT_API void nninit_init_clear(nninit_init *init);
+
+/* *dst = *src, with an owned copy of a list window's values (then
+ * nninit_init_clear(dst) when done). NNINIT_ENOMEM leaves *dst without values. */
+NNINIT_API nninit_status nninit_init_copy(nninit_init *dst, const nninit_init *src, nninit_err *err);
 
 /* The initializer `kind` with every parameter at its reference default. */
 NNINIT_API nninit_init nninit_init_default(nninit_init_kind kind);

@@ -539,6 +539,157 @@ static void test_keras_models(void **state)
     check_keras_expected("tokens_keras3"); /* CategoryEncoding, ZeroPadding1D, Cropping1D shapes */
     check_keras_expected("nested_keras3"); /* a Sequential and a Functional model as layers of a Functional one */
     check_keras_expected("einsum_keras3"); /* EinsumDense: plain, left- and right-elided equations, bias_axes */
+    /* SpectralNormalization of Conv2D/Dense/Embedding (inner variables, the wrapper's kernel, vector_u) and
+     * EinsumDense lora_rank (lora_kernel_a kernel.shape[:-1] + (rank,), lora_kernel_b (rank, kernel.shape[-1])) */
+    check_keras_expected("spectral_keras3");
+    /* StringLookup, IntegerLookup, TextVectorization, Discretization, Hashing: no variables; their output
+     * shapes (one_hot, multi_hot, count, int with output_sequence_length) give the next layers' */
+    check_keras_expected("lookups_keras3");
+}
+
+/* The values of tensor `name` (float32, Philox or torch rng, seed 7). */
+static float *keras_values(nninit_model *m, const char *name, int torch_rng)
+{
+    nninit_err err;
+    size_t n = nninit_model_count(m);
+    void **out = calloc(n, sizeof *out);
+    float *want = NULL;
+    assert_non_null(out);
+    nninit_rng *rng = NULL;
+    assert_ok(nninit_rng_new(torch_rng ? NNINIT_RNG_TORCH : NNINIT_RNG_PHILOX, 7, &rng, &err), &err);
+    for (size_t i = 0; i < n; i++) {
+        nninit_model_tensor t;
+        nninit_model_tensor_at(m, i, &t);
+        size_t numel = 1;
+        for (int d = 0; d < t.shape.ndim; d++)
+            numel *= (size_t)t.shape.dim[d];
+        out[i] = malloc(numel * 8 + 8);
+        assert_non_null(out[i]);
+        if (!strcmp(t.name, name))
+            want = out[i];
+    }
+    assert_non_null(want);
+    assert_ok(nninit_model_fill(m, rng, NULL, NNINIT_F32, 1, out, &err), &err);
+    for (size_t i = 0; i < n; i++)
+        if (out[i] != want)
+            free(out[i]);
+    free(out);
+    nninit_rng_free(rng);
+    return want;
+}
+
+/* The "not supported" message lists every accepted class, whole (its last entry ends the message), and
+ * each listed class reaches a builder: with an empty config it may be refused for what the config lacks,
+ * never as unsupported. */
+static void test_keras_supported_list(void **state)
+{
+    (void)state;
+    nninit_model *m = NULL;
+    nninit_err err;
+    assert_int_equal(nninit_model_from_keras("{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": "
+                                             "\"Xyzzyq\", \"config\": {\"name\": \"q\", \"batch_input_shape\": "
+                                             "[null, 4]}}]}}", &m, &err), NNINIT_EUNSUPPORTED);
+    const char *list = strstr(err.msg, "supported: ");
+    assert_non_null(list);
+    size_t len = strlen(err.msg);
+    assert_true(len > 17 && !strcmp(err.msg + len - 17, "UnitNormalization")); /* not cut off */
+    char names[NNINIT_ERR_MSG_MAX];
+    snprintf(names, sizeof names, "%s", list + 11);
+    int count = 0;
+    for (char *save = NULL, *cls = strtok_r(names, ", ", &save); cls; cls = strtok_r(NULL, ", ", &save)) {
+        char json[512];
+        snprintf(json, sizeof json, "{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": "
+                 "\"InputLayer\", \"config\": {\"name\": \"x\", \"batch_shape\": [null, 4, 4, 3]}}, {\"class_name\": "
+                 "\"%s\", \"config\": {\"name\": \"q\"}}]}}", cls);
+        nninit_status s = nninit_model_from_keras(json, &m, &err);
+        if (s == NNINIT_EUNSUPPORTED)
+            fail_msg("%s is listed as supported but refused: %s", cls, err.msg);
+        if (s == NNINIT_OK)
+            nninit_model_free(m);
+        count++;
+    }
+    assert_int_equal(count, 96); /* every entry of KERAS_LAYERS */
+}
+
+/* A Keras STFT kernel initializer with a window of values (the array Keras' get_config keeps): the model
+ * keeps its own copy of the values (the parsed one is released), an override brings its own, and a window
+ * whose length is not the frame length is refused when filled. */
+static void test_keras_stft_window_values(void **state)
+{
+    (void)state;
+    const char *json = "{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": \"InputLayer\", "
+                       "\"config\": {\"name\": \"x\", \"batch_shape\": [null, 16, 1]}}, {\"class_name\": \"Conv1D\", "
+                       "\"config\": {\"name\": \"c\", \"filters\": 3, \"kernel_size\": 4, \"use_bias\": false, "
+                       "\"kernel_initializer\": {\"class_name\": \"STFT\", \"config\": {\"side\": \"real\", "
+                       "\"window\": [0.5, 1.0, 1.0, 0.5], \"scaling\": null, \"periodic\": false}}}}]}}";
+    nninit_model *m;
+    nninit_err err;
+    assert_ok(nninit_model_from_keras(json, &m, &err), &err);
+    nninit_model_tensor t;
+    nninit_model_tensor_at(m, 0, &t);
+    assert_true(t.init.stft_window == NNINIT_WINDOW_VALUES && t.init.stft_window_len == 4);
+    float *k = keras_values(m, "c/kernel", 0); /* (4, 1, 3): frequency 0 is cos(0) * w[t] */
+    assert_true(k[0] == 0.5f && k[3] == 1.0f && k[6] == 1.0f && k[9] == 0.5f);
+    free(k);
+    assert_ok(nninit_model_override(m, "c/kernel", "STFT(window=[2, 2, 2, 2], scaling=None)", &err), &err);
+    k = keras_values(m, "c/kernel", 0);
+    assert_true(k[0] == 2.0f && k[9] == 2.0f);
+    free(k);
+    assert_ok(nninit_model_override(m, "c/kernel", "STFT(window=[1.0, 1.0])", &err), &err);
+    size_t n = nninit_model_count(m);
+    void **out = calloc(n, sizeof *out);
+    out[0] = malloc(64 * sizeof(float));
+    nninit_rng *rng;
+    assert_ok(nninit_rng_new(NNINIT_RNG_PHILOX, 7, &rng, &err), &err);
+    assert_int_equal(nninit_model_fill(m, rng, NULL, NNINIT_F32, 1, out, &err), NNINIT_EINVAL);
+    assert_non_null(strstr(err.msg, "the window has 2 values but the frame length"));
+    nninit_rng_free(rng);
+    free(out[0]);
+    free(out);
+    nninit_model_free(m);
+}
+
+/* SpectralNormalization: "<sn>/kernel" is the inner kernel tracked a second time, so it holds the same
+ * values under either generator, follows an override of the kernel, and cannot be overridden itself. */
+static void test_keras_spectral_norm(void **state)
+{
+    (void)state;
+    nninit_model *m = load_keras("spectral_keras3");
+    nninit_err err;
+    for (int pass = 0; pass < 3; pass++) {
+        if (pass == 2)
+            assert_ok(nninit_model_override(m, "sn_fc/fc/kernel", "ones", &err), &err);
+        float *k = keras_values(m, "sn_fc/fc/kernel", pass == 1), *a = keras_values(m, "sn_fc/kernel", pass == 1);
+        assert_memory_equal(k, a, 64 * 7 * sizeof(float));
+        if (pass == 2)
+            assert_true(a[0] == 1.0f && a[64 * 7 - 1] == 1.0f);
+        else
+            assert_true(a[0] != a[1]); /* drawn, not a constant */
+        free(k);
+        free(a);
+    }
+    assert_int_equal(nninit_model_override(m, "sn_fc/kernel", "zeros", &err), NNINIT_EINVAL);
+    assert_non_null(strstr(err.msg, "override 'sn_fc/fc/kernel'"));
+    /* vector_u: TruncatedNormal(stddev=0.02), values within 2 std */
+    float *u = keras_values(m, "sn_fc/vector_u", 0);
+    for (int i = 0; i < 7; i++)
+        assert_true(u[i] >= -0.04f && u[i] <= 0.04f);
+    free(u);
+    /* lora_kernel_a gets he_uniform with the rank rule's fans (enable_lora passes no axes), while the kernel
+     * beside it gets the einsum axes of the Keras 3.15 rule */
+    for (size_t i = 0; i < nninit_model_count(m); i++) {
+        nninit_model_tensor t;
+        nninit_model_tensor_at(m, i, &t);
+        if (!strcmp(t.name, "ed/lora_kernel_a")) {
+            assert_int_equal(t.init.n_input_axes, 0);
+            int64_t fi, fo;
+            assert_ok(nninit_fans(&t.shape, NNINIT_LAYOUT_KERAS, &fi, &fo, &err), &err);
+            assert_true(fi == 21 && fo == 14); /* (7, 3, 2): receptive field 7, fan_in 3*7, fan_out 2*7 */
+        }
+        if (!strcmp(t.name, "ed/kernel"))
+            assert_true(t.init.n_input_axes == 1 && t.init.n_output_axes == 2);
+    }
+    nninit_model_free(m);
 }
 
 /* Keras .weights.h5: the datasets h5py found in nninit's output (paths as
@@ -792,6 +943,31 @@ static void test_keras_errors(void **state)
     expect_keras_error("{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": \"LSTM\", "
                        "\"config\": {\"name\": \"l\", \"units\": 4611686018427387904, "
                        "\"batch_input_shape\": [null, 3, 4]}}]}}", NNINIT_EINVAL, "units");
+    /* SpectralNormalization, lora_rank and the stateful preprocessing layers: what Keras refuses or nninit
+     * cannot produce */
+#define SEQ1(layer) "{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": \"InputLayer\", " \
+    "\"config\": {\"name\": \"x\", \"batch_shape\": [null, 4, 3]}}, " layer "]}}"
+    expect_keras_error(SEQ1("{\"class_name\": \"SpectralNormalization\", \"config\": {\"name\": \"sn\", \"layer\": "
+                            "{\"class_name\": \"LSTM\", \"config\": {\"name\": \"l\", \"units\": 2}}}}"),
+                       NNINIT_EINVAL, "needs a layer with a kernel or embeddings variable");
+    expect_keras_error(SEQ1("{\"class_name\": \"SpectralNormalization\", \"config\": {\"name\": \"sn\", "
+                            "\"power_iterations\": 0, \"layer\": {\"class_name\": \"Dense\", \"config\": "
+                            "{\"name\": \"d\", \"units\": 2}}}}"), NNINIT_EINVAL, "power_iterations");
+    expect_keras_error(SEQ1("{\"class_name\": \"SpectralNormalization\", \"config\": {\"name\": \"sn\", \"layer\": "
+                            "{\"class_name\": \"Dense\", \"config\": {\"name\": \"d\", \"units\": 2, "
+                            "\"lora_rank\": 2}}}}"), NNINIT_EINVAL, "drop lora_rank");
+    expect_keras_error(SEQ1("{\"class_name\": \"EinsumDense\", \"config\": {\"name\": \"e\", \"equation\": "
+                            "\"abc,cd->abd\", \"output_shape\": [4, 2], \"lora_rank\": 2, \"kernel_constraint\": "
+                            "\"max_norm\"}}"), NNINIT_EINVAL, "incompatible with kernel constraints");
+    expect_keras_error(SEQ1("{\"class_name\": \"Dense\", \"config\": {\"name\": \"d\", \"units\": 2, "
+                            "\"lora_rank\": 0}}"), NNINIT_EINVAL, "lora_rank must be a positive integer");
+    expect_keras_error(SEQ1("{\"class_name\": \"StringLookup\", \"config\": {\"name\": \"s\", \"output_mode\": "
+                            "\"tf_idf\", \"vocabulary_size\": 5}}"), NNINIT_EINVAL, "idf_weights");
+    expect_keras_error(SEQ1("{\"class_name\": \"TextVectorization\", \"config\": {\"name\": \"t\", "
+                            "\"output_mode\": \"tf_idf\"}}"), NNINIT_EINVAL, "idf_weights");
+    expect_keras_error(SEQ1("{\"class_name\": \"Hashing\", \"config\": {\"name\": \"h\", \"num_bins\": 0}}"),
+                       NNINIT_EINVAL, "num_bins");
+#undef SEQ1
     /* Found by fuzz_advise: two layers of one name got their .weights.h5 paths twice (the first leaked under
      * `make asan`) before the duplicate variables were refused. */
     expect_keras_error("{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": \"Dense\", "
@@ -862,6 +1038,9 @@ int main(void)
         cmocka_unit_test(test_keras_models),
         cmocka_unit_test(test_keras_values),
         cmocka_unit_test(test_keras_einsum_fans),
+        cmocka_unit_test(test_keras_spectral_norm),
+        cmocka_unit_test(test_keras_stft_window_values),
+        cmocka_unit_test(test_keras_supported_list),
         cmocka_unit_test(test_keras_weights_h5),
         cmocka_unit_test(test_weights_h5_errors),
         cmocka_unit_test(test_keras_errors),

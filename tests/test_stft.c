@@ -8,19 +8,21 @@
 static void test_against_keras_formula(void **state)
 {
     (void)state;
-    char path[512], head[256];
+    char path[512], head[1024];
     FILE *f = fopen(test_fixture("stft/kernels.txt", path, sizeof path), "r");
     assert_non_null(f);
     int cases = 0;
     while (fgets(head, sizeof head, f)) {
-        char side[16], window[32], scaling[16], dtype[16];
+        char side[16], window[512], scaling[16], dtype[16];
         int periodic;
         long T, C, F;
-        assert_int_equal(sscanf(head, "%15s %31s %d %15s %15s %ld %ld %ld", side, window, &periodic, scaling, dtype,
+        assert_int_equal(sscanf(head, "%15s %511s %d %15s %15s %ld %ld %ld", side, window, &periodic, scaling, dtype,
                                 &T, &C, &F), 8);
-        char spec[256], win[64];
+        char spec[1024], win[600];
         char *comma = strchr(window, ','); /* tukey,0.25 is the tuple ('tukey', 0.25) */
-        if (comma) {
+        if (window[0] == '[') { /* a window of values, in the spec's list syntax */
+            snprintf(win, sizeof win, "%s", window);
+        } else if (comma) {
             *comma = '\0';
             snprintf(win, sizeof win, "('%s', %s)", window, comma + 1);
         } else {
@@ -54,10 +56,11 @@ static void test_against_keras_formula(void **state)
             ;
         free(got);
         nninit_rng_free(rng);
+        nninit_init_clear(&in);
         cases++;
     }
     fclose(f);
-    assert_int_equal(cases, 33);
+    assert_int_equal(cases, 36);
 }
 
 static void test_errors(void **state)
@@ -77,9 +80,47 @@ static void test_errors(void **state)
     assert_int_equal(nninit_init_parse("STFT(window=('gaussian', 0))", &in, &err), NNINIT_EINVAL);
     assert_int_equal(nninit_init_parse("STFT(window=('exponential', 2, 3))", &in, &err), NNINIT_EINVAL);
     assert_non_null(strstr(err.msg, "center=None only"));
-    /* Keras takes a list of window values; nninit refuses it and says so */
-    assert_int_equal(nninit_init_parse("STFT(window=[0.5, 1.0, 0.5])", &in, &err), NNINIT_EINVAL);
-    assert_non_null(strstr(err.msg, "list of values is not supported"));
+    /* a window of values (Keras' array_like): one per frame sample, finite, at least one; integers too */
+    assert_ok(nninit_init_parse("STFT(window=[0.5, 1, 0.5])", &in, &err), &err);
+    assert_int_equal(in.stft_window, NNINIT_WINDOW_VALUES);
+    assert_true(in.stft_window_len == 3 && in.stft_window_values[1] == 1.0 && in.stft_window_owned);
+    {
+        nninit_init cp;
+        assert_ok(nninit_init_copy(&cp, &in, &err), &err);
+        assert_true(cp.stft_window_values != in.stft_window_values && cp.stft_window_values[2] == 0.5);
+        nninit_init_clear(&cp);
+        assert_null(cp.stft_window_values);
+        nninit_shape four = {3, {4, 1, 3}};
+        float kv[12];
+        nninit_fill_opts fo = nninit_fill_opts_default();
+        nninit_rng *rng = NULL;
+        assert_ok(nninit_rng_new(NNINIT_RNG_PHILOX, 1, &rng, &err), &err);
+        assert_int_equal(nninit_fill(&in, &four, &fo, rng, kv, &err), NNINIT_EINVAL);
+        assert_non_null(strstr(err.msg, "the window has 3 values but the frame length"));
+        nninit_rng_free(rng);
+        char *vj;
+        assert_ok(nninit_init_to_json(&in, &vj, &err), &err);
+        assert_non_null(strstr(vj, "\"window\": [0.5, 1.0, 0.5]"));
+#ifdef NNINIT_HAVE_JANSSON
+        nninit_init back;
+        assert_ok(nninit_init_parse(vj, &back, &err), &err);
+        assert_true(back.stft_window_len == 3 && !memcmp(back.stft_window_values, in.stft_window_values, 24));
+        nninit_init_clear(&back);
+#endif
+        nninit_free(vj);
+    }
+    nninit_init_clear(&in);
+    assert_null(in.stft_window_values);
+    assert_int_equal(nninit_init_parse("STFT(window=[])", &in, &err), NNINIT_EINVAL);
+    assert_non_null(strstr(err.msg, "at least one value"));
+    assert_int_equal(nninit_init_parse("STFT(window=[1.0, 1e999])", &in, &err), NNINIT_EINVAL);
+    assert_non_null(strstr(err.msg, "window value 1 is inf"));
+    assert_int_equal(nninit_init_parse("STFT(window=[1.0, 'a'])", &in, &err), NNINIT_EINVAL);
+#ifdef NNINIT_HAVE_JANSSON
+    assert_int_equal(nninit_init_parse("{\"class_name\": \"STFT\", \"config\": {\"window\": [1, \"a\"]}}", &in, &err),
+                     NNINIT_EINVAL);
+    assert_non_null(strstr(err.msg, "list items must be numbers"));
+#endif
     /* get_window(8.0, N) is a kaiser window with beta 8 */
     assert_ok(nninit_init_parse("STFT(window=8.0)", &in, &err), &err);
     assert_int_equal(in.stft_window, NNINIT_WINDOW_KAISER);

@@ -30,7 +30,7 @@ import numpy as np
 
 MODELS = ["cnn_keras3", "rnn_keras3", "wrappers_keras3", "attention_functional", "norms_keras3",
           "convlstm_keras3", "conv3d_keras2", "branches_keras3", "layers_keras3", "tokens_keras3",
-          "nested_keras3", "einsum_keras3"]
+          "nested_keras3", "einsum_keras3", "spectral_keras3", "lookups_keras3"]
 SEED = 7
 HERE = os.path.join("tests", "fixtures", "keras")
 
@@ -109,7 +109,7 @@ def attr_path(cls, scopes, first_scope):
                 "attention_output": "output_dense/"}[scopes[0]]
     if cls == "Bidirectional":
         head = "forward_layer/" if scopes[0] == first_scope else "backward_layer/"
-    elif cls == "TimeDistributed":
+    elif cls in ("TimeDistributed", "SpectralNormalization"):
         head = "layer/"
     else:
         raise ValueError("no sublayers known for %s" % cls)
@@ -117,7 +117,7 @@ def attr_path(cls, scopes, first_scope):
 
 
 def expected_paths(cfg, functional, var_names, prefix="", root=""):
-    """{keras variable path: store path}; a nested model's variables are named "<model>/<layer>/..."
+    """{store path: keras variable path}; a nested model's variables are named "<model>/<layer>/..."
     and stored under its container's own "layers"."""
     counts, out = {}, {}
     for layer in layers_order(cfg, functional):
@@ -130,16 +130,25 @@ def expected_paths(cfg, functional, var_names, prefix="", root=""):
             out.update(expected_paths(layer["config"], cls != "Sequential", var_names, lname + "/", container + "/"))
             continue
         mine = [v for v in var_names if v.startswith(lname + "/")]
+        if cls == "SpectralNormalization":
+            # spectral_normalization.py build: `self.kernel = self.layer.kernel` (or .embeddings) puts the
+            # inner variable among the wrapper's own trainable ones, then vector_u (trainable=False):
+            # Layer.save_own_variables stores [kernel, vector_u] as the wrapper's vars/0, vars/1
+            inner = lname + "/" + layer["config"]["layer"]["config"]["name"] + "/"
+            kern = inner + ("embeddings" if layer["config"]["layer"]["class_name"] == "Embedding" else "kernel")
+            out[container + "/vars/0"] = kern
+            out[container + "/vars/1"] = lname + "/vector_u"
+            mine = [v for v in mine if v.startswith(inner)]
         depth = lname.count("/")
         first_scope = next((v.split("/")[depth + 1] for v in mine if v.count("/") >= depth + 2), "")
         index = {}
         trainable = [v for v in mine if v.split("/")[-1] not in ("moving_mean", "moving_variance")]
         for v in trainable + [v for v in mine if v not in trainable]:
-            if cls == "Dense" and v.split("/")[-1].startswith("lora_kernel_"):
-                continue  # Dense.save_own_variables: kernel (LoRA merged in) and bias only
+            if cls in ("Dense", "EinsumDense") and v.split("/")[-1].startswith("lora_kernel_"):
+                continue  # Dense/EinsumDense.save_own_variables: kernel (LoRA merged in) and bias only
             scopes = v.split("/")[depth + 1:-1]
             group = container + "/" + attr_path(cls, scopes, first_scope) + "vars/"
-            out[v] = group + str(index.get(group, 0))
+            out[group + str(index.get(group, 0))] = v
             index[group] = index.get(group, 0) + 1
     return out
 
@@ -171,9 +180,9 @@ def main():
             got = {}
             with h5py.File(h5, "r") as f:
                 f.visititems(lambda n, o: got.__setitem__(n, np.array(o)) if isinstance(o, h5py.Dataset) else None)
-            if sorted(got) != sorted(want.values()):
-                sys.exit("%s: datasets %s, Keras stores %s" % (name, sorted(got), sorted(want.values())))
-            for var, path in want.items():
+            if sorted(got) != sorted(want):
+                sys.exit("%s: datasets %s, Keras stores %s" % (name, sorted(got), sorted(want)))
+            for path, var in want.items():
                 if got[path].shape != ref[var].shape or not np.array_equal(got[path], ref[var]):
                     sys.exit("%s: %s (%s) does not hold the values of %s" % (name, path, got[path].shape, var))
             for path in sorted(got):

@@ -3,7 +3,8 @@ constant_initializers.py does (windows from scipy.signal.get_window, the
 argument formed in the kernel dtype), with NumPy standing in for keras.ops.
 Run with Debian's python3-numpy and python3-scipy:
     /usr/bin/python3 tools/make_stft_fixtures.py > tests/fixtures/stft/kernels.txt
-Each case: a header line "side window periodic scaling dtype T C F", then
+Each case: a header line "side window periodic scaling dtype T C F" (a
+window of values written as the list [v,...]), then
 the T*C*F values (C order), %.17g."""
 import numpy as np
 import scipy.signal
@@ -44,13 +45,20 @@ cases = [
     ("imag", ("kaiser", 14.0), True, "spectrum", "float64", 20, 1, 11),
     ("real", ("general_hamming", 0.6), False, "density", "float64", 9, 1, 5),
     ("real", ("kaiser", 8), False, "density", "float32", 16, 1, 9),
+    # an array_like window: ops.convert_to_tensor(window, dtype) as it is (periodic does not apply)
+    ("real", [0.1, 0.7, 1.0, 0.7, 0.1], True, "density", "float32", 5, 1, 3),
+    ("imag", [1, 2, 3, 2], False, "spectrum", "float64", 4, 2, 3),
+    ("real", [0.3333333333333333, -0.25, 0.5, 1e-3, 2.0, 0.75], False, None, "float32", 6, 1, 4),
 ]
 for side, window, periodic, scaling, dtype, T, C, F in cases:
     dt = np.dtype(dtype)
     win = None
     scale = 1
     if window is not None:
-        win = scipy.signal.get_window(window, T, periodic).astype(dt).reshape(T, 1, 1)
+        if isinstance(window, list):
+            win = np.asarray(window).astype(dt).reshape(T, 1, 1)
+        else:
+            win = scipy.signal.get_window(window, T, periodic).astype(dt).reshape(T, 1, 1)
         if scaling == "density":
             scale = np.sqrt(np.sum(np.square(win)))
         elif scaling == "spectrum":
@@ -64,5 +72,7 @@ for side, window, periodic, scaling, dtype, T, C, F in cases:
         kernel = np.divide(np.multiply(kernel, win), scale).astype(dt)
     kernel = np.broadcast_to(kernel, (T, C, F))
     token = ",".join("None" if x is None else str(x) for x in window) if isinstance(window, tuple) else window
+    if isinstance(window, list):
+        token = "[" + ",".join(repr(x) for x in window) + "]"  # the spec's list syntax as it is
     print(side, token if window else "None", int(periodic), scaling if scaling else "None", dtype, T, C, F)
     print(" ".join("%.17g" % v for v in kernel.astype(np.float64).ravel()))

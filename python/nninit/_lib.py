@@ -67,7 +67,9 @@ class Init(ctypes.Structure):
                 ("n_input_axes", ctypes.c_int), ("n_output_axes", ctypes.c_int),
                 ("input_axes", ctypes.c_int * MAX_DIMS), ("output_axes", ctypes.c_int * MAX_DIMS),
                 ("neg_slope_none", ctypes.c_int),
-                ("stft_n_window_params", ctypes.c_int), ("stft_window_params", ctypes.c_double * 2)]
+                ("stft_n_window_params", ctypes.c_int), ("stft_window_params", ctypes.c_double * 2),
+                ("stft_window_values", ctypes.POINTER(ctypes.c_double)), ("stft_window_len", ctypes.c_int64),
+                ("stft_window_owned", ctypes.c_int)]
 
 
 class FillOpts(ctypes.Structure):

@@ -64,5 +64,5 @@ def test_init_mirror_covers_every_field():
         if not decl:
             continue
         for part in decl.split(" ", 1)[1].split(","):
-            names.append(part.strip().split("[", 1)[0])
+            names.append(part.strip().lstrip("*").split("[", 1)[0])  # "*p" of a pointer field
     assert names == [f[0] for f in _lib.Init._fields_]

@@ -653,6 +653,10 @@ nninit_status nninit_resolve(const nninit_init *in, const nninit_shape *shape, n
             return nninit__err(err, NNINIT_EINVAL,
                                "stft: %lld frequency bins; the last dimension (fft_length // 2 + 1) must be >= 2",
                                (long long)shape->dim[2]);
+        if (in->stft_window == NNINIT_WINDOW_VALUES && in->stft_window_len != shape->dim[0])
+            return nninit__err(err, NNINIT_EINVAL, "stft: the window has %lld values but the frame length (the "
+                               "kernel's first dimension) is %lld; Keras requires one value per frame sample",
+                               (long long)in->stft_window_len, (long long)shape->dim[0]);
         p.kind = NNINIT_PRIM_STFT;
         p.rows = shape->dim[0];
         p.cols = shape->dim[2];

@@ -107,7 +107,29 @@ typedef struct value {
     int64_t list[NNINIT_MAX_AXES];
     double wparam[2];
     int wnone[2];
+    double *vals;   /* a list of numbers as written (a window's values); the parser frees it */
+    int64_t n_vals;
 } value;
+
+/* A list of numbers kept whole (a window of values) besides its first
+ * NNINIT_MAX_AXES integers (axes); vals freed by free_value. */
+static nninit_status keep_values(value *v, size_t n, nninit_err *err)
+{
+    if (n > NNINIT_STFT_MAX_WINDOW_VALUES)
+        return nninit__err(err, NNINIT_EINVAL, "a list of %zu numbers; at most %d are taken (a window's values)", n,
+                           NNINIT_STFT_MAX_WINDOW_VALUES);
+    v->vals = nninit__malloc_array(n + 1, sizeof *v->vals);
+    if (!v->vals)
+        return nninit__err(err, NNINIT_ENOMEM, "out of memory for a list of %zu numbers", n);
+    v->n_vals = 0;
+    return NNINIT_OK;
+}
+
+static void free_value(value *v)
+{
+    free(v->vals);
+    v->vals = NULL;
+}
 
 static nninit_status set_param(nninit_init *in, const param *p, const value *v, nninit_err *err)
 {
@@ -239,11 +261,19 @@ static nninit_status set_param(nninit_init *in, const param *p, const value *v, 
             in->stft_window_params[0] = v->num;
             return NNINIT_OK;
         }
-        if (v->kind == V_LIST || v->kind == V_NUMLIST)
-            return nninit__err(err, NNINIT_EINVAL,
-                               "%s: a window given as a list of values is not supported (nninit keeps initializers "
-                               "by value); name a scipy window such as 'hann' or ('tukey', 0.25)",
-                               iname);
+        if (v->kind == V_LIST || v->kind == V_NUMLIST) { /* Keras' array_like window: its values */
+            if (!v->vals || v->n_vals < 1)
+                return nninit__err(err, NNINIT_EINVAL, "%s: a window of values needs at least one value", iname);
+            nninit_init_clear(in);
+            nninit_init view = *in;
+            view.stft_window_values = v->vals;
+            view.stft_window_len = v->n_vals;
+            view.stft_window = NNINIT_WINDOW_VALUES;
+            nninit_status st = nninit__stft_window_check(&view, err);
+            if (st == NNINIT_OK && (st = nninit_init_copy(in, &view, err)) == NNINIT_OK)
+                in->stft_window_owned = 1;
+            return st;
+        }
         int w = v->kind == V_STR || v->kind == V_WINDOW ? nninit__stft_window_parse(v->str) : -1;
         if (w < 0)
             return nninit__err(err, NNINIT_EINVAL,
@@ -403,19 +433,24 @@ static nninit_status py_value(const nninit__pyval *pv, value *v, const char *tex
             }
             return NNINIT_OK;
         }
-        for (size_t i = 0; i < pv->n; i++)
-            if (pv->items[i]->kind == NNINIT__PY_FLOAT) {
-                v->kind = V_NUMLIST; /* window values, [0.1, 0.5, ...] */
-                return NNINIT_OK;
+        { /* numbers: axes (up to NNINIT_MAX_AXES integers) or a window's values (any numbers) */
+            nninit_status st = keep_values(v, pv->n, err);
+            if (st)
+                return st;
+            v->kind = V_LIST;
+            for (size_t i = 0; i < pv->n; i++) {
+                const nninit__pyval *x = pv->items[i];
+                if (x->kind != NNINIT__PY_INT && x->kind != NNINIT__PY_FLOAT)
+                    return nninit__err(err, NNINIT_EINVAL, "spec '%s': a list holds numbers (axes or window "
+                                       "values)", text);
+                v->vals[v->n_vals++] = x->kind == NNINIT__PY_INT ? (double)x->i : x->f;
+                if (x->kind == NNINIT__PY_FLOAT || v->n_list == NNINIT_MAX_AXES)
+                    v->kind = V_NUMLIST; /* window values only */
+                else
+                    v->list[v->n_list++] = x->i;
             }
-        v->kind = V_LIST;
-        for (size_t i = 0; i < pv->n; i++) {
-            if (pv->items[i]->kind != NNINIT__PY_INT || v->n_list == NNINIT_MAX_AXES)
-                return nninit__err(err, NNINIT_EINVAL, "spec '%s': a list holds up to %d integers", text,
-                                   NNINIT_MAX_AXES);
-            v->list[v->n_list++] = pv->items[i]->i;
+            return NNINIT_OK;
         }
-        return NNINIT_OK;
     case NNINIT__PY_CALL:
         if (!strcmp(pv->text, "sqrt")) {
             const nninit__pyval *x = pv->n == 1 && !pv->keys[0][0] ? pv->items[0] : NULL;
@@ -463,8 +498,11 @@ static nninit_status parse_call(const char *text, nninit_init *out, nninit_err *
         count++;
     for (size_t i = 0; call->kind == NNINIT__PY_CALL && i < call->n && st == NNINIT_OK; i++) {
         value v;
-        if ((st = py_value(call->items[i], &v, text, err)) != NNINIT_OK)
+        st = py_value(call->items[i], &v, text, err);
+        if (st != NNINIT_OK) {
+            free_value(&v);
             break;
+        }
         if (call->keys[i][0]) {
             st = set_named(&in, call->keys[i], &v, &seen, err);
             seen_keyword = 1;
@@ -476,12 +514,15 @@ static nninit_status parse_call(const char *text, nninit_init *out, nninit_err *
         } else {
             st = set_named(&in, ps[positional++].name, &v, &seen, err);
         }
+        free_value(&v);
     }
     nninit__py_free(call);
-    if (st != NNINIT_OK)
+    if (st == NNINIT_OK)
+        st = nninit_init_validate(&in, err);
+    if (st != NNINIT_OK) {
+        nninit_init_clear(&in);
         return st;
-    if ((st = nninit_init_validate(&in, err)) != NNINIT_OK)
-        return st;
+    }
     *out = in;
     return NNINIT_OK;
 }
@@ -527,17 +568,22 @@ static nninit_status json_to_value(json_t *j, value *v, const char *key, nninit_
     } else if (json_is_array(j)) {
         v->kind = V_LIST;
         size_t n = json_array_size(j);
-        if (n > NNINIT_MAX_AXES)
+        int window = !strcmp(key, "window"); /* a window's values: any numbers, any count */
+        if (n > NNINIT_MAX_AXES && !window)
             return nninit__err(err, NNINIT_EINVAL, "config '%s': list too long", key);
+        nninit_status st = keep_values(v, n, err);
+        if (st)
+            return st;
         for (size_t i = 0; i < n; i++) {
             json_t *e = json_array_get(j, i);
-            if (json_is_real(e) && !strcmp(key, "window")) {
-                v->kind = V_NUMLIST; /* window values */
-                return NNINIT_OK;
-            }
-            if (!json_is_integer(e))
-                return nninit__err(err, NNINIT_EINVAL, "config '%s': list items must be integers", key);
-            v->list[v->n_list++] = json_integer_value(e);
+            if (!json_is_integer(e) && !(window && json_is_real(e)))
+                return nninit__err(err, NNINIT_EINVAL, "config '%s': list items must be %s", key,
+                                   window ? "numbers" : "integers");
+            v->vals[v->n_vals++] = json_number_value(e);
+            if (json_is_real(e) || v->n_list == NNINIT_MAX_AXES)
+                v->kind = V_NUMLIST;
+            else
+                v->list[v->n_list++] = json_integer_value(e);
         }
     } else if (json_is_boolean(j)) {
         v->kind = V_BOOL;
@@ -625,16 +671,21 @@ static nninit_status parse_json(const char *text, nninit_init *out, nninit_err *
             value v;
             if (!strcmp(key, "dtype")) /* tf.keras 2.x configs carry the variable dtype; not a parameter */
                 continue;
-            if ((st = json_to_value(val, &v, key, err)) != NNINIT_OK ||
-                (st = set_named(&in, key, &v, &seen, err)) != NNINIT_OK) {
+            if ((st = json_to_value(val, &v, key, err)) == NNINIT_OK)
+                st = set_named(&in, key, &v, &seen, err);
+            free_value(&v);
+            if (st != NNINIT_OK) {
+                nninit_init_clear(&in);
                 json_decref(root);
                 return st;
             }
         }
     }
     json_decref(root);
-    if ((st = nninit_init_validate(&in, err)) != NNINIT_OK)
+    if ((st = nninit_init_validate(&in, err)) != NNINIT_OK) {
+        nninit_init_clear(&in);
         return st;
+    }
     *out = in;
     return NNINIT_OK;
 }
@@ -821,6 +872,14 @@ nninit_status nninit_init_to_json(const nninit_init *in, char **json, nninit_err
         nninit__sb_printf(&b, "\"side\": \"%s\", \"window\": ", in->stft_imag ? "imag" : "real");
         if (in->stft_window == NNINIT_WINDOW_NONE) {
             nninit__sb_printf(&b, "null");
+        } else if (in->stft_window == NNINIT_WINDOW_VALUES) { /* the array, as Keras' get_config keeps it */
+            nninit__sb_printf(&b, "[");
+            for (int64_t i = 0; i < in->stft_window_len; i++) {
+                if (i)
+                    nninit__sb_printf(&b, ", ");
+                sb_double(&b, in->stft_window_values[i]);
+            }
+            nninit__sb_printf(&b, "]");
         } else if (in->stft_n_window_params == 0) {
             nninit__sb_printf(&b, "\"%s\"", nninit__stft_window_name(in->stft_window));
         } else { /* scipy's tuple form as a JSON list (Keras 3 itself takes only names and value arrays) */

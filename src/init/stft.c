@@ -6,6 +6,7 @@
  * sqrt(sum w^2) ("density"), sum |w| ("spectrum") or 1. Keras builds the
  * (T, 1, F) kernel; nninit repeats it over the C input channels. The
  * argument is formed in the output precision as Keras does in its dtype.
+ * A window may also be given as its T values (Keras' array_like window).
  */
 #include "init/internal.h"
 
@@ -45,6 +46,7 @@ static const struct window_def {
                                         {0, 0}},
     [NNINIT_WINDOW_KAISER] = {"kaiser", {"ksr", NULL}, 1, 1, {0, 0}},
     [NNINIT_WINDOW_GENERAL_HAMMING] = {"general_hamming", {"general hamming", NULL}, 1, 1, {0, 0}},
+    [NNINIT_WINDOW_VALUES] = {"(values)", {NULL}, 0, 0, {0, 0}}, /* never parsed as a name */
 };
 
 const char *nninit__stft_window_name(int w)
@@ -54,7 +56,7 @@ const char *nninit__stft_window_name(int w)
 
 int nninit__stft_window_parse(const char *name)
 {
-    for (int i = 1; i < NNINIT_WINDOW_COUNT; i++) {
+    for (int i = 1; i < NNINIT_WINDOW_VALUES; i++) {
         if (!strcmp(name, WINDOWS[i].name))
             return i;
         for (int k = 0; WINDOWS[i].aliases[k]; k++)
@@ -76,6 +78,17 @@ nninit_status nninit__stft_window_check(const nninit_init *in, nninit_err *err)
     int w = in->stft_window, n = in->stft_n_window_params;
     if (w < 0 || w >= NNINIT_WINDOW_COUNT)
         return nninit__err(err, NNINIT_EINVAL, "stft: window %d is not in the catalogue", w);
+    if (w == NNINIT_WINDOW_VALUES) { /* Keras: ops.convert_to_tensor(window), then len == frame_length */
+        if (!in->stft_window_values || in->stft_window_len < 1 || in->stft_window_len > NNINIT_STFT_MAX_WINDOW_VALUES)
+            return nninit__err(err, NNINIT_EINVAL, "stft: a window of values needs 1 to %d of them; got %lld",
+                               NNINIT_STFT_MAX_WINDOW_VALUES, (long long)in->stft_window_len);
+        for (int64_t i = 0; i < in->stft_window_len; i++)
+            if (!isfinite(in->stft_window_values[i]))
+                return nninit__err(err, NNINIT_EINVAL, "stft: window value %lld is %g; every value must be finite "
+                                   "(Keras would fill the kernel with it)", (long long)i,
+                                   in->stft_window_values[i]);
+        return NNINIT_OK;
+    }
     const struct window_def *d = &WINDOWS[w];
     if (n < d->min_params || n > d->max_params) {
         if (d->max_params == 0)
@@ -272,12 +285,26 @@ nninit_status nninit__stft_fill(const nninit_init *in, const nninit_shape *shape
     if (!w)
         return nninit__err(err, NNINIT_ENOMEM, "stft: out of memory for the window");
     double scale = 1.0;
-    if (in->stft_window != NNINIT_WINDOW_NONE) {
+    if (in->stft_window == NNINIT_WINDOW_VALUES) {
+        /* Keras: "The shape of `window` must be equal to [frame_length]" (periodic does not apply) */
+        nninit_status s = nninit__stft_window_check(in, err);
+        if (!s && in->stft_window_len != T)
+            s = nninit__err(err, NNINIT_EINVAL, "stft: the window has %lld values but the frame length (the "
+                            "kernel's first dimension) is %lld; Keras requires one value per frame sample",
+                            (long long)in->stft_window_len, (long long)T);
+        if (s) {
+            free(w);
+            return s;
+        }
+        memcpy(w, in->stft_window_values, (size_t)T * sizeof *w);
+    } else if (in->stft_window != NNINIT_WINDOW_NONE) {
         /* periodic: the first T points of the symmetric window of length T + 1;
          * a window of length 1 is [1] whatever its kind (scipy's _len_guards) */
         window_sym(in, in->stft_periodic ? T + 1 : T, w);
         if (T == 1)
             w[0] = 1.0;
+    }
+    if (in->stft_window != NNINIT_WINDOW_NONE) {
         double s2 = 0, s1 = 0;
         int finite = 1;
         for (int64_t t = 0; t < T; t++) {
@@ -293,7 +320,7 @@ nninit_status nninit__stft_fill(const nninit_init *in, const nninit_shape *shape
         if (!finite || !(scale > 0) || !isfinite(scale)) {
             free(w);
             return nninit__err(err, NNINIT_EINVAL, "stft: the '%s' window of length %lld is %s, so its %s scaling "
-                               "would make the kernel NaN; use a longer frame, other window parameters or "
+                               "would make the kernel NaN; use a longer frame, other window values or "
                                "scaling=None", nninit__stft_window_name(in->stft_window), (long long)T,
                                finite ? "all zeros" : "not finite",
                                in->stft_scaling == 1 ? "density" : in->stft_scaling == 2 ? "spectrum" : "None");
@@ -320,5 +347,36 @@ nninit_status nninit__stft_fill(const nninit_init *in, const nninit_shape *shape
         }
     }
     free(w);
+    return NNINIT_OK;
+}
+
+void nninit_init_clear(nninit_init *init)
+{
+    if (!init)
+        return;
+    if (init->stft_window_owned)
+        free(init->stft_window_values);
+    init->stft_window_values = NULL;
+    init->stft_window_len = 0;
+    init->stft_window_owned = 0;
+}
+
+nninit_status nninit_init_copy(nninit_init *dst, const nninit_init *src, nninit_err *err)
+{
+    if (!dst || !src)
+        return nninit__err(err, NNINIT_EMISUSE, "nninit_init_copy: dst and src must not be NULL");
+    *dst = *src;
+    dst->stft_window_owned = 0;
+    if (!src->stft_window_values)
+        return NNINIT_OK;
+    double *v = nninit__malloc_array((size_t)src->stft_window_len + 1, sizeof *v);
+    if (!v) {
+        dst->stft_window_values = NULL;
+        dst->stft_window_len = 0;
+        return nninit__err(err, NNINIT_ENOMEM, "out of memory for %lld window values", (long long)src->stft_window_len);
+    }
+    memcpy(v, src->stft_window_values, (size_t)src->stft_window_len * sizeof *v);
+    dst->stft_window_values = v;
+    dst->stft_window_owned = 1;
     return NNINIT_OK;
 }

@@ -27,6 +27,9 @@ typedef struct nninit__mtensor {
                            * deep-copied after its draws, as TransformerEncoder clones its layer): no draws */
     int64_t copy_stream;  /* with copy_of: the named original whose Philox stream the copy regenerates
                            * (with the initializer it had when cloned, which the copy keeps) */
+    int same_variable;    /* with copy_of: not a copy but the original variable tracked a second time (Keras
+                           * SpectralNormalization's `kernel`, which save_weights stores twice): an override
+                           * of the original applies to it too, and it cannot be overridden by itself */
     /* layer metadata (nninit_model_layer_info; never changes what is drawn) */
     char *layer, *cls, *act;
     nninit_model_role role;

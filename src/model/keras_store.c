@@ -4,7 +4,8 @@
  * its class in snake case, numbered from the second of a class on
  * ("dense", "dense_1"); a layer's sublayers are visited as the attributes
  * holding them (LSTM.cell, Bidirectional.forward_layer/backward_layer,
- * TimeDistributed.layer, MultiHeadAttention.query_dense, ...), and a
+ * TimeDistributed.layer, SpectralNormalization.layer,
+ * MultiHeadAttention.query_dense, ...), and a
  * layer's own variables are stored as vars/0, vars/1, ... in the order
  * trainable then non-trainable, each in creation order. So the Dense kernel
  * of a model is "layers/dense/vars/0" whatever the layer's name. */
@@ -303,7 +304,7 @@ static const char *sub_attr(const char *cls, const char *scopes, const char *fir
     const char *attr = NULL;
     if (!strcmp(cls, "Bidirectional"))
         attr = !strncmp(scopes, first_scope, l0) && first_scope[l0] == '\0' ? "forward_layer" : "backward_layer";
-    else if (!strcmp(cls, "TimeDistributed"))
+    else if (!strcmp(cls, "TimeDistributed") || !strcmp(cls, "SpectralNormalization"))
         attr = "layer";
     if (!attr || (rest[0] && (strchr(rest, '/') || !strstr(rest, "_cell"))))
         return NULL;
@@ -311,9 +312,12 @@ static const char *sub_attr(const char *cls, const char *scopes, const char *fir
     return buf;
 }
 
+/* Created with trainable=False: BatchNormalization's moving statistics,
+ * SpectralNormalization's vector_u (Normalization's are all non-trainable,
+ * so their order is unchanged). */
 static int non_trainable(const char *var)
 {
-    return !strcmp(var, "moving_mean") || !strcmp(var, "moving_variance");
+    return !strcmp(var, "moving_mean") || !strcmp(var, "moving_variance") || !strcmp(var, "vector_u");
 }
 
 /* The named tensors sorted by name, so that the tensors of one layer (a
@@ -392,9 +396,9 @@ static nninit_status layer_paths(nninit_model *m, name_index *ix, const char *cl
             leaf = leaf ? leaf + 1 : rest;
             if (non_trainable(leaf) != pass)
                 continue;
-            if (!strcmp(cls, "Dense") && !strncmp(leaf, "lora_kernel_", 12)) {
-                /* dense.py save_own_variables: the kernel (merged with the LoRA product, which is 0 at
-                 * initialization) and the bias only; load_own_variables zeroes the LoRA kernels */
+            if ((!strcmp(cls, "Dense") || !strcmp(cls, "EinsumDense")) && !strncmp(leaf, "lora_kernel_", 12)) {
+                /* dense.py / einsum_dense.py save_own_variables: the kernel (merged with the LoRA product,
+                 * which is 0 at initialization) and the bias only; load_own_variables zeroes the LoRA kernels */
                 free(e->store_path);
                 if (!(e->store_path = nninit__strdup("")))
                     return nninit__err(err, NNINIT_ENOMEM, "out of memory");

@@ -47,7 +47,8 @@ nninit_status nninit__model_add(nninit_model *m, const char *name, const nninit_
     memset(e, 0, sizeof *e);
     e->shape = *shape;
     e->layout = layout;
-    e->init = *init;
+    if (nninit_init_copy(&e->init, init, err)) /* the model owns its own copy of a window's values */
+        return NNINIT_ENOMEM;
     e->zero_row = -1;
     e->draw = m->next_draw;
     e->copy_of = -1;
@@ -57,6 +58,7 @@ nninit_status nninit__model_add(nninit_model *m, const char *name, const nninit_
         (name && !nninit__strmap_get(&m->by_name, e->name, &first) && nninit__strmap_put(&m->by_name, e->name, m->n))) {
         free(e->name);
         free(e->spec);
+        nninit_init_clear(&e->init);
         return nninit__err(err, NNINIT_ENOMEM, "out of memory");
     }
     if (name)
@@ -110,6 +112,7 @@ void nninit_model_free(nninit_model *m)
         free(m->t[i].cls);
         free(m->t[i].act);
         free(m->t[i].store_path);
+        nninit_init_clear(&m->t[i].init);
     }
     free(m->t);
     free(m->source);
@@ -148,13 +151,18 @@ nninit_status nninit_model_override(nninit_model *m, const char *name, const cha
         nninit__mtensor *e = &m->t[i];
         if (e->is_int64)
             return nninit__err(err, NNINIT_EINVAL, "tensor '%s' is an int64 counter; it has no initializer", name);
+        if (e->same_variable)
+            return nninit__err(err, NNINIT_EINVAL, "override: '%s' is the variable '%s' tracked a second time (Keras "
+                               "stores it twice); override '%s'", name, m->t[e->copy_of].name, m->t[e->copy_of].name);
         nninit_init init;
         nninit_status s = nninit_init_parse(spec, &init, err);
         if (s != NNINIT_OK)
             return s;
         char *copy = nninit__strdup(spec);
-        if (!copy)
+        if (!copy) {
+            nninit_init_clear(&init);
             return nninit__err(err, NNINIT_ENOMEM, "out of memory");
+        }
         /* A deep-copied module: an overridden copy is drawn on its own (at its place in the
          * construction order); an overridden original leaves its copies the values the module was
          * constructed with: its construction draw stays (a phantom the copies repeat) and the
@@ -162,26 +170,43 @@ nninit_status nninit_model_override(nninit_model *m, const char *name, const cha
         e->copy_of = -1;
         int has_copies = 0;
         for (size_t j = 0; m->has_copies && j < m->n; j++) /* O(n) only where copies exist */
-            has_copies |= m->t[j].copy_of == (int64_t)i;
+            has_copies |= m->t[j].copy_of == (int64_t)i && !m->t[j].same_variable;
         if (has_copies) {
             nninit__mtensor o = *e;
             nninit__mtensor *ph;
             if ((s = nninit__model_add(m, NULL, &o.shape, o.layout, &o.init, o.spec, &ph, err))) {
                 free(copy);
+                nninit_init_clear(&init);
                 return s;
             }
             ph->draw = o.draw;
             ph->zero_row = o.zero_row;
             ph->forget_units = o.forget_units;
             for (size_t j = 0; j < m->n; j++)
-                if (m->t[j].copy_of == (int64_t)i)
+                if (m->t[j].copy_of == (int64_t)i && !m->t[j].same_variable)
                     m->t[j].copy_of = (int64_t)(m->n - 1);
             e = &m->t[i];
             e->draw = m->next_draw++;
         }
         free(e->spec);
         e->spec = copy;
-        e->init = init;
+        nninit_init_clear(&e->init);
+        e->init = init; /* the parsed values become the tensor's own */
+        for (size_t j = 0; m->has_copies && j < m->n; j++) { /* the same variable tracked again follows it */
+            nninit__mtensor *a = &m->t[j];
+            if (a->same_variable && a->copy_of == (int64_t)i) {
+                char *sp = nninit__strdup(spec);
+                nninit_init ai;
+                if (!sp || nninit_init_copy(&ai, &init, err)) {
+                    free(sp);
+                    return nninit__err(err, NNINIT_ENOMEM, "out of memory");
+                }
+                free(a->spec);
+                a->spec = sp;
+                nninit_init_clear(&a->init);
+                a->init = ai;
+            }
+        }
         return NNINIT_OK;
     }
     return nninit__err(err, NNINIT_ENOTFOUND, "override: the model has no tensor named '%s'", name ? name : "");

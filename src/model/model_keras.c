@@ -201,6 +201,7 @@ static nninit_status add_var_axes(kctx *c, const char *layer, const char *path, 
             memcpy(init.output_axes, ax->out, sizeof ax->out);
         }
         s = nninit__model_add(c->m, name, &sh, NNINIT_LAYOUT_KERAS, &init, spec, out, c->err);
+        nninit_init_clear(&init); /* the model keeps its own copy of a window's values */
     }
     free(dumped);
     return s;
@@ -226,6 +227,39 @@ static int64_t deconv_len(int64_t len, int64_t k, int64_t stride, int64_t dil, c
         return !strcmp(padding, "same") ? len * stride : len * stride + (eff > stride ? eff - stride : 0);
     int64_t pad = !strcmp(padding, "same") ? eff / 2 : 0;
     return (len - 1) * stride + eff - 2 * pad + opad;
+}
+
+/* lora_rank of Dense/EinsumDense: null or absent (0), else an integer >= 1;
+ * enable_lora refuses a kernel_constraint ("Lora is incompatible with kernel
+ * constraints"). */
+static nninit_status lora_rank(kctx *c, const char *lname, json_t *cfg, int64_t *rank)
+{
+    json_t *lr = json_object_get(cfg, "lora_rank");
+    *rank = 0;
+    if (!lr || json_is_null(lr))
+        return NNINIT_OK;
+    if (!json_is_integer(lr) || json_integer_value(lr) < 1 || json_integer_value(lr) > DIM_MAX)
+        return kerr(c, lname, "lora_rank must be a positive integer or null%s", NULL);
+    json_t *kc = json_object_get(cfg, "kernel_constraint");
+    if (kc && !json_is_null(kc))
+        return kerr(c, lname, "lora_rank with a kernel_constraint: Keras refuses it (Lora is incompatible with kernel "
+                    "constraints); remove one of them%s", NULL);
+    *rank = json_integer_value(lr);
+    return NNINIT_OK;
+}
+
+/* enable_lora (dense.py, einsum_dense.py; a_initializer="he_uniform",
+ * b_initializer="zeros"): lora_kernel_a of the kernel's shape with its last
+ * axis replaced by the rank, lora_kernel_b (rank, kernel.shape[-1]), both
+ * created after the kernel and the bias. */
+static nninit_status lora_vars(kctx *c, const char *lname, int kndim, const int64_t *kdims, int64_t rank)
+{
+    int64_t la[NNINIT_MAX_DIMS], lb[2] = {rank, kdims[kndim - 1]};
+    for (int i = 0; i + 1 < kndim; i++)
+        la[i] = kdims[i];
+    la[kndim - 1] = rank;
+    nninit_status s = add_var(c, lname, "lora_kernel_a", NULL, NULL, "he_uniform", kndim, la, NULL);
+    return s ? s : add_var(c, lname, "lora_kernel_b", NULL, NULL, "zeros", 2, lb, NULL);
 }
 
 /* EinsumDense (keras/src/layers/core/einsum_dense.py build and
@@ -350,12 +384,11 @@ static nninit_status einsum_vars(kctx *c, const char *lname, json_t *cfg, const 
             return kerr(c, lname, "a kernel letter of '%s' is in neither the input nor the output", eq);
         }
     }
-    json_t *lr = json_object_get(cfg, "lora_rank");
-    if (lr && !json_is_null(lr))
-        return kerr(c, lname, "EinsumDense lora_rank is not supported yet%s", NULL);
-    nninit_status s = add_var_axes(c, lname, "kernel", cfg, "kernel_initializer", "glorot_uniform", lw, kd, &ax,
-                                   NULL);
+    int64_t rank;
+    nninit_status s = lora_rank(c, lname, cfg, &rank);
     if (s)
+        return s;
+    if ((s = add_var_axes(c, lname, "kernel", cfg, "kernel_initializer", "glorot_uniform", lw, kd, &ax, NULL)))
         return s;
     const char *bias_axes = cfg_str(cfg, "bias_axes", NULL);
     if (bias_axes && bias_axes[0]) {
@@ -378,6 +411,10 @@ static nninit_status einsum_vars(kctx *c, const char *lname, json_t *cfg, const 
         if ((s = add_var(c, lname, "bias", cfg, "bias_initializer", "zeros", nb, bd, NULL)))
             return s;
     }
+    /* einsum_dense.py enable_lora: lora_kernel_a kernel.shape[:-1] + (rank,), lora_kernel_b (rank,
+     * kernel.shape[-1]) */
+    if (rank > 0 && (s = lora_vars(c, lname, lw, kd, rank)))
+        return s;
     out->ndim = no;
     for (int i = 0; i < no; i++)
         out->d[i] = os[i];
@@ -445,6 +482,130 @@ static nninit_status conv_lstm_vars(kctx *c, const char *cls, const char *lname,
     return NNINIT_OK;
 }
 
+/* The preprocessing layers with state (keras/src/layers/preprocessing):
+ * none creates a Keras variable. StringLookup/IntegerLookup (index_lookup.py)
+ * keep the vocabulary in the config or as the asset vocabulary.txt of a
+ * .keras archive (save_assets), never in .weights.h5; their
+ * save_own_variables stores only "idf_weights" with output_mode "tf_idf"
+ * (computed by adapt() or from the vocabulary: refused here).
+ * TextVectorization delegates to its StringLookup. Hashing has no state;
+ * Discretization keeps bin_boundaries in its config (no variable; only its
+ * load_own_variables reads a legacy "0"). Output shapes: compute_output_shape
+ * of each (depth: max_tokens with pad_to_max_tokens, else the config's
+ * vocabulary_size; num_bins; len(bin_boundaries) + 1). */
+static nninit_status lookup_layer(kctx *c, const char *cls, const char *lname, json_t *cfg, const kshape *in,
+                                  kshape *out)
+{
+    const char *mode = cfg_str(cfg, "output_mode", "int");
+    int tv = !strcmp(cls, "TextVectorization"), disc = !strcmp(cls, "Discretization");
+    if (!strcmp(mode, "tf_idf"))
+        return kerr(c, lname, "output_mode \"tf_idf\" stores idf_weights that adapt() computes from data (Keras "
+                    "saves them as its only variable), which nninit cannot produce; use \"int\", \"one_hot\", "
+                    "\"multi_hot\" or \"count\"%s", NULL);
+    if (strcmp(mode, "int") && strcmp(mode, "one_hot") && strcmp(mode, "multi_hot") && strcmp(mode, "count"))
+        return kerr(c, lname, "output_mode must be \"int\", \"one_hot\", \"multi_hot\" or \"count\"%s", NULL);
+    if (tv && !strcmp(mode, "one_hot"))
+        return kerr(c, lname, "TextVectorization has no output_mode \"one_hot\"; use \"int\", \"multi_hot\" or "
+                    "\"count\"%s", NULL);
+    int64_t depth = UNKNOWN;
+    if (!strcmp(cls, "Hashing") && (depth = cfg_int(cfg, "num_bins", 0)) < 1) /* hashing.py __init__ */
+        return kerr(c, lname, "Hashing needs num_bins >= 1%s", NULL);
+    *out = *in;
+    if (tv && !strcmp(mode, "int")) { /* (batch, output_sequence_length) */
+        json_t *len = json_object_get(cfg, "output_sequence_length");
+        out->ndim = 2;
+        out->d[0] = in->ndim ? in->d[0] : UNKNOWN;
+        out->d[1] = json_is_integer(len) && json_integer_value(len) >= 1 && json_integer_value(len) <= DIM_MAX ?
+                    json_integer_value(len) : UNKNOWN;
+        return NNINIT_OK;
+    }
+    if (!strcmp(mode, "int"))
+        return NNINIT_OK;
+    if (disc) {
+        json_t *bb = json_object_get(cfg, "bin_boundaries");
+        depth = json_is_array(bb) ? (int64_t)json_array_size(bb) + 1 : cfg_int(cfg, "num_bins", UNKNOWN);
+        if (depth == 0 || depth < UNKNOWN)
+            depth = UNKNOWN;
+    } else if (strcmp(cls, "Hashing")) { /* the lookups (Hashing's depth is num_bins, read above) */
+        json_t *vs = json_object_get(cfg, "vocabulary_size");
+        int64_t mt = cfg_int(cfg, "max_tokens", 0);
+        if (cfg_bool(cfg, "pad_to_max_tokens", 0) && mt >= 1)
+            depth = mt;
+        else if (json_is_integer(vs) && json_integer_value(vs) >= 1 && json_integer_value(vs) <= DIM_MAX)
+            depth = json_integer_value(vs);
+    }
+    kshape sh = *in;
+    if (tv && sh.ndim < NNINIT_MAX_DIMS) { /* split (the default "whitespace") adds a token axis; None keeps (b, 1) */
+        json_t *split = json_object_get(cfg, "split");
+        if (!(split && json_is_null(split)))
+            sh.d[sh.ndim++] = UNKNOWN;
+        else if (sh.ndim <= 1)
+            sh.d[sh.ndim++] = 1;
+    }
+    if (!strcmp(mode, "one_hot")) { /* each element encoded: a trailing 1 is replaced, else an axis appended */
+        if (sh.ndim > 1 && sh.d[sh.ndim - 1] == 1)
+            sh.ndim--;
+        if (sh.ndim >= NNINIT_MAX_DIMS)
+            return kerr(c, lname, "input rank too large%s", NULL);
+        sh.d[sh.ndim++] = depth;
+    } else if (disc) { /* discretization.py: (batch,) + input_shape[2:] + (depth,), or (depth,) */
+        if (sh.ndim >= 2) {
+            for (int i = 1; i + 1 < sh.ndim; i++)
+                sh.d[i] = sh.d[i + 1];
+            sh.d[sh.ndim - 1] = depth;
+        } else {
+            sh.ndim = 1;
+            sh.d[0] = depth;
+        }
+    } else if (sh.ndim == 0) { /* hashing.py: (num_bins,) */
+        sh.ndim = 1;
+        sh.d[0] = depth;
+    } else { /* multi_hot, count: the last (sample) axis becomes the depth */
+        sh.d[sh.ndim - 1] = depth;
+    }
+    *out = sh;
+    return NNINIT_OK;
+}
+
+/* Every layer class nninit builds (do_layer, layer_vars, wrapper_vars,
+ * spectral_vars, lookup_layer, mha_vars, nested_model): the one list the
+ * "not supported" message prints whole and "did you mean" searches;
+ * tests/test_model.c checks that each one reaches its builder. */
+static const char *const KERAS_LAYERS[] = {
+    "InputLayer", "Sequential", "Functional", "Model",
+    /* with variables */
+    "Dense", "EinsumDense", "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose",
+    "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D", "SimpleRNN", "LSTM", "GRU",
+    "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "Embedding", "BatchNormalization", "LayerNormalization",
+    "GroupNormalization", "RMSNormalization", "Normalization", "PReLU", "Attention", "MultiHeadAttention",
+    "Bidirectional", "TimeDistributed", "SpectralNormalization",
+    /* parameter-free, or state that is no variable */
+    "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D", "AveragePooling3D",
+    "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D", "GlobalAveragePooling3D", "Flatten", "Reshape", "Permute", "RepeatVector",
+    "UpSampling1D", "UpSampling2D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D",
+    "Cropping1D", "Cropping2D", "Cropping3D", "Resizing", "CategoryEncoding", "StringLookup", "IntegerLookup",
+    "TextVectorization", "Hashing", "Discretization", "Add", "Subtract", "Multiply", "Average", "Maximum",
+    "Minimum", "Concatenate", "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "Dropout", "SpatialDropout1D",
+    "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "AlphaDropout", "Identity",
+    "Rescaling", "ActivityRegularization", "Masking", "RandomFlip", "RandomRotation", "RandomZoom",
+    "RandomTranslation", "RandomContrast", "RandomBrightness", "UnitNormalization"};
+#define N_KERAS_LAYERS (sizeof KERAS_LAYERS / sizeof *KERAS_LAYERS)
+
+static nninit_status unsupported(kctx *c, const char *lname, const char *cls)
+{
+    const char *near = nninit_suggest(cls, KERAS_LAYERS, N_KERAS_LAYERS);
+    if (near)
+        return nninit__err(c->err, NNINIT_EUNSUPPORTED, "keras layer '%.60s': unknown class '%.60s'; did you mean "
+                           "'%s'?", lname, cls, near);
+    char list[NNINIT_ERR_MSG_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < N_KERAS_LAYERS && n < sizeof list; i++)
+        n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "", KERAS_LAYERS[i]);
+    return nninit__err(c->err, NNINIT_EUNSUPPORTED, "keras layer '%.60s': class '%.60s' is not supported; "
+                       "supported: %s", lname, cls, list);
+}
+
 /* Builds the variables of one layer from its input shape and computes its
  * output shape. */
 static nninit_status layer_vars(kctx *c, const char *cls, const char *lname, json_t *cfg, const kshape *in,
@@ -468,15 +629,10 @@ static nninit_status layer_vars(kctx *c, const char *cls, const char *lname, jso
         if (cfg_bool(cfg, "use_bias", 1) &&
             (s = add_var(c, lname, "bias", cfg, "bias_initializer", "zeros", 1, &units, NULL)))
             return s;
-        /* dense.py build -> enable_lora(lora_rank): lora_kernel_a (in, rank) he_uniform, lora_kernel_b
-         * (rank, units) zeros, after the kernel and bias */
-        int64_t rank = cfg_int(cfg, "lora_rank", 0);
-        json_t *lr = json_object_get(cfg, "lora_rank");
-        if (lr && !json_is_null(lr) && rank < 1)
-            return kerr(c, lname, "lora_rank must be a positive integer or null%s", NULL);
-        int64_t la[2] = {last, rank}, lb[2] = {rank, units};
-        if (rank > 0 && ((s = add_var(c, lname, "lora_kernel_a", NULL, NULL, "he_uniform", 2, la, NULL)) ||
-                         (s = add_var(c, lname, "lora_kernel_b", NULL, NULL, "zeros", 2, lb, NULL))))
+        /* dense.py build -> enable_lora(lora_rank): lora_kernel_a (in, rank), lora_kernel_b (rank, units),
+         * after the kernel and bias */
+        int64_t rank;
+        if ((s = lora_rank(c, lname, cfg, &rank)) || (rank > 0 && (s = lora_vars(c, lname, 2, k, rank))))
             return s;
         out->d[out->ndim - 1] = units;
         return NNINIT_OK;
@@ -852,6 +1008,9 @@ static nninit_status layer_vars(kctx *c, const char *cls, const char *lname, jso
         out->d[out->ndim - 1] = nt;
         return NNINIT_OK;
     }
+    if (!strcmp(cls, "StringLookup") || !strcmp(cls, "IntegerLookup") || !strcmp(cls, "TextVectorization") ||
+        !strcmp(cls, "Hashing") || !strcmp(cls, "Discretization"))
+        return lookup_layer(c, cls, lname, cfg, in, out);
     static const char *const same_shape[] = {"Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "Dropout",
                                              "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
                                              "GaussianNoise", "GaussianDropout", "AlphaDropout", "Identity",
@@ -863,23 +1022,7 @@ static nninit_status layer_vars(kctx *c, const char *cls, const char *lname, jso
     for (int i = 0; same_shape[i]; i++)
         if (!strcmp(cls, same_shape[i]))
             return NNINIT_OK;
-    static const char *const with_weights[] = {
-        "Dense", "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose",
-        "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D", "SimpleRNN", "LSTM", "GRU", "Embedding",
-        "BatchNormalization", "LayerNormalization", "MultiHeadAttention", "Flatten", "Reshape", "Add",
-        "Concatenate", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "Bidirectional",
-        "TimeDistributed", "InputLayer"};
-    const char *near = nninit_suggest(cls, with_weights, sizeof with_weights / sizeof *with_weights);
-    if (!near)
-        near = nninit_suggest(cls, same_shape, sizeof same_shape / sizeof *same_shape - 1);
-    if (near)
-        return nninit__err(c->err, NNINIT_EUNSUPPORTED, "keras layer '%.60s': unknown class '%.60s'; did you mean "
-                           "'%s'?", lname, cls, near);
-    return nninit__err(c->err, NNINIT_EUNSUPPORTED, "keras layer '%.60s': class '%.60s' is not supported; supported: "
-                       "Dense, Conv1D/2D/3D, Conv*Transpose, DepthwiseConv2D, SeparableConv1D/2D, SimpleRNN, LSTM, "
-                       "GRU, Embedding, BatchNormalization, LayerNormalization, MultiHeadAttention, pooling, "
-                       "Flatten, Reshape, activations, dropout, Add/Concatenate",
-                       lname, cls);
+    return unsupported(c, lname, cls);
 }
 
 /* Bidirectional(RNN) and TimeDistributed(layer) (keras/src/layers/rnn/
@@ -953,6 +1096,67 @@ static nninit_status wrapper_vars(kctx *c, const char *cls, const char *lname, j
     if (!strcmp(merge, "concat"))
         out->d[out->ndim - 1] = fo.d[fo.ndim - 1] + bo.d[bo.ndim - 1];
     return NNINIT_OK;
+}
+
+/* SpectralNormalization(layer) (keras/src/layers/normalization/
+ * spectral_normalization.py build): Wrapper.build builds the inner layer in
+ * the wrapper's name scope ("<sn>/<inner>/kernel", "<sn>/<inner>/bias"),
+ * then `self.kernel = self.layer.kernel` (or `.embeddings`) makes the
+ * tracker count that same variable among the wrapper's own trainable ones,
+ * and `vector_u` (1, kernel.shape[-1]) TruncatedNormal(stddev=0.02),
+ * trainable=False, follows. save_own_variables stores the wrapper's own
+ * list, so a .weights.h5 holds the kernel twice (vars/0 of the wrapper,
+ * vars/0 of its `layer`): nninit lists it as "<sn>/kernel", the same
+ * variable (same values, overridden with it). */
+static nninit_status spectral_vars(kctx *c, const char *lname, json_t *cfg, const kshape *in, kshape *out)
+{
+    json_t *inner = json_object_get(cfg, "layer");
+    const char *icls = json_string_value(json_object_get(inner, "class_name"));
+    json_t *icfg = json_object_get(inner, "config");
+    const char *iname = json_string_value(json_object_get(icfg, "name"));
+    if (!icls || !json_is_object(icfg) || !iname)
+        return kerr(c, lname, "the wrapped \"layer\" needs class_name and config.name%s", NULL);
+    json_t *pi = json_object_get(cfg, "power_iterations");
+    if (pi && !(json_is_integer(pi) && json_integer_value(pi) >= 1))
+        return kerr(c, lname, "power_iterations must be an integer >= 1 (Keras: should be greater than zero)%s",
+                    NULL);
+    /* the layers with a `kernel` or `embeddings` variable nninit builds (Keras raises for the others:
+     * "object has no attribute 'kernel' nor 'embeddings'") */
+    static const char *const with_kernel[] = {"Dense", "EinsumDense", "Conv1D", "Conv2D", "Conv3D",
+                                              "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose", "Embedding",
+                                              NULL};
+    int ok = 0;
+    for (int i = 0; with_kernel[i]; i++)
+        ok |= !strcmp(icls, with_kernel[i]);
+    if (!ok)
+        return kerr(c, lname, "SpectralNormalization needs a layer with a kernel or embeddings variable (Dense, "
+                    "EinsumDense, Conv1D/2D/3D, Conv1D/2D/3DTranspose, Embedding)%s", NULL);
+    json_t *lr = json_object_get(icfg, "lora_rank");
+    if (lr && !json_is_null(lr))
+        return kerr(c, lname, "SpectralNormalization of a layer with lora_rank: its kernel is then the LoRA sum, "
+                    "not a variable, and Keras cannot normalize it; drop lora_rank%s", NULL);
+    char path[NAME_CAP], kname[NAME_CAP];
+    if (snprintf(path, sizeof path, "%s/%s", lname, iname) >= (int)sizeof path ||
+        snprintf(kname, sizeof kname, "%s%s/%s", c->prefix, path, strcmp(icls, "Embedding") ? "kernel" :
+                 "embeddings") >= (int)sizeof kname)
+        return kerr(c, lname, "its variable names would be longer than %s bytes", NAME_CAP_TEXT);
+    nninit_status s = layer_vars(c, icls, path, icfg, in, out);
+    if (s)
+        return s;
+    size_t k;
+    if (!nninit__model_find(c->m, kname, &k))
+        return kerr(c, lname, "the wrapped layer made no kernel%s", NULL);
+    nninit__mtensor *alias;
+    nninit__mtensor kern = c->m->t[k]; /* by value: adding may move the table */
+    if (snprintf(kname, sizeof kname, "%s%s/kernel", c->prefix, lname) >= (int)sizeof kname)
+        return kerr(c, lname, "its variable names would be longer than %s bytes", NAME_CAP_TEXT);
+    if ((s = nninit__model_add(c->m, kname, &kern.shape, kern.layout, &kern.init, kern.spec, &alias, c->err)))
+        return s;
+    alias->copy_of = alias->copy_stream = (int64_t)k;
+    alias->same_variable = 1;
+    c->m->has_copies = 1;
+    int64_t u[2] = {1, kern.shape.dim[kern.shape.ndim - 1]};
+    return add_var(c, lname, "vector_u", NULL, NULL, "TruncatedNormal(stddev=0.02)", 2, u, NULL);
 }
 
 /* MultiHeadAttention: EinsumDense sublayers query/key/value/attention_output
@@ -1190,8 +1394,9 @@ static nninit_status do_layer(kctx *c, json_t *layer, const kshape *prev, int ha
         if (get_shape(bis, &ins[0]))
             n_in = 1;
     }
-    if ((!strcmp(cls, "Sequential") || !strcmp(cls, "Functional") || !strcmp(cls, "Model")) &&
-        json_is_array(json_object_get(cfg, "layers"))) {
+    if (!strcmp(cls, "Sequential") || !strcmp(cls, "Functional") || !strcmp(cls, "Model")) {
+        if (!json_is_array(json_object_get(cfg, "layers")))
+            return kerr(c, lname, "a model used as a layer needs its config's \"layers\" list%s", NULL);
         nninit_status s = nested_model(c, cls, lname, cfg, n_in ? &ins[0] : NULL, out);
         return s ? s : remember(c, lname, out);
     }
@@ -1237,6 +1442,10 @@ static nninit_status do_layer(kctx *c, json_t *layer, const kshape *prev, int ha
     }
     if (!strcmp(cls, "Bidirectional") || !strcmp(cls, "TimeDistributed")) {
         nninit_status s = wrapper_vars(c, cls, lname, cfg, &ins[0], out);
+        return s ? s : remember(c, lname, out);
+    }
+    if (!strcmp(cls, "SpectralNormalization")) {
+        nninit_status s = spectral_vars(c, lname, cfg, &ins[0], out);
         return s ? s : remember(c, lname, out);
     }
     nninit_status s = layer_vars(c, cls, lname, cfg, &ins[0], out);

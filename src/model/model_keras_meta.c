@@ -19,7 +19,8 @@ static const char *layer_name(json_t *layer)
 static const char *layer_class(json_t *layer)
 {
     const char *cls = json_string_value(json_object_get(layer, "class_name"));
-    if (cls && (!strcmp(cls, "Bidirectional") || !strcmp(cls, "TimeDistributed"))) {
+    if (cls && (!strcmp(cls, "Bidirectional") || !strcmp(cls, "TimeDistributed") ||
+                !strcmp(cls, "SpectralNormalization"))) {
         const char *inner = json_string_value(
             json_object_get(json_object_get(json_object_get(layer, "config"), "layer"), "class_name"));
         if (inner)

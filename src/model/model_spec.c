@@ -129,11 +129,12 @@ nninit_status nninit_model_from_spec(const char *text, nninit_model **out, nnini
             goto done;
         }
         size_t twice;
-        if (nninit__model_find(m, name, &twice)) {
+        if (nninit__model_find(m, name, &twice))
             s = nninit__err(err, NNINIT_EINVAL, "model spec: tensor '%.60s' is listed twice", name);
-            goto done;
-        }
-        if ((s = nninit__model_add(m, name, &sh, tl, &in, spec, NULL, err)))
+        else
+            s = nninit__model_add(m, name, &sh, tl, &in, spec, NULL, err); /* copies a window's values */
+        nninit_init_clear(&in);
+        if (s)
             goto done;
         free(spec);
         spec = NULL;
