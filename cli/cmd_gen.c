@@ -76,9 +76,9 @@ static int print_values(const tensor_job *t, nninit_dtype dtype, const void *dat
     return fflush(stdout) == 0 && !ferror(stdout);
 }
 
-int cmd_gen(int argc, char **argv)
+/* The command; jobs[] come zeroed, and cmd_gen releases what parsing them allocated on every path. */
+static int gen_run(int argc, char **argv, tensor_job *jobs)
 {
-    tensor_job jobs[MAX_TENSORS];
     int n_jobs = 0;
     uint64_t seed = NNINIT_DEFAULT_SEED;
     nninit_rng_kind rng_kind = NNINIT_RNG_PHILOX;
@@ -88,7 +88,6 @@ int cmd_gen(int argc, char **argv)
     nninit_err err = {0};
     nninit_status st;
 
-    memset(jobs, 0, sizeof jobs);
     tensor_job *cur = NULL;
     enum { O_REPEAT = 1, O_SHAPE, O_LAYOUT, O_OUTPUT, O_STATS, O_STREAM, O_SEED, O_RNG, O_DTYPE, O_THREADS,
            O_TSTATE, O_SAVE_TSTATE, O_PRINT_CONFIG, O_STREAM_VERSION, O_SLICE_DIM, O_SLICE };
@@ -381,5 +380,15 @@ int cmd_gen(int argc, char **argv)
         cli_error("writing to standard output failed");
         rc = CLI_EXIT_FAIL;
     }
+    return rc;
+}
+
+int cmd_gen(int argc, char **argv)
+{
+    tensor_job jobs[MAX_TENSORS];
+    memset(jobs, 0, sizeof jobs);
+    int rc = gen_run(argc, argv, jobs);
+    for (int k = 0; k < MAX_TENSORS; k++)
+        nninit_init_clear(&jobs[k].init); /* a list window's values (STFT(window=[...])) */
     return rc;
 }

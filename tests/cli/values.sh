@@ -86,4 +86,12 @@ grep -q "beyond deflate's 1032:1" "$T/e" || fail "npz ratio: $(cat "$T/e")"
 "$N" inspect tests/fixtures/io/npz_ratio_lie.npz >"$T/o" 2>"$T/e"; [ $? -eq 1 ] || fail "npz lie: exit"
 grep -q "claims 1073741952 bytes from [0-9]* compressed, beyond deflate's 1032:1" "$T/e" || fail "npz lie: $(cat "$T/e")"
 [ -s "$T/o" ] && fail "npz lie: read before it was refused: $(cat "$T/o")"
+# A window given as its values: used as written; a frame length that differs is refused after the
+# parse (the parsed values are released on that path too: 'make asan' would report the leak).
+"$N" gen 'STFT(window=[0.5, 1.0, 0.5])' --shape 3,1,4 >"$T/o" || fail "STFT value window"
+[ "$(wc -l <"$T/o")" -eq 12 ] || fail "STFT value window: $(wc -l <"$T/o") values"
+"$N" gen 'STFT(window=[0.5, 1.0, 0.5])' --shape 4,1,4 >"$T/o" 2>"$T/e"; rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l <"$T/e")" -eq 1 ] || fail "STFT value window of the wrong length: exit $rc, $(cat "$T/e")"
+
 exit 0
+
