@@ -91,6 +91,8 @@ static void usage(FILE *f)
             "  --optimizer sgd|adam  (default sgd)     --lr X (default 0.01)\n"
             "  --momentum X        sgd momentum (default 0)   --nesterov\n"
             "  --weight-decay X    coupled L2, as torch.optim (default 0)\n"
+            "  --clip-norm X       scale the gradients so their global L2 norm is at most X before\n"
+            "                      each step (torch.nn.utils.clip_grad_norm_; default 0: off)\n"
             "  --schedule constant|step|cosine   --step-epochs N   --gamma X   --lr-min X\n"
             "  --loss ce|mse       (default ce: softmax cross-entropy)\n"
             "  --batch N (default 128)  --epochs N (default 10)  --seed N\n"
@@ -460,6 +462,7 @@ static int parse_args(int argc, char **argv, train_args *a)
         {"--init-out", NULL, 1, 35},
         {"--torch", NULL, 1, 36},
         {"--seq-len", NULL, 1, 37},
+        {"--clip-norm", NULL, 1, 38},
         {0}};
     cli_args args;
     cli_args_init(&args, "train", argc, argv, options, usage);
@@ -529,6 +532,8 @@ static int parse_args(int argc, char **argv, train_args *a)
                 ok = cli_parse_double("--momentum", v, &a->topts.optim.momentum);
             else if (!strcmp(o, "--weight-decay"))
                 ok = cli_parse_double("--weight-decay", v, &a->topts.optim.weight_decay);
+            else if (!strcmp(o, "--clip-norm"))
+                ok = cli_parse_double("--clip-norm", v, &a->topts.optim.clip_norm);
             else if (!strcmp(o, "--schedule"))
                 s = nninit_schedule_parse(v, &a->topts.schedule, &err);
             else if (!strcmp(o, "--step-epochs"))

@@ -456,6 +456,9 @@ NNINIT_API nninit_status nninit_schedule_parse(const char *name, nninit_schedule
  *   sgd   v = momentum v + g; w -= lr (nesterov ? g + momentum v : v)
  *   adam  m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
  *         w -= lr (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
+ * Gradient-norm clipping (clip_norm) comes first, on the gradients of the
+ * backward, as torch.nn.utils.clip_grad_norm_ called before optimizer.step();
+ * weight decay is added after it (torch adds it inside step()).
  */
 typedef struct nninit_optim_opts {
     nninit_optimizer kind;  /* default sgd */
@@ -464,6 +467,10 @@ typedef struct nninit_optim_opts {
     int nesterov;
     double weight_decay;    /* default 0 */
     double beta1, beta2, eps; /* adam: 0.9, 0.999, 1e-8 (torch) */
+    double clip_norm;       /* > 0: before the step, every gradient is multiplied by
+                               min(1, clip_norm / (||g|| + 1e-6)), ||g|| the L2 norm over all
+                               parameters' gradients together (torch.nn.utils.clip_grad_norm_);
+                               default 0: off */
 } nninit_optim_opts;
 
 NNINIT_API nninit_optim_opts nninit_optim_opts_default(void);

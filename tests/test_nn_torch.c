@@ -144,8 +144,10 @@ static void test_training_steps_vs_torch(void **state)
     const tensor *ty = get("mlp_y");
     for (int i = 0; i < 8; i++)
         y[i] = (int32_t)ty->v[i];
-    for (int adam = 0; adam < 2; adam++) {
-        const char *tag = adam ? "adam" : "sgd";
+    /* variant 2: SGD after torch.nn.utils.clip_grad_norm_(0.1), which clips at every step */
+    for (int variant = 0; variant < 3; variant++) {
+        int adam = variant == 1;
+        const char *tag = variant == 0 ? "sgd" : variant == 1 ? "adam" : "sgdclip";
         nninit_optim_opts o = nninit_optim_opts_default();
         if (adam) {
             o.kind = NNINIT_OPT_ADAM;
@@ -153,11 +155,14 @@ static void test_training_steps_vs_torch(void **state)
         } else {
             o.lr = 0.1;
             o.momentum = 0.9;
-            o.nesterov = 1;
+            o.nesterov = variant == 0;
+            o.clip_norm = variant == 2 ? 0.1 : 0.0;
         }
         o.weight_decay = 0.01;
         nninit_net *net = mlp("mlp", 0);
-        const tensor *tl = get(adam ? "adam_loss" : "sgd_loss");
+        char lkey[64];
+        snprintf(lkey, sizeof lkey, "%s_loss", tag);
+        const tensor *tl = get(lkey);
         nninit_err err;
         for (int step = 0; step < 3; step++) {
             const float *out;

@@ -130,7 +130,10 @@ static void test_fused_step_matches_manual_loop(void **state)
     (void)state;
     nninit_dataset tr;
     make_xor(&tr, 100, 8);
-    for (int adam = 0; adam < 2; adam++) {
+    /* variant 2: Adam with gradient-norm clipping (the steps then wait for the whole backward) */
+    float adam_w0[2 * 16];
+    for (int variant = 0; variant < 3; variant++) {
+        int adam = variant > 0;
         nninit_train_opts o = xor_opts();
         o.epochs = 2;
         o.batch = 16;
@@ -139,6 +142,7 @@ static void test_fused_step_matches_manual_loop(void **state)
             o.optim.kind = NNINIT_OPT_ADAM;
             o.optim.lr = 0.01;
         }
+        o.optim.clip_norm = variant == 2 ? 0.05 : 0.0;
         nninit_err err;
         nninit_net *a = xor_net(4, "he_normal"), *b = xor_net(4, "he_normal");
         assert_ok(nninit_train(a, &tr, NULL, NULL, &o, NULL, &err), &err);
@@ -170,6 +174,13 @@ static void test_fused_step_matches_manual_loop(void **state)
                 int64_t n = sh.ndim == 2 ? sh.dim[0] * sh.dim[1] : sh.dim[0];
                 assert_memory_equal(va, vb, (size_t)n * sizeof(float));
             }
+        /* the clipped run must differ from the unclipped Adam run (0.05 clips these gradients) */
+        float *w0;
+        assert_ok(nninit_net_param(a, 0, 0, &w0, NULL, NULL, NULL, &err), &err);
+        if (variant == 1)
+            memcpy(adam_w0, w0, sizeof adam_w0);
+        else if (variant == 2)
+            assert_true(memcmp(adam_w0, w0, sizeof adam_w0) != 0);
         nninit_net_free(a);
         nninit_net_free(b);
     }
@@ -217,6 +228,12 @@ static void test_divergence(void **state)
     tr.dim = 2;
     tr.n = 256;
     o.batch = 0;
+    assert_int_equal(nninit_train(net, &tr, NULL, NULL, &o, NULL, &err), NNINIT_EINVAL);
+    o = xor_opts();
+    o.optim.clip_norm = -1.0;
+    assert_int_equal(nninit_train(net, &tr, NULL, NULL, &o, NULL, &err), NNINIT_EINVAL);
+    assert_non_null(strstr(err.msg, "gradient clip norm -1; expected a finite value >= 0"));
+    o.optim.clip_norm = (double)NAN;
     assert_int_equal(nninit_train(net, &tr, NULL, NULL, &o, NULL, &err), NNINIT_EINVAL);
     nninit_net_free(net);
     nninit_dataset_free(&tr);

@@ -190,11 +190,16 @@ void nninit__monitor_collect(const nninit_net *net, const float *before, nninit_
 nninit_status nninit__optim_prepare(nninit_net *net, const nninit_optim_opts *opts, double lr, nninit_err *err);
 /* Applies the update to one layer's parameters with their current gradients. */
 void nninit__layer_step(nninit__layer *layer, const nninit_optim_opts *opts, double lr, int64_t t);
+/* Gradient-norm clipping (opts->clip_norm > 0) then every layer's step: what
+ * a step does once all gradients of the backward exist. */
+void nninit__net_step_all(nninit_net *net, const nninit_optim_opts *opts, double lr);
 
 /* Backward fused with the optimizer step (nn_net.c): each layer's parameters
  * are updated right after its gradients are computed (and after its input
  * gradient, which still needs the old weights), while they are in cache.
- * The result is bit-identical to nninit_net_backward then nninit_net_step. */
+ * With clip_norm > 0 the steps wait for the whole backward (the norm is
+ * over every gradient). The result is bit-identical to nninit_net_backward
+ * then nninit_net_step. */
 nninit_status nninit__net_backward_step(nninit_net *net, const float *dout, const nninit_optim_opts *opts, double lr,
                                         nninit_err *err);
 

@@ -591,9 +591,11 @@ static nninit_status backward(nninit_net *net, const float *dout, int want_input
             break;
         }
         L->has_dx = dx != NULL;
-        if (opts)
+        if (opts && !(opts->clip_norm > 0.0))
             nninit__layer_step(L, opts, lr, net->t);
     }
+    if (opts && opts->clip_norm > 0.0) /* clipping needs every gradient first */
+        nninit__net_step_all(net, opts, lr);
     /* the input's gradient: its one reader's, or the sum over its readers */
     net->dx_in = want_input_grad ? gather_grad(net, -1, B * net->n_inputs, net->dx_in_sum) : NULL;
     net->grad_out = dout;

@@ -85,6 +85,9 @@ static nninit_status check_opts(const nninit_optim_opts *o, double lr, nninit_er
                                        !(o->eps >= 0.0) || !isfinite(o->eps)))
         return nninit__err(err, NNINIT_EINVAL, "adam betas (%g, %g), eps %g; expected betas in [0, 1), eps >= 0",
                            o->beta1, o->beta2, o->eps);
+    if (!(o->clip_norm >= 0.0) || !isfinite(o->clip_norm))
+        return nninit__err(err, NNINIT_EINVAL, "gradient clip norm %g; expected a finite value >= 0 (0: no clipping)",
+                           o->clip_norm);
     if (o->kind != NNINIT_OPT_SGD && o->kind != NNINIT_OPT_ADAM)
         return nninit__err(err, NNINIT_EINVAL, "unknown optimizer %d", (int)o->kind);
     return NNINIT_OK;
@@ -183,6 +186,40 @@ void nninit__layer_step(nninit__layer *layer, const nninit_optim_opts *opts, dou
     }
 }
 
+/* torch.nn.utils.clip_grad_norm_ (norm_type 2): the norm over every
+ * gradient together, coefficient max_norm / (norm + 1e-6) clamped at 1.
+ * The sum of squares is taken in double (torch: float32 per tensor, then
+ * the norm of the norms), so the coefficient can differ in its last float
+ * bit. */
+static void clip_grads(nninit_net *net, double max_norm)
+{
+    double ss = 0.0;
+    for (int i = 0; i < net->n_layers; i++)
+        for (int k = 0; k < net->layers[i].n_params; k++) {
+            const nninit__param *p = &net->layers[i].param[k];
+            for (int64_t j = 0; j < p->n; j++)
+                ss += (double)p->grad[j] * (double)p->grad[j];
+        }
+    double coef = max_norm / (sqrt(ss) + 1e-6);
+    if (!(coef < 1.0)) /* the norm is within the bound: the gradients stay as they are */
+        return;
+    float c = (float)coef;
+    for (int i = 0; i < net->n_layers; i++)
+        for (int k = 0; k < net->layers[i].n_params; k++) {
+            nninit__param *p = &net->layers[i].param[k];
+            for (int64_t j = 0; j < p->n; j++)
+                p->grad[j] *= c;
+        }
+}
+
+void nninit__net_step_all(nninit_net *net, const nninit_optim_opts *opts, double lr)
+{
+    if (opts->clip_norm > 0.0)
+        clip_grads(net, opts->clip_norm);
+    for (int i = 0; i < net->n_layers; i++)
+        nninit__layer_step(&net->layers[i], opts, lr, net->t);
+}
+
 nninit_status nninit_net_step(nninit_net *net, const nninit_optim_opts *opts, double lr, nninit_err *err)
 {
     if (!net || !opts)
@@ -192,7 +229,6 @@ nninit_status nninit_net_step(nninit_net *net, const nninit_optim_opts *opts, do
     nninit_status s = nninit__optim_prepare(net, opts, lr, err);
     if (s != NNINIT_OK)
         return s;
-    for (int i = 0; i < net->n_layers; i++)
-        nninit__layer_step(&net->layers[i], opts, lr, net->t);
+    nninit__net_step_all(net, opts, lr);
     return NNINIT_OK;
 }

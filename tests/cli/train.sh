@@ -273,6 +273,14 @@ out=$("$NNINIT" train --data copy --seq-len 22 --limit 64 --epochs 1 --batch 16 
 json=$("$NNINIT" train --data adding --seq-len 8 --limit 64 --epochs 1 --batch 16 --threads 1 --json \
       --torch "Sequential(LastStep(rnn=RNN(2, 8, batch_first=True)), Linear(8, 1))" 2>/dev/null) || fail "adding exited $?"
 case "$json" in *'"train_acc": null'*'"test_loss": '[0-9]*) ;; *) fail "adding: $json" ;; esac
+# --clip-norm: a bound far below the gradient norm changes the run; a negative one is refused
+clipped=$("$NNINIT" train --data adding --seq-len 8 --limit 64 --epochs 1 --batch 16 --threads 1 --json --clip-norm 0.001 \
+      --torch "Sequential(LastStep(rnn=RNN(2, 8, batch_first=True)), Linear(8, 1))" 2>/dev/null) || fail "clip exited $?"
+[ "$(echo "$clipped" | sed 's/"seconds[^,]*,//g; s/"cpu_seconds[^,]*,//g')" != \
+  "$(echo "$json" | sed 's/"seconds[^,]*,//g; s/"cpu_seconds[^,]*,//g')" ] || fail "--clip-norm 0.001 changed nothing"
+err=$("$NNINIT" train --data adding --seq-len 8 --limit 8 --clip-norm -1 \
+      --torch "Sequential(Flatten(), Linear(16, 1))" 2>&1 >/dev/null); rc=$?
+[ $rc -ne 0 ] && echo "$err" | grep -q "gradient clip norm -1; expected a finite value >= 0" || fail "clip -1: exit $rc, $err"
 # --val holds out sequences with their per-step targets; --standardize is refused on ids in one line
 json=$("$NNINIT" train --data copy --seq-len 22 --limit 64 --val 0.25 --epochs 1 --batch 16 --threads 1 --json \
       --torch "Sequential(Embedding(10, 4), GRU(4, 8, batch_first=True), Linear(8, 9))" 2>"$T/val.err") \
