@@ -27,7 +27,7 @@ static const lab_experiment EXPERIMENTS[] = {
     {"monitoring", "Does the per-layer monitor reveal a bad init in the first steps?", 1, 1, lab_monitoring},
     {"deep-cnn", "Does a plain deep tanh CNN train better from delta-orthogonal kernels?", 1, 1, lab_deep_cnn},
     {"residual", "Can a deep residual net train without normalization (Fixup, SkipInit)?", 1, 1, lab_residual},
-    {"recurrent", "Which recurrent inits remember across 100 steps (adding problem)?", 0, 1, lab_recurrent},
+    {"recurrent", "Which recurrent inits remember across long gaps (adding problem, copy memory)?", 0, 1, lab_recurrent},
     {"transformer", "Does GPT-2's init help a small char transformer (fortunes)?", 0, 1, lab_transformer},
 };
 #define N_EXPERIMENTS ((int)(sizeof EXPERIMENTS / sizeof EXPERIMENTS[0]))

@@ -146,6 +146,41 @@ void lab_acc_panel(const lab_cfg *cfg, const char *title, const lab_run *const *
 /* LSUV on the first 512 training images (a lab_train_spec.prepare). */
 nninit_status lab_lsuv_prepare(nninit_net *net, const nninit_dataset *train, void *user, nninit_err *err);
 
+/* ---- sequence training (seq_train.c): the recurrent and transformer
+ * lessons' runs, through nninit_train ---- */
+
+#define LAB_SEQ_CURVE 64
+
+typedef struct lab_seq_spec {
+    nninit_optim_opts optim; /* default Adam, lr 0.001 */
+    nninit_loss_kind loss;   /* default mse */
+    int64_t batch;           /* default 16 */
+    int epochs;              /* default 1 */
+    uint64_t seed;           /* the data order (nninit_train_opts.seed) */
+    int64_t n_early;         /* steps averaged into lab_seq_run.early (default 50) */
+} lab_seq_spec;
+lab_seq_spec lab_seq_spec_default(void);
+
+typedef struct lab_seq_run {
+    double curve[LAB_SEQ_CURVE], curve_x[LAB_SEQ_CURVE]; /* mean training loss over stretches of steps, and
+                                                            the last step of each */
+    int n_curve;
+    double first_loss;   /* the first batch's loss (before any step) */
+    double early;        /* mean training loss over the first n_early steps */
+    int64_t steps_done;
+    int diverged;        /* a non-finite batch loss stopped the run */
+    double test_loss;    /* mean test loss (nninit_evaluate); NaN when diverged */
+} lab_seq_run;
+
+/* Trains net on train with nninit_train (spec's optimizer, batch, epochs,
+ * data order), reporting progress as [base, base + share] of the
+ * experiment, then evaluates test (nninit_evaluate). */
+nninit_status lab_seq_train(lab_ctx *c, nninit_net *net, const nninit_dataset *train, const nninit_dataset *test,
+                            const lab_seq_spec *spec, double base, double share, lab_seq_run *r, nninit_err *err);
+/* n rows of d drawn without replacement (nninit_permutation(seed, stream 0)'s first n). */
+nninit_status lab_dataset_sample(const nninit_dataset *d, int64_t n, uint64_t seed, nninit_dataset *out,
+                                 nninit_err *err);
+
 /* ---- the experiments ---- */
 
 typedef struct lab_experiment {

@@ -9,8 +9,9 @@
  *   N(0, 1) only the embeddings N(0, 1), projections scaled as GPT-2
  * Measured: at init the attention-logit scale of block 1 and how much the
  * blocks add to the residual stream; the training loss over the first
- * steps; the test loss reached after a fixed budget of Adam steps. The
- * loop is written here on the public net API.
+ * steps; the test loss reached after a fixed budget of Adam steps,
+ * trained by the engine's loop (lab_seq_train: nninit_train on a seeded
+ * sample of the training windows, one epoch).
  */
 #include "lab_internal.h"
 
@@ -19,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { TF_D = 64, TF_HEADS = 4, TF_FF = 256, TF_BLOCKS = 2, TF_T = 64, TF_BATCH = 16, TF_V = 3, TF_CURVE = 64 };
+enum { TF_D = 64, TF_HEADS = 4, TF_FF = 256, TF_BLOCKS = 2, TF_T = 64, TF_BATCH = 16, TF_V = 3, TF_TEST = 64 };
 
 typedef struct tf_variant {
     const char *label;
@@ -30,12 +31,7 @@ typedef struct tf_variant {
 typedef struct tf_result {
     double logit_std;   /* block 1's attention logits q.k / sqrt(d_k) at init */
     double stream_gain; /* ||x_L - x_0|| / ||x_0||: what the blocks add to the embeddings at init */
-    double loss0;       /* the first batch's loss */
-    double early;       /* mean training loss over the first 50 steps */
-    double curve[TF_CURVE];
-    int n_curve;
-    double test_loss;   /* nats per character */
-    int diverged;
+    lab_seq_run run;    /* first loss, mean over the first 50 steps, curve, test loss (nats per character) */
 } tf_result;
 
 static void tf_layers(const tf_variant *v, int32_t vocab, nninit_layer_desc *d)
@@ -150,15 +146,8 @@ static nninit_status logit_std(nninit_net *net, const float *x, int64_t rows, do
     return NNINIT_OK;
 }
 
-static void tokens_to_x(const nninit_seqset *s, int64_t first, int64_t rows, float *x)
-{
-    for (int64_t i = 0; i < rows * TF_T; i++)
-        x[i] = (float)s->tokens[first * TF_T + i];
-}
-
-static nninit_status tf_run(lab_ctx *c, const tf_variant *v, int32_t vocab, const nninit_seqset *train,
-                            const nninit_seqset *test, int n_steps, double base, double share, tf_result *res,
-                            nninit_err *err)
+static nninit_status tf_run(lab_ctx *c, const tf_variant *v, int32_t vocab, const nninit_dataset *train,
+                            const nninit_dataset *test, double base, double share, tf_result *res, nninit_err *err)
 {
     memset(res, 0, sizeof *res);
     nninit_layer_desc d[4 + TF_BLOCKS];
@@ -167,22 +156,13 @@ static nninit_status tf_run(lab_ctx *c, const tf_variant *v, int32_t vocab, cons
     nninit_net_opts no = nninit_net_opts_default();
     no.seed = c->cfg.seed;
     nninit_net *net = NULL;
-    float *x = malloc(sizeof(float) * TF_BATCH * TF_T);
-    float *dout = malloc(sizeof(float) * TF_BATCH * TF_T * (size_t)vocab);
-    if (!x || !dout) {
-        free(x);
-        free(dout);
-        return nninit_err_set(err, NNINIT_ENOMEM, "lab: out of memory for the transformer");
-    }
     nninit_status st = nninit_net_new_shaped(&in, d, 4 + TF_BLOCKS, &no, &net, err);
     if (st == NNINIT_OK && v->scaled)
         st = scale_projections(net, err);
     /* at init, on the first test windows */
     const float *out = NULL;
-    if (st == NNINIT_OK) {
-        tokens_to_x(test, 0, TF_BATCH, x);
-        st = nninit_net_forward(net, x, TF_BATCH, 0, &out, err);
-    }
+    if (st == NNINIT_OK)
+        st = nninit_net_forward(net, test->x, TF_BATCH, 0, &out, err);
     if (st == NNINIT_OK) {
         int64_t r, cols;
         const float *x0 = nninit_net_tensor(net, 1, NNINIT_T_OUTPUT, &r, &cols);
@@ -195,64 +175,14 @@ static nninit_status tf_run(lab_ctx *c, const tf_variant *v, int32_t vocab, cons
         res->stream_gain = sqrt(num / den);
         st = x0 ? logit_std(net, x0, 2, &res->logit_std, err) : NNINIT_EMISUSE;
     }
-    nninit_optim_opts oo = nninit_optim_opts_default();
-    oo.kind = NNINIT_OPT_ADAM;
-    oo.lr = 1e-3;
-    int per_point = n_steps / TF_CURVE > 0 ? n_steps / TF_CURVE : 1;
-    double acc = 0, early = 0;
-    int in_acc = 0, n_early = 0;
-    int64_t n_batches = train->n / TF_BATCH;
-    for (int k = 0; st == NNINIT_OK && k < n_steps; k++) {
-        /* batches spread over the text: batch k starts at window (k * 7919) mod n_batches */
-        int64_t b0 = ((int64_t)k * 7919 % n_batches) * TF_BATCH;
-        double loss = 0;
-        tokens_to_x(train, b0, TF_BATCH, x);
-        st = nninit_net_forward(net, x, TF_BATCH, 1, &out, err);
-        if (st == NNINIT_OK)
-            st = nninit_loss(NNINIT_LOSS_SOFTMAX_CE, out, TF_BATCH * TF_T, vocab, train->y + b0 * TF_T, NULL, &loss,
-                             dout, err);
-        if (st != NNINIT_OK)
-            break;
-        if (!isfinite(loss)) {
-            res->diverged = 1;
-            break;
-        }
-        if (k == 0)
-            res->loss0 = loss;
-        if (k < 50) {
-            early += loss;
-            n_early++;
-        }
-        acc += loss;
-        if (++in_acc == per_point && res->n_curve < TF_CURVE) {
-            res->curve[res->n_curve++] = acc / in_acc;
-            acc = 0;
-            in_acc = 0;
-        }
-        st = nninit_net_backward(net, dout, 0, err);
-        if (st == NNINIT_OK)
-            st = nninit_net_step(net, &oo, oo.lr, err);
-        if (k % 8 == 0)
-            lab_progress(c, base + share * k / n_steps);
-    }
-    res->early = n_early ? early / n_early : (double)NAN;
-    /* test loss: the first 64 test windows */
-    double sum = 0;
-    int64_t n_test = test->n < 64 ? test->n : 64, counted = 0;
-    for (int64_t b0 = 0; st == NNINIT_OK && !res->diverged && b0 + TF_BATCH <= n_test; b0 += TF_BATCH) {
-        double loss = 0;
-        tokens_to_x(test, b0, TF_BATCH, x);
-        st = nninit_net_forward(net, x, TF_BATCH, 0, &out, err);
-        if (st == NNINIT_OK)
-            st = nninit_loss(NNINIT_LOSS_SOFTMAX_CE, out, TF_BATCH * TF_T, vocab, test->y + b0 * TF_T, NULL, &loss,
-                             NULL, err);
-        sum += loss;
-        counted++;
-    }
-    res->test_loss = res->diverged || !counted ? (double)NAN : sum / (double)counted;
+    /* training: the engine's loop, Adam (torch defaults), lr 1e-3, one pass over the sample */
+    lab_seq_spec sp = lab_seq_spec_default();
+    sp.loss = NNINIT_LOSS_SOFTMAX_CE;
+    sp.batch = TF_BATCH;
+    sp.seed = c->cfg.seed;
+    if (st == NNINIT_OK)
+        st = lab_seq_train(c, net, train, test, &sp, base, share, &res->run, err);
     nninit_net_free(net);
-    free(x);
-    free(dout);
     return st;
 }
 
@@ -278,60 +208,79 @@ nninit_status lab_transformer(lab_ctx *c, nninit_err *err)
     doc_text(c->doc, "A pre-LN character-level transformer on the fortunes text (%lld training characters, vocabulary "
              "%d): token and position embeddings of width %d, %d pre-LN blocks (%d causal heads, MLP width %d, "
              "gelu), a final layer norm and a dense head; windows of %d characters, batch %d, %d Adam steps (lr "
-             "0.001). Three inits: GPT-2's (every kernel and embedding N(0, 0.02), the residual projections -- "
+             "0.001) by the engine's training loop, one pass over a seeded random sample of that many batches of "
+             "training windows; the test loss on the first %d test windows. Three inits: GPT-2's (every kernel and embedding N(0, 0.02), the residual projections -- "
              "attention output and MLP W2 -- N(0, 0.02/sqrt(2L))), unscaled projections with PyTorch's default "
              "nn.Embedding N(0, 1), and GPT-2's projections with N(0, 1) embeddings. At init: the attention-logit "
              "std of block 1 and ||x_L - x_0|| / ||x_0|| (what the blocks add to the embeddings). Criterion (stated "
              "before the run): GPT-2's init ends with a lower test loss than the unscaled N(0, 1) init, and its mean "
              "training loss over the first 50 steps is lower too.",
-             (long long)train.n, (int)train.vocab, TF_D, TF_BLOCKS, TF_HEADS, TF_FF, TF_T, TF_BATCH, n_steps);
+             (long long)train.n, (int)train.vocab, TF_D, TF_BLOCKS, TF_HEADS, TF_FF, TF_T, TF_BATCH, n_steps, TF_TEST);
+    /* the engine's data sets: every training window, a seeded sample of n_steps * batch of them (one pass,
+     * n_steps steps), and the first TF_TEST test windows */
     nninit_seqset tw, sw;
+    nninit_dataset all, sample, tst;
     memset(&tw, 0, sizeof tw);
     memset(&sw, 0, sizeof sw);
+    memset(&all, 0, sizeof all);
+    memset(&sample, 0, sizeof sample);
+    memset(&tst, 0, sizeof tst);
     st = nninit_text_windows(&train, TF_T, TF_T, &tw, err);
     if (st == NNINIT_OK)
         st = nninit_text_windows(&test, TF_T, TF_T, &sw, err);
+    if (st == NNINIT_OK)
+        st = nninit_dataset_from_seqset(&tw, &all, err);
+    if (st == NNINIT_OK)
+        st = lab_dataset_sample(&all, (int64_t)n_steps * TF_BATCH, c->cfg.seed, &sample, err);
+    if (st == NNINIT_OK)
+        st = nninit_dataset_from_seqset(&sw, &tst, err);
+    if (st == NNINIT_OK && tst.n > TF_TEST)
+        tst.n = TF_TEST;
+    nninit_dataset_free(&all);
     tf_result res[TF_V];
+    memset(res, 0, sizeof res);
     static const char *head[] = {"init", "attention logit std", "blocks / embeddings", "first loss",
                                  "mean loss, steps 1-50", "test loss (nats/char)"};
     if (st == NNINIT_OK)
         doc_table(c->doc, 6, head);
     for (int k = 0; st == NNINIT_OK && k < TF_V; k++) {
         lab_progress(c, k / (double)TF_V);
-        st = tf_run(c, &V[k], train.vocab, &tw, &sw, n_steps, k / (double)TF_V, 1.0 / TF_V, &res[k], err);
+        st = tf_run(c, &V[k], train.vocab, &sample, &tst, k / (double)TF_V, 1.0 / TF_V, &res[k], err);
         if (st != NNINIT_OK)
             break;
         doc_cell_text(c->doc, "%s", V[k].label);
         doc_cell_num(c->doc, "%.3g", res[k].logit_std);
         doc_cell_num(c->doc, "%.3g", res[k].stream_gain);
-        doc_cell_num(c->doc, "%.4f", res[k].loss0);
-        doc_cell_num(c->doc, "%.4f", res[k].early);
-        doc_cell_num(c->doc, "%.4f", res[k].test_loss);
+        doc_cell_num(c->doc, "%.4f", res[k].run.first_loss);
+        doc_cell_num(c->doc, "%.4f", res[k].run.early);
+        if (res[k].run.diverged)
+            doc_cell_text(c->doc, "diverged at step %lld", (long long)res[k].run.steps_done + 1);
+        else
+            doc_cell_num(c->doc, "%.4f", res[k].run.test_loss);
         doc_row_end(c->doc);
     }
     if (st == NNINIT_OK) {
-        int ok = res[0].test_loss < res[1].test_loss && res[0].early < res[1].early;
-        lab_value v[] = {{"gpt2_test_loss", res[0].test_loss},     {"unscaled_n01_test_loss", res[1].test_loss},
-                         {"scaled_n01_test_loss", res[2].test_loss}, {"gpt2_early_loss", res[0].early},
-                         {"unscaled_n01_early_loss", res[1].early},  {"gpt2_logit_std", res[0].logit_std},
+        const lab_seq_run *r0 = &res[0].run, *r1 = &res[1].run, *r2 = &res[2].run;
+        int ok = r0->test_loss < r1->test_loss && r0->early < r1->early;
+        lab_value v[] = {{"gpt2_test_loss", r0->test_loss},     {"unscaled_n01_test_loss", r1->test_loss},
+                         {"scaled_n01_test_loss", r2->test_loss}, {"gpt2_early_loss", r0->early},
+                         {"unscaled_n01_early_loss", r1->early},  {"gpt2_logit_std", res[0].logit_std},
                          {"unscaled_n01_logit_std", res[1].logit_std}};
         doc_lesson(c->doc, c->s, "transformer init: GPT-2's small embeddings and scaled projections", ok, v, 7,
                    "Measured: test loss %.4f (GPT-2) vs %.4f (unscaled, N(0, 1)) and %.4f (scaled, N(0, 1)) nats per "
                    "character; mean loss over the first 50 steps %.4f vs %.4f; block-1 attention logit std at init "
                    "%.3g vs %.3g.",
-                   res[0].test_loss, res[1].test_loss, res[2].test_loss, res[0].early, res[1].early, res[0].logit_std,
+                   r0->test_loss, r1->test_loss, r2->test_loss, r0->early, r1->early, res[0].logit_std,
                    res[1].logit_std);
-        double xc[TF_CURVE];
-        int per = n_steps / (res[0].n_curve > 0 ? res[0].n_curve : 1);
-        for (int i = 0; i < TF_CURVE; i++)
-            xc[i] = (double)(i + 1) * per;
         nninit_plot_series ser[TF_V];
         for (int k = 0; k < TF_V; k++)
-            ser[k] = (nninit_plot_series){V[k].label, xc, res[k].curve, res[k].n_curve, 0, k};
+            ser[k] = (nninit_plot_series){V[k].label, res[k].run.curve_x, res[k].run.curve, res[k].run.n_curve, 0, k};
         nninit_plot p = {"char transformer on fortunes: training loss", "Adam step", "cross-entropy (nats/char)", 0, 0,
                          ser, TF_V, 1};
         st = doc_figure(c->doc, "transformer", "training loss of the three inits", &p, 1, err);
     }
+    nninit_dataset_free(&sample);
+    nninit_dataset_free(&tst);
     nninit_seqset_free(&tw);
     nninit_seqset_free(&sw);
     nninit_text_free(&train);

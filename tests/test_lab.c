@@ -2,8 +2,7 @@
  * and its files are written, the training path runs on a generated IDX set,
  * and bad options or an explicit missing data folder are errors. */
 #include "util.h"
-#include "lab.h"
-#include "lab_internal.h" /* lab_jacobian_sv */
+#include "lab_internal.h" /* lab_jacobian_sv, lab_seq_train */
 
 #include <jansson.h>
 #include <math.h>
@@ -420,6 +419,104 @@ static void test_jacobian_dense_known(void **state)
     nninit_net_free(net);
 }
 
+/* The sequence lessons' training helper (lab/seq_train.c) is the engine's
+ * loop: the net it trains equals, bit for bit, the same nninit_train call
+ * without the monitor it listens to; its first loss is the first batch's
+ * loss at init, its test loss the mean of nninit_evaluate's, its curve has
+ * one point per stretch of steps. A sample draws distinct rows. */
+static nninit_net *tiny_rnn(void)
+{
+    nninit_layer_desc L[2];
+    L[0] = nninit_layer_desc_default(NNINIT_LAYER_SIMPLE_RNN);
+    L[0].units = 4;
+    L[1] = nninit_layer_desc_default(NNINIT_LAYER_DENSE);
+    L[1].units = 1;
+    nninit_shape in = {2, {6, 2}};
+    nninit_net *net = NULL;
+    nninit_err err;
+    assert_ok(nninit_net_new_shaped(&in, L, 2, NULL, &net, &err), &err);
+    return net;
+}
+
+static void test_seq_train_is_the_engine_loop(void **state)
+{
+    (void)state;
+    nninit_seqset s;
+    nninit_dataset tr, te;
+    nninit_err err;
+    assert_ok(nninit_adding_problem(100, 6, 5, &s, &err), &err);
+    assert_ok(nninit_dataset_from_seqset(&s, &tr, &err), &err);
+    nninit_seqset_free(&s);
+    assert_ok(nninit_adding_problem(30, 6, 6, &s, &err), &err);
+    assert_ok(nninit_dataset_from_seqset(&s, &te, &err), &err);
+    nninit_seqset_free(&s);
+    nninit_lab_opts o = nninit_lab_opts_default();
+    lab_ctx c;
+    memset(&c, 0, sizeof c);
+    c.o = &o;
+    lab_seq_spec sp = lab_seq_spec_default();
+    sp.optim.clip_norm = 0.5;
+    sp.batch = 16;
+    sp.epochs = 3; /* 7 steps an epoch (the last of 4 rows): 21 steps */
+    sp.seed = 9;
+    sp.n_early = 5;
+    lab_seq_run r;
+    nninit_net *a = tiny_rnn(), *b = tiny_rnn();
+    /* the first batch's loss at init: rows perm(seed 9, stream 1)[0..15] */
+    int64_t perm[100];
+    assert_ok(nninit_permutation(perm, 100, 9, 1, &err), &err);
+    float xb[16 * 12], yb[16];
+    for (int i = 0; i < 16; i++) {
+        memcpy(xb + 12 * i, tr.x + 12 * perm[i], 12 * sizeof(float));
+        yb[i] = tr.yf[perm[i]];
+    }
+    const float *out;
+    double first;
+    assert_ok(nninit_net_forward(b, xb, 16, 1, &out, &err), &err);
+    assert_ok(nninit_loss(NNINIT_LOSS_MSE, out, 16, 1, NULL, yb, &first, NULL, &err), &err);
+    assert_ok(lab_seq_train(&c, a, &tr, &te, &sp, 0, 1, &r, &err), &err);
+    assert_false(r.diverged);
+    assert_int_equal(r.steps_done, 21);
+    assert_true(r.first_loss == first);
+    assert_true(r.n_curve == 21 && r.curve_x[0] == 1 && r.curve_x[20] == 21); /* fewer steps than points: each */
+    assert_true(r.early > 0);
+    nninit_train_opts to = nninit_train_opts_default();
+    to.optim = sp.optim;
+    to.loss = NNINIT_LOSS_MSE;
+    to.batch = 16;
+    to.epochs = 3;
+    to.seed = 9;
+    assert_ok(nninit_train(b, &tr, NULL, NULL, &to, NULL, &err), &err);
+    for (int layer = 0; layer < 2; layer++) {
+        float *va, *vb;
+        nninit_shape sh;
+        assert_ok(nninit_net_param(a, layer, 0, &va, NULL, &sh, NULL, &err), &err);
+        assert_ok(nninit_net_param(b, layer, 0, &vb, NULL, NULL, NULL, &err), &err);
+        assert_memory_equal(va, vb, (size_t)(sh.dim[0] * sh.dim[1]) * sizeof(float));
+    }
+    double mean;
+    assert_ok(nninit_evaluate(a, &te, NNINIT_LOSS_MSE, 7, &mean, NULL, &err), &err);
+    assert_close(r.test_loss, mean, 1e-12);
+    /* a sample: 40 distinct rows of tr with their targets */
+    nninit_dataset smp;
+    assert_ok(lab_dataset_sample(&tr, 40, 3, &smp, &err), &err);
+    assert_int_equal(smp.n, 40);
+    int hit[100] = {0};
+    for (int i = 0; i < 40; i++) {
+        int found = -1;
+        for (int j = 0; j < 100 && found < 0; j++)
+            if (!memcmp(smp.x + 12 * i, tr.x + 12 * j, 12 * sizeof(float)) && smp.yf[i] == tr.yf[j])
+                found = j;
+        assert_true(found >= 0 && !hit[found]);
+        hit[found] = 1;
+    }
+    nninit_dataset_free(&smp);
+    nninit_net_free(a);
+    nninit_net_free(b);
+    nninit_dataset_free(&tr);
+    nninit_dataset_free(&te);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -431,6 +528,7 @@ int main(void)
         cmocka_unit_test(test_jacobian_delta_orthogonal_conv),
         cmocka_unit_test(test_jacobian_tanh_pixel),
         cmocka_unit_test(test_jacobian_dense_known),
+        cmocka_unit_test(test_seq_train_is_the_engine_loop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
