@@ -49,8 +49,8 @@ static void model_usage(FILE *f)
             "                         torch.tensor_split cuts it, bit-equal to that slice of the whole\n"
             "                         tensor (Philox only); tensors with fewer dimensions are whole\n"
             "  --memory-limit SIZE    refuse (before writing) a tensor that must be generated whole\n"
-            "                         (orthogonal, sparse, any with --rng torch) and needs more memory;\n"
-            "                         others stream in 16 MiB chunks whatever the model size\n"
+            "                         (orthogonal, sparse) and needs more memory; the others stream\n"
+            "                         in 16 MiB chunks whatever the model size, --rng torch too\n"
             "  --list                 print the tensors and their initializers; write nothing\n"
             "\n" CLI_EXIT_STATUS_HELP,
             (unsigned)NNINIT_DEFAULT_SEED, CLI_MAX_THREADS);

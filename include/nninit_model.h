@@ -204,15 +204,19 @@ typedef struct nninit_model_opts {
      * whole. Philox only (NNINIT_EUNSUPPORTED for a torch generator, whose
      * sequential stream has no random access). */
     int slice_dim, slice_index, slice_count;
-    /* Bytes a tensor generated whole (orthogonal, sparse, delta_orthogonal,
-     * any tensor under a torch generator) may take; 0 = no limit. A tensor
-     * needing more is refused, naming it and the memory it needs, before any
-     * file is created. Element-wise tensors stream in chunks whatever this is. */
+    /* Bytes a tensor generated whole (orthogonal, sparse, delta_orthogonal)
+     * may take; 0 = no limit. A tensor needing more is refused, naming it and
+     * the memory it needs, before any file is created. Element-wise tensors
+     * stream in chunks whatever this is, under a torch generator too. */
     uint64_t memory_limit;
     /* Called after each chunk written (main thread), e.g. for a progress
      * line: bytes done and bytes this writer has to do. NULL = none. */
     void (*progress)(void *user, uint64_t done, uint64_t total);
     void *progress_user;
+    /* Elements generated and written at a time; 0 = 4 Mi (16 MiB of
+     * float32), halved under a small memory_limit. Any value gives the same
+     * bytes (tests set it small to cross chunk boundaries cheaply). */
+    int64_t chunk_elems;
 } nninit_model_opts;
 
 /* philox, seed NNINIT_DEFAULT_SEED, F32, safetensors. */
@@ -226,11 +230,12 @@ NNINIT_API nninit_model_opts nninit_model_opts_default(void);
  * Memory: safetensors and npz files are laid out first, their space reserved
  * (posix_fallocate: a full disk fails before any drawing), then tensors are
  * generated in chunks of at most 16 MiB and written at their offsets, so
- * memory stays bounded for any model size (Philox); a tensor that must be
- * generated whole (orthogonal, sparse, delta_orthogonal; every tensor of a
- * torch generator, drawn in PyTorch's construction order) takes its own
- * size once. npz-deflated, npy-dir and streams ("-", FIFOs) are written in
- * file order, one whole tensor at a time (torch: all held first). */
+ * memory stays bounded for any model size (a torch generator too: it draws
+ * in PyTorch's construction order, carrying its state from chunk to chunk);
+ * a tensor that must be generated whole (orthogonal, sparse,
+ * delta_orthogonal) takes its own size once. npz-deflated, npy-dir and
+ * streams ("-", FIFOs) are written in file order, one whole tensor at a
+ * time (torch: all held first). */
 NNINIT_API nninit_status nninit_model_write(const nninit_model *m, const char *path, const nninit_model_opts *opts,
                                             nninit_err *err);
 

@@ -2,8 +2,13 @@
  * even and uneven splits, structured initializers); a model write split
  * into parts (what each MPI rank runs) gives the bytes of the one-process
  * write for any number of parts and threads, in safetensors (single and
- * sharded) and npz; a failed part leaves nothing under the final name. */
+ * sharded) and npz; a failed part leaves nothing under the final name.
+ * A torch generator's tensor drawn in pieces of any size gives the bytes of
+ * the one-call fill and leaves the generator where the one-call fill does;
+ * a model written under it in small chunks gives the default write's bytes. */
 #include "util.h"
+
+#include "init/internal.h"
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -468,6 +473,156 @@ static void test_gpt_family(void **state)
     assert_non_null(strstr(err.msg, "unknown"));
 }
 
+/* A torch tensor in pieces of `piece` elements equals the one-call fill,
+ * and the generator is left in the same state (the next draw, a 33-element
+ * normal_, agrees too). */
+static void check_pieces(nninit_rng_kind kind, nninit_dtype dtype, const char *spec, const nninit_shape *sh,
+                         int64_t piece)
+{
+    nninit_err err = {0};
+    nninit_init init;
+    assert_ok(nninit_init_parse(spec, &init, &err), &err);
+    nninit_fill_opts fo = nninit_fill_opts_default();
+    fo.layout = NNINIT_LAYOUT_TORCH;
+    fo.dtype = dtype;
+    int64_t n;
+    nninit_shape_numel(sh, &n, NULL);
+    size_t es = nninit_dtype_size(dtype);
+    unsigned char *whole = malloc((size_t)n * es + 1), *pieces = malloc((size_t)n * es + 1);
+    nninit_rng *a = NULL, *b = NULL;
+    assert_ok(nninit_rng_new(kind, 77, &a, &err), &err);
+    assert_ok(nninit_rng_new(kind, 77, &b, &err), &err);
+    /* start mid-twist with a cached normal, as inside a model */
+    nninit_shape three = {1, {3}};
+    nninit_init normal;
+    assert_ok(nninit_init_parse("normal_", &normal, &err), &err);
+    double pre[3];
+    nninit_fill_opts f64 = fo;
+    f64.dtype = NNINIT_F64;
+    assert_ok(nninit_fill(&normal, &three, &f64, a, pre, &err), &err);
+    assert_ok(nninit_fill(&normal, &three, &f64, b, pre, &err), &err);
+
+    assert_ok(nninit_fill(&init, sh, &fo, a, whole, &err), &err);
+    nninit__draw d;
+    assert_ok(nninit__draw_begin(&d, &init, sh, &fo, b, NULL, &err), &err);
+    for (int64_t at = 0; at < n;) {
+        int64_t k = n - at < piece ? n - at : piece;
+        assert_ok(nninit__draw_next(&d, pieces + (size_t)at * es, k, &err), &err);
+        at += k;
+    }
+    assert_int_equal(nninit__draw_next(&d, pieces, 1, &err), NNINIT_EMISUSE); /* past the end */
+    nninit__draw_end(&d);
+    if (memcmp(whole, pieces, (size_t)n * es))
+        fail_msg("%s, %lld elements, %s, %s: pieces of %lld differ from the one-call fill", spec, (long long)n,
+                 nninit_rng_kind_name(kind), nninit_dtype_name(dtype), (long long)piece);
+    nninit_shape after = {1, {33}};
+    double na[33], nb[33];
+    assert_ok(nninit_fill(&normal, &after, &f64, a, na, &err), &err);
+    assert_ok(nninit_fill(&normal, &after, &f64, b, nb, &err), &err);
+    if (memcmp(na, nb, sizeof na))
+        fail_msg("%s, %lld elements, pieces of %lld: the generator is not where the one-call fill leaves it", spec,
+                 (long long)n, (long long)piece);
+    nninit_rng_free(a);
+    nninit_rng_free(b);
+    free(whole);
+    free(pieces);
+}
+
+static void test_torch_pieces(void **state)
+{
+    (void)state;
+    /* numel % 16 in {0, 1, 15}, below 16, and around the 624-word twist */
+    static const int64_t numels[] = {1, 7, 15, 16, 17, 31, 32, 33, 47, 48, 49, 100, 257, 640, 1249};
+    static const int64_t pieces[] = {1, 5, 16, 17, 40, 1 << 20};
+    static const char *const element_wise[] = {"uniform_(a=-0.5, b=2)", "normal_(mean=1, std=3)",
+                                               "trunc_normal_(std=0.5, a=-0.3, b=1)", "kaiming_uniform_",
+                                               "kaiming_normal_", "xavier_uniform_", "xavier_normal_",
+                                               "constant_(val=0.25)", "he_normal", "glorot_uniform"};
+    static const nninit_rng_kind kinds[] = {NNINIT_RNG_TORCH_AVX2, NNINIT_RNG_TORCH_DEFAULT, NNINIT_RNG_TORCH2_AVX2};
+    static const nninit_dtype dtypes[] = {NNINIT_F32, NNINIT_F64};
+    const char *simd = getenv("NNINIT_SIMD");
+    char *saved = simd ? strdup(simd) : NULL;
+    for (int path = 0; path < 2; path++) { /* the AVX2 kernels where the CPU has them, then the reference */
+        if (path == 1)
+            setenv("NNINIT_SIMD", "scalar", 1);
+        for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++)
+            for (size_t t = 0; t < sizeof dtypes / sizeof *dtypes; t++)
+                for (size_t i = 0; i < sizeof element_wise / sizeof *element_wise; i++)
+                    for (size_t z = 0; z < sizeof numels / sizeof *numels; z++)
+                        for (size_t p = 0; p < sizeof pieces / sizeof *pieces; p++) {
+                            if (kinds[k] == NNINIT_RNG_TORCH2_AVX2 &&
+                                (strstr(element_wise[i], "trunc") || !strcmp(element_wise[i], "he_normal")))
+                                continue; /* 2.12's truncated normal (rejection) is refused */
+                            nninit_shape sh = {2, {numels[z] % 2 ? 1 : 2, numels[z] % 2 ? numels[z] : numels[z] / 2}};
+                            check_pieces(kinds[k], dtypes[t], element_wise[i], &sh, pieces[p]);
+                        }
+        /* positional and whole-drawn primitives */
+        nninit_shape mat = {2, {9, 13}}, conv = {4, {6, 4, 3, 3}};
+        for (size_t t = 0; t < 2; t++)
+            for (size_t p = 0; p < sizeof pieces / sizeof *pieces; p++) {
+                check_pieces(NNINIT_RNG_TORCH_AVX2, dtypes[t], "eye_", &mat, pieces[p]);
+                check_pieces(NNINIT_RNG_TORCH_AVX2, dtypes[t], "dirac_(groups=2)", &conv, pieces[p]);
+                check_pieces(NNINIT_RNG_TORCH_DEFAULT, dtypes[t], "orthogonal_", &mat, pieces[p]);
+                check_pieces(NNINIT_RNG_TORCH_DEFAULT, dtypes[t], "sparse_(sparsity=0.3)", &mat, pieces[p]);
+                check_pieces(NNINIT_RNG_TORCH_AVX2, dtypes[t], "identity", &mat, pieces[p]);
+            }
+    }
+    if (saved)
+        setenv("NNINIT_SIMD", saved, 1);
+    else
+        unsetenv("NNINIT_SIMD");
+    free(saved);
+}
+
+/* Models written under a torch generator in chunks of a few elements equal
+ * the default write (chunks far larger than any tensor here): copies
+ * (TransformerEncoder clones), phantoms, a padding row, an LSTM. */
+static void test_torch_model_chunks(void **state)
+{
+    (void)state;
+    static const char *const recipes[] = {
+        "Net(emb=Embedding(50, 7, padding_idx=3), rnn=LSTM(7, 5, num_layers=2, bidirectional=True), "
+        "fc=Linear(33, 17), conv=Conv2d(3, 5, 3))",
+        "Sequential(Linear(5, 8), TransformerEncoder(TransformerEncoderLayer(8, 2, dim_feedforward=12), 3, "
+        "norm=LayerNorm(8)), Linear(8, 2))",
+        "Sequential(Transformer(d_model=8, nhead=2, num_encoder_layers=2, num_decoder_layers=2, "
+        "dim_feedforward=12), Bilinear(4, 3, 5))",
+    };
+    static const int64_t chunks[] = {1, 7, 16, 33};
+    nninit_err err = {0};
+    char path[400];
+    for (size_t r = 0; r < sizeof recipes / sizeof *recipes; r++) {
+        nninit_model *m = NULL;
+        assert_ok(nninit_model_from_torch(recipes[r], &m, &err), &err);
+        if (r == 0)
+            assert_ok(nninit_model_override(m, "conv.weight", "orthogonal_", &err), &err);
+        for (int fmt = 0; fmt < 2; fmt++)
+            for (int dt = 0; dt < 3; dt++) {
+                nninit_model_opts o = nninit_model_opts_default();
+                o.rng = dt == 1 ? NNINIT_RNG_TORCH_DEFAULT : NNINIT_RNG_TORCH_AVX2;
+                o.seed = 3 + r;
+                o.dtype = dt == 0 ? NNINIT_FD_F32 : dt == 1 ? NNINIT_FD_F64 : NNINIT_FD_BF16;
+                o.write.format = fmt ? NNINIT_FORMAT_NPZ : NNINIT_FORMAT_SAFETENSORS;
+                snprintf(path, sizeof path, "%s/t.%s", tmpdir, fmt ? "npz" : "safetensors");
+                assert_ok(nninit_model_write(m, path, &o, &err), &err);
+                size_t l1, l2;
+                unsigned char *want = slurp(path, &l1);
+                for (size_t c = 0; c < sizeof chunks / sizeof *chunks; c++) {
+                    o.chunk_elems = chunks[c];
+                    assert_ok(nninit_model_write(m, path, &o, &err), &err);
+                    unsigned char *got = slurp(path, &l2);
+                    if (l1 != l2 || memcmp(want, got, l1))
+                        fail_msg("recipe %zu, %s, chunks of %lld: differs from the default write", r, path,
+                                 (long long)chunks[c]);
+                    free(got);
+                }
+                free(want);
+            }
+        nninit_model_free(m);
+    }
+    test_clear_dir(tmpdir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -477,6 +632,8 @@ int main(void)
         cmocka_unit_test(test_parts_equal_one_process),
         cmocka_unit_test(test_memory_limit),
         cmocka_unit_test(test_gpt_family),
+        cmocka_unit_test(test_torch_pieces),
+        cmocka_unit_test(test_torch_model_chunks),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

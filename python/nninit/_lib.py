@@ -100,7 +100,7 @@ class ModelOpts(ctypes.Structure):
     _fields_ = [("rng", ctypes.c_int), ("seed", ctypes.c_uint64), ("dtype", ctypes.c_int), ("write", WriteOpts),
                 ("threads", ctypes.c_int), ("slice_dim", ctypes.c_int), ("slice_index", ctypes.c_int),
                 ("slice_count", ctypes.c_int), ("memory_limit", ctypes.c_uint64), ("progress", ctypes.c_void_p),
-                ("progress_user", ctypes.c_void_p)]
+                ("progress_user", ctypes.c_void_p), ("chunk_elems", ctypes.c_int64)]
 
 
 class TheoryNet(ctypes.Structure):

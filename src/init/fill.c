@@ -393,26 +393,68 @@ nninit_status nninit_fill(const nninit_init *init, const nninit_shape *shape, co
             (st = check_finite(init, &p, opts->dtype, err)) != NNINIT_OK)
             return st;
     }
-    if (rng->kind != NNINIT_RNG_PHILOX) {
-        nninit_prim p;
-        if ((st = nninit_resolve(init, shape, opts->layout, &p, err)) != NNINIT_OK)
-            return st;
-        if (p.kind == NNINIT_PRIM_STFT) { /* draws nothing */
-            int64_t numel;
-            nninit_shape_numel(shape, &numel, NULL);
-            return nninit__stft_fill(init, shape, opts->dtype, 0, numel, out, err);
-        }
-        if (p.kind == NNINIT_PRIM_BLOCK_EYE) { /* draws nothing, like eye_ */
-            int64_t numel;
-            nninit_shape_numel(shape, &numel, NULL);
-            job j = {&p, shape, rng->key, 0, opts->dtype, 0, numel, out, rng->stream_version};
-            run_elementwise(&j);
-            return NNINIT_OK;
-        }
-        return nninit__torch_fill(rng, init, &p, shape, opts->dtype, out, err);
+    if (rng->kind != NNINIT_RNG_PHILOX) { /* one piece: the whole tensor */
+        nninit__draw d;
+        if ((st = nninit__draw_begin(&d, init, shape, opts, rng, out, err)) == NNINIT_OK)
+            st = nninit__draw_next(&d, out, d.numel, err);
+        nninit__draw_end(&d);
+        return st;
     }
     int64_t numel;
     if ((st = nninit_shape_numel(shape, &numel, err)) != NNINIT_OK)
         return st;
     return nninit_fill_range(init, shape, opts, rng, 0, numel, out, err);
+}
+
+nninit_status nninit__draw_begin(nninit__draw *d, const nninit_init *init, const nninit_shape *shape,
+                                 const nninit_fill_opts *opts, nninit_rng *rng, void *whole_into, nninit_err *err)
+{
+    memset(d, 0, sizeof *d);
+    nninit_status st = check_args(init, shape, opts, rng, d, err);
+    if (st != NNINIT_OK)
+        return st;
+    if (rng->kind == NNINIT_RNG_PHILOX)
+        return nninit__err(err, NNINIT_EMISUSE, "pieces in order are for the torch generator; Philox tensors are "
+                           "addressed with nninit_fill_range");
+    if ((st = nninit_resolve(init, shape, opts->layout, &d->prim, err)) != NNINIT_OK ||
+        (st = check_finite(init, &d->prim, opts->dtype, err)) != NNINIT_OK ||
+        (st = nninit_shape_numel(shape, &d->numel, err)) != NNINIT_OK)
+        return st;
+    d->rng = rng;
+    d->init = init;
+    d->shape = *shape;
+    d->dtype = opts->dtype;
+    /* STFT windows and block-eye draw nothing: computed by position, as eye_ */
+    d->nodraw = d->prim.kind == NNINIT_PRIM_STFT || d->prim.kind == NNINIT_PRIM_BLOCK_EYE;
+    return d->nodraw ? NNINIT_OK : nninit__torch_draw_start(d, whole_into, err);
+}
+
+nninit_status nninit__draw_next(nninit__draw *d, void *out, int64_t m, nninit_err *err)
+{
+    if (!d || !d->rng || !out || m < 0 || m > d->numel - d->pos)
+        return nninit__err(err, NNINIT_EMISUSE, "nninit__draw_next: %lld elements past the tensor's end",
+                           (long long)m);
+    nninit_status st = NNINIT_OK;
+    if (m == 0)
+        return st;
+    if (d->prim.kind == NNINIT_PRIM_STFT) {
+        st = nninit__stft_fill(d->init, &d->shape, d->dtype, d->pos, d->pos + m, out, err);
+    } else if (d->prim.kind == NNINIT_PRIM_BLOCK_EYE) {
+        job j = {&d->prim, &d->shape, d->rng->key, 0, d->dtype, d->pos, d->pos + m, out, d->rng->stream_version};
+        run_elementwise(&j);
+    } else {
+        nninit__torch_draw_piece(d, out, m);
+    }
+    d->pos += m;
+    return st;
+}
+
+void nninit__draw_end(nninit__draw *d)
+{
+    if (d && d->whole_owned)
+        free(d->whole);
+    if (d) {
+        d->whole = NULL;
+        d->whole_owned = 0;
+    }
 }

@@ -59,6 +59,52 @@ const char *nninit__py_kind_name(nninit__pykind kind); /* "an integer", "a strin
 nninit_status nninit__torch_fill(nninit_rng *rng, const nninit_init *init, const nninit_prim *prim,
                                  const nninit_shape *shape, nninit_dtype dtype, void *out, nninit_err *err);
 
+/*
+ * One tensor from a torch generator delivered in pieces, in C order: the
+ * bytes nninit_fill gives, for any split, in bounded memory. The stream is
+ * consumed as the one-call fill consumes it (normal_'s last 16 values, redrawn
+ * after the whole tensor's uniforms when numel % 16 != 0, come out of the
+ * final piece). Orthogonal and sparse need the whole matrix: drawn whole by
+ * _begin and held; every other primitive holds at most two 16-element blocks.
+ *
+ *     nninit__draw d;
+ *     if (!nninit__draw_begin(&d, &init, &shape, &opts, rng, NULL, &err))
+ *         while (d.pos < d.numel && !st) st = nninit__draw_next(&d, buf, min(chunk, d.numel - d.pos), &err);
+ *     nninit__draw_end(&d);
+ *
+ * _begin makes nninit_fill's checks (its errors); whole_into, when not NULL,
+ * is numel elements where a whole-drawn tensor goes (no second copy).
+ * Philox generators are addressed with nninit_fill_range instead
+ * (NNINIT_EMISUSE here). _end may be called after a failed _begin.
+ */
+typedef struct nninit__draw {
+    nninit_rng *rng;
+    const nninit_init *init;
+    nninit_prim prim;
+    nninit_shape shape;
+    nninit_dtype dtype;
+    int64_t numel, pos;   /* elements in the tensor, delivered so far */
+    int nodraw;           /* STFT, block-eye: computed by position, the generator untouched */
+    /* normal_ on >= 16 elements */
+    int64_t drawn;        /* uniforms drawn for the tensor's positions */
+    int64_t blk_index;    /* the 16-block held in blk, -1 none */
+    double blk[16], tail[16]; /* 16 values of the dtype (float or double) */
+    int tail_ready;
+    /* trunc_normal_: uniform_(lo, hi) then erfinv and the affine map */
+    double lo, hi, scale;
+    void *whole;          /* orthogonal, sparse: the tensor, drawn at _begin */
+    int whole_owned;
+} nninit__draw;
+
+nninit_status nninit__draw_begin(nninit__draw *d, const nninit_init *init, const nninit_shape *shape,
+                                 const nninit_fill_opts *opts, nninit_rng *rng, void *whole_into, nninit_err *err);
+nninit_status nninit__draw_next(nninit__draw *d, void *out, int64_t m, nninit_err *err);
+void nninit__draw_end(nninit__draw *d);
+
+/* torch_fill.c's part of the above, for primitives that use the generator. */
+nninit_status nninit__torch_draw_start(nninit__draw *d, void *whole_into, nninit_err *err);
+void nninit__torch_draw_piece(nninit__draw *d, void *out, int64_t m);
+
 /* ---- tensor-parallel slices (slice.c) ----
  * Elements [b, e) of slice (start, len) along dim of a C-order tensor of
  * `shape` are runs of the whole tensor's elements: fn gets each run's

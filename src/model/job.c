@@ -2,10 +2,13 @@
  * the file layout is fixed first (io/plan.c), then each tensor is generated
  * in chunks (units) and written at its offset. Philox makes every element
  * addressable (nninit_fill_range), so any split of the units gives the same
- * bytes; a torch generator is drawn in PyTorch's construction order, one
- * whole tensor at a time, in one process. Tensor-parallel slices map each
- * chunk of the slice to runs of the whole tensor. */
+ * bytes; a torch generator is drawn in PyTorch's construction order, in
+ * one process, each tensor in the same chunks (init/internal.h's
+ * nninit__draw carries the stream from one chunk to the next).
+ * Tensor-parallel slices map each chunk of the slice to runs of the whole
+ * tensor. */
 #include "model/internal.h"
+#include "rng/internal.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -17,7 +20,7 @@
 
 typedef struct jtensor {
     const nninit__mtensor *e;
-    int whole;             /* generated at once (structured initializer, torch) */
+    int whole;             /* generated at once (orthogonal, sparse, ...) */
     int sliced;            /* the file holds slice [start, start+len) of dimension dim */
     int dim;
     int64_t start, len;
@@ -78,13 +81,17 @@ void nninit_model_job_free(nninit_model_job *job)
     free(job);
 }
 
-static int structured(const nninit__mtensor *e)
+/* Generated whole: the initializers that need the whole matrix, and under
+ * Philox the LSTM forget-bias concatenation (three fills) and a tensor that
+ * does not resolve (its error is reported when it is drawn, as nninit_fill
+ * reports it). A torch generator draws the rest, those included, in pieces. */
+static int structured(const nninit__mtensor *e, int torch)
 {
     nninit_prim p;
     if (e->forget_units > 0)
-        return 1;
+        return !torch;
     if (nninit_resolve(&e->init, &e->shape, e->layout, &p, NULL) != NNINIT_OK)
-        return 1; /* its error is reported when it is drawn, as nninit_fill reports it */
+        return !torch;
     return p.kind == NNINIT_PRIM_ORTHOGONAL || p.kind == NNINIT_PRIM_SPARSE || p.kind == NNINIT_PRIM_DELTA_ORTHOGONAL;
 }
 
@@ -190,7 +197,7 @@ static nninit_status job_new(const nninit_model *m, const char *path, const nnin
         s = nninit__err(err, NNINIT_ENOMEM, "out of memory");
         goto fail;
     }
-    job->chunk = CHUNK_ELEMS;
+    job->chunk = o.chunk_elems > 0 ? o.chunk_elems : CHUNK_ELEMS;
     while (o.memory_limit && job->chunk > 4096 && (uint64_t)job->chunk * 16 > o.memory_limit)
         job->chunk /= 2; /* a generated and a converted chunk, float64 at most, within a quarter of the limit */
     int layouts_seen = 0;
@@ -227,7 +234,7 @@ static nninit_status job_new(const nninit_model *m, const char *path, const nnin
         if ((s = nninit__tensor_bytes(e->name, &d->shape, d->dtype, &numel, &jt->nbytes, err)))
             goto fail;
         jt->numel = (int64_t)numel;
-        jt->whole = !e->is_int64 && (job->torch || structured(e));
+        jt->whole = !e->is_int64 && structured(e, job->torch);
         if (jt->whole && o.memory_limit && whole_need(jt, gs) > o.memory_limit) {
             char need[32], lim[32];
             s = nninit__err(err, NNINIT_ENOMEM, "tensor '%.200s' (%s) must be generated whole and needs about %s of "
@@ -246,12 +253,13 @@ static nninit_status job_new(const nninit_model *m, const char *path, const nnin
         }
         k++;
     }
-    /* the units: whole tensors one each, others in chunks of job->chunk elements */
+    /* the units: whole tensors one each, others in chunks of job->chunk
+     * elements; torch: one per tensor (one process draws them all in order) */
     size_t cap = 0;
     for (size_t k = 0; k < n_live; k++) {
         jtensor *jt = &job->t[k];
         uint64_t es = jt->numel ? jt->nbytes / (uint64_t)jt->numel : 1;
-        uint64_t step = jt->whole ? (jt->nbytes ? jt->nbytes : 1) : (uint64_t)job->chunk * es;
+        uint64_t step = jt->whole || job->torch ? (jt->nbytes ? jt->nbytes : 1) : (uint64_t)job->chunk * es;
         uint64_t parts = jt->nbytes ? (jt->nbytes + step - 1) / step : 1;
         cap += (size_t)parts;
     }
@@ -264,7 +272,7 @@ static nninit_status job_new(const nninit_model *m, const char *path, const nnin
     for (size_t k = 0; k < n_live; k++) {
         jtensor *jt = &job->t[k];
         uint64_t es = jt->numel ? jt->nbytes / (uint64_t)jt->numel : 1;
-        uint64_t step = jt->whole ? (jt->nbytes ? jt->nbytes : 1) : (uint64_t)job->chunk * es;
+        uint64_t step = jt->whole || job->torch ? (jt->nbytes ? jt->nbytes : 1) : (uint64_t)job->chunk * es;
         uint64_t b = 0;
         do {
             junit *u = &job->u[job->n_units++];
@@ -435,6 +443,34 @@ static nninit_status emit(nninit_model_job *job, size_t k, uint64_t off, void *b
     return named(nninit__plan_pwrite(out->plan, k, off, bytes, len, err), jt->e, err);
 }
 
+static nninit_status chunk_buffers(nninit_model_job *job, nninit_err *err)
+{
+    if (!job->gbuf) {
+        job->gbuf = nninit__malloc_array((size_t)job->chunk, 8);
+        job->fbuf = nninit__malloc_array((size_t)job->chunk, 8);
+        if (!job->gbuf || !job->fbuf)
+            return nninit__err(err, NNINIT_ENOMEM, "out of memory for a chunk of %" PRId64 " elements", job->chunk);
+    }
+    return NNINIT_OK;
+}
+
+/* File elements [f, f + n) of tensor k, generated into job->gbuf, in the
+ * file dtype to `out`. */
+static nninit_status put_chunk(nninit_model_job *job, size_t k, int64_t f, int64_t n, sink *out, nninit_err *err)
+{
+    const jtensor *jt = &job->t[k];
+    uint64_t es = jt->nbytes / (uint64_t)jt->numel;
+    nninit_file_dtype gd = nninit_file_dtype_of(job->gen);
+    void *bytes = job->gbuf;
+    if (gd != job->o.dtype) { /* a value beyond float16's range is refused, not written as inf */
+        nninit_status s = nninit_convert_finite(gd, job->gbuf, job->o.dtype, job->fbuf, (size_t)n, err);
+        if (s)
+            return named(s, jt->e, err);
+        bytes = job->fbuf;
+    }
+    return emit(job, k, (uint64_t)f * es, bytes, (size_t)((uint64_t)n * es), out, err);
+}
+
 /* Bytes [b, e) of file tensor k, through chunks of job->chunk elements;
  * `whole` as in gen_elems. */
 static nninit_status produce(nninit_model_job *job, size_t k, const void *whole, uint64_t b, uint64_t e, sink *out,
@@ -444,37 +480,15 @@ static nninit_status produce(nninit_model_job *job, size_t k, const void *whole,
     if (jt->nbytes == 0 || b == e)
         return NNINIT_OK;
     uint64_t es = jt->nbytes / (uint64_t)jt->numel;
-    nninit_file_dtype gd = nninit_file_dtype_of(job->gen);
-    nninit_status s = NNINIT_OK;
-    if (!job->gbuf) {
-        job->gbuf = nninit__malloc_array((size_t)job->chunk, 8);
-        job->fbuf = nninit__malloc_array((size_t)job->chunk, 8);
-        if (!job->gbuf || !job->fbuf)
-            return nninit__err(err, NNINIT_ENOMEM, "out of memory for a chunk of %" PRId64 " elements", job->chunk);
-    }
+    nninit_status s = chunk_buffers(job, err);
     for (int64_t f = (int64_t)(b / es), fe = (int64_t)(e / es); f < fe && !s;) {
         int64_t n = fe - f < job->chunk ? fe - f : job->chunk;
-        void *bytes;
         if (jt->e->is_int64) {
             memset(job->fbuf, 0, (size_t)n * 8);
-            bytes = job->fbuf;
-        } else {
-            if ((s = gen_elems(job, jt, whole, f, f + n, job->gbuf, err)))
-                break;
-            bytes = job->gbuf;
-            if (gd != job->o.dtype) { /* a value beyond float16's range is refused, not written as inf */
-                if ((s = nninit_convert_finite(gd, job->gbuf, job->o.dtype, job->fbuf, (size_t)n, err))) {
-                    if (err) {
-                        char what[NNINIT_ERR_MSG_MAX];
-                        snprintf(what, sizeof what, "%s", err->msg);
-                        snprintf(err->msg, sizeof err->msg, "tensor '%.200s': %.1800s", jt->e->name, what);
-                    }
-                    break;
-                }
-                bytes = job->fbuf;
-            }
+            s = emit(job, k, (uint64_t)f * es, job->fbuf, (size_t)n * 8, out, err);
+        } else if (!(s = gen_elems(job, jt, whole, f, f + n, job->gbuf, err))) {
+            s = put_chunk(job, k, f, n, out, err);
         }
-        s = emit(job, k, (uint64_t)f * es, bytes, (size_t)((uint64_t)n * es), out, err);
         f += n;
     }
     return s;
@@ -508,20 +522,126 @@ static void report(nninit_model_job *job, uint64_t done, uint64_t total)
         job->o.progress(job->o.progress_user, done, total);
 }
 
+/* One model tensor drawn from a torch generator in pieces: its parts (one,
+ * or a Keras LSTM's init((u,)), ones((u,)), init((2u,)) with
+ * unit_forget_bias, as nninit__model_fill_one draws them), each an
+ * nninit__draw, then its padding row zeroed where a piece covers it. */
+typedef struct tdraw {
+    const nninit__mtensor *e;
+    nninit_fill_opts fo;
+    nninit_init ones;
+    nninit_shape shape[3];
+    const nninit_init *init[3];
+    int parts, part;
+    nninit_rng *rng;
+    nninit__draw d;
+    int64_t pos;
+} tdraw;
+
+static nninit_status tdraw_part(tdraw *t, nninit_err *err)
+{
+    nninit__draw_end(&t->d);
+    return named(nninit__draw_begin(&t->d, t->init[t->part], &t->shape[t->part], &t->fo, t->rng, NULL, err), t->e,
+                 err);
+}
+
+static nninit_status tdraw_begin(tdraw *t, const nninit__mtensor *e, nninit_dtype gen, nninit_rng *rng,
+                                 nninit_err *err)
+{
+    memset(t, 0, sizeof *t);
+    t->e = e;
+    t->rng = rng;
+    t->fo = nninit_fill_opts_default();
+    t->fo.layout = e->layout;
+    t->fo.dtype = gen;
+    if (e->forget_units > 0) {
+        int64_t u = e->forget_units;
+        t->ones = nninit_init_default(NNINIT_ONES);
+        t->shape[0] = (nninit_shape){1, {u}};
+        t->shape[1] = (nninit_shape){1, {u}};
+        t->shape[2] = (nninit_shape){1, {2 * u}};
+        t->init[0] = &e->init;
+        t->init[1] = &t->ones;
+        t->init[2] = &e->init;
+        t->parts = 3;
+    } else {
+        t->shape[0] = e->shape;
+        t->init[0] = &e->init;
+        t->parts = 1;
+    }
+    return tdraw_part(t, err);
+}
+
+/* The next n elements of the tensor into out (generation dtype). */
+static nninit_status tdraw_next(tdraw *t, void *out, int64_t n, nninit_err *err)
+{
+    size_t gs = nninit_dtype_size(t->fo.dtype);
+    int64_t b = t->pos;
+    nninit_status s = NNINIT_OK;
+    for (int64_t done = 0; done < n && !s;) {
+        if (t->d.pos == t->d.numel) {
+            if (++t->part >= t->parts)
+                return nninit__err(err, NNINIT_EMISUSE, "tensor '%s': drawn past its end", t->e->name);
+            if ((s = tdraw_part(t, err)))
+                break;
+            continue;
+        }
+        int64_t k = n - done < t->d.numel - t->d.pos ? n - done : t->d.numel - t->d.pos;
+        s = named(nninit__draw_next(&t->d, (unsigned char *)out + (size_t)done * gs, k, err), t->e, err);
+        done += k;
+    }
+    t->pos += n;
+    const nninit__mtensor *e = t->e;
+    if (!s && e->zero_row >= 0 && e->shape.ndim >= 1) {
+        int64_t row = 1;
+        for (int d = 1; d < e->shape.ndim; d++)
+            row *= e->shape.dim[d];
+        int64_t zb = e->zero_row * row > b ? e->zero_row * row : b;
+        int64_t ze = (e->zero_row + 1) * row < t->pos ? (e->zero_row + 1) * row : t->pos;
+        if (zb < ze)
+            memset((unsigned char *)out + (size_t)(zb - b) * gs, 0, (size_t)(ze - zb) * gs);
+    }
+    return s;
+}
+
+/* Tensor e drawn on rng chunk by chunk, into file tensor k (none: drawn
+ * and dropped, as PyTorch's construction draws that a module overwrites). */
+static nninit_status torch_tensor(nninit_model_job *job, const nninit__mtensor *e, nninit_rng *rng, size_t k,
+                                  sink *out, uint64_t *done, nninit_err *err)
+{
+    tdraw t;
+    nninit_status s = chunk_buffers(job, err);
+    if (!s)
+        s = tdraw_begin(&t, e, job->gen, rng, err);
+    int64_t numel = nninit__mtensor_numel(e);
+    for (int64_t f = 0; f < numel && !s;) {
+        int64_t n = numel - f < job->chunk ? numel - f : job->chunk;
+        if (!(s = tdraw_next(&t, job->gbuf, n, err)) && k != (size_t)-1) {
+            s = put_chunk(job, k, f, n, out, err);
+            *done += (uint64_t)n * (job->t[k].nbytes / (uint64_t)job->t[k].numel);
+            report(job, *done, job->total);
+        }
+        f += n;
+    }
+    nninit__draw_end(&t.d);
+    return s;
+}
+
 /* torch: every tensor in construction order (phantoms drawn and dropped),
- * whole, written at its offset; a deep copy (no draws of its own) gets its
- * original's values, held until the end. */
+ * chunk by chunk, written at its offset. A deep copy (no draws of its own)
+ * gets its original's values by drawing the original again from the
+ * generator state saved before it. */
 static nninit_status run_torch(nninit_model_job *job, nninit_err *err)
 {
     const nninit_model *m = job->m;
     size_t nt = m->n ? m->n : 1;
     const nninit__mtensor **order = nninit__malloc_array(nt, sizeof *order);
     size_t *file_index = nninit__malloc_array(nt, sizeof *file_index);
-    size_t *first_unit = nninit__malloc_array(job->n ? job->n : 1, sizeof *first_unit);
-    void **held = nninit__calloc_array(nt, sizeof *held);
+    size_t *unit_of = nninit__malloc_array(job->n ? job->n : 1, sizeof *unit_of);
+    nninit_rng **saved = nninit__calloc_array(nt, sizeof *saved);
     int *copied = nninit__calloc_array(nt, sizeof *copied);
     nninit_status s = NNINIT_OK;
-    if (!order || !file_index || !first_unit || !held || !copied) {
+    if (!order || !file_index || !unit_of || !saved || !copied) {
         s = nninit__err(err, NNINIT_ENOMEM, "out of memory");
         goto done;
     }
@@ -531,53 +651,45 @@ static nninit_status run_torch(nninit_model_job *job, nninit_err *err)
         if (m->t[i].copy_of >= 0)
             copied[m->t[i].copy_of] = 1;
     }
-    for (size_t u = job->n_units; u-- > 0;)
-        first_unit[job->u[u].tensor] = u;
+    for (size_t u = 0; u < job->n_units; u++) /* one unit per tensor */
+        unit_of[job->u[u].tensor] = u;
     qsort(order, m->n, sizeof *order, nninit__cmp_draw);
     uint64_t done = 0;
-    size_t gs = nninit_dtype_size(job->gen);
     for (int pass = 0; pass < 2 && !s; pass++) /* the draws, then the copies */
         for (size_t i = 0; i < m->n && !s; i++) {
             const nninit__mtensor *e = order[i];
             size_t at = (size_t)(e - m->t), k = file_index[at];
             int copy = e->copy_of >= 0 && !e->is_int64;
-            if (copy != pass)
+            if (copy != pass || (copy && k == (size_t)-1))
                 continue;
             sink out = {job->plan, NULL, 0};
-            void *whole = NULL;
             if (copy) {
-                if (k != (size_t)-1)
-                    s = produce(job, k, held[e->copy_of], 0, job->t[k].nbytes, &out, err);
+                nninit_rng replay = *saved[e->copy_of];
+                s = torch_tensor(job, &m->t[e->copy_of], &replay, k, &out, &done, err);
             } else if (e->is_int64) {
-                if (k != (size_t)-1)
-                    s = produce(job, k, NULL, 0, job->t[k].nbytes, &out, err);
+                if (k != (size_t)-1 && !(s = produce(job, k, NULL, 0, job->t[k].nbytes, &out, err)))
+                    report(job, done += job->t[k].nbytes, job->total);
             } else {
-                whole = nninit__malloc_array((size_t)nninit__mtensor_numel(e) + 1, gs);
-                if (!whole)
-                    s = nninit__err(err, NNINIT_ENOMEM, "out of memory for tensor '%s'", e->name ? e->name : "");
-                else
-                    s = nninit__model_fill_one(e, e->name, "", job->gen, job->o.threads, job->rng, whole, err);
-                if (!s && k != (size_t)-1)
-                    s = produce(job, k, whole, 0, job->t[k].nbytes, &out, err);
-                if (copied[at])
-                    held[at] = whole;
-                else
-                    free(whole);
+                if (copied[at]) {
+                    if (!(saved[at] = malloc(sizeof *saved[at]))) {
+                        s = nninit__err(err, NNINIT_ENOMEM, "out of memory");
+                        break;
+                    }
+                    *saved[at] = *job->rng;
+                }
+                s = torch_tensor(job, e, job->rng, k, &out, &done, err);
             }
-            if (k != (size_t)-1) {
-                job->crc[first_unit[k]] = out.crc;
-                done += job->t[k].nbytes;
-                report(job, done, job->total);
-            }
+            if (k != (size_t)-1)
+                job->crc[unit_of[k]] = out.crc;
         }
 done:
-    for (size_t i = 0; held && i < m->n; i++)
-        free(held[i]);
-    free(held);
+    for (size_t i = 0; saved && i < m->n; i++)
+        free(saved[i]);
+    free(saved);
     free(copied);
     free(order);
     free(file_index);
-    free(first_unit);
+    free(unit_of);
     return s;
 }
 

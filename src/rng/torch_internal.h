@@ -29,6 +29,11 @@ void nninit__torch_uniform(nninit_rng *rng, nninit__torch_arith ar, nninit_dtype
 void nninit__torch_normal(nninit_rng *rng, nninit__torch_arith ar, nninit_dtype dtype, double mean, double std,
                           void *out, int64_t n);
 
+/* normal_fill_16 on `blocks` consecutive 16-blocks of uniforms in [0, 1)
+ * in place (F32/F64): what normal_ does to each whole block. */
+void nninit__torch_normal16(nninit__torch_arith ar, nninit_dtype dtype, double mean, double std, void *d,
+                            int64_t blocks);
+
 /* ATen's calc_erfinv (rational approximation + two Newton steps), in the
  * arithmetic of the variant (AVX2: Horner steps contracted to FMAs). */
 float nninit__torch_erfinvf(float y, int avx2);

@@ -287,47 +287,47 @@ static void normal16_f64(double *d, int64_t blocks, nninit__torch_arith ar, doub
     NORMAL16_F64(d, blocks, ar, mean, std)
 }
 
-/* normal_fill on n >= 16 floats: n uniforms in [0, 1) (uniform_(0, 1)
- * gives exactly the unit values: x * 1 + 0 == x), normal_fill_16 on each
- * whole 16-block, then 16 more uniforms for the last 16 values when
- * n % 16 != 0, recomputed over part of the last full block. The fast path
- * draws and transforms a cache-sized run of blocks at a time: the same
- * draws in the same order. */
-static void normal_vec_f32(nninit_rng *rng, nninit__torch_arith ar, float mean, float std, float *d, int64_t n)
+/* normal_fill_16 on `blocks` consecutive 16-blocks of uniforms in place,
+ * in the variant's arithmetic (the AVX2 lanes where they may run: the same
+ * bits as the reference). */
+void nninit__torch_normal16(nninit__torch_arith ar, nninit_dtype dtype, double mean, double std, void *d,
+                            int64_t blocks)
 {
+    if (dtype == NNINIT_F64) {
+        normal16_f64(d, blocks, ar, mean, std);
+        return;
+    }
 #ifdef NNINIT__HAVE_X86_SIMD
     if (ar.avx2 && nninit__torch_simd()) {
-        const int64_t run = 4096;
-        for (int64_t i = 0; i < n; i += run) {
-            int64_t m = n - i < run ? n - i : run;
-            nninit__torch_uniform(rng, ar, NNINIT_F32, 0.0, 1.0, d + i, m);
-            nninit__torch_avx2_normal16_f32(d + i, (size_t)(m / 16), mean, std);
-        }
-        if (n % 16 != 0) {
-            nninit__torch_uniform(rng, ar, NNINIT_F32, 0.0, 1.0, d + n - 16, 16);
-            nninit__torch_avx2_normal16_f32(d + n - 16, 1, mean, std);
-        }
+        nninit__torch_avx2_normal16_f32(d, (size_t)blocks, (float)mean, (float)std);
         return;
     }
 #endif
-    nninit__torch_uniform(rng, ar, NNINIT_F32, 0.0, 1.0, d, n);
-    for (int64_t i = 0; i + 16 <= n; i += 16)
-        block16_f32(d + i, ar, mean, std);
-    if (n % 16 != 0) {
-        float *t = d + n - 16;
-        nninit__torch_uniform(rng, ar, NNINIT_F32, 0.0, 1.0, t, 16);
-        block16_f32(t, ar, mean, std);
-    }
+    for (int64_t i = 0; i < blocks; i++)
+        block16_f32((float *)d + 16 * i, ar, (float)mean, (float)std);
 }
 
-static void normal_vec_f64(nninit_rng *rng, nninit__torch_arith ar, double mean, double std, double *d, int64_t n)
+/* normal_fill on n >= 16 elements: n uniforms in [0, 1) (uniform_(0, 1)
+ * gives exactly the unit values: x * 1 + 0 == x), normal_fill_16 on each
+ * whole 16-block, then 16 more uniforms for the last 16 values when
+ * n % 16 != 0, recomputed over part of the last full block. Drawn and
+ * transformed a cache-sized run at a time: the same draws in the same
+ * order. (init/torch_fill.c delivers the same in pieces.) */
+static void normal_vec(nninit_rng *rng, nninit__torch_arith ar, nninit_dtype dtype, double mean, double std,
+                       void *out, int64_t n)
 {
-    nninit__torch_uniform(rng, ar, NNINIT_F64, 0.0, 1.0, d, n);
-    normal16_f64(d, n / 16, ar, mean, std);
+    const int64_t run = 4096;
+    size_t es = nninit_dtype_size(dtype);
+    unsigned char *d = out;
+    for (int64_t i = 0; i < n; i += run) {
+        int64_t m = n - i < run ? n - i : run;
+        nninit__torch_uniform(rng, ar, dtype, 0.0, 1.0, d + (size_t)i * es, m);
+        nninit__torch_normal16(ar, dtype, mean, std, d + (size_t)i * es, m / 16);
+    }
     if (n % 16 != 0) {
-        double *t = d + n - 16;
-        nninit__torch_uniform(rng, ar, NNINIT_F64, 0.0, 1.0, t, 16);
-        normal16_f64(t, 1, ar, mean, std);
+        unsigned char *t = d + (size_t)(n - 16) * es;
+        nninit__torch_uniform(rng, ar, dtype, 0.0, 1.0, t, 16);
+        nninit__torch_normal16(ar, dtype, mean, std, t, 1);
     }
 }
 
@@ -357,10 +357,7 @@ void nninit__torch_normal(nninit_rng *rng, nninit__torch_arith ar, nninit_dtype 
                           void *out, int64_t n)
 {
     if (n >= 16) {
-        if (dtype == NNINIT_F64)
-            normal_vec_f64(rng, ar, mean, std, out, n);
-        else
-            normal_vec_f32(rng, ar, (float)mean, (float)std, out, n);
+        normal_vec(rng, ar, dtype, mean, std, out, n);
         return;
     }
     for (int64_t i = 0; i < n; i++) {

@@ -14,7 +14,8 @@ cd "$T" || exit 1
 
 # 1. 320 MB of float32 (two 40M-element tensors) in a peak RSS under 160 MB:
 # before, the largest tensor (160 MB) was held whole, and with --rng torch every
-# tensor; now Philox streams 16 MiB chunks. /usr/bin/time -f %M: peak RSS in KiB.
+# tensor, later the largest; now both generators stream 16 MiB chunks (torch
+# carrying its generator from chunk to chunk). /usr/bin/time -f %M: peak RSS in KiB.
 cat > big.json <<'J'
 {"tensors": [{"name": "a", "shape": [8000, 10000], "init": "he_normal"},
              {"name": "b", "shape": [10000, 8000], "init": "glorot_uniform"}]}
@@ -24,7 +25,11 @@ if [ -x /usr/bin/time ]; then
     rss=$(tail -1 rss)
     [ "$(stat -c %s big.safetensors)" -gt 320000000 ] || fail "big model size"
     [ "$rss" -lt 163840 ] || fail "peak RSS ${rss} KiB for a 320 MB model; expected < 160 MiB"
-    rm -f big.safetensors
+    /usr/bin/time -f %M -o rss "$N" model --spec big.json --rng torch -o big.npz || fail "big model, torch"
+    rss=$(tail -1 rss)
+    [ "$(stat -c %s big.npz)" -gt 320000000 ] || fail "big model size, torch"
+    [ "$rss" -lt 163840 ] || fail "--rng torch: peak RSS ${rss} KiB for a 320 MB model; expected < 160 MiB"
+    rm -f big.safetensors big.npz
 else
     fail "/usr/bin/time is missing (Debian package: time)"
 fi
@@ -50,8 +55,11 @@ done
 grep -q "tensor 'weight' (orthogonal) must be generated whole and needs about" err || fail "limit message: $(cat err)"
 [ ! -e o.safetensors ] || fail "a refused write created the file"
 "$N" model --torch 'Linear(2000, 2000)' --memory-limit 8MiB -o o.safetensors || fail "streaming under a limit"
-"$N" model --torch 'Linear(2000, 2000)' --rng torch --memory-limit 8MiB -o t.safetensors 2>err
-grep -q "tensor 'weight'" err || fail "torch under a limit: $(cat err)"
+"$N" model --torch 'Linear(2000, 2000)' --rng torch --memory-limit 8MiB -o t.safetensors || fail "torch under a limit"
+"$N" model --torch 'Linear(2000, 2000)' --rng torch --override weight=orthogonal_ --memory-limit 8MiB \
+    -o t.safetensors 2>err
+[ $? -eq 1 ] || fail "torch orthogonal under a limit: exit"
+grep -q "tensor 'weight' (orthogonal_) must be generated whole" err || fail "torch limit message: $(cat err)"
 
 # 4. Slices: gen --shard K/N equals the rows (dim 0) of the whole tensor; the
 # column slices (dim 1) concatenated row by row rebuild it (uneven: 7 = 3+2+2).
