@@ -234,8 +234,10 @@ NNINIT_API nninit_model_opts nninit_model_opts_default(void);
  * in PyTorch's construction order, carrying its state from chunk to chunk);
  * a tensor that must be generated whole (orthogonal, sparse,
  * delta_orthogonal) takes its own size once. npz-deflated, npy-dir and
- * streams ("-", FIFOs) are written in file order, one whole tensor at a
- * time (torch: all held first). */
+ * streams ("-", FIFOs) are written in file order, in the same chunks (a
+ * torch generator runs ahead through its construction order saving its
+ * state before each tensor, and draws a tensor the file wants later again
+ * from that state); npz to a stream carries data descriptors. */
 NNINIT_API nninit_status nninit_model_write(const nninit_model *m, const char *path, const nninit_model_opts *opts,
                                             nninit_err *err);
 

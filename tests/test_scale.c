@@ -11,7 +11,9 @@
 #include "init/internal.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 static char tmpdir[256];
@@ -574,10 +576,80 @@ static void test_torch_pieces(void **state)
     free(saved);
 }
 
-/* Models written under a torch generator in chunks of a few elements equal
- * the default write (chunks far larger than any tensor here): copies
- * (TransformerEncoder clones), phantoms, a padding row, an LSTM. */
-static void test_torch_model_chunks(void **state)
+static uint32_t le32(const unsigned char *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+static unsigned le16(const unsigned char *p) { return (unsigned)p[0] | (unsigned)p[1] << 8; }
+
+/* Each member's local header against the central directory (a small zip,
+ * no zip64, no comment): a file has the CRC and sizes in the local header;
+ * a stream has general purpose bit 3, zeros there, and the data descriptor
+ * after the data. */
+static void check_zip_members(const unsigned char *z, size_t len, int stream)
+{
+    assert_true(len >= 22 && le32(z + len - 22) == 0x06054b50u);
+    size_t n = le16(z + len - 22 + 10), at = le32(z + len - 22 + 16);
+    assert_true(n > 0);
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char *c = z + at;
+        assert_true(le32(c) == 0x02014b50u);
+        uint32_t crc = le32(c + 16), csize = le32(c + 20), usize = le32(c + 24), off = le32(c + 42);
+        unsigned flags = le16(c + 8), nl = le16(c + 28), xl = le16(c + 30), cl = le16(c + 32);
+        const unsigned char *l = z + off;
+        assert_true(le32(l) == 0x04034b50u && le16(l + 6) == flags && flags == (stream ? 8u : 0u));
+        if (stream) {
+            assert_true(le32(l + 14) == 0 && le32(l + 18) == 0 && le32(l + 22) == 0);
+            const unsigned char *dd = l + 30 + le16(l + 26) + le16(l + 28) + csize;
+            assert_true(le32(dd) == 0x08074b50u && le32(dd + 4) == crc && le32(dd + 8) == csize &&
+                        le32(dd + 12) == usize);
+        } else {
+            assert_true(le32(l + 14) == crc && le32(l + 18) == csize && le32(l + 22) == usize);
+        }
+        at += 46 + nl + xl + cl;
+    }
+}
+
+/* Every tensor of a file (or npy folder) as "name\0dtype shape bytes"
+ * concatenated in name order, read back through nninit's reader (npz CRCs
+ * checked). */
+static unsigned char *tensors_of(const char *path, size_t *len)
+{
+    nninit_tensor_file *tf = NULL;
+    nninit_err err = {0};
+    assert_ok(nninit_tensor_file_open(path, &tf, &err), &err);
+    size_t n = nninit_tensor_file_count(tf), *order = malloc((n + 1) * sizeof *order);
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    for (size_t i = 1; i < n; i++) /* insertion sort by name */
+        for (size_t j = i; j > 0 && strcmp(nninit_tensor_file_info(tf, order[j - 1])->name,
+                                           nninit_tensor_file_info(tf, order[j])->name) > 0; j--) {
+            size_t x = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = x;
+        }
+    unsigned char *all = NULL;
+    *len = 0;
+    for (size_t k = 0; k < n; k++) {
+        const nninit_tensor_info *ti = nninit_tensor_file_info(tf, order[k]);
+        size_t nl = strlen(ti->name) + 1, head = nl + sizeof ti->dtype + sizeof ti->shape;
+        all = realloc(all, *len + head + ti->nbytes + 1);
+        memcpy(all + *len, ti->name, nl);
+        memcpy(all + *len + nl, &ti->dtype, sizeof ti->dtype);
+        memcpy(all + *len + nl + sizeof ti->dtype, &ti->shape, sizeof ti->shape);
+        assert_ok(nninit_tensor_file_read(tf, order[k], all + *len + head, &err), &err);
+        *len += head + ti->nbytes;
+    }
+    free(order);
+    nninit_tensor_file_free(tf);
+    return all;
+}
+
+/* Models written in chunks of a few elements equal the default write
+ * (chunks far larger than any tensor here), under a torch generator
+ * (construction order: copies from TransformerEncoder clones, phantoms, a
+ * padding row, LSTMs) and Philox (an orthogonal tensor generated whole,
+ * written in pieces), through the positioned writers (safetensors, npz) and
+ * the file-order ones (npz-deflated, npy-dir, which then also take the
+ * tensors in pieces of a few elements), byte for byte. */
+static void test_model_chunks(void **state)
 {
     (void)state;
     static const char *const recipes[] = {
@@ -589,6 +661,9 @@ static void test_torch_model_chunks(void **state)
         "dim_feedforward=12), Bilinear(4, 3, 5))",
     };
     static const int64_t chunks[] = {1, 7, 16, 33};
+    static const struct { nninit_file_format f; const char *ext; } formats[] = {
+        {NNINIT_FORMAT_SAFETENSORS, "safetensors"}, {NNINIT_FORMAT_NPZ, "npz"},
+        {NNINIT_FORMAT_NPZ_DEFLATED, "npz"}, {NNINIT_FORMAT_NPY_DIR, "d"}};
     nninit_err err = {0};
     char path[400];
     for (size_t r = 0; r < sizeof recipes / sizeof *recipes; r++) {
@@ -596,30 +671,107 @@ static void test_torch_model_chunks(void **state)
         assert_ok(nninit_model_from_torch(recipes[r], &m, &err), &err);
         if (r == 0)
             assert_ok(nninit_model_override(m, "conv.weight", "orthogonal_", &err), &err);
-        for (int fmt = 0; fmt < 2; fmt++)
-            for (int dt = 0; dt < 3; dt++) {
+        for (size_t fmt = 0; fmt < sizeof formats / sizeof *formats; fmt++)
+            for (int g = 0; g < 4; g++) {
                 nninit_model_opts o = nninit_model_opts_default();
-                o.rng = dt == 1 ? NNINIT_RNG_TORCH_DEFAULT : NNINIT_RNG_TORCH_AVX2;
+                o.rng = g == 0 ? NNINIT_RNG_PHILOX : g == 2 ? NNINIT_RNG_TORCH_DEFAULT : NNINIT_RNG_TORCH_AVX2;
                 o.seed = 3 + r;
-                o.dtype = dt == 0 ? NNINIT_FD_F32 : dt == 1 ? NNINIT_FD_F64 : NNINIT_FD_BF16;
-                o.write.format = fmt ? NNINIT_FORMAT_NPZ : NNINIT_FORMAT_SAFETENSORS;
-                snprintf(path, sizeof path, "%s/t.%s", tmpdir, fmt ? "npz" : "safetensors");
+                o.dtype = g == 2 ? NNINIT_FD_F64 : g == 3 ? NNINIT_FD_BF16 : NNINIT_FD_F32;
+                o.write.format = formats[fmt].f;
+                snprintf(path, sizeof path, "%s/t.%s", tmpdir, formats[fmt].ext);
+                int one_file = formats[fmt].f != NNINIT_FORMAT_NPY_DIR;
                 assert_ok(nninit_model_write(m, path, &o, &err), &err);
-                size_t l1, l2;
-                unsigned char *want = slurp(path, &l1);
+                size_t l1, l2, t1, t2;
+                unsigned char *want = one_file ? slurp(path, &l1) : NULL, *want_t = tensors_of(path, &t1);
+                if (formats[fmt].f == NNINIT_FORMAT_NPZ_DEFLATED)
+                    check_zip_members(want, l1, 0);
                 for (size_t c = 0; c < sizeof chunks / sizeof *chunks; c++) {
                     o.chunk_elems = chunks[c];
                     assert_ok(nninit_model_write(m, path, &o, &err), &err);
-                    unsigned char *got = slurp(path, &l2);
-                    if (l1 != l2 || memcmp(want, got, l1))
-                        fail_msg("recipe %zu, %s, chunks of %lld: differs from the default write", r, path,
-                                 (long long)chunks[c]);
+                    unsigned char *got = one_file ? slurp(path, &l2) : NULL, *got_t = tensors_of(path, &t2);
+                    if ((one_file && (l1 != l2 || memcmp(want, got, l1))) || t1 != t2 || memcmp(want_t, got_t, t1))
+                        fail_msg("recipe %zu, %s (%s), generator %d, chunks of %lld: differs from the default write",
+                                 r, path, nninit_file_format_name(formats[fmt].f), g, (long long)chunks[c]);
                     free(got);
+                    free(got_t);
                 }
                 free(want);
+                free(want_t);
+                test_clear_dir(tmpdir);
             }
         nninit_model_free(m);
     }
+}
+
+typedef struct drain {
+    const char *fifo;
+    unsigned char *data;
+    size_t len;
+} drain;
+
+static void *drain_fifo(void *arg)
+{
+    drain *d = arg;
+    FILE *f = fopen(d->fifo, "rb");
+    unsigned char b[4096];
+    size_t got;
+    while (f && (got = fread(b, 1, sizeof b, f)) > 0) {
+        d->data = realloc(d->data, d->len + got);
+        memcpy(d->data + d->len, b, got);
+        d->len += got;
+    }
+    if (f)
+        fclose(f);
+    return NULL;
+}
+
+/* npz (stored and deflated) written to a stream (a FIFO here, as -o - to a
+ * pipe) cannot go back to complete its local headers: the members carry
+ * their CRC and sizes in data descriptors. Read back (CRCs checked) they
+ * hold the tensors of the regular file, and pieces of a few bytes change
+ * nothing. */
+static void test_npz_stream(void **state)
+{
+    (void)state;
+    nninit_model *philox = test_model(), *torch = NULL;
+    nninit_err err = {0};
+    /* test_model without its empty Linear(0, 3): a torch generator refuses 0-element tensors */
+    assert_ok(nninit_model_from_torch("Net(emb=Embedding(3001, 20, padding_idx=7), fc=Linear(150, 401), "
+                                      "conv=Conv2d(3, 5, 3), rnn=GRU(6, 5))", &torch, &err), &err);
+    assert_ok(nninit_model_override(torch, "conv.weight", "orthogonal_", &err), &err);
+    char fifo[400], file[400], got[400];
+    snprintf(fifo, sizeof fifo, "%s/pipe", tmpdir);
+    snprintf(file, sizeof file, "%s/file.npz", tmpdir);
+    snprintf(got, sizeof got, "%s/got.npz", tmpdir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    for (int deflated = 0; deflated < 2; deflated++)
+        for (int g = 0; g < 2; g++)
+            for (int64_t chunk = 0; chunk <= 300; chunk += 300) {
+                nninit_model_opts o = nninit_model_opts_default();
+                o.write.format = deflated ? NNINIT_FORMAT_NPZ_DEFLATED : NNINIT_FORMAT_NPZ;
+                o.rng = g ? NNINIT_RNG_TORCH_AVX2 : NNINIT_RNG_PHILOX;
+                o.chunk_elems = chunk;
+                nninit_model *m = g ? torch : philox;
+                assert_ok(nninit_model_write(m, file, &o, &err), &err);
+                drain d = {fifo, NULL, 0};
+                pthread_t th;
+                assert_int_equal(pthread_create(&th, NULL, drain_fifo, &d), 0);
+                nninit_status s = nninit_model_write(m, fifo, &o, &err);
+                pthread_join(th, NULL);
+                assert_ok(s, &err);
+                check_zip_members(d.data, d.len, 1);
+                FILE *f = fopen(got, "wb");
+                assert_int_equal(fwrite(d.data, 1, d.len, f), d.len);
+                fclose(f);
+                size_t l1, l2;
+                unsigned char *a = tensors_of(file, &l1), *b = tensors_of(got, &l2);
+                if (l1 != l2 || memcmp(a, b, l1))
+                    fail_msg("npz%s to a stream (generator %d, chunk %lld) holds other tensors than the file",
+                             deflated ? "-deflated" : "", g, (long long)chunk);
+                free(a), free(b), free(d.data);
+            }
+    nninit_model_free(philox);
+    nninit_model_free(torch);
     test_clear_dir(tmpdir);
 }
 
@@ -633,7 +785,8 @@ int main(void)
         cmocka_unit_test(test_memory_limit),
         cmocka_unit_test(test_gpt_family),
         cmocka_unit_test(test_torch_pieces),
-        cmocka_unit_test(test_torch_model_chunks),
+        cmocka_unit_test(test_model_chunks),
+        cmocka_unit_test(test_npz_stream),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

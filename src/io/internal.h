@@ -120,11 +120,42 @@ nninit_status nninit__npz_read(nninit_tensor_file *tf, const nninit__tentry *e, 
  * checked, at most max bytes), NUL-terminated; free with free(). */
 nninit_status nninit__zip_read_member(const char *path, const char *member, size_t max, char **data, size_t *len,
                                       nninit_err *err);
+/* The tensors' bytes as the streaming writers (safetensors, npz, npy-dir,
+ * in file order) read them: each tensor's bytes from its first to its last,
+ * in pieces of at most NNINIT__PIECE_BYTES, little-endian. Behind it either
+ * the public whole-tensor source (called once per tensor, whose buffer is
+ * held until the tensor's last piece: the memory that API promises) or a
+ * piece source (called once per piece: bounded memory whatever the sizes;
+ * it delivers little-endian bytes). */
+#define NNINIT__PIECE_BYTES ((size_t)16 << 20)
+typedef nninit_status (*nninit__piece_fn)(void *user, size_t index, uint64_t off, void *out, size_t len,
+                                          nninit_err *err);
+typedef struct nninit__src {
+    const nninit_tensor_desc *t;
+    nninit_tensor_source whole;
+    nninit__piece_fn piece;
+    void *user;
+    size_t held;            /* whole: the tensor in buf (SIZE_MAX: none) */
+    unsigned char *buf;
+    size_t piece_max;       /* bytes per piece, a multiple of 8; 0 = NNINIT__PIECE_BYTES (tests set it small) */
+} nninit__src;
+nninit__src nninit__src_whole(const nninit_tensor_desc *t, nninit_tensor_source src, void *user);
+nninit__src nninit__src_pieces(const nninit_tensor_desc *t, nninit__piece_fn fn, void *user);
+/* Bytes [off, off + len) of tensor i, little-endian (len a multiple of the
+ * element size, off too). */
+nninit_status nninit__src_read(nninit__src *s, size_t i, uint64_t off, void *out, size_t len, nninit_err *err);
+void nninit__src_release(nninit__src *s);
+/* The piece size for tensors of up to max_bytes: min(max_bytes, piece_max). */
+uint64_t nninit__src_piece(const nninit__src *s, uint64_t max_bytes);
+/* nninit_tensors_write from a piece source (the model writer's file-order path). */
+nninit_status nninit__tensors_write_src(const char *path, const nninit_tensor_desc *t, size_t n,
+                                        const nninit_write_opts *opts, nninit__src *src, nninit_err *err);
+
 /* Writers: tensors t[idx[0..k)] into one file; with `staged` the file is
  * opened deferred into it and left for nninit__atomic_publish. */
 nninit_status nninit__safetensors_write(const char *path, const nninit_tensor_desc *t, const size_t *idx,
-                                        size_t k, const char *const *metadata, nninit_tensor_source src,
-                                        void *user, nninit__atomic *staged, nninit_err *err);
+                                        size_t k, const char *const *metadata, nninit__src *src,
+                                        nninit__atomic *staged, nninit_err *err);
 /* model.safetensors.index.json for shards names[0..n_shards); tensor i is
  * in shard shard_of[i]. */
 nninit_status nninit__safetensors_index_write(const char *path, const nninit_tensor_desc *t, size_t n,
@@ -154,8 +185,14 @@ void nninit__remove_other_shards(const char *path, size_t n);
 /* The checks nninit_tensors_write makes on names and sizes (as_paths: npy-dir). */
 nninit_status nninit__check_names(const char *path, const nninit_tensor_desc *t, size_t n, int as_paths,
                                   nninit_err *err);
+/* In file order, pieces at a time: a temporary file gets each local header
+ * written first and completed (CRC, compressed size) once the member's data
+ * is; a stream (stdout, a FIFO) cannot go back, so its members carry the
+ * CRC and sizes in a data descriptor after the data (general purpose bit 3),
+ * which zip readers (Python's zipfile, numpy.load) take from the central
+ * directory. */
 nninit_status nninit__npz_write(const char *path, const nninit_tensor_desc *t, size_t n, int deflate,
-                                nninit_tensor_source src, void *user, nninit_err *err);
+                                nninit__src *src, nninit_err *err);
 /* A stored npz laid out before its data exists: member i's tensor data
  * starts at data_off[i], the file has *size bytes; plan_write writes every
  * byte but the data into fd (local headers with the members' CRCs from

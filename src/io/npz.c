@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -43,80 +44,52 @@ typedef struct cd_rec {
     uint64_t usize, csize, off;
     uint32_t crc;
     int method;
+    int flags;      /* general purpose bits: 8 = CRC and sizes in a data descriptor after the data */
+    int z64;        /* the local header carries the zip64 extra whatever the sizes turn out to be */
     size_t name_len;
     char *name;
 } cd_rec;
 
-/* Deflates in[0..n) as a raw stream (zip method 8) into a malloc'd buffer. */
-static nninit_status deflate_all(const char *path, const unsigned char *hdr, size_t hlen, const unsigned char *in,
-                                 uint64_t n, unsigned char **out, uint64_t *out_len, nninit_err *err)
-{
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return nninit__err(err, NNINIT_ENOMEM, "%s: zlib deflateInit failed", path);
-    uint64_t bound = (uint64_t)deflateBound(&z, (uLong)(hlen + n)) + 64;
-    unsigned char *buf = malloc(bound > SIZE_MAX ? SIZE_MAX : (size_t)bound);
-    if (!buf) {
-        deflateEnd(&z);
-        return nninit__err(err, NNINIT_ENOMEM, "%s: out of memory for compression", path);
-    }
-    uint64_t produced = 0;
-    const unsigned char *src[2] = {hdr, in};
-    uint64_t len[2] = {hlen, n};
-    int rc = Z_OK;
-    for (int part = 0; part < 2; part++) {
-        uint64_t left = len[part];
-        const unsigned char *p = src[part];
-        do {
-            uInt chunk = left > (1u << 30) ? (1u << 30) : (uInt)left;
-            z.next_in = (Bytef *)(uintptr_t)p;
-            z.avail_in = chunk;
-            left -= chunk;
-            p += chunk;
-            int flush = (part == 1 && left == 0) ? Z_FINISH : Z_NO_FLUSH;
-            do {
-                uint64_t room = bound - produced;
-                z.next_out = buf + produced;
-                z.avail_out = room > (1u << 30) ? (1u << 30) : (uInt)room;
-                uInt before = z.avail_out;
-                rc = deflate(&z, flush);
-                produced += before - z.avail_out;
-            } while (rc == Z_OK && (z.avail_in > 0 || (flush == Z_FINISH && rc != Z_STREAM_END)));
-        } while (left > 0);
-    }
-    deflateEnd(&z);
-    if (rc != Z_STREAM_END) {
-        free(buf);
-        return nninit__err(err, NNINIT_EIO, "%s: zlib deflate failed (%d)", path, rc);
-    }
-    *out = buf;
-    *out_len = produced;
-    return NNINIT_OK;
-}
-
 /* The local header of member r: 30 bytes, or 50 with the zip64 extra. */
 static size_t local_header(const cd_rec *r, unsigned char lh[50])
 {
-    int z64 = r->usize >= U32_MAX_ZIP || r->csize >= U32_MAX_ZIP;
+    int z64 = r->z64 || r->usize >= U32_MAX_ZIP || r->csize >= U32_MAX_ZIP;
+    int dd = r->flags & 8; /* APPNOTE 4.4.4: then CRC and sizes are 0 here */
     put32(lh, SIG_LOCAL);
     put16(lh + 4, z64 ? 45 : 20);
-    put16(lh + 6, 0);
+    put16(lh + 6, (unsigned)r->flags);
     put16(lh + 8, (unsigned)r->method);
     put16(lh + 10, 0);
     put16(lh + 12, DOS_DATE_1980);
-    put32(lh + 14, r->crc);
-    put32(lh + 18, z64 ? U32_MAX_ZIP : (uint32_t)r->csize);
-    put32(lh + 22, z64 ? U32_MAX_ZIP : (uint32_t)r->usize);
+    put32(lh + 14, dd ? 0 : r->crc);
+    put32(lh + 18, dd ? 0 : z64 ? U32_MAX_ZIP : (uint32_t)r->csize);
+    put32(lh + 22, dd ? 0 : z64 ? U32_MAX_ZIP : (uint32_t)r->usize);
     put16(lh + 26, (unsigned)r->name_len);
     put16(lh + 28, z64 ? 20 : 0);
     if (z64) { /* zip64 extra: both sizes, as the local header requires */
         put16(lh + 30, 1);
         put16(lh + 32, 16);
-        put64(lh + 34, r->usize);
-        put64(lh + 42, r->csize);
+        put64(lh + 34, dd ? 0 : r->usize);
+        put64(lh + 42, dd ? 0 : r->csize);
     }
     return z64 ? 50 : 30;
+}
+
+/* The data descriptor after a member written to a stream: CRC and both
+ * sizes, 8 bytes each when the local header has the zip64 extra. */
+static size_t data_descriptor(const cd_rec *r, unsigned char dd[24])
+{
+    int z64 = r->z64 || r->usize >= U32_MAX_ZIP || r->csize >= U32_MAX_ZIP;
+    put32(dd, 0x08074b50u);
+    put32(dd + 4, r->crc);
+    if (z64) {
+        put64(dd + 8, r->csize);
+        put64(dd + 16, r->usize);
+        return 24;
+    }
+    put32(dd + 8, (uint32_t)r->csize);
+    put32(dd + 12, (uint32_t)r->usize);
+    return 16;
 }
 
 /* The central directory of members cd[0..n), starting at cd_off, and the
@@ -141,7 +114,7 @@ static void central_directory(const cd_rec *cd, size_t n, uint64_t cd_off, nnini
         put32(ch, SIG_CENTRAL);
         put16(ch + 4, 0x0300 | (z64 ? 45 : 20)); /* made by: Unix */
         put16(ch + 6, z64 ? 45 : 20);
-        put16(ch + 8, 0);
+        put16(ch + 8, (unsigned)r->flags);
         put16(ch + 10, (unsigned)r->method);
         put16(ch + 12, 0);
         put16(ch + 14, DOS_DATE_1980);
@@ -197,13 +170,64 @@ static void central_directory(const cd_rec *cd, size_t n, uint64_t cd_off, nnini
  * backslash would be a folder separator to some unzip tools. */
 static int bad_member_name(const char *name) { return !name[0] || strchr(name, '\\') != NULL; }
 
+/* A member's bytes through zlib's raw deflate (zip method 8) as they come,
+ * the compressed output written as it is produced. */
+typedef struct zsink {
+    z_stream z;
+    int live;
+    unsigned char *out;
+    size_t cap;
+    uint64_t produced;
+} zsink;
+
+static nninit_status zsink_put(zsink *zs, nninit__atomic *a, const void *in, size_t n, int finish, const char *path,
+                               nninit_err *err)
+{
+    zs->z.next_in = (Bytef *)(uintptr_t)in;
+    zs->z.avail_in = (uInt)n; /* pieces are at most NNINIT__PIECE_BYTES */
+    int rc;
+    do {
+        zs->z.next_out = zs->out;
+        zs->z.avail_out = (uInt)zs->cap;
+        rc = deflate(&zs->z, finish ? Z_FINISH : Z_NO_FLUSH);
+        size_t got = zs->cap - zs->z.avail_out;
+        if (rc == Z_STREAM_ERROR)
+            return nninit__err(err, NNINIT_EIO, "%s: zlib deflate failed (%d)", path, rc);
+        zs->produced += got;
+        nninit_status s = got ? nninit__atomic_write(a, zs->out, got, err) : NNINIT_OK;
+        if (s)
+            return s;
+    } while (zs->z.avail_in > 0 || zs->z.avail_out == 0 || (finish && rc != Z_STREAM_END));
+    return NNINIT_OK;
+}
+
+/* Rewrites the local header of member r (now complete) at its offset in the
+ * temporary file. */
+static nninit_status patch_local_header(nninit__atomic *a, const cd_rec *r, nninit_err *err)
+{
+    unsigned char lh[50];
+    size_t len = local_header(r, lh);
+    errno = 0;
+    if (fflush(a->f) != 0 || pwrite(a->fd, lh, len, (off_t)r->off) != (ssize_t)len) {
+        int e = errno ? errno : EIO;
+        char sz[32];
+        nninit_status s = nninit__err_sys(err, e, "%s: write failed after %s (%s); nothing was replaced", a->path,
+                                          nninit__format_bytes(a->written, sz, sizeof sz), strerror(e));
+        nninit__atomic_abort(a);
+        return s;
+    }
+    return NNINIT_OK;
+}
+
 nninit_status nninit__npz_write(const char *path, const nninit_tensor_desc *t, size_t n, int deflate,
-                                nninit_tensor_source src, void *user, nninit_err *err)
+                                nninit__src *src, nninit_err *err)
 {
     nninit_status s = NNINIT_OK;
     cd_rec *cd = nninit__calloc_array(n ? n : 1, sizeof *cd);
-    unsigned char *buf = NULL, *packed = NULL;
+    unsigned char *buf = NULL;
     nninit__atomic a = {0};
+    zsink zs;
+    memset(&zs, 0, sizeof zs);
     a.fd = -1;
     if (!cd)
         return nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", path);
@@ -220,9 +244,11 @@ nninit_status nninit__npz_write(const char *path, const nninit_tensor_desc *t, s
         if (nb > max_bytes)
             max_bytes = nb;
     }
+    max_bytes = nninit__src_piece(src, max_bytes);
     buf = malloc(max_bytes ? (size_t)max_bytes : 1);
-    if (!buf) {
-        s = nninit__err(err, NNINIT_ENOMEM, "%s: out of memory for a tensor of %" PRIu64 " bytes", path, max_bytes);
+    zs.cap = (size_t)1 << 20;
+    if (!buf || (deflate && !(zs.out = malloc(zs.cap)))) {
+        s = nninit__err(err, NNINIT_ENOMEM, "%s: out of memory", path);
         goto done;
     }
     if ((s = nninit__atomic_open(&a, path, err)) != NNINIT_OK)
@@ -233,8 +259,6 @@ nninit_status nninit__npz_write(const char *path, const nninit_tensor_desc *t, s
         uint64_t numel, nb;
         nninit__tensor_bytes(t[i].name, &t[i].shape, t[i].dtype, &numel, &nb, NULL);
         if ((s = nninit__npy_header(t[i].dtype, &t[i].shape, hdr, sizeof hdr, &hlen, err)) != NNINIT_OK)
-            goto done;
-        if ((s = nninit__produce_le(t, i, nb, src, user, buf, err)) != NNINIT_OK)
             goto done;
         cd_rec *r = &cd[i];
         r->name_len = strlen(t[i].name) + 4;
@@ -250,25 +274,50 @@ nninit_status nninit__npz_write(const char *path, const nninit_tensor_desc *t, s
         }
         snprintf(r->name, r->name_len + 1, "%s.npy", t[i].name);
         r->usize = hlen + nb;
-        r->crc = nninit__crc32(nninit__crc32(0, hdr, hlen), buf, nb);
         r->off = a.written;
         r->method = deflate ? 8 : 0;
+        r->flags = a.in_place ? 8 : 0;
+        r->csize = deflate ? 0 : r->usize;
         if (deflate) {
-            free(packed);
-            packed = NULL;
-            if ((s = deflate_all(path, (unsigned char *)hdr, hlen, buf, nb, &packed, &r->csize, err)))
+            if (deflateInit2(&zs.z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+                s = nninit__err(err, NNINIT_ENOMEM, "%s: zlib deflateInit failed", path);
                 goto done;
-        } else {
-            r->csize = r->usize;
+            }
+            zs.live = 1;
+            zs.produced = 0;
+            /* the header is written before the compressed size is known:
+             * zip64 when it could reach 4 GiB */
+            r->z64 = (uint64_t)deflateBound(&zs.z, (uLong)(r->usize > ULONG_MAX ? ULONG_MAX : r->usize)) + 64 >=
+                     U32_MAX_ZIP;
         }
         unsigned char lh[30 + 20];
         if ((s = nninit__atomic_write(&a, lh, local_header(r, lh), err)) ||
             (s = nninit__atomic_write(&a, r->name, r->name_len, err)))
             goto done;
-        if (deflate)
-            s = nninit__atomic_write(&a, packed, (size_t)r->csize, err);
-        else if (!(s = nninit__atomic_write(&a, hdr, hlen, err)))
-            s = nninit__atomic_write(&a, buf, (size_t)nb, err);
+        uint32_t crc = nninit__crc32(0, hdr, hlen);
+        if ((s = deflate ? zsink_put(&zs, &a, hdr, hlen, nb == 0, path, err) : nninit__atomic_write(&a, hdr, hlen, err)))
+            goto done;
+        for (uint64_t off = 0; off < nb; off += max_bytes) {
+            size_t len = (size_t)(nb - off < max_bytes ? nb - off : max_bytes);
+            if ((s = nninit__src_read(src, i, off, buf, len, err)))
+                goto done;
+            crc = nninit__crc32(crc, buf, len);
+            if ((s = deflate ? zsink_put(&zs, &a, buf, len, off + len == nb, path, err)
+                             : nninit__atomic_write(&a, buf, len, err)))
+                goto done;
+        }
+        r->crc = crc;
+        if (deflate) {
+            r->csize = zs.produced;
+            deflateEnd(&zs.z);
+            zs.live = 0;
+        }
+        if (a.in_place) {
+            unsigned char dd[24];
+            s = nninit__atomic_write(&a, dd, data_descriptor(r, dd), err);
+        } else {
+            s = patch_local_header(&a, r, err);
+        }
         if (s)
             goto done;
     }
@@ -283,12 +332,14 @@ nninit_status nninit__npz_write(const char *path, const nninit_tensor_desc *t, s
         goto done;
     s = nninit__atomic_commit(&a, err);
 done:
+    if (zs.live)
+        deflateEnd(&zs.z);
     nninit__atomic_abort(&a);
     for (size_t i = 0; i < n; i++)
         free(cd[i].name);
     free(cd);
     free(buf);
-    free(packed);
+    free(zs.out);
     return s;
 }
 

@@ -141,8 +141,11 @@ nninit_status nninit__plan_new(const char *path, const nninit_tensor_desc *t, si
         return nninit__err(err, NNINIT_EMISUSE, "positioned write: path and tensors must not be NULL");
     nninit_write_opts o = opts ? *opts : nninit_write_opts_default();
     if (o.format != NNINIT_FORMAT_SAFETENSORS && o.format != NNINIT_FORMAT_NPZ)
-        return nninit__err(err, NNINIT_EUNSUPPORTED, "%s: format %s is written in file order only; positioned "
-                           "writes take safetensors or npz", path, nninit_file_format_name(o.format));
+        return nninit__err(err, NNINIT_EUNSUPPORTED, "%s: format %s is written in file order only (%s); positioned "
+                           "and parallel writes take safetensors or npz", path, nninit_file_format_name(o.format),
+                           o.format == NNINIT_FORMAT_NPZ_DEFLATED
+                               ? "where each member starts depends on how small the members before it compress"
+                               : "one file per tensor, or a file libhdf5 builds in memory");
     struct stat sb;
     if (!strcmp(path, "-") || (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)))
         return nninit__err(err, NNINIT_EUNSUPPORTED, "%s: a stream, FIFO, device or folder is written in file order "

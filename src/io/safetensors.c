@@ -156,8 +156,8 @@ done:
 }
 
 nninit_status nninit__safetensors_write(const char *path, const nninit_tensor_desc *t, const size_t *idx_in,
-                                        size_t k, const char *const *metadata, nninit_tensor_source src,
-                                        void *user, nninit__atomic *staged, nninit_err *err)
+                                        size_t k, const char *const *metadata, nninit__src *src,
+                                        nninit__atomic *staged, nninit_err *err)
 {
     nninit_status s = NNINIT_OK;
     size_t *idx = nninit__malloc_array(k ? k : 1, sizeof *idx);
@@ -176,9 +176,10 @@ nninit_status nninit__safetensors_write(const char *path, const nninit_tensor_de
     for (size_t i = 0; i < k; i++)
         if (sizes[i] > max_bytes)
             max_bytes = sizes[i];
+    max_bytes = nninit__src_piece(src, max_bytes);
     buf = malloc(max_bytes ? (size_t)max_bytes : 1);
     if (!buf) {
-        s = nninit__err(err, NNINIT_ENOMEM, "%s: out of memory for a tensor of %" PRIu64 " bytes", path, max_bytes);
+        s = nninit__err(err, NNINIT_ENOMEM, "%s: out of memory for %" PRIu64 " bytes", path, max_bytes);
         goto done;
     }
     unsigned char n8[8];
@@ -187,12 +188,13 @@ nninit_status nninit__safetensors_write(const char *path, const nninit_tensor_de
     if ((s = staged ? nninit__atomic_open_deferred(ap, path, err) : nninit__atomic_open(ap, path, err)) ||
         (s = nninit__atomic_write(ap, n8, 8, err)) || (s = nninit__atomic_write(ap, h.p, h.len, err)))
         goto done;
-    for (size_t i = 0; i < k; i++) {
-        if ((s = nninit__produce_le(t, idx[i], sizes[i], src, user, buf, err)) != NNINIT_OK)
-            goto done;
-        if ((s = nninit__atomic_write(ap, buf, (size_t)sizes[i], err)) != NNINIT_OK)
-            goto done;
-    }
+    for (size_t i = 0; i < k; i++)
+        for (uint64_t off = 0; off < sizes[i]; off += max_bytes) {
+            size_t len = (size_t)(sizes[i] - off < max_bytes ? sizes[i] - off : max_bytes);
+            if ((s = nninit__src_read(src, idx[i], off, buf, len, err)) ||
+                (s = nninit__atomic_write(ap, buf, len, err)))
+                goto done;
+        }
     s = nninit__atomic_commit(ap, err);
 done:
     if (!staged || s != NNINIT_OK)

@@ -193,8 +193,8 @@ static nninit_status make_parents(const char *path, made_dirs *md, nninit_err *e
     return NNINIT_OK;
 }
 
-static nninit_status write_npy_dir(const char *dir, const nninit_tensor_desc *t, size_t n, nninit_tensor_source src,
-                                   void *user, nninit_err *err)
+static nninit_status write_npy_dir(const char *dir, const nninit_tensor_desc *t, size_t n, nninit__src *src,
+                                   nninit_err *err)
 {
     int made = mkdir(dir, 0777) == 0; /* removed again if the write fails */
     if (!made && errno != EEXIST) {
@@ -208,6 +208,7 @@ static nninit_status write_npy_dir(const char *dir, const nninit_tensor_desc *t,
         if (nb > max_bytes)
             max_bytes = nb;
     }
+    max_bytes = nninit__src_piece(src, max_bytes);
     void *buf = malloc(max_bytes ? (size_t)max_bytes : 1);
     char *path = malloc(strlen(dir) + 1024 + 8);
     nninit__atomic *staged = nninit__calloc_array(n ? n : 1, sizeof *staged); /* renamed in only when all are written */
@@ -224,11 +225,18 @@ static nninit_status write_npy_dir(const char *dir, const nninit_tensor_desc *t,
         sprintf(path, "%s/%s.npy", dir, t[i].name);
         nninit__atomic *a = &staged[i];
         if ((s = nninit__npy_header(t[i].dtype, &t[i].shape, hdr, sizeof hdr, &hlen, err)) ||
-            (s = make_parents(path, &md, err)) || (s = nninit__produce_le(t, i, nb, src, user, buf, err)) ||
-            (s = nninit__atomic_open_deferred(a, path, err)))
+            (s = make_parents(path, &md, err)) || (s = nninit__atomic_open_deferred(a, path, err)) ||
+            (s = nninit__atomic_write(a, hdr, hlen, err)))
             break;
-        if ((s = nninit__atomic_write(a, hdr, hlen, err)) || (s = nninit__atomic_write(a, buf, (size_t)nb, err)))
+        for (uint64_t off = 0; off < nb && !s; off += max_bytes) {
+            size_t len = (size_t)(nb - off < max_bytes ? nb - off : max_bytes);
+            if (!(s = nninit__src_read(src, i, off, buf, len, err)))
+                s = nninit__atomic_write(a, buf, len, err);
+        }
+        if (s) {
+            nninit__atomic_abort(a);
             break;
+        }
         if ((s = nninit__atomic_commit(a, err)) == NNINIT_OK)
             n_staged++;
     }
@@ -352,7 +360,7 @@ size_t nninit__shard_assign(const nninit_tensor_desc *t, size_t n, uint64_t max_
 }
 
 static nninit_status write_sharded(const char *path, const nninit_tensor_desc *t, size_t n, uint64_t max_shard,
-                                   const char *const *meta, nninit_tensor_source src, void *user, nninit_err *err)
+                                   const char *const *meta, nninit__src *src, nninit_err *err)
 {
     size_t *shard_of = nninit__malloc_array(n ? n : 1, sizeof *shard_of);
     size_t *order = nninit__malloc_array(n ? n : 1, sizeof *order);  /* tensors grouped by shard */
@@ -370,7 +378,7 @@ static nninit_status write_sharded(const char *path, const nninit_tensor_desc *t
     if (n_shards <= 1) { /* one shard: a plain file, no index (as huggingface_hub) */
         for (size_t i = 0; i < n; i++)
             order[i] = i;
-        s = nninit__safetensors_write(path, t, order, n, meta, src, user, NULL, err);
+        s = nninit__safetensors_write(path, t, order, n, meta, src, NULL, err);
         goto done;
     }
     nninit__shard_order(shard_of, n, n_shards, order, first);
@@ -390,8 +398,8 @@ static nninit_status write_sharded(const char *path, const nninit_tensor_desc *t
             break;
         }
         sprintf(full, "%.*s%s", (int)dlen, path, names[j]);
-        s = nninit__safetensors_write(full, t, order + first[j], first[j + 1] - first[j], meta, src, user,
-                                      &staged[j], err);
+        s = nninit__safetensors_write(full, t, order + first[j], first[j + 1] - first[j], meta, src, &staged[j],
+                                      err);
         n_staged += !s;
     }
     if (!s) {
@@ -428,11 +436,29 @@ done:
     return s;
 }
 
-nninit_status nninit_tensors_write(const char *path, const nninit_tensor_desc *t, size_t n,
-                                   const nninit_write_opts *opts, nninit_tensor_source src, void *user,
-                                   nninit_err *err)
+/* .weights.h5 is built in memory (libhdf5's core driver) from whole
+ * tensors: the pieces of one tensor gathered, in native byte order as
+ * nninit__produce_le expects. */
+static nninit_status whole_from_src(void *user, size_t i, void *out, nninit_err *err)
 {
-    if (!path || (!t && n) || (!src && n))
+    nninit__src *src = user;
+    uint64_t numel, nb;
+    nninit_status s = nninit__tensor_bytes(src->t[i].name, &src->t[i].shape, src->t[i].dtype, &numel, &nb, err);
+    if (!s)
+        s = nninit__src_read(src, i, 0, out, (size_t)nb, err);
+    const uint16_t one = 1;
+    unsigned char lo;
+    memcpy(&lo, &one, 1);
+    int bits = nninit_file_dtype_bits(src->t[i].dtype);
+    if (!s && lo != 1 && bits > 8)
+        nninit__swap_bytes(out, nb * 8 / (uint64_t)bits, (size_t)bits / 8);
+    return s;
+}
+
+nninit_status nninit__tensors_write_src(const char *path, const nninit_tensor_desc *t, size_t n,
+                                        const nninit_write_opts *opts, nninit__src *src, nninit_err *err)
+{
+    if (!path || (!t && n) || !src)
         return nninit__err(err, NNINIT_EMISUSE, "nninit_tensors_write: path, tensors and source must not be NULL");
     nninit_write_opts o = opts ? *opts : nninit_write_opts_default();
     nninit_status s = nninit__check_names(path, t, n, o.format != NNINIT_FORMAT_SAFETENSORS, err);
@@ -440,19 +466,34 @@ nninit_status nninit_tensors_write(const char *path, const nninit_tensor_desc *t
         return s;
     switch (o.format) {
     case NNINIT_FORMAT_SAFETENSORS:
-        return write_sharded(path, t, n, o.max_shard_size ? o.max_shard_size : UINT64_MAX, o.metadata, src, user,
-                             err);
+        s = write_sharded(path, t, n, o.max_shard_size ? o.max_shard_size : UINT64_MAX, o.metadata, src, err);
+        break;
     case NNINIT_FORMAT_NPZ:
     case NNINIT_FORMAT_NPZ_DEFLATED:
-        return nninit__npz_write(path, t, n, o.format == NNINIT_FORMAT_NPZ_DEFLATED, src, user, err);
+        s = nninit__npz_write(path, t, n, o.format == NNINIT_FORMAT_NPZ_DEFLATED, src, err);
+        break;
     case NNINIT_FORMAT_NPY_DIR:
-        return write_npy_dir(path, t, n, src, user, err);
+        s = write_npy_dir(path, t, n, src, err);
+        break;
     case NNINIT_FORMAT_WEIGHTS_H5:
-        return nninit__h5_write(path, t, n, o.metadata, src, user, err);
+        s = nninit__h5_write(path, t, n, o.metadata, whole_from_src, src, err);
+        break;
     default:
-        return nninit__err(err, NNINIT_EINVAL, "%s: format %s cannot be written; expected safetensors, npz, "
-                           "npz-deflated, npy-dir or weights.h5", path, nninit_file_format_name(o.format));
+        s = nninit__err(err, NNINIT_EINVAL, "%s: format %s cannot be written; expected safetensors, npz, "
+                        "npz-deflated, npy-dir or weights.h5", path, nninit_file_format_name(o.format));
     }
+    nninit__src_release(src);
+    return s;
+}
+
+nninit_status nninit_tensors_write(const char *path, const nninit_tensor_desc *t, size_t n,
+                                   const nninit_write_opts *opts, nninit_tensor_source src, void *user,
+                                   nninit_err *err)
+{
+    if (!src && n)
+        return nninit__err(err, NNINIT_EMISUSE, "nninit_tensors_write: path, tensors and source must not be NULL");
+    nninit__src s = nninit__src_whole(t, src, user);
+    return nninit__tensors_write_src(path, t, n, opts, &s, err);
 }
 
 /* One .npy file as a tensor named `name` (its header read and checked). */

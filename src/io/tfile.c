@@ -4,6 +4,8 @@
  * dispatcher); nothing calls upward. */
 #include "io/internal.h"
 
+#include <inttypes.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +21,58 @@ nninit_status nninit__produce_le(const nninit_tensor_desc *t, size_t i, uint64_t
     int bits = nninit_file_dtype_bits(t[i].dtype);
     if (lo != 1 && bits > 8) /* big-endian host */
         nninit__swap_bytes(buf, nbytes * 8 / (uint64_t)bits, (size_t)bits / 8);
+    return NNINIT_OK;
+}
+
+nninit__src nninit__src_whole(const nninit_tensor_desc *t, nninit_tensor_source src, void *user)
+{
+    nninit__src s = {t, src, NULL, user, SIZE_MAX, NULL, 0};
+    return s;
+}
+
+nninit__src nninit__src_pieces(const nninit_tensor_desc *t, nninit__piece_fn fn, void *user)
+{
+    nninit__src s = {t, NULL, fn, user, SIZE_MAX, NULL, 0};
+    return s;
+}
+
+uint64_t nninit__src_piece(const nninit__src *s, uint64_t max_bytes)
+{
+    uint64_t cap = s->piece_max ? s->piece_max : NNINIT__PIECE_BYTES;
+    return max_bytes < cap ? max_bytes : cap;
+}
+
+void nninit__src_release(nninit__src *s)
+{
+    free(s->buf);
+    s->buf = NULL;
+    s->held = SIZE_MAX;
+}
+
+nninit_status nninit__src_read(nninit__src *s, size_t i, uint64_t off, void *out, size_t len, nninit_err *err)
+{
+    if (s->piece)
+        return s->piece(s->user, i, off, out, len, err);
+    uint64_t numel, nb;
+    nninit_status st = nninit__tensor_bytes(s->t[i].name, &s->t[i].shape, s->t[i].dtype, &numel, &nb, err);
+    if (st)
+        return st;
+    if (off == 0 && len == nb) /* the whole tensor: straight into out */
+        return nninit__produce_le(s->t, i, nb, s->whole, s->user, out, err);
+    if (s->held != i) {
+        nninit__src_release(s);
+        if (!(s->buf = malloc(nb ? (size_t)nb : 1)))
+            return nninit__err(err, NNINIT_ENOMEM, "out of memory for tensor '%s' (%" PRIu64 " bytes)", s->t[i].name,
+                               nb);
+        if ((st = nninit__produce_le(s->t, i, nb, s->whole, s->user, s->buf, err))) {
+            nninit__src_release(s);
+            return st;
+        }
+        s->held = i;
+    }
+    memcpy(out, s->buf + off, len);
+    if (off + len == nb)
+        nninit__src_release(s);
     return NNINIT_OK;
 }
 

@@ -423,8 +423,9 @@ static nninit_status gen_elems(nninit_model_job *job, const jtensor *jt, const v
  * their offset, or into memory (the file-order writer), and into *crc. */
 typedef struct sink {
     nninit__plan *plan;    /* NULL: copy into mem */
-    unsigned char *mem;
+    unsigned char *mem;    /* byte `base` of the tensor goes to mem[0] */
     uint32_t crc;
+    uint64_t base;
 } sink;
 
 static nninit_status emit(nninit_model_job *job, size_t k, uint64_t off, void *bytes, size_t len, sink *out,
@@ -435,7 +436,7 @@ static nninit_status emit(nninit_model_job *job, size_t k, uint64_t off, void *b
     if (host_big_endian() && bits > 8)
         nninit__swap_bytes(bytes, len * 8 / (size_t)bits, (size_t)bits / 8);
     if (!out->plan) {
-        memcpy(out->mem + off, bytes, len);
+        memcpy(out->mem + (off - out->base), bytes, len);
         return NNINIT_OK;
     }
     if (nninit__plan_needs_crc(out->plan)) /* npz only: safetensors has no checksum to spend a pass on */
@@ -494,24 +495,32 @@ static nninit_status produce(nninit_model_job *job, size_t k, const void *whole,
     return s;
 }
 
-/* A tensor generated whole (structured initializer), then written. */
-static nninit_status produce_whole(nninit_model_job *job, size_t k, sink *out, nninit_err *err)
+/* Tensor k generated whole (structured initializer, Philox) into a new
+ * *whole (free it). */
+static nninit_status gen_whole(nninit_model_job *job, size_t k, void **whole, nninit_err *err)
 {
     const jtensor *jt = &job->t[k];
     size_t gs = nninit_dtype_size(job->gen);
-    if (nninit__mtensor_numel(jt->e) == 0)
-        return NNINIT_OK;
-    void *whole = nninit__malloc_array((size_t)nninit__mtensor_numel(jt->e), gs);
-    if (!whole) {
+    *whole = nninit__malloc_array((size_t)nninit__mtensor_numel(jt->e) + 1, gs);
+    if (!*whole) {
         char sz[32];
         return nninit__err(err, NNINIT_ENOMEM, "tensor '%.200s': out of memory for its %s, generated whole",
                            jt->e->name,
                            nninit__format_bytes((uint64_t)nninit__mtensor_numel(jt->e) * gs, sz, sizeof sz));
     }
-    nninit_status s = nninit__model_fill_one(jt->e, nninit__model_stream_name(job->m, jt->e), "", job->gen,
-                                             job->o.threads, job->rng, whole, err);
+    return nninit__model_fill_one(jt->e, nninit__model_stream_name(job->m, jt->e), "", job->gen, job->o.threads,
+                                  job->rng, *whole, err);
+}
+
+/* A tensor generated whole (structured initializer), then written. */
+static nninit_status produce_whole(nninit_model_job *job, size_t k, sink *out, nninit_err *err)
+{
+    if (nninit__mtensor_numel(job->t[k].e) == 0)
+        return NNINIT_OK;
+    void *whole = NULL;
+    nninit_status s = gen_whole(job, k, &whole, err);
     if (!s)
-        s = produce(job, k, whole, 0, jt->nbytes, out, err);
+        s = produce(job, k, whole, 0, job->t[k].nbytes, out, err);
     free(whole);
     return s;
 }
@@ -662,8 +671,13 @@ static nninit_status run_torch(nninit_model_job *job, nninit_err *err)
             int copy = e->copy_of >= 0 && !e->is_int64;
             if (copy != pass || (copy && k == (size_t)-1))
                 continue;
-            sink out = {job->plan, NULL, 0};
+            sink out = {job->plan, NULL, 0, 0};
             if (copy) {
+                if (!saved[e->copy_of]) {
+                    s = nninit__err(err, NNINIT_EINVAL, "tensor '%s': a copy of a tensor that draws nothing",
+                                    e->name);
+                    break;
+                }
                 nninit_rng replay = *saved[e->copy_of];
                 s = torch_tensor(job, &m->t[e->copy_of], &replay, k, &out, &done, err);
             } else if (e->is_int64) {
@@ -714,7 +728,7 @@ nninit_status nninit_model_job_run(nninit_model_job *job, size_t begin, size_t e
     nninit_status s = NNINIT_OK;
     for (size_t u = begin; u < end && !s; u++) {
         const junit *un = &job->u[u];
-        sink out = {job->plan, NULL, 0};
+        sink out = {job->plan, NULL, 0, 0};
         s = job->t[un->tensor].whole ? produce_whole(job, un->tensor, &out, err)
                                      : produce(job, un->tensor, NULL, un->begin, un->end, &out, err);
         job->crc[u] = out.crc;
@@ -746,40 +760,164 @@ nninit_status nninit_model_job_finish(nninit_model_job *job, const uint32_t *che
 
 /* ---- the file-order writer (npz-deflated, npy-dir, streams) ---- */
 
+/* A torch generator serving tensors in file order, which is not PyTorch's
+ * construction order: the generator runs forward through the construction
+ * order, saving its state (5 KB) before each tensor whose values are wanted
+ * and drawing and dropping what the writer does not ask for yet; a tensor
+ * asked for after the generator passed it is drawn again from its saved
+ * state. When the file order is the construction order nothing is drawn
+ * twice; at worst every tensor is drawn twice. */
+typedef struct torch_seq {
+    const nninit__mtensor **order; /* construction order */
+    size_t next;                   /* order[next] is the next tensor the generator draws */
+    nninit_rng **saved;            /* by model index: the generator before its draws */
+    int *wanted;                   /* by model index: in the file or copied */
+    size_t file_k;                 /* file tensor being delivered (SIZE_MAX: none) */
+    nninit_rng replay;
+    tdraw t;
+} torch_seq;
+
+static void torch_seq_free(torch_seq *ts, size_t n_model)
+{
+    if (ts->file_k != SIZE_MAX)
+        nninit__draw_end(&ts->t.d);
+    for (size_t i = 0; ts->saved && i < n_model; i++)
+        free(ts->saved[i]);
+    free(ts->saved);
+    free(ts->order);
+    free(ts->wanted);
+}
+
+static nninit_status torch_seq_init(torch_seq *ts, nninit_model_job *job, nninit_err *err)
+{
+    const nninit_model *m = job->m;
+    size_t nt = m->n ? m->n : 1;
+    memset(ts, 0, sizeof *ts);
+    ts->file_k = SIZE_MAX;
+    ts->order = nninit__malloc_array(nt, sizeof *ts->order);
+    ts->saved = nninit__calloc_array(nt, sizeof *ts->saved);
+    ts->wanted = nninit__calloc_array(nt, sizeof *ts->wanted);
+    if (!ts->order || !ts->saved || !ts->wanted)
+        return nninit__err(err, NNINIT_ENOMEM, "out of memory");
+    for (size_t i = 0; i < m->n; i++) {
+        ts->order[i] = &m->t[i];
+        ts->wanted[i] |= m->t[i].name != NULL;
+        if (m->t[i].copy_of >= 0)
+            ts->wanted[m->t[i].copy_of] = 1;
+    }
+    qsort(ts->order, m->n, sizeof *ts->order, nninit__cmp_draw);
+    return NNINIT_OK;
+}
+
+/* The generator positioned at the start of model tensor `at`'s draws. */
+static nninit_status torch_seq_seek(torch_seq *ts, nninit_model_job *job, size_t at, nninit_rng **rng,
+                                    nninit_err *err)
+{
+    const nninit_model *m = job->m;
+    if (ts->saved[at]) {
+        ts->replay = *ts->saved[at];
+        *rng = &ts->replay;
+        return NNINIT_OK;
+    }
+    while (ts->next < m->n) {
+        const nninit__mtensor *e = ts->order[ts->next++];
+        size_t i = (size_t)(e - m->t);
+        if (e->is_int64 || e->copy_of >= 0) /* no draws of its own */
+            continue;
+        if (ts->wanted[i]) {
+            if (!(ts->saved[i] = malloc(sizeof *ts->saved[i])))
+                return nninit__err(err, NNINIT_ENOMEM, "out of memory");
+            *ts->saved[i] = *job->rng;
+        }
+        if (i == at) { /* drawn now, on the generator itself */
+            *rng = job->rng;
+            return NNINIT_OK;
+        }
+        uint64_t ignored = 0;
+        sink none = {NULL, NULL, 0, 0};
+        nninit_status s = torch_tensor(job, e, job->rng, (size_t)-1, &none, &ignored, err);
+        if (s)
+            return s;
+    }
+    return nninit__err(err, NNINIT_EINVAL, "tensor '%s': not drawn by the model (a copy of a tensor that draws "
+                       "nothing)", m->t[at].name ? m->t[at].name : "");
+}
+
 typedef struct seq_ctx {
     nninit_model_job *job;
-    void **pre;           /* torch: every tensor drawn first, in construction order */
     const size_t *written; /* file tensor j is job tensor written[j] (NULL: all, in order) */
+    size_t whole_k;        /* Philox: tensor k generated whole, held in `whole` while written */
+    void *whole;
+    torch_seq *ts;         /* torch generators */
 } seq_ctx;
 
-static nninit_status seq_source(void *user, size_t k, void *out, nninit_err *err)
+/* Bytes [off, off + len) of file tensor k, little-endian: the writers ask
+ * for each tensor's bytes in order. */
+static nninit_status seq_piece(void *user, size_t k, uint64_t off, void *out, size_t len, nninit_err *err)
 {
     seq_ctx *c = user;
     nninit_model_job *job = c->job;
     if (c->written)
         k = c->written[k];
-    sink s_out = {NULL, out, 0};
-    if (c->pre)
-        return produce(job, k, c->pre[k], 0, job->t[k].nbytes, &s_out, err);
-    if (job->t[k].whole)
-        return produce_whole(job, k, &s_out, err);
-    return produce(job, k, NULL, 0, job->t[k].nbytes, &s_out, err);
+    const jtensor *jt = &job->t[k];
+    sink s_out = {NULL, out, 0, off};
+    nninit_status s = NNINIT_OK;
+    int last = off + len == jt->nbytes;
+    if (job->torch && !jt->e->is_int64) {
+        torch_seq *ts = c->ts;
+        uint64_t es = jt->nbytes / (uint64_t)jt->numel;
+        if (ts->file_k != k) {
+            const nninit_model *m = job->m;
+            size_t at = jt->e->copy_of >= 0 ? (size_t)jt->e->copy_of : (size_t)(jt->e - m->t);
+            nninit_rng *rng = NULL;
+            if (ts->file_k != SIZE_MAX)
+                nninit__draw_end(&ts->t.d);
+            ts->file_k = SIZE_MAX;
+            if ((s = chunk_buffers(job, err)) || (s = torch_seq_seek(ts, job, at, &rng, err)) ||
+                (s = tdraw_begin(&ts->t, &m->t[at], job->gen, rng, err)))
+                return s;
+            ts->file_k = k;
+        }
+        for (int64_t f = (int64_t)(off / es), fe = (int64_t)((off + len) / es); f < fe && !s;) {
+            int64_t n = fe - f < job->chunk ? fe - f : job->chunk;
+            if (!(s = tdraw_next(&ts->t, job->gbuf, n, err)))
+                s = put_chunk(job, k, f, n, &s_out, err);
+            f += n;
+        }
+        if (last || s) {
+            nninit__draw_end(&ts->t.d);
+            ts->file_k = SIZE_MAX;
+        }
+        return s;
+    }
+    if (jt->whole && !jt->e->is_int64) {
+        if (c->whole_k != k) {
+            free(c->whole);
+            c->whole = NULL;
+            c->whole_k = SIZE_MAX;
+            if ((s = gen_whole(job, k, &c->whole, err)))
+                return s;
+            c->whole_k = k;
+        }
+        s = produce(job, k, c->whole, off, off + len, &s_out, err);
+        if (last || s) {
+            free(c->whole);
+            c->whole = NULL;
+            c->whole_k = SIZE_MAX;
+        }
+        return s;
+    }
+    return produce(job, k, NULL, off, off + len, &s_out, err);
 }
 
 static nninit_status write_in_file_order(nninit_model_job *job, nninit_err *err)
 {
-    seq_ctx c = {job, NULL, NULL};
+    seq_ctx c = {job, NULL, SIZE_MAX, NULL, NULL};
+    torch_seq ts;
     nninit_status s = NNINIT_OK;
-    size_t gs = nninit_dtype_size(job->gen);
-    if (job->torch) { /* PyTorch draws in construction order, which is not the file order */
-        c.pre = nninit__calloc_array(job->n ? job->n : 1, sizeof *c.pre);
-        if (!c.pre)
-            return nninit__err(err, NNINIT_ENOMEM, "out of memory");
-        for (size_t k = 0; k < job->n && !s; k++)
-            if (!job->t[k].e->is_int64 && !(c.pre[k] = nninit__malloc_array((size_t)job->t[k].numel, gs)))
-                s = nninit__err(err, NNINIT_ENOMEM, "out of memory for tensor '%s'", job->t[k].e->name);
-        if (!s)
-            s = nninit_model_fill(job->m, job->rng, "", job->gen, job->o.threads, c.pre, err);
+    if (job->torch) {
+        c.ts = &ts;
+        s = torch_seq_init(&ts, job, err);
     }
     /* .weights.h5: the variables Keras does not store (LoRA kernels, store path "") stay out */
     nninit_tensor_desc *desc = job->desc;
@@ -797,14 +935,18 @@ static nninit_status write_in_file_order(nninit_model_job *job, nninit_err *err)
             }
         c.written = written;
     }
-    if (!s)
-        s = nninit_tensors_write(job->path, desc, n_write, &job->o.write, seq_source, &c, err);
+    if (!s) {
+        nninit__src src = nninit__src_pieces(desc, seq_piece, &c);
+        if (job->o.chunk_elems > 0) /* pieces of the chunk's size, in whole 8-byte words */
+            src.piece_max = (size_t)(job->chunk < 2 ? 8 : job->chunk * 4 / 8 * 8);
+        s = nninit__tensors_write_src(job->path, desc, n_write, &job->o.write, &src, err);
+    }
     if (desc != job->desc)
         free(desc);
     free(written);
-    for (size_t k = 0; c.pre && k < job->n; k++)
-        free(c.pre[k]);
-    free(c.pre);
+    free(c.whole);
+    if (c.ts)
+        torch_seq_free(&ts, job->m->n);
     return s;
 }
 

@@ -29,7 +29,13 @@ if [ -x /usr/bin/time ]; then
     rss=$(tail -1 rss)
     [ "$(stat -c %s big.npz)" -gt 320000000 ] || fail "big model size, torch"
     [ "$rss" -lt 163840 ] || fail "--rng torch: peak RSS ${rss} KiB for a 320 MB model; expected < 160 MiB"
-    rm -f big.safetensors big.npz
+    # file order (a stream): the generator runs ahead through the construction
+    # order and redraws what the file wants later, holding nothing
+    /usr/bin/time -f %M -o rss "$N" model --spec big.json --rng torch -o - > big.st || fail "big model to stdout"
+    rss=$(tail -1 rss)
+    [ "$(stat -c %s big.st)" -gt 320000000 ] || fail "big model size, stdout"
+    [ "$rss" -lt 163840 ] || fail "-o -: peak RSS ${rss} KiB for a 320 MB model; expected < 160 MiB"
+    rm -f big.safetensors big.npz big.st
 else
     fail "/usr/bin/time is missing (Debian package: time)"
 fi
@@ -60,6 +66,26 @@ grep -q "tensor 'weight' (orthogonal) must be generated whole and needs about" e
     -o t.safetensors 2>err
 [ $? -eq 1 ] || fail "torch orthogonal under a limit: exit"
 grep -q "tensor 'weight' (orthogonal_) must be generated whole" err || fail "torch limit message: $(cat err)"
+
+# 3b. npz to a stream: data descriptors after each member (the local header
+# cannot be completed afterwards); Python's zipfile and numpy.load read the
+# same tensors as from the file.
+if command -v python3 >/dev/null && python3 -c 'import numpy' 2>/dev/null; then
+    for fmt in npz npz-deflated; do
+        "$N" model --torch "$R" --rng torch --format $fmt -o - > s.npz || fail "$fmt to stdout"
+        "$N" model --torch "$R" --rng torch --format $fmt -o f.npz || fail "$fmt to a file"
+        python3 - <<'PY' || fail "$fmt from a stream: numpy disagrees"
+import zipfile, numpy as np
+z = zipfile.ZipFile("s.npz")
+assert z.testzip() is None
+assert all(i.flag_bits & 8 for i in z.infolist())
+a, b = np.load("s.npz"), np.load("f.npz")
+assert sorted(a.files) == sorted(b.files) and len(a.files) == 4
+for k in a.files:
+    assert a[k].dtype == b[k].dtype and a[k].tobytes() == b[k].tobytes(), k
+PY
+    done
+fi
 
 # 4. Slices: gen --shard K/N equals the rows (dim 0) of the whole tensor; the
 # column slices (dim 1) concatenated row by row rebuild it (uneven: 7 = 3+2+2).
