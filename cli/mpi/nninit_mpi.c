@@ -17,18 +17,36 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct mpi_ctx {
     int rank, size;
 } mpi_ctx;
 
+/* Waits for a non-blocking collective without spinning. OpenMPI's blocking
+ * collectives busy-poll: a rank done with its share (or every rank but 0
+ * under --rng torch) would take a core from the ranks still generating and
+ * from the kernel writing their pages back. */
+static void wait_quietly(MPI_Request *req)
+{
+    const struct timespec nap = {0, 500000}; /* 0.5 ms: nothing next to a chunk's write */
+    int done = 0;
+    MPI_Test(req, &done, MPI_STATUS_IGNORE);
+    while (!done) {
+        nanosleep(&nap, NULL);
+        MPI_Test(req, &done, MPI_STATUS_IGNORE);
+    }
+}
+
 /* Every rank learns whether all succeeded; if not, every rank gets the
  * first failing rank's status and message (rank 0 prints it). */
 static nninit_status agree(const mpi_ctx *c, nninit_status s, nninit_err *err)
 {
     int mine = s != NNINIT_OK ? c->rank : c->size, first;
-    MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    MPI_Request req;
+    MPI_Iallreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD, &req);
+    wait_quietly(&req);
     if (first == c->size)
         return NNINIT_OK;
     int code = (int)s;
@@ -82,7 +100,9 @@ static nninit_status mpi_write(const nninit_model *m, const char *path, const nn
         {
             for (size_t at = 0; at < n;) { /* MPI counts are int */
                 int k = n - at > (1u << 30) ? 1 << 30 : (int)(n - at);
-                MPI_Reduce(mine + at, merged ? merged + at : NULL, k, MPI_UINT32_T, MPI_BOR, 0, MPI_COMM_WORLD);
+                MPI_Request req;
+                MPI_Ireduce(mine + at, merged ? merged + at : NULL, k, MPI_UINT32_T, MPI_BOR, 0, MPI_COMM_WORLD, &req);
+                wait_quietly(&req);
                 at += (size_t)k;
             }
             if (c->rank != 0) /* the others' writes durable before rank 0 renames the files in */
@@ -138,7 +158,9 @@ int main(int argc, char **argv)
     /* Every rank reaches the same rc (options parse alike; write failures are
      * agreed on). Only rank 0 exits with it: mpirun stops the job when any
      * rank exits non-zero, which would interrupt rank 0's cleanup and report. */
-    MPI_Barrier(MPI_COMM_WORLD);
+    MPI_Request req;
+    MPI_Ibarrier(MPI_COMM_WORLD, &req);
+    wait_quietly(&req);
     MPI_Finalize();
     return c.rank == 0 ? rc : CLI_EXIT_OK;
 }

@@ -359,7 +359,9 @@ static nninit_status named(nninit_status s, const nninit__mtensor *e, nninit_err
     if (s != NNINIT_OK && err && strncmp(err->msg, "tensor '", 8)) {
         char what[NNINIT_ERR_MSG_MAX];
         snprintf(what, sizeof what, "%s", err->msg);
-        snprintf(err->msg, sizeof err->msg, "tensor '%.200s': %.1800s", e->name, what);
+        /* a phantom (a construction draw the module overwrites) has no name */
+        snprintf(err->msg, sizeof err->msg, "tensor '%.200s': %.1800s", e->name ? e->name : "(construction draw)",
+                 what);
     }
     return s;
 }
@@ -590,7 +592,7 @@ static nninit_status tdraw_next(tdraw *t, void *out, int64_t n, nninit_err *err)
     for (int64_t done = 0; done < n && !s;) {
         if (t->d.pos == t->d.numel) {
             if (++t->part >= t->parts)
-                return nninit__err(err, NNINIT_EMISUSE, "tensor '%s': drawn past its end", t->e->name);
+                return named(nninit__err(err, NNINIT_EMISUSE, "drawn past its end"), t->e, err);
             if ((s = tdraw_part(t, err)))
                 break;
             continue;
@@ -849,13 +851,24 @@ typedef struct seq_ctx {
     size_t whole_k;        /* Philox: tensor k generated whole, held in `whole` while written */
     void *whole;
     torch_seq *ts;         /* torch generators */
+    uint64_t done;         /* bytes delivered (progress) */
 } seq_ctx;
 
 /* Bytes [off, off + len) of file tensor k, little-endian: the writers ask
  * for each tensor's bytes in order. */
+static nninit_status seq_piece_gen(seq_ctx *c, size_t k, uint64_t off, void *out, size_t len, nninit_err *err);
+
 static nninit_status seq_piece(void *user, size_t k, uint64_t off, void *out, size_t len, nninit_err *err)
 {
     seq_ctx *c = user;
+    nninit_status s = seq_piece_gen(c, k, off, out, len, err);
+    if (!s)
+        report(c->job, c->done += len, c->job->total);
+    return s;
+}
+
+static nninit_status seq_piece_gen(seq_ctx *c, size_t k, uint64_t off, void *out, size_t len, nninit_err *err)
+{
     nninit_model_job *job = c->job;
     if (c->written)
         k = c->written[k];
@@ -912,7 +925,7 @@ static nninit_status seq_piece(void *user, size_t k, uint64_t off, void *out, si
 
 static nninit_status write_in_file_order(nninit_model_job *job, nninit_err *err)
 {
-    seq_ctx c = {job, NULL, SIZE_MAX, NULL, NULL};
+    seq_ctx c = {job, NULL, SIZE_MAX, NULL, NULL, 0};
     torch_seq ts;
     nninit_status s = NNINIT_OK;
     if (job->torch) {

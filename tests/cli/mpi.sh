@@ -4,7 +4,8 @@
 # (single and sharded with its index) and npz; --rng torch runs on rank 0
 # alone with the same bytes; a failing rank (an interposed pwrite failing on
 # rank 1) leaves no file under the final name and no temporary, exit != 0,
-# one nninit line. OpenMPI comes from openmpi-bin and libopenmpi-dev.
+# one nninit line; so does a disk too small for the reservation.
+# OpenMPI comes from openmpi-bin and libopenmpi-dev.
 set -u
 N=${NNINIT:-build/nninit}
 case $N in /*) ;; *) N=$(pwd)/$N ;; esac
@@ -77,6 +78,26 @@ for out in f.safetensors f.npz; do
     grep -q "^nninit: rank 1: .*No space left" err || fail "$out: the line names no rank: $(cat err)"
     [ -z "$(ls -A | grep '^\.\?f\.')" ] || fail "$out: files left: $(ls -A)"
 done
+# a disk too small: rank 0's posix_fallocate fails (ENOSPC from a shim) before
+# any rank draws; one line, exit != 0, the existing file untouched
+cat > falloc.c <<'C'
+#include <errno.h>
+#include <sys/types.h>
+int posix_fallocate(int fd, off_t off, off_t len)
+{
+    (void)fd, (void)off, (void)len;
+    return ENOSPC;
+}
+C
+cc -shared -fPIC -o falloc.so falloc.c || fail "falloc shim"
+"$N" model --torch "$R" -o k.safetensors || fail "keep"
+cp k.safetensors k.orig
+mpirun -np 2 -x LD_PRELOAD="$T/falloc.so" "$M" model --torch "$R" --seed 8 -o k.safetensors 2>err; rc=$?
+[ $rc -ne 0 ] || fail "ENOSPC: exit 0"
+[ "$(grep -c '^nninit' err)" -eq 1 ] || fail "ENOSPC: expected one nninit line: $(cat err)"
+grep -q "^nninit: .*the disk has no room for its .*nothing was written" err || fail "ENOSPC: $(cat err)"
+cmp -s k.safetensors k.orig || fail "ENOSPC: the existing file changed"
+[ -z "$(ls -A | grep '\.tmp\.')" ] || fail "ENOSPC: temporaries left: $(ls -A)"
 # an option error: every rank stops alike, one line
 run 2 --torch "$R" --shard 5/2 -o x.safetensors 2>err; [ $? -ne 0 ] || fail "bad option accepted"
 [ "$(grep -c '^nninit' err)" -eq 1 ] || fail "bad option: expected one line: $(cat err)"

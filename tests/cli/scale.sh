@@ -54,6 +54,34 @@ done
 [ $rc -eq 1 ] || fail "shards under a file-size limit: exit $rc"
 [ -z "$(ls -A | grep '^\.\?sh')" ] || fail "shards: files left: $(ls -A)"
 
+# 2b. A disk too small: posix_fallocate's ENOSPC (from a shim built here, so
+# no small file system is needed) stops the run before anything is drawn:
+# exit 1, one line saying so, no file under the final name, an existing
+# file untouched, no temporary left.
+cat > falloc.c <<'EOF'
+#include <errno.h>
+#include <sys/types.h>
+int posix_fallocate(int fd, off_t off, off_t len)
+{
+    (void)fd, (void)off, (void)len;
+    return ENOSPC;
+}
+EOF
+cc -shared -fPIC -o falloc.so falloc.c || fail "cannot build the posix_fallocate shim"
+"$N" model --torch "$R" -o keep.safetensors || fail "keep"
+cp keep.safetensors keep.orig
+for out in keep.safetensors new.safetensors new.npz "sh.safetensors --max-shard-size 100KB"; do
+    # shellcheck disable=SC2086
+    LD_PRELOAD=./falloc.so "$N" model --torch "$R" --seed 4 -o $out 2>err; rc=$?
+    [ $rc -eq 1 ] || fail "ENOSPC ($out): exit $rc"
+    [ "$(wc -l < err)" -eq 1 ] || fail "ENOSPC ($out): expected one line: $(cat err)"
+    grep -q "the disk has no room for its .*(No space left on device); free space or choose another folder; nothing was written" err ||
+        fail "ENOSPC ($out): $(cat err)"
+    [ "$(ls -A | grep -c -e '^new' -e '^sh' -e '\.tmp\.')" -eq 0 ] || fail "ENOSPC ($out): files left: $(ls -A)"
+    cmp -s keep.safetensors keep.orig || fail "ENOSPC ($out): the existing file changed"
+done
+rm -f keep.safetensors keep.orig
+
 # 3. --memory-limit: a tensor generated whole that needs more is refused before
 # any file exists, naming it and what it needs; element-wise ones stream.
 "$N" model --torch 'Linear(2000, 2000)' --override weight=orthogonal --memory-limit 8MiB -o o.safetensors 2>err
@@ -85,6 +113,19 @@ for k in a.files:
     assert a[k].dtype == b[k].dtype and a[k].tobytes() == b[k].tobytes(), k
 PY
     done
+fi
+
+# 3c. The progress line: on a terminal (script gives the command one), bytes
+# and GB/s on stderr, for positioned and file-order writes; none when stderr
+# is not a terminal.
+if command -v script >/dev/null; then
+    for fmt in safetensors npy-dir; do
+        script -qec "'$N' model --torch '$R' --format $fmt -o p.$fmt" /dev/null > tty.out || fail "script $fmt"
+        grep -q "model: 0.00 of 0.00 GB (100%), [0-9.]* GB/s" tty.out || fail "$fmt: no progress line: $(cat tty.out)"
+        rm -rf p.$fmt
+    done
+    "$N" model --torch "$R" -o p.safetensors 2>err >out || fail "no tty"
+    ! grep -q "GB/s" err out || fail "a progress line without a terminal: $(cat err)"
 fi
 
 # 4. Slices: gen --shard K/N equals the rows (dim 0) of the whole tensor; the
