@@ -27,6 +27,7 @@ typedef struct train_args {
     int64_t hidden[MAX_HIDDEN];
     int n_hidden;
     int bn, json, standardize, quiet, lsuv;
+    int wn_init; /* --wn-init */
     double dropout, val;
     int64_t limit;
     nninit_train_opts topts;
@@ -67,6 +68,9 @@ static void usage(FILE *f)
             "  --bn                batch normalization before each hidden activation\n"
             "  --lsuv              after the init, rescale each dense layer to unit output variance on the\n"
             "                      first 512 training images (LSUV, Mishkin & Matas 2016)\n"
+            "  --wn-init           after the init, standardize each unit of every dense and conv2d layer to\n"
+            "                      mean 0, variance 1 on the first 512 training images (weight normalization's\n"
+            "                      data-dependent init, Salimans & Kingma 2016); not with --lsuv\n"
             "  --dropout RATE      dropout after each hidden layer\n"
             "  --layout keras|torch  fan convention and fill order of kernels (default keras)\n"
             "model (file):\n"
@@ -463,6 +467,7 @@ static int parse_args(int argc, char **argv, train_args *a)
         {"--torch", NULL, 1, 36},
         {"--seq-len", NULL, 1, 37},
         {"--clip-norm", NULL, 1, 38},
+        {"--wn-init", NULL, 0, 39},
         {0}};
     cli_args args;
     cli_args_init(&args, "train", argc, argv, options, usage);
@@ -478,6 +483,8 @@ static int parse_args(int argc, char **argv, train_args *a)
             a->bn = 1;
         else if (!strcmp(o, "--lsuv"))
             a->lsuv = 1;
+        else if (!strcmp(o, "--wn-init"))
+            a->wn_init = 1;
         else if (!strcmp(o, "--json"))
             a->json = 1;
         else if (!strcmp(o, "--standardize"))
@@ -625,10 +632,14 @@ static int parse_args(int argc, char **argv, train_args *a)
         cli_error("--seq-len: only with a sequence set (--data fortunes, copy or adding)");
         return CLI_EXIT_USAGE;
     }
-    if (a->seq && (a->standardize || a->lsuv)) { /* --val splits sequences as it splits images */
+    if (a->seq && (a->standardize || a->lsuv || a->wn_init)) { /* --val splits sequences as it splits images */
         cli_error("--data %s: %s takes image pixels, and %s gives %s; drop it", a->seq,
-                  a->standardize ? "--standardize" : "--lsuv", a->seq,
+                  a->standardize ? "--standardize" : a->lsuv ? "--lsuv" : "--wn-init", a->seq,
                   strcmp(a->seq, "adding") ? "token ids (an embedding's input)" : "a value and a 0/1 marker per step");
+        return CLI_EXIT_USAGE;
+    }
+    if (a->lsuv && a->wn_init) {
+        cli_error("--wn-init: two data-dependent inits with --lsuv; give one of them");
         return CLI_EXIT_USAGE;
     }
     if (a->seq && a->data_dir && strcmp(a->seq, "fortunes")) {
@@ -934,6 +945,12 @@ int cmd_train(int argc, char **argv)
         if (s == NNINIT_OK && a.lsuv) {
             nninit_lsuv_opts lo = nninit_lsuv_opts_default();
             s = nninit_lsuv(net, train.x, train.n < 512 ? train.n : 512, &lo, NULL, &err);
+            if (s != NNINIT_OK)
+                nninit_net_free(net);
+        }
+        if (s == NNINIT_OK && a.wn_init) {
+            nninit_wn_init_opts wo = nninit_wn_init_opts_default();
+            s = nninit_wn_init(net, train.x, train.n < 512 ? train.n : 512, &wo, NULL, &err);
             if (s != NNINIT_OK)
                 nninit_net_free(net);
         }

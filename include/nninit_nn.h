@@ -1,6 +1,6 @@
 /*
  * nninit_nn.h: a small float32 network engine (the nn layer): layers,
- * networks, losses, optimizers, training, LSUV.
+ * networks, losses, optimizers, training, LSUV, weight-norm init.
  *
  * Example, a whole program (tests/cli/header_examples.sh extracts, compiles
  * and runs it, and compares its output with the lines after "Prints:"):
@@ -591,6 +591,51 @@ typedef struct nninit_lsuv_layer {
  */
 NNINIT_API nninit_status nninit_lsuv(nninit_net *net, const float *x, int64_t batch, const nninit_lsuv_opts *opts,
                                      nninit_lsuv_layer *report, nninit_err *err);
+
+typedef struct nninit_wn_init_opts {
+    double scale;         /* the std every unit ends at (OpenAI weightnorm's init_scale); default 1 */
+    double min_std_ratio; /* a unit whose std on the batch is <= min_std_ratio times its root mean
+                             square has no variance to standardize (dead, constant, or only float
+                             rounding left): an error; default 1e-4 */
+} nninit_wn_init_opts;
+
+NNINIT_API nninit_wn_init_opts nninit_wn_init_opts_default(void);
+
+typedef struct nninit_wn_init_layer {
+    int layer;
+    int applied;          /* 1: a dense or conv2d layer, standardized; 0: no kernel (activation, pooling, ...) */
+    int64_t units;        /* output units (dense) or filters (conv2d) */
+    double mean_before_max_abs; /* max over units of |mean| of the pre-activation on the batch, before */
+    double std_before_min, std_before_max; /* min, max over units of its std, before */
+    double std_after_min, std_after_max;   /* the same after, from a fresh forward pass */
+} nninit_wn_init_layer;
+
+/*
+ * Weight normalization's data-dependent init (Salimans & Kingma 2016, sec.
+ * 3): layer by layer in forward order, every unit's pre-activation
+ * t = x v + b on the batch x (batch, n_inputs) gets mean 0 and std `scale`:
+ * with mu, sigma its mean and std over the batch (and, for conv2d and for
+ * dense on sequences, over every position), the kernel column becomes
+ * v scale / sigma and the bias (b - mu) scale / sigma, which is the paper's
+ * g = scale / sigma(x v / ||v||), b = -mu(x v) scale / sigma(x v) written
+ * into the plain weights (the function at init is the same; nothing is
+ * reparameterized). Forward passes run in evaluation mode. Layers without a
+ * kernel (activation, dropout, pooling, flatten, add, batchnorm, layer_norm,
+ * scale) pass through; recurrent, embedding, attention and transformer
+ * layers are refused by name, as is a dense or conv2d layer without a bias.
+ * report (may be NULL) gets nninit_net_n_layers entries.
+ * NNINIT_EINVAL (options, batch < 2, a refused layer), NNINIT_ENUMERIC
+ * ("wn_init: layer 3 (dense_3), unit 17: no variance on the batch ...").
+ *
+ *   nninit_wn_init_opts o = nninit_wn_init_opts_default();
+ *   nninit_wn_init_layer rep[8];                 // nninit_net_n_layers(net) entries
+ *   if (nninit_wn_init(net, x, 512, &o, rep, &err) != NNINIT_OK)
+ *       fprintf(stderr, "%s\n", err.msg);
+ *   // every unit of rep[l].applied layers now has mean 0, std 1 on those 512 rows
+ */
+NNINIT_API nninit_status nninit_wn_init(nninit_net *net, const float *x, int64_t batch,
+                                        const nninit_wn_init_opts *opts, nninit_wn_init_layer *report,
+                                        nninit_err *err);
 
 #ifdef __cplusplus
 }

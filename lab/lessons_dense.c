@@ -362,58 +362,15 @@ nninit_status lab_pitfall_glorot_relu(lab_ctx *c, nninit_err *err)
 
 /* ---- data-dependent init ---- */
 
-/*
- * Weight normalization's data-dependent init (Salimans & Kingma 2016, sec.
- * 3): with w = g v / ||v||, set g = 1 / sigma(t) and b = -mu(t) / sigma(t)
- * for t = x v / ||v|| on a batch, layer after layer, so that every unit's
- * pre-activation has mean 0 and variance 1 on that batch. At init this is
- * the same function as dividing each kernel column by sigma(x v) and
- * setting the bias to -mu(x v) / sigma(x v), which is what is done here
- * (the lab then trains the plain weights: the init is compared, not the
- * reparameterization).
- */
+/* Weight normalization's data-dependent init (Salimans & Kingma 2016, sec.
+ * 3; nninit_wn_init) from the first 512 training images: every unit's
+ * pre-activation standardized on them, layer after layer. The lab then
+ * trains the plain weights: the init is compared, not the reparameterization. */
 static nninit_status wn_prepare(nninit_net *net, const nninit_dataset *train, void *user, nninit_err *err)
 {
     (void)user;
-    int64_t rows = train->n < 512 ? train->n : 512;
-    int n = nninit_net_n_layers(net);
-    nninit_status st = NNINIT_OK;
-    for (int l = 0; l < n && st == NNINIT_OK; l++) {
-        nninit_layer_info info;
-        st = nninit_net_layer_info(net, l, &info, err);
-        if (st != NNINIT_OK || info.kind != NNINIT_LAYER_DENSE)
-            continue;
-        st = nninit_net_forward(net, train->x, rows, 0, NULL, err);
-        if (st != NNINIT_OK)
-            break;
-        int64_t r, cols;
-        const float *h = nninit_net_tensor(net, l, NNINIT_T_PREACT, &r, &cols);
-        float *w = NULL, *b = NULL;
-        nninit_shape sh;
-        st = nninit_net_param(net, l, 0, &w, NULL, &sh, NULL, err);
-        if (st == NNINIT_OK)
-            st = nninit_net_param(net, l, 1, &b, NULL, NULL, NULL, err);
-        if (st != NNINIT_OK || !h)
-            break;
-        for (int64_t j = 0; j < cols; j++) {
-            double s = 0, s2 = 0;
-            for (int64_t i = 0; i < r; i++) {
-                double t = (double)h[i * cols + j] - (double)b[j]; /* x v of this unit */
-                s += t;
-                s2 += t * t;
-            }
-            double mu = s / (double)r, var = s2 / (double)r - mu * mu;
-            if (!(var > 0) || !isfinite(var))
-                return nninit_err_set(err, NNINIT_ENUMERIC,
-                                      "weight-norm init: unit %lld of %s has no variance on the batch",
-                                      (long long)j, info.name);
-            double sd = sqrt(var);
-            for (int64_t i = 0; i < sh.dim[0]; i++)
-                w[i * cols + j] = (float)((double)w[i * cols + j] / sd);
-            b[j] = (float)(-mu / sd);
-        }
-    }
-    return st;
+    nninit_wn_init_opts o = nninit_wn_init_opts_default();
+    return nninit_wn_init(net, train->x, train->n < 512 ? train->n : 512, &o, NULL, err);
 }
 
 nninit_status lab_data_dependent(lab_ctx *c, nninit_err *err)

@@ -20,21 +20,6 @@ static nninit_net *deep_net(const char *init, int depth, int64_t width, nninit_a
     return net;
 }
 
-static float *normal_batch(int64_t rows, int64_t cols)
-{
-    nninit_init in = nninit_init_default(NNINIT_TORCH_NORMAL);
-    nninit_shape s = {2, {rows, cols}};
-    nninit_rng *rng;
-    nninit_err err;
-    float *x = malloc((size_t)(rows * cols) * sizeof *x);
-    assert_ok(nninit_rng_new(NNINIT_RNG_PHILOX, 3, &rng, &err), &err);
-    nninit_fill_opts o = nninit_fill_opts_default();
-    o.stream = 99;
-    assert_ok(nninit_fill(&in, &s, &o, rng, x, &err), &err);
-    nninit_rng_free(rng);
-    return x;
-}
-
 static void test_unit_variance(void **state)
 {
     (void)state;
@@ -42,7 +27,7 @@ static void test_unit_variance(void **state)
     const int64_t width = 64, batch = 256;
     /* small random init: without LSUV the last pre-activation variance collapses */
     nninit_net *net = deep_net("RandomNormal(stddev=0.05)", depth, width, NNINIT_ACT_TANH);
-    float *x = normal_batch(batch, width);
+    float *x = test_normal_batch(batch, width, 3, 99);
     nninit_err err;
     nninit_lsuv_layer rep[20];
     nninit_lsuv_opts o = nninit_lsuv_opts_default();
@@ -78,7 +63,7 @@ static void test_errors(void **state)
 {
     (void)state;
     nninit_net *net = deep_net("zeros", 3, 16, NNINIT_ACT_RELU);
-    float *x = normal_batch(32, 16);
+    float *x = test_normal_batch(32, 16, 3, 99);
     nninit_err err;
     nninit_lsuv_opts o = nninit_lsuv_opts_default();
     assert_int_equal(nninit_lsuv(net, x, 32, &o, NULL, &err), NNINIT_ENUMERIC);

@@ -68,6 +68,24 @@ static inline uint64_t test_fnv1a64(const void *p, size_t n)
     return h;
 }
 
+/* A (rows, cols) batch of N(0, 1) floats (torch normal_) from Philox seeded
+ * `seed`, stream `stream`; the caller frees it. */
+static inline float *test_normal_batch(int64_t rows, int64_t cols, uint64_t seed, uint64_t stream)
+{
+    nninit_init in = nninit_init_default(NNINIT_TORCH_NORMAL);
+    nninit_shape s = {2, {rows, cols}};
+    nninit_rng *rng;
+    nninit_err err;
+    float *x = malloc((size_t)(rows * cols) * sizeof *x);
+    assert_non_null(x);
+    assert_ok(nninit_rng_new(NNINIT_RNG_PHILOX, seed, &rng, &err), &err);
+    nninit_fill_opts o = nninit_fill_opts_default();
+    o.stream = stream;
+    assert_ok(nninit_fill(&in, &s, &o, rng, x, &err), &err);
+    nninit_rng_free(rng);
+    return x;
+}
+
 /* Removes the files directly in `dir` (a test's scratch folder), leaving it empty. */
 #include <dirent.h>
 #include <unistd.h>

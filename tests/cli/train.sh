@@ -95,6 +95,16 @@ case "$out" in *'"final_test_acc": 1'*) ;; *) fail "--lsuv did not learn the toy
 [ $? -eq 1 ] || fail "--lsuv on zeros should fail"
 grep -q "variance is 0" "$T/err" || fail "message: $(cat "$T/err")"
 "$NNINIT" train --help | grep -q -- '--lsuv' || fail "--help lists --lsuv"
+# Weight-norm data-dependent init: the same repair; a dead unit is named; one data-dependent init at a time
+out=$("$NNINIT" train --data "$T" --layers 8x6 --act tanh --init 'RandomNormal(stddev=0.01)' --wn-init \
+      --epochs 3 --batch 8 --lr 0.1 --threads 1 --json 2>/dev/null) || fail "--wn-init run exited $?"
+case "$out" in *'"final_test_acc": 1'*) ;; *) fail "--wn-init did not learn the toy task: $out" ;; esac
+"$NNINIT" train --data "$T" --layers 8 --init zeros --wn-init --epochs 1 --threads 1 >/dev/null 2>"$T/err"
+[ $? -eq 1 ] || fail "--wn-init on zeros should fail"
+grep -q "wn_init: layer 0 (dense_0), unit 0: no variance on the batch" "$T/err" || fail "message: $(cat "$T/err")"
+"$NNINIT" train --data "$T" --layers 8 --lsuv --wn-init --epochs 1 >/dev/null 2>"$T/err"
+[ $? -eq 2 ] || fail "--lsuv --wn-init should be a usage error"
+"$NNINIT" train --help | grep -q -- '--wn-init' || fail "--help lists --wn-init"
 # ---- convolutional and residual models ----
 # A Keras Sequential CNN on the 4x4 images: step 0 equals `nninit model` bit for bit, then it learns.
 cat > "$T/cnn.json" <<'JSON'
