@@ -104,6 +104,9 @@ case "$out" in *'"final_test_acc": 1'*) ;; *) fail "--wn-init did not learn the 
 grep -q "wn_init: layer 0 (dense_0), unit 0: no variance on the batch" "$T/err" || fail "message: $(cat "$T/err")"
 "$NNINIT" train --data "$T" --layers 8 --lsuv --wn-init --epochs 1 >/dev/null 2>"$T/err"
 [ $? -eq 2 ] || fail "--lsuv --wn-init should be a usage error"
+"$NNINIT" train --data copy --seq-len 22 --limit 8 --wn-init --epochs 1 >/dev/null 2>"$T/err"
+[ $? -eq 2 ] || fail "--wn-init on a sequence set should be a usage error"
+grep -q "^nninit: --data copy: --wn-init takes image pixels" "$T/err" || fail "message: $(cat "$T/err")"
 "$NNINIT" train --help | grep -q -- '--wn-init' || fail "--help lists --wn-init"
 # ---- convolutional and residual models ----
 # A Keras Sequential CNN on the 4x4 images: step 0 equals `nninit model` bit for bit, then it learns.
