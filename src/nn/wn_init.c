@@ -23,13 +23,16 @@ nninit_wn_init_opts nninit_wn_init_opts_default(void)
     return o;
 }
 
-/* Layers with a kernel this init does not define (their pre-activations are
- * not one x v + b per unit): refused rather than silently left alone. */
-static int refused_kind(nninit_layer_kind k)
+/* Layers without a kernel pass through. Every other kind but dense and
+ * conv2d (recurrent, embedding, attention, transformer, and any kind added
+ * later) is refused rather than silently left alone: its pre-activations are
+ * not one x v + b per unit. */
+static int passes_through(nninit_layer_kind k)
 {
-    return k == NNINIT_LAYER_SIMPLE_RNN || k == NNINIT_LAYER_LSTM || k == NNINIT_LAYER_GRU ||
-           k == NNINIT_LAYER_EMBEDDING || k == NNINIT_LAYER_POSITION_EMBEDDING || k == NNINIT_LAYER_ATTENTION ||
-           k == NNINIT_LAYER_TRANSFORMER;
+    return k == NNINIT_LAYER_ACTIVATION || k == NNINIT_LAYER_BATCHNORM || k == NNINIT_LAYER_DROPOUT ||
+           k == NNINIT_LAYER_MAXPOOL2D || k == NNINIT_LAYER_AVGPOOL2D || k == NNINIT_LAYER_GLOBAL_AVGPOOL2D ||
+           k == NNINIT_LAYER_FLATTEN || k == NNINIT_LAYER_ADD || k == NNINIT_LAYER_SCALE ||
+           k == NNINIT_LAYER_LAYER_NORM;
 }
 
 static int standardized_kind(nninit_layer_kind k)
@@ -99,15 +102,15 @@ static nninit_status collect(nninit_net *net, wn_layer **out, int *n_out, float 
         nninit_layer_info info;
         if ((st = nninit_net_layer_info(net, l, &info, err)) != NNINIT_OK)
             break;
-        if (refused_kind(info.kind)) {
+        if (passes_through(info.kind))
+            continue;
+        if (!standardized_kind(info.kind)) {
             st = nninit__err(err, NNINIT_EINVAL,
                              "wn_init: layer %d (%s): weight-norm init is defined for dense and conv2d layers; "
                              "initialize this one otherwise, or use LSUV",
                              l, info.name);
             break;
         }
-        if (!standardized_kind(info.kind))
-            continue;
         if (info.n_params < 2) {
             st = nninit__err(err, NNINIT_EINVAL,
                              "wn_init: layer %d (%s) has no bias; the shift -mu/sigma needs one (build it with "
