@@ -160,6 +160,7 @@ _SIGNATURES = {
     "nninit_layout_parse": (_I, [_S, ctypes.POINTER(_I), _PErr]),
     "nninit_dtype_parse": (_I, [_S, ctypes.POINTER(_I), _PErr]),
     "nninit_init_parse": (_I, [_S, ctypes.POINTER(Init), _PErr]),
+    "nninit_init_clear": (None, [ctypes.POINTER(Init)]),
     "nninit_init_to_json": (_I, [ctypes.POINTER(Init), ctypes.POINTER(_P), _PErr]),
     "nninit_rng_kind_parse": (_I, [_S, ctypes.POINTER(_I), _PErr]),
     "nninit_rng_kind_name": (_S, [_I]),
@@ -342,4 +343,13 @@ def parse_init(spec):
         raise TypeError("spec must be a str (a name, a call or Keras JSON), not %s" % type(spec).__name__)
     init = Init()
     call(lib.nninit_init_parse, spec.encode(), ctypes.byref(init))
+    if init.stft_window_owned:
+        # A list window's values were allocated by the parse; Python copies the struct freely, so
+        # the values move into a buffer Python owns (kept alive on the struct) and C's are freed.
+        n = init.stft_window_len
+        buf = (ctypes.c_double * n)(*init.stft_window_values[:n])
+        lib.nninit_init_clear(ctypes.byref(init))
+        init.stft_window_values = ctypes.cast(buf, ctypes.POINTER(ctypes.c_double))
+        init.stft_window_len = n
+        init._window_values = buf
     return init

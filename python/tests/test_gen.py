@@ -22,7 +22,15 @@ CASES = [
     ("lecun_normal", (1000,), {"seed": 11, "dtype": "float16"}),
     ("RandomNormal(stddev=0.5)", (), {"seed": 5}),
     ("normal_", (4, 5), {"seed": -1, "rng": "torch"}),
+    ("STFT(window=[0.5, 1.0, 0.25])", (3, 1, 4), {}),
 ]
+
+
+def test_value_window_owned_by_python():
+    # The parse's C allocation is released at once; the values live in a buffer the struct keeps.
+    init = _lib.parse_init("STFT(window=[0.5, 1.0, 0.25])")
+    assert init.stft_window_owned == 0
+    assert init.stft_window_values[:init.stft_window_len] == [0.5, 1.0, 0.25]
 
 
 def cli_args(spec, shape, opts, path):
