@@ -1025,6 +1025,20 @@ static nninit_status layer_vars(kctx *c, const char *cls, const char *lname, jso
     return unsupported(c, lname, cls);
 }
 
+/* A wrapper's (Bidirectional, TimeDistributed, SpectralNormalization) inner
+ * "layer": its class, config and name, each required. */
+static nninit_status wrapped_layer(kctx *c, const char *lname, json_t *cfg, const char **icls, json_t **icfg,
+                                   const char **iname)
+{
+    json_t *inner = json_object_get(cfg, "layer");
+    *icls = json_string_value(json_object_get(inner, "class_name"));
+    *icfg = json_object_get(inner, "config");
+    *iname = json_string_value(json_object_get(*icfg, "name"));
+    if (!*icls || !json_is_object(*icfg) || !*iname)
+        return kerr(c, lname, "the wrapped \"layer\" needs class_name and config.name%s", NULL);
+    return NNINIT_OK;
+}
+
 /* Bidirectional(RNN) and TimeDistributed(layer) (keras/src/layers/rnn/
  * bidirectional.py, layers/core/wrapper.py + time_distributed.py): the inner
  * layers are built inside the wrapper's name scope, so their variables are
@@ -1032,12 +1046,11 @@ static nninit_status layer_vars(kctx *c, const char *cls, const char *lname, jso
 static nninit_status wrapper_vars(kctx *c, const char *cls, const char *lname, json_t *cfg, const kshape *in,
                                   kshape *out)
 {
-    json_t *inner = json_object_get(cfg, "layer");
-    const char *icls = json_string_value(json_object_get(inner, "class_name"));
-    json_t *icfg = json_object_get(inner, "config");
-    const char *iname = json_string_value(json_object_get(icfg, "name"));
-    if (!icls || !json_is_object(icfg) || !iname)
-        return kerr(c, lname, "the wrapped \"layer\" needs class_name and config.name%s", NULL);
+    const char *icls, *iname;
+    json_t *icfg;
+    nninit_status ws = wrapped_layer(c, lname, cfg, &icls, &icfg, &iname);
+    if (ws != NNINIT_OK)
+        return ws;
     if (!strcmp(icls, "Bidirectional") || !strcmp(icls, "TimeDistributed"))
         return kerr(c, lname, "nested wrappers are not supported%s", NULL);
     char path[NAME_CAP];
@@ -1110,12 +1123,11 @@ static nninit_status wrapper_vars(kctx *c, const char *cls, const char *lname, j
  * variable (same values, overridden with it). */
 static nninit_status spectral_vars(kctx *c, const char *lname, json_t *cfg, const kshape *in, kshape *out)
 {
-    json_t *inner = json_object_get(cfg, "layer");
-    const char *icls = json_string_value(json_object_get(inner, "class_name"));
-    json_t *icfg = json_object_get(inner, "config");
-    const char *iname = json_string_value(json_object_get(icfg, "name"));
-    if (!icls || !json_is_object(icfg) || !iname)
-        return kerr(c, lname, "the wrapped \"layer\" needs class_name and config.name%s", NULL);
+    const char *icls, *iname;
+    json_t *icfg;
+    nninit_status ws = wrapped_layer(c, lname, cfg, &icls, &icfg, &iname);
+    if (ws != NNINIT_OK)
+        return ws;
     json_t *pi = json_object_get(cfg, "power_iterations");
     if (pi && !(json_is_integer(pi) && json_integer_value(pi) >= 1))
         return kerr(c, lname, "power_iterations must be an integer >= 1 (Keras: should be greater than zero)%s",
