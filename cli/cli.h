@@ -109,6 +109,11 @@ int cli_split_specs(const char *text, char *items, size_t item_cap, int max_item
  * else prints why and returns 0. Also notes stale temporaries of dead runs
  * beside it and has the signal handler watch its folder. */
 int cli_output_dir_ok(const char *what, const char *path);
+/* The same for an output folder (nninit lab --out): 1 if it is a writable
+ * folder, or does not exist and its parent is a writable folder (the
+ * command creates the last folder only, never its parents); else prints why
+ * and returns 0. */
+int cli_output_folder_ok(const char *what, const char *path);
 /* 1 if path's file system has room for `bytes` (or it cannot be told, or
  * path is "-" or a FIFO/device); else prints how much is needed and free. */
 int cli_space_ok(const char *what, const char *path, double bytes);

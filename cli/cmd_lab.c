@@ -30,7 +30,8 @@ static void lab_usage(FILE *f)
             "  --list          print the experiments' names and questions, and exit\n"
             "  --data DIR      IDX data set folder (default $NNINIT_DATA, else Debian's\n"
             "                  /usr/share/datasets/fashion-mnist; missing default data skips training)\n"
-            "  --out DIR       report folder (default lab-report); --no-files to write nothing\n"
+            "  --out DIR       report folder (default lab-report), created if missing; its parent must\n"
+            "                  exist (as for the other commands' outputs); --no-files to write nothing\n"
             "  --epochs N      epochs per training run (default 3; quick 2)\n"
             "  --limit N       use only the first N training images (default all; quick 15000)\n"
             "  --depth N       depth of the signal-propagation nets (default 50)\n"
@@ -161,6 +162,8 @@ int cmd_lab(int argc, char **argv)
         return CLI_EXIT_OK;
     }
     o.out_dir = no_files ? NULL : out;
+    if (o.out_dir && !cli_output_folder_ok("--out", o.out_dir)) /* before the work, not after it */
+        return CLI_EXIT_FAIL;
     if (o.out_dir)
         cli_watch_dir(o.out_dir);
     int tty_out = isatty(STDOUT_FILENO);

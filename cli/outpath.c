@@ -153,6 +153,42 @@ int cli_output_dir_ok(const char *what, const char *path)
     return ok;
 }
 
+int cli_output_folder_ok(const char *what, const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) == 0) {
+        if (!S_ISDIR(sb.st_mode)) {
+            cli_error("%s '%s': exists and is not a folder; give a folder (an existing one, or a new name in an "
+                      "existing folder)", what, path);
+            return 0;
+        }
+        if (access(path, W_OK | X_OK) != 0) {
+            cli_error("%s '%s': folder is not writable (%s); give a writable folder", what, path, strerror(errno));
+            return 0;
+        }
+        return 1;
+    }
+    size_t n = strlen(path);
+    char *bare = malloc(n + 1), *dir = NULL;
+    if (bare) { /* "A/B/" is the folder B in A */
+        memcpy(bare, path, n + 1);
+        while (n > 1 && bare[n - 1] == '/')
+            bare[--n] = '\0';
+        dir = dir_part(bare);
+    }
+    free(bare);
+    if (!dir) {
+        cli_error("out of memory");
+        return 0;
+    }
+    int ok = access(dir, W_OK | X_OK) == 0;
+    if (!ok)
+        cli_error("%s '%s': folder '%s' is not writable (%s); give a path in an existing, writable folder (only the "
+                  "last folder is created)", what, path, dir, strerror(errno));
+    free(dir);
+    return ok;
+}
+
 int cli_space_ok(const char *what, const char *path, double bytes)
 {
     if (!strcmp(path, "-"))

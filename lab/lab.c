@@ -301,8 +301,12 @@ nninit_status nninit_lab_run(const nninit_lab_opts *opts, nninit_lab_summary *ou
         return st;
     memset(out, 0, sizeof *out);
     if (opts->out_dir && mkdir(opts->out_dir, 0777) != 0 && errno != EEXIST)
-        return nninit_err_set(err, NNINIT_EIO, "%s: cannot create the report folder (%s)", opts->out_dir,
-                              strerror(errno));
+        return nninit_err_set(err, NNINIT_EIO, "%s: cannot create the report folder (%s); give a folder whose "
+                              "parent exists and is writable", opts->out_dir, strerror(errno));
+    struct stat sb; /* EEXIST: a file of that name would fail only at the end, after the work */
+    if (opts->out_dir && (stat(opts->out_dir, &sb) != 0 || !S_ISDIR(sb.st_mode)))
+        return nninit_err_set(err, NNINIT_EINVAL, "%s: exists and is not a folder; give a folder for the report",
+                              opts->out_dir);
     if (opts->threads > 0)
         nninit_blas_set_threads(opts->threads);
     lab_ctx c;

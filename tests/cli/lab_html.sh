@@ -19,6 +19,20 @@ grep -q '^deep-cnn ' "$T/list" || fail "lab --list lacks deep-cnn"
 "$N" lab --only symmetry,nosuch --no-files 2>"$T/err"; [ $? -eq 2 ] || fail "--only nosuch exit"
 [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "no experiment 'nosuch'" "$T/err" || fail "--only message: $(cat "$T/err")"
 
+# --out: created if missing, but not its parents (as -o and --log); a missing parent or a
+# file of that name is refused in one line before any work (exit 1), and nothing is made
+"$N" lab --only symmetry --out "$T/no/such" --quiet 2>"$T/err"; [ $? -eq 1 ] || fail "--out missing parent exit"
+[ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "^nninit: --out '$T/no/such': folder '$T/no' is not writable (No such file or directory); give a path in an existing, writable folder" "$T/err" ||
+    fail "--out missing parent message: $(cat "$T/err")"
+[ -e "$T/no" ] && fail "--out missing parent: a folder was made"
+: >"$T/afile"
+"$N" lab --only symmetry --out "$T/afile" --quiet 2>"$T/err"; [ $? -eq 1 ] || fail "--out a file exit"
+[ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "exists and is not a folder; give a folder" "$T/err" &&
+    ! grep -q "confirmed" "$T/err" || fail "--out a file message (after the work?): $(cat "$T/err")"
+[ -s "$T/afile" ] && fail "--out a file: the file changed"
+"$N" lab --only symmetry --out "$T/new/" --quiet 2>"$T/err" && [ -s "$T/new/lab.json" ] ||
+    fail "--out new folder with a trailing slash: $(cat "$T/err")"
+
 # --only runs just that experiment; its rerun line repeats every setting
 "$N" lab --only symmetry --seed 7 --out "$T/one" --quiet 2>"$T/err" || fail "--only symmetry: $(cat "$T/err")"
 grep -q '"name": "symmetry"' "$T/one/lab.json" || fail "symmetry section"
