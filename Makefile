@@ -239,7 +239,7 @@ CORE_LIBS        = $(CORE_DEP_LIBS) -lm -pthread $(LDLIBS)
 CORE_TEST_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 CORE_TEST_LIBS   = $(or $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null),-lcmocka)
 # the tests that need only nninit.h and the core's private headers
-CORE_TESTS    = catalogue dist fmath oom orthogonal philox simd stft stream tfjs torch
+CORE_TESTS    = catalogue dist fmath oom orthogonal philox simd stft stream tfjs torch torch_libm
 CORE_OBJ      = $(CORE_SRC:%.c=$(CORE_BUILD)/%.o)
 CORE_LIB      = $(CORE_BUILD)/libnninit-core.a
 CORE_TEST_BIN = $(CORE_TESTS:%=$(CORE_BUILD)/tests/test_%)
@@ -290,6 +290,12 @@ amalgamation-check: $(AMAL_TEST_BIN)
 # change in src/ that breaks it (a name two files define, ...) shows at once.
 AMAL_CHECK_BIN = $(patsubst %,$(AMAL_DIR)/tests/test_%,catalogue oom orthogonal stream torch)
 check: $(AMAL_CHECK_BIN)
+
+# make torch-libm-check: src/rng/torch_libm.c's log, sin and cos against
+# libm on 3 * 10^7 inputs per function (make check compares 10^6).
+.PHONY: torch-libm-check
+torch-libm-check: $(BUILD)/tests/test_torch_libm
+	NNINIT_LIBM_INPUTS=30000000 $(BUILD)/tests/test_torch_libm
 
 # make crosscheck: where PyTorch is installed, regenerate the torch fixtures
 # into a temporary folder with live torch, replay them through test_torch and

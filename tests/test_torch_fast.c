@@ -1,6 +1,7 @@
 /*
  * The fast PyTorch stream (runs of MT19937 words, twist and tempering in
  * AVX2, the AVX2 uniform_ and normal_ arithmetic of src/rng/torch_avx2.c,
+ * float64 normal_ on the vector log, sin and cos of src/rng/torch_libm.c,
  * trunc_normal_'s erfinv_ with FMA instructions)
  * against the scalar reference (NNINIT_SIMD=scalar: one next32 per word,
  * the lane-by-lane ports of the kernels): the same values and the same
@@ -139,8 +140,12 @@ static void test_normal_fast_equals_reference(void **state)
 {
     (void)state;
     check_op(OP_NORMAL);
-    /* a large float32 normal_: many runs of the drawing loop */
+    /* a large float32 normal_: many runs of the drawing loop; and large
+     * float64 ones on torch_libm.c's log, sin and cos (fused last step and
+     * not) against the reference's calls of libm */
     run_both(OP_NORMAL, NNINIT_RNG_TORCH_AVX2, 7, 3, NNINIT_F32, 100003);
+    run_both(OP_NORMAL, NNINIT_RNG_TORCH_AVX2, 8, 5, NNINIT_F64, 100003);
+    run_both(OP_NORMAL, NNINIT_RNG_TORCH_DEFAULT, 9, 0, NNINIT_F64, 100003);
 }
 
 /* The uniform_ edge of 2.x: a value that rounds up to `to` becomes `from`.

@@ -1,7 +1,7 @@
 /*
  * Private interface between the PyTorch-stream files (rng_torch.c,
- * torch_kernels.c, torch_fill.c). Kept out of internal.h because nothing
- * else in the library needs it.
+ * torch_kernels.c, torch_avx2.c, torch_libm.c, torch_fill.c). Kept out of
+ * internal.h because nothing else in the library needs it.
  */
 #ifndef NNINIT_TORCH_INTERNAL_H
 #define NNINIT_TORCH_INTERNAL_H
@@ -70,7 +70,23 @@ size_t nninit__torch_avx2_uniform_f32(const uint32_t *w, size_t n, float *o, flo
 size_t nninit__torch_avx2_uniform_f64(const uint32_t *w, size_t n, double *o, double from, double range,
                                       double to, nninit__torch_arith ar);
 void nninit__torch_avx2_normal16_f32(float *d, size_t blocks, float mean, float std);
+
+/* torch_libm.c: glibc 2.36's log, sin and cos (the x86-64 FMA variants
+ * __log_fma, __sin_fma, __cos_fma) four lanes at a time, the same bits
+ * where nninit__torch_libm_exact() says so; lanes outside the vectorised
+ * ranges are libm's own. normal16_f64 is normal_fill_16 in double on that
+ * arithmetic (fused: the last step radius * c * std + mean is one fma, as
+ * in the AVX2 and 2.x kernels). */
+void nninit__torch_libm_log(const double *x, double *y, size_t n);
+void nninit__torch_libm_sincos(const double *x, double *s, double *c, size_t n);
+void nninit__torch_avx2_normal16_f64(double *d, size_t blocks, double mean, double std, int fused);
 #endif
+
+/* 1 when the CPU has AVX2 and FMA and the functions of torch_libm.c give
+ * this process's libm log, sin and cos bit for bit on inputs that reach
+ * every branch and table entry (checked once per process); 0 keeps normal_
+ * on libm. */
+int nninit__torch_libm_exact(void);
 
 /* The AVX2 kernel's log256_ps and sincos256_ps lane arithmetic, exposed for
  * tests. */

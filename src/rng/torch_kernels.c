@@ -280,7 +280,12 @@ static void normal16_f64(double *d, int64_t blocks, nninit__torch_arith ar, doub
 {
 #ifdef NNINIT__HAVE_X86_SIMD
     if (nninit__torch_simd()) {
-        normal16_f64_fma(d, blocks, ar, mean, std);
+        /* libm's log, sin and cos four lanes at a time where they are
+         * known to be libm's bits here (torch_libm.c), else libm itself */
+        if (nninit__torch_libm_exact())
+            nninit__torch_avx2_normal16_f64(d, (size_t)blocks, mean, std, ar.avx2 || ar.v2);
+        else
+            normal16_f64_fma(d, blocks, ar, mean, std);
         return;
     }
 #endif
