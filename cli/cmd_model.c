@@ -40,7 +40,9 @@ static void model_usage(FILE *f)
             "  --seed N               64-bit seed (default %u)\n"
             "  --rng KIND             philox (default: stream per tensor name) or torch (PyTorch's CPU\n"
             "                         generator: with --torch the file equals the state_dict after\n"
-            "                         torch.manual_seed(N), bit for bit)\n"
+            "                         torch.manual_seed(N), bit for bit); a tensor PyTorch cannot draw\n"
+            "                         (kaiming_normal_ on 1-D) or nninit cannot replay (delta_orthogonal)\n"
+            "                         is refused, as every bad tensor is, before any output is made\n"
             "  --max-shard-size SIZE  safetensors shards as Hugging Face names them (e.g. 5GB, 500MB)\n"
             "  --override NAME=SPEC   another initializer for one tensor (repeatable)\n"
             "  --threads N            worker threads, 0..%d (default 0: all CPUs; values never depend on it)\n"
@@ -329,6 +331,14 @@ int cli_model_main(int argc, char **argv, cli_model_writer writer, void *writer_
                    nninit_layout_name(t.layout), t.is_int64 ? "int64 zeros" : t.spec);
         }
         rc = fflush(stdout) == 0 && !ferror(stdout) ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+        goto out;
+    }
+    /* every tensor drawable as asked (its shape, --rng, --dtype), before any output exists: a mistake in the
+     * model or the options, so a usage error */
+    if ((st = nninit_model_check(m, &o, &err)) != NNINIT_OK) {
+        rc = cli_report(st, &err);
+        if (st == NNINIT_EINVAL || st == NNINIT_EUNSUPPORTED)
+            rc = CLI_EXIT_USAGE;
         goto out;
     }
     { /* total bytes against free space, before the work */

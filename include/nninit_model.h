@@ -242,6 +242,22 @@ NNINIT_API nninit_status nninit_model_write(const nninit_model *m, const char *p
                                             nninit_err *err);
 
 /*
+ * Whether every tensor can be drawn as opts asks, without drawing or
+ * writing anything: each initializer fits its tensor's shape and layout,
+ * its values stay finite in the generation dtype, and with a torch
+ * generator PyTorch draws it and nninit can replay it (e.g. PyTorch has no
+ * delta_orthogonal, and kaiming_normal_ on a 1-D tensor raises "Fan in and
+ * fan out can not be computed for tensor with fewer than 2 dimensions").
+ * The error names the tensor: "tensor 'NAME': ...". nninit_model_write and
+ * nninit_model_job_new make the same check before they create any file;
+ * call it first to tell a model/option mistake (NNINIT_EINVAL,
+ * NNINIT_EUNSUPPORTED) from a failed write.
+ *   if (nninit_model_check(m, &opts, &err) == NNINIT_OK)
+ *       nninit_model_write(m, "model.safetensors", &opts, &err);
+ */
+NNINIT_API nninit_status nninit_model_check(const nninit_model *m, const nninit_model_opts *opts, nninit_err *err);
+
+/*
  * One model write shared by several processes (MPI ranks, machines on a
  * shared file system), byte-identical to nninit_model_write's for any split.
  * The work is a list of units (chunks of tensors, fixed by the model and

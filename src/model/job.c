@@ -170,6 +170,9 @@ static nninit_status check_opts(const nninit_model_opts *o, nninit_err *err)
     return NNINIT_OK;
 }
 
+static nninit_status precheck(const nninit_model *m, int torch, nninit_dtype gen, const nninit_rng *rng,
+                              nninit_err *err);
+
 static nninit_status job_new(const nninit_model *m, const char *path, const nninit_model_opts *opts, int sequential_ok,
                              nninit_model_job **out, nninit_err *err)
 {
@@ -284,7 +287,7 @@ static nninit_status job_new(const nninit_model *m, const char *path, const nnin
     }
     if (!job->o.write.metadata)
         set_metadata(job, layouts_seen, common);
-    if ((s = nninit_rng_new(o.rng, o.seed, &job->rng, err)))
+    if ((s = nninit_rng_new(o.rng, o.seed, &job->rng, err)) || (s = precheck(m, job->torch, job->gen, job->rng, err)))
         goto fail;
     s = nninit__plan_new(path, job->desc, n_live, &job->o.write, &job->plan, err);
     if (s == NNINIT_EUNSUPPORTED && sequential_ok) {
@@ -556,8 +559,8 @@ static nninit_status tdraw_part(tdraw *t, nninit_err *err)
                  err);
 }
 
-static nninit_status tdraw_begin(tdraw *t, const nninit__mtensor *e, nninit_dtype gen, nninit_rng *rng,
-                                 nninit_err *err)
+/* t's parts for tensor e, nothing begun yet. */
+static void tdraw_setup(tdraw *t, const nninit__mtensor *e, nninit_dtype gen, nninit_rng *rng)
 {
     memset(t, 0, sizeof *t);
     t->e = e;
@@ -580,7 +583,78 @@ static nninit_status tdraw_begin(tdraw *t, const nninit__mtensor *e, nninit_dtyp
         t->init[0] = &e->init;
         t->parts = 1;
     }
+}
+
+static nninit_status tdraw_begin(tdraw *t, const nninit__mtensor *e, nninit_dtype gen, nninit_rng *rng,
+                                 nninit_err *err)
+{
+    tdraw_setup(t, e, gen, rng);
     return tdraw_part(t, err);
+}
+
+/* Every tensor a write draws, checked before any file exists (a draw that
+ * fails midway leaves nothing behind, but only after the temporaries were
+ * made and, for a large model, minutes of work): each part's initializer on
+ * its shape and layout (nninit_resolve: a fan rule on 1 dimension, dirac_'s
+ * groups), its values finite in the generation dtype, and under a torch
+ * generator what PyTorch cannot draw or nninit cannot replay (bounds
+ * uniform_ rejects, an initializer torch.nn.init lacks, PyTorch >= 2.12's
+ * trunc_normal_). The checks are the draws' own: a zero-length
+ * nninit_fill_range on a Philox generator, then (torch) a draw begun and
+ * ended on a copy of the generator. orthogonal_ and sparse_, whose start
+ * draws the whole matrix, get the first check only: what they can still
+ * lack is memory (opts->memory_limit's check). Philox draws no phantom and
+ * no tensor of zero elements; a torch generator begins a draw for both. */
+static nninit_status precheck(const nninit_model *m, int torch, nninit_dtype gen, const nninit_rng *rng,
+                              nninit_err *err)
+{
+    nninit_rng *philox = NULL;
+    nninit_status s = torch ? nninit_rng_new(NNINIT_RNG_PHILOX, 0, &philox, err) : NNINIT_OK;
+    for (size_t i = 0; i < m->n && !s; i++) {
+        const nninit__mtensor *e = &m->t[i];
+        if (e->is_int64 || (!torch && (!e->name || nninit__mtensor_numel(e) == 0)))
+            continue; /* Philox draws neither phantoms nor empty tensors (produce: nothing to write) */
+        tdraw t;
+        nninit_rng copy = *rng;
+        tdraw_setup(&t, e, gen, &copy);
+        for (int p = 0; p < t.parts && !s; p++) {
+            double none;
+            nninit_prim prim;
+            s = nninit_fill_range(t.init[p], &t.shape[p], &t.fo, philox ? philox : rng, 0, 0, &none, err);
+            if (!s && torch && !(s = nninit_resolve(t.init[p], &t.shape[p], t.fo.layout, &prim, err)) &&
+                prim.kind != NNINIT_PRIM_ORTHOGONAL && prim.kind != NNINIT_PRIM_SPARSE) {
+                s = nninit__draw_begin(&t.d, t.init[p], &t.shape[p], &t.fo, &copy, NULL, err);
+                nninit__draw_end(&t.d);
+            }
+        }
+        if (s && err && strncmp(err->msg, "tensor '", 8)) { /* "tensor 'NAME': INIT: what is wrong" */
+            const char *kind = nninit_init_kind_name(e->init.kind);
+            size_t k = strlen(kind);
+            if (strncmp(err->msg, kind, k) || err->msg[k] != ':') {
+                char what[NNINIT_ERR_MSG_MAX];
+                snprintf(what, sizeof what, "%s", err->msg);
+                snprintf(err->msg, sizeof err->msg, "%.100s: %.1800s", kind, what);
+            }
+        }
+        s = named(s, e, err);
+    }
+    nninit_rng_free(philox);
+    return s;
+}
+
+nninit_status nninit_model_check(const nninit_model *m, const nninit_model_opts *opts, nninit_err *err)
+{
+    if (!m)
+        return nninit__err(err, NNINIT_EMISUSE, "nninit_model_check: model must not be NULL");
+    nninit_model_opts o = opts ? *opts : nninit_model_opts_default();
+    nninit_rng *rng = NULL;
+    nninit_status s = check_opts(&o, err);
+    if (!s)
+        s = nninit_rng_new(o.rng, o.seed, &rng, err);
+    if (!s)
+        s = precheck(m, o.rng != NNINIT_RNG_PHILOX, o.dtype == NNINIT_FD_F64 ? NNINIT_F64 : NNINIT_F32, rng, err);
+    nninit_rng_free(rng);
+    return s;
 }
 
 /* The next n elements of the tensor into out (generation dtype). */

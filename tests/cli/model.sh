@@ -16,6 +16,36 @@ R='Sequential(Linear(20, 16), ReLU(), Linear(16, 4))'
 "$N" inspect tests/fixtures/torch_models/mlp.npz --json --layout torch | sed 's/"file":"[^"]*",//' | sort > "$T/b"
 cmp -s "$T/a" "$T/b" || fail "torch recipe differs from the PyTorch fixture"
 
+# A tensor the generator cannot draw (PyTorch 1.13 raises for kaiming_normal_ on a 1-D
+# tensor, has no delta_orthogonal, checks dirac_'s groups; 2.12's trunc_normal_ is not
+# replayed) is refused in one line naming the tensor and the initializer, exit 2, before
+# any output exists: -o is a FIFO nobody reads, so a write begun would block (timeout 124).
+mkdir "$T/pre" && mkfifo "$T/pre/fifo.npz" || fail mkfifo
+printf '%s\n' '{"layout": "torch", "tensors": [{"name": "w", "shape": [4, 3], "init": "normal_"},' \
+    '{"name": "b", "shape": [3], "init": "kaiming_normal_"}]}' >"$T/pre.json"
+pre() { # expected-message rng args...
+    want=$1 rng=$2
+    shift 2
+    for o in "$T/pre/fifo.npz" "$T/pre/m.safetensors" "$T/pre/dir"; do
+        timeout 20 "$N" model "$@" --rng "$rng" -o "$o" 2>"$T/err"; rc=$?
+        [ $rc -eq 2 ] || fail "$* --rng $rng -o $o: exit $rc, expected 2 ($(cat "$T/err"))"
+        [ "$(wc -l <"$T/err")" -eq 1 ] && grep -qF "nninit: $want" "$T/err" || fail "$* --rng $rng: $(cat "$T/err")"
+        [ "$(ls -A "$T/pre")" = fifo.npz ] || fail "$* --rng $rng -o $o left $(ls -A "$T/pre")"
+    done
+}
+pre "tensor 'b': kaiming_normal_: fan in and fan out can not be computed for a tensor with 1 dimension; the torch layout needs at least 2" torch --spec "$T/pre.json"
+pre "tensor 'b': kaiming_normal_: fan in and fan out" philox --spec "$T/pre.json"
+C='Sequential(Linear(4, 2), Conv2d(2, 2, 3))'
+pre "tensor '1.weight': delta_orthogonal: has no PyTorch counterpart; use --rng philox" torch --torch "$C" --override 1.weight=delta_orthogonal
+pre "tensor '1.weight': dirac_: dim 0 (2) is not divisible by groups (3)" torch --torch "$C" --override '1.weight=dirac_(groups=3)'
+pre "tensor '0.bias': uniform_: to - from = 6e+38 overflows float32" torch --torch "$C" --override '0.bias=uniform_(a=-3e38, b=3e38)'
+pre "tensor '0.bias': normal_: its parameters give values up to about 1e+39" philox --torch "$C" --override '0.bias=normal_(std=1e38)'
+pre "tensor '0.bias': trunc_normal_: PyTorch >= 2.12 draws trunc_normal_ by rejection" torch2 --torch "$C" --override 0.bias=trunc_normal_
+# the same model and override draw under the generator that can (the check refuses no more)
+"$N" model --torch "$C" --override 1.weight=delta_orthogonal -o "$T/pre/ok.npz" || fail "delta_orthogonal under philox"
+"$N" model --torch "$C" --override 0.bias=trunc_normal_ --rng torch -o "$T/pre/ok.npz" || fail "trunc_normal_ under torch"
+rm -f "$T/pre/ok.npz"
+
 # Every format and dtype round-trips through inspect.
 for f in safetensors npz npz-deflated npy-dir; do
     for d in float32 bfloat16; do
