@@ -66,8 +66,10 @@ static void usage(FILE *f)
             "  --init SPEC         kernel initializer of every dense layer (default glorot_uniform)\n"
             "  --bias-init SPEC    bias initializer (default zeros)\n"
             "  --bn                batch normalization before each hidden activation\n"
-            "  --lsuv              after the init, rescale each dense layer to unit output variance on the\n"
-            "                      first 512 training images (LSUV, Mishkin & Matas 2016)\n"
+            "  --lsuv              after the init, rescale each dense and conv2d kernel to unit output\n"
+            "                      variance on the first 512 training images (LSUV, Mishkin & Matas 2016);\n"
+            "                      each rescaled layer, and the layers with parameters left alone, on\n"
+            "                      stderr; a layer not within 0.01 of 1 after 10 rescalings is an error\n"
             "  --wn-init           after the init, standardize each unit of every dense and conv2d layer to\n"
             "                      mean 0, variance 1 on the first 512 training images (weight normalization's\n"
             "                      data-dependent init, Salimans & Kingma 2016); not with --lsuv\n"
@@ -362,6 +364,34 @@ static void print_model(const nninit_net *net, const nninit_dataset *train, cons
         }
     }
     fprintf(stderr, " (%lld parameters)\n", (long long)nninit_net_n_params(net));
+}
+
+/* --lsuv's report on stderr, beside the model line: one line per rescaled
+ * layer, and one naming the layers with parameters it left alone (batch
+ * norm, as the paper does; recurrent, embedding, attention: LSUV here
+ * rescales dense and conv2d kernels only). */
+static void print_lsuv(const nninit_net *net, const nninit_lsuv_layer *rep, const char *run)
+{
+    const char *open = run ? " [" : "", *close = run ? "]" : "";
+    int skipped = 0;
+    nninit_layer_info li;
+    for (int l = 0; l < nninit_net_n_layers(net); l++)
+        if (rep[l].is_dense && nninit_net_layer_info(net, l, &li, NULL) == NNINIT_OK)
+            fprintf(stderr, "nninit: lsuv%s%s%s: layer %d (%s): variance %.4g -> %.4f, %d rescaling%s (kernel x %.4g)\n",
+                    open, run ? run : "", close, l, li.name, rep[l].var_before, rep[l].var_after, rep[l].iters,
+                    rep[l].iters == 1 ? "" : "s", rep[l].scale);
+    for (int l = 0; l < nninit_net_n_layers(net); l++) {
+        if (rep[l].is_dense || nninit_net_layer_info(net, l, &li, NULL) != NNINIT_OK || li.n_params == 0)
+            continue;
+        if (!skipped++)
+            fprintf(stderr, "nninit: lsuv%s%s%s: not rescaled (LSUV rescales dense and conv2d kernels only):", open,
+                    run ? run : "", close);
+        const char *kind = nninit_layer_kind_name(li.kind); /* named for its kind ("lstm_1"), or not ("encoder") */
+        int plain = !strncmp(li.name, kind, strlen(kind));
+        fprintf(stderr, "%s layer %d (%s%s%s)", skipped > 1 ? "," : "", l, li.name, plain ? "" : ", ", plain ? "" : kind);
+    }
+    if (skipped)
+        fputc('\n', stderr);
 }
 
 /* ---- the run ---- */
@@ -923,6 +953,7 @@ int cmd_train(int argc, char **argv)
         s = nninit_net_new_shaped(&in_shape, layers, n_layers, &no, &net, &err);
         nninit_free(layers);
         nninit_model *km = NULL;
+        nninit_lsuv_layer *lsuv_rep = NULL; /* --lsuv's report, printed after the model line */
         if (s == NNINIT_OK && keras) {
             /* the values `nninit model --keras FILE --seed N` writes, bit for bit */
             s = nninit_model_from_keras(model_text, &km, &err);
@@ -944,7 +975,9 @@ int cmd_train(int argc, char **argv)
         }
         if (s == NNINIT_OK && a.lsuv) {
             nninit_lsuv_opts lo = nninit_lsuv_opts_default();
-            s = nninit_lsuv(net, train.x, train.n < 512 ? train.n : 512, &lo, NULL, &err);
+            lsuv_rep = calloc((size_t)nninit_net_n_layers(net) + 1, sizeof *lsuv_rep);
+            s = lsuv_rep ? nninit_lsuv(net, train.x, train.n < 512 ? train.n : 512, &lo, lsuv_rep, &err)
+                         : nninit_err_set(&err, NNINIT_ENOMEM, "out of memory");
             if (s != NNINIT_OK)
                 nninit_net_free(net);
         }
@@ -971,11 +1004,15 @@ int cmd_train(int argc, char **argv)
         }
         nninit_model_free(km);
         if (s != NNINIT_OK) {
+            free(lsuv_rep);
             rc = cli_report(s, &err);
             break;
         }
         if (r == 0 && !a.quiet)
             print_model(net, &train, a.val > 0.0 ? &val : NULL, &test);
+        if (lsuv_rep && !a.quiet)
+            print_lsuv(net, lsuv_rep, a.compare ? specs[r] : NULL);
+        free(lsuv_rep);
         n_params[r] = nninit_net_n_params(net);
         run_state st = {&a, hist[r], 0, a.val > 0.0, 1, NULL, cli_stderr_is_tty(), a.compare ? specs[r] : NULL, NULL};
         st.lines = a.quiet || a.compare ? NULL : a.json ? stderr : stdout;

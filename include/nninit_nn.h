@@ -585,9 +585,13 @@ typedef struct nninit_lsuv_layer {
  * paper starts from orthogonal ones), rescale each dense or conv2d kernel in
  * order until the variance of its pre-activation x W + b on the batch x
  * (batch, n_inputs) is within tol of target_var; forward passes run in
- * evaluation mode. report (may be NULL) gets nninit_net_n_layers entries.
- * NNINIT_EINVAL (options, batch < 2), NNINIT_ENUMERIC (a zero or non-finite
- * variance: e.g. a zero-initialized layer cannot be rescaled).
+ * evaluation mode. report (may be NULL) gets nninit_net_n_layers entries
+ * (up to the failing layer on an error); layers of other kinds are left
+ * alone (is_dense 0). NNINIT_EINVAL (options, batch < 2), NNINIT_ENUMERIC (a
+ * zero or non-finite variance: e.g. a zero-initialized layer cannot be
+ * rescaled; or a layer still not within tol after max_iters rescalings: the
+ * paper's loop ends converged only by the tolerance). On any error every
+ * kernel is as it was before the call.
  */
 NNINIT_API nninit_status nninit_lsuv(nninit_net *net, const float *x, int64_t batch, const nninit_lsuv_opts *opts,
                                      nninit_lsuv_layer *report, nninit_err *err);

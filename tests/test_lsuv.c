@@ -1,6 +1,7 @@
 /* LSUV: every dense layer ends at unit output variance on the batch (within
- * tol), deep signals that would vanish are restored, zero kernels are an
- * error, options are checked. */
+ * tol), deep signals that would vanish are restored, zero kernels and a
+ * layer that does not converge within max_iters are errors that leave every
+ * weight as it was, options are checked. */
 #include "util.h"
 
 static nninit_net *deep_net(const char *init, int depth, int64_t width, nninit_act act)
@@ -77,8 +78,99 @@ static void test_errors(void **state)
     free(x);
 }
 
+/* Every kernel and bias of the net, copied (free it). */
+static float *all_weights(nninit_net *net, int64_t *n_out)
+{
+    int64_t n = 0;
+    float *all = NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        int64_t at = 0;
+        for (int l = 0; l < nninit_net_n_layers(net); l++)
+            for (int k = 0; k < 2; k++) {
+                float *v;
+                nninit_shape sh;
+                int64_t m;
+                assert_int_equal(nninit_net_param(net, l, k, &v, NULL, &sh, NULL, NULL), NNINIT_OK);
+                nninit_shape_numel(&sh, &m, NULL);
+                if (pass)
+                    memcpy(all + at, v, (size_t)m * sizeof *v);
+                at += m;
+            }
+        n = at;
+        if (!pass)
+            all = malloc((size_t)n * sizeof *all);
+    }
+    *n_out = n;
+    return all;
+}
+
+/* Layer 0 (glorot_uniform at 16 x 16 on N(0, 1) inputs: variance about 1) has its kernel
+ * tripled, so it needs a rescaling, and converges. Layer 1's biases alternate +-2, a spread
+ * of variance 4 across units that no kernel scale removes: its pre-activation's variance
+ * stays near 4, above 1 + tol, for all 10 rescalings. An error, and layer 0's rescaling
+ * is undone. */
+static void test_no_convergence_changes_nothing(void **state)
+{
+    (void)state;
+    nninit_net *net = deep_net("glorot_uniform", 2, 16, NNINIT_ACT_RELU);
+    float *x = test_normal_batch(64, 16, 3, 99);
+    float *w0, *b1;
+    nninit_shape sh;
+    assert_int_equal(nninit_net_param(net, 0, 0, &w0, NULL, &sh, NULL, NULL), NNINIT_OK);
+    for (int i = 0; i < 16 * 16; i++)
+        w0[i] *= 3.0f;
+    assert_int_equal(nninit_net_param(net, 1, 1, &b1, NULL, &sh, NULL, NULL), NNINIT_OK);
+    for (int i = 0; i < 16; i++)
+        b1[i] = i % 2 ? 2.0f : -2.0f;
+    int64_t n;
+    float *before = all_weights(net, &n);
+    nninit_err err;
+    nninit_lsuv_layer rep[2];
+    nninit_lsuv_opts o = nninit_lsuv_opts_default();
+    assert_int_equal(nninit_lsuv(net, x, 64, &o, rep, &err), NNINIT_ENUMERIC);
+    assert_non_null(strstr(err.msg, "lsuv: layer 1 (dense_1): output variance "));
+    assert_non_null(strstr(err.msg, "after 10 rescalings, not within 0.01 of 1"));
+    assert_non_null(strstr(err.msg, "the weights are unchanged"));
+    assert_true(rep[0].is_dense && rep[0].iters == 1 && fabs(rep[0].var_after - 1.0) < o.tol); /* it did run */
+    assert_true(rep[1].iters == o.max_iters && rep[1].var_after > 1.0 + o.tol);
+    int64_t n2;
+    float *after = all_weights(net, &n2);
+    assert_int_equal(n, n2);
+    assert_memory_equal(before, after, (size_t)n * sizeof *before);
+    free(before);
+    free(after);
+    nninit_net_free(net);
+    free(x);
+}
+
+/* A zero kernel at layer 2 fails after layers 0 and 1 were rescaled: they are put back. */
+static void test_zero_variance_changes_nothing(void **state)
+{
+    (void)state;
+    nninit_net *net = deep_net("RandomNormal(stddev=0.05)", 3, 16, NNINIT_ACT_TANH);
+    float *x = test_normal_batch(32, 16, 3, 99);
+    float *w2;
+    nninit_shape sh;
+    assert_int_equal(nninit_net_param(net, 2, 0, &w2, NULL, &sh, NULL, NULL), NNINIT_OK);
+    memset(w2, 0, 16 * 16 * sizeof *w2);
+    int64_t n, n2;
+    float *before = all_weights(net, &n);
+    nninit_err err;
+    nninit_lsuv_opts o = nninit_lsuv_opts_default();
+    assert_int_equal(nninit_lsuv(net, x, 32, &o, NULL, &err), NNINIT_ENUMERIC);
+    assert_non_null(strstr(err.msg, "lsuv: layer 2 (dense_2): output variance is 0"));
+    float *after = all_weights(net, &n2);
+    assert_memory_equal(before, after, (size_t)n * sizeof *before);
+    free(before);
+    free(after);
+    nninit_net_free(net);
+    free(x);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_unit_variance), cmocka_unit_test(test_errors)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_unit_variance), cmocka_unit_test(test_errors),
+                                       cmocka_unit_test(test_no_convergence_changes_nothing),
+                                       cmocka_unit_test(test_zero_variance_changes_nothing)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -95,6 +95,24 @@ case "$out" in *'"final_test_acc": 1'*) ;; *) fail "--lsuv did not learn the toy
 [ $? -eq 1 ] || fail "--lsuv on zeros should fail"
 grep -q "variance is 0" "$T/err" || fail "message: $(cat "$T/err")"
 "$NNINIT" train --help | grep -q -- '--lsuv' || fail "--help lists --lsuv"
+# it says on stderr which layers it rescaled and which with parameters it left alone
+"$NNINIT" train --data "$T" --layers 8,8 --bn --lsuv --epochs 1 --threads 1 >/dev/null 2>"$T/err" ||
+    fail "--lsuv --bn: $(cat "$T/err")"
+for l in "0 (dense_0)" "3 (dense_1)" "6 (dense_2)"; do
+    grep -q "^nninit: lsuv: layer $l: variance [0-9.e+-]* -> 1\.00[0-9]*, 1 rescaling (kernel x [0-9.e+-]*)$" "$T/err" ||
+        grep -q "^nninit: lsuv: layer $l: variance [0-9.e+-]* -> 0\.99[0-9]*, 1 rescaling" "$T/err" ||
+        fail "--lsuv report lacks layer $l: $(cat "$T/err")"
+done
+grep -q "^nninit: lsuv: not rescaled (LSUV rescales dense and conv2d kernels only): layer 1 (batch_normalization_0), layer 4 (batch_normalization_1)$" "$T/err" ||
+    fail "--lsuv report of the layers left alone: $(cat "$T/err")"
+"$NNINIT" train --data "$T" --layers 8,8 --lsuv --epochs 1 --threads 1 --quiet >/dev/null 2>"$T/err" && [ ! -s "$T/err" ] ||
+    fail "--lsuv --quiet wrote: $(cat "$T/err")"
+# biases spread wider than the target variance: no kernel scale converges; an error, not a silent pass
+"$NNINIT" train --data "$T" --layers 8 --bias-init 'RandomNormal(stddev=3)' --lsuv --epochs 1 --threads 1 \
+    >/dev/null 2>"$T/err"; rc=$?
+[ $rc -eq 1 ] || fail "--lsuv without convergence: exit $rc ($(cat "$T/err"))"
+[ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "^nninit: lsuv: layer 0 (dense_0): output variance [0-9.e+]* after 10 rescalings, not within 0.01 of 1 .*; start from zero biases.*; the weights are unchanged$" "$T/err" ||
+    fail "--lsuv without convergence: $(cat "$T/err")"
 # Weight-norm data-dependent init: the same repair; a dead unit is named; one data-dependent init at a time
 out=$("$NNINIT" train --data "$T" --layers 8x6 --act tanh --init 'RandomNormal(stddev=0.01)' --wn-init \
       --epochs 3 --batch 8 --lr 0.1 --threads 1 --json 2>/dev/null) || fail "--wn-init run exited $?"
@@ -185,6 +203,11 @@ out=$(run --model "$T/lstm.json" --data fashion-mnist-rows --data-dir "$T" --epo
 case "$out" in *'"final_test_acc": 1'*) ;; *) fail "the lstm did not learn the toy task: $out" ;; esac
 "$NNINIT" model --keras "$T/lstm.json" -o "$T/lref" --format npy-dir || fail "nninit model (lstm)"
 diff -r "$T/lref" "$T/linit" >/dev/null || fail "lstm step-0 weights differ from nninit model's"
+# --lsuv names the recurrent layer it does not rescale
+run --model "$T/lstm.json" --data fashion-mnist-rows --data-dir "$T" --epochs 1 --lsuv >/dev/null 2>"$T/err" ||
+    fail "lstm --lsuv: $(cat "$T/err")"
+grep -q "^nninit: lsuv: layer 1 (dense_0): variance" "$T/err" && grep -q "not rescaled .*: layer 0 (lstm_0)$" "$T/err" ||
+    fail "lstm --lsuv report: $(cat "$T/err")"
 echo '[{"class_name": "GRU", "units": 4}, {"class_name": "Dense", "units": 2}]' > "$T/gru.json"
 err=$(run --model "$T/gru.json" --data fashion-mnist-images --data-dir "$T" 2>&1 >/dev/null); rc=$?
 [ $rc -eq 2 ] || fail "gru on images: exit $rc"
