@@ -29,6 +29,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifdef NNINIT__HAVE_X86_SIMD
@@ -719,22 +720,25 @@ T static int self_check(void)
     double (*volatile f_log)(double) = log;
     double (*volatile f_sin)(double) = sin;
     double (*volatile f_cos)(double) = cos;
-    double x[PROBE_CAP], a[PROBE_CAP], b[PROBE_CAP];
+    /* on the heap: the first caller may be a thread with a small stack */
+    double *x = malloc(3 * PROBE_CAP * sizeof *x), *a = x + PROBE_CAP, *b = a + PROBE_CAP;
+    if (!x)
+        return 0;
+    int same = 1;
     size_t n = log_probes(x, PROBE_CAP);
     nninit__torch_libm_log(x, a, n);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && same; i++) {
         double r = f_log(x[i]);
-        if (memcmp(&r, &a[i], sizeof r) != 0)
-            return 0;
+        same = memcmp(&r, &a[i], sizeof r) == 0;
     }
     n = sincos_probes(x, PROBE_CAP);
     nninit__torch_libm_sincos(x, a, b, n);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && same; i++) {
         double s = f_sin(x[i]), c = f_cos(x[i]);
-        if (memcmp(&s, &a[i], sizeof s) != 0 || memcmp(&c, &b[i], sizeof c) != 0)
-            return 0;
+        same = memcmp(&s, &a[i], sizeof s) == 0 && memcmp(&c, &b[i], sizeof c) == 0;
     }
-    return 1;
+    free(x);
+    return same;
 }
 
 #endif /* NNINIT__HAVE_X86_SIMD */
