@@ -366,6 +366,17 @@ static void print_model(const nninit_net *net, const nninit_dataset *train, cons
     fprintf(stderr, " (%lld parameters)\n", (long long)nninit_net_n_params(net));
 }
 
+/* --init-out's format from its ending: .npz, .safetensors, else a folder of .npy. */
+static nninit_file_format init_out_format(const char *path)
+{
+    size_t pl = strlen(path);
+    if (pl > 4 && !strcmp(path + pl - 4, ".npz"))
+        return NNINIT_FORMAT_NPZ;
+    if (pl > 12 && !strcmp(path + pl - 12, ".safetensors"))
+        return NNINIT_FORMAT_SAFETENSORS;
+    return NNINIT_FORMAT_NPY_DIR;
+}
+
 /* --lsuv's report on stderr, beside the model line: one line per rescaled
  * layer, and one naming the layers with parameters it left alone (batch
  * norm, as the paper does; recurrent, embedding, attention: LSUV here
@@ -849,6 +860,11 @@ int cmd_train(int argc, char **argv)
         return rc < 0 ? CLI_EXIT_OK : rc;
     if (a.log_path && !cli_output_dir_ok("--log", a.log_path))
         return CLI_EXIT_FAIL;
+    if (a.monitor_path && !cli_output_dir_ok("--monitor-log", a.monitor_path))
+        return CLI_EXIT_FAIL;
+    if (a.init_out && !(init_out_format(a.init_out) == NNINIT_FORMAT_NPY_DIR ? cli_output_folder_ok("--init-out", a.init_out)
+                                                                              : cli_output_dir_ok("--init-out", a.init_out)))
+        return CLI_EXIT_FAIL; /* the outputs before the data load and the init, as --log */
     nninit_err err;
     nninit_layout layout;
     nninit_status s = nninit_layout_parse(a.layout, &layout, &err);
@@ -885,6 +901,11 @@ int cmd_train(int argc, char **argv)
         rc = build_layers(&a, model_text, specs[r], 10, &layers, &n_layers, &declared, &keras);
         if (rc == CLI_EXIT_OK && keras && layout != NNINIT_LAYOUT_KERAS) {
             cli_error("--layout torch: a Keras model is initialized in Keras' layout; drop --layout");
+            rc = CLI_EXIT_USAGE;
+        }
+        if (rc == CLI_EXIT_OK && a.init_out && !keras && !a.torch) {
+            cli_error("--init-out: %s is nninit's layer list, not a Keras model; the tensor names come from a Keras "
+                      "model or a --torch recipe (drop --init-out, or give one of those)", a.model_path);
             rc = CLI_EXIT_USAGE;
         }
         /* named sets have 784 values a row; a folder's rows are known after loading (checked then) */
@@ -988,12 +1009,7 @@ int cmd_train(int argc, char **argv)
                 nninit_net_free(net);
         }
         if (s == NNINIT_OK && a.init_out) {
-            nninit_file_format fmt = NNINIT_FORMAT_NPY_DIR;
-            size_t pl = strlen(a.init_out);
-            if (pl > 4 && !strcmp(a.init_out + pl - 4, ".npz"))
-                fmt = NNINIT_FORMAT_NPZ;
-            else if (pl > 12 && !strcmp(a.init_out + pl - 12, ".safetensors"))
-                fmt = NNINIT_FORMAT_SAFETENSORS;
+            nninit_file_format fmt = init_out_format(a.init_out);
             if (!km)
                 s = nninit_err_set(&err, NNINIT_EINVAL, "--init-out: %s is not a Keras model; the tensor names come "
                                    "from one", a.model_path);

@@ -95,6 +95,23 @@ case "$out" in *'"final_test_acc": 1'*) ;; *) fail "--lsuv did not learn the toy
 [ $? -eq 1 ] || fail "--lsuv on zeros should fail"
 grep -q "variance is 0" "$T/err" || fail "message: $(cat "$T/err")"
 "$NNINIT" train --help | grep -q -- '--lsuv' || fail "--help lists --lsuv"
+# --init-out and --monitor-log are checked before the data load, as --log is (--data names no
+# folder here: an output refused later would be a data error instead)
+"$NNINIT" train --data "$T/none" --torch 'Sequential(Linear(16, 2))' --init-out "$T/no/i.npz" 2>"$T/err"; rc=$?
+[ $rc -eq 1 ] && [ "$(wc -l <"$T/err")" -eq 1 ] &&
+    grep -q "^nninit: --init-out '$T/no/i.npz': folder '$T/no' is not writable" "$T/err" ||
+    fail "--init-out in a missing folder: exit $rc: $(cat "$T/err")"
+: >"$T/afile"
+"$NNINIT" train --data "$T/none" --torch 'Sequential(Linear(16, 2))' --init-out "$T/afile" 2>"$T/err"; rc=$?
+[ $rc -eq 1 ] && grep -q "^nninit: --init-out '$T/afile': exists and is not a folder" "$T/err" ||
+    fail "--init-out folder over a file: exit $rc: $(cat "$T/err")"
+"$NNINIT" train --data "$T/none" --monitor 1 --monitor-log "$T/no/m.jsonl" 2>"$T/err"; rc=$?
+[ $rc -eq 1 ] && grep -q "^nninit: --monitor-log '$T/no/m.jsonl': folder '$T/no' is not writable" "$T/err" ||
+    fail "--monitor-log in a missing folder: exit $rc: $(cat "$T/err")"
+echo '[{"class_name": "Dense", "units": 2}]' >"$T/list.json"
+"$NNINIT" train --data "$T/none" --model "$T/list.json" --init-out "$T/i.npz" 2>"$T/err"; rc=$?
+[ $rc -eq 2 ] && grep -q "^nninit: --init-out: $T/list.json is nninit's layer list, not a Keras model" "$T/err" ||
+    fail "--init-out with a layer list: exit $rc: $(cat "$T/err")"
 # it says on stderr which layers it rescaled and which with parameters it left alone
 "$NNINIT" train --data "$T" --layers 8,8 --bn --lsuv --epochs 1 --threads 1 >/dev/null 2>"$T/err" ||
     fail "--lsuv --bn: $(cat "$T/err")"
