@@ -40,7 +40,9 @@ static void gen_usage(FILE *f)
             "  --save-torch-state FILE  with a torch generator: write its state afterwards, in the same\n"
             "                         layout (torch.set_rng_state(torch.from_numpy(np.fromfile(FILE, np.uint8))))\n"
             "  --repeat SPEC          draw another tensor after this one from the same generator\n"
-            "                         (e.g. a Linear's weight then its bias with --rng torch)\n"
+            "                         (e.g. a Linear's weight then its bias with --rng torch); the -o\n"
+            "                         files are written once every tensor is drawn (one that cannot be\n"
+            "                         drawn leaves none written; the tensors are held in memory together)\n"
             "  --threads N            worker threads, 0..%d (default 0: all CPUs); never changes the values\n"
             "  --shard-dim D --shard K/N  write slice K of N (0 <= K < N) along dimension D of every tensor,\n"
             "                         as torch.tensor_split cuts it, bit-equal to that slice of the whole\n"
@@ -297,6 +299,9 @@ static int gen_run(int argc, char **argv, tensor_job *jobs)
         }
     }
     int rc = CLI_EXIT_OK;
+    /* With --repeat, the files are written once every tensor is drawn: a tensor that cannot be
+     * drawn (its SPEC, the generator) leaves none written. */
+    void *pending[MAX_TENSORS] = {0};
     for (int k = 0; k < n_jobs && rc == CLI_EXIT_OK; k++) {
         tensor_job *t = &jobs[k];
         size_t es = nninit_dtype_size(gen_dtype);
@@ -325,9 +330,17 @@ static int gen_run(int argc, char **argv, tensor_job *jobs)
             if (st == NNINIT_OK)
                 st = nninit_convert(fd, stored, f32, data, (size_t)t->numel, &err);
         }
+        if (st != NNINIT_OK && n_jobs > 1) { /* which of the tensors */
+            char what[sizeof err.msg];
+            snprintf(what, sizeof what, "%s", err.msg);
+            snprintf(err.msg, sizeof err.msg, "tensor %d (%.100s%s%.100s): %.700s", k + 1, t->spec_text,
+                     t->output ? ", -o " : "", t->output ? t->output : "", what);
+        }
+        int keep = st == NNINIT_OK && t->output && n_jobs > 1; /* written after the last tensor */
         if (st != NNINIT_OK) {
             rc = cli_report(st, &err);
-        } else if (t->output && (st = nninit_npy_write(t->output, dtype, &t->out_shape, stored, &err)) != NNINIT_OK) {
+        } else if (t->output && !keep &&
+                   (st = nninit_npy_write(t->output, dtype, &t->out_shape, stored, &err)) != NNINIT_OK) {
             cli_report(st, &err); /* a failed write is a runtime failure */
             rc = CLI_EXIT_FAIL;
         } else if (t->stats) {
@@ -362,9 +375,20 @@ static int gen_run(int argc, char **argv, tensor_job *jobs)
             cli_error("writing to standard output failed");
             rc = CLI_EXIT_FAIL;
         }
-        if (stored != data)
+        if (keep)
+            pending[k] = stored;
+        if (stored != data && !keep)
             free(stored);
-        free(data);
+        if (!keep || stored != data)
+            free(data);
+    }
+    for (int k = 0; k < n_jobs; k++) {
+        if (rc == CLI_EXIT_OK && pending[k] &&
+            (st = nninit_npy_write(jobs[k].output, dtype, &jobs[k].out_shape, pending[k], &err)) != NNINIT_OK) {
+            cli_report(st, &err); /* a failed write is a runtime failure */
+            rc = CLI_EXIT_FAIL;
+        }
+        free(pending[k]);
     }
     if (rc == CLI_EXIT_OK && state_out) {
         unsigned char state[NNINIT_TORCH_STATE_SIZE];

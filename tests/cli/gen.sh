@@ -66,6 +66,19 @@ head -c 80 "$T/b.npy" | grep -q "'descr': '<u2'" || fail "bfloat16 header"
 "$N" gen ones --shape 3 --dtype bfloat16 | sort -u | grep -qx 1 || fail "bfloat16 printed values"
 "$N" gen he_normal --shape 4 --dtype float16 --rng torch 2>/dev/null; [ $? -eq 2 ] || fail "torch + float16"
 
+# --repeat: a later tensor that cannot be drawn (PyTorch has no delta_orthogonal) leaves no
+# file written, the earlier tensors' included, and the error names the tensor; the files
+# of a run that succeeds hold what the run draws tensor by tensor (the weight's bits equal
+# a run of the weight alone: it is drawn first from the same seed)
+"$N" gen he_normal --shape 4,4 -o "$T/r1.npy" --repeat delta_orthogonal --shape 3,3,4,4 -o "$T/r2.npy" --rng torch \
+    2>"$T/err"; rc=$?
+[ $rc -eq 1 ] && [ ! -e "$T/r1.npy" ] && [ ! -e "$T/r2.npy" ] || fail "--repeat with a bad tensor: exit $rc, $(ls "$T")"
+[ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "^nninit: tensor 2 (delta_orthogonal, -o $T/r2.npy): delta_orthogonal: has no PyTorch counterpart" "$T/err" ||
+    fail "--repeat message: $(cat "$T/err")"
+"$N" gen he_normal --shape 4,4 -o "$T/r1.npy" --repeat zeros --shape 3 -o "$T/r2.npy" --rng torch --seed 5 &&
+    "$N" gen he_normal --shape 4,4 -o "$T/r0.npy" --rng torch --seed 5 && cmp -s "$T/r0.npy" "$T/r1.npy" &&
+    [ "$("$N" gen zeros --shape 3 | sort -u)" = 0 ] && [ -s "$T/r2.npy" ] || fail "--repeat files"
+
 # --stats prints the fans the initializer used: input_axes/output_axes decide them
 # (keras random_initializers.py compute_fans), for the VarianceScaling family too
 "$N" gen 'VarianceScaling(input_axes=[0], output_axes=[1,2])' --shape 16,4,8 --stats | grep -q '^{"fan_in": 16, "fan_out": 32,' || fail "stats fans from axes"
