@@ -216,6 +216,102 @@ static void test_threads(void **state)
     nninit_rng_free(rng);
 }
 
+/* The Philox rounds alone (nninit__philox_xor, bench_kernels' bound): the
+ * xor of the words on every path equals the scalar words' xor, for ranges
+ * that start at 0, mid-stream and straddle block 2^32 (group 2^28). */
+static void test_philox_xor(void **state)
+{
+    (void)state;
+    nninit__dist d;
+    const dcase *c = &CASES[0];
+    make(&d, c, NNINIT_F32, 0x9e3779b97f4a7c15ull, 0x0123456789abcdefull);
+    const uint64_t g0s[] = {0, 5, (UINT64_C(1) << 28) - 3};
+    const size_t counts[] = {0, 1, 7, 33};
+    for (size_t a = 0; a < 3; a++)
+        for (size_t b = 0; b < 4; b++) {
+            uint32_t want = nninit__philox_xor(&d, NNINIT__ISA_SCALAR, g0s[a], counts[b]);
+            if (counts[b])
+                assert_int_not_equal(want, 0); /* not trivially zero */
+            for (int isa = NNINIT__ISA_AVX2; isa < NNINIT__ISA_COUNT; isa++)
+                if (nninit__isa_available((nninit__isa)isa))
+                    assert_int_equal(nninit__philox_xor(&d, (nninit__isa)isa, g0s[a], counts[b]), want);
+        }
+}
+
+/* d's float32 transform on every value of the 24 bits it reads (w >> 8;
+ * the low 8 bits vary too), vector paths against the scalar reference. */
+static void sweep_words(const nninit__dist *d, const char *what, uint32_t *w, float *ref, float *got, size_t chunk)
+{
+    const size_t total = (size_t)1 << 24;
+    for (size_t base = 0; base < total; base += chunk) {
+        for (size_t i = 0; i < chunk; i++) {
+            uint32_t k = (uint32_t)(base + i); /* the 24 bits, in order */
+            /* normal: even words sweep the radius, odd words the angle
+             * (the sweep reversed), so every value meets both */
+            if (d->kind == NNINIT__DIST_NORMAL && i % 2)
+                k = (uint32_t)(total - 1 - base - i);
+            w[i] = k << 8 | ((k * 0x9E3779B9u) >> 24);
+        }
+        nninit__dist_words_f32(d, NNINIT__ISA_SCALAR, w, chunk, ref);
+        for (int isa = NNINIT__ISA_AVX2; isa < NNINIT__ISA_COUNT; isa++) {
+            if (!nninit__isa_available((nninit__isa)isa))
+                continue;
+            nninit__dist_words_f32(d, (nninit__isa)isa, w, chunk, got);
+            if (memcmp(got, ref, chunk * sizeof *ref) != 0) {
+                size_t i = 0;
+                while (memcmp(got + i, ref + i, sizeof *ref) == 0)
+                    i++;
+                fail_msg("%s %s: word %08x gives %a, scalar %a", nninit__isa_name((nninit__isa)isa), what,
+                         (unsigned)w[i], (double)got[i], (double)ref[i]);
+            }
+        }
+    }
+}
+
+/* The float32 transforms on chosen words (nninit__dist_words_f32) agree
+ * with the scalar reference on every path for every input they can see:
+ * each float32 uniform and normal radius/angle input, and every y of the
+ * format-2 and -3 truncated normal (each table segment, the beyond-table
+ * branch, and y = 0 itself, where 1 - |y| = 1 is clamped below 1); and
+ * the transform of the fill's words is the fill. */
+static void test_words_f32(void **state)
+{
+    (void)state;
+    const size_t chunk = (size_t)1 << 20;
+    uint32_t *w = malloc(chunk * sizeof *w);
+    float *ref = malloc(chunk * sizeof *ref), *got = malloc(chunk * sizeof *got);
+    assert_non_null(w);
+    assert_non_null(ref);
+    assert_non_null(got);
+    static const size_t picks[] = {0, 1, 8, 14, 16, 20, 21, 22, 23, 24};
+    nninit__dist d;
+    for (size_t pi = 0; pi < sizeof picks / sizeof picks[0]; pi++) {
+        const dcase *c = &CASES[picks[pi]];
+        make(&d, c, NNINIT_F32, 0x51ed270b27a5e3c1ull, 77);
+        assert_true(d.kind != NNINIT__DIST_TRUNC_NORMAL || d.trunc2);
+        sweep_words(&d, c->what, w, ref, got, chunk);
+        nninit__philox_words(d.key, d.stream, 0, 4096, w);
+        nninit__dist_words_f32(&d, NNINIT__ISA_SCALAR, w, 4096, ref);
+        nninit__dist_run(&d, NNINIT__ISA_SCALAR, 0, 4096, got);
+        assert_memory_equal(got, ref, 4096 * sizeof *ref);
+    }
+    /* No interval above puts a nonzero y within 2^-25 of 0 (where 1 - |y|
+     * rounds to 1), so set one by hand: the narrowest y width, 1/8, and
+     * y = (k - k0) 2^-27 with k0 = 2^23 + 1, which is 0 and +-2^-26 for odd
+     * k next to k0 (and |y| <= 1/16 everywhere: the table alone). */
+    make(&d, &CASES[20], NNINIT_F32, 1, 2);
+    d.ywidth_f = 0.125f;
+    d.ya_f = -(0x1p-4f + 0x1p-27f);
+    sweep_words(&d, "v3 y near 0", w, ref, got, chunk);
+    float z[2];
+    uint32_t w0[2] = {((1u << 23) + 3) << 8, ((1u << 23) + 1) << 8}; /* y = 2^-26, y = 0 */
+    nninit__dist_words_f32(&d, NNINIT__ISA_SCALAR, w0, 2, z);
+    assert_true(z[0] > d.mean_f && z[1] == d.mean_f); /* the sweep met both */
+    free(w);
+    free(ref);
+    free(got);
+}
+
 static void test_isa_names(void **state)
 {
     (void)state;
@@ -240,6 +336,8 @@ int main(void)
         cmocka_unit_test(test_avx512),
         cmocka_unit_test(test_best_long),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_philox_xor),
+        cmocka_unit_test(test_words_f32),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     print_message("[   INFO   ] vector paths compared with scalar: %d\n", paths_tested);

@@ -197,22 +197,40 @@ static float trunc2_f32(const nninit__dist *d, uint32_t w)
     return v;
 }
 
+static float uniform_f32(const nninit__dist *d, uint32_t w)
+{
+    float u = (float)(w >> 8) * 0x1p-24f;
+    float v = u * d->width_f;
+    v = v + d->lo_f;
+    return (v >= d->hi_f && d->clamp_f) ? d->below_hi_f : v;
+}
+
+/* the pair from words wr (radius) and wa (angle) */
+static void normal_f32(const nninit__dist *d, uint32_t wr, uint32_t wa, float *z0, float *z1)
+{
+    float u1 = (float)((wr >> 8) + 1u) * 0x1p-24f;
+    float u2 = (float)(wa >> 8) * 0x1p-24f;
+    float r = sqrtf(-2.0f * nninit__logf(u1));
+    float s, c;
+    nninit__sincos2pif(u2, &s, &c);
+    float a = r * c, b = r * s;
+    a = a * d->std_f;
+    b = b * d->std_f;
+    *z0 = a + d->mean_f;
+    *z1 = b + d->mean_f;
+}
+
 static void scalar_uniform(const nninit__dist *d, uint64_t begin, size_t n, void *out)
 {
     uint32_t w[CHUNK];
     if (d->dtype == NNINIT_F32) {
         float *o = out;
-        const float lo_f = d->lo_f, hi_f = d->hi_f, width = d->width_f, below_hi = d->below_hi_f;
         size_t done = 0;
         while (done < n) {
             size_t m = n - done < CHUNK ? n - done : CHUNK;
             nninit__philox_words(d->key, d->stream, begin + done, m, w);
-            for (size_t k = 0; k < m; k++) {
-                float u = (float)(w[k] >> 8) * 0x1p-24f;
-                float v = u * width;
-                v = v + lo_f;
-                o[done + k] = (v >= hi_f && d->clamp_f) ? below_hi : v;
-            }
+            for (size_t k = 0; k < m; k++)
+                o[done + k] = uniform_f32(d, w[k]);
             done += m;
         }
     } else {
@@ -243,24 +261,17 @@ static void scalar_normal(const nninit__dist *d, uint64_t begin, size_t n, void 
     uint64_t pair0 = begin / 2, pair_end = (begin + n - 1) / 2 + 1;
     if (d->dtype == NNINIT_F32) {
         float *o = out;
-        const float mean_f = d->mean_f, std_f = d->std_f;
         for (uint64_t p = pair0; p < pair_end;) {
             uint64_t m = pair_end - p < CHUNK / 2 ? pair_end - p : CHUNK / 2;
             nninit__philox_words(d->key, d->stream, 2 * p, (size_t)(2 * m), w);
             for (uint64_t k = 0; k < m; k++) {
-                float u1 = (float)((w[2 * k] >> 8) + 1u) * 0x1p-24f;
-                float u2 = (float)(w[2 * k + 1] >> 8) * 0x1p-24f;
-                float r = sqrtf(-2.0f * nninit__logf(u1));
-                float s, c;
-                nninit__sincos2pif(u2, &s, &c);
+                float z0, z1;
+                normal_f32(d, w[2 * k], w[2 * k + 1], &z0, &z1);
                 uint64_t e0 = 2 * (p + k);
-                float z0 = r * c, z1 = r * s;
-                z0 = z0 * std_f;
-                z1 = z1 * std_f;
                 if (e0 >= begin && e0 < begin + n)
-                    o[e0 - begin] = z0 + mean_f;
+                    o[e0 - begin] = z0;
                 if (e0 + 1 >= begin && e0 + 1 < begin + n)
-                    o[e0 + 1 - begin] = z1 + mean_f;
+                    o[e0 + 1 - begin] = z1;
             }
             p += m;
         }
@@ -373,6 +384,49 @@ void nninit__dist_run(const nninit__dist *d, nninit__isa isa, uint64_t begin, si
         kernel(d, begin + head, body, o + head * es);
     if (n - head - body)
         scalar_run(d, begin + head + body, n - head - body, o + (head + body) * es);
+}
+
+uint32_t nninit__philox_xor(const nninit__dist *d, nninit__isa isa, uint64_t g0, size_t groups)
+{
+#ifdef NNINIT__HAVE_X86_SIMD
+    if (isa == NNINIT__ISA_AVX512 && nninit__isa_available(isa))
+        return nninit__avx512_philox_xor(d, g0, groups);
+    if (isa == NNINIT__ISA_AVX2 && nninit__isa_available(isa))
+        return nninit__avx2_philox_xor(d, g0, groups);
+#endif
+    uint32_t w[CHUNK], x = 0;
+    uint64_t first = 64 * g0, end = 64 * (g0 + groups);
+    for (uint64_t at = first; at < end; at += CHUNK) {
+        size_t m = end - at < CHUNK ? (size_t)(end - at) : CHUNK;
+        nninit__philox_words(d->key, d->stream, at, m, w);
+        for (size_t k = 0; k < m; k++)
+            x ^= w[k];
+    }
+    return x;
+}
+
+void nninit__dist_words_f32(const nninit__dist *d, nninit__isa isa, const uint32_t *w, size_t n, float *out)
+{
+#ifdef NNINIT__HAVE_X86_SIMD
+    if (isa == NNINIT__ISA_AVX512 && nninit__isa_available(isa)) {
+        nninit__avx512_words_f32(d, w, n, out);
+        return;
+    }
+    if (isa == NNINIT__ISA_AVX2 && nninit__isa_available(isa)) {
+        nninit__avx2_words_f32(d, w, n, out);
+        return;
+    }
+#endif
+    for (size_t i = 0; i < n; i++) {
+        if (d->kind == NNINIT__DIST_UNIFORM) {
+            out[i] = uniform_f32(d, w[i]);
+        } else if (d->kind == NNINIT__DIST_NORMAL) {
+            if (i % 2 == 0)
+                normal_f32(d, w[i], w[i + 1], out + i, out + i + 1);
+        } else {
+            out[i] = trunc2_f32(d, w[i]);
+        }
+    }
 }
 
 void nninit__philox_uniform(const uint32_t key[2], uint64_t stream, nninit_dtype dtype, uint64_t begin, size_t n,

@@ -10,6 +10,8 @@
 
 #define T __attribute__((target("avx2")))
 #define KERNEL_RUN nninit__avx2_run
+#define KERNEL_PHILOX_XOR nninit__avx2_philox_xor
+#define KERNEL_WORDS_F32 nninit__avx2_words_f32
 #define VF_N 8
 #define VD_N 4
 
@@ -35,6 +37,7 @@ T static inline vf f_sel(mf m, vf t, vf f) { return _mm256_blendv_ps(f, t, m); }
 T static inline vf f_neg_if(mf m, vf x) { return _mm256_xor_ps(x, _mm256_and_ps(m, _mm256_set1_ps(-0.0f))); }
 T static inline vf f_neg(vf x) { return _mm256_xor_ps(x, _mm256_set1_ps(-0.0f)); }
 T static inline int mf_any(mf m) { return _mm256_movemask_ps(m) != 0; }
+T static inline mf mf_and(mf a, mf b) { return _mm256_and_ps(a, b); }
 T static inline int mf_all(mf m) { return _mm256_movemask_ps(m) == 0xff; }
 /* x86 min/max: a < b ? a : b and a > b ? a : b (b when equal or unordered),
  * the scalar reference's "if (b > a) b = a" clamps with the constant first */
@@ -57,6 +60,8 @@ T static inline vi i32_sub(vi a, vi b) { return _mm256_sub_epi32(a, b); }
 #define i32_srli(a, n) _mm256_srli_epi32((a), (n))
 T static inline vi i_and(vi a, vi b) { return _mm256_and_si256(a, b); }
 T static inline vi i_or(vi a, vi b) { return _mm256_or_si256(a, b); }
+/* (a & m) | o */
+T static inline vi i_andor(vi a, vi m, vi o) { return _mm256_or_si256(_mm256_and_si256(a, m), o); }
 T static inline mf i32_gt(vi a, vi b) { return _mm256_castsi256_ps(_mm256_cmpgt_epi32(a, b)); }
 T static inline mf i_test32(vi a, vi b)
 {
@@ -163,6 +168,21 @@ T static inline void store_f32x4(float *out, vf r0, vf r1, vf r2, vf r3)
     _mm256_storeu_ps(out + 8, _mm256_permute2f128_ps(u2, u3, 0x20));
     _mm256_storeu_ps(out + 16, _mm256_permute2f128_ps(u0, u1, 0x31));
     _mm256_storeu_ps(out + 24, _mm256_permute2f128_ps(u2, u3, 0x31));
+}
+/* the inverse of store_f32x4 on words: R[k][b] = in[4b + k], b < 8 (each
+ * vector's two blocks to word pairs, then a 4x4 transpose of the pairs) */
+T static inline void load_u32x4(const uint32_t *in, vi R[4])
+{
+    const vi pairs = _mm256_set_epi32(7, 3, 6, 2, 5, 1, 4, 0);
+    vi t[4];
+    for (int i = 0; i < 4; i++)
+        t[i] = _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)(in + 8 * i)), pairs);
+    vi lo01 = _mm256_unpacklo_epi64(t[0], t[1]), hi01 = _mm256_unpackhi_epi64(t[0], t[1]);
+    vi lo23 = _mm256_unpacklo_epi64(t[2], t[3]), hi23 = _mm256_unpackhi_epi64(t[2], t[3]);
+    R[0] = _mm256_permute2x128_si256(lo01, lo23, 0x20);
+    R[1] = _mm256_permute2x128_si256(hi01, hi23, 0x20);
+    R[2] = _mm256_permute2x128_si256(lo01, lo23, 0x31);
+    R[3] = _mm256_permute2x128_si256(hi01, hi23, 0x31);
 }
 /* out[2b] = d0[b], out[2b + 1] = d1[b], b < 4 */
 T static inline void store_f64x2(double *out, vd d0, vd d1)

@@ -10,6 +10,8 @@
 
 #define T __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))
 #define KERNEL_RUN nninit__avx512_run
+#define KERNEL_PHILOX_XOR nninit__avx512_philox_xor
+#define KERNEL_WORDS_F32 nninit__avx512_words_f32
 #define VF_N 16
 #define VD_N 8
 
@@ -37,6 +39,7 @@ T static inline vf f_neg(vf x)
     return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(x), _mm512_set1_epi32((int)0x80000000u)));
 }
 T static inline int mf_any(mf m) { return m != 0; }
+T static inline mf mf_and(mf a, mf b) { return a & b; }
 T static inline int mf_all(mf m) { return m == 0xffff; }
 /* x86 min/max: a < b ? a : b and a > b ? a : b (b when equal or unordered),
  * the scalar reference's "if (b > a) b = a" clamps with the constant first */
@@ -67,6 +70,8 @@ T static inline vi i32_sub(vi a, vi b) { return _mm512_sub_epi32(a, b); }
 #define i32_srli(a, n) _mm512_srli_epi32((a), (n))
 T static inline vi i_and(vi a, vi b) { return _mm512_and_si512(a, b); }
 T static inline vi i_or(vi a, vi b) { return _mm512_or_si512(a, b); }
+/* (a & m) | o in one vpternlogd (truth table of A & B | C) */
+T static inline vi i_andor(vi a, vi m, vi o) { return _mm512_ternarylogic_epi32(a, m, o, 0xEA); }
 T static inline mf i32_gt(vi a, vi b) { return _mm512_cmpgt_epi32_mask(a, b); }
 T static inline mf i_test32(vi a, vi b) { return _mm512_test_epi32_mask(a, b); }
 T static inline vi i32_sel(mf m, vi t, vi f) { return _mm512_mask_blend_epi32(m, f, t); }
@@ -149,6 +154,22 @@ T static inline void store_f32x4(float *out, vf r0, vf r1, vf r2, vf r3)
     _mm512_storeu_si512(out + 16, _mm512_permutex2var_epi64(a, hi2, b));
     _mm512_storeu_si512(out + 32, _mm512_permutex2var_epi64(c, lo2, e));
     _mm512_storeu_si512(out + 48, _mm512_permutex2var_epi64(c, hi2, e));
+}
+/* the inverse of store_f32x4 on words: R[k][b] = in[4b + k], b < 16
+ * (pairs of words by 64-bit permutes, then the words of each pair) */
+T static inline void load_u32x4(const uint32_t *in, vi R[4])
+{
+    vi a0 = _mm512_loadu_si512((const void *)in), a1 = _mm512_loadu_si512((const void *)(in + 16));
+    vi a2 = _mm512_loadu_si512((const void *)(in + 32)), a3 = _mm512_loadu_si512((const void *)(in + 48));
+    const vi ev = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0), od = _mm512_set_epi64(15, 13, 11, 9, 7, 5, 3, 1);
+    vi p01lo = _mm512_permutex2var_epi64(a0, ev, a1), p23lo = _mm512_permutex2var_epi64(a0, od, a1);
+    vi p01hi = _mm512_permutex2var_epi64(a2, ev, a3), p23hi = _mm512_permutex2var_epi64(a2, od, a3);
+    const vi e32 = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const vi o32 = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    R[0] = _mm512_permutex2var_epi32(p01lo, e32, p01hi);
+    R[1] = _mm512_permutex2var_epi32(p01lo, o32, p01hi);
+    R[2] = _mm512_permutex2var_epi32(p23lo, e32, p23hi);
+    R[3] = _mm512_permutex2var_epi32(p23lo, o32, p23hi);
 }
 /* out[2b] = d0[b], out[2b + 1] = d1[b], b < 8 */
 T static inline void store_f64x2(double *out, vd d0, vd d1)

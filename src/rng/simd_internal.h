@@ -84,6 +84,17 @@ float nninit__trunc2_erfinvf(float y);
 extern const float nninit__trunc3_table[5][32];
 float nninit__trunc3_erfinvf(float y);
 
+/* The xor of the 32-bit words [64 g0, 64 (g0 + groups)) of d's (key,
+ * stream) on the given path: the Philox rounds of the fills with nothing
+ * stored, to time them alone (bench_kernels); every path gives the same. */
+uint32_t nninit__philox_xor(const nninit__dist *d, nninit__isa isa, uint64_t g0, size_t groups);
+/* d's float32 transform (d->dtype NNINIT_F32) applied to given words on the
+ * given path: element i from word i, exactly as the fill of words [0, n)
+ * computes it (so out[i] does not depend on the path), n a multiple of
+ * NNINIT__GROUP_F32. Not for the stream-1 truncated normal (!d->trunc2).
+ * The transform alone (bench_kernels) and on chosen words (test_simd). */
+void nninit__dist_words_f32(const nninit__dist *d, nninit__isa isa, const uint32_t *w, size_t n, float *out);
+
 /* Elements per kernel group: a group is 16 Philox blocks (64 words). */
 #define NNINIT__GROUP_F32 64
 #define NNINIT__GROUP_F64 32
@@ -98,6 +109,10 @@ static inline size_t nninit__dist_group(const nninit__dist *d)
 #define NNINIT__HAVE_X86_SIMD 1
 void nninit__avx2_run(const nninit__dist *d, uint64_t begin, size_t n, void *out);
 void nninit__avx512_run(const nninit__dist *d, uint64_t begin, size_t n, void *out);
+uint32_t nninit__avx2_philox_xor(const nninit__dist *d, uint64_t g0, size_t groups);
+uint32_t nninit__avx512_philox_xor(const nninit__dist *d, uint64_t g0, size_t groups);
+void nninit__avx2_words_f32(const nninit__dist *d, const uint32_t *w, size_t n, float *out);
+void nninit__avx512_words_f32(const nninit__dist *d, const uint32_t *w, size_t n, float *out);
 #endif
 
 #endif /* NNINIT_SIMD_INTERNAL_H */

@@ -94,7 +94,7 @@ T static inline vf logf_v(vf x)
 {
     vi bits = f_bits(x);
     vi e = i32_sub(i32_srli(bits, 23), i32_set(127));
-    vf m = f_from_bits(i_or(i_and(bits, i32_set(0x007fffff)), i32_set(0x3f800000)));
+    vf m = f_from_bits(i_andor(bits, i32_set(0x007fffff), i32_set(0x3f800000)));
     mf big = i32_gt(f_bits(m), i32_set(0x3fb504f3));
     m = f_sel(big, f_mul(m, f_set(0.5f)), m);
     e = i32_sel(big, i32_add(e, i32_set(1)), e);
@@ -152,7 +152,7 @@ T static inline vd log_v(vd x)
 {
     vi bits = d_bits(x);
     vi e = i64_sub(i64_srli(bits, 52), i64_set(1023));
-    vd m = d_from_bits(i_or(i_and(bits, i64_set(0x000fffffffffffffll)), i64_set(0x3ff0000000000000ll)));
+    vd m = d_from_bits(i_andor(bits, i64_set(0x000fffffffffffffll), i64_set(0x3ff0000000000000ll)));
     md big = i64_gt(d_bits(m), i64_set(0x3ff6a09e667f3bcdll));
     m = d_sel(big, d_mul(m, d_set(0.5)), m);
     e = i64_sel(big, i64_add(e, i64_set(1)), e);
@@ -393,11 +393,14 @@ INL vf horner9f_v(const float c[9], vf s)
     return p;
 }
 
-/* y of an element before the clamp: u * ywidth + ya */
+/* y of an element before the clamp: u * ywidth + ya, with u = k 2^-24 for
+ * the odd 24-bit k = (w >> 8) | 1. One multiply: k * (ywidth 2^-24) is the
+ * same real as u * ywidth, so it rounds the same (ywidth >= 1/8, so ywidth
+ * 2^-24 is an exact normal float and no product is subnormal) */
 INL vf trunc2_y_raw(const nninit__dist *d, vi w)
 {
-    vf u = f_mul(f_from_i32(i_or(i32_srli(w, 8), i32_set(1))), f_set(0x1p-24f));
-    return f_add(f_mul(u, f_set(d->ywidth_f)), f_set(d->ya_f));
+    vf k = f_from_i32(i_or(i32_srli(w, 8), i32_set(1)));
+    return f_add(f_mul(k, f_set(d->ywidth_f * 0x1p-24f)), f_set(d->ya_f));
 }
 
 /* clamped to +-(1 - 2^-23) */
@@ -435,7 +438,10 @@ INL vf trunc3_f32(const nninit__dist *d, const ftab tab[5], vi w)
     mf in = f_ge(x, f_set(0x1p-8f));
     vi b = f_bits(x);
     vi j = i32_srli(b, 21);
-    vf t = f_from_i32(i32_sub(i_and(b, i32_set(0x1fffff)), i32_set(0x100000)));
+    /* t = (low 21 bits of b) - 2^20, exactly: those bits below the exponent
+     * of 2^23 make the float 2^23 + m, and (2^23 + m) - (2^23 + 2^20) is an
+     * integer below 2^21 in magnitude (one and-or and a subtract, no convert) */
+    vf t = f_sub(f_from_bits(i_andor(b, i32_set(0x1fffff), i32_set(0x4b000000))), f_set(0x1.2p23f));
     vf g = f_lookup(tab[0], j);
 #pragma GCC unroll 4
     for (int k = 1; k < 5; k++)
@@ -619,9 +625,77 @@ NOINL void trunc2_words_f32(const nninit__dist *d, const uint32_t *buf, size_t g
     trunc_words_loop_f32(d, buf, groups, o, 0);
 }
 
+/* Format 3 over a buffer, TL vectors in lockstep: each step of trunc3_f32
+ * written for all TL before the next, so that the out-of-order core sees
+ * TL independent chains side by side (one vector's chain of ~25 dependent
+ * operations, written alone, left the pipes idle). Same operations, same
+ * bits as trunc3_f32, which stays the one-vector reference. */
+#define TL 2
+INL void trunc3_lockstep(const nninit__dist *d, const ftab tab[5], const vi w[TL], vf e[TL])
+{
+    const vf yw24 = f_set(d->ywidth_f * 0x1p-24f), ya = f_set(d->ya_f), one = f_set(1.0f);
+    vf y[TL], x[TL], t[TL];
+    vi j[TL];
+#pragma GCC unroll 8
+    for (int i = 0; i < TL; i++)
+        y[i] = f_from_i32(i_or(i32_srli(w[i], 8), i32_set(1)));
+#pragma GCC unroll 8
+    for (int i = 0; i < TL; i++)
+        y[i] = f_add(f_mul(y[i], yw24), ya);
+#pragma GCC unroll 8
+    for (int i = 0; i < TL; i++)
+        x[i] = f_min(f_set(0x1.fffffep-1f), f_sub(one, f_abs(y[i])));
+    mf in = f_ge(x[0], f_set(0x1p-8f));
+#pragma GCC unroll 8
+    for (int i = 1; i < TL; i++)
+        in = mf_and(in, f_ge(x[i], f_set(0x1p-8f)));
+#pragma GCC unroll 8
+    for (int i = 0; i < TL; i++) {
+        vi b = f_bits(x[i]);
+        j[i] = i32_srli(b, 21);
+        t[i] = f_sub(f_from_bits(i_andor(b, i32_set(0x1fffff), i32_set(0x4b000000))), f_set(0x1.2p23f));
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < TL; i++)
+        e[i] = f_lookup(tab[0], j[i]);
+#pragma GCC unroll 4
+    for (int k = 1; k < 5; k++)
+#pragma GCC unroll 8
+        for (int i = 0; i < TL; i++)
+            e[i] = f_add(f_mul(e[i], t[i]), f_lookup(tab[k], j[i]));
+#pragma GCC unroll 8
+    for (int i = 0; i < TL; i++)
+        e[i] = f_mul(e[i], y[i]);
+    if (!mf_all(in)) /* a lane beyond the table: v2's erfinv there */
+#pragma GCC unroll 8
+        for (int i = 0; i < TL; i++) {
+            mf m = f_ge(x[i], f_set(0x1p-8f));
+            if (!mf_all(m))
+                e[i] = f_sel(m, e[i], erfinv2_v(trunc2_clamp_y(y[i])));
+        }
+#pragma GCC unroll 8
+    for (int i = 0; i < TL; i++)
+        e[i] = trunc2_out(d, e[i]);
+}
+
 NOINL void trunc3_words_f32(const nninit__dist *d, const uint32_t *buf, size_t groups, float *o)
 {
-    trunc_words_loop_f32(d, buf, groups, o, 1);
+    ftab tab[5];
+    for (int k = 0; k < 5; k++)
+        tab[k] = f_tab(nninit__trunc3_table[k]);
+    for (size_t g = 0; g < groups; g++, buf += 64, o += 64)
+#pragma GCC unroll 4
+        for (int v = 0; v < NVF; v++) {
+            vi w[4];
+            vf R[4];
+#pragma GCC unroll 4
+            for (int i = 0; i < 4; i++)
+                w[i] = i_loadu(buf + VF_N * (4 * v + i));
+#pragma GCC unroll 4
+            for (int i = 0; i < 4; i += TL)
+                trunc3_lockstep(d, tab, w + i, R + i);
+            store_f32x4(o + 4 * VF_N * v, R[0], R[1], R[2], R[3]);
+        }
 }
 
 NOINL void normal_words_f32(const nninit__dist *d, const uint32_t *buf, size_t groups, float *o)
@@ -634,6 +708,22 @@ NOINL void normal_words_f32(const nninit__dist *d, const uint32_t *buf, size_t g
             normal_f32(d, i_loadu(b), i_loadu(b + VF_N), &R0, &R1);
             normal_f32(d, i_loadu(b + 2 * VF_N), i_loadu(b + 3 * VF_N), &R2, &R3);
             store_f32x4(o + 4 * VF_N * v, R0, R1, R2, R3);
+        }
+}
+
+/* uniform over a buffer of words (only KERNEL_WORDS_F32: the fill runs
+ * the one-phase loop) */
+NOINL void uniform_words_f32(const nninit__dist *d, const uint32_t *buf, size_t groups, float *o)
+{
+    for (size_t g = 0; g < groups; g++, buf += 64, o += 64)
+#pragma GCC unroll 4
+        for (int v = 0; v < NVF; v++) {
+            vf R[4];
+#pragma GCC unroll 4
+            for (int k = 0; k < 4; k++)
+                R[k] = d->fold_f ? uniform_f32(d, i_loadu(buf + VF_N * (4 * v + k)), 1)
+                                 : uniform_f32(d, i_loadu(buf + VF_N * (4 * v + k)), 0);
+            store_f32x4(o + 4 * VF_N * v, R[0], R[1], R[2], R[3]);
         }
 }
 
@@ -662,6 +752,57 @@ NOINL void run_uniform_f64(const nninit__dist *d, const pkeys *pk, uint64_t bloc
 NOINL void run_normal_f64(const nninit__dist *d, const pkeys *pk, uint64_t block0, size_t groups, double *o)
 {
     run_f64(d, pk, block0, groups, o, NNINIT__DIST_NORMAL);
+}
+
+/* The xor of words [64 g0, 64 (g0 + groups)) of d's stream: the Philox
+ * rounds of the fills alone, nothing stored (bench_kernels' bound). Only
+ * the low half of each lane is a word (join64), and xor keeps halves apart. */
+T uint32_t KERNEL_PHILOX_XOR(const nninit__dist *d, uint64_t g0, size_t groups)
+{
+    pkeys pk;
+    philox_init(&pk, d);
+    vi S[NSET][4], acc = i64_set(0);
+    for (size_t g = 0; g < groups; g++) {
+        philox16(&pk, 16 * (g0 + g), S);
+#pragma GCC unroll 8
+        for (int s = 0; s < NSET; s++)
+            acc = xor3(acc, xor3(S[s][0], S[s][1], S[s][2]), S[s][3]);
+    }
+    uint64_t lanes[VD_N];
+    i_storeu((uint32_t *)lanes, acc);
+    uint32_t x = 0;
+    for (int i = 0; i < VD_N; i++)
+        x ^= (uint32_t)lanes[i];
+    return x;
+}
+
+/* d's float32 transform of given words (word i -> element i, as the fill
+ * of words [0, n) would read them), n a multiple of 64: the transform
+ * alone (bench_kernels) and on chosen words (test_simd). */
+T void KERNEL_WORDS_F32(const nninit__dist *d, const uint32_t *w, size_t n, float *out)
+{
+    uint32_t buf[WB * 64];
+    for (size_t g = 0; g < n / 64; g += WB) {
+        size_t nb = n / 64 - g < WB ? n / 64 - g : WB;
+        /* into the two-phase buffer order (philox_words_f32): vector
+         * 4v + k of a group holds word k of the blocks of float vector v */
+        for (size_t b = 0; b < nb; b++)
+            for (int v = 0; v < NVF; v++) {
+                vi R[4];
+                load_u32x4(w + 64 * (g + b) + 4 * VF_N * v, R);
+                for (int k = 0; k < 4; k++)
+                    i_storeu(buf + 64 * b + VF_N * (4 * v + k), R[k]);
+            }
+        float *o = out + 64 * g;
+        if (d->kind == NNINIT__DIST_NORMAL)
+            normal_words_f32(d, buf, nb, o);
+        else if (d->kind == NNINIT__DIST_UNIFORM)
+            uniform_words_f32(d, buf, nb, o);
+        else if (d->trunc3)
+            trunc3_words_f32(d, buf, nb, o);
+        else
+            trunc2_words_f32(d, buf, nb, o);
+    }
 }
 
 T void KERNEL_RUN(const nninit__dist *d, uint64_t begin, size_t n, void *out)
