@@ -289,6 +289,12 @@ static void test_words_f32(void **state)
         const dcase *c = &CASES[picks[pi]];
         make(&d, c, NNINIT_F32, 0x51ed270b27a5e3c1ull, 77);
         assert_true(d.kind != NNINIT__DIST_TRUNC_NORMAL || d.trunc2);
+        /* +-2 sigma takes the plain format-3 loop, the wide interval (y
+         * beyond the table) the checked one: the sweep covers both */
+        if (picks[pi] == 20)
+            assert_true(d.trunc3_plain);
+        if (picks[pi] == 22)
+            assert_false(d.trunc3_plain);
         sweep_words(&d, c->what, w, ref, got, chunk);
         nninit__philox_words(d.key, d.stream, 0, 4096, w);
         nninit__dist_words_f32(&d, NNINIT__ISA_SCALAR, w, 4096, ref);
@@ -302,11 +308,23 @@ static void test_words_f32(void **state)
     make(&d, &CASES[20], NNINIT_F32, 1, 2);
     d.ywidth_f = 0.125f;
     d.ya_f = -(0x1p-4f + 0x1p-27f);
+    nninit__dist_trunc3_derive(&d);
+    assert_false(d.trunc3_plain);
     sweep_words(&d, "v3 y near 0", w, ref, got, chunk);
     float z[2];
     uint32_t w0[2] = {((1u << 23) + 3) << 8, ((1u << 23) + 1) << 8}; /* y = 2^-26, y = 0 */
     nninit__dist_words_f32(&d, NNINIT__ISA_SCALAR, w0, 2, z);
     assert_true(z[0] > d.mean_f && z[1] == d.mean_f); /* the sweep met both */
+    /* y width 1 and y = (k - 2^22) 2^-24: the odd multiples of 2^-24 in
+     * (-1/4, 3/4), none within 2^-25 of 0, all in the table: plain */
+    d.ywidth_f = 1.0f;
+    d.ya_f = -0.25f;
+    nninit__dist_trunc3_derive(&d);
+    assert_true(d.trunc3_plain);
+    sweep_words(&d, "v3 plain, y = (k - 2^22) 2^-24", w, ref, got, chunk);
+    d.ya_f = -(0.25f + 0x1p-24f); /* y = 0 at k = 2^22 + 1: not plain */
+    nninit__dist_trunc3_derive(&d);
+    assert_false(d.trunc3_plain);
     free(w);
     free(ref);
     free(got);

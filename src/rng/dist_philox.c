@@ -117,6 +117,7 @@ void nninit__dist_trunc_normal(nninit__dist *d, const uint32_t key[2], uint64_t 
         d->mean_f = (float)mean;
         d->a_f = (float)a;
         d->b_f = (float)b;
+        nninit__dist_trunc3_derive(d);
     }
 }
 
@@ -179,11 +180,42 @@ float nninit__trunc3_erfinvf(float y)
     return g * y;
 }
 
+/* y of the odd 24-bit k = (w >> 8) | 1, before the clamp */
+static float trunc2_y(const nninit__dist *d, uint32_t k)
+{
+    float u = (float)k * 0x1p-24f; /* odd multiples of 2^-24: symmetric about 1/2 */
+    float y = u * d->ywidth_f;
+    return y + d->ya_f;
+}
+
+/* y(k) never decreases with k (each step is a rounded monotone operation),
+ * and format 3's x = 1 - |y| (rounded) never increases with |y|: so every y
+ * is in the table iff both ends are, and the y nearest 0 is at the sign
+ * change, found by bisection over the odd k. */
+void nninit__dist_trunc3_derive(nninit__dist *d)
+{
+    const uint32_t kmax = (1u << 24) - 1;
+    int in = 1 - fabsf(trunc2_y(d, 1)) >= TRUNC3_XMIN && 1 - fabsf(trunc2_y(d, kmax)) >= TRUNC3_XMIN;
+    /* smallest odd k with y(k) >= 0 (kmax + 2 if none) */
+    uint32_t lo = 0, hi = (kmax + 1) / 2 + 1; /* indices i of k = 2i + 1 */
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (mid <= kmax / 2 && trunc2_y(d, 2 * mid + 1) < 0.0f)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    float nearest = INFINITY;
+    if (lo <= kmax / 2)
+        nearest = fabsf(trunc2_y(d, 2 * lo + 1));
+    if (lo > 0)
+        nearest = fminf(nearest, fabsf(trunc2_y(d, 2 * lo - 1)));
+    d->trunc3_plain = in && 1.0f - nearest < 1.0f; /* NaN parameters: not plain */
+}
+
 static float trunc2_f32(const nninit__dist *d, uint32_t w)
 {
-    float u = (float)((w >> 8) | 1u) * 0x1p-24f; /* odd multiples of 2^-24: symmetric about 1/2 */
-    float y = u * d->ywidth_f;
-    y = y + d->ya_f;
+    float y = trunc2_y(d, (w >> 8) | 1u);
     if (y > TRUNC2_YMAX)
         y = TRUNC2_YMAX;
     if (y < -TRUNC2_YMAX)

@@ -169,6 +169,18 @@ T static inline void store_f32x4(float *out, vf r0, vf r1, vf r2, vf r3)
     _mm256_storeu_ps(out + 16, _mm256_permute2f128_ps(u0, u1, 0x31));
     _mm256_storeu_ps(out + 24, _mm256_permute2f128_ps(u2, u3, 0x31));
 }
+/* Words to element order: lo[4b + k] = low half of lane b of sk for b < 2,
+ * hi the same for b = 2, 3 (the k-th words of 4 half-dense blocks): each
+ * block's word pairs as 64-bit lanes, then the 128-bit halves in order. */
+T static inline void words4(vi s0, vi s1, vi s2, vi s3, vi *lo, vi *hi)
+{
+    vi p01 = _mm256_blend_epi32(s0, _mm256_slli_epi64(s1, 32), 0xAA);
+    vi p23 = _mm256_blend_epi32(s2, _mm256_slli_epi64(s3, 32), 0xAA);
+    vi t0 = _mm256_unpacklo_epi64(p01, p23), t1 = _mm256_unpackhi_epi64(p01, p23); /* blocks 0|2, 1|3 */
+    *lo = _mm256_permute2x128_si256(t0, t1, 0x20);
+    *hi = _mm256_permute2x128_si256(t0, t1, 0x31);
+}
+T static inline void f_storeu(float *p, vf a) { _mm256_storeu_ps(p, a); }
 /* the inverse of store_f32x4 on words: R[k][b] = in[4b + k], b < 8 (each
  * vector's two blocks to word pairs, then a 4x4 transpose of the pairs) */
 T static inline void load_u32x4(const uint32_t *in, vi R[4])

@@ -14,6 +14,7 @@
 #define KERNEL_WORDS_F32 nninit__avx512_words_f32
 #define VF_N 16
 #define VD_N 8
+#define PG 2 /* groups whose Philox rounds interleave (simd_kernels.h) */
 
 typedef __m512 vf;
 typedef __m512i vi;
@@ -155,6 +156,16 @@ T static inline void store_f32x4(float *out, vf r0, vf r1, vf r2, vf r3)
     _mm512_storeu_si512(out + 32, _mm512_permutex2var_epi64(c, lo2, e));
     _mm512_storeu_si512(out + 48, _mm512_permutex2var_epi64(c, hi2, e));
 }
+/* Words to element order: lo[4b + k] = low half of lane b of sk for b < 4,
+ * hi the same for b = 4..7 (the k-th words of 8 half-dense blocks). */
+T static inline void words4(vi s0, vi s1, vi s2, vi s3, vi *lo, vi *hi)
+{
+    const vi pair = _mm512_set_epi32(30, 14, 28, 12, 26, 10, 24, 8, 22, 6, 20, 4, 18, 2, 16, 0);
+    vi p01 = _mm512_permutex2var_epi32(s0, pair, s1), p23 = _mm512_permutex2var_epi32(s2, pair, s3);
+    *lo = _mm512_permutex2var_epi64(p01, _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0), p23);
+    *hi = _mm512_permutex2var_epi64(p01, _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4), p23);
+}
+T static inline void f_storeu(float *p, vf a) { _mm512_storeu_ps(p, a); }
 /* the inverse of store_f32x4 on words: R[k][b] = in[4b + k], b < 16
  * (pairs of words by 64-bit permutes, then the words of each pair) */
 T static inline void load_u32x4(const uint32_t *in, vi R[4])

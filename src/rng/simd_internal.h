@@ -59,6 +59,11 @@ typedef struct nninit__dist {
     int trunc2;
     int trunc3; /* stream v3: erfinv by nninit__trunc3_erfinvf (trunc2 is then set too) */
     float ya_f, ywidth_f, k_f, a_f, b_f;
+    /* stream v3: every y this (ya_f, ywidth_f) can give lies in the table
+     * (|y| <= 1 - 2^-8) and none within 2^-25 of 0 (where 1 - |y| rounds
+     * to 1 and is clamped below): the kernels then skip both checks (the
+     * same bits). Set by nninit__dist_trunc3_derive. */
+    int trunc3_plain;
 } nninit__dist;
 
 void nninit__dist_uniform(nninit__dist *d, const uint32_t key[2], uint64_t stream, nninit_dtype dtype, double lo,
@@ -69,6 +74,10 @@ void nninit__dist_normal(nninit__dist *d, const uint32_t key[2], uint64_t stream
  * float32 transform. */
 void nninit__dist_trunc_normal(nninit__dist *d, const uint32_t key[2], uint64_t stream, nninit_dtype dtype,
                                double mean, double std, double a, double b, int version);
+
+/* d->trunc3_plain from d->ya_f and d->ywidth_f (nninit__dist_trunc_normal
+ * calls it; so must whoever changes those two). */
+void nninit__dist_trunc3_derive(nninit__dist *d);
 
 /* Elements [begin, begin + n) of d into out (n elements of d->dtype) on the
  * given path (NNINIT__ISA_SCALAR if that path is unavailable): the scalar

@@ -52,12 +52,15 @@ T static void philox_init(pkeys *pk, const nninit__dist *d)
     pk->mask32 = i64_set(0xffffffffll);
 }
 
-/* Blocks [block, block + 16): S[s][k] = word k of blocks block + s*VD_N + lane. */
-INL void philox16(const pkeys *pk, uint64_t block, vi S[NSET][4])
+/* Blocks [block, block + nset VD_N): S[s][k] = word k of blocks
+ * block + s VD_N + lane. nset is a constant at each call (this is
+ * force-inlined), so the loops unroll: every round is written for all sets
+ * before the next round, nset independent chains side by side. */
+INL void philox_sets(const pkeys *pk, uint64_t block, vi S[][4], int nset)
 {
-    vi c0[NSET], c1[NSET], c2[NSET], c3[NSET];
-#pragma GCC unroll 8
-    for (int s = 0; s < NSET; s++) {
+    vi c0[2 * NSET], c1[2 * NSET], c2[2 * NSET], c3[2 * NSET];
+#pragma GCC unroll 16
+    for (int s = 0; s < nset; s++) {
         vi b = i64_add(i64_set((int64_t)(block + (uint64_t)(s * VD_N))), pk->lane);
         c0[s] = b;
         c1[s] = i64_srli(b, 32);
@@ -66,8 +69,8 @@ INL void philox16(const pkeys *pk, uint64_t block, vi S[NSET][4])
     }
 #pragma GCC unroll 10
     for (int r = 0; r < 10; r++) {
-#pragma GCC unroll 8
-        for (int s = 0; s < NSET; s++) {
+#pragma GCC unroll 16
+        for (int s = 0; s < nset; s++) {
             vi p0 = mul_epu32(c0[s], pk->m0);
             vi p1 = mul_epu32(c2[s], pk->m1);
             c0[s] = xor3(i64_srli(p1, 32), c1[s], pk->k0[r]);
@@ -76,14 +79,25 @@ INL void philox16(const pkeys *pk, uint64_t block, vi S[NSET][4])
             c3[s] = p0;
         }
     }
-#pragma GCC unroll 8
-    for (int s = 0; s < NSET; s++) {
+#pragma GCC unroll 16
+    for (int s = 0; s < nset; s++) {
         S[s][0] = c0[s];
         S[s][1] = c1[s];
         S[s][2] = c2[s];
         S[s][3] = c3[s];
     }
 }
+
+/* Blocks [block, block + 16) (one group) */
+INL void philox16(const pkeys *pk, uint64_t block, vi S[NSET][4]) { philox_sets(pk, block, S, NSET); }
+
+/* Groups a step where the rounds of PG groups interleave (PG = 2 where the
+ * 32 vector registers hold twice the chains: each round's multiply ->
+ * shift -> xor chain is ~6 cycles, and one group's 4 chains, ~120
+ * instructions, did not fill the pipes; 1 with 16 registers). */
+#ifndef PG
+#define PG 1
+#endif
 
 /* 64-bit words hi:lo of two half-dense word vectors. */
 INL vi join64(const pkeys *pk, vi hi, vi lo) { return i_or(i64_slli(hi, 32), i_and(lo, pk->mask32)); }
@@ -458,22 +472,27 @@ INL vf trunc3_f32(const nninit__dist *d, const ftab tab[5], vi w)
  * a float64 normal pair in one block. */
 
 /* Uniform, one word an element (fold: the one-multiply transform). fold is
- * a constant at each call, so each gets its own loop. */
+ * a constant at each call, so each gets its own loop. The words of each
+ * set go to element order first (words4: 2 permutes a vector), so the
+ * transformed vectors are stored as they are. */
 INL void run_uniform_loop_f32(const nninit__dist *d, const pkeys *pk, uint64_t block0, size_t groups, float *o,
                               int fold)
 {
-    vi S[NSET][4];
-    for (size_t g = 0; g < groups; g++, o += 64) {
-        philox16(pk, block0 + 16 * g, S);
-#pragma GCC unroll 4
-        for (int v = 0; v < NVF; v++) {
-            vf R[4];
-#pragma GCC unroll 4
-            for (int k = 0; k < 4; k++) {
-                vi w = pack_lo32(S[2 * v][k], S[2 * v + 1][k]);
-                R[k] = uniform_f32(d, w, fold);
-            }
-            store_f32x4(o + 4 * VF_N * v, R[0], R[1], R[2], R[3]);
+    vi S[PG * NSET][4];
+    for (size_t g = 0; g < groups; g += PG, o += 64 * PG) {
+        int whole = groups - g >= PG; /* else the last group alone */
+        if (whole)
+            philox_sets(pk, block0 + 16 * g, S, PG * NSET);
+        else
+            philox16(pk, block0 + 16 * g, S);
+#pragma GCC unroll 16
+        for (int s = 0; s < PG * NSET; s++) {
+            if (s >= NSET && !whole)
+                break;
+            vi lo, hi;
+            words4(S[s][0], S[s][1], S[s][2], S[s][3], &lo, &hi);
+            f_storeu(o + 2 * VF_N * s, uniform_f32(d, lo, fold));
+            f_storeu(o + 2 * VF_N * s + VF_N, uniform_f32(d, hi, fold));
         }
     }
 }
@@ -586,6 +605,29 @@ NOINL void run_uniform_fold_f32(const nninit__dist *d, const pkeys *pk, uint64_t
  * blocks of float vector v (pack_lo32 order, as the uniform loop packs them). */
 #define WB 16
 
+/* The words of WB groups in element order (word i at buf[i]), for the
+ * elementwise transforms (the truncated normals). */
+NOINL void philox_elems_f32(const pkeys *pk, uint64_t block0, size_t groups, uint32_t *buf)
+{
+    vi S[PG * NSET][4];
+    for (size_t g = 0; g < groups; g += PG, buf += 64 * PG) {
+        int whole = groups - g >= PG; /* else the last group alone */
+        if (whole)
+            philox_sets(pk, block0 + 16 * g, S, PG * NSET);
+        else
+            philox16(pk, block0 + 16 * g, S);
+#pragma GCC unroll 16
+        for (int s = 0; s < PG * NSET; s++) {
+            if (s >= NSET && !whole)
+                break;
+            vi lo, hi;
+            words4(S[s][0], S[s][1], S[s][2], S[s][3], &lo, &hi);
+            i_storeu(buf + 2 * VF_N * s, lo);
+            i_storeu(buf + 2 * VF_N * s + VF_N, hi);
+        }
+    }
+}
+
 NOINL void philox_words_f32(const pkeys *pk, uint64_t block0, size_t groups, uint32_t *buf)
 {
     vi S[NSET][4];
@@ -599,41 +641,29 @@ NOINL void philox_words_f32(const pkeys *pk, uint64_t block0, size_t groups, uin
     }
 }
 
-/* Format 2's (v3 = 0) or 3's truncated normal over the words of a buffer;
- * v3 is a constant at each call, so each gets its own loop. */
-INL void trunc_words_loop_f32(const nninit__dist *d, const uint32_t *buf, size_t groups, float *o, int v3)
-{
-    ftab tab[5];
-    if (v3)
-        for (int k = 0; k < 5; k++)
-            tab[k] = f_tab(nninit__trunc3_table[k]);
-    for (size_t g = 0; g < groups; g++, buf += 64, o += 64)
-#pragma GCC unroll 4
-        for (int v = 0; v < NVF; v++) {
-            vf R[4];
-#pragma GCC unroll 4
-            for (int k = 0; k < 4; k++) {
-                vi w = i_loadu(buf + VF_N * (4 * v + k));
-                R[k] = v3 ? trunc3_f32(d, tab, w) : trunc2_f32(d, w);
-            }
-            store_f32x4(o + 4 * VF_N * v, R[0], R[1], R[2], R[3]);
-        }
-}
-
+/* Format 2's truncated normal over words in element order. */
 NOINL void trunc2_words_f32(const nninit__dist *d, const uint32_t *buf, size_t groups, float *o)
 {
-    trunc_words_loop_f32(d, buf, groups, o, 0);
+    for (size_t i = 0; i < 64 * groups; i += VF_N)
+        f_storeu(o + i, trunc2_f32(d, i_loadu(buf + i)));
 }
 
-/* Format 3 over a buffer, TL vectors in lockstep: each step of trunc3_f32
- * written for all TL before the next, so that the out-of-order core sees
- * TL independent chains side by side (one vector's chain of ~25 dependent
+/* Format 3, TL vectors in lockstep: each step of trunc3_f32 written for
+ * all TL before the next, so that the out-of-order core sees TL
+ * independent chains side by side (one vector's chain of ~25 dependent
  * operations, written alone, left the pipes idle). Same operations, same
- * bits as trunc3_f32, which stays the one-vector reference. */
+ * bits as trunc3_f32, the one-vector reference. The parameters live in a
+ * local copy (t3par), which the output stores cannot alias, so they stay
+ * in registers. */
 #define TL 2
-INL void trunc3_lockstep(const nninit__dist *d, const ftab tab[5], const vi w[TL], vf e[TL])
+typedef struct t3par {
+    vf yw24, ya, k, mean, a, b;
+    ftab tab[5];
+} t3par;
+
+INL void trunc3_lockstep(const t3par *c, const vi w[TL], vf e[TL], int plain)
 {
-    const vf yw24 = f_set(d->ywidth_f * 0x1p-24f), ya = f_set(d->ya_f), one = f_set(1.0f);
+    const vf one = f_set(1.0f);
     vf y[TL], x[TL], t[TL];
     vi j[TL];
 #pragma GCC unroll 8
@@ -641,14 +671,17 @@ INL void trunc3_lockstep(const nninit__dist *d, const ftab tab[5], const vi w[TL
         y[i] = f_from_i32(i_or(i32_srli(w[i], 8), i32_set(1)));
 #pragma GCC unroll 8
     for (int i = 0; i < TL; i++)
-        y[i] = f_add(f_mul(y[i], yw24), ya);
+        y[i] = f_add(f_mul(y[i], c->yw24), c->ya);
+    /* plain (d->trunc3_plain): no y within 2^-25 of 0, so no x to clamp
+     * below 1, and every lane in the table */
 #pragma GCC unroll 8
     for (int i = 0; i < TL; i++)
-        x[i] = f_min(f_set(0x1.fffffep-1f), f_sub(one, f_abs(y[i])));
+        x[i] = plain ? f_sub(one, f_abs(y[i])) : f_min(f_set(0x1.fffffep-1f), f_sub(one, f_abs(y[i])));
     mf in = f_ge(x[0], f_set(0x1p-8f));
 #pragma GCC unroll 8
     for (int i = 1; i < TL; i++)
-        in = mf_and(in, f_ge(x[i], f_set(0x1p-8f)));
+        if (!plain)
+            in = mf_and(in, f_ge(x[i], f_set(0x1p-8f)));
 #pragma GCC unroll 8
     for (int i = 0; i < TL; i++) {
         vi b = f_bits(x[i]);
@@ -657,45 +690,63 @@ INL void trunc3_lockstep(const nninit__dist *d, const ftab tab[5], const vi w[TL
     }
 #pragma GCC unroll 8
     for (int i = 0; i < TL; i++)
-        e[i] = f_lookup(tab[0], j[i]);
+        e[i] = f_lookup(c->tab[0], j[i]);
 #pragma GCC unroll 4
     for (int k = 1; k < 5; k++)
 #pragma GCC unroll 8
         for (int i = 0; i < TL; i++)
-            e[i] = f_add(f_mul(e[i], t[i]), f_lookup(tab[k], j[i]));
+            e[i] = f_add(f_mul(e[i], t[i]), f_lookup(c->tab[k], j[i]));
 #pragma GCC unroll 8
     for (int i = 0; i < TL; i++)
         e[i] = f_mul(e[i], y[i]);
-    if (!mf_all(in)) /* a lane beyond the table: v2's erfinv there */
+    if (!plain && !mf_all(in)) /* a lane beyond the table: v2's erfinv there */
 #pragma GCC unroll 8
         for (int i = 0; i < TL; i++) {
             mf m = f_ge(x[i], f_set(0x1p-8f));
             if (!mf_all(m))
                 e[i] = f_sel(m, e[i], erfinv2_v(trunc2_clamp_y(y[i])));
         }
+    /* trunc2_out: erfinv(y) * k + mean, clamped to [a, b] */
 #pragma GCC unroll 8
     for (int i = 0; i < TL; i++)
-        e[i] = trunc2_out(d, e[i]);
+        e[i] = f_add(f_mul(e[i], c->k), c->mean);
+#pragma GCC unroll 8
+    for (int i = 0; i < TL; i++)
+        e[i] = f_min(c->b, f_max(c->a, e[i]));
+}
+
+/* Format 3 over words in element order, TL vectors a step; plain is a
+ * constant at each call, so each gets its own loop. */
+INL void trunc3_words_loop(const nninit__dist *d, const uint32_t *buf, size_t groups, float *o, int plain)
+{
+    t3par c;
+    c.yw24 = f_set(d->ywidth_f * 0x1p-24f);
+    c.ya = f_set(d->ya_f);
+    c.k = f_set(d->k_f);
+    c.mean = f_set(d->mean_f);
+    c.a = f_set(d->a_f);
+    c.b = f_set(d->b_f);
+    for (int k = 0; k < 5; k++)
+        c.tab[k] = f_tab(nninit__trunc3_table[k]);
+    for (size_t i = 0; i < 64 * groups; i += TL * VF_N) {
+        vi w[TL];
+        vf R[TL];
+#pragma GCC unroll 8
+        for (int k = 0; k < TL; k++)
+            w[k] = i_loadu(buf + i + VF_N * k);
+        trunc3_lockstep(&c, w, R, plain);
+#pragma GCC unroll 8
+        for (int k = 0; k < TL; k++)
+            f_storeu(o + i + VF_N * k, R[k]);
+    }
 }
 
 NOINL void trunc3_words_f32(const nninit__dist *d, const uint32_t *buf, size_t groups, float *o)
 {
-    ftab tab[5];
-    for (int k = 0; k < 5; k++)
-        tab[k] = f_tab(nninit__trunc3_table[k]);
-    for (size_t g = 0; g < groups; g++, buf += 64, o += 64)
-#pragma GCC unroll 4
-        for (int v = 0; v < NVF; v++) {
-            vi w[4];
-            vf R[4];
-#pragma GCC unroll 4
-            for (int i = 0; i < 4; i++)
-                w[i] = i_loadu(buf + VF_N * (4 * v + i));
-#pragma GCC unroll 4
-            for (int i = 0; i < 4; i += TL)
-                trunc3_lockstep(d, tab, w + i, R + i);
-            store_f32x4(o + 4 * VF_N * v, R[0], R[1], R[2], R[3]);
-        }
+    if (d->trunc3_plain)
+        trunc3_words_loop(d, buf, groups, o, 1);
+    else
+        trunc3_words_loop(d, buf, groups, o, 0);
 }
 
 NOINL void normal_words_f32(const nninit__dist *d, const uint32_t *buf, size_t groups, float *o)
@@ -711,20 +762,12 @@ NOINL void normal_words_f32(const nninit__dist *d, const uint32_t *buf, size_t g
         }
 }
 
-/* uniform over a buffer of words (only KERNEL_WORDS_F32: the fill runs
- * the one-phase loop) */
+/* uniform over words in element order (only KERNEL_WORDS_F32: the fill
+ * runs the one-phase loop) */
 NOINL void uniform_words_f32(const nninit__dist *d, const uint32_t *buf, size_t groups, float *o)
 {
-    for (size_t g = 0; g < groups; g++, buf += 64, o += 64)
-#pragma GCC unroll 4
-        for (int v = 0; v < NVF; v++) {
-            vf R[4];
-#pragma GCC unroll 4
-            for (int k = 0; k < 4; k++)
-                R[k] = d->fold_f ? uniform_f32(d, i_loadu(buf + VF_N * (4 * v + k)), 1)
-                                 : uniform_f32(d, i_loadu(buf + VF_N * (4 * v + k)), 0);
-            store_f32x4(o + 4 * VF_N * v, R[0], R[1], R[2], R[3]);
-        }
+    for (size_t i = 0; i < 64 * groups; i += VF_N)
+        f_storeu(o + i, d->fold_f ? uniform_f32(d, i_loadu(buf + i), 1) : uniform_f32(d, i_loadu(buf + i), 0));
 }
 
 enum { PHASE_NORMAL, PHASE_TRUNC2, PHASE_TRUNC3 };
@@ -734,7 +777,10 @@ T static void run_two_phase_f32(const nninit__dist *d, const pkeys *pk, uint64_t
     uint32_t buf[WB * 64];
     for (size_t g = 0; g < groups; g += WB) {
         size_t nb = groups - g < WB ? groups - g : WB;
-        philox_words_f32(pk, block0 + 16 * g, nb, buf);
+        if (transform == PHASE_NORMAL)
+            philox_words_f32(pk, block0 + 16 * g, nb, buf);
+        else
+            philox_elems_f32(pk, block0 + 16 * g, nb, buf);
         if (transform == PHASE_NORMAL)
             normal_words_f32(d, buf, nb, o + 64 * g);
         else if (transform == PHASE_TRUNC2)
@@ -761,12 +807,19 @@ T uint32_t KERNEL_PHILOX_XOR(const nninit__dist *d, uint64_t g0, size_t groups)
 {
     pkeys pk;
     philox_init(&pk, d);
-    vi S[NSET][4], acc = i64_set(0);
-    for (size_t g = 0; g < groups; g++) {
-        philox16(&pk, 16 * (g0 + g), S);
-#pragma GCC unroll 8
-        for (int s = 0; s < NSET; s++)
+    vi S[PG * NSET][4], acc = i64_set(0);
+    for (size_t g = 0; g < groups; g += PG) {
+        int whole = groups - g >= PG; /* else the last group alone */
+        if (whole)
+            philox_sets(&pk, 16 * (g0 + g), S, PG * NSET);
+        else
+            philox16(&pk, 16 * (g0 + g), S);
+#pragma GCC unroll 16
+        for (int s = 0; s < PG * NSET; s++) {
+            if (s >= NSET && !whole)
+                break;
             acc = xor3(acc, xor3(S[s][0], S[s][1], S[s][2]), S[s][3]);
+        }
     }
     uint64_t lanes[VD_N];
     i_storeu((uint32_t *)lanes, acc);
@@ -781,10 +834,19 @@ T uint32_t KERNEL_PHILOX_XOR(const nninit__dist *d, uint64_t g0, size_t groups)
  * alone (bench_kernels) and on chosen words (test_simd). */
 T void KERNEL_WORDS_F32(const nninit__dist *d, const uint32_t *w, size_t n, float *out)
 {
+    if (d->kind != NNINIT__DIST_NORMAL) { /* elementwise: words in element order */
+        if (d->kind == NNINIT__DIST_UNIFORM)
+            uniform_words_f32(d, w, n / 64, out);
+        else if (d->trunc3)
+            trunc3_words_f32(d, w, n / 64, out);
+        else
+            trunc2_words_f32(d, w, n / 64, out);
+        return;
+    }
     uint32_t buf[WB * 64];
     for (size_t g = 0; g < n / 64; g += WB) {
         size_t nb = n / 64 - g < WB ? n / 64 - g : WB;
-        /* into the two-phase buffer order (philox_words_f32): vector
+        /* into the normal's buffer order (philox_words_f32): vector
          * 4v + k of a group holds word k of the blocks of float vector v */
         for (size_t b = 0; b < nb; b++)
             for (int v = 0; v < NVF; v++) {
@@ -793,15 +855,7 @@ T void KERNEL_WORDS_F32(const nninit__dist *d, const uint32_t *w, size_t n, floa
                 for (int k = 0; k < 4; k++)
                     i_storeu(buf + 64 * b + VF_N * (4 * v + k), R[k]);
             }
-        float *o = out + 64 * g;
-        if (d->kind == NNINIT__DIST_NORMAL)
-            normal_words_f32(d, buf, nb, o);
-        else if (d->kind == NNINIT__DIST_UNIFORM)
-            uniform_words_f32(d, buf, nb, o);
-        else if (d->trunc3)
-            trunc3_words_f32(d, buf, nb, o);
-        else
-            trunc2_words_f32(d, buf, nb, o);
+        normal_words_f32(d, buf, nb, out + 64 * g);
     }
 }
 
