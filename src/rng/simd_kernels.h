@@ -104,61 +104,91 @@ INL vi join64(const pkeys *pk, vi hi, vi lo) { return i_or(i64_slli(hi, 32), i_a
 
 /* ---- float32 transforms (fmath.c nninit__logf, nninit__sincos2pif) ---- */
 
-T static inline vf logf_v(vf x)
+/* The float32 functions on n vectors in lockstep (n a constant at each
+ * call, the loops unroll): each step for all n before the next, so that n
+ * independent chains sit side by side in the instruction stream. Each
+ * vector gets exactly the operations of the one-vector version. */
+#define EACH(i, n) _Pragma("GCC unroll 8") for (int i = 0; i < (n); i++)
+
+INL void logf_vn(vf *x, int n)
 {
-    vi bits = f_bits(x);
-    vi e = i32_sub(i32_srli(bits, 23), i32_set(127));
-    vf m = f_from_bits(i_andor(bits, i32_set(0x007fffff), i32_set(0x3f800000)));
-    mf big = i32_gt(f_bits(m), i32_set(0x3fb504f3));
-    m = f_sel(big, f_mul(m, f_set(0.5f)), m);
-    e = i32_sel(big, i32_add(e, i32_set(1)), e);
     const float LN2_HI = 0.693359375f;
     const float LN2_LO = -2.12194440e-4f;
-    vf s = f_div(f_sub(m, f_set(1.0f)), f_add(m, f_set(1.0f)));
-    vf z = f_mul(s, s);
-    vf p = f_set(1.0f / 11.0f);
-    p = f_add(f_mul(p, z), f_set(1.0f / 9.0f));
-    p = f_add(f_mul(p, z), f_set(1.0f / 7.0f));
-    p = f_add(f_mul(p, z), f_set(1.0f / 5.0f));
-    p = f_add(f_mul(p, z), f_set(1.0f / 3.0f));
-    vf r = f_mul(s, z);
-    r = f_mul(r, p);
-    r = f_add(r, s);
-    r = f_mul(r, f_set(2.0f));
-    vf ef = f_from_i32(e);
-    return f_add(f_add(f_mul(ef, f_set(LN2_LO)), r), f_mul(ef, f_set(LN2_HI)));
+    vi e[4];
+    vf m[4], s[4], z[4], p[4];
+    EACH(i, n)
+    {
+        vi bits = f_bits(x[i]);
+        e[i] = i32_sub(i32_srli(bits, 23), i32_set(127));
+        m[i] = f_from_bits(i_andor(bits, i32_set(0x007fffff), i32_set(0x3f800000)));
+    }
+    EACH(i, n)
+    {
+        mf big = i32_gt(f_bits(m[i]), i32_set(0x3fb504f3));
+        m[i] = f_sel(big, f_mul(m[i], f_set(0.5f)), m[i]);
+        e[i] = i32_sel(big, i32_add(e[i], i32_set(1)), e[i]);
+    }
+    EACH(i, n) s[i] = f_div(f_sub(m[i], f_set(1.0f)), f_add(m[i], f_set(1.0f)));
+    EACH(i, n) z[i] = f_mul(s[i], s[i]);
+    EACH(i, n) p[i] = f_add(f_mul(f_set(1.0f / 11.0f), z[i]), f_set(1.0f / 9.0f));
+    EACH(i, n) p[i] = f_add(f_mul(p[i], z[i]), f_set(1.0f / 7.0f));
+    EACH(i, n) p[i] = f_add(f_mul(p[i], z[i]), f_set(1.0f / 5.0f));
+    EACH(i, n) p[i] = f_add(f_mul(p[i], z[i]), f_set(1.0f / 3.0f));
+    EACH(i, n)
+    {
+        vf r = f_mul(s[i], z[i]);
+        r = f_mul(r, p[i]);
+        r = f_add(r, s[i]);
+        r = f_mul(r, f_set(2.0f));
+        vf ef = f_from_i32(e[i]);
+        x[i] = f_add(f_add(f_mul(ef, f_set(LN2_LO)), r), f_mul(ef, f_set(LN2_HI)));
+    }
 }
 
-T static inline void sincos2pif_v(vf u, vf *s, vf *c)
+INL vf logf_v(vf x)
 {
-    vf t = f_mul(u, f_set(8.0f));
-    vi k = f_to_i32_trunc(t);
-    vf f = f_sub(t, f_from_i32(k));
-    vf g = f_sel(i_test32(k, i32_set(1)), f_sub(f_set(1.0f), f), f);
-    const float PI_4 = 0.785398163397448309616f;
-    vf y = f_mul(g, f_set(PI_4));
-    vf z = f_mul(y, y);
-    vf ps = f_set(1.0f / 362880.0f);
-    ps = f_sub(f_mul(ps, z), f_set(1.0f / 5040.0f));
-    ps = f_add(f_mul(ps, z), f_set(1.0f / 120.0f));
-    ps = f_sub(f_mul(ps, z), f_set(1.0f / 6.0f));
-    vf sy = f_mul(y, z);
-    sy = f_mul(sy, ps);
-    sy = f_add(sy, y);
-    vf pc = f_set(-1.0f / 3628800.0f);
-    pc = f_add(f_mul(pc, z), f_set(1.0f / 40320.0f));
-    pc = f_sub(f_mul(pc, z), f_set(1.0f / 720.0f));
-    pc = f_add(f_mul(pc, z), f_set(1.0f / 24.0f));
-    pc = f_sub(f_mul(pc, z), f_set(0.5f));
-    vf cy = f_mul(z, pc);
-    cy = f_add(cy, f_set(1.0f));
-    /* octants: swap for k in {1,2,5,6}, sin negative for k >= 4, cos for k in 2..5 */
-    mf swap = i_test32(i32_add(k, i32_set(1)), i32_set(2));
-    mf sneg = i_test32(k, i32_set(4));
-    mf cneg = i_test32(i32_add(k, i32_set(2)), i32_set(4));
-    *s = f_neg_if(sneg, f_sel(swap, cy, sy));
-    *c = f_neg_if(cneg, f_sel(swap, sy, cy));
+    logf_vn(&x, 1);
+    return x;
 }
+
+INL void sincos2pif_vn(const vf *u, vf *s, vf *c, int n)
+{
+    const float PI_4 = 0.785398163397448309616f;
+    vi k[4];
+    vf y[4], z[4], ps[4], pc[4];
+    EACH(i, n)
+    {
+        vf t = f_mul(u[i], f_set(8.0f));
+        k[i] = f_to_i32_trunc(t);
+        vf f = f_sub(t, f_from_i32(k[i]));
+        vf g = f_sel(i_test32(k[i], i32_set(1)), f_sub(f_set(1.0f), f), f);
+        y[i] = f_mul(g, f_set(PI_4));
+    }
+    EACH(i, n) z[i] = f_mul(y[i], y[i]);
+    EACH(i, n) ps[i] = f_sub(f_mul(f_set(1.0f / 362880.0f), z[i]), f_set(1.0f / 5040.0f));
+    EACH(i, n) pc[i] = f_add(f_mul(f_set(-1.0f / 3628800.0f), z[i]), f_set(1.0f / 40320.0f));
+    EACH(i, n) ps[i] = f_add(f_mul(ps[i], z[i]), f_set(1.0f / 120.0f));
+    EACH(i, n) pc[i] = f_sub(f_mul(pc[i], z[i]), f_set(1.0f / 720.0f));
+    EACH(i, n) ps[i] = f_sub(f_mul(ps[i], z[i]), f_set(1.0f / 6.0f));
+    EACH(i, n) pc[i] = f_add(f_mul(pc[i], z[i]), f_set(1.0f / 24.0f));
+    EACH(i, n) pc[i] = f_sub(f_mul(pc[i], z[i]), f_set(0.5f));
+    EACH(i, n)
+    {
+        vf sy = f_mul(y[i], z[i]);
+        sy = f_mul(sy, ps[i]);
+        sy = f_add(sy, y[i]);
+        vf cy = f_mul(z[i], pc[i]);
+        cy = f_add(cy, f_set(1.0f));
+        /* octants: swap for k in {1,2,5,6}, sin negative for k >= 4, cos for k in 2..5 */
+        mf swap = i_test32(i32_add(k[i], i32_set(1)), i32_set(2));
+        mf sneg = i_test32(k[i], i32_set(4));
+        mf cneg = i_test32(i32_add(k[i], i32_set(2)), i32_set(4));
+        s[i] = f_neg_if(sneg, f_sel(swap, cy, sy));
+        c[i] = f_neg_if(cneg, f_sel(swap, sy, cy));
+    }
+}
+
+INL void sincos2pif_v(vf u, vf *s, vf *c) { sincos2pif_vn(&u, s, c, 1); }
 
 /* ---- float64 transforms (fmath.c nninit__log, nninit__sincos2pi, nninit__ndtri) ---- */
 
@@ -312,18 +342,24 @@ T static inline vd uniform_f64(const nninit__dist *d, vi x)
     return v;
 }
 
-INL void normal_f32(const nninit__dist *d, vi wr, vi wa, vf *z0, vf *z1)
+/* n pairs of vectors (radius words wr, angle words wa) in lockstep;
+ * std and mean: d->std_f and d->mean_f */
+INL void normal_f32_n(vf std, vf mean, const vi *wr, const vi *wa, vf *z0, vf *z1, int n)
 {
-    vf u1 = f_mul(f_from_i32(i32_add(i32_srli(wr, 8), i32_set(1))), f_set(0x1p-24f));
-    vf u2 = f_mul(f_from_i32(i32_srli(wa, 8)), f_set(0x1p-24f));
-    vf r = f_sqrt(f_mul(f_set(-2.0f), logf_v(u1)));
-    vf s, c;
-    sincos2pif_v(u2, &s, &c);
-    vf a = f_mul(r, c), b = f_mul(r, s);
-    a = f_mul(a, f_set(d->std_f));
-    b = f_mul(b, f_set(d->std_f));
-    *z0 = f_add(a, f_set(d->mean_f));
-    *z1 = f_add(b, f_set(d->mean_f));
+    vf r[4], u2[4], s[4], c[4];
+    EACH(i, n) r[i] = f_mul(f_from_i32(i32_add(i32_srli(wr[i], 8), i32_set(1))), f_set(0x1p-24f));
+    EACH(i, n) u2[i] = f_mul(f_from_i32(i32_srli(wa[i], 8)), f_set(0x1p-24f));
+    logf_vn(r, n);
+    EACH(i, n) r[i] = f_sqrt(f_mul(f_set(-2.0f), r[i]));
+    sincos2pif_vn(u2, s, c, n);
+    EACH(i, n)
+    {
+        vf a = f_mul(r[i], c[i]), b = f_mul(r[i], s[i]);
+        a = f_mul(a, std);
+        b = f_mul(b, std);
+        z0[i] = f_add(a, mean);
+        z1[i] = f_add(b, mean);
+    }
 }
 
 T static inline void normal_f64(const nninit__dist *d, vi x1, vi x2, vd *z0, vd *z1)
@@ -630,14 +666,21 @@ NOINL void philox_elems_f32(const pkeys *pk, uint64_t block0, size_t groups, uin
 
 NOINL void philox_words_f32(const pkeys *pk, uint64_t block0, size_t groups, uint32_t *buf)
 {
-    vi S[NSET][4];
-    for (size_t g = 0; g < groups; g++, buf += 64) {
-        philox16(pk, block0 + 16 * g, S);
-#pragma GCC unroll 4
-        for (int v = 0; v < NVF; v++)
+    vi S[PG * NSET][4];
+    for (size_t g = 0; g < groups; g += PG, buf += 64 * PG) {
+        int whole = groups - g >= PG; /* else the last group alone */
+        if (whole)
+            philox_sets(pk, block0 + 16 * g, S, PG * NSET);
+        else
+            philox16(pk, block0 + 16 * g, S);
+#pragma GCC unroll 8
+        for (int v = 0; v < PG * NVF; v++) {
+            if (v >= NVF && !whole)
+                break;
 #pragma GCC unroll 4
             for (int k = 0; k < 4; k++)
                 i_storeu(buf + VF_N * (4 * v + k), pack_lo32(S[2 * v][k], S[2 * v + 1][k]));
+        }
     }
 }
 
@@ -749,16 +792,19 @@ NOINL void trunc3_words_f32(const nninit__dist *d, const uint32_t *buf, size_t g
         trunc3_words_loop(d, buf, groups, o, 0);
 }
 
+/* The two pairs of a float vector in lockstep (words 0, 1 and 2, 3 of its
+ * blocks); std and mean in locals, which the stores cannot alias. */
 NOINL void normal_words_f32(const nninit__dist *d, const uint32_t *buf, size_t groups, float *o)
 {
+    const vf std = f_set(d->std_f), mean = f_set(d->mean_f);
     for (size_t g = 0; g < groups; g++, buf += 64, o += 64)
 #pragma GCC unroll 4
         for (int v = 0; v < NVF; v++) {
-            vf R0, R1, R2, R3;
             const uint32_t *b = buf + VF_N * 4 * v;
-            normal_f32(d, i_loadu(b), i_loadu(b + VF_N), &R0, &R1);
-            normal_f32(d, i_loadu(b + 2 * VF_N), i_loadu(b + 3 * VF_N), &R2, &R3);
-            store_f32x4(o + 4 * VF_N * v, R0, R1, R2, R3);
+            vi wr[2] = {i_loadu(b), i_loadu(b + 2 * VF_N)}, wa[2] = {i_loadu(b + VF_N), i_loadu(b + 3 * VF_N)};
+            vf z0[2], z1[2];
+            normal_f32_n(std, mean, wr, wa, z0, z1, 2);
+            store_f32x4(o + 4 * VF_N * v, z0[0], z1[0], z0[1], z1[1]);
         }
 }
 
