@@ -113,7 +113,8 @@ static double per_elem(const job *j, size_t n, void *buf, int reps)
     return median(t, reps) / ((double)n * inner);
 }
 
-/* ---- memset on T threads: per-thread CPU seconds per element ---- */
+/* ---- memset on T threads: CPU seconds (all threads) per element, the
+ * figure `nninit bench`'s r_cpu divides by ---- */
 
 typedef struct mpart {
     char *p;
@@ -142,7 +143,7 @@ static double memset_per_elem(float *buf, size_t n, int threads, int reps)
         }
         for (int i = 0; i < threads; i++)
             pthread_join(tid[i], NULL);
-        t[r] = (process_cpu() - t0) / threads;
+        t[r] = process_cpu() - t0;
     }
     return median(t, reps < 16 ? reps : 16) / (double)n;
 }
@@ -212,26 +213,28 @@ static int bound(double ghz, const uint32_t *words, void *sbuf)
     double m1 = memset_per_elem(bbuf, big, 1, 5), m2 = memset_per_elem(bbuf, big, 2, 5);
     job jp = {JOB_PHILOX, &du, isa, words};
     double philox = per_elem(&jp, small, sbuf, 41);
-    printf("\nbound, %s path, float32, 64 Mi elements; CPU cycles per element (per thread)\n", nninit__isa_name(isa));
+    printf("\nbound, %s path, float32, 64 Mi elements; CPU cycles per element (all threads' CPU time)\n",
+           nninit__isa_name(isa));
     printf("  memset, 1 thread                 %6.2f\n", m1 * 1e9 * ghz);
     printf("  memset, 2 threads (the ratio's)  %6.2f\n", m2 * 1e9 * ghz);
     printf("  Philox-4x32-10 rounds alone      %6.2f   (words in registers, nothing stored)\n", philox * 1e9 * ghz);
-    printf("  => no fill of these bits passes %.2fx memset (2 threads) on this CPU\n", m2 / philox);
+    printf("  => no fill of these bits passes %.2fx memset (2 threads) in this run\n", m2 / philox);
     static const struct {
         const char *name;
         double target;
     } T[3] = {{"uniform", 0.5}, {"normal", 0.25}, {"trunc_normal", 0.2}};
     const nninit__dist *ds[3] = {&du, &dn, &dtn};
-    printf("  %-13s %8s %9s %10s %10s %9s %7s\n", "transform", "alone", "+philox", "bound", "fill(L1)", "fill_r",
-           "target");
+    printf("  %-13s %7s %8s %9s %9s %7s %11s\n", "transform", "alone", "+philox", "fill(L1)", "fill_r", "target",
+           "target_cyc");
     for (int k = 0; k < 3; k++) {
         job jw = {JOB_WORDS, ds[k], isa, words}, jf = {JOB_FILL, ds[k], isa, words};
         double w = per_elem(&jw, small, sbuf, 41), f = per_elem(&jf, small, sbuf, 41);
-        printf("  %-13s %8.2f %9.2f %9.3fx %10.2f %8.3fx %6.2fx\n", T[k].name, w * 1e9 * ghz,
-               (w + philox) * 1e9 * ghz, m2 / (w + philox), f * 1e9 * ghz, m2 / f, T[k].target);
+        printf("  %-13s %7.2f %8.2f %9.2f %8.3fx %6.2fx %11.2f\n", T[k].name, w * 1e9 * ghz,
+               (w + philox) * 1e9 * ghz, f * 1e9 * ghz, m2 / f, T[k].target, m2 / T[k].target * 1e9 * ghz);
     }
-    printf("  alone: the transform from words in L1; bound: memset / (Philox + transform), the ratio if the two\n"
-           "  shared the vector pipes perfectly; fill: the fill into L1, fill_r its ratio (64 Mi adds the stores)\n");
+    printf("  alone: the transform from words in L1 (the normal's includes reordering them); +philox: that plus\n"
+           "  the rounds alone; fill: the fill into L1 (64 Mi adds the stores), fill_r = memset / fill;\n"
+           "  target_cyc: the cycles per element the target ratio allows against this run's memset\n");
     free(bbuf);
     return 0;
 }
