@@ -319,16 +319,31 @@ T static vd ndtri_tail_v(vd p)
 
 /* ---- the transforms of dist_philox.c ---- */
 
-INL vf uniform_f32(const nninit__dist *d, vi w, int fold)
+/* The float32 uniform's parameters as vectors, in a local copy that the
+ * output stores cannot alias (read through d, they were reloaded for every
+ * vector). */
+typedef struct upar {
+    vf width24, width, lo, hi, below_hi;
+    int clamp;
+} upar;
+
+INL upar uniform_par(const nninit__dist *d)
+{
+    upar u = {f_set(d->width24_f), f_set(d->width_f), f_set(d->lo_f), f_set(d->hi_f), f_set(d->below_hi_f),
+              d->clamp_f};
+    return u;
+}
+
+INL vf uniform_f32(const upar *u, vi w, int fold)
 {
     vf v;
     if (fold) /* (w >> 8) * (width 2^-24): the same bits (dist_philox.c) */
-        v = f_mul(f_from_i32(i32_srli(w, 8)), f_set(d->width24_f));
+        v = f_mul(f_from_i32(i32_srli(w, 8)), u->width24);
     else
-        v = f_mul(f_mul(f_from_i32(i32_srli(w, 8)), f_set(0x1p-24f)), f_set(d->width_f));
-    v = f_add(v, f_set(d->lo_f));
-    if (d->clamp_f)
-        v = f_sel(f_ge(v, f_set(d->hi_f)), f_set(d->below_hi_f), v);
+        v = f_mul(f_mul(f_from_i32(i32_srli(w, 8)), f_set(0x1p-24f)), u->width);
+    v = f_add(v, u->lo);
+    if (u->clamp)
+        v = f_sel(f_ge(v, u->hi), u->below_hi, v);
     return v;
 }
 
@@ -515,6 +530,7 @@ INL void run_uniform_loop_f32(const nninit__dist *d, const pkeys *pk, uint64_t b
                               int fold)
 {
     vi S[PG * NSET][4];
+    const upar u = uniform_par(d);
     for (size_t g = 0; g < groups; g += PG, o += 64 * PG) {
         int whole = groups - g >= PG; /* else the last group alone */
         if (whole)
@@ -527,8 +543,8 @@ INL void run_uniform_loop_f32(const nninit__dist *d, const pkeys *pk, uint64_t b
                 break;
             vi lo, hi;
             words4(S[s][0], S[s][1], S[s][2], S[s][3], &lo, &hi);
-            f_storeu(o + 2 * VF_N * s, uniform_f32(d, lo, fold));
-            f_storeu(o + 2 * VF_N * s + VF_N, uniform_f32(d, hi, fold));
+            f_storeu(o + 2 * VF_N * s, uniform_f32(&u, lo, fold));
+            f_storeu(o + 2 * VF_N * s + VF_N, uniform_f32(&u, hi, fold));
         }
     }
 }
@@ -812,8 +828,9 @@ NOINL void normal_words_f32(const nninit__dist *d, const uint32_t *buf, size_t g
  * runs the one-phase loop) */
 NOINL void uniform_words_f32(const nninit__dist *d, const uint32_t *buf, size_t groups, float *o)
 {
+    const upar u = uniform_par(d);
     for (size_t i = 0; i < 64 * groups; i += VF_N)
-        f_storeu(o + i, d->fold_f ? uniform_f32(d, i_loadu(buf + i), 1) : uniform_f32(d, i_loadu(buf + i), 0));
+        f_storeu(o + i, d->fold_f ? uniform_f32(&u, i_loadu(buf + i), 1) : uniform_f32(&u, i_loadu(buf + i), 0));
 }
 
 enum { PHASE_NORMAL, PHASE_TRUNC2, PHASE_TRUNC3 };
