@@ -288,6 +288,9 @@ void nninit__vnormcdff(const float *x, float *y, int64_t n);
  * else the widest below): the functions above take 16; tests check that the
  * widths give the same bits. */
 void nninit__vmath_lanes(int fn, int lanes, const float *x, float *y, int64_t n);
+/* The width nninit__vmath_lanes(fn, lanes, ...) runs at on this CPU (16, 8
+ * or 4), for other kernels built on seq_vmath_impl.h (seq_lstm_cell.c). */
+int nninit__vmath_usable_lanes(int lanes);
 
 /* A dense product in either weight layout: y (rows, n_out) = x W + b with W
  * stored (n_in, n_out) (Keras kernel) or, when out_in, (n_out, n_in) (a
@@ -375,7 +378,8 @@ typedef struct nninit__rnn_grads {
 } nninit__rnn_grads;
 /* Gates of a cell (1, 4, 3). */
 int nninit__rnn_gates(nninit__rnn_cell cell);
-/* Floats of the cache forward fills and backward uses as scratch. */
+/* Floats of the cache forward fills and backward uses as scratch (backward
+ * overwrites what forward left: one backward per forward). */
 size_t nninit__rnn_cache_floats(const nninit__rnn_spec *spec, int64_t batch, int64_t steps);
 /* x (batch, steps, n_in). */
 void nninit__rnn_forward(const nninit__rnn_spec *spec, const nninit__rnn_weights *w, const float *x, int64_t batch,
@@ -383,6 +387,23 @@ void nninit__rnn_forward(const nninit__rnn_spec *spec, const nninit__rnn_weights
 /* dy shaped as y; dx (batch, steps, n_in) may be NULL. */
 void nninit__rnn_backward(const nninit__rnn_spec *spec, const nninit__rnn_weights *w, int64_t batch, int64_t steps,
                           float *cache, const float *dy, const nninit__rnn_grads *g, float *dx);
+/* The LSTM cell's elementwise step over `rows` rows (seq_lstm_cell.c), gates
+ * i, f, g, o in blocks of H. Forward: pre (rows, 4H) the gate pre-activations,
+ * activated in place; c_prev (rows, H); writes c_new, tanh_c = tanh c_new and
+ * h_new (rows, H each). Backward: gates (rows, 4H) as the forward left them,
+ * c_prev, tanh_c, dh (rows, H) the state gradient; dc (rows, H) in: the cell
+ * gradient from the step after, out: to the step before; writes dpre (rows,
+ * 4H) the gates' pre-activation gradients and, when dbias (4H) is not NULL,
+ * adds them to it row by row in order. The _lanes forms take the width (4, 8
+ * or 16, the widest the CPU has below it): every width gives the same bits. */
+void nninit__lstm_cell_forward(float *pre, const float *c_prev, int64_t rows, int64_t H, float *c_new, float *tanh_c,
+                               float *h_new);
+void nninit__lstm_cell_backward(const float *gates, const float *c_prev, const float *tanh_c, const float *dh,
+                                int64_t rows, int64_t H, float *dc, float *dpre, float *dbias);
+void nninit__lstm_cell_forward_lanes(int lanes, float *pre, const float *c_prev, int64_t rows, int64_t H,
+                                     float *c_new, float *tanh_c, float *h_new);
+void nninit__lstm_cell_backward_lanes(int lanes, const float *gates, const float *c_prev, const float *tanh_c,
+                                      const float *dh, int64_t rows, int64_t H, float *dc, float *dpre, float *dbias);
 
 /* Multi-head self-attention (seq_attention.c), softmax(Q K^T / sqrt(head_dim))
  * V per head, then the output projection.

@@ -5,7 +5,13 @@
  * that each step's rows are contiguous, the input products of all steps are
  * one sgemm before the recurrence, and the weight gradients are one sgemm
  * each after it. Per step there is one sgemm for the recurrent product
- * (two for a GRU without reset_after) forward and one backward.
+ * (two for a GRU without reset_after) forward and one backward; a SimpleRNN's
+ * and an LSTM's forward one adds h U straight onto the step's input
+ * pre-activations (beta 1), whose bias is then b_in + b_rec (PyTorch's two
+ * biases summed once per call). The LSTM's elementwise work per step is one
+ * pass over each row's gates (seq_lstm_cell.c), the bias gradient summed
+ * inside its backward pass (rows in the order the recurrence visits them:
+ * steps from last to first, samples in order).
  *
  * Notation: N batch, T steps, H units, G gates, GH = G H. Gate blocks are
  * H columns each, at the positions the layout gives them. */
@@ -25,8 +31,11 @@ typedef struct rnn_cache {
     float *hs;   /* (T + 1, N, H) states, hs[0] = 0 */
     float *cs;   /* LSTM (T + 1, N, H) cell states; GRU (T, N, H): reset_after: h U_h + b_hn; else r * h_prev */
     float *tc;   /* LSTM (T, N, H) tanh of the new cell state */
-    float *rec;  /* (N, GH) recurrent product of one step */
-    float *dg;   /* (T, N, GH) gradient of the gates' input pre-activations */
+    float *rec;  /* GRU (N, GH) recurrent product of one step */
+    float *bsum; /* SimpleRNN, LSTM (GH) b_in + b_rec */
+    float *dg;   /* (T, N, GH) gradient of the gates' input pre-activations;
+                  * SimpleRNN, LSTM: over pre, step by step as backward
+                  * leaves it (a step's gates are not read again) */
     float *dgr;  /* GRU (T, N, GH) gradient of the recurrent pre-activations; else == dg */
     float *dh, *dc; /* (N, H) */
     float *dxt;  /* (T, N, n_in) */
@@ -35,24 +44,26 @@ typedef struct rnn_cache {
 static size_t layout(const nninit__rnn_spec *s, int64_t N, int64_t T, float *base, rnn_cache *c)
 {
     int64_t H = s->units, GH = nninit__rnn_gates(s->cell) * H;
-    int64_t sizes[11] = {
+    int gru = s->cell == NNINIT__CELL_GRU;
+    int64_t sizes[12] = {
         T * N * s->n_in,
         T * N * GH,
         (T + 1) * N * H,
         s->cell == NNINIT__CELL_LSTM ? (T + 1) * N * H : s->cell == NNINIT__CELL_GRU ? T * N * H : 0,
         s->cell == NNINIT__CELL_LSTM ? T * N * H : 0,
-        N * GH,
-        T * N * GH,
-        s->cell == NNINIT__CELL_GRU ? T * N * GH : 0,
+        gru ? N * GH : 0,
+        gru ? 0 : GH,
+        gru ? T * N * GH : 0,
+        gru ? T * N * GH : 0,
         N * H,
         N * H,
         T * N * s->n_in,
     };
-    float **const slot[11] = {&c->xt, &c->pre, &c->hs,  &c->cs, &c->tc, &c->rec,
-                              &c->dg, &c->dgr, &c->dh, &c->dc, &c->dxt};
-    size_t off = nninit__carve(base, 11, sizes, slot);
-    if (base && s->cell != NNINIT__CELL_GRU)
-        c->dgr = c->dg;
+    float **const slot[12] = {&c->xt, &c->pre, &c->hs, &c->cs, &c->tc,  &c->rec,
+                              &c->bsum, &c->dg, &c->dgr, &c->dh, &c->dc, &c->dxt};
+    size_t off = nninit__carve(base, 12, sizes, slot);
+    if (base && !gru)
+        c->dg = c->dgr = c->pre;
     return off;
 }
 
@@ -103,74 +114,6 @@ static void gru_blocks(const nninit__rnn_spec *s, int64_t *z, int64_t *r)
     *r = s->torch_layout ? 0 : s->units;
 }
 
-/* LSTM elementwise steps, written once for a float and for four lanes (the
- * same operations in the same order: the same bits either way). Forward:
- * c' = f c + i g, h = o tanh c'. Backward, from dh and the carried dc:
- * dc' = dc + dh o (1 - tanh^2 c'), the gates' pre-activation gradients
- * through sigmoid (s (1 - s)) and tanh (1 - g^2), and f dc' carried back. */
-#define CELL_NEW(ig, fg, gg, cp) ((fg) * (cp) + (ig) * (gg))
-#define DC_NEW(dc, dh, og, th) ((dc) + (dh) * (og) * (1.0f - (th) * (th)))
-#define D_I(dcv, ig, gg) ((dcv) * (gg) * (ig) * (1.0f - (ig)))
-#define D_F(dcv, fg, cp) ((dcv) * (cp) * (fg) * (1.0f - (fg)))
-#define D_G(dcv, ig, gg) ((dcv) * (ig) * (1.0f - (gg) * (gg)))
-#define D_O(dh, og, th) ((dh) * (th) * (og) * (1.0f - (og)))
-
-/* One row of an LSTM step: pb (4H) the pre-activations i, f, g, o in place
- * to the activated gates; cp the previous cell; writes cn, tc = tanh cn, hn. */
-static void lstm_row_forward(float *pb, const float *cp, int64_t H, float *cn, float *tc, float *hn)
-{
-    nninit__vsigmoidf(pb, pb, 2 * H); /* i, f */
-    nninit__vtanhf(pb + 2 * H, pb + 2 * H, H);
-    nninit__vsigmoidf(pb + 3 * H, pb + 3 * H, H);
-    const float *ig = pb, *fg = pb + H, *gg = pb + 2 * H, *og = pb + 3 * H;
-    int64_t j = 0;
-#if NNINIT__V4
-#define L(a) nninit__v4_load((a) + j)
-    for (; j + 4 <= H; j += 4)
-        nninit__v4_store(cn + j, CELL_NEW(L(ig), L(fg), L(gg), L(cp)));
-#endif
-    for (; j < H; j++)
-        cn[j] = CELL_NEW(ig[j], fg[j], gg[j], cp[j]);
-    nninit__vtanhf(cn, tc, H);
-    j = 0;
-#if NNINIT__V4
-    for (; j + 4 <= H; j += 4)
-        nninit__v4_store(hn + j, L(og) * L(tc));
-#endif
-    for (; j < H; j++)
-        hn[j] = og[j] * tc[j];
-}
-
-/* One row of an LSTM step backward: pb the activated gates, cp the previous
- * cell, tc tanh of the new one, dh the state gradient; dc (in: from the step
- * after, out: to the step before); db (4H) the gates' pre-activation gradients. */
-static void lstm_row_backward(const float *pb, const float *cp, const float *tc, const float *dh, int64_t H,
-                              float *dc, float *db)
-{
-    const float *ig = pb, *fg = pb + H, *gg = pb + 2 * H, *og = pb + 3 * H;
-    int64_t j = 0;
-#if NNINIT__V4
-    for (; j + 4 <= H; j += 4) {
-        nninit__v4f i = L(ig), f = L(fg), g = L(gg), o = L(og), th = L(tc), dhv = L(dh);
-        nninit__v4f dcv = DC_NEW(L(dc), dhv, o, th);
-        nninit__v4_store(db + j, D_I(dcv, i, g));
-        nninit__v4_store(db + H + j, D_F(dcv, f, L(cp)));
-        nninit__v4_store(db + 2 * H + j, D_G(dcv, i, g));
-        nninit__v4_store(db + 3 * H + j, D_O(dhv, o, th));
-        nninit__v4_store(dc + j, dcv * f);
-    }
-#undef L
-#endif
-    for (; j < H; j++) {
-        float dcv = DC_NEW(dc[j], dh[j], og[j], tc[j]);
-        db[j] = D_I(dcv, ig[j], gg[j]);
-        db[H + j] = D_F(dcv, fg[j], cp[j]);
-        db[2 * H + j] = D_G(dcv, ig[j], gg[j]);
-        db[3 * H + j] = D_O(dh[j], og[j], tc[j]);
-        dc[j] = dcv * fg[j];
-    }
-}
-
 void nninit__rnn_forward(const nninit__rnn_spec *s, const nninit__rnn_weights *w, const float *x, int64_t N,
                          int64_t T, float *cache, float *y)
 {
@@ -180,8 +123,17 @@ void nninit__rnn_forward(const nninit__rnn_spec *s, const nninit__rnn_weights *w
     for (int64_t t = 0; t < T; t++)
         for (int64_t b = 0; b < N; b++)
             memcpy(c.xt + (t * N + b) * n_in, x + (b * T + t) * n_in, (size_t)n_in * sizeof *x);
-    /* every step's input pre-activation at once: pre = xt W + b_in */
-    nninit__linear_forward(s->torch_layout, c.xt, w->kernel, w->bias_in, T * N, n_in, GH, c.pre);
+    /* every step's input pre-activation at once: pre = xt W + b_in (a
+     * SimpleRNN's or an LSTM's b_rec joins b_in here, see the top) */
+    const float *bias = w->bias_in;
+    if (s->cell != NNINIT__CELL_GRU && w->bias_rec) {
+        bias = w->bias_rec;
+        if (w->bias_in) {
+            nninit__vadd(c.bsum, w->bias_in, w->bias_rec, GH);
+            bias = c.bsum;
+        }
+    }
+    nninit__linear_forward(s->torch_layout, c.xt, w->kernel, bias, T * N, n_in, GH, c.pre);
     memset(c.hs, 0, (size_t)(N * H) * sizeof *c.hs);
     if (s->cell == NNINIT__CELL_LSTM)
         memset(c.cs, 0, (size_t)(N * H) * sizeof *c.cs);
@@ -191,19 +143,23 @@ void nninit__rnn_forward(const nninit__rnn_spec *s, const nninit__rnn_weights *w
         float *p = c.pre + t * N * GH;
         const float *hp = c.hs + t * N * H;
         float *hn = c.hs + (t + 1) * N * H;
-        if (s->cell != NNINIT__CELL_GRU || s->reset_after) {
-            if (w->bias_rec)
-                for (int64_t b = 0; b < N; b++)
-                    memcpy(c.rec + b * GH, w->bias_rec, (size_t)GH * sizeof *c.rec);
-            rec_product(s, w->recurrent, hp, N, 0, GH, w->bias_rec ? 1.0f : 0.0f, c.rec, GH);
+        if (s->cell != NNINIT__CELL_GRU) {
+            /* gate pre-activations += h U */
+            rec_product(s, w->recurrent, hp, N, 0, GH, 1.0f, p, GH);
         } else {
-            rec_product(s, w->recurrent, hp, N, 0, 2 * H, 0.0f, c.rec, GH); /* z, r blocks only */
+            if (s->reset_after) {
+                if (w->bias_rec)
+                    for (int64_t b = 0; b < N; b++)
+                        memcpy(c.rec + b * GH, w->bias_rec, (size_t)GH * sizeof *c.rec);
+                rec_product(s, w->recurrent, hp, N, 0, GH, w->bias_rec ? 1.0f : 0.0f, c.rec, GH);
+            } else {
+                rec_product(s, w->recurrent, hp, N, 0, 2 * H, 0.0f, c.rec, GH); /* z, r blocks only */
+            }
+            /* z, r pre-activations = input part + recurrent part (the
+             * candidate's recurrent part is added below) */
+            for (int64_t b = 0; b < N; b++)
+                nninit__vadd(p + b * GH, p + b * GH, c.rec + b * GH, 2 * H);
         }
-        /* gate pre-activations = input part + recurrent part (a GRU without
-         * reset_after adds its candidate's recurrent part below) */
-        int64_t add = s->cell == NNINIT__CELL_GRU ? 2 * H : GH;
-        for (int64_t b = 0; b < N; b++)
-            nninit__vadd(p + b * GH, p + b * GH, c.rec + b * GH, add);
         switch (s->cell) {
         case NNINIT__CELL_SIMPLE:
             if (s->relu)
@@ -216,10 +172,7 @@ void nninit__rnn_forward(const nninit__rnn_spec *s, const nninit__rnn_weights *w
         case NNINIT__CELL_LSTM: {
             const float *cp = c.cs + t * N * H;
             float *cn = c.cs + (t + 1) * N * H, *tc = c.tc + t * N * H;
-            /* one pass per row: gates, new cell, its tanh, new state (each
-             * elementwise, so the same bits as a pass per quantity) */
-            for (int64_t b = 0; b < N; b++)
-                lstm_row_forward(p + b * GH, cp + b * H, H, cn + b * H, tc + b * H, hn + b * H);
+            nninit__lstm_cell_forward(p, cp, N, H, cn, tc, hn);
             break;
         }
         case NNINIT__CELL_GRU: {
@@ -271,6 +224,12 @@ void nninit__rnn_backward(const nninit__rnn_spec *s, const nninit__rnn_weights *
     gru_blocks(s, &zo, &ro);
     memset(c.dh, 0, (size_t)(N * H) * sizeof *c.dh);
     memset(c.dc, 0, (size_t)(N * H) * sizeof *c.dc);
+    /* the LSTM's bias gradient, summed during the recurrence (see the top) */
+    float *lstm_db = NULL;
+    if (s->cell == NNINIT__CELL_LSTM && (g->bias_in || g->bias_rec)) {
+        lstm_db = g->bias_in ? g->bias_in : g->bias_rec;
+        memset(lstm_db, 0, (size_t)GH * sizeof *lstm_db);
+    }
     for (int64_t t = T - 1; t >= 0; t--) {
         /* dh += the output gradient of step t */
         if (s->return_sequences) {
@@ -289,8 +248,7 @@ void nninit__rnn_backward(const nninit__rnn_spec *s, const nninit__rnn_weights *
             break;
         case NNINIT__CELL_LSTM: {
             const float *cp = c.cs + t * N * H, *tc = c.tc + t * N * H;
-            for (int64_t b = 0; b < N; b++)
-                lstm_row_backward(p + b * GH, cp + b * H, tc + b * H, c.dh + b * H, H, c.dc + b * H, dg + b * GH);
+            nninit__lstm_cell_backward(p, cp, tc, c.dh, N, H, c.dc, dg, lstm_db);
             rec_product_t(s, w->recurrent, dg, GH, N, 0, GH, 0.0f, c.dh);
             break;
         }
@@ -343,10 +301,15 @@ void nninit__rnn_backward(const nninit__rnn_spec *s, const nninit__rnn_weights *
     } else {
         rec_weight_grad(s, c.hs, c.dgr, GH, R, 0, GH, g->recurrent);
     }
-    if (g->bias_in)
-        nninit__col_sums(c.dg, R, GH, GH, g->bias_in);
-    if (g->bias_rec)
-        nninit__col_sums(c.dgr, R, GH, GH, g->bias_rec);
+    if (lstm_db) {
+        if (g->bias_in && g->bias_rec) /* the same sums: dgr is dg */
+            memcpy(g->bias_rec, g->bias_in, (size_t)GH * sizeof *g->bias_rec);
+    } else {
+        if (g->bias_in)
+            nninit__col_sums(c.dg, R, GH, GH, g->bias_in);
+        if (g->bias_rec)
+            nninit__col_sums(c.dgr, R, GH, GH, g->bias_rec);
+    }
     if (dx) {
         nninit__sgemm(0, !s->torch_layout, R, n_in, GH, 1.0f, c.dg, w->kernel, 0.0f, c.dxt);
         for (int64_t b = 0; b < N; b++)

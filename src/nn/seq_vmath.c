@@ -113,3 +113,12 @@ void nninit__vexpf(const float *x, float *y, int64_t n) { nninit__vmath_lanes(0,
 void nninit__vtanhf(const float *x, float *y, int64_t n) { nninit__vmath_lanes(1, 16, x, y, n); }
 void nninit__vsigmoidf(const float *x, float *y, int64_t n) { nninit__vmath_lanes(2, 16, x, y, n); }
 void nninit__vnormcdff(const float *x, float *y, int64_t n) { nninit__vmath_lanes(3, 16, x, y, n); }
+
+int nninit__vmath_usable_lanes(int lanes)
+{
+    if (lanes == 16 && widest_ok())
+        return 16;
+    if (lanes >= 8 && wide_ok())
+        return 8;
+    return 4;
+}
