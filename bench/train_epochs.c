@@ -11,6 +11,8 @@
  *       trains that many epochs, prints "seconds cpu_seconds test_acc" per epoch
  *   train_epochs --floor [--model M] [--threads T]   the same epochs' sgemm calls
  *       alone (same shapes, same count, on scratch buffers): the BLAS floor
+ *   train_epochs --floor-im2col --model cnn   the floor as defined before the first
+ *       conv became direct code: also its two products as im2col + sgemm made them
  *   train_epochs --hash N [--model M] [--threads T]   N epochs, then the FNV-1a hash of
  *       every parameter's bits: compares the engine's arithmetic before and after a change
  *
@@ -29,10 +31,13 @@
 #include <time.h>
 
 /* The small CNN's sgemm calls for one epoch of 60000 images in batches of
- * 128: per conv layer the forward product, the kernel gradient, and (second
- * layer) the patch gradient; the dense layer's three products. Same shapes
- * and row-major calls as src/nn/conv2d.c and dense.c (chunking aside). */
-static void floor_epochs(int count)
+ * 128: the second conv's forward product, kernel gradient and patch
+ * gradient, the dense layer's three products. Same shapes and row-major
+ * calls as src/nn/conv2d.c and dense.c (chunking aside). The first conv
+ * (one input channel) is direct code in src/nn/conv2d.c, no sgemm: with
+ * with_conv1 its forward and kernel-gradient products as im2col + sgemm
+ * made them are timed too (the floor's definition until then). */
+static void floor_epochs(int count, int with_conv1)
 {
     const int B = 128, n = 60000;
     size_t big = (size_t)B * 26 * 26 * 144; /* largest operand */
@@ -44,9 +49,10 @@ static void floor_epochs(int count)
         for (int r0 = 0; r0 < n; r0 += B) {
             int m = n - r0 < B ? n - r0 : B;
             int m1 = m * 26 * 26, m2 = m * 11 * 11;
-            /* conv1 (K = 9, 16 filters): forward, dK */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m1, 16, 9, 1.f, a, 9, b, 16, 0.f, c, 16);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 9, 16, m1, 1.f, a, 9, b, 16, 0.f, c, 16);
+            if (with_conv1) { /* conv1 (K = 9, 16 filters): forward, dK */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m1, 16, 9, 1.f, a, 9, b, 16, 0.f, c, 16);
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 9, 16, m1, 1.f, a, 9, b, 16, 0.f, c, 16);
+            }
             /* conv2 (K = 144, 32 filters): forward, dK, dcols */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m2, 32, 144, 1.f, a, 144, b, 32, 0.f, c, 32);
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 144, 32, m2, 1.f, a, 144, b, 32, 0.f, c, 32);
@@ -131,13 +137,15 @@ static int run_epochs(nninit_net *net, const nninit_dataset *tr, const nninit_da
 
 int main(int argc, char **argv)
 {
-    int serve = 0, threads = 1, cnn = 0, floor_only = 0, hash_epochs = 0;
+    int serve = 0, threads = 1, cnn = 0, floor_only = 0, floor_conv1 = 0, hash_epochs = 0;
     double lr = 0.05;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--serve"))
             serve = 1;
         else if (!strcmp(argv[i], "--floor"))
             floor_only = 1;
+        else if (!strcmp(argv[i], "--floor-im2col"))
+            floor_only = floor_conv1 = 1;
         else if (!strcmp(argv[i], "--model") && i + 1 < argc)
             cnn = !strcmp(argv[++i], "cnn");
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
@@ -147,19 +155,25 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--lr") && i + 1 < argc)
             lr = atof(argv[++i]);
         else {
-            fprintf(stderr, "usage: train_epochs [--serve] [--floor] [--hash N] [--model mlp|cnn] [--threads T] [--lr X]\n");
+            fprintf(stderr, "usage: train_epochs [--serve] [--floor | --floor-im2col] [--hash N] [--model mlp|cnn] "
+                            "[--threads T] [--lr X]\n");
             return 2;
         }
     }
     if (floor_only) {
         openblas_set_num_threads(threads);
         char line[64];
-        void (*floor_fn)(int) = cnn ? floor_epochs : floor_mlp_epochs;
-        if (serve)
-            while (fgets(line, sizeof line, stdin))
-                floor_fn(atoi(line));
-        else
-            floor_fn(2);
+        int count = 2;
+        while (!serve || fgets(line, sizeof line, stdin)) {
+            if (serve)
+                count = atoi(line);
+            if (cnn)
+                floor_epochs(count, floor_conv1);
+            else
+                floor_mlp_epochs(count);
+            if (!serve)
+                break;
+        }
         return 0;
     }
     nninit_dataset tr, te;

@@ -90,7 +90,7 @@ static void check_batch(int64_t batch, int64_t cap)
                             }
                         }
             }
-    nninit__conv2d_forward(&g, x, k, b, NNINIT_ACT_LINEAR, 0.0, batch, y, NULL, work);
+    nninit__conv2d_forward(&g, x, k, b, NNINIT_ACT_LINEAR, 0.0, batch, y, NULL, work, NULL, NULL);
     nninit__conv2d_backward(&g, x, k, dy, batch, dk, db, dx, work);
     nninit__conv2d_backward(&g, x, k, dy, batch, dk2, db2, dx2, work);
     char what[64];

@@ -7,7 +7,11 @@
  * CHUNK_FLOATS patches whatever is kept (the chunking fixes its rounding).
  * The patch gradient is made and scattered back a tile of rows at a time,
  * in a buffer of its own that stays in cache. 1x1 convolutions with stride
- * 1 and no padding skip the copy. */
+ * 1 and no padding skip the copy. A one-channel input (an image's first
+ * layer) with at most DIRECT_TAPS window positions is convolved directly
+ * (conv2d_direct_impl.h): there a patch row is K floats for K products per
+ * output, so the copy cost more than the product, and an sgemm with an
+ * inner dimension of 9 spends most of its time packing. */
 #include "nn/internal.h"
 
 #include <string.h>
@@ -15,6 +19,8 @@
 #define CHUNK_FLOATS ((int64_t)1 << 21) /* 8 MB of patches per kernel-gradient product */
 #define KEEP_FLOATS ((int64_t)1 << 23)  /* keep up to 32 MB of one batch's patches */
 #define TILE_FLOATS ((int64_t)1 << 16)  /* 256 KB of patch gradient per scatter */
+#define DIRECT_TAPS 64                  /* most window positions of the direct one-channel kernels */
+#define DIRECT_ROWS 32                  /* rows per float partial sum of the direct kernel gradient */
 
 nninit_status nninit__conv_geom_init(nninit__conv_geom *g, nninit_padding pad, const char *what, nninit_err *err)
 {
@@ -42,6 +48,18 @@ nninit_status nninit__conv_geom_init(nninit__conv_geom *g, nninit_padding pad, c
     return NNINIT_OK;
 }
 
+void nninit__window_inside(int64_t s, int64_t p, int64_t d, int64_t k, int64_t size, int64_t n_out, int64_t *lo,
+                           int64_t *hi)
+{
+    int64_t last = size - 1 - (k - 1) * d + p; /* o s <= last */
+    *lo = (p + s - 1) / s;
+    *hi = last < 0 ? 0 : last / s + 1;
+    if (*hi > n_out)
+        *hi = n_out;
+    if (*lo > *hi)
+        *lo = *hi;
+}
+
 static int is_pointwise(const nninit__conv_geom *g)
 {
     return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->groups == 1;
@@ -50,6 +68,17 @@ static int is_pointwise(const nninit__conv_geom *g)
 static int64_t patch_width(const nninit__conv_geom *g)
 {
     return g->kh * g->kw * (g->c / g->groups);
+}
+
+static int is_direct(const nninit__conv_geom *g)
+{
+    return g->c == 1 && g->groups == 1 && !is_pointwise(g) && g->kh * g->kw <= DIRECT_TAPS;
+}
+
+/* Floats of work the direct kernel gradient sums in (K x cout doubles). */
+static int64_t direct_sum_floats(const nninit__conv_geom *g)
+{
+    return is_direct(g) ? 2 * g->kh * g->kw * g->cout : 0;
 }
 
 /* Samples per chunk of the kernel gradient's sum. */
@@ -62,12 +91,15 @@ static int64_t chunk_samples(const nninit__conv_geom *g, int64_t batch)
 
 static int keeps_patches(const nninit__conv_geom *g, int64_t batch)
 {
-    return !is_pointwise(g) && g->groups == 1 && batch * g->ho * g->wo * patch_width(g) <= KEEP_FLOATS;
+    return !is_pointwise(g) && !is_direct(g) && g->groups == 1 &&
+           batch * g->ho * g->wo * patch_width(g) <= KEEP_FLOATS;
 }
 
 /* Floats of patches the work buffer holds: the whole batch's, or a chunk's. */
 static int64_t patch_floats(const nninit__conv_geom *g, int64_t batch)
 {
+    if (is_direct(g))
+        return direct_sum_floats(g);
     int64_t nb = keeps_patches(g, batch) ? batch : chunk_samples(g, batch);
     return nb * g->ho * g->wo * patch_width(g);
 }
@@ -103,7 +135,7 @@ size_t nninit__conv2d_work(const nninit__conv_geom *g, int64_t batch)
     if (is_pointwise(g))
         return 0;
     int64_t per = g->ho * g->wo * patch_width(g), patches = patch_floats(g, batch);
-    int64_t keepable = g->groups == 1 ? (per > 0 ? KEEP_FLOATS / per : batch) : 0;
+    int64_t keepable = g->groups == 1 && !is_direct(g) ? (per > 0 ? KEEP_FLOATS / per : batch) : 0;
     if (keepable > batch)
         keepable = batch;
     if (keepable * per > patches)
@@ -254,10 +286,167 @@ static void fill_rows(float *y, const float *b, int64_t rows, int64_t n)
     }
 }
 
+/* Inlined with the window size a constant (the 3x3 case) the kernels keep
+ * the kernel rows and sums in registers. */
+#if defined(__GNUC__)
+#define CD_INLINE __attribute__((always_inline))
+#define CD_UNROLL _Pragma("GCC unroll 9")
+#else
+#define CD_INLINE
+#define CD_UNROLL
+#endif
+
+/* The K = kh kw inputs of output (n, oh, ow) of a one-channel image, in
+ * window order, zeros outside the image (what im2col would copy). */
+CD_INLINE static inline void gather_taps(const nninit__conv_geom *g, const float *x, int64_t n, int64_t oh,
+                                         int64_t ow, float *xv)
+{
+    const float *xs = x + n * g->h * g->w;
+    int64_t ih0 = oh * g->sh - g->pt, iw0 = ow * g->sw - g->pl;
+    for (int64_t i = 0; i < g->kh; i++) {
+        int64_t ih = ih0 + i * g->dh;
+        for (int64_t j = 0; j < g->kw; j++) {
+            int64_t iw = iw0 + j * g->dw;
+            xv[i * g->kw + j] = ih >= 0 && ih < g->h && iw >= 0 && iw < g->w ? xs[ih * g->w + iw] : 0.0f;
+        }
+    }
+}
+
+/* The rows [r, r + len) of a range of output rows that lie in one output
+ * row (oh of sample n, columns ow .. ow + len), for the direct kernels. */
+typedef struct direct_seg {
+    int64_t r, n, oh, ow, len;
+    int rows_in;          /* the windows' rows lie inside the image */
+    int64_t in_lo, in_hi; /* the columns whose windows lie inside the image */
+    const float *top;     /* (rows_in) x at the windows' first row, column 0 */
+} direct_seg;
+
+static void direct_seg_fill(const nninit__conv_geom *g, const float *x, int64_t r1, direct_seg *s)
+{
+    s->len = r1 - s->r < g->wo - s->ow ? r1 - s->r : g->wo - s->ow;
+    int64_t ih0 = s->oh * g->sh - g->pt;
+    s->rows_in = ih0 >= 0 && ih0 + (g->kh - 1) * g->dh < g->h;
+    s->top = s->rows_in ? x + (s->n * g->h + ih0) * g->w : NULL;
+}
+
+static void direct_seg_first(const nninit__conv_geom *g, const float *x, int64_t r0, int64_t r1, direct_seg *s)
+{
+    rowpos p = row_at(g, r0);
+    s->r = r0;
+    s->n = p.n;
+    s->oh = p.oh;
+    s->ow = p.ow;
+    nninit__window_inside(g->sw, g->pl, g->dw, g->kw, g->w, g->wo, &s->in_lo, &s->in_hi);
+    s->len = 0;
+    if (r0 < r1)
+        direct_seg_fill(g, x, r1, s);
+}
+
+static void direct_seg_next(const nninit__conv_geom *g, const float *x, int64_t r1, direct_seg *s)
+{
+    s->r += s->len;
+    s->ow += s->len;
+    if (s->ow == g->wo) {
+        s->ow = 0;
+        if (++s->oh == g->ho) {
+            s->oh = 0;
+            s->n++;
+        }
+    }
+    s->len = 0;
+    if (s->r < r1)
+        direct_seg_fill(g, x, r1, s);
+}
+
+#if defined(__GNUC__)
+typedef float cd_v4f __attribute__((vector_size(16)));
+#define LANES 4
+#define CD_F cd_v4f
+#define CD_ATTR
+#define CD_NAME(f) direct_##f##_4
+#include "nn/conv2d_direct_impl.h"
+#undef LANES
+#undef CD_F
+#undef CD_ATTR
+#undef CD_NAME
+#if defined(__x86_64__)
+#define DIRECT_WIDE 1
+typedef float cd_v8f __attribute__((vector_size(32)));
+#define LANES 8
+#define CD_F cd_v8f
+#define CD_ATTR __attribute__((target("avx2")))
+#define CD_NAME(f) direct_##f##_8
+#include "nn/conv2d_direct_impl.h"
+#undef LANES
+#undef CD_F
+#undef CD_ATTR
+#undef CD_NAME
+#endif
+#endif
+#ifndef DIRECT_WIDE
+#define DIRECT_WIDE 0
+#endif
+
+/* The widest kernels the CPU runs (lanes: at most that many; the test
+ * compares the widths): 8 lanes with AVX2, else 4 (SSE2 on x86-64). On
+ * Zen 4 16 lanes (AVX-512) run as two halves and gain nothing. */
+static int direct_lanes(int lanes)
+{
+#if DIRECT_WIDE
+    if (lanes >= 8 && __builtin_cpu_supports("avx2"))
+        return 8;
+#endif
+    (void)lanes;
+    return 4;
+}
+
+void nninit__conv2d_direct_forward(const nninit__conv_geom *g, const float *x, const float *k, const float *b,
+                                   int64_t r0, int64_t r1, float *y, int lanes)
+{
+#if DIRECT_WIDE
+    if (direct_lanes(lanes) == 8) {
+        direct_fwd_8(g, x, k, b, r0, r1, y);
+        return;
+    }
+#endif
+    direct_fwd_4(g, x, k, b, r0, r1, y);
+}
+
+void nninit__conv2d_direct_kgrad(const nninit__conv_geom *g, const float *x, const float *dy, int64_t rows,
+                                 float *dk, double *sum, int lanes)
+{
+    int64_t n = g->kh * g->kw * g->cout;
+    memset(sum, 0, (size_t)n * sizeof *sum);
+#if DIRECT_WIDE
+    if (direct_lanes(lanes) == 8)
+        direct_kgrad_8(g, x, dy, rows, sum);
+    else
+#endif
+        direct_kgrad_4(g, x, dy, rows, sum);
+    for (int64_t i = 0; i < n; i++)
+        dk[i] = (float)sum[i];
+}
+
+/* Max pools the output rows of the pooling (q counts them, of `total`)
+ * whose inputs the tiles so far completed (the conv's rows [0, r1)), while
+ * the last tile is in cache. A pool row reads conv image rows up to
+ * nninit__maxpool_row_needs, which grows with the row. */
+static void pool_ready(const nninit__conv_geom *g, const nninit__conv_geom *pool, const float *out, int64_t r1,
+                       int64_t total, int64_t *q, float *pooled)
+{
+    int64_t done = r1 / g->wo, q0 = *q;
+    while (*q < total && nninit__maxpool_row_needs(pool, *q) <= done)
+        ++*q;
+    if (*q > q0)
+        nninit__maxpool_forward_rows(pool, out, q0, *q, pooled);
+}
 
 void nninit__conv2d_forward(const nninit__conv_geom *g, const float *x, const float *k, const float *b,
-                            nninit_act act, double alpha, int64_t batch, float *y, float *a, float *work)
+                            nninit_act act, double alpha, int64_t batch, float *y, float *a, float *work,
+                            const nninit__conv_geom *pool, float *pooled)
 {
+    const float *out = act != NNINIT_ACT_LINEAR ? a : y; /* what the pooling reads */
+    int64_t q = 0;
     int64_t rows = batch * g->ho * g->wo, cout = g->cout;
     float beta = b ? 1.0f : 0.0f;
     if (is_pointwise(g)) {
@@ -266,6 +455,8 @@ void nninit__conv2d_forward(const nninit__conv_geom *g, const float *x, const fl
         nninit__sgemm(0, 0, rows, cout, g->c, 1.0f, x, k, beta, y);
         if (act != NNINIT_ACT_LINEAR)
             nninit_act_forward(act, alpha, y, a, rows, cout);
+        if (pool)
+            pool_ready(g, pool, out, rows, batch * pool->ho, &q, pooled);
         return;
     }
     /* A tile of rows at a time: its patches are copied, multiplied, biased and
@@ -282,6 +473,14 @@ void nninit__conv2d_forward(const nninit__conv_geom *g, const float *x, const fl
         tile_span(rows, nt, i, &r0, &r1);
         int64_t t = r1 - r0;
         float *yt = y + r0 * cout;
+        if (is_direct(g)) {
+            nninit__conv2d_direct_forward(g, x, k, b, r0, r1, yt, 16);
+            if (act != NNINIT_ACT_LINEAR)
+                nninit_act_forward(act, alpha, yt, a + r0 * cout, t, cout);
+            if (pool)
+                pool_ready(g, pool, out, r1, batch * pool->ho, &q, pooled);
+            continue;
+        }
         if (b)
             fill_rows(yt, b, t, cout);
         for (int64_t gi = 0; gi < g->groups; gi++) {
@@ -291,6 +490,8 @@ void nninit__conv2d_forward(const nninit__conv_geom *g, const float *x, const fl
         }
         if (act != NNINIT_ACT_LINEAR)
             nninit_act_forward(act, alpha, yt, a + r0 * cout, t, cout);
+        if (pool)
+            pool_ready(g, pool, out, r1, batch * pool->ho, &q, pooled);
     }
 }
 
@@ -308,8 +509,10 @@ void nninit__conv2d_backward(const nninit__conv_geom *g, const float *x, const f
     }
     int64_t cg = g->c / g->groups, og = cout / g->groups, K = g->kh * g->kw * cg;
     int64_t nb = chunk_samples(g, batch), per = g->ho * g->wo;
-    int kept = keeps_patches(g, batch);
+    int kept = keeps_patches(g, batch), direct = is_direct(g);
     float *tile = work + patch_floats(g, batch);
+    if (direct) /* the sum's doubles at the start of work (malloc's alignment) */
+        nninit__conv2d_direct_kgrad(g, x, dy, rows, dk, (double *)(void *)work, 16);
     if (dx)
         memset(dx, 0, (size_t)(batch * g->h * g->w * g->c) * sizeof *dx);
     for (int64_t n0 = 0; n0 < batch; n0 += nb) {
@@ -318,10 +521,11 @@ void nninit__conv2d_backward(const nninit__conv_geom *g, const float *x, const f
         for (int64_t gi = 0; gi < g->groups; gi++) {
             /* dK_g (K, og) += cols^T dy_g, over the forward's patches when kept */
             const float *cols = kept ? work + r0 * K : work;
-            if (!kept)
+            if (!kept && !direct)
                 im2col(g, x, r0, r0 + m, gi * cg, cg, work);
-            nninit__sgemm_ld(1, 0, K, og, m, 1.0f, cols, K, dyc + gi * og, cout, n0 ? 1.0f : 0.0f, dk + gi * og,
-                             cout);
+            if (!direct)
+                nninit__sgemm_ld(1, 0, K, og, m, 1.0f, cols, K, dyc + gi * og, cout, n0 ? 1.0f : 0.0f,
+                                 dk + gi * og, cout);
             if (!dx)
                 continue;
             /* dcols (rows, K) = dy_g K_g^T a tile at a time, scattered back while in cache */

@@ -91,7 +91,6 @@ typedef struct nninit__layer {
     float *dx;        /* gradient w.r.t. the input */
     float *dx2;       /* add: gradient w.r.t. the second input */
     float *gsum;      /* gradient w.r.t. the output when several layers read it (their sum) */
-    int32_t *argmax;  /* maxpool: flat input index (within the sample) of each output's maximum */
     float *work;      /* conv2d: im2col patches of the last forward (nninit__conv2d_work floats) */
     const float *gy;  /* gradient w.r.t. the output in the last backward */
     int has_dx;       /* dx was computed by the last backward */
@@ -157,22 +156,46 @@ void nninit__dropout_mask(const uint32_t key[2], uint64_t stream, uint64_t first
  * dilation and padding mode; NNINIT_EINVAL (message naming `what`) when the
  * window does not fit. */
 nninit_status nninit__conv_geom_init(nninit__conv_geom *g, nninit_padding pad, const char *what, nninit_err *err);
+/* [lo, hi): the outputs o < n_out of one axis (stride s, leading padding p,
+ * dilation d, window k) whose windows lie inside [0, size). */
+void nninit__window_inside(int64_t s, int64_t p, int64_t d, int64_t k, int64_t size, int64_t n_out, int64_t *lo,
+                           int64_t *hi);
 /* Floats of scratch the conv2d kernels need for up to `batch` samples. */
 size_t nninit__conv2d_work(const nninit__conv_geom *g, int64_t batch);
 /* y (batch, ho, wo, cout) = conv(x, K) + b; K HWIO (kh, kw, c/groups, cout),
  * b (cout) or NULL; a = act(y) unless act is linear (a unused then).
- * work: nninit__conv2d_work floats. */
+ * work: nninit__conv2d_work floats. pool (or NULL): a max pooling of the
+ * output (a, or y when linear) done tile by tile while the tile is in
+ * cache, into pooled (nninit__maxpool_forward's result). */
 void nninit__conv2d_forward(const nninit__conv_geom *g, const float *x, const float *k, const float *b,
-                            nninit_act act, double alpha, int64_t batch, float *y, float *a, float *work);
+                            nninit_act act, double alpha, int64_t batch, float *y, float *a, float *work,
+                            const nninit__conv_geom *pool, float *pooled);
 /* dK, db (overwritten; db may be NULL) and dx (skipped when NULL); work is
  * the forward's (with one group its patches are reused, and left intact). */
 void nninit__conv2d_backward(const nninit__conv_geom *g, const float *x, const float *k, const float *dy,
                              int64_t batch, float *dk, float *db, float *dx, float *work);
-/* Max pooling: y and, per output, the flat index (h w c within the sample)
- * of the input that won. Windows entirely in the padding cannot happen. */
-void nninit__maxpool_forward(const nninit__conv_geom *g, const float *x, int64_t batch, float *y, int32_t *argmax);
-void nninit__maxpool_backward(const nninit__conv_geom *g, const int32_t *argmax, const float *dy, int64_t batch,
-                              float *dx);
+/* The direct kernels of a one-channel conv2d (groups 1, at most 64 window
+ * positions, not 1x1), which nninit__conv2d_forward/backward take for such
+ * a layer: z rows [r0, r1) (row r at y + (r - r0) cout, bias added), and
+ * the kernel gradient over `rows` rows (sum: kh kw cout doubles of
+ * scratch). lanes: the widest vectors to use (4, 8; more: the widest the
+ * CPU has); every width gives the same bits (the test compares them). */
+void nninit__conv2d_direct_forward(const nninit__conv_geom *g, const float *x, const float *k, const float *b,
+                                   int64_t r0, int64_t r1, float *y, int lanes);
+void nninit__conv2d_direct_kgrad(const nninit__conv_geom *g, const float *x, const float *dy, int64_t rows,
+                                 float *dk, double *sum, int lanes);
+/* Max pooling (windows entirely in the padding cannot happen). The
+ * backward finds each output's input again in x (the first in window order
+ * equal to y, the first NaN for a NaN y: the forward's choice) instead of
+ * keeping an index per output; x and y are the forward's. */
+void nninit__maxpool_forward(const nninit__conv_geom *g, const float *x, int64_t batch, float *y);
+void nninit__maxpool_backward(const nninit__conv_geom *g, const float *x, const float *y, const float *dy,
+                              int64_t batch, float *dx);
+/* Output rows q in [q0, q1) (q = sample * ho + output row) of the forward,
+ * and how many input rows (sample * h + row, counted from the first) row q
+ * reads up to: a conv2d pools its output while a tile of it is in cache. */
+void nninit__maxpool_forward_rows(const nninit__conv_geom *g, const float *x, int64_t q0, int64_t q1, float *y);
+int64_t nninit__maxpool_row_needs(const nninit__conv_geom *g, int64_t q);
 /* Average pooling over the positions of each window inside the image. */
 void nninit__avgpool_forward(const nninit__conv_geom *g, const float *x, int64_t batch, float *y);
 void nninit__avgpool_backward(const nninit__conv_geom *g, const float *dy, int64_t batch, float *dx);

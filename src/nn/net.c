@@ -73,14 +73,12 @@ void nninit__net_free_buffers(nninit_net *net)
         free(L->dx);
         free(L->dx2);
         free(L->gsum);
-        free(L->argmax);
         free(L->work);
         free(L->cache);
         free(L->ids);
         L->cache = NULL;
         L->ids = NULL;
         L->z = L->out = L->dz = L->dx = L->dx2 = L->gsum = L->work = NULL;
-        L->argmax = NULL;
     }
     free(net->dx_in_sum);
     net->dx_in_sum = NULL;

@@ -60,8 +60,6 @@ static nninit_status ensure_cap(nninit_net *net, int64_t batch, nninit_err *err)
             ok &= (L->dx2 = nninit__malloc_array(n_in, sizeof(float))) != NULL;
         if (L->n_consumers > 1)
             ok &= (L->gsum = nninit__malloc_array(n_out, sizeof(float))) != NULL;
-        if (k == NNINIT_LAYER_MAXPOOL2D)
-            ok &= (L->argmax = nninit__malloc_array(n_out, sizeof(int32_t))) != NULL;
         size_t cache = layer_cache_floats(L, batch);
         if (cache)
             ok &= (L->cache = nninit__malloc_array(cache, sizeof(float))) != NULL;
@@ -260,6 +258,18 @@ static void gap_backward(const nninit__conv_geom *g, const float *dy, int64_t ba
                 dx[(n * hw + p) * C + c] = dy[n * C + c] * inv;
 }
 
+/* Layer i is a conv2d whose output only the max pooling after it reads:
+ * the conv's forward pools each tile while it is in cache (the pooled rows
+ * are what the pooling layer would compute). */
+static int pools_conv(const nninit_net *net, int i)
+{
+    if (i < 0 || i + 1 >= net->n_layers)
+        return 0;
+    const nninit__layer *L = &net->layers[i], *P = &net->layers[i + 1];
+    return L->kind == NNINIT_LAYER_CONV2D && P->kind == NNINIT_LAYER_MAXPOOL2D && P->src[0] == i &&
+           L->n_consumers == 1;
+}
+
 nninit_status nninit_net_forward(nninit_net *net, const float *x, int64_t batch, int training, const float **out,
                                  nninit_err *err)
 {
@@ -292,8 +302,9 @@ nninit_status nninit_net_forward(nninit_net *net, const float *x, int64_t batch,
             break;
         }
         case NNINIT_LAYER_CONV2D: {
+            nninit__layer *P = pools_conv(net, i) ? &net->layers[i + 1] : NULL;
             nninit__conv2d_forward(&L->geom, in, L->param[0].value, L->n_params > 1 ? L->param[1].value : NULL, L->act,
-                                   L->alpha, batch, L->z, L->out, L->work);
+                                   L->alpha, batch, L->z, L->out, L->work, P ? &P->geom : NULL, P ? P->out : NULL);
             break;
         }
         case NNINIT_LAYER_ACTIVATION: {
@@ -316,7 +327,8 @@ nninit_status nninit_net_forward(nninit_net *net, const float *x, int64_t batch,
             }
             break;
         case NNINIT_LAYER_MAXPOOL2D:
-            nninit__maxpool_forward(&L->geom, in, batch, L->out, L->argmax);
+            if (!pools_conv(net, i - 1)) /* else done in the conv's forward */
+                nninit__maxpool_forward(&L->geom, in, batch, L->out);
             break;
         case NNINIT_LAYER_AVGPOOL2D:
             nninit__avgpool_forward(&L->geom, in, batch, L->out);
@@ -506,7 +518,7 @@ static nninit_status backward(nninit_net *net, const float *dout, int want_input
             break;
         case NNINIT_LAYER_MAXPOOL2D:
             if (dx)
-                nninit__maxpool_backward(&L->geom, L->argmax, g, B, dx);
+                nninit__maxpool_backward(&L->geom, L->in, L->out, g, B, dx);
             break;
         case NNINIT_LAYER_AVGPOOL2D:
             if (dx)
