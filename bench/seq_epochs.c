@@ -11,12 +11,22 @@
  *                at every step.
  *
  * One step = forward, loss, backward of every parameter and an SGD update
- * (lr 0.01), batches taken in order. Prints one line "MODEL seconds S cpu C
- * blas B steps N peak_rss_mib M last_loss L": wall seconds of the steps,
- * the CPU seconds of the process during them, the CPU seconds of the
- * process inside cblas_sgemm (the floor: this program interposes
- * cblas_sgemm and forwards to OpenBLAS's through dlsym(RTLD_NEXT)) and the
- * wall seconds there, and the peak resident memory of the process.
+ * (lr 0.01), batches taken in order. One untimed warm-up step comes first
+ * (first touches of the buffers, OpenBLAS's own allocation; its sgemm calls
+ * are recorded, see below), then N timed steps. Prints one line "MODEL
+ * seconds S cpu C blas B blas_wall W steps N peak_rss_mib M last_loss L param_hash H":
+ * wall and process CPU seconds of the N timed steps, the BLAS floor B (CPU)
+ * and W (wall), the peak resident memory, the loss of the last step and
+ * an FNV-1a hash of the trained parameters' bytes (same hash, same bits).
+ *
+ * The floor: this program interposes cblas_sgemm (forwarding to OpenBLAS's
+ * through dlsym(RTLD_NEXT)). During the warm-up step it records every call's
+ * arguments (shapes, transposes, alpha, beta, the engine's own pointers and
+ * leading dimensions); after the timed steps it replays that list N times,
+ * the calls alone, timed as a whole. So the floor is the same sgemm calls
+ * the engine makes, on the same buffers, and the timed steps carry no clock
+ * reads (the interposer only counts calls then, to check every step made
+ * the recorded list's number of calls).
  *
  * usage: seq_epochs [lstm|transformer] [--steps N] [--threads T] [--data DIR]
  * With no arguments: 3 steps of each model on 1 thread (a smoke run for
@@ -50,31 +60,93 @@ static double cpu_now(void)
 
 static double cpu_seconds; /* CPU time of the process during the steps (all threads) */
 
-/* ---- the BLAS floor: time inside cblas_sgemm ---- */
+/* ---- the BLAS floor: the recorded sgemm calls replayed alone ---- */
 
-static double blas_seconds, blas_wall; /* CPU seconds of the process inside cblas_sgemm, and wall */
 typedef void (*sgemm_fn)(const enum CBLAS_ORDER, const enum CBLAS_TRANSPOSE, const enum CBLAS_TRANSPOSE,
                          const blasint, const blasint, const blasint, const float, const float *, const blasint,
                          const float *, const blasint, const float, float *, const blasint);
+
+typedef struct sgemm_call {
+    enum CBLAS_ORDER order;
+    enum CBLAS_TRANSPOSE ta, tb;
+    blasint m, n, k, lda, ldb, ldc;
+    float alpha, beta;
+    const float *a, *b;
+    float *c;
+} sgemm_call;
+
+static struct {
+    sgemm_fn real;
+    int recording;
+    sgemm_call *calls;
+    size_t n_calls, cap;
+    long long counted; /* calls made while not recording */
+} interposed;
+
+static sgemm_fn real_sgemm(void)
+{
+    if (!interposed.real) {
+        void *sym = dlsym(RTLD_NEXT, "cblas_sgemm");
+        memcpy(&interposed.real, &sym, sizeof interposed.real);
+        if (!interposed.real) {
+            fprintf(stderr, "seq_epochs: cannot find OpenBLAS's cblas_sgemm\n");
+            exit(1);
+        }
+    }
+    return interposed.real;
+}
 
 void cblas_sgemm(const enum CBLAS_ORDER order, const enum CBLAS_TRANSPOSE ta, const enum CBLAS_TRANSPOSE tb,
                  const blasint m, const blasint n, const blasint k, const float alpha, const float *a,
                  const blasint lda, const float *b, const blasint ldb, const float beta, float *c, const blasint ldc)
 {
-    static sgemm_fn real;
-    if (!real) {
-        void *sym = dlsym(RTLD_NEXT, "cblas_sgemm");
-        memcpy(&real, &sym, sizeof real);
-        if (!real) {
-            fprintf(stderr, "seq_epochs: cannot find OpenBLAS's cblas_sgemm\n");
-            exit(1);
+    if (interposed.recording) {
+        if (interposed.n_calls == interposed.cap) {
+            interposed.cap = interposed.cap ? 2 * interposed.cap : 1024;
+            interposed.calls = realloc(interposed.calls, interposed.cap * sizeof *interposed.calls);
+            if (!interposed.calls) {
+                fprintf(stderr, "seq_epochs: out of memory recording sgemm calls\n");
+                exit(1);
+            }
         }
+        interposed.calls[interposed.n_calls++] = (sgemm_call){order, ta, tb, m, n, k, lda, ldb, ldc, alpha, beta,
+                                                               a, b, c};
+    } else {
+        interposed.counted++;
     }
-    double t0 = now(), c0 = cpu_now();
-    real(order, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-    blas_seconds += cpu_now() - c0;
-    blas_wall += now() - t0;
+    real_sgemm()(order, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
+
+/* Starts recording (the warm-up step) or stops it (before the timed steps). */
+static void record_calls(int on)
+{
+    if (on)
+        interposed.n_calls = 0;
+    interposed.recording = on;
+    interposed.counted = 0;
+}
+
+/* After the timed steps: checks each made the recorded number of calls,
+ * then replays the list `steps` times; CPU and wall seconds of the replay. */
+static void blas_floor(int64_t steps, double *cpu, double *wall)
+{
+    if (interposed.counted != steps * (long long)interposed.n_calls) {
+        fprintf(stderr, "seq_epochs: the timed steps made %lld sgemm calls, not %lld x %zu as the warm-up did\n",
+                interposed.counted, (long long)steps, interposed.n_calls);
+        exit(1);
+    }
+    sgemm_fn f = real_sgemm();
+    double t0 = now(), c0 = cpu_now();
+    for (int64_t s = 0; s < steps; s++)
+        for (size_t i = 0; i < interposed.n_calls; i++) {
+            const sgemm_call *q = &interposed.calls[i];
+            f(q->order, q->ta, q->tb, q->m, q->n, q->k, q->alpha, q->a, q->lda, q->b, q->ldb, q->beta, q->c, q->ldc);
+        }
+    *cpu = cpu_now() - c0;
+    *wall = now() - t0;
+}
+
+static double blas_seconds, blas_wall; /* the floor: CPU and wall seconds of the replayed calls */
 
 /* ---- parameters ---- */
 
@@ -118,8 +190,24 @@ static void sgd(params *ps, float lr)
             ps->p[i].w[j] -= lr * ps->p[i].g[j];
 }
 
+/* FNV-1a over every parameter's bytes: equal hashes mean the training run
+ * gave the same bits (a kernel change meant to keep them is checked so). */
+static unsigned long long param_hash(const params *ps)
+{
+    unsigned long long h = 1469598103934665603ull;
+    for (int i = 0; i < ps->n; i++) {
+        const unsigned char *b = (const unsigned char *)ps->p[i].w;
+        for (size_t j = 0; j < (size_t)ps->p[i].n * sizeof(float); j++)
+            h = (h ^ b[j]) * 1099511628211ull;
+    }
+    return h;
+}
+
+static unsigned long long last_hash; /* of the run just made */
+
 static void free_params(params *ps)
 {
+    last_hash = param_hash(ps);
     for (int i = 0; i < ps->n; i++) {
         free(ps->p[i].w);
         free(ps->p[i].g);
@@ -151,9 +239,12 @@ static double run_lstm(int64_t steps, const char *dir, double *loss_out)
     float *h = malloc(B * U * sizeof(float)), *logits = malloc(B * C * sizeof(float));
     float *dlog = malloc(B * C * sizeof(float)), *dh = malloc(B * U * sizeof(float));
     int64_t n_batches = d.n / B;
-    double loss = 0, t0 = now(), c0 = cpu_now();
-    blas_seconds = blas_wall = 0;
-    for (int64_t k = 0; k < steps; k++) {
+    double loss = 0, t0 = 0, c0 = 0;
+    for (int64_t k = 0; k <= steps; k++) { /* step 0: the untimed warm-up */
+        if (k <= 1) {
+            record_calls(k == 0);
+            t0 = now(), c0 = cpu_now();
+        }
         int64_t b0 = (k % n_batches) * B;
         const float *x = d.x + b0 * T * F;
         nninit__rnn_forward(&s, &w, x, B, T, cache, h);
@@ -166,6 +257,7 @@ static double run_lstm(int64_t steps, const char *dir, double *loss_out)
     }
     double secs = now() - t0;
     cpu_seconds = cpu_now() - c0;
+    blas_floor(steps, &blas_seconds, &blas_wall);
     *loss_out = loss;
     free(cache), free(h), free(logits), free(dlog), free(dh);
     free_params(&ps);
@@ -221,9 +313,12 @@ static double run_transformer(int64_t steps, double *loss_out)
     float *inv = malloc(R * sizeof(float)), *hf = malloc((size_t)(R * D) * sizeof(float));
     float *logits = malloc((size_t)(R * V) * sizeof(float)), *dlog = malloc((size_t)(R * V) * sizeof(float));
     float *d1 = malloc((size_t)(R * D) * sizeof(float)), *d2 = malloc((size_t)(R * D) * sizeof(float));
-    double loss = 0, t0 = now(), c0 = cpu_now();
-    blas_seconds = blas_wall = 0;
-    for (int64_t k = 0; k < steps; k++) {
+    double loss = 0, t0 = 0, c0 = 0;
+    for (int64_t k = 0; k <= steps; k++) { /* step 0: the untimed warm-up */
+        if (k <= 1) {
+            record_calls(k == 0);
+            t0 = now(), c0 = cpu_now();
+        }
         int64_t s0 = (k % (ws.n / B)) * B;
         const int32_t *tok = ws.tokens + s0 * T, *tgt = ws.y + s0 * T;
         if (nninit__embedding_forward(tok, R, emb, V, D, act[0], &err) != NNINIT_OK)
@@ -250,6 +345,7 @@ static double run_transformer(int64_t steps, double *loss_out)
     }
     double secs = now() - t0;
     cpu_seconds = cpu_now() - c0;
+    blas_floor(steps, &blas_seconds, &blas_wall);
     *loss_out = loss;
     for (int l = 0; l < L; l++)
         free(cache[l]);
@@ -267,8 +363,9 @@ static void report(const char *model, int64_t steps, double secs, double loss)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("%s seconds %.4f cpu %.4f blas %.4f blas_wall %.4f steps %lld peak_rss_mib %.1f last_loss %.4f\n", model,
-           secs, cpu_seconds, blas_seconds, blas_wall, (long long)steps, (double)ru.ru_maxrss / 1024.0, loss);
+    printf("%s seconds %.4f cpu %.4f blas %.4f blas_wall %.4f steps %lld peak_rss_mib %.1f last_loss %.4f "
+           "param_hash %016llx\n", model, secs, cpu_seconds, blas_seconds, blas_wall, (long long)steps,
+           (double)ru.ru_maxrss / 1024.0, loss, last_hash);
     fflush(stdout);
 }
 

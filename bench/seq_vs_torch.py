@@ -10,11 +10,13 @@ built from the sequence kernels) and in PyTorch 1.13, same threads.
                Linear(V), cross-entropy at every step.
 
 A step is forward, loss, backward and an SGD update (lr 0.01) of one batch,
-batches in order. Each side runs in its own process (so peak memory is the
+batches in order; each side runs one untimed warm-up step, then STEPS timed
+ones. Each side runs in its own process (so peak memory is the
 model's), STEPS steps per round; the sides alternate for ROUNDS rounds so that
 both see the same load on a shared machine. Reported: medians over rounds of
-wall and CPU milliseconds per step, nninit's time inside cblas_sgemm (the BLAS
-floor), peak RSS, and the ratios. On a loaded machine the CPU times are the
+wall and CPU milliseconds per step, the BLAS floor (the CPU time of the sgemm
+calls nninit's step makes, recorded in the warm-up step and replayed alone:
+see bench/seq_epochs.c), peak RSS, and the ratios. On a loaded machine the CPU times are the
 ones to read (wall time includes waiting for a core).
 
 With --baseline OLD (an earlier build of seq_epochs, e.g. copied from
@@ -125,8 +127,9 @@ def torch_side(model, steps, threads, data_dir):
             logits = head(lnf(h))
             return F.cross_entropy(logits.reshape(-1, V), ids[idx + 1].reshape(-1))
     opt = torch.optim.SGD(params, lr=0.01)
-    t0, c0 = time.perf_counter(), time.process_time()
-    for k in range(steps):
+    for k in range(steps + 1):  # step 0: an untimed warm-up, as seq_epochs does
+        if k == 1:
+            t0, c0 = time.perf_counter(), time.process_time()
         opt.zero_grad(set_to_none=True)
         loss = step(k)
         loss.backward()
@@ -139,7 +142,7 @@ def torch_side(model, steps, threads, data_dir):
 
 def parse(line):
     f = line.split()
-    return {f[i]: float(f[i + 1]) for i in range(1, len(f) - 1, 2)}
+    return {f[i]: float(f[i + 1]) for i in range(1, len(f) - 1, 2) if f[i] != "param_hash"}
 
 
 def main():
