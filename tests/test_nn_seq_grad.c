@@ -280,6 +280,50 @@ static void test_norm(void **state)
         }
 }
 
+/* The fused passes give the bits of the separate ones they replace: layer
+ * norm's backward plus a residual's gradient = nninit__norm_backward then
+ * nninit__vadd; GELU's backward with its bias gradient = nninit__gelu_backward
+ * then nninit__col_sums (rows of 300: more than one 256-value chunk). */
+static void test_fused_passes(void **state)
+{
+    (void)state;
+    enum { R = 5, N = 300 };
+    float *x = malloc(R * N * sizeof(float)), *dy = malloc(R * N * sizeof(float));
+    float *add_ = malloc(R * N * sizeof(float)), *gamma = malloc(N * sizeof(float));
+    float *a1 = malloc(R * N * sizeof(float)), *a2 = malloc(R * N * sizeof(float));
+    float *xhat = malloc(R * N * sizeof(float)), *keep = malloc(R * N * sizeof(float));
+    float g1[N], g2[N], b1[N], b2[N], mean[R], inv[R];
+    assert_non_null(x), assert_non_null(dy), assert_non_null(add_), assert_non_null(gamma);
+    assert_non_null(a1), assert_non_null(a2), assert_non_null(xhat), assert_non_null(keep);
+    for (int i = 0; i < R * N; i++) {
+        x[i] = (float)(3.0 * urand() + 0.2);
+        dy[i] = (float)urand();
+        add_[i] = (float)urand();
+    }
+    for (int j = 0; j < N; j++)
+        gamma[j] = (float)(1.0 + 0.5 * urand());
+    for (int kind = 0; kind < 3; kind++)
+        for (int n = 7; n <= N; n += N - 7) {
+            nninit__norm_forward((nninit__norm_kind)kind, x, R, n, gamma, NULL, 1e-5, xhat, mean, inv, a1);
+            nninit__norm_backward((nninit__norm_kind)kind, xhat, mean, inv, gamma, dy, R, n, g1, b1, a1);
+            nninit__vadd(a1, a1, add_, R * n);
+            nninit__norm_backward_add((nninit__norm_kind)kind, xhat, mean, inv, gamma, dy, R, n, g2, b2, add_, a2);
+            assert_memory_equal(a1, a2, (size_t)(R * n) * sizeof(float));
+            assert_memory_equal(g1, g2, (size_t)n * sizeof(float));
+            assert_memory_equal(b1, b2, (size_t)n * sizeof(float));
+        }
+    for (int approx = 0; approx < 2; approx++)
+        for (int n = 7; n <= N; n += N - 7) {
+            nninit__gelu_forward(approx, x, R * n, a1, keep);
+            nninit__gelu_backward(approx, x, keep, dy, R * n, a1);
+            nninit__col_sums(a1, R, n, n, b1);
+            nninit__gelu_backward_bias(approx, x, keep, dy, R, n, a2, b2);
+            assert_memory_equal(a1, a2, (size_t)(R * n) * sizeof(float));
+            assert_memory_equal(b1, b2, (size_t)n * sizeof(float));
+        }
+    free(x), free(dy), free(add_), free(gamma), free(a1), free(a2), free(xhat), free(keep);
+}
+
 /* ---- GELU ---- */
 
 static double ref_gelu(int approximate, double x)
@@ -749,7 +793,7 @@ static void test_block(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_vmath),      cmocka_unit_test(test_norm),       cmocka_unit_test(test_gelu), cmocka_unit_test(test_embeddings),
+        cmocka_unit_test(test_vmath),      cmocka_unit_test(test_norm),       cmocka_unit_test(test_gelu), cmocka_unit_test(test_fused_passes), cmocka_unit_test(test_embeddings),
         cmocka_unit_test(test_simple_rnn), cmocka_unit_test(test_lstm), cmocka_unit_test(test_gru),
         cmocka_unit_test(test_attention),  cmocka_unit_test(test_block),
     };

@@ -360,6 +360,12 @@ void nninit__norm_backward(nninit__norm_kind kind, const float *xhat, const floa
                            const float *gamma, const float *dy, int64_t rows, int64_t n, float *dgamma, float *dbeta,
                            float *dx);
 
+/* The same, plus a residual's gradient: dx = the norm's input gradient + add
+ * (add may be dx: read before dx is written, row by row; NULL adds nothing). */
+void nninit__norm_backward_add(nninit__norm_kind kind, const float *xhat, const float *mean, const float *invstd,
+                               const float *gamma, const float *dy, int64_t rows, int64_t n, float *dgamma,
+                               float *dbeta, const float *add, float *dx);
+
 /* GELU (seq_gelu.c): approximate = 0 is the exact x Phi(x) (Keras
  * approximate=False, torch approximate='none'); 1 is the tanh form
  * 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (Keras approximate=True,
@@ -370,6 +376,10 @@ void nninit__norm_backward(nninit__norm_kind kind, const float *xhat, const floa
 void nninit__gelu_forward(int approximate, const float *x, int64_t n, float *y, float *keep);
 void nninit__gelu_backward(int approximate, const float *x, const float *keep, const float *dy, int64_t n,
                            float *dx);
+/* The same over (rows, n), and db (may be NULL) = the column sums of dx, in
+ * the same pass (the same bits as nninit__col_sums of dx). */
+void nninit__gelu_backward_bias(int approximate, const float *x, const float *keep, const float *dy, int64_t rows,
+                                int64_t n, float *dx, float *db);
 
 /* Recurrent layers (seq_rnn.c), zero initial state, full backpropagation
  * through time.

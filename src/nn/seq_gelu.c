@@ -3,6 +3,8 @@
  * normal CDF of seq_vmath.c (the engine's gelu activation comes here too). */
 #include "nn/internal.h"
 
+#include <string.h>
+
 #define SQRT_2_OVER_PI 0.79788456080286535588f /* sqrt(2 / pi) */
 #define INV_SQRT_2PI 0.39894228040143267794f   /* 1 / sqrt(2 pi) */
 #define GELU_CUBIC 0.044715f
@@ -88,30 +90,55 @@ void nninit__gelu_forward(int approximate, const float *x, int64_t n, float *y, 
     }
 }
 
+/* dx of m <= CHUNK values. */
+static void backward_chunk(int approximate, const float *xc, const float *keep, const float *gc, int64_t m,
+                           float *dc)
+{
+    float abuf[CHUNK], b[CHUNK];
+    /* Phi(x) or tanh u: what the forward kept (the same bits), else computed here */
+    const float *a = keep ? keep : abuf;
+    if (!approximate) {
+        /* Phi(x) + x phi(x), phi(x) = e^{-x^2/2} / sqrt(2 pi) */
+        if (!keep)
+            nninit__vnormcdff(xc, abuf, m);
+        MAP1(b, HALF_NEG_SQ, xc);
+        nninit__vexpf(b, b, m);
+        MAP4(dc, BWD_EXACT, gc, xc, a, b);
+    } else {
+        /* d/dx 0.5 x (1 + tanh u), u = c (x + k x^3):
+         * 0.5 (1 + tanh u) + 0.5 x (1 - tanh^2 u) c (1 + 3 k x^2) */
+        if (!keep) {
+            MAP1(abuf, TANH_ARG, xc);
+            nninit__vtanhf(abuf, abuf, m);
+        }
+        MAP3(dc, BWD_TANH, gc, xc, a);
+    }
+}
+
 void nninit__gelu_backward(int approximate, const float *x, const float *keep, const float *dy, int64_t n,
                            float *dx)
 {
     for (int64_t i0 = 0; i0 < n; i0 += CHUNK) {
         int64_t m = n - i0 < CHUNK ? n - i0 : CHUNK;
-        const float *xc = x + i0, *gc = dy + i0;
-        float *dc = dx + i0, abuf[CHUNK], b[CHUNK];
-        /* Phi(x) or tanh u: what the forward kept (the same bits), else computed here */
-        const float *a = keep ? keep + i0 : abuf;
-        if (!approximate) {
-            /* Phi(x) + x phi(x), phi(x) = e^{-x^2/2} / sqrt(2 pi) */
-            if (!keep)
-                nninit__vnormcdff(xc, abuf, m);
-            MAP1(b, HALF_NEG_SQ, xc);
-            nninit__vexpf(b, b, m);
-            MAP4(dc, BWD_EXACT, gc, xc, a, b);
-        } else {
-            /* d/dx 0.5 x (1 + tanh u), u = c (x + k x^3):
-             * 0.5 (1 + tanh u) + 0.5 x (1 - tanh^2 u) c (1 + 3 k x^2) */
-            if (!keep) {
-                MAP1(abuf, TANH_ARG, xc);
-                nninit__vtanhf(abuf, abuf, m);
-            }
-            MAP3(dc, BWD_TANH, gc, xc, a);
-        }
+        backward_chunk(approximate, x + i0, keep ? keep + i0 : NULL, dy + i0, m, dx + i0);
     }
+}
+
+void nninit__gelu_backward_bias(int approximate, const float *x, const float *keep, const float *dy, int64_t rows,
+                                int64_t n, float *dx, float *db)
+{
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t i0 = 0; i0 < n; i0 += CHUNK) {
+            int64_t m = n - i0 < CHUNK ? n - i0 : CHUNK, o = r * n + i0;
+            backward_chunk(approximate, x + o, keep ? keep + o : NULL, dy + o, m, dx + o);
+            if (!db)
+                continue;
+            /* the column sums of dx, rows in order as nninit__col_sums adds them */
+            float *dbc = db + i0;
+            const float *dc = dx + o;
+            if (r == 0)
+                memcpy(dbc, dc, (size_t)m * sizeof *dbc);
+            else
+                nninit__vadd(dbc, dbc, dc, m);
+        }
 }

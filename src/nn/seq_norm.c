@@ -48,12 +48,38 @@ static int rows_from(const float *base, int64_t r0, int64_t rows, int64_t n, con
     return nr;
 }
 
+/* y (and xhat) of one row from its statistics, four lanes at a time. */
+static void normalize_row(const float *xr, int64_t n, float shift, float is, const float *gamma, const float *b,
+                          float *hr, float *yr)
+{
+    int64_t j = 0;
+#if NNINIT__V4
+    for (; j + 4 <= n; j += 4) {
+        nninit__v4f h = (nninit__v4_load(xr + j) - shift) * is, v = h;
+        nninit__v4_store(hr + j, h);
+        if (gamma)
+            v = h * nninit__v4_load(gamma + j);
+        if (b)
+            v = v + nninit__v4_load(b + j);
+        nninit__v4_store(yr + j, v);
+    }
+#endif
+    for (; j < n; j++) {
+        float h = (xr[j] - shift) * is;
+        hr[j] = h;
+        float v = gamma ? h * gamma[j] : h;
+        yr[j] = b ? v + b[j] : v;
+    }
+}
+
 void nninit__norm_forward(nninit__norm_kind kind, const float *x, int64_t rows, int64_t n, const float *gamma,
                           const float *beta, double epsilon, float *xhat, float *mean, float *invstd, float *y)
 {
     /* RMS norm sums x^2 (x - 0); the other two the centred squares */
     int centre = kind != NNINIT__NORM_RMS;
-    /* (RMS norm used to square x as it is: d = x, the same as x - 0.0) */
+    const float *b = kind == NNINIT__NORM_LAYER ? beta : NULL; /* only layer norm shifts */
+    /* One pass over x: NR rows' statistics, then those rows normalized
+     * while they are still in L1. */
     for (int64_t r0 = 0; r0 < rows; r0 += NR) {
         const float *xr[NR];
         int nr = rows_from(x, r0, rows, n, xr);
@@ -64,31 +90,8 @@ void nninit__norm_forward(nninit__norm_kind kind, const float *x, int64_t rows, 
             double mu = s[k] / (double)n;
             mean[r] = (float)mu;
             invstd[r] = (float)(1.0 / sqrt(ss[k] / (double)n + epsilon));
-        }
-    }
-    const float *b = kind == NNINIT__NORM_LAYER ? beta : NULL; /* only layer norm shifts */
-    for (int64_t r = 0; r < rows; r++) {
-        const float *xr = x + r * n;
-        float *hr = xhat + r * n, *yr = y + r * n;
-        float is = invstd[r];
-        float shift = kind == NNINIT__NORM_LAYER ? mean[r] : 0.0f; /* only layer norm centres x */
-        int64_t j = 0;
-#if NNINIT__V4
-        for (; j + 4 <= n; j += 4) {
-            nninit__v4f h = (nninit__v4_load(xr + j) - shift) * is, v = h;
-            nninit__v4_store(hr + j, h);
-            if (gamma)
-                v = h * nninit__v4_load(gamma + j);
-            if (b)
-                v = v + nninit__v4_load(b + j);
-            nninit__v4_store(yr + j, v);
-        }
-#endif
-        for (; j < n; j++) {
-            float h = (xr[j] - shift) * is;
-            hr[j] = h;
-            float v = gamma ? h * gamma[j] : h;
-            yr[j] = b ? v + b[j] : v;
+            float shift = kind == NNINIT__NORM_LAYER ? mean[r] : 0.0f; /* only layer norm centres x */
+            normalize_row(xr[k], n, shift, invstd[r], gamma, b, xhat + r * n, y + r * n);
         }
     }
 }
@@ -116,40 +119,60 @@ static void grad_sums(const float *const gr[NR], const float *const hr[NR], cons
     sgh[0] = b0, sgh[1] = b1, sgh[2] = b2, sgh[3] = b3;
 }
 
+/* dgamma += dy xhat and dbeta += dy of one row (row 0 starts them: 0 + v
+ * for dgamma as before, dbeta = dy as the column sums did). */
+static void param_grads_row(const float *gr, const float *hr, int64_t n, int first, float *dgamma, float *dbeta)
+{
+    int64_t j = 0;
+#if NNINIT__V4
+    for (; j + 4 <= n; j += 4) {
+        nninit__v4f g = nninit__v4_load(gr + j);
+        if (dgamma) {
+            nninit__v4f a = first ? (nninit__v4f){0} : nninit__v4_load(dgamma + j);
+            nninit__v4_store(dgamma + j, a + g * nninit__v4_load(hr + j));
+        }
+        if (dbeta)
+            nninit__v4_store(dbeta + j, first ? g : nninit__v4_load(dbeta + j) + g);
+    }
+#endif
+    for (; j < n; j++) {
+        if (dgamma)
+            dgamma[j] = (first ? 0.0f : dgamma[j]) + gr[j] * hr[j];
+        if (dbeta)
+            dbeta[j] = first ? gr[j] : dbeta[j] + gr[j];
+    }
+}
+
 void nninit__norm_backward(nninit__norm_kind kind, const float *xhat, const float *mean, const float *invstd,
                            const float *gamma, const float *dy, int64_t rows, int64_t n, float *dgamma, float *dbeta,
                            float *dx)
 {
-    /* dgamma = sum over rows of dy * xhat, dbeta = sum of dy (row order). */
-    if (dgamma) {
-        for (int64_t j = 0; j < n; j++)
-            dgamma[j] = 0.0f;
-        for (int64_t r = 0; r < rows; r++) {
-            const float *hr = xhat + r * n, *gr = dy + r * n;
-            int64_t j = 0;
-#if NNINIT__V4
-            for (; j + 4 <= n; j += 4)
-                nninit__v4_store(dgamma + j, nninit__v4_load(dgamma + j) +
-                                                 nninit__v4_load(gr + j) * nninit__v4_load(hr + j));
-#endif
-            for (; j < n; j++)
-                dgamma[j] += gr[j] * hr[j];
-        }
-    }
-    if (dbeta && kind == NNINIT__NORM_LAYER)
-        nninit__col_sums(dy, rows, n, n, dbeta);
-    else if (dbeta)
+    nninit__norm_backward_add(kind, xhat, mean, invstd, gamma, dy, rows, n, dgamma, dbeta, NULL, dx);
+}
+
+void nninit__norm_backward_add(nninit__norm_kind kind, const float *xhat, const float *mean, const float *invstd,
+                               const float *gamma, const float *dy, int64_t rows, int64_t n, float *dgamma,
+                               float *dbeta, const float *add, float *dx)
+{
+    /* dgamma = sum over rows of dy * xhat, dbeta = sum of dy (both in row
+     * order), the row sums and dx: one pass over NR rows at a time, each
+     * array read from memory once. */
+    float *db = kind == NNINIT__NORM_LAYER ? dbeta : NULL; /* only layer norm has beta */
+    if (dbeta && !db)
         for (int64_t j = 0; j < n; j++)
             dbeta[j] = 0.0f;
     for (int64_t r0 = 0; r0 < rows; r0 += NR) {
         const float *gr[NR], *hr[NR];
         int nr = rows_from(dy, r0, rows, n, gr);
         rows_from(xhat, r0, rows, n, hr);
+        for (int k = 0; k < nr; k++)
+            param_grads_row(gr[k], hr[k], n, r0 + k == 0, dgamma, db);
         double sg[NR], sgh[NR];
         grad_sums(gr, hr, gamma, n, sg, sgh);
         for (int k = 0; k < nr; k++) {
             int64_t r = r0 + k;
             float *dr = dx + r * n;
+            const float *ar = add ? add + r * n : NULL;
             float is = invstd[r];
             float mg = (float)(sg[k] / (double)n), mgh = (float)(sgh[k] / (double)n);
             /* layer norm: dx = s (g - mean(g) - xhat mean(g xhat));
@@ -158,7 +181,9 @@ void nninit__norm_backward(nninit__norm_kind kind, const float *xhat, const floa
              * so dx = s (g - (x - mu) s mean(g xhat)), with (x - mu) s = xhat - mu s.
              * One form for the three: dx = s ((g - m) - (xhat - c) mgh) with
              * m = mean(g), c = 0 (layer); m = c = 0 (RMS); m = 0, c = mu s (Keras RMS);
-             * g - 0 and xhat - 0 are exact, so each kind keeps its own rounding. */
+             * g - 0 and xhat - 0 are exact, so each kind keeps its own rounding.
+             * A residual's gradient (add) is added to the result, as a
+             * separate add after it would. */
             float m = kind == NNINIT__NORM_LAYER ? mg : 0.0f;
             float c = kind == NNINIT__NORM_RMS_KERAS ? mean[r] * is : 0.0f;
             const float *g0 = gr[k], *h0 = hr[k];
@@ -168,12 +193,14 @@ void nninit__norm_backward(nninit__norm_kind kind, const float *xhat, const floa
                 nninit__v4f g = nninit__v4_load(g0 + j);
                 if (gamma)
                     g = g * nninit__v4_load(gamma + j);
-                nninit__v4_store(dr + j, is * (g - m - (nninit__v4_load(h0 + j) - c) * mgh));
+                nninit__v4f v = is * (g - m - (nninit__v4_load(h0 + j) - c) * mgh);
+                nninit__v4_store(dr + j, ar ? v + nninit__v4_load(ar + j) : v);
             }
 #endif
             for (; j < n; j++) {
                 float g = gamma ? g0[j] * gamma[j] : g0[j];
-                dr[j] = is * (g - m - (h0[j] - c) * mgh);
+                float v = is * (g - m - (h0[j] - c) * mgh);
+                dr[j] = ar ? v + ar[j] : v;
             }
         }
     }

@@ -59,15 +59,13 @@ void nninit__block_backward(const nninit__block_spec *s, const nninit__block_wei
     int tl = s->mha.torch_layout;
     /* MLP branch: dgu = dy W2^T; du = gelu'(u) dgu; dh2 = du W1^T */
     nninit__linear_backward(tl, c.gu, w->w2, dy, R, f, d, g->w2, g->b2, c.du, 0);
-    nninit__gelu_backward(s->gelu_approximate, c.u, c.phi, c.du, R * f, c.du);
-    nninit__linear_backward(tl, c.h2, w->w1, c.du, R, d, f, g->w1, g->b1, c.dh, 0);
+    nninit__gelu_backward_bias(s->gelu_approximate, c.u, c.phi, c.du, R, f, c.du, g->b1); /* b1's gradient too */
+    nninit__linear_backward(tl, c.h2, w->w1, c.du, R, d, f, g->w1, NULL, c.dh, 0);
     /* da = dy (residual) + LN2's input gradient */
-    nninit__norm_backward(NNINIT__NORM_LAYER, c.xhat2, c.mean2, c.inv2, w->ln2_gamma, c.dh, R, d, g->ln2_gamma,
-                          g->ln2_beta, c.da);
-    nninit__vadd(c.da, c.da, dy, R * d);
+    nninit__norm_backward_add(NNINIT__NORM_LAYER, c.xhat2, c.mean2, c.inv2, w->ln2_gamma, c.dh, R, d, g->ln2_gamma,
+                              g->ln2_beta, dy, c.da);
     /* attention branch: dh1 = MHA's input gradient; dx = da + LN1's input gradient */
     nninit__mha_backward(&s->mha, &w->mha, c.h1, N, T, c.mha, c.da, &g->mha, c.dh, 0);
-    nninit__norm_backward(NNINIT__NORM_LAYER, c.xhat1, c.mean1, c.inv1, w->ln1_gamma, c.dh, R, d, g->ln1_gamma,
-                          g->ln1_beta, dx);
-    nninit__vadd(dx, dx, c.da, R * d);
+    nninit__norm_backward_add(NNINIT__NORM_LAYER, c.xhat1, c.mean1, c.inv1, w->ln1_gamma, c.dh, R, d, g->ln1_gamma,
+                              g->ln1_beta, c.da, dx);
 }
