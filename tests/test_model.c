@@ -537,6 +537,8 @@ static void test_keras_models(void **state)
      * Attention(use_scale, concat), Dense(lora_rank) */
     check_keras_expected("layers_keras3");
     check_keras_expected("tokens_keras3"); /* CategoryEncoding, ZeroPadding1D, Cropping1D shapes */
+    /* keras_hub's PositionEmbedding: "embeddings" (sequence_length, features), initializer default or given */
+    check_keras_expected("posemb_keras3");
     check_keras_expected("nested_keras3"); /* a Sequential and a Functional model as layers of a Functional one */
     check_keras_expected("einsum_keras3"); /* EinsumDense: plain, left- and right-elided equations, bias_axes */
     /* SpectralNormalization of Conv2D/Dense/Embedding (inner variables, the wrapper's kernel, vector_u) and
@@ -608,7 +610,7 @@ static void test_keras_supported_list(void **state)
             nninit_model_free(m);
         count++;
     }
-    assert_int_equal(count, 96); /* every entry of KERAS_LAYERS */
+    assert_int_equal(count, 97); /* every entry of KERAS_LAYERS */
 }
 
 /* A Keras STFT kernel initializer with a window of values (the array Keras' get_config keeps): the model

@@ -30,7 +30,7 @@ import numpy as np
 
 MODELS = ["cnn_keras3", "rnn_keras3", "wrappers_keras3", "attention_functional", "norms_keras3",
           "convlstm_keras3", "conv3d_keras2", "branches_keras3", "layers_keras3", "tokens_keras3",
-          "nested_keras3", "einsum_keras3", "spectral_keras3", "lookups_keras3"]
+          "nested_keras3", "einsum_keras3", "spectral_keras3", "lookups_keras3", "posemb_keras3"]
 SEED = 7
 HERE = os.path.join("tests", "fixtures", "keras")
 

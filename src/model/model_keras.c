@@ -576,9 +576,9 @@ static const char *const KERAS_LAYERS[] = {
     /* with variables */
     "Dense", "EinsumDense", "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose",
     "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D", "SimpleRNN", "LSTM", "GRU",
-    "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "Embedding", "BatchNormalization", "LayerNormalization",
-    "GroupNormalization", "RMSNormalization", "Normalization", "PReLU", "Attention", "MultiHeadAttention",
-    "Bidirectional", "TimeDistributed", "SpectralNormalization",
+    "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "Embedding", "PositionEmbedding", "BatchNormalization",
+    "LayerNormalization", "GroupNormalization", "RMSNormalization", "Normalization", "PReLU", "Attention",
+    "MultiHeadAttention", "Bidirectional", "TimeDistributed", "SpectralNormalization",
     /* parameter-free, or state that is no variable */
     "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D", "AveragePooling3D",
     "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "GlobalAveragePooling1D",
@@ -775,6 +775,19 @@ static nninit_status layer_vars(kctx *c, const char *cls, const char *lname, jso
         out->ndim = cfg_bool(cfg, "return_sequences", 0) ? 3 : 2;
         out->d[out->ndim - 1] = units;
         return NNINIT_OK;
+    }
+    if (!strcmp(cls, "PositionEmbedding")) {
+        /* keras_hub.layers.PositionEmbedding (position_embedding.py): build()
+         * adds "embeddings" of shape (sequence_length, the input's last
+         * axis) with `initializer` (default glorot_uniform); the output is
+         * the input's shape (the rows broadcast to it). */
+        int64_t seq = cfg_int(cfg, "sequence_length", 0);
+        if (seq < 1)
+            return kerr(c, lname, "PositionEmbedding needs sequence_length >= 1%s", NULL);
+        if (in->ndim < 3) /* the batch axis is d[0] */
+            return kerr(c, lname, "PositionEmbedding needs an input of (batch, sequence, features)%s", NULL);
+        int64_t dims[2] = {seq, last};
+        return add_var(c, lname, "embeddings", cfg, "initializer", "glorot_uniform", 2, dims, NULL);
     }
     if (!strcmp(cls, "Embedding")) {
         int64_t idim = cfg_int(cfg, "input_dim", 0), odim = cfg_int(cfg, "output_dim", 0);
