@@ -10,11 +10,15 @@
  *   train_epochs --serve [--model M] [--threads T] [--lr X]    reads a count per stdin line,
  *       trains that many epochs, prints "seconds cpu_seconds test_acc" per epoch
  *   train_epochs --floor [--model M] [--threads T]   the same epochs' sgemm calls
- *       alone (same shapes, same count, on scratch buffers): the BLAS floor
+ *       alone (same shapes, same count, on scratch buffers): the BLAS floor;
+ *       --floor-dw-beta 0 (mlp): the weight gradients with beta 0, as the engine
+ *       called them before it folded the momentum into them (default 0.9)
  *   train_epochs --floor-im2col --model cnn   the floor as defined before the first
  *       conv became direct code: also its two products as im2col + sgemm made them
  *   train_epochs --hash N [--model M] [--threads T]   N epochs, then the FNV-1a hash of
  *       every parameter's bits: compares the engine's arithmetic before and after a change
+ *   --no-eval (with any of the above) skips the per-epoch test evaluation (test_acc nan):
+ *       a profile (perf record) then sees the training pass alone
  *
  * Without the data set it says so and exits 0 (make bench must not fail on it). */
 #include "nninit.h"
@@ -74,8 +78,12 @@ static void floor_epochs(int count, int with_conv1)
 
 /* The MLP's sgemm calls for one epoch (60000 rows in batches of 128): per
  * dense layer the forward product (beta 1 over the broadcast bias, as
- * seq_linear.c does), the weight gradient, and for layers 2 and 3 the input
- * gradient; Keras (in, out) weights, row-major, as src/nn/seq_linear.c. */
+ * seq_linear.c does), the weight gradient (beta dw_beta: the engine's
+ * training step folds SGD momentum 0.9 into it, dense.c), and for layers 2
+ * and 3 the input gradient; Keras (in, out) weights, row-major. dw_beta 0
+ * gives the calls of the engine before that folding (a gradient apart). */
+static float dw_beta = 0.9f;
+
 static void floor_mlp_epochs(int count)
 {
     const int B = 128, n = 60000, dims[4] = {784, 256, 256, 10};
@@ -92,7 +100,7 @@ static void floor_mlp_epochs(int count)
                             dims[l + 1], 1.f, c, dims[l + 1]);
             for (int l = 2; l >= 0; l--) { /* backward: dW = x^T dy, dx = dy W^T */
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, dims[l], dims[l + 1], m, 1.f, a, dims[l], b,
-                            dims[l + 1], 0.f, c, dims[l + 1]);
+                            dims[l + 1], dw_beta, c, dims[l + 1]);
                 if (l > 0)
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, dims[l], dims[l + 1], 1.f, b, dims[l + 1],
                                 a, dims[l + 1], 0.f, c, dims[l]);
@@ -137,15 +145,19 @@ static int run_epochs(nninit_net *net, const nninit_dataset *tr, const nninit_da
 
 int main(int argc, char **argv)
 {
-    int serve = 0, threads = 1, cnn = 0, floor_only = 0, floor_conv1 = 0, hash_epochs = 0;
+    int serve = 0, threads = 1, cnn = 0, floor_only = 0, floor_conv1 = 0, hash_epochs = 0, no_eval = 0;
     double lr = 0.05;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--serve"))
             serve = 1;
+        else if (!strcmp(argv[i], "--no-eval"))
+            no_eval = 1;
         else if (!strcmp(argv[i], "--floor"))
             floor_only = 1;
         else if (!strcmp(argv[i], "--floor-im2col"))
             floor_only = floor_conv1 = 1;
+        else if (!strcmp(argv[i], "--floor-dw-beta") && i + 1 < argc)
+            dw_beta = (float)atof(argv[++i]);
         else if (!strcmp(argv[i], "--model") && i + 1 < argc)
             cnn = !strcmp(argv[++i], "cnn");
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
@@ -155,8 +167,8 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--lr") && i + 1 < argc)
             lr = atof(argv[++i]);
         else {
-            fprintf(stderr, "usage: train_epochs [--serve] [--floor | --floor-im2col] [--hash N] [--model mlp|cnn] "
-                            "[--threads T] [--lr X]\n");
+            fprintf(stderr, "usage: train_epochs [--serve] [--floor [--floor-dw-beta B] | --floor-im2col] [--hash N] [--no-eval] "
+                            "[--model mlp|cnn] [--threads T] [--lr X]\n");
             return 2;
         }
     }
@@ -223,7 +235,7 @@ int main(int argc, char **argv)
     o.threads = threads;
     int ok = 1;
     if (hash_epochs > 0) {
-        ok = run_epochs(net, &tr, &te, &o, hash_epochs);
+        ok = run_epochs(net, &tr, no_eval ? NULL : &te, &o, hash_epochs);
         uint64_t h = 0xcbf29ce484222325ull;
         for (int l = 0; ok && l < nninit_net_n_layers(net); l++)
             for (int k = 0; k < 2; k++) {
@@ -243,9 +255,9 @@ int main(int argc, char **argv)
     } else if (serve) {
         char line[64];
         while (ok && fgets(line, sizeof line, stdin))
-            ok = run_epochs(net, &tr, &te, &o, atoi(line));
+            ok = run_epochs(net, &tr, no_eval ? NULL : &te, &o, atoi(line));
     } else {
-        ok = run_epochs(net, &tr, &te, &o, 2);
+        ok = run_epochs(net, &tr, no_eval ? NULL : &te, &o, 2);
     }
     nninit_net_free(net);
     nninit_dataset_free(&tr);

@@ -109,12 +109,12 @@ class NninitRun:
     """The nninit side: bench/train_epochs --serve keeps the data and the network
     loaded and trains as many epochs as each request asks."""
 
-    def __init__(self, args, floor=None, binary=None):
+    def __init__(self, args, floor=None, binary=None, floor_args=()):
         env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads))
         if args.data:
             env["NNINIT_DATA"] = args.data
         self.p = subprocess.Popen([binary or args.train_epochs, "--serve", "--model", args.model, "--threads", str(args.threads),
-                                   "--lr", str(args.lr)] + ([floor] if floor else []),
+                                   "--lr", str(args.lr)] + ([floor, *floor_args] if floor else []),
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
 
     def epochs(self, k):
@@ -147,6 +147,10 @@ def main():
     p.add_argument("--baseline", metavar="PATH",
                    help="another train_epochs binary (e.g. built before a change) as one more side, so that a "
                         "before/after comparison sees the same load")
+    p.add_argument("--floor-beta0", action="store_true",
+                   help="mlp: one more side, the floor with the weight gradients at beta 0 (the engine's calls "
+                        "before it folded the SGD momentum into them; the default floor uses beta 0.9 as the "
+                        "engine now does)")
     p.add_argument("--data", default=os.environ.get("NNINIT_DATA", "/usr/share/datasets/fashion-mnist"))
     p.add_argument("--omp-passive", action="store_true",
                    help="OMP_WAIT_POLICY=PASSIVE for PyTorch: on a loaded machine its spinning OpenMP threads "
@@ -165,8 +169,10 @@ def main():
     fl = NninitRun(args, floor="--floor")
     fo = NninitRun(args, floor="--floor-im2col") if args.model == "cnn" else None
     bl = NninitRun(args, binary=args.baseline) if args.baseline else None
+    f0 = NninitRun(args, floor="--floor", floor_args=("--floor-dw-beta", "0")) if args.floor_beta0 else None
     t_nn, t_th, c_nn, c_th, ratios, t_fl, c_fl, t_bl, c_bl = [], [], [], [], [], [], [], [], []
     t_fo, c_fo = [], []
+    t_f0, c_f0, loads = [], [], []
     for r in range(args.rounds):
         tn, cn = nn.epochs(args.epochs)
         t_nn += tn
@@ -193,7 +199,13 @@ def main():
             t_bl += tb
             c_bl += cb
             line += "  baseline " + " ".join(f"{t:.3f}" for t in tb)
-        print(line + " s/epoch (wall)", file=sys.stderr)
+        if f0:
+            tz, cz = f0.epochs(args.epochs)
+            t_f0 += tz
+            c_f0 += cz
+            line += "  floor-beta0 " + " ".join(f"{t:.3f}" for t in tz)
+        loads.append(os.getloadavg()[0])
+        print(line + f" s/epoch (wall), load {loads[-1]:.2f}", file=sys.stderr)
     nn.close()
     if fl:
         fl.close()
@@ -201,6 +213,8 @@ def main():
         fo.close()
     if bl:
         bl.close()
+    if f0:
+        f0.close()
     med = statistics.median
     recipe = "784-256-256-10 relu" if args.model == "mlp" else "cnn conv16-pool-conv32-pool-dense10"
     print(f"threads {args.threads}, {args.rounds} rounds x {args.epochs} epochs each side, batch 128, "
@@ -223,8 +237,12 @@ def main():
     if bl:
         print(f"baseline ({args.baseline}) wall median {med(t_bl):.3f} s/epoch, cpu median {med(c_bl):.3f}; "
               f"nninit/baseline: wall {med(t_nn) / med(t_bl):.3f}, cpu {med(c_nn) / med(c_bl):.3f}")
+    if f0:
+        print(f"floor with dW beta 0 wall median {med(t_f0):.3f} s/epoch, cpu median {med(c_f0):.3f}; nninit/floor0: "
+              f"wall {med(t_nn) / med(t_f0):.3f}, cpu {med(c_nn) / med(c_f0):.3f}")
     if args.omp_passive:
         print("PyTorch ran with OMP_WAIT_POLICY=PASSIVE")
+    print("load average (1 min) after each round: " + " ".join(f"{x:.2f}" for x in loads))
     print("load average at the end: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
 
 

@@ -396,8 +396,13 @@ NNINIT_API const float *nninit_net_input_grad(const nninit_net *net, int64_t *ro
  * TransformerEncoderLayer's state_dict order (self_attn's 4, linear1, linear2, norm1, norm2);
  * conv2d 0 kernel (kh, kw, in/groups, filters), 1 bias; batchnorm 0 gamma,
  * 1 beta; scale 0 the multiplier m, 1 the bias c (both shape (1)). *value may be written (for example by a
- * data-dependent init); *grad holds the last backward's gradient. Pointers
- * live as long as the net; any output pointer may be NULL.
+ * data-dependent init); *grad holds the gradient of the last nninit_net_backward.
+ * nninit_train with plain momentum SGD (momentum > 0, no Nesterov, no
+ * clip_norm) adds a dense kernel's gradient straight into its momentum buffer
+ * (one product, no separate gradient pass) and writes that kernel's *grad only
+ * on the steps its monitor reads (monitor_every); other tensors' *grad hold
+ * the last step's gradient. Pointers live as long as the net; any output
+ * pointer may be NULL.
  * NNINIT_EINVAL if the layer has no such parameter. */
 NNINIT_API nninit_status nninit_net_param(nninit_net *net, int layer, int which, float **value, float **grad,
                                           nninit_shape *shape, const char **name, nninit_err *err);

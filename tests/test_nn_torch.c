@@ -1,6 +1,7 @@
 /* The engine against PyTorch 1.13 (tests/fixtures/nn/torch_nn.txt, made by
  * tests/fixtures/make_nn_fixtures.py): activation values and gradients, three
- * SGD (momentum, Nesterov, weight decay) and Adam steps of an MLP, and the
+ * SGD (momentum, Nesterov, weight decay) and Adam steps of an MLP, the plain
+ * momentum steps nninit_train folds into the weight-gradient product, and the
  * gradients of a batch-norm network.
  *
  * Tolerances: both sides compute in float32 with O(1) values, but in other
@@ -11,7 +12,9 @@
  * or bias correction moves these weights by >= 1e-3). */
 #include "util.h"
 
-#define MAX_T 64
+#include "nn/internal.h" /* nninit__net_backward_step: the training loop's step */
+
+#define MAX_T 96
 
 typedef struct tensor {
     char name[32];
@@ -197,6 +200,70 @@ static void test_training_steps_vs_torch(void **state)
     }
 }
 
+/* nninit_train's step (nninit__net_backward_step): with plain momentum SGD the
+ * dense kernels' gradients go into the momentum buffer by one sgemm with beta
+ * = momentum, and weight decay enters after it. Same tolerance as above. The
+ * steps with want_grads (a monitor's) must give the same weights bit for bit
+ * and write the kernel gradient, which must be torch's. */
+static void test_folded_momentum_vs_torch(void **state)
+{
+    (void)state;
+    float x[40];
+    int32_t y[8];
+    to_float(get("mlp_x"), x);
+    const tensor *ty = get("mlp_y");
+    for (int i = 0; i < 8; i++)
+        y[i] = (int32_t)ty->v[i];
+    for (int variant = 0; variant < 2; variant++) {
+        const char *tag = variant ? "sgdmomwd" : "sgdmom";
+        nninit_optim_opts o = nninit_optim_opts_default();
+        o.lr = 0.1;
+        o.momentum = 0.9;
+        o.weight_decay = variant ? 0.01 : 0.0;
+        assert_true(nninit__sgd_folds_momentum(&o));
+        nninit_net *nets[2] = {mlp("mlp", 0), mlp("mlp", 0)};
+        char lkey[64];
+        snprintf(lkey, sizeof lkey, "%s_loss", tag);
+        const tensor *tl = get(lkey);
+        nninit_err err;
+        for (int step = 0; step < 3; step++)
+            for (int k = 0; k < 2; k++) { /* net 1 materializes the gradients (a monitor's step) */
+                const float *out;
+                float dout[24];
+                double loss;
+                assert_ok(nninit_net_forward(nets[k], x, 8, 1, &out, &err), &err);
+                assert_ok(nninit_loss(NNINIT_LOSS_SOFTMAX_CE, out, 8, 3, y, NULL, &loss, dout, &err), &err);
+                assert_close(loss, tl->v[step], 2e-6);
+                float *g0;
+                nninit_net_param(nets[k], 0, 0, NULL, &g0, NULL, NULL, NULL);
+                memset(g0, 0, 30 * sizeof *g0);
+                assert_ok(nninit__net_backward_step(nets[k], dout, &o, o.lr, k, &err), &err);
+                char key[64];
+                snprintf(key, sizeof key, "%s_grad_w0", tag);
+                if (step == 0 && k == 1)
+                    expect(key, g0, get(key), 2e-6);
+                for (int i = 0; k == 0 && i < 30; i++)
+                    assert_true(g0[i] == 0.0f); /* not written without want_grads */
+            }
+        const char *pn[4] = {"w0", "b0", "w1", "b1"};
+        int layer[4] = {0, 0, 1, 1}, which[4] = {0, 1, 0, 1};
+        for (int i = 0; i < 4; i++) {
+            float *v, *v1;
+            nninit_shape sh;
+            int64_t n;
+            char key[64];
+            nninit_net_param(nets[0], layer[i], which[i], &v, NULL, &sh, NULL, NULL);
+            nninit_net_param(nets[1], layer[i], which[i], &v1, NULL, NULL, NULL, NULL);
+            assert_ok(nninit_shape_numel(&sh, &n, &err), &err);
+            snprintf(key, sizeof key, "%s_%s", tag, pn[i]);
+            expect(key, v, get(key), 2e-6);
+            assert_memory_equal(v, v1, (size_t)n * sizeof *v);
+        }
+        nninit_net_free(nets[0]);
+        nninit_net_free(nets[1]);
+    }
+}
+
 static void test_batchnorm_vs_torch(void **state)
 {
     (void)state;
@@ -227,6 +294,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_activations_vs_torch),
         cmocka_unit_test(test_training_steps_vs_torch),
+        cmocka_unit_test(test_folded_momentum_vs_torch),
         cmocka_unit_test(test_batchnorm_vs_torch),
     };
     return cmocka_run_group_tests(tests, load, unload);

@@ -17,6 +17,20 @@ void nninit__dense_backward(const float *x, const float *w, const float *dy, int
     nninit__linear_backward(0, x, w, dy, batch, n_in, n_out, dw, db, dx, 0);
 }
 
+void nninit__dense_backward_momentum(const float *x, const float *w, const float *dy, int64_t batch, int64_t n_in,
+                                     int64_t n_out, float mu, float *v, float *dw, float *db, float *dx)
+{
+    /* dx first: it reads W, and nothing here writes W, but the caller's step does */
+    if (dx) /* dx (rows, n_in) = dy W^T */
+        nninit__sgemm(0, 1, batch, n_in, n_out, 1.0f, dy, w, 0.0f, dx);
+    if (dw)
+        nninit__sgemm(1, 0, n_in, n_out, batch, 1.0f, x, dy, 0.0f, dw);
+    /* v (n_in, n_out) = mu v + x^T dy: OpenBLAS scales C by beta, then adds the product */
+    nninit__sgemm(1, 0, n_in, n_out, batch, 1.0f, x, dy, mu, v);
+    if (db)
+        nninit__col_sums(dy, batch, n_out, n_out, db);
+}
+
 #if defined(__GNUC__)
 typedef float v4sf __attribute__((vector_size(16)));
 typedef int32_t v4si __attribute__((vector_size(16)));

@@ -132,6 +132,11 @@ void nninit__dense_forward(const float *x, const float *w, const float *b, int64
 void nninit__dense_relu_backward(const float *z, const float *dy, int64_t rows, int64_t n, float *dz, float *db);
 void nninit__dense_backward(const float *x, const float *w, const float *dy, int64_t batch, int64_t n_in,
                             int64_t n_out, float *dw, float *db, float *dx);
+/* The same with the weight gradient folded into a momentum buffer:
+ * v = mu v + x^T dy (one sgemm with beta = mu); dw (may be NULL) also gets
+ * x^T dy alone, by a product of its own. */
+void nninit__dense_backward_momentum(const float *x, const float *w, const float *dy, int64_t batch, int64_t n_in,
+                                     int64_t n_out, float mu, float *v, float *dw, float *db, float *dx);
 
 /* Training mode: normalises with the batch statistics (biased variance, as
  * Keras' moments), writes xhat and invstd, and updates the running
@@ -213,18 +218,31 @@ void nninit__monitor_collect(const nninit_net *net, const float *before, nninit_
 nninit_status nninit__optim_prepare(nninit_net *net, const nninit_optim_opts *opts, double lr, nninit_err *err);
 /* Applies the update to one layer's parameters with their current gradients. */
 void nninit__layer_step(nninit__layer *layer, const nninit_optim_opts *opts, double lr, int64_t t);
+/* The same; folded: parameter 0's momentum buffer already holds mu v + g (the
+ * weight-gradient product wrote it with beta = mu), so it only gets
+ * nninit__sgd_apply_folded. */
+void nninit__layer_step_folded(nninit__layer *layer, const nninit_optim_opts *opts, double lr, int64_t t, int folded);
+/* 1 when opts' SGD step can take its momentum from the weight-gradient
+ * product (momentum > 0, no Nesterov, no clipping: the step needs neither the
+ * gradient apart nor every gradient first). */
+int nninit__sgd_folds_momentum(const nninit_optim_opts *o);
+/* The rest of that step: v += wd w (when wd != 0), w -= lr v. */
+void nninit__sgd_apply_folded(nninit__param *p, const nninit_optim_opts *o, float lr);
 /* Gradient-norm clipping (opts->clip_norm > 0) then every layer's step: what
  * a step does once all gradients of the backward exist. */
 void nninit__net_step_all(nninit_net *net, const nninit_optim_opts *opts, double lr);
 
-/* Backward fused with the optimizer step (nn_net.c): each layer's parameters
+/* Backward fused with the optimizer step (net_run.c): each layer's parameters
  * are updated right after its gradients are computed (and after its input
  * gradient, which still needs the old weights), while they are in cache.
  * With clip_norm > 0 the steps wait for the whole backward (the norm is
- * over every gradient). The result is bit-identical to nninit_net_backward
- * then nninit_net_step. */
+ * over every gradient). With plain momentum SGD (nninit__sgd_folds_momentum)
+ * a dense kernel's gradient goes straight into its momentum buffer (sgemm
+ * with beta = momentum) and its grad buffer is written only when want_grads
+ * (one more product, for a monitor); otherwise the result is bit-identical to
+ * nninit_net_backward then nninit_net_step. */
 nninit_status nninit__net_backward_step(nninit_net *net, const float *dout, const nninit_optim_opts *opts, double lr,
-                                        nninit_err *err);
+                                        int want_grads, nninit_err *err);
 
 /* ---- sequence kernels (seq_*.c) ----
  * Sequences are batch-major (batch, steps, features), row-major, as Keras and

@@ -438,7 +438,7 @@ static double dot_d(const float *a, const float *b, int64_t n)
 /* Backward; with opts, each layer also takes its optimizer step as soon as
  * its gradients (and its input gradient) are done. */
 static nninit_status backward(nninit_net *net, const float *dout, int want_input_grad, const nninit_optim_opts *opts,
-                              double lr, nninit_err *err)
+                              double lr, int want_grads, nninit_err *err)
 {
     if (!net || !dout)
         return nninit__err(err, NNINIT_EMISUSE, "nninit_net_backward: NULL argument");
@@ -450,8 +450,12 @@ static nninit_status backward(nninit_net *net, const float *dout, int want_input
             return s;
     }
     int64_t B = net->batch;
+    /* plain momentum SGD: a dense kernel's gradient goes straight into its
+     * momentum buffer (see nninit__net_backward_step) */
+    int fold = opts && nninit__sgd_folds_momentum(opts);
     for (int i = net->n_layers - 1; i >= 0; i--) {
         nninit__layer *L = &net->layers[i];
+        int folded = 0;
         const float *g = i == net->n_layers - 1 ? dout : gather_grad(net, i, B * L->n_out, L->gsum);
         L->gy = g;
         float *dx = L->src[0] >= 0 || want_input_grad ? L->dx : NULL;
@@ -469,7 +473,12 @@ static nninit_status backward(nninit_net *net, const float *dout, int want_input
                 nninit_act_backward(L->act, L->alpha, L->z, L->out, g, L->dz, rows, fout);
                 gz = L->dz;
             }
-            nninit__dense_backward(L->in, L->param[0].value, gz, rows, fin, fout, L->param[0].grad, db, dx);
+            folded = fold && L->param[0].m1;
+            if (folded)
+                nninit__dense_backward_momentum(L->in, L->param[0].value, gz, rows, fin, fout, (float)opts->momentum,
+                                                L->param[0].m1, want_grads ? L->param[0].grad : NULL, db, dx);
+            else
+                nninit__dense_backward(L->in, L->param[0].value, gz, rows, fin, fout, L->param[0].grad, db, dx);
             break;
         }
         case NNINIT_LAYER_CONV2D: {
@@ -604,7 +613,7 @@ static nninit_status backward(nninit_net *net, const float *dout, int want_input
         }
         L->has_dx = dx != NULL;
         if (opts && !(opts->clip_norm > 0.0))
-            nninit__layer_step(L, opts, lr, net->t);
+            nninit__layer_step_folded(L, opts, lr, net->t, folded);
     }
     if (opts && opts->clip_norm > 0.0) /* clipping needs every gradient first */
         nninit__net_step_all(net, opts, lr);
@@ -617,13 +626,13 @@ static nninit_status backward(nninit_net *net, const float *dout, int want_input
 
 nninit_status nninit_net_backward(nninit_net *net, const float *dout, int want_input_grad, nninit_err *err)
 {
-    return backward(net, dout, want_input_grad, NULL, 0.0, err);
+    return backward(net, dout, want_input_grad, NULL, 0.0, 1, err);
 }
 
 nninit_status nninit__net_backward_step(nninit_net *net, const float *dout, const nninit_optim_opts *opts, double lr,
-                                        nninit_err *err)
+                                        int want_grads, nninit_err *err)
 {
-    return backward(net, dout, 0, opts, lr, err);
+    return backward(net, dout, 0, opts, lr, want_grads, err);
 }
 
 const float *nninit_net_tensor(const nninit_net *net, int layer, nninit_tensor_role role, int64_t *rows,

@@ -137,6 +137,50 @@ static void sgd_param(nninit__param *p, const nninit_optim_opts *o, float lr)
         sgd_one(w + i, v ? v + i : NULL, g + i, wd, mu, nesterov, lr);
 }
 
+int nninit__sgd_folds_momentum(const nninit_optim_opts *o)
+{
+    return o->kind == NNINIT_OPT_SGD && o->momentum > 0.0 && !o->nesterov && !(o->clip_norm > 0.0);
+}
+
+void nninit__sgd_apply_folded(nninit__param *p, const nninit_optim_opts *o, float lr)
+{
+    /* v already holds mu v + g (the product's beta); weight decay enters
+     * after the product instead of inside g: (mu v + g) + wd w, torch's
+     * mu v + (g + wd w) reordered */
+    float wd = (float)o->weight_decay;
+    float *w = p->value, *v = p->m1;
+    int64_t i = 0;
+    if (wd != 0.0f) {
+#if HAVE_V4
+        for (; i + 4 <= p->n; i += 4) {
+            v4sf wv, vv;
+            memcpy(&wv, w + i, sizeof wv);
+            memcpy(&vv, v + i, sizeof vv);
+            vv = vv + wd * wv;
+            wv = wv - lr * vv;
+            memcpy(w + i, &wv, sizeof wv);
+            memcpy(v + i, &vv, sizeof vv);
+        }
+#endif
+        for (; i < p->n; i++) {
+            v[i] = v[i] + wd * w[i];
+            w[i] -= lr * v[i];
+        }
+        return;
+    }
+#if HAVE_V4
+    for (; i + 4 <= p->n; i += 4) {
+        v4sf wv, vv;
+        memcpy(&wv, w + i, sizeof wv);
+        memcpy(&vv, v + i, sizeof vv);
+        wv = wv - lr * vv;
+        memcpy(w + i, &wv, sizeof wv);
+    }
+#endif
+    for (; i < p->n; i++)
+        w[i] -= lr * v[i];
+}
+
 static void adam_param(nninit__param *p, const nninit_optim_opts *o, double lr, int64_t t)
 {
     /* torch.optim.Adam (single-tensor path): step_size = lr / bc1,
@@ -178,8 +222,15 @@ nninit_status nninit__optim_prepare(nninit_net *net, const nninit_optim_opts *op
 
 void nninit__layer_step(nninit__layer *layer, const nninit_optim_opts *opts, double lr, int64_t t)
 {
+    nninit__layer_step_folded(layer, opts, lr, t, 0);
+}
+
+void nninit__layer_step_folded(nninit__layer *layer, const nninit_optim_opts *opts, double lr, int64_t t, int folded)
+{
     for (int k = 0; k < layer->n_params; k++) {
-        if (opts->kind == NNINIT_OPT_ADAM)
+        if (k == 0 && folded)
+            nninit__sgd_apply_folded(&layer->param[0], opts, (float)lr);
+        else if (opts->kind == NNINIT_OPT_ADAM)
             adam_param(&layer->param[k], opts, lr, t);
         else
             sgd_param(&layer->param[k], opts, (float)lr);

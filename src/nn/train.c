@@ -191,7 +191,7 @@ nninit_status nninit_train(nninit_net *net, const nninit_dataset *train, const n
             int watch = monitor && global % opts->monitor_every == 0;
             if (watch)
                 nninit__params_snapshot(net, before);
-            s = nninit__net_backward_step(net, dout, &opts->optim, lr, err);
+            s = nninit__net_backward_step(net, dout, &opts->optim, lr, watch, err);
             if (s != NNINIT_OK)
                 goto done;
             if (watch) {
