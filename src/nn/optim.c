@@ -137,6 +137,34 @@ static void sgd_param(nninit__param *p, const nninit_optim_opts *o, float lr)
         sgd_one(w + i, v ? v + i : NULL, g + i, wd, mu, nesterov, lr);
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+/* w -= lr v eight lanes at a time where the CPU has AVX2 (the same two
+ * roundings per element as the scalar loop: the file is built with
+ * -ffp-contract=off and AVX2 has no FMA): the step streams every kernel
+ * once a batch, and wider loads take fewer cycles per byte. */
+typedef float v8sf __attribute__((vector_size(32)));
+
+__attribute__((target("avx2"))) static int64_t momentum_apply_avx2(float *w, const float *v, int64_t n, float lr)
+{
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        v8sf w0, w1, v0, v1;
+        memcpy(&w0, w + i, sizeof w0);
+        memcpy(&w1, w + i + 8, sizeof w1);
+        memcpy(&v0, v + i, sizeof v0);
+        memcpy(&v1, v + i + 8, sizeof v1);
+        w0 = w0 - lr * v0;
+        w1 = w1 - lr * v1;
+        memcpy(w + i, &w0, sizeof w0);
+        memcpy(w + i + 8, &w1, sizeof w1);
+    }
+    return i;
+}
+#define HAVE_AVX2_STEP 1
+#else
+#define HAVE_AVX2_STEP 0
+#endif
+
 int nninit__sgd_folds_momentum(const nninit_optim_opts *o)
 {
     return o->kind == NNINIT_OPT_SGD && o->momentum > 0.0 && !o->nesterov && !(o->clip_norm > 0.0);
@@ -168,6 +196,10 @@ void nninit__sgd_apply_folded(nninit__param *p, const nninit_optim_opts *o, floa
         }
         return;
     }
+#if HAVE_AVX2_STEP
+    if (__builtin_cpu_supports("avx2"))
+        i = momentum_apply_avx2(w, v, p->n, lr);
+#endif
 #if HAVE_V4
     for (; i + 4 <= p->n; i += 4) {
         v4sf wv, vv;
