@@ -116,10 +116,39 @@ static float mask_f(float v, int keep)
     return v;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+typedef float v8sf __attribute__((vector_size(32)));
+typedef int32_t v8si __attribute__((vector_size(32)));
+
+/* relu_fwd eight lanes at a time (AVX2), the same masking; returns the
+ * elements done. */
+__attribute__((target("avx2"))) static int64_t relu_fwd_avx2(const float *z, float *a, int64_t n)
+{
+    const v8sf zero = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8sf v;
+        v8si bits;
+        memcpy(&v, z + i, sizeof v);
+        memcpy(&bits, &v, sizeof bits);
+        bits &= (v8si)(v > zero);
+        memcpy(a + i, &bits, sizeof bits);
+    }
+    return i;
+}
+#define HAVE_AVX2_RELU 1
+#else
+#define HAVE_AVX2_RELU 0
+#endif
+
 /* a = z > 0 ? z : 0 (NaN gives 0) */
 static void relu_fwd(const float *z, float *a, int64_t n)
 {
     int64_t i = 0;
+#if HAVE_AVX2_RELU
+    if (__builtin_cpu_supports("avx2"))
+        i = relu_fwd_avx2(z, a, n);
+#endif
 #if HAVE_V4
     const v4sf zero = {0.0f, 0.0f, 0.0f, 0.0f};
     for (; i + 4 <= n; i += 4) {
