@@ -148,4 +148,11 @@ if "$N" model --keras "$K" -o "$T/m.weights.h5" 2>"$T/err"; then
 else
     grep -q "apt-get install libhdf5-dev" "$T/err" || fail "no libhdf5: message $(cat "$T/err")"
 fi
+# keras_hub PositionEmbedding without sequence_length: one line naming the layer, nothing written.
+sed -E 's/"sequence_length": *[0-9]+, *//g; s/, *"sequence_length": *[0-9]+//g' tests/fixtures/keras/posemb_keras3.json > "$T/posemb_noseq.json"
+grep -q sequence_length "$T/posemb_noseq.json" && fail "posemb fixture edit left sequence_length"
+"$N" model --keras "$T/posemb_noseq.json" -o "$T/posemb.safetensors" 2> "$T/err" && fail "posemb without sequence_length accepted"
+[ "$(wc -l < "$T/err")" -eq 1 ] || fail "posemb error: $(cat "$T/err")"
+grep -q "PositionEmbedding needs sequence_length >= 1" "$T/err" || fail "posemb message: $(cat "$T/err")"
+[ -e "$T/posemb.safetensors" ] && fail "posemb: output written on error"
 exit 0
